@@ -1,0 +1,48 @@
+/** Contracts at the pipeline's seams: what a batch produces, what detectors and sinks implement. */
+import type { Alert } from "./alerts.ts";
+import type { ActorKind, AuditEvent, MalformedRecord } from "./event.ts";
+import type { RuleHit } from "./rules/types.ts";
+import type { Store } from "./state/store.ts";
+
+export interface BatchStats {
+  /** Records found in the input (valid or not). */
+  records: number;
+  malformed: number;
+  /** Events dropped because their eventID was already processed (in this batch or an earlier one). */
+  duplicates: number;
+  /** Skipped on purpose: CloudTrail Insights records, digest content. */
+  skipped: number;
+  /** Distinct new events attributed in this batch. */
+  events: number;
+  /** Earlier events whose session became known in this batch and were attributed again. */
+  reattributed: number;
+  /** Events still waiting for their session's issuing STS call. */
+  parked: number;
+  byKind: Record<ActorKind, number>;
+}
+
+export interface BatchResult {
+  source: string;
+  stats: BatchStats;
+  /** New events of this batch, attributed and enriched. */
+  events: AuditEvent[];
+  /** Events from earlier batches whose verdict was recomputed now that their session is known. */
+  reattributed: AuditEvent[];
+  hits: RuleHit[];
+  /** New alerts and alerts whose count went up. */
+  alerts: Alert[];
+  malformed: MalformedRecord[];
+  processedAt: Date;
+}
+
+/** Runs detection over a batch's events (new and re-attributed); state lives in the store. */
+export interface Detector {
+  detect(events: AuditEvent[], store: Store): Promise<RuleHit[]>;
+}
+
+/** Where a processed batch goes: CloudWatch, SNS, terminal, files. Called once per batch, after processing. */
+export interface Sink {
+  publish(result: BatchResult): Promise<void>;
+  /** Called once at the end of a run (CLI) to flush files. */
+  close?(): Promise<void>;
+}

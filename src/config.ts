@@ -1,0 +1,109 @@
+/**
+ * One schema for every setting. The CLI reads it from --config (YAML or JSON); the Lambda from
+ * environment variables (configFromEnv). Unknown keys are errors: a typo must not silently disable
+ * a detection.
+ */
+import { z } from "zod";
+
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "expected HH:MM (24h)");
+const weekday = z.enum(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]);
+
+export const businessHoursSchema = z
+  .object({
+    timeZone: z.string().default("UTC"),
+    days: z.array(weekday).default(["mon", "tue", "wed", "thu", "fri"]),
+    start: hhmm.default("08:00"),
+    end: hhmm.default("18:00"),
+    /** ISO dates (YYYY-MM-DD) in timeZone that count as off-hours all day. */
+    holidays: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected YYYY-MM-DD")).default([]),
+  })
+  .strict()
+  .refine((b) => isValidTimeZone(b.timeZone), { message: "unknown IANA time zone", path: ["timeZone"] });
+
+export const agentTagSchema = z.object({ key: z.string().min(1), value: z.string().min(1) }).strict();
+
+export const configSchema = z
+  .object({
+    agents: z
+      .object({
+        /** Session tags that mark a session as an AI agent's (keys compared case-insensitively, as STS does). */
+        sessionTags: z.array(agentTagSchema).default([{ key: "AccessType", value: "AI" }]),
+        /** IAM role names or ARNs whose sessions are agents. */
+        roles: z.array(z.string().min(1)).default([]),
+        /** Glob patterns (* and ?) on the role session name, e.g. "mcp-*", "agent-*". */
+        sessionNamePatterns: z.array(z.string().min(1)).default([]),
+        /** Glob patterns on sts sourceIdentity. */
+        sourceIdentityPatterns: z.array(z.string().min(1)).default([]),
+        /** Extra user-agent substrings of agent clients or self-hosted MCP servers (case-insensitive). */
+        userAgentMarkers: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .prefault({}),
+    businessHours: businessHoursSchema.prefault({}),
+    /** How late (minutes, event time) an event may arrive and still count in correlation windows. */
+    latenessMinutes: z.number().int().min(0).max(1440).default(20),
+    /** How long an event whose session is unknown waits for the issuing STS call (hours). */
+    parkHours: z.number().min(0).max(72).default(12),
+    /** Alert suppression window (minutes) for repeated matches of one rule and group. */
+    suppressionMinutes: z.number().int().min(0).default(60),
+    metrics: z.object({ namespace: z.string().min(1).max(255).default("AgentTrail") }).strict().prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+export function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class ConfigError extends Error {}
+
+/** Validates a parsed config document; the error lists every bad key with its path. */
+export function parseConfig(input: unknown, origin = "config"): Config {
+  const result = configSchema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => {
+    const where = i.path.length ? i.path.join(".") : "(root)";
+    return `${where}: ${i.message}`;
+  });
+  throw new ConfigError(`${origin}: invalid configuration: ${problems.join("; ")}`);
+}
+
+export const defaultConfig: Config = parseConfig({});
+
+/**
+ * Lambda settings from environment variables (one JSON document in AGENTTRAIL_CONFIG, plus the
+ * common ones as their own variables so serverless.yml parameters can set them directly).
+ */
+export function configFromEnv(env: Record<string, string | undefined>): Config {
+  let doc: Record<string, unknown> = {};
+  if (env.AGENTTRAIL_CONFIG) {
+    try {
+      doc = JSON.parse(env.AGENTTRAIL_CONFIG) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError(`AGENTTRAIL_CONFIG: not JSON: ${(err as Error).message}`);
+    }
+  }
+  const agents = { ...(doc.agents as Record<string, unknown> | undefined) };
+  if (env.AGENT_TAG) {
+    const [key, ...rest] = env.AGENT_TAG.split("=");
+    agents.sessionTags = [{ key, value: rest.join("=") }];
+  }
+  const hours = { ...(doc.businessHours as Record<string, unknown> | undefined) };
+  if (env.BUSINESS_HOURS) {
+    const [start, end] = env.BUSINESS_HOURS.split("-");
+    hours.start = start;
+    hours.end = end;
+  }
+  if (env.BUSINESS_DAYS) hours.days = env.BUSINESS_DAYS.split(",").map((d) => d.trim().toLowerCase());
+  if (env.TIME_ZONE) hours.timeZone = env.TIME_ZONE;
+  const metrics = { ...(doc.metrics as Record<string, unknown> | undefined) };
+  if (env.METRICS_NAMESPACE) metrics.namespace = env.METRICS_NAMESPACE;
+  return parseConfig({ ...doc, agents, businessHours: hours, metrics }, "environment");
+}

@@ -1,0 +1,100 @@
+/**
+ * AuditEvent: the one normalised shape every stage after reading works on.
+ * Computed once per record by normalise.ts; `actor` is filled by attribution, `facts` by enrich.ts.
+ */
+
+export type ActorKind = "ai" | "human" | "service" | "unknown";
+export type Confidence = "high" | "medium" | "low";
+
+/** One named reason behind a verdict, with the value that triggered it. */
+export interface Evidence {
+  signal: string;
+  value: string;
+  /** eventID of the STS call that carried this signal to the session, when inherited. */
+  issuedBy?: string;
+  /** ARN of the parent session when the signal was inherited through role chaining. */
+  via?: string;
+}
+
+export interface Actor {
+  kind: ActorKind;
+  confidence: Confidence;
+  /** How the call was made: mcp-managed, mcp-self-hosted, agent-client, console, cli, sdk, service:<name>, … */
+  via: string;
+  evidence: Evidence[];
+  /** Stable key of the credential session (account|session ARN), when the caller used temporary credentials. */
+  session?: string;
+}
+
+export interface Principal {
+  /** userIdentity.type: IAMUser, AssumedRole, Root, AWSService, FederatedUser, … ("" when absent). */
+  type: string;
+  arn?: string;
+  /** IAM role ARN behind an assumed-role session (sessionIssuer.arn, includes the role path). */
+  roleArn?: string;
+  roleName?: string;
+  sessionName?: string;
+  userName?: string;
+  accessKeyId?: string;
+  sourceIdentity?: string;
+  /** Account that owns the principal (userIdentity.accountId). */
+  account?: string;
+  invokedBy?: string;
+  principalId?: string;
+  /** A readable name: session/user name or ARN, for summaries and alert titles. */
+  display: string;
+}
+
+export interface EventError {
+  code: string;
+  message?: string;
+}
+
+export interface ResourceRef {
+  arn?: string;
+  type?: string;
+  account?: string;
+}
+
+/** A raw CloudTrail record: read-only, unknown fields kept, for Sigma field access. */
+export type RawRecord = Readonly<Record<string, unknown>>;
+
+export interface AuditEvent {
+  id: string;
+  time: Date;
+  account: string;
+  region: string;
+  /** eventSource, e.g. s3.amazonaws.com */
+  service: string;
+  /** eventName with version suffixes (20150331v2) stripped. */
+  action: string;
+  /** eventName as recorded. */
+  rawAction: string;
+  eventType: string;
+  readOnly: boolean | undefined;
+  /** eventCategory: Management | Data | NetworkActivity | Insight (Management when absent). */
+  category: string;
+  error?: EventError;
+  principal: Principal;
+  userAgent: string;
+  sourceIp: string;
+  resources: ResourceRef[];
+  raw: RawRecord;
+  actor: Actor;
+  /** Derived facts for rules (enrich.ts), keyed by their rule field names: "time.offHours", … */
+  facts: Record<string, unknown>;
+  /** Where the record came from: file (or s3://…, stdin) and index within it. */
+  origin: RecordOrigin;
+}
+
+export interface RecordOrigin {
+  source: string;
+  index: number;
+}
+
+/** A record that could not be normalised: counted and reported, never silently dropped. */
+export interface MalformedRecord {
+  source: string;
+  index: number;
+  reason: string;
+}

@@ -1,0 +1,139 @@
+import type { ParkedEvent, SessionRecord, Store, WindowBucket, WindowIncrement } from "./store.ts";
+
+interface Expiring<T> {
+  value: T;
+  expiresAt: number;
+}
+
+/** Distinct values kept per window bucket: enough for value_count thresholds, bounded memory. */
+export const MAX_BUCKET_VALUES = 1000;
+
+/** In-memory Store for replay and tests. `clock` lets tests move time. */
+export class MemoryStore implements Store {
+  private readonly sessions = new Map<string, Map<string, Expiring<SessionRecord>>>();
+  private readonly parkedByKey = new Map<string, Map<string, Expiring<ParkedEvent>>>();
+  private readonly seen = new Map<string, number>();
+  private readonly windows = new Map<string, Map<number, Expiring<WindowBucket>>>();
+  private readonly items = new Map<string, Expiring<unknown>>();
+
+  constructor(private readonly clock: () => number = Date.now) {}
+
+  now(): number {
+    return this.clock();
+  }
+
+  private live<T>(e: Expiring<T> | undefined): e is Expiring<T> {
+    return e !== undefined && e.expiresAt > this.now();
+  }
+
+  async putSessions(records: SessionRecord[], ttlSeconds: number): Promise<void> {
+    const expiresAt = this.now() + ttlSeconds * 1000;
+    for (const r of records) {
+      let byIssuer = this.sessions.get(r.key);
+      if (!byIssuer) {
+        byIssuer = new Map();
+        this.sessions.set(r.key, byIssuer);
+      }
+      byIssuer.set(r.issuedBy, { value: structuredClone(r), expiresAt });
+    }
+  }
+
+  async getSessions(keys: string[]): Promise<Map<string, SessionRecord[]>> {
+    const out = new Map<string, SessionRecord[]>();
+    for (const key of new Set(keys)) {
+      const found = [...(this.sessions.get(key)?.values() ?? [])].filter((e) => this.live(e));
+      if (found.length) out.set(key, found.map((e) => structuredClone(e.value)));
+    }
+    return out;
+  }
+
+  async park(events: ParkedEvent[], ttlSeconds: number): Promise<void> {
+    const expiresAt = this.now() + ttlSeconds * 1000;
+    for (const e of events) {
+      let m = this.parkedByKey.get(e.waitingFor);
+      if (!m) {
+        m = new Map();
+        this.parkedByKey.set(e.waitingFor, m);
+      }
+      m.set(e.eventId, { value: structuredClone(e), expiresAt });
+    }
+  }
+
+  async parked(keys: string[]): Promise<Map<string, ParkedEvent[]>> {
+    const out = new Map<string, ParkedEvent[]>();
+    for (const key of new Set(keys)) {
+      const found = [...(this.parkedByKey.get(key)?.values() ?? [])].filter((e) => this.live(e));
+      if (found.length) out.set(key, found.map((e) => structuredClone(e.value)));
+    }
+    return out;
+  }
+
+  async unpark(entries: { waitingFor: string; eventId: string }[]): Promise<void> {
+    for (const { waitingFor, eventId } of entries) {
+      const m = this.parkedByKey.get(waitingFor);
+      m?.delete(eventId);
+      if (m && m.size === 0) this.parkedByKey.delete(waitingFor);
+    }
+  }
+
+  async firstSeen(keys: string[], ttlSeconds: number): Promise<Set<string>> {
+    const now = this.now();
+    const fresh = new Set<string>();
+    for (const key of keys) {
+      const exp = this.seen.get(key);
+      if (exp !== undefined && exp > now) continue;
+      this.seen.set(key, now + ttlSeconds * 1000);
+      fresh.add(key);
+    }
+    return fresh;
+  }
+
+  async addToWindows(increments: WindowIncrement[], ttlSeconds: number): Promise<void> {
+    const expiresAt = this.now() + ttlSeconds * 1000;
+    for (const inc of increments) {
+      let buckets = this.windows.get(inc.key);
+      if (!buckets) {
+        buckets = new Map();
+        this.windows.set(inc.key, buckets);
+      }
+      const cur = buckets.get(inc.minute);
+      const bucket = this.live(cur) ? cur.value : { minute: inc.minute, count: 0, values: [] };
+      bucket.count += inc.count;
+      for (const v of inc.values ?? []) {
+        if (bucket.values.length >= MAX_BUCKET_VALUES) break;
+        if (!bucket.values.includes(v)) bucket.values.push(v);
+      }
+      buckets.set(inc.minute, { value: bucket, expiresAt: Math.max(expiresAt, cur?.expiresAt ?? 0) });
+    }
+  }
+
+  async readWindows(keys: string[], fromMinute: number, toMinute: number): Promise<Map<string, WindowBucket[]>> {
+    const out = new Map<string, WindowBucket[]>();
+    for (const key of new Set(keys)) {
+      const buckets = this.windows.get(key);
+      if (!buckets) continue;
+      const found: WindowBucket[] = [];
+      for (const e of buckets.values()) {
+        if (this.live(e) && e.value.minute >= fromMinute && e.value.minute <= toMinute) {
+          found.push(structuredClone(e.value));
+        }
+      }
+      if (found.length) out.set(key, found.sort((a, b) => a.minute - b.minute));
+    }
+    return out;
+  }
+
+  async getItems<T>(keys: string[]): Promise<Map<string, T>> {
+    const out = new Map<string, T>();
+    for (const key of new Set(keys)) {
+      const e = this.items.get(key);
+      if (this.live(e)) out.set(key, structuredClone(e.value) as T);
+    }
+    return out;
+  }
+
+  async putItems<T>(items: { key: string; value: T }[], ttlSeconds: number): Promise<void> {
+    const expiresAt = this.now() + ttlSeconds * 1000;
+    for (const { key, value } of items) this.items.set(key, { value: structuredClone(value), expiresAt });
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The state store: everything that must survive between batches (DESIGN.md "State").
+ * MemoryStore serves replay and tests; DynamoStore serves Lambda. Both pass test/state/contract.ts.
+ * All methods are batched: a batch calls each at most a few times, never once per event.
+ * `ttlSeconds` is relative to the store clock (`now`), expired items are never returned.
+ */
+
+import type { Evidence } from "../event.ts";
+
+/** An STS credential issuance learned from AssumeRole*, GetFederationToken, GetSessionToken. */
+export interface SessionRecord {
+  /** account|session ARN (assumed-role or federated-user ARN): the key events look it up by. */
+  key: string;
+  account: string;
+  arn: string;
+  accessKeyId?: string;
+  /** eventID of the issuing STS call. */
+  issuedBy: string;
+  /** epoch ms */
+  issuedAt: number;
+  /** epoch ms; credential expiry (responseElements.credentials.expiration), or issuedAt + duration. */
+  expiresAt: number;
+  api: string;
+  roleArn?: string;
+  sessionName?: string;
+  sourceIdentity?: string;
+  /** Session tags as issued: request tags, principalTags and incoming transitive tags, merged. */
+  tags: Record<string, string>;
+  /** The caller of the issuing call, for role chaining: its session key when it used a session. */
+  parentKey?: string;
+  parentAccessKeyId?: string;
+  /** The issuing call's own AI signals (MCP, user agent, configured identity), inherited by the session. */
+  issuerEvidence: Evidence[];
+}
+
+/** An event parked because a session in its chain was unknown when its batch ran. */
+export interface ParkedEvent {
+  /** The missing session key it waits for. */
+  waitingFor: string;
+  eventId: string;
+  /** Raw record (credentials already redacted) and where it came from. */
+  raw: Record<string, unknown>;
+  source: string;
+  index: number;
+}
+
+export interface WindowIncrement {
+  /** e.g. ruleId|groupValues */
+  key: string;
+  /** epoch minute (Math.floor(ms / 60000)) of the event time */
+  minute: number;
+  count: number;
+  /** distinct values to remember in this bucket (value_count, temporal rule names) */
+  values?: string[];
+}
+
+export interface WindowBucket {
+  minute: number;
+  count: number;
+  values: string[];
+}
+
+export interface Store {
+  /** Store clock in epoch ms; TTLs count from here. */
+  now(): number;
+
+  putSessions(records: SessionRecord[], ttlSeconds: number): Promise<void>;
+  /** Every known issuance for each session key (a session ARN can be issued many times). */
+  getSessions(keys: string[]): Promise<Map<string, SessionRecord[]>>;
+
+  park(events: ParkedEvent[], ttlSeconds: number): Promise<void>;
+  /** Parked events waiting for each key. */
+  parked(keys: string[]): Promise<Map<string, ParkedEvent[]>>;
+  /** Remove parked entries once resolved (or re-parked under another key). */
+  unpark(entries: { waitingFor: string; eventId: string }[]): Promise<void>;
+
+  /** Marks keys as seen; returns the subset that had not been seen before (insert-once). */
+  firstSeen(keys: string[], ttlSeconds: number): Promise<Set<string>>;
+
+  addToWindows(increments: WindowIncrement[], ttlSeconds: number): Promise<void>;
+  /** Buckets of each key with fromMinute <= minute <= toMinute. */
+  readWindows(keys: string[], fromMinute: number, toMinute: number): Promise<Map<string, WindowBucket[]>>;
+
+  /** Small JSON documents (alert suppression state, …). */
+  getItems<T>(keys: string[]): Promise<Map<string, T>>;
+  putItems<T>(items: { key: string; value: T }[], ttlSeconds: number): Promise<void>;
+}
