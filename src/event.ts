@@ -14,6 +14,8 @@ export interface Evidence {
   issuedBy?: string;
   /** ARN of the parent session when the signal was inherited through role chaining. */
   via?: string;
+  /** How strongly this signal alone says "AI" (AI signals only). */
+  confidence?: Confidence;
 }
 
 export interface Actor {
@@ -22,7 +24,10 @@ export interface Actor {
   /** How the call was made: mcp-managed, mcp-self-hosted, agent-client, console, cli, sdk, service:<name>, … */
   via: string;
   evidence: Evidence[];
-  /** Stable key of the credential session (account|session ARN), when the caller used temporary credentials. */
+  /**
+   * The credential session: the assumed-role / federated-user ARN for temporary credentials (the ARN
+   * embeds the account), else the principal's ARN or name. Groups correlations per agent session.
+   */
   session?: string;
 }
 

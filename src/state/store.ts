@@ -29,6 +29,8 @@ export interface SessionRecord {
   /** The caller of the issuing call, for role chaining: its session key when it used a session. */
   parentKey?: string;
   parentAccessKeyId?: string;
+  /** Who made the issuing call (ARN or name), for evidence. */
+  issuerPrincipal?: string;
   /** The issuing call's own AI signals (MCP, user agent, configured identity), inherited by the session. */
   issuerEvidence: Evidence[];
 }

@@ -1,0 +1,87 @@
+/**
+ * Attribution of one batch, order-independent across batches (DESIGN.md "State"):
+ * 1. learn the sessions this batch's STS calls issued, and store them;
+ * 2. revive events parked earlier that were waiting for one of those sessions;
+ * 3. resolve every event's credential chain and decide its actor;
+ * 4. park events whose chain names a session nobody has seen yet, under that session's key.
+ * Replaying files in any order ends with the same verdicts: a verdict depends only on the event and
+ * the sessions known, and an event is re-decided whenever a session it waits for arrives.
+ */
+import type { Config } from "../config.ts";
+import type { AuditEvent } from "../event.ts";
+import { normaliseRecord } from "../normalise.ts";
+import { redactRecord } from "../sanitize.ts";
+import type { ParkedEvent, SessionRecord, Store } from "../state/store.ts";
+import { issuanceOf, SessionResolver } from "./sessions.ts";
+import { agentMatchers, recordAiSignals } from "./signals.ts";
+import { decideActor } from "./verdict.ts";
+
+export interface AttributionResult {
+  /** Earlier events re-decided because a session they waited for arrived in this batch. */
+  reattributed: AuditEvent[];
+  /** Events (new or revived) left waiting for an unknown session. */
+  parked: number;
+  /** Sessions learned from this batch's STS calls. */
+  sessions: SessionRecord[];
+}
+
+export async function attributeBatch(events: AuditEvent[], store: Store, config: Config): Promise<AttributionResult> {
+  const m = agentMatchers(config);
+  const resolver = new SessionResolver(store, m);
+  const marginSeconds = config.parkHours * 3600 + config.latenessMinutes * 60;
+
+  const sessions: SessionRecord[] = [];
+  for (const e of events) {
+    const s = issuanceOf(e, m);
+    if (s) sessions.push(s);
+  }
+  resolver.remember(sessions);
+  if (sessions.length) {
+    const latestExpiry = Math.max(...sessions.map((s) => s.expiresAt));
+    const ttl = Math.max(0, Math.ceil((latestExpiry - store.now()) / 1000)) + marginSeconds;
+    await store.putSessions(sessions, ttl);
+  }
+
+  const revived = await reviveParked(store, [...new Set(sessions.map((s) => s.key))]);
+  const all = revived.length ? [...events, ...revived.map((r) => r.event)] : events;
+  const chains = await resolver.resolveAll(all);
+  for (const e of all) e.actor = decideActor(e, recordAiSignals(e, m), chains.get(e));
+
+  const toPark: ParkedEvent[] = [];
+  const toUnpark: { waitingFor: string; eventId: string }[] = [];
+  for (const e of events) {
+    const missing = chains.get(e)?.missing;
+    if (missing) toPark.push(parkedEntry(e, missing));
+  }
+  const reattributed: AuditEvent[] = [];
+  for (const { event, waitingFor } of revived) {
+    const missing = chains.get(event)?.missing;
+    if (missing === waitingFor) continue; // the new issuance was not this event's: keep waiting
+    toUnpark.push({ waitingFor, eventId: event.id });
+    if (missing) toPark.push(parkedEntry(event, missing));
+    reattributed.push(event);
+  }
+  if (toUnpark.length) await store.unpark(toUnpark);
+  if (toPark.length) await store.park(toPark, marginSeconds);
+  const stillWaiting = revived.filter(({ event, waitingFor }) => chains.get(event)?.missing === waitingFor).length;
+  return { reattributed, parked: toPark.length + stillWaiting, sessions };
+}
+
+function parkedEntry(event: AuditEvent, waitingFor: string): ParkedEvent {
+  // Parked records outlive the batch: secrets go before they reach the store.
+  return { waitingFor, eventId: event.id, raw: redactRecord(event.raw), source: event.origin.source, index: event.origin.index };
+}
+
+async function reviveParked(store: Store, keys: string[]): Promise<{ event: AuditEvent; waitingFor: string }[]> {
+  if (!keys.length) return [];
+  const parked = await store.parked(keys);
+  const out: { event: AuditEvent; waitingFor: string }[] = [];
+  for (const [waitingFor, entries] of parked) {
+    for (const p of entries) {
+      const n = normaliseRecord(p.raw, { source: p.source, index: p.index });
+      if (n.ok) out.push({ event: n.event, waitingFor });
+    }
+  }
+  // Deterministic order whatever order the store returns.
+  return out.sort((a, b) => (a.event.id < b.event.id ? -1 : a.event.id > b.event.id ? 1 : 0));
+}

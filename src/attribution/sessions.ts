@@ -1,0 +1,254 @@
+/**
+ * STS sessions: learning issuances from AssumeRole* / GetFederationToken records, and resolving an
+ * event's credential chain (its session, the session that issued it, …) through the store.
+ * Join rules (aws-formats.md §2.4): the issued access key id first; the session ARN only within
+ * the credential's lifetime and only when a key is missing on either side; the ARN embeds the
+ * account, so every join is scoped by account.
+ */
+import type { AuditEvent, Evidence } from "../event.ts";
+import { parseCreationDate, parseExpiration } from "../cloudtrail/records.ts";
+import type { SessionRecord, Store } from "../state/store.ts";
+import { type AgentMatchers, agentTagMatches, recordAiSignals } from "./signals.ts";
+
+export const ISSUING_APIS = new Set(["AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity", "GetFederationToken"]);
+
+/** Clock skew tolerated between an issuance's times and the calls made with it. */
+const SKEW_MS = 5 * 60_000;
+/** Role chains longer than this are not followed (and cycles stop here). */
+export const MAX_CHAIN_DEPTH = 8;
+
+const ACCESS_KEY = /^[A-Z0-9]{16,128}$/;
+
+function usableKey(value: unknown): string | undefined {
+  return typeof value === "string" && ACCESS_KEY.test(value) ? value : undefined;
+}
+
+function obj(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+/** The session an event's caller used, when it used temporary role or federation credentials. */
+export function sessionKeyOf(event: AuditEvent): string | undefined {
+  const p = event.principal;
+  if ((p.type === "AssumedRole" || p.type === "FederatedUser") && p.arn) return p.arn;
+  return undefined;
+}
+
+/** Session tags as issued: `tags` (list of {key,value}, either case), `principalTags`, `incomingTransitiveTags`. */
+export function issuedTags(requestParameters: Record<string, unknown> | undefined): Record<string, string> {
+  const tags: Record<string, string> = {};
+  if (!requestParameters) return tags;
+  const incoming = obj(requestParameters.incomingTransitiveTags);
+  if (incoming) for (const [k, v] of Object.entries(incoming)) tags[k] = String(v);
+  const principalTags = obj(requestParameters.principalTags);
+  if (principalTags) for (const [k, v] of Object.entries(principalTags)) tags[k] = String(v);
+  if (Array.isArray(requestParameters.tags)) {
+    for (const t of requestParameters.tags) {
+      const tag = obj(t);
+      const key = tag?.key ?? tag?.Key;
+      const value = tag?.value ?? tag?.Value;
+      if (typeof key === "string" && value !== undefined) tags[key] = String(value);
+    }
+  }
+  return tags;
+}
+
+/** The session a successful STS issuing call created, or undefined for anything else. */
+export function issuanceOf(event: AuditEvent, m: AgentMatchers): SessionRecord | undefined {
+  if (event.service !== "sts.amazonaws.com" || !ISSUING_APIS.has(event.action) || event.error) return undefined;
+  const req = obj(event.raw.requestParameters);
+  const resp = obj(event.raw.responseElements);
+  if (!resp) return undefined;
+  const creds = obj(resp.credentials);
+  const arn = issuedArn(event, req, resp);
+  if (!arn) return undefined;
+  const issuedAt = event.time.getTime();
+  const duration = typeof req?.durationSeconds === "number" ? req.durationSeconds : 3600;
+  const expiresAt = parseExpiration(creds?.expiration)?.getTime() ?? issuedAt + duration * 1000;
+  const caller = event.principal;
+  const record: SessionRecord = {
+    key: arn,
+    account: arnAccount(arn) ?? event.account,
+    arn,
+    issuedBy: event.id,
+    issuedAt,
+    expiresAt,
+    api: event.action,
+    tags: issuedTags(req),
+    issuerPrincipal: caller.arn ?? caller.display,
+    issuerEvidence: recordAiSignals(event, m).map((s) => ({ ...s.evidence, confidence: s.confidence })),
+  };
+  const accessKeyId = usableKey(creds?.accessKeyId);
+  if (accessKeyId) record.accessKeyId = accessKeyId;
+  const roleArn = typeof req?.roleArn === "string" ? req.roleArn : undefined;
+  if (roleArn) record.roleArn = roleArn;
+  const sessionName = req?.roleSessionName ?? req?.name;
+  if (typeof sessionName === "string") record.sessionName = sessionName;
+  const sourceIdentity = req?.sourceIdentity ?? resp.sourceIdentity;
+  if (typeof sourceIdentity === "string") record.sourceIdentity = sourceIdentity;
+  const parentKey = sessionKeyOf(event);
+  if (parentKey) {
+    record.parentKey = parentKey;
+    if (caller.accessKeyId) record.parentAccessKeyId = caller.accessKeyId;
+  }
+  return record;
+}
+
+function issuedArn(
+  event: AuditEvent,
+  req: Record<string, unknown> | undefined,
+  resp: Record<string, unknown>,
+): string | undefined {
+  const arn = obj(resp.assumedRoleUser)?.arn ?? obj(resp.federatedUser)?.arn;
+  if (typeof arn === "string" && arn.startsWith("arn:")) return arn;
+  // Older or trimmed records: rebuild the session ARN from the role ARN and the session name.
+  const roleArn = req?.roleArn;
+  const session = req?.roleSessionName;
+  if (typeof roleArn === "string" && typeof session === "string") {
+    const m = /^arn:([^:]+):iam::(\d+):role\/(?:.*\/)?([^/]+)$/.exec(roleArn);
+    if (m) return `arn:${m[1]}:sts::${m[2]}:assumed-role/${m[3]}/${session}`;
+  }
+  if (event.action === "GetFederationToken" && typeof req?.name === "string" && event.principal.account) {
+    return `arn:aws:sts::${event.principal.account}:federated-user/${req.name}`;
+  }
+  return undefined;
+}
+
+function arnAccount(arn: string): string | undefined {
+  return /^arn:[^:]+:[^:]+:[^:]*:(\d{12}):/.exec(arn)?.[1];
+}
+
+/**
+ * Which issuance of a session ARN a call used: the one that issued its access key; else (a key
+ * missing on either side) the one whose lifetime covers the call and whose issue time matches the
+ * call's sessionContext creationDate when the record has one.
+ */
+export function matchIssuance(
+  records: SessionRecord[],
+  accessKeyId: string | undefined,
+  at: number,
+  creationDate?: number,
+): SessionRecord | undefined {
+  const key = usableKey(accessKeyId);
+  if (key) {
+    const exact = records.find((r) => r.accessKeyId === key);
+    if (exact) return exact;
+  }
+  let best: SessionRecord | undefined;
+  for (const r of records) {
+    if (key && r.accessKeyId) continue;
+    if (at < r.issuedAt - SKEW_MS || at > r.expiresAt + SKEW_MS) continue;
+    if (creationDate !== undefined && Math.abs(creationDate - r.issuedAt) > SKEW_MS) continue;
+    if (!best || r.issuedAt > best.issuedAt || (r.issuedAt === best.issuedAt && r.issuedBy > best.issuedBy)) best = r;
+  }
+  return best;
+}
+
+/** What the credential chain behind an event says. */
+export interface ChainResolution {
+  /** The event's own session issuance, when found. */
+  session?: SessionRecord;
+  /** AI evidence carried by the chain (tags, the issuing calls' own signals, parents'). */
+  aiEvidence: Evidence[];
+  /** Non-AI facts about the chain, for the evidence of human verdicts. */
+  facts: Evidence[];
+  /** The first session key in the chain that the store does not know: the event waits for it. */
+  missing?: string;
+}
+
+/**
+ * Resolves chains for many events with batched store reads: every round fetches all keys the
+ * previous round found missing from the cache, so a batch costs one read per chain depth.
+ */
+export class SessionResolver {
+  /** key → issuances; an empty list records a known miss. */
+  private readonly cache = new Map<string, SessionRecord[]>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly m: AgentMatchers,
+  ) {}
+
+  /** Issuances learned in this batch are visible before the store round-trip. */
+  remember(records: SessionRecord[]): void {
+    for (const r of records) {
+      const list = this.cache.get(r.key) ?? [];
+      if (!list.some((x) => x.issuedBy === r.issuedBy)) list.push(r);
+      this.cache.set(r.key, list);
+    }
+  }
+
+  async resolveAll(events: AuditEvent[]): Promise<Map<AuditEvent, ChainResolution>> {
+    const out = new Map<AuditEvent, ChainResolution>();
+    let pending = events.filter((e) => sessionKeyOf(e) !== undefined);
+    for (let round = 0; round <= MAX_CHAIN_DEPTH && pending.length; round++) {
+      const toFetch = new Set<string>();
+      const retry: AuditEvent[] = [];
+      for (const e of pending) {
+        const r = this.resolve(e);
+        if ("fetch" in r) {
+          toFetch.add(r.fetch);
+          retry.push(e);
+        } else out.set(e, r);
+      }
+      if (toFetch.size) await this.fetch([...toFetch]);
+      pending = retry;
+    }
+    return out;
+  }
+
+  private async fetch(keys: string[]): Promise<void> {
+    const found = await this.store.getSessions(keys);
+    for (const k of keys) {
+      const fromStore = found.get(k) ?? [];
+      const known = this.cache.get(k) ?? [];
+      for (const r of fromStore) if (!known.some((x) => x.issuedBy === r.issuedBy)) known.push(r);
+      this.cache.set(k, known);
+    }
+  }
+
+  /** Walks the chain from the cache; asks for a fetch when a key has not been looked up yet. */
+  private resolve(event: AuditEvent): ChainResolution | { fetch: string } {
+    const res: ChainResolution = { aiEvidence: [], facts: [] };
+    let key = sessionKeyOf(event) as string;
+    let accessKeyId = event.principal.accessKeyId;
+    let at = event.time.getTime();
+    const created = obj(obj(obj(event.raw.userIdentity)?.sessionContext)?.attributes)?.creationDate;
+    let creationDate = typeof created === "string" ? parseCreationDate(created)?.getTime() : undefined;
+    let childArn: string | undefined;
+    const visited = new Set<string>();
+    for (let depth = 0; depth < MAX_CHAIN_DEPTH; depth++) {
+      const known = this.cache.get(key);
+      if (known === undefined) return { fetch: key };
+      const session = matchIssuance(known, accessKeyId, at, creationDate);
+      if (!session || visited.has(session.issuedBy)) {
+        if (!session) res.missing = key;
+        return res;
+      }
+      visited.add(session.issuedBy);
+      if (depth === 0) res.session = session;
+      const inherited = (e: Evidence): Evidence => (childArn === undefined ? e : { ...e, via: session.arn });
+      for (const tag of agentTagMatches(session.tags, this.m)) {
+        res.aiEvidence.push(inherited({ signal: "sessionTag", value: tag, issuedBy: session.issuedBy, confidence: "high" }));
+      }
+      if (session.sourceIdentity && this.m.sourceIdentities.some((re) => re.test(session.sourceIdentity as string))) {
+        res.aiEvidence.push(
+          inherited({ signal: "agentSourceIdentity", value: session.sourceIdentity, issuedBy: session.issuedBy, confidence: "high" }),
+        );
+      }
+      for (const e of session.issuerEvidence) {
+        res.aiEvidence.push(inherited({ ...e, signal: `issuer.${e.signal}`, issuedBy: session.issuedBy }));
+      }
+      res.facts.push(
+        inherited({ signal: "sessionIssuedBy", value: `${session.api} by ${session.issuerPrincipal ?? "unknown"}`, issuedBy: session.issuedBy }),
+      );
+      if (!session.parentKey) return res;
+      childArn = session.arn;
+      key = session.parentKey;
+      accessKeyId = session.parentAccessKeyId;
+      at = session.issuedAt;
+      creationDate = undefined;
+    }
+    return res;
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Per-record signals: what one CloudTrail record says about its caller without any session
+ * knowledge. AI signals carry a confidence; service signals mark AWS acting on its own behalf.
+ */
+import type { Config } from "../config.ts";
+import type { AuditEvent, Confidence, Evidence } from "../event.ts";
+import { globToRegExp } from "./glob.ts";
+import { type AgentChannel, BUILTIN_USER_AGENT_MARKERS, isManagedMcpPrincipal, isManagedMcpSource, type UserAgentMarker } from "./markers.ts";
+
+/** An AI signal with how strong it is and the channel it implies. */
+export interface AiSignal {
+  evidence: Evidence;
+  confidence: Confidence;
+  channel?: "mcp-managed" | AgentChannel;
+}
+
+/** Config compiled once: lower-cased tags, role sets and regexes. */
+export interface AgentMatchers {
+  tags: { key: string; value: string }[];
+  roleNames: Set<string>;
+  roleArns: Set<string>;
+  sessionNames: RegExp[];
+  sourceIdentities: RegExp[];
+  userAgentMarkers: UserAgentMarker[];
+}
+
+const compiled = new WeakMap<Config, AgentMatchers>();
+
+export function agentMatchers(config: Config): AgentMatchers {
+  let m = compiled.get(config);
+  if (!m) {
+    const a = config.agents;
+    m = {
+      tags: a.sessionTags.map((t) => ({ key: t.key.toLowerCase(), value: t.value.toLowerCase() })),
+      roleNames: new Set(a.roles.filter((r) => !r.startsWith("arn:")).map((r) => r.toLowerCase())),
+      roleArns: new Set(a.roles.filter((r) => r.startsWith("arn:")).map((r) => r.toLowerCase())),
+      sessionNames: a.sessionNamePatterns.map(globToRegExp),
+      sourceIdentities: a.sourceIdentityPatterns.map(globToRegExp),
+      userAgentMarkers: [
+        ...BUILTIN_USER_AGENT_MARKERS,
+        ...a.userAgentMarkers.map((marker) => ({ marker: marker.toLowerCase(), channel: "agent-client" as const })),
+      ],
+    };
+    compiled.set(config, m);
+  }
+  return m;
+}
+
+const RANK: Record<Confidence, number> = { low: 0, medium: 1, high: 2 };
+
+export function strongest(a: Confidence, b: Confidence): Confidence {
+  return RANK[a] >= RANK[b] ? a : b;
+}
+
+/**
+ * AI signals visible in the record itself: AWS-managed MCP servers (invokedBy, sourceIPAddress,
+ * userAgent, the AwsMcpEvent tool-call record), configured agent identities, user-agent markers.
+ */
+export function recordAiSignals(event: AuditEvent, m: AgentMatchers): AiSignal[] {
+  const out: AiSignal[] = [];
+  const p = event.principal;
+  if (isManagedMcpPrincipal(p.invokedBy)) {
+    out.push({ evidence: { signal: "invokedBy", value: p.invokedBy as string }, confidence: "high", channel: "mcp-managed" });
+  }
+  if (isManagedMcpPrincipal(event.sourceIp)) {
+    out.push({ evidence: { signal: "sourceIPAddress", value: event.sourceIp }, confidence: "high", channel: "mcp-managed" });
+  }
+  if (isManagedMcpPrincipal(event.userAgent)) {
+    out.push({ evidence: { signal: "userAgent", value: event.userAgent }, confidence: "high", channel: "mcp-managed" });
+  }
+  if (event.eventType === "AwsMcpEvent") {
+    out.push({ evidence: { signal: "eventType", value: "AwsMcpEvent" }, confidence: "high", channel: "mcp-managed" });
+    if (isManagedMcpSource(event.service)) {
+      out.push({ evidence: { signal: "eventSource", value: event.service }, confidence: "high", channel: "mcp-managed" });
+    }
+  }
+  if (p.roleArn && m.roleArns.has(p.roleArn.toLowerCase())) {
+    out.push({ evidence: { signal: "agentRole", value: p.roleArn }, confidence: "high" });
+  } else if (p.roleName && m.roleNames.has(p.roleName.toLowerCase())) {
+    out.push({ evidence: { signal: "agentRole", value: p.roleName }, confidence: "high" });
+  }
+  if (p.sessionName && m.sessionNames.some((re) => re.test(p.sessionName as string))) {
+    out.push({ evidence: { signal: "agentSessionName", value: p.sessionName }, confidence: "high" });
+  }
+  if (p.sourceIdentity && m.sourceIdentities.some((re) => re.test(p.sourceIdentity as string))) {
+    out.push({ evidence: { signal: "agentSourceIdentity", value: p.sourceIdentity }, confidence: "high" });
+  }
+  if (event.userAgent) {
+    const ua = event.userAgent.toLowerCase();
+    for (const { marker, channel } of m.userAgentMarkers) {
+      if (ua.includes(marker)) {
+        out.push({ evidence: { signal: "userAgentMarker", value: marker }, confidence: "medium", channel });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** `ec2.amazonaws.com` → `ec2`; `AWS Internal` → `aws-internal`. */
+export function serviceName(principal: string): string {
+  return principal.replace(/\.amazonaws\.com$/i, "").replace(/\s+/g, "-").toLowerCase();
+}
+
+/**
+ * AWS acting for itself or on a caller's behalf: AWSService principals, records whose identity is
+ * only `invokedBy`, and calls invoked by another AWS service (forward access sessions). Managed MCP
+ * servers are excluded here: they act for an agent.
+ */
+export function serviceSignal(event: AuditEvent): { evidence: Evidence; service: string; confidence: Confidence } | undefined {
+  const p = event.principal;
+  if (p.type === "AWSService") {
+    const by = p.invokedBy || event.sourceIp || "aws";
+    return { evidence: { signal: "principalType", value: "AWSService" }, service: serviceName(by), confidence: "high" };
+  }
+  if (p.invokedBy && !isManagedMcpPrincipal(p.invokedBy)) {
+    const internal = /^aws internal/i.test(p.invokedBy);
+    return {
+      evidence: { signal: "invokedBy", value: p.invokedBy },
+      service: serviceName(p.invokedBy),
+      confidence: internal ? "medium" : "high",
+    };
+  }
+  return undefined;
+}
+
+/** Session tags that mark an agent session (keys case-insensitive as in STS; values too, to be safe). */
+export function agentTagMatches(tags: Record<string, string>, m: AgentMatchers): string[] {
+  const hits: string[] = [];
+  for (const [k, v] of Object.entries(tags)) {
+    const key = k.toLowerCase();
+    const value = String(v).toLowerCase();
+    if (m.tags.some((t) => t.key === key && t.value === value)) hits.push(`${k}=${v}`);
+  }
+  return hits;
+}

@@ -1,0 +1,75 @@
+/** Option parsing shared by the commands that run the pipeline, and how a run ends. */
+import { parseArgs } from "node:util";
+import { readConfigFile } from "../config-file.ts";
+import type { Config } from "../config.ts";
+import { buildDetector } from "../detection.ts";
+import type { Detector } from "../batch.ts";
+import { RunCollector, renderSummary } from "../report.ts";
+import { writeRunOutputs } from "../sinks/local.ts";
+
+export class UsageError extends Error {}
+
+export const RUN_OPTIONS = {
+  config: { type: "string" },
+  out: { type: "string" },
+  format: { type: "string", default: "text" },
+  rules: { type: "string", multiple: true, default: [] },
+  "no-builtin-rules": { type: "boolean", default: false },
+} as const;
+
+export interface RunSetup {
+  config: Config;
+  detector: Detector;
+  collector: RunCollector;
+  format: "text" | "json";
+  out?: string;
+}
+
+export async function setupRun(values: {
+  config?: string;
+  out?: string;
+  format?: string;
+  rules?: string[];
+  "no-builtin-rules"?: boolean;
+}): Promise<RunSetup> {
+  if (values.format !== "text" && values.format !== "json") throw new UsageError(`--format must be text or json, not ${values.format}`);
+  const config = await readConfigFile(values.config);
+  const { detector, errors } = await buildDetector(config, { builtin: !values["no-builtin-rules"], extraDirs: values.rules ?? [] });
+  for (const e of errors) process.stderr.write(`agenttrail: rule not loaded: ${e}\n`);
+  return { config, detector, collector: new RunCollector(), format: values.format, out: values.out };
+}
+
+/** Prints the summary, writes --out, and returns the exit status: non-zero when input was bad. */
+export async function finishRun(setup: RunSetup): Promise<number> {
+  const summary = setup.collector.summary();
+  if (setup.out) await writeRunOutputs(setup.out, setup.collector, summary);
+  if (setup.format === "json") process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  else process.stdout.write(`${renderSummary(summary, [...setup.collector.alerts.values()])}\n`);
+  for (const f of summary.files.failed) process.stderr.write(`agenttrail: ${f.reason}\n`);
+  return summary.files.failed.length > 0 || summary.records.malformed > 0 ? 1 : 0;
+}
+
+export function parseRunArgs<T extends Record<string, unknown>>(args: string[], extra: T) {
+  try {
+    return parseArgs({ args, options: { ...RUN_OPTIONS, ...extra }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** A progress line on a terminal (stderr), at most a few times a second. */
+export function progressLine(label: string): (done: number, source: string) => void {
+  if (!process.stderr.isTTY) return () => {};
+  let last = 0;
+  return (done, source) => {
+    const now = Date.now();
+    if (now - last < 200) return;
+    last = now;
+    const name = source.length > 60 ? `…${source.slice(-59)}` : source;
+    process.stderr.write(`\r\x1b[2K${label} ${done} file(s): ${name}`);
+  };
+}
+
+export function endProgress(): void {
+  if (process.stderr.isTTY) process.stderr.write("\r\x1b[2K");
+}

@@ -1,0 +1,109 @@
+/**
+ * Bytes of one input file → the records in it. Accepts what CloudTrail and its neighbours write:
+ * trail files `{"Records":[…]}`, JSON Lines of records, a single record, EventBridge envelopes
+ * (`detail` is the record) alone, as an array or as lines; each gzipped or not (by magic bytes).
+ * A file that is not JSON (or claims .gz and is not gzip) throws FileError; one bad line of a JSON
+ * Lines file is kept as an UnparseableRecord so it is counted as malformed, not lost.
+ */
+import { gunzipSync } from "node:zlib";
+
+export class FileError extends Error {
+  constructor(
+    readonly source: string,
+    reason: string,
+  ) {
+    super(`${source}: ${reason}`);
+    this.name = "FileError";
+  }
+}
+
+/** A line of a JSON Lines file that did not parse; normalise reports it as malformed. */
+export class UnparseableRecord {
+  constructor(readonly reason: string) {}
+}
+
+/** A file that holds no API records on purpose (digest files): skipped, not malformed. */
+export interface DecodedFile {
+  records: unknown[];
+  skippedReason?: string;
+}
+
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+export function gunzipFile(bytes: Uint8Array, source: string): Buffer {
+  try {
+    return gunzipSync(bytes);
+  } catch (err) {
+    throw new FileError(source, `not readable gzip: ${(err as Error).message}`);
+  }
+}
+
+export function decodeFile(bytes: Uint8Array, source: string): DecodedFile {
+  let data: Uint8Array = bytes;
+  if (isGzip(bytes)) data = gunzipFile(bytes, source);
+  else if (/\.gz$/i.test(source)) throw new FileError(source, "not gzip (no gzip header) although named .gz");
+  const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8");
+  return decodeText(text, source);
+}
+
+/** Records of a file; the common case in a pipeline that does not care about digest files. */
+export function decodeRecords(bytes: Uint8Array, source: string): unknown[] {
+  return decodeFile(bytes, source).records;
+}
+
+export function decodeText(text: string, source: string): DecodedFile {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const trimmed = body.trim();
+  if (trimmed === "") return { records: [] };
+  let whole: unknown;
+  let wholeError: Error | undefined;
+  try {
+    whole = JSON.parse(trimmed);
+  } catch (err) {
+    wholeError = err as Error;
+  }
+  if (wholeError === undefined) return fromDocument(whole, source);
+  // Not one JSON document: JSON Lines, if at least one line is an object.
+  const lines = trimmed.split(/\r?\n/);
+  if (lines.length < 2) throw new FileError(source, `not JSON: ${wholeError.message}`);
+  const records: unknown[] = [];
+  let parsed = 0;
+  for (const [i, line] of lines.entries()) {
+    if (line.trim() === "") continue;
+    try {
+      const value = JSON.parse(line);
+      parsed++;
+      records.push(...fromDocument(value, source).records);
+    } catch (err) {
+      records.push(new UnparseableRecord(`line ${i + 1}: not JSON: ${(err as Error).message}`));
+    }
+  }
+  if (parsed === 0) throw new FileError(source, `not JSON: ${wholeError.message}`);
+  return { records };
+}
+
+function fromDocument(doc: unknown, source: string): DecodedFile {
+  if (Array.isArray(doc)) return { records: doc.map(unwrapEnvelope) };
+  if (doc !== null && typeof doc === "object") {
+    const obj = doc as Record<string, unknown>;
+    if (Array.isArray(obj.Records)) return { records: obj.Records };
+    if ("digestStartTime" in obj && "logFiles" in obj) {
+      return { records: [], skippedReason: "CloudTrail digest file" };
+    }
+    return { records: [unwrapEnvelope(obj)] };
+  }
+  throw new FileError(source, "not a CloudTrail file: JSON is neither an object nor an array");
+}
+
+/** EventBridge `AWS … via CloudTrail` envelope → its `detail`, the CloudTrail record. */
+export function unwrapEnvelope(value: unknown): unknown {
+  if (value !== null && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    if (typeof obj["detail-type"] === "string" && obj.detail !== null && typeof obj.detail === "object") {
+      return obj.detail;
+    }
+  }
+  return value;
+}

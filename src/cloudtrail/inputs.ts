@@ -1,0 +1,70 @@
+/**
+ * What `agenttrail replay` reads: files, directories (walked recursively, in name order), `-` for
+ * standard input. Trail files are taken by name (.json, .jsonl, .ndjson, optionally .gz) and
+ * Digest/Insight files are skipped by path segment, never by suffix (all three end in .json.gz).
+ */
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join, sep } from "node:path";
+
+/** One input file: its name and how to read its bytes (lazily, one at a time). */
+export interface InputFile {
+  source: string;
+  read(): Promise<Uint8Array>;
+}
+
+const TRAIL_FILE = /\.(json|jsonl|ndjson)(\.gz)?$|\.gz$/i;
+const SKIPPED_SEGMENT = /(^|[/\\])CloudTrail-(Digest|Insight)([/\\]|$)/;
+
+/** Digest and Insight deliveries, by path (`…/CloudTrail-Digest/…`, `…/CloudTrail-Insight/…`). */
+export function isDigestOrInsightPath(path: string): boolean {
+  return SKIPPED_SEGMENT.test(path);
+}
+
+export interface LocalInputs {
+  files: InputFile[];
+  /** Paths passed over in directories (digest/insight files, non-trail files). */
+  skipped: string[];
+}
+
+export async function localInputs(args: string[], stdin: () => Promise<Uint8Array>): Promise<LocalInputs> {
+  const files: InputFile[] = [];
+  const skipped: string[] = [];
+  for (const arg of args) {
+    if (arg === "-") {
+      files.push({ source: "stdin", read: stdin });
+      continue;
+    }
+    const info = await stat(arg);
+    if (info.isDirectory()) {
+      for (const path of await walk(arg)) {
+        if (isDigestOrInsightPath(path) || !TRAIL_FILE.test(path)) skipped.push(path);
+        else files.push(fileInput(path));
+      }
+    } else {
+      files.push(fileInput(arg));
+    }
+  }
+  return { files, skipped };
+}
+
+function fileInput(path: string): InputFile {
+  return { source: path, read: () => readFile(path) };
+}
+
+async function walk(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const out: string[] = [];
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await walk(path)));
+    else if (entry.isFile()) out.push(path);
+  }
+  return out.map((p) => p.split(sep).join("/"));
+}
+
+export async function readStream(stream: AsyncIterable<Uint8Array | string>): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}

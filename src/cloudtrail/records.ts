@@ -1,0 +1,115 @@
+/**
+ * The raw CloudTrail record, as tolerant as the wild requires (aws-formats.md §1): unknown fields
+ * pass, optional fields may be null or absent, placeholders are not rejected. Only what every later
+ * stage needs is required: eventTime, eventName, eventSource.
+ */
+import { z } from "zod";
+
+const optionalString = z.string().nullish();
+
+const sessionIssuerSchema = z.looseObject({
+  type: optionalString,
+  arn: optionalString,
+  userName: optionalString,
+  accountId: optionalString,
+  principalId: optionalString,
+});
+
+export const userIdentitySchema = z.looseObject({
+  type: optionalString,
+  principalId: optionalString,
+  arn: optionalString,
+  accountId: optionalString,
+  accessKeyId: optionalString,
+  userName: optionalString,
+  invokedBy: optionalString,
+  sessionContext: z
+    .looseObject({
+      sessionIssuer: sessionIssuerSchema.nullish(),
+      sourceIdentity: optionalString,
+      attributes: z.looseObject({ creationDate: optionalString, mfaAuthenticated: z.unknown().optional() }).nullish(),
+    })
+    .nullish(),
+});
+
+export const cloudTrailRecordSchema = z.looseObject({
+  eventVersion: optionalString,
+  eventTime: z.string({ error: "missing eventTime" }),
+  eventName: z.string({ error: "missing eventName" }).min(1, "empty eventName"),
+  eventSource: z.string({ error: "missing eventSource" }).min(1, "empty eventSource"),
+  eventID: optionalString,
+  eventType: optionalString,
+  eventCategory: optionalString,
+  awsRegion: optionalString,
+  recipientAccountId: optionalString,
+  sourceIPAddress: optionalString,
+  userAgent: optionalString,
+  errorCode: optionalString,
+  errorMessage: optionalString,
+  readOnly: z.union([z.boolean(), z.string()]).nullish(),
+  userIdentity: userIdentitySchema.nullish(),
+  requestParameters: z.unknown().optional(),
+  responseElements: z.unknown().optional(),
+  resources: z
+    .array(z.looseObject({ ARN: optionalString, type: optionalString, accountId: optionalString }))
+    .nullish(),
+});
+
+export type CloudTrailRecord = z.infer<typeof cloudTrailRecordSchema>;
+export type UserIdentity = z.infer<typeof userIdentitySchema>;
+
+/**
+ * eventTime in the formats seen in the wild: ISO-8601 `2023-07-10T11:45:00Z` (CloudTrail itself),
+ * and data-lake renderings `2023-07-10 11:45:00`, with `.fff`/`.fffffffff` fractions, with or
+ * without `Z` (no zone means UTC, as CloudTrail times always are).
+ */
+const EVENT_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/;
+
+export function parseEventTime(text: string): Date | undefined {
+  const m = EVENT_TIME.exec(text);
+  if (!m) return undefined;
+  const ms = m[7] ? Number(m[7].slice(0, 3).padEnd(3, "0")) : 0;
+  let t = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], ms);
+  const zone = m[8];
+  if (zone && zone !== "Z") {
+    const sign = zone[0] === "-" ? -1 : 1;
+    const digits = zone.slice(1).replace(":", "");
+    t -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
+  }
+  const d = new Date(t);
+  // Reject impossible dates that Date.UTC would roll over (2023-02-30).
+  return Number.isNaN(t) || d.getUTCDate() !== +m[3] ? undefined : d;
+}
+
+/**
+ * sessionContext.attributes.creationDate: the doc's ISO basic form `20131102T010628Z` and the
+ * extended form real records use.
+ */
+export function parseCreationDate(text: string): Date | undefined {
+  const basic = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
+  if (basic) return new Date(Date.UTC(+basic[1], +basic[2] - 1, +basic[3], +basic[4], +basic[5], +basic[6]));
+  return parseEventTime(text);
+}
+
+const MONTHS: Record<string, number> = {
+  jan: 0, feb: 1, mar: 2, apr: 3, may: 4, jun: 5, jul: 6, aug: 7, sep: 8, oct: 9, nov: 10, dec: 11,
+};
+
+/**
+ * responseElements.credentials.expiration is not ISO: `Nov 30, 2024, 8:43:17 PM` and
+ * `Jan 22, 2021 12:46:28 AM` (the comma after the year varies). UTC. ISO strings and epoch
+ * numbers (SDK renderings) are accepted too.
+ */
+export function parseExpiration(value: unknown): Date | undefined {
+  if (typeof value === "number" && Number.isFinite(value)) return new Date(value < 1e11 ? value * 1000 : value);
+  if (typeof value !== "string") return undefined;
+  const m = /^([A-Za-z]{3})[a-z]*\.? (\d{1,2}), (\d{4}),? (\d{1,2}):(\d{2}):(\d{2})\s*([AP]M)$/i.exec(value.trim());
+  if (m) {
+    const month = MONTHS[m[1].toLowerCase()];
+    if (month === undefined) return undefined;
+    let hour = Number(m[4]) % 12;
+    if (m[7].toUpperCase() === "PM") hour += 12;
+    return new Date(Date.UTC(+m[3], month, +m[2], hour, +m[5], +m[6]));
+  }
+  return parseEventTime(value);
+}

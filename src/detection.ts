@@ -1,0 +1,35 @@
+/** The detector a run uses: the built-in rule pack (rules/) plus any rule directories given. */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { Detector } from "./batch.ts";
+import type { Config } from "./config.ts";
+import { RuleEngine } from "./rules/engine.ts";
+import { loadRules } from "./rules/load.ts";
+
+/** rules/ beside src/ in a clone; AGENTTRAIL_RULES_DIR where the rules were packaged elsewhere (Lambda). */
+export function builtinRulesDir(env: Record<string, string | undefined> = process.env): string {
+  if (env.AGENTTRAIL_RULES_DIR) return env.AGENTTRAIL_RULES_DIR;
+  return fileURLToPath(new URL("../rules/", import.meta.url));
+}
+
+export interface DetectorOptions {
+  builtin: boolean;
+  extraDirs: readonly string[];
+  builtinDir?: string;
+}
+
+export async function buildDetector(
+  config: Config,
+  options: DetectorOptions,
+): Promise<{ detector: Detector; errors: string[]; ruleCount: number }> {
+  const paths: string[] = [];
+  if (options.builtin) {
+    const dir = options.builtinDir ?? builtinRulesDir();
+    if (!existsSync(dir)) throw new Error(`built-in rules not found at ${dir}`);
+    paths.push(dir);
+  }
+  paths.push(...options.extraDirs);
+  const loaded = await loadRules(paths);
+  const errors = loaded.errors.map((e) => `${e.file}${e.ruleId ? ` (${e.ruleId})` : ""}: ${e.reason}`);
+  return { detector: new RuleEngine(loaded.rules, config), errors, ruleCount: loaded.rules.length };
+}

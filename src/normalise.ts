@@ -1,0 +1,149 @@
+/** Raw CloudTrail record → AuditEvent, computed once; every later stage reads these fields. */
+import { createHash } from "node:crypto";
+import { UnparseableRecord } from "./cloudtrail/decode.ts";
+import { type CloudTrailRecord, cloudTrailRecordSchema, parseEventTime } from "./cloudtrail/records.ts";
+import type { Actor, AuditEvent, EventError, Principal, RawRecord, RecordOrigin, ResourceRef } from "./event.ts";
+
+export type NormaliseResult =
+  | { ok: true; event: AuditEvent }
+  | { ok: false; reason: string; skipped?: boolean };
+
+/** The verdict before attribution has looked at an event. */
+export function unattributed(): Actor {
+  return { kind: "unknown", confidence: "low", via: "unknown", evidence: [] };
+}
+
+/** Version suffixes some services append to eventName: `UpdateFunctionConfiguration20150331v2`, `…2020_05_31`. */
+const VERSION_SUFFIX = /^(.+?[A-Za-z])(\d{4}_?\d{2}_?\d{2}(?:v\d+)?)$/;
+
+export function stripVersionSuffix(eventName: string): string {
+  const m = VERSION_SUFFIX.exec(eventName);
+  return m ? m[1] : eventName;
+}
+
+export function normaliseRecord(raw: unknown, origin: RecordOrigin): NormaliseResult {
+  if (raw instanceof UnparseableRecord) return { ok: false, reason: raw.reason };
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    return { ok: false, reason: `not a CloudTrail record: ${raw === null ? "null" : typeof raw}` };
+  }
+  const obj = raw as Record<string, unknown>;
+  if (obj.eventType === "AwsCloudTrailInsight") {
+    return { ok: false, skipped: true, reason: "CloudTrail Insights record" };
+  }
+  const parsed = cloudTrailRecordSchema.safeParse(obj);
+  if (!parsed.success) return { ok: false, reason: describeInvalid(obj, parsed.error.issues) };
+  const r = parsed.data;
+  const time = parseEventTime(r.eventTime);
+  if (!time) return { ok: false, reason: `eventTime is not a time: ${JSON.stringify(r.eventTime).slice(0, 40)}` };
+
+  const error = errorOf(r);
+  const event: AuditEvent = {
+    id: r.eventID || syntheticId(obj),
+    time,
+    account: r.recipientAccountId || r.userIdentity?.accountId || "",
+    region: r.awsRegion ?? "",
+    service: r.eventSource,
+    action: stripVersionSuffix(r.eventName),
+    rawAction: r.eventName,
+    eventType: r.eventType ?? "",
+    readOnly: r.readOnly === true || r.readOnly === "true" ? true : r.readOnly === false || r.readOnly === "false" ? false : undefined,
+    category: r.eventCategory || (obj.managementEvent === false ? "Data" : "Management"),
+    principal: principalOf(r),
+    userAgent: r.userAgent ?? "",
+    sourceIp: r.sourceIPAddress ?? "",
+    resources: resourcesOf(r),
+    raw: obj as RawRecord,
+    actor: unattributed(),
+    facts: {},
+    origin,
+  };
+  if (error) event.error = error;
+  return { ok: true, event };
+}
+
+function describeInvalid(obj: Record<string, unknown>, issues: { path: PropertyKey[]; message: string }[]): string {
+  if (!("eventName" in obj) && ("eventname" in obj || "eventtime" in obj)) {
+    return "not a CloudTrail record: keys are lower-cased (a data-lake rendering, not CloudTrail's casing)";
+  }
+  const first = issues[0];
+  const where = first.path.length ? `${first.path.map(String).join(".")}: ` : "";
+  const msg = first.message.startsWith("missing") || first.message.startsWith("empty") ? first.message : `${where}${first.message}`;
+  return `not a CloudTrail record: ${msg}`;
+}
+
+/** Records with no eventID (partial exports) still need a stable identity for dedup. */
+function syntheticId(obj: Record<string, unknown>): string {
+  return `synthetic-${createHash("sha256").update(JSON.stringify(obj)).digest("hex").slice(0, 32)}`;
+}
+
+function errorOf(r: CloudTrailRecord): EventError | undefined {
+  if (r.errorCode) return r.errorMessage ? { code: r.errorCode, message: r.errorMessage } : { code: r.errorCode };
+  // ConsoleLogin reports failure in responseElements, not errorCode (IAM-CT).
+  const resp = r.responseElements as Record<string, unknown> | null | undefined;
+  if (resp && typeof resp === "object" && resp.ConsoleLogin === "Failure") {
+    return { code: "Failure", message: r.errorMessage ?? "ConsoleLogin failed" };
+  }
+  return undefined;
+}
+
+function resourcesOf(r: CloudTrailRecord): ResourceRef[] {
+  if (!r.resources) return [];
+  return r.resources.map((x) => ({
+    arn: x.ARN ?? undefined,
+    type: x.type ?? undefined,
+    account: x.accountId ?? undefined,
+  }));
+}
+
+/** assumed-role/<role>/<session> or federated-user/<name>, from an STS ARN (no role path, IAM-ID). */
+export function parseStsArn(arn: string): { roleName?: string; sessionName?: string; federatedName?: string } {
+  const i = arn.indexOf(":assumed-role/");
+  if (i >= 0) {
+    const rest = arn.slice(i + ":assumed-role/".length);
+    const slash = rest.indexOf("/");
+    return slash < 0 ? { roleName: rest } : { roleName: rest.slice(0, slash), sessionName: rest.slice(slash + 1) };
+  }
+  const f = arn.indexOf(":federated-user/");
+  if (f >= 0) return { federatedName: arn.slice(f + ":federated-user/".length) };
+  return {};
+}
+
+function principalOf(r: CloudTrailRecord): Principal {
+  const ui = r.userIdentity;
+  if (!ui) return { type: "", display: "unknown" };
+  const issuer = ui.sessionContext?.sessionIssuer ?? undefined;
+  const p: Principal = { type: ui.type ?? "", display: "" };
+  if (ui.arn) p.arn = ui.arn;
+  if (ui.accountId) p.account = ui.accountId;
+  if (ui.accessKeyId) p.accessKeyId = ui.accessKeyId;
+  if (ui.userName) p.userName = ui.userName;
+  if (ui.invokedBy) p.invokedBy = ui.invokedBy;
+  if (ui.principalId) p.principalId = ui.principalId;
+  const sourceIdentity = ui.sessionContext?.sourceIdentity;
+  if (sourceIdentity) p.sourceIdentity = sourceIdentity;
+  if (issuer?.type === "Role") {
+    if (issuer.arn) p.roleArn = issuer.arn;
+    if (issuer.userName) p.roleName = issuer.userName;
+  }
+  if (ui.arn) {
+    const sts = parseStsArn(ui.arn);
+    if (sts.roleName && !p.roleName) p.roleName = sts.roleName;
+    if (sts.sessionName) p.sessionName = sts.sessionName;
+    if (sts.federatedName) p.sessionName = sts.federatedName;
+  }
+  p.display = displayName(p, ui.arn ?? undefined);
+  return p;
+}
+
+function displayName(p: Principal, arn: string | undefined): string {
+  if (arn) {
+    // arn:partition:service::account:resource → resource (user/alice, assumed-role/R/s, root)
+    const parts = arn.split(":");
+    if (parts.length >= 6) return parts.slice(5).join(":");
+    return arn;
+  }
+  if (p.userName) return p.userName;
+  if (p.invokedBy) return p.invokedBy;
+  if (p.principalId) return p.principalId;
+  return p.type || "unknown";
+}

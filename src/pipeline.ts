@@ -1,0 +1,102 @@
+/**
+ * One batch (one file, one EventBridge event, one LookupEvents page) through every stage:
+ * normalise → dedup → attribute → enrich → detect → alerts → sinks → commit.
+ * Pure core: the store and sinks are injected, no AWS SDK here. Outputs are published only after
+ * the batch is processed, and event ids are marked as seen only after publishing succeeded, so a
+ * failed publish is retried by the caller (Lambda retry) without losing the batch.
+ */
+import { buildAlerts } from "./alerts.ts";
+import { attributeBatch } from "./attribution/attribute.ts";
+import type { BatchResult, BatchStats, Detector, Sink } from "./batch.ts";
+import type { Config } from "./config.ts";
+import { enrichEvents } from "./enrich.ts";
+import type { AuditEvent, MalformedRecord } from "./event.ts";
+import { normaliseRecord } from "./normalise.ts";
+import type { Store } from "./state/store.ts";
+
+/** How long an event id is remembered for cross-batch dedup (S3 + EventBridge, redeliveries, retries). */
+export const EVENT_DEDUP_TTL_SECONDS = 3 * 24 * 3600;
+
+export interface BatchInput {
+  /** Where the records came from: a path, s3://bucket/key, "stdin", "eventbridge:<id>". */
+  source: string;
+  records: readonly unknown[];
+}
+
+export interface PipelineDeps {
+  store: Store;
+  config: Config;
+  detector?: Detector;
+  sinks?: readonly Sink[];
+  /** Processing time for lag metrics; defaults to the store clock. */
+  now?: () => Date;
+}
+
+export function emptyStats(): BatchStats {
+  return {
+    records: 0,
+    malformed: 0,
+    duplicates: 0,
+    skipped: 0,
+    events: 0,
+    reattributed: 0,
+    parked: 0,
+    byKind: { ai: 0, human: 0, service: 0, unknown: 0 },
+  };
+}
+
+/** Dedup key of an event: eventID scoped by the receiving account (aws-formats.md §4.6). */
+export function seenKey(event: AuditEvent): string {
+  return `evt#${event.account}#${event.id}`;
+}
+
+export async function processBatch(input: BatchInput, deps: PipelineDeps): Promise<BatchResult> {
+  const { store, config } = deps;
+  const stats = emptyStats();
+  const malformed: MalformedRecord[] = [];
+  const candidates: AuditEvent[] = [];
+  const inBatch = new Set<string>();
+
+  stats.records = input.records.length;
+  for (let index = 0; index < input.records.length; index++) {
+    const n = normaliseRecord(input.records[index], { source: input.source, index });
+    if (!n.ok) {
+      if (n.skipped) stats.skipped++;
+      else malformed.push({ source: input.source, index, reason: n.reason });
+      continue;
+    }
+    const key = seenKey(n.event);
+    if (inBatch.has(key)) {
+      stats.duplicates++;
+      continue;
+    }
+    inBatch.add(key);
+    candidates.push(n.event);
+  }
+  stats.malformed = malformed.length;
+
+  // Cross-batch dedup is a read here; the markers are written after publishing (commit below).
+  const seenBefore = candidates.length ? await store.getItems<true>(candidates.map(seenKey)) : new Map();
+  const events = seenBefore.size ? candidates.filter((e) => !seenBefore.has(seenKey(e))) : candidates;
+  stats.duplicates += candidates.length - events.length;
+
+  const attribution = await attributeBatch(events, store, config);
+  const reattributed = attribution.reattributed;
+  const detected = reattributed.length ? [...events, ...reattributed] : events;
+  enrichEvents(detected, config);
+  const hits = deps.detector ? await deps.detector.detect(detected, store) : [];
+  const alerts = hits.length ? await buildAlerts(hits, store, config) : [];
+
+  stats.events = events.length;
+  stats.reattributed = reattributed.length;
+  stats.parked = attribution.parked;
+  for (const e of events) stats.byKind[e.actor.kind]++;
+
+  const processedAt = deps.now?.() ?? new Date(store.now());
+  const result: BatchResult = { source: input.source, stats, events, reattributed, hits, alerts, malformed, processedAt };
+  for (const sink of deps.sinks ?? []) await sink.publish(result);
+  if (events.length) {
+    await store.putItems(events.map((e) => ({ key: seenKey(e), value: true as const })), EVENT_DEDUP_TTL_SECONDS);
+  }
+  return result;
+}

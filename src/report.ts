@@ -1,0 +1,288 @@
+/**
+ * What a run (many batches) found: a Sink that keeps the final verdict of every event and the
+ * latest state of every alert, and the summary built from them for the terminal, --format json
+ * and summary.json. Every string that came from a record is cleaned before it leaves here.
+ */
+import type { Alert } from "./alerts.ts";
+import type { BatchResult, Sink } from "./batch.ts";
+import type { Actor, ActorKind, AuditEvent, Confidence, MalformedRecord } from "./event.ts";
+import { cleanText } from "./sanitize.ts";
+
+/** One line of events.jsonl: the event and its final verdict. */
+export interface EventLine {
+  id: string;
+  time: string;
+  service: string;
+  action: string;
+  account: string;
+  region: string;
+  principal: string;
+  principalType: string;
+  sessionName?: string;
+  sourceIp: string;
+  userAgent: string;
+  readOnly?: boolean;
+  error?: string;
+  actor: Actor;
+  source: string;
+}
+
+export interface FileFailure {
+  source: string;
+  reason: string;
+}
+
+export interface AiPrincipal {
+  principal: string;
+  account: string;
+  calls: number;
+  confidence: Confidence;
+  via: string[];
+  sessions: string[];
+  evidence: { signal: string; value: string; issuedBy?: string; via?: string }[];
+  topActions: { action: string; calls: number }[];
+}
+
+export interface RunSummary {
+  files: { read: number; failed: FileFailure[]; skipped: string[] };
+  records: {
+    read: number;
+    malformed: number;
+    duplicates: number;
+    skipped: number;
+    events: number;
+    reattributed: number;
+    unresolvedSessions: number;
+  };
+  byKind: Record<ActorKind, number>;
+  aiPrincipals: AiPrincipal[];
+  timeRange: { first: string; last: string } | null;
+  alerts: { total: number; bySeverity: Record<string, number>; byRule: Record<string, number> };
+  malformed: MalformedRecord[];
+}
+
+/** Caps so a huge replay keeps a readable summary. */
+const MAX_LISTED_MALFORMED = 200;
+const MAX_LISTED = 20;
+
+export function eventLine(e: AuditEvent): EventLine {
+  const line: EventLine = {
+    id: cleanText(e.id, 128),
+    time: e.time.toISOString(),
+    service: cleanText(e.service, 128),
+    action: cleanText(e.action, 128),
+    account: cleanText(e.account, 32),
+    region: cleanText(e.region, 32),
+    principal: cleanText(e.principal.arn ?? e.principal.display, 512),
+    principalType: cleanText(e.principal.type, 32),
+    sourceIp: cleanText(e.sourceIp, 128),
+    userAgent: cleanText(e.userAgent, 512),
+    actor: cleanActor(e.actor),
+    source: cleanText(e.origin.source, 1024),
+  };
+  if (e.principal.sessionName) line.sessionName = cleanText(e.principal.sessionName, 128);
+  if (e.readOnly !== undefined) line.readOnly = e.readOnly;
+  if (e.error) line.error = cleanText(e.error.code, 128);
+  return line;
+}
+
+export function cleanActor(a: Actor): Actor {
+  const out: Actor = {
+    kind: a.kind,
+    confidence: a.confidence,
+    via: cleanText(a.via, 64),
+    evidence: a.evidence.map((ev) => {
+      const c: Actor["evidence"][number] = { signal: cleanText(ev.signal, 64), value: cleanText(ev.value, 256) };
+      if (ev.issuedBy) c.issuedBy = cleanText(ev.issuedBy, 128);
+      if (ev.via) c.via = cleanText(ev.via, 512);
+      if (ev.confidence) c.confidence = ev.confidence;
+      return c;
+    }),
+  };
+  if (a.session) out.session = cleanText(a.session, 512);
+  return out;
+}
+
+export class RunCollector implements Sink {
+  /** Final verdict per event id (a re-attribution replaces the first verdict). */
+  readonly events = new Map<string, EventLine>();
+  readonly alerts = new Map<string, Alert>();
+  readonly failures: FileFailure[] = [];
+  readonly skippedFiles: string[] = [];
+  private readonly malformed: MalformedRecord[] = [];
+  private totals = { files: 0, read: 0, malformed: 0, duplicates: 0, skipped: 0, events: 0, reattributed: 0 };
+  private unresolved = new Set<string>();
+
+  async publish(result: BatchResult): Promise<void> {
+    const s = result.stats;
+    this.totals.files++;
+    this.totals.read += s.records;
+    this.totals.malformed += s.malformed;
+    this.totals.duplicates += s.duplicates;
+    this.totals.skipped += s.skipped;
+    this.totals.events += s.events;
+    this.totals.reattributed += s.reattributed;
+    for (const m of result.malformed) {
+      if (this.malformed.length < MAX_LISTED_MALFORMED) this.malformed.push({ ...m, reason: cleanText(m.reason, 300) });
+    }
+    for (const e of result.events) this.keep(e);
+    for (const e of result.reattributed) this.keep(e);
+    for (const a of result.alerts) this.alerts.set(a.id, a);
+  }
+
+  private keep(e: AuditEvent): void {
+    const line = eventLine(e);
+    this.events.set(`${line.account}#${line.id}`, line);
+    const waiting = e.actor.evidence.find((ev) => ev.signal === "sessionIssuanceNotSeen");
+    if (waiting) this.unresolved.add(line.id);
+    else this.unresolved.delete(line.id);
+  }
+
+  fileFailed(source: string, reason: string): void {
+    this.failures.push({ source: cleanText(source, 1024), reason: cleanText(reason, 500) });
+  }
+
+  summary(): RunSummary {
+    const byKind: Record<ActorKind, number> = { ai: 0, human: 0, service: 0, unknown: 0 };
+    let first: string | undefined;
+    let last: string | undefined;
+    const ai = new Map<string, AiPrincipalAcc>();
+    for (const e of this.events.values()) {
+      byKind[e.actor.kind]++;
+      if (!first || e.time < first) first = e.time;
+      if (!last || e.time > last) last = e.time;
+      if (e.actor.kind === "ai") addAi(ai, e);
+    }
+    const bySeverity: Record<string, number> = {};
+    const byRule: Record<string, number> = {};
+    for (const a of this.alerts.values()) {
+      bySeverity[a.severity] = (bySeverity[a.severity] ?? 0) + 1;
+      byRule[a.ruleId] = (byRule[a.ruleId] ?? 0) + 1;
+    }
+    return {
+      files: { read: this.totals.files, failed: this.failures, skipped: this.skippedFiles },
+      records: {
+        read: this.totals.read,
+        malformed: this.totals.malformed,
+        duplicates: this.totals.duplicates,
+        skipped: this.totals.skipped,
+        events: this.events.size,
+        reattributed: this.totals.reattributed,
+        unresolvedSessions: this.unresolved.size,
+      },
+      byKind,
+      aiPrincipals: [...ai.values()].sort((a, b) => b.calls - a.calls || (a.principal < b.principal ? -1 : 1)).map(finishAi),
+      timeRange: first && last ? { first, last } : null,
+      alerts: { total: this.alerts.size, bySeverity, byRule },
+      malformed: this.malformed,
+    };
+  }
+}
+
+interface AiPrincipalAcc {
+  principal: string;
+  account: string;
+  calls: number;
+  confidence: Confidence;
+  via: Set<string>;
+  sessions: Set<string>;
+  evidence: Map<string, AiPrincipal["evidence"][number]>;
+  actions: Map<string, number>;
+}
+
+const RANK: Record<Confidence, number> = { low: 0, medium: 1, high: 2 };
+
+function addAi(acc: Map<string, AiPrincipalAcc>, e: EventLine): void {
+  const key = `${e.account}#${e.principal}`;
+  let p = acc.get(key);
+  if (!p) {
+    p = {
+      principal: e.principal,
+      account: e.account,
+      calls: 0,
+      confidence: "low",
+      via: new Set(),
+      sessions: new Set(),
+      evidence: new Map(),
+      actions: new Map(),
+    };
+    acc.set(key, p);
+  }
+  p.calls++;
+  if (RANK[e.actor.confidence] > RANK[p.confidence]) p.confidence = e.actor.confidence;
+  p.via.add(e.actor.via);
+  if (e.actor.session && p.sessions.size < MAX_LISTED) p.sessions.add(e.actor.session);
+  for (const ev of e.actor.evidence) {
+    const k = `${ev.signal}=${ev.value}`;
+    if (!p.evidence.has(k) && p.evidence.size < MAX_LISTED) {
+      const item: AiPrincipal["evidence"][number] = { signal: ev.signal, value: ev.value };
+      if (ev.issuedBy) item.issuedBy = ev.issuedBy;
+      if (ev.via) item.via = ev.via;
+      p.evidence.set(k, item);
+    }
+  }
+  const action = `${e.service.replace(/\.amazonaws\.com$/, "")}:${e.action}`;
+  p.actions.set(action, (p.actions.get(action) ?? 0) + 1);
+}
+
+function finishAi(p: AiPrincipalAcc): AiPrincipal {
+  return {
+    principal: p.principal,
+    account: p.account,
+    calls: p.calls,
+    confidence: p.confidence,
+    via: [...p.via].sort(),
+    sessions: [...p.sessions].sort(),
+    evidence: [...p.evidence.values()],
+    topActions: [...p.actions.entries()]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, 10)
+      .map(([action, calls]) => ({ action, calls })),
+  };
+}
+
+/** The terminal summary: counts, the AI principals with their evidence, the alert feed. */
+export function renderSummary(s: RunSummary, alerts: Alert[]): string {
+  const out: string[] = [];
+  const r = s.records;
+  out.push(`agenttrail replay: ${s.files.read} file(s), ${r.read} record(s)`);
+  out.push(
+    `  events ${r.events}  malformed ${r.malformed}  duplicates ${r.duplicates}  skipped ${r.skipped}  re-attributed ${r.reattributed}`,
+  );
+  if (s.timeRange) out.push(`  time range ${s.timeRange.first} → ${s.timeRange.last}`);
+  out.push(`  calls by actor: ai ${s.byKind.ai}  human ${s.byKind.human}  service ${s.byKind.service}  unknown ${s.byKind.unknown}`);
+  if (r.unresolvedSessions) {
+    out.push(`  ${r.unresolvedSessions} call(s) used role sessions whose issuing STS call was not in the input`);
+  }
+  if (s.aiPrincipals.length) {
+    out.push("", "AI principals:");
+    for (const p of s.aiPrincipals) {
+      out.push(`  ${p.principal} (account ${p.account}): ${p.calls} call(s), ${p.confidence} confidence, via ${p.via.join(", ")}`);
+      for (const ev of p.evidence.slice(0, 6)) {
+        const extra = [ev.issuedBy ? `issued by ${ev.issuedBy}` : "", ev.via ? `via ${ev.via}` : ""].filter(Boolean).join(", ");
+        out.push(`    - ${ev.signal}: ${ev.value}${extra ? ` (${extra})` : ""}`);
+      }
+      if (p.sessions.length) out.push(`    sessions: ${p.sessions.slice(0, 5).join(", ")}${p.sessions.length > 5 ? ", …" : ""}`);
+      out.push(`    top actions: ${p.topActions.slice(0, 5).map((a) => `${a.action} ×${a.calls}`).join(", ")}`);
+    }
+  } else {
+    out.push("", "No AI agent activity found.");
+  }
+  if (alerts.length) {
+    out.push("", `Alerts (${alerts.length}):`);
+    const ordered = [...alerts].sort((a, b) => (a.firstSeen < b.firstSeen ? -1 : a.firstSeen > b.firstSeen ? 1 : 0));
+    for (const a of ordered) {
+      out.push(`  [${a.severity.toUpperCase()}] ${cleanText(a.title, 200)}  (${a.ruleId}, ×${a.count}, ${a.firstSeen})`);
+    }
+  }
+  if (s.malformed.length) {
+    out.push("", "Malformed records:");
+    for (const m of s.malformed.slice(0, 10)) out.push(`  ${m.source} #${m.index}: ${m.reason}`);
+    if (r.malformed > 10) out.push(`  … ${r.malformed - 10} more (see summary.json)`);
+  }
+  if (s.files.failed.length) {
+    out.push("", "Files that could not be read:");
+    for (const f of s.files.failed) out.push(`  ${f.reason}`);
+  }
+  return out.join("\n");
+}

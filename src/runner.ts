@@ -1,0 +1,52 @@
+/**
+ * A run of many input files through the pipeline, one batch per file in the order given (the way
+ * the Lambda sees them), state carried by the store. A file that cannot be read or decoded is
+ * reported with its name and the run goes on; the caller decides the exit status.
+ */
+import type { Detector, Sink } from "./batch.ts";
+import { decodeFile } from "./cloudtrail/decode.ts";
+import type { InputFile } from "./cloudtrail/inputs.ts";
+import type { Config } from "./config.ts";
+import { processBatch } from "./pipeline.ts";
+import type { RunCollector } from "./report.ts";
+import type { Store } from "./state/store.ts";
+
+export interface RunDeps {
+  store: Store;
+  config: Config;
+  collector: RunCollector;
+  detector?: Detector;
+  sinks?: Sink[];
+  /** Called after each file (for a progress line). */
+  onFile?: (done: number, source: string) => void;
+}
+
+export async function runFiles(files: AsyncIterable<InputFile> | Iterable<InputFile>, deps: RunDeps): Promise<void> {
+  const sinks: Sink[] = [...(deps.sinks ?? []), deps.collector];
+  let done = 0;
+  for await (const file of files) {
+    done++;
+    let records: unknown[];
+    try {
+      const decoded = decodeFile(await file.read(), file.source);
+      if (decoded.skippedReason) {
+        deps.collector.skippedFiles.push(`${file.source} (${decoded.skippedReason})`);
+        deps.onFile?.(done, file.source);
+        continue;
+      }
+      records = decoded.records;
+    } catch (err) {
+      deps.collector.fileFailed(file.source, describeReadError(file.source, err));
+      deps.onFile?.(done, file.source);
+      continue;
+    }
+    await processBatch({ source: file.source, records }, { store: deps.store, config: deps.config, detector: deps.detector, sinks });
+    deps.onFile?.(done, file.source);
+  }
+  for (const sink of sinks) await sink.close?.();
+}
+
+export function describeReadError(source: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.startsWith(`${source}:`) ? message : `${source}: ${message}`;
+}

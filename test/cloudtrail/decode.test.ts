@@ -1,0 +1,70 @@
+import { readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { decodeFile, FileError, UnparseableRecord } from "../../src/cloudtrail/decode.ts";
+
+const LIB = "test/fixtures/corpus/aws-cloudtrail-processing-library";
+const INVICTUS = "test/fixtures/corpus/invictus-ir-aws-dataset/CloudTrail";
+const trailFile = `${INVICTUS}/218007301253_CloudTrail_us-east-1_20230710T1145Z_7xgocspSowgK0Gto.json`;
+const trailRecords = (JSON.parse(readFileSync(trailFile, "utf8")) as { Records: Record<string, unknown>[] }).Records;
+
+describe("decodeFile", () => {
+  it("reads a trail file as delivered, plain and gzipped", () => {
+    const plain = decodeFile(readFileSync(trailFile), trailFile).records;
+    const gz = decodeFile(gzipSync(readFileSync(trailFile)), "x.json.gz").records;
+    expect(plain).toHaveLength(trailRecords.length);
+    expect(gz).toEqual(plain);
+  });
+
+  it("reads the processing library's gzipped compact file by magic bytes, whatever its name", () => {
+    const bytes = readFileSync(`${LIB}/SerializerTestFileCompact.json.gz`);
+    const expected = JSON.parse(readFileSync(`${LIB}/SerializerTestFileCompact.json`, "utf8")).Records;
+    expect(decodeFile(bytes, "renamed.json").records).toEqual(expected);
+  });
+
+  it("reads JSON Lines of records and of EventBridge envelopes, gzipped or not", () => {
+    const lines = trailRecords.slice(0, 3).map((r) => JSON.stringify(r)).join("\n");
+    expect(decodeFile(Buffer.from(lines), "a.jsonl").records).toEqual(trailRecords.slice(0, 3));
+    const envelopes = trailRecords
+      .slice(0, 2)
+      .map((detail) => JSON.stringify({ version: "0", id: "x", "detail-type": "AWS API Call via CloudTrail", source: "aws.s3", detail }))
+      .join("\n");
+    expect(decodeFile(gzipSync(envelopes), "b.jsonl.gz").records).toEqual(trailRecords.slice(0, 2));
+  });
+
+  it("reads a single record, a single EventBridge envelope and an array of records", () => {
+    const [first] = trailRecords;
+    expect(decodeFile(Buffer.from(JSON.stringify(first)), "one.json").records).toEqual([first]);
+    const envelope = { version: "0", "detail-type": "AWS Console Sign In via CloudTrail", source: "aws.signin", detail: first };
+    expect(decodeFile(Buffer.from(JSON.stringify(envelope)), "eb.json").records).toEqual([first]);
+    expect(decodeFile(Buffer.from(JSON.stringify(trailRecords.slice(0, 4))), "arr.json").records).toHaveLength(4);
+  });
+
+  it("keeps a bad JSON Lines line as an unparseable record and the rest of the file", () => {
+    const text = `${JSON.stringify(trailRecords[0])}\n{"eventName": "Broken"\n${JSON.stringify(trailRecords[1])}\n`;
+    const records = decodeFile(Buffer.from(text), "mixed.jsonl").records;
+    expect(records).toHaveLength(3);
+    expect(records[1]).toBeInstanceOf(UnparseableRecord);
+    expect((records[1] as UnparseableRecord).reason).toMatch(/^line 2: not JSON/);
+    expect(records[2]).toEqual(trailRecords[1]);
+  });
+
+  it("fails a file that is not JSON with an error naming the file", () => {
+    const bad = readFileSync(`${LIB}/SerializerTestFileBadJsonFormat.json`);
+    expect(() => decodeFile(bad, "bad.json")).toThrow(FileError);
+    expect(() => decodeFile(bad, "bad.json")).toThrow(/^bad\.json: not JSON/);
+  });
+
+  it("fails a .gz file that is not gzip, and a truncated gzip", () => {
+    expect(() => decodeFile(Buffer.from('{"Records":[]}'), "x.json.gz")).toThrow(/x\.json\.gz: not gzip/);
+    const truncated = gzipSync(readFileSync(trailFile)).subarray(0, 200);
+    expect(() => decodeFile(truncated, "t.json.gz")).toThrow(/t\.json\.gz: not readable gzip/);
+  });
+
+  it("recognises a digest file as holding no records", () => {
+    const digest = { awsAccountId: "1", digestStartTime: "2026-05-08T11:00:00Z", logFiles: [] };
+    const decoded = decodeFile(Buffer.from(JSON.stringify(digest)), "d.json");
+    expect(decoded.records).toEqual([]);
+    expect(decoded.skippedReason).toMatch(/digest/);
+  });
+});

@@ -1,0 +1,29 @@
+/** Replays batches of raw records through the real pipeline with a MemoryStore; returns final verdicts. */
+import type { Detector } from "../../src/batch.ts";
+import { type ConfigInput, parseConfig } from "../../src/config.ts";
+import { processBatch } from "../../src/pipeline.ts";
+import { type EventLine, RunCollector } from "../../src/report.ts";
+import { MemoryStore } from "../../src/state/memory.ts";
+
+export interface Batch {
+  source: string;
+  records: unknown[];
+}
+
+export async function replayBatches(batches: Batch[], config: ConfigInput = {}, detector?: Detector) {
+  const store = new MemoryStore();
+  const collector = new RunCollector();
+  const cfg = parseConfig(config);
+  const results = [];
+  for (const b of batches) results.push(await processBatch(b, { store, config: cfg, sinks: [collector], detector }));
+  const byId = new Map<string, EventLine>();
+  for (const line of collector.events.values()) byId.set(line.id, line);
+  return { store, collector, results, byId, summary: collector.summary() };
+}
+
+/** The verdict of the event with this id, failing loudly when it is missing. */
+export function verdictOf(byId: Map<string, EventLine>, id: string): EventLine["actor"] {
+  const line = byId.get(id);
+  if (!line) throw new Error(`no event ${id}`);
+  return line.actor;
+}
