@@ -3,8 +3,12 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Detector } from "./batch.ts";
 import type { Config } from "./config.ts";
+import { processBatch } from "./pipeline.ts";
+import type { CompiledRule } from "./rules/compile.ts";
 import { RuleEngine } from "./rules/engine.ts";
 import { loadRules } from "./rules/load.ts";
+import type { RuleHit } from "./rules/types.ts";
+import { MemoryStore } from "./state/memory.ts";
 
 /** rules/ beside src/ in a clone; AGENTTRAIL_RULES_DIR where the rules were packaged elsewhere (Lambda). */
 export function builtinRulesDir(env: Record<string, string | undefined> = process.env): string {
@@ -32,4 +36,15 @@ export async function buildDetector(
   const loaded = await loadRules(paths);
   const errors = loaded.errors.map((e) => `${e.file}${e.ruleId ? ` (${e.ruleId})` : ""}: ${e.reason}`);
   return { detector: new RuleEngine(loaded.rules, config), errors, ruleCount: loaded.rules.length };
+}
+
+/**
+ * Runs one fixture scenario through the real pipeline (normalise → attribute → enrich → detect)
+ * with only the given rules and fresh in-memory state: what `agenttrail rules test` replays.
+ */
+export function scenarioRunner(config: Config): (records: unknown[], rules: CompiledRule[]) => Promise<RuleHit[]> {
+  return async (records, rules) => {
+    const result = await processBatch({ source: "fixture", records }, { store: new MemoryStore(), config, detector: new RuleEngine(rules, config) });
+    return result.hits;
+  };
 }

@@ -7,7 +7,7 @@ import type { Detector, Sink } from "./batch.ts";
 import { decodeFile } from "./cloudtrail/decode.ts";
 import type { InputFile } from "./cloudtrail/inputs.ts";
 import type { Config } from "./config.ts";
-import { processBatch } from "./pipeline.ts";
+import { type BatchInput, processBatch } from "./pipeline.ts";
 import type { RunCollector } from "./report.ts";
 import type { Store } from "./state/store.ts";
 
@@ -28,7 +28,7 @@ export async function runFiles(files: AsyncIterable<InputFile> | Iterable<InputF
     done++;
     let records: unknown[];
     try {
-      const decoded = decodeFile(await file.read(), file.source);
+      const decoded = decodeFile(await file.read(), file.source, { decompressed: file.decompressed });
       if (decoded.skippedReason) {
         deps.collector.skippedFiles.push(`${file.source} (${decoded.skippedReason})`);
         deps.onFile?.(done, file.source);
@@ -42,6 +42,17 @@ export async function runFiles(files: AsyncIterable<InputFile> | Iterable<InputF
     }
     await processBatch({ source: file.source, records }, { store: deps.store, config: deps.config, detector: deps.detector, sinks });
     deps.onFile?.(done, file.source);
+  }
+  for (const sink of sinks) await sink.close?.();
+}
+
+/** Batches that arrive as records already (LookupEvents pages). */
+export async function runRecordBatches(batches: AsyncIterable<BatchInput>, deps: RunDeps): Promise<void> {
+  const sinks: Sink[] = [...(deps.sinks ?? []), deps.collector];
+  let done = 0;
+  for await (const batch of batches) {
+    await processBatch(batch, { store: deps.store, config: deps.config, detector: deps.detector, sinks });
+    deps.onFile?.(++done, batch.source);
   }
   for (const sink of sinks) await sink.close?.();
 }

@@ -1,5 +1,4 @@
 /** Option parsing shared by the commands that run the pipeline, and how a run ends. */
-import { parseArgs } from "node:util";
 import { readConfigFile } from "../config-file.ts";
 import type { Config } from "../config.ts";
 import { buildDetector } from "../detection.ts";
@@ -13,7 +12,7 @@ export const RUN_OPTIONS = {
   config: { type: "string" },
   out: { type: "string" },
   format: { type: "string", default: "text" },
-  rules: { type: "string", multiple: true, default: [] },
+  rules: { type: "string", multiple: true },
   "no-builtin-rules": { type: "boolean", default: false },
 } as const;
 
@@ -49,9 +48,10 @@ export async function finishRun(setup: RunSetup): Promise<number> {
   return summary.files.failed.length > 0 || summary.records.malformed > 0 ? 1 : 0;
 }
 
-export function parseRunArgs<T extends Record<string, unknown>>(args: string[], extra: T) {
+/** node:util parseArgs, with its errors turned into usage errors. */
+export function parseOrUsage<T>(parse: () => T): T {
   try {
-    return parseArgs({ args, options: { ...RUN_OPTIONS, ...extra }, allowPositionals: true, strict: true });
+    return parse();
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

@@ -1,13 +1,14 @@
 /** `agenttrail replay`: wiring of inputs, the memory store and the run outputs. */
+import { parseArgs } from "node:util";
 import { S3Client } from "@aws-sdk/client-s3";
 import { localInputs, readStream } from "../cloudtrail/inputs.ts";
 import { s3Inputs } from "../cloudtrail/s3-inputs.ts";
-import { runFiles } from "../runner.ts";
 import { MemoryStore } from "../state/memory.ts";
-import { endProgress, finishRun, parseRunArgs, progressLine, setupRun, UsageError } from "./options.ts";
+import { describeReadError, runFiles } from "../runner.ts";
+import { endProgress, finishRun, parseOrUsage, progressLine, RUN_OPTIONS, setupRun, UsageError } from "./options.ts";
 
 export async function replayCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseRunArgs(args, {});
+  const { values, positionals } = parseOrUsage(() => parseArgs({ args, options: RUN_OPTIONS, allowPositionals: true }));
   if (positionals.length === 0) throw new UsageError("replay needs at least one file, directory, - or s3://bucket/prefix");
   const setup = await setupRun(values);
   const s3Args = positionals.filter((p) => p.startsWith("s3://"));
@@ -22,7 +23,14 @@ export async function replayCommand(args: string[]): Promise<number> {
   await runFiles(local.files, deps);
   if (s3Args.length) {
     const client = new S3Client({});
-    for (const url of s3Args) await runFiles(s3Inputs(client, url, setup.collector.skippedFiles), deps);
+    for (const url of s3Args) {
+      try {
+        await runFiles(s3Inputs(client, url), deps);
+      } catch (err) {
+        // Listing failed (no such bucket, no permission): report it like an unreadable file.
+        setup.collector.fileFailed(url, describeReadError(url, err));
+      }
+    }
   }
   endProgress();
   return finishRun(setup);

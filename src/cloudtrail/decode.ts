@@ -40,10 +40,12 @@ export function gunzipFile(bytes: Uint8Array, source: string): Buffer {
   }
 }
 
-export function decodeFile(bytes: Uint8Array, source: string): DecodedFile {
+export function decodeFile(bytes: Uint8Array, source: string, options: { decompressed?: boolean } = {}): DecodedFile {
   let data: Uint8Array = bytes;
   if (isGzip(bytes)) data = gunzipFile(bytes, source);
-  else if (/\.gz$/i.test(source)) throw new FileError(source, "not gzip (no gzip header) although named .gz");
+  else if (!options.decompressed && /\.gz$/i.test(source)) {
+    throw new FileError(source, "not gzip (no gzip header) although named .gz");
+  }
   const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8");
   return decodeText(text, source);
 }

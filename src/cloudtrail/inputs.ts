@@ -10,6 +10,8 @@ import { join, sep } from "node:path";
 export interface InputFile {
   source: string;
   read(): Promise<Uint8Array>;
+  /** read() returns bytes already gunzipped (S3 objects are decompressed while streaming). */
+  decompressed?: boolean;
 }
 
 const TRAIL_FILE = /\.(json|jsonl|ndjson)(\.gz)?$|\.gz$/i;

@@ -3,7 +3,11 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { RunCollector, RunSummary } from "../report.ts";
 
-export async function writeRunOutputs(dir: string, collector: RunCollector, summary: RunSummary): Promise<void> {
+export async function writeRunOutputs(
+  dir: string,
+  collector: RunCollector,
+  summary: RunSummary,
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   const events = [...collector.events.values()].sort((a, b) =>
     a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,

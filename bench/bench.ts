@@ -1,0 +1,84 @@
+/**
+ * `npm run bench`: records/s of (a) decompress + JSON.parse only — the floor — and (b) the full
+ * replay pipeline (normalise, attribute, enrich, every built-in rule plus the SigmaHQ CloudTrail
+ * rules, alerts, run collector), in one process over the same deterministic gzipped corpus, plus
+ * peak RSS. Prints the figures and the ratio b/a.
+ *   --records N (default 200000)  --per-file N (default 1000)  --no-rules  --rules DIR (extra)
+ */
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { gunzipSync } from "node:zlib";
+import type { InputFile } from "../src/cloudtrail/inputs.ts";
+import { defaultConfig } from "../src/config.ts";
+import { buildDetector } from "../src/detection.ts";
+import { RunCollector } from "../src/report.ts";
+import { runFiles } from "../src/runner.ts";
+import { MemoryStore } from "../src/state/memory.ts";
+import { generateCorpus } from "./corpus.ts";
+
+const { values } = parseArgs({
+  options: {
+    records: { type: "string", default: "200000" },
+    "per-file": { type: "string", default: "1000" },
+    "no-rules": { type: "boolean", default: false },
+    rules: { type: "string", multiple: true, default: [] },
+  },
+});
+const SIGMA_RULES = "test/fixtures/corpus/sigma";
+const records = Number(values.records);
+const dir = `bench/.data/corpus-${records}-${values["per-file"]}`;
+const complete = join(dir, ".complete");
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+const peakRss = () => process.resourceUsage().maxRSS * 1024;
+const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
+
+if (!existsSync(complete)) {
+  rmSync(dir, { recursive: true, force: true });
+  const t0 = performance.now();
+  generateCorpus(dir, { records, perFile: Number(values["per-file"]), seed: 20260508 });
+  writeFileSync(complete, "");
+  console.log(`generated ${records} records in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${dir}`);
+}
+const paths = readdirSync(dir)
+  .filter((f) => f.endsWith(".json.gz"))
+  .sort()
+  .map((f) => join(dir, f));
+// Bytes are read once up front so both measurements start from memory, not the disk cache.
+const bytes = paths.map((p) => readFileSync(p));
+const compressed = bytes.reduce((n, b) => n + b.length, 0);
+
+function floor(): { records: number; ms: number } {
+  const t0 = performance.now();
+  let n = 0;
+  for (const b of bytes) n += (JSON.parse(gunzipSync(b).toString("utf8")) as { Records: unknown[] }).Records.length;
+  return { records: n, ms: performance.now() - t0 };
+}
+
+async function pipeline(): Promise<{ records: number; ms: number; rules: number; alerts: number; ai: number }> {
+  const extra = values["no-rules"] ? [] : [SIGMA_RULES, ...(values.rules ?? [])].filter(existsSync);
+  const { detector, errors, ruleCount } = await buildDetector(defaultConfig, { builtin: !values["no-rules"], extraDirs: extra });
+  if (errors.length) console.log(`rules not loaded: ${errors.length} (first: ${errors[0]})`);
+  const collector = new RunCollector();
+  const files: InputFile[] = paths.map((source, i) => ({ source, read: async () => bytes[i] }));
+  const t0 = performance.now();
+  await runFiles(files, { store: new MemoryStore(), config: defaultConfig, collector, detector });
+  const ms = performance.now() - t0;
+  const s = collector.summary();
+  return { records: s.records.read, ms, rules: ruleCount, alerts: s.alerts.total, ai: s.byKind.ai };
+}
+
+floor(); // warm-up: JIT, zlib
+const a = floor();
+const rssAfterFloor = peakRss();
+const b = await pipeline();
+const rssAfterPipeline = peakRss();
+
+console.log(`corpus: ${paths.length} files, ${a.records} records, ${mib(compressed)} gzipped`);
+console.log(`(a) floor, gunzip + JSON.parse:  ${rate(a.records, a.ms).toLocaleString("en-US")} records/s  (${(a.ms / 1000).toFixed(2)} s)`);
+console.log(
+  `(b) full replay pipeline:        ${rate(b.records, b.ms).toLocaleString("en-US")} records/s  (${(b.ms / 1000).toFixed(2)} s, ${b.rules} rules, ${b.alerts} alerts, ${b.ai} AI events)`,
+);
+console.log(`ratio b/a: ${(rate(b.records, b.ms) / rate(a.records, a.ms)).toFixed(2)}`);
+console.log(`peak RSS: ${mib(rssAfterFloor)} after the floor, ${mib(rssAfterPipeline)} after the pipeline`);

@@ -1,0 +1,76 @@
+/**
+ * The Lambda entry point: wiring only. Builds the AWS clients (endpoint, region and credentials come from
+ * the environment, so AWS_ENDPOINT_URL points them at an emulator), the configuration (configFromEnv),
+ * the rule engine over the packaged rules/, the DynamoDB store and the sinks, once per container; every
+ * invocation goes to handleInvocation (src/lambda.ts).
+ *
+ * Environment (set by serverless.yml): STATE_TABLE, ALERT_TOPIC_ARN, METRICS_NAMESPACE, AGENT_TAG,
+ * BUSINESS_HOURS, BUSINESS_DAYS, TIME_ZONE, AGENTTRAIL_CONFIG; AGENTTRAIL_RULES_DIR to read rules elsewhere.
+ */
+import { fileURLToPath } from "node:url";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { readS3Object } from "../src/cloudtrail/s3.ts";
+import { configFromEnv } from "../src/config.ts";
+import { buildDetector } from "../src/detection.ts";
+import { handleInvocation, type InvocationDeps, type InvocationSummary } from "../src/lambda.ts";
+import { CloudWatchSink } from "../src/sinks/cloudwatch.ts";
+import { SnsAlertSink } from "../src/sinks/sns.ts";
+import { DynamoStore } from "../src/state/dynamo.ts";
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`environment variable ${name} is not set`);
+  return value;
+}
+
+/** The rules packaged beside the bundle: <task root>/rules (functions/handler.mjs → ../rules/). */
+function rulesDir(): string {
+  return process.env.AGENTTRAIL_RULES_DIR ?? fileURLToPath(new URL("../rules/", import.meta.url));
+}
+
+async function createDeps(): Promise<InvocationDeps> {
+  const config = configFromEnv(process.env);
+  const tableName = required("STATE_TABLE");
+  const topicArn = required("ALERT_TOPIC_ARN");
+  // S3 path-style only against an emulator endpoint (its host is not a bucket DNS name).
+  const s3 = new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) });
+  const store = new DynamoStore({ client: new DynamoDBClient({}), tableName });
+  const { detector, errors, ruleCount } = await buildDetector(config, {
+    builtin: true,
+    extraDirs: [],
+    builtinDir: rulesDir(),
+  });
+  // A rule that does not load must not silently switch a detection off: fail, loudly, every invocation.
+  if (errors.length > 0) throw new Error(`rules did not load: ${errors.join("; ")}`);
+  console.log(JSON.stringify({ msg: "cold start", rules: ruleCount, namespace: config.metrics.namespace }));
+  return {
+    store,
+    config,
+    detector,
+    sinks: [
+      new CloudWatchSink(new CloudWatchClient({}), config),
+      new SnsAlertSink(new SNSClient({}), { topicArn }),
+    ],
+    readObject: (bucket, key) => readS3Object(s3, bucket, key),
+  };
+}
+
+let deps: Promise<InvocationDeps> | undefined;
+
+/** Built once per container; a failed cold start is not cached, the next invocation tries again. */
+function containerDeps(): Promise<InvocationDeps> {
+  if (!deps) {
+    deps = createDeps();
+    deps.catch(() => {
+      deps = undefined;
+    });
+  }
+  return deps;
+}
+
+export async function handler(event: unknown): Promise<InvocationSummary> {
+  return handleInvocation(event, await containerDeps());
+}

@@ -1,0 +1,88 @@
+/**
+ * Alert output forms: readable text for e-mail and chat, message attributes for subscription filter
+ * policies. Values are cleaned again here: an Alert may have been read back from a file or a store.
+ */
+import type { Alert } from "../alerts.ts";
+import { cleanText } from "../sanitize.ts";
+import { actorPhrase } from "./title.ts";
+
+const MAX_LISTED_EVENT_IDS = 20;
+
+function line(label: string, value: string): string {
+  return `${`${label}:`.padEnd(12)}${value}`;
+}
+
+/** Who, what, where, how bad, evidence, next steps and event ids, one fact per line. */
+export function renderAlertText(alert: Alert): string {
+  const a = alert.actor;
+  const out: string[] = [];
+  out.push(`[${alert.severity.toUpperCase()}] ${cleanText(alert.title, 300)}`);
+  out.push("");
+  const status = alert.status === "new" ? "new alert" : `updated: count now ${alert.count}`;
+  const escalated = alert.escalatedFrom ? `, severity raised from ${alert.escalatedFrom}` : "";
+  out.push(line("Status", `${status}${escalated}`));
+  out.push(
+    line(
+      "Rule",
+      `${cleanText(alert.ruleId, 120)}${alert.ruleTitle ? ` (${cleanText(alert.ruleTitle, 160)})` : ""}`,
+    ),
+  );
+  out.push(line("Severity", alert.severity));
+  out.push(line("Who", `${actorPhrase(a)}, ${a.confidence} confidence`));
+  out.push(line("Principal", cleanText(alert.principal, 512) || "unknown"));
+  if (a.session) out.push(line("Session", cleanText(a.session, 512)));
+  out.push(line("Account", cleanText(alert.account, 32) || "unknown"));
+  out.push(line("Region", cleanText(alert.region, 64) || "unknown"));
+  const span =
+    alert.firstSeen === alert.lastSeen ? alert.firstSeen : `${alert.firstSeen} to ${alert.lastSeen}`;
+  out.push(line("When", `${cleanText(span, 80)} (${alert.count} ${alert.count === 1 ? "event" : "events"})`));
+  if (alert.group && Object.keys(alert.group).length) {
+    const group = Object.entries(alert.group)
+      .map(([k, v]) => `${cleanText(k, 64)}=${cleanText(v, 128)}`)
+      .join(", ");
+    out.push(line("Group", group));
+  }
+  if (a.evidence.length) {
+    out.push("");
+    out.push(`Why ${a.kind === "ai" ? "AI" : a.kind}:`);
+    for (const e of a.evidence) {
+      const extra = [
+        e.issuedBy ? `issued by event ${cleanText(e.issuedBy, 80)}` : "",
+        e.via ? `via ${cleanText(e.via, 256)}` : "",
+      ]
+        .filter(Boolean)
+        .join(", ");
+      out.push(`  - ${cleanText(e.signal, 64)} = ${cleanText(e.value, 256)}${extra ? ` (${extra})` : ""}`);
+    }
+  }
+  if (alert.description) {
+    out.push("");
+    out.push(`What this means: ${cleanText(alert.description, 2000)}`);
+  }
+  out.push("");
+  out.push(
+    `Next steps: ${alert.runbook ? cleanText(alert.runbook, 2000) : "review the events below in CloudTrail and confirm the activity with the principal's owner."}`,
+  );
+  out.push("");
+  const ids = alert.eventIds.slice(0, MAX_LISTED_EVENT_IDS).map((id) => cleanText(id, 80));
+  const more = alert.count > ids.length ? ` (+${alert.count - ids.length} more)` : "";
+  out.push(`Event ids: ${ids.join(", ") || "none"}${more}`);
+  out.push(`Alert id: ${cleanText(alert.id, 80)}`);
+  return out.join("\n");
+}
+
+export interface StringAttribute {
+  DataType: "String";
+  StringValue: string;
+}
+
+/** SNS/SQS message attributes for subscription filter policies (String; never empty, SNS rejects that). */
+export function alertMessageAttributes(alert: Alert): Record<string, StringAttribute> {
+  const attr = (value: string): StringAttribute => ({ DataType: "String", StringValue: value || "unknown" });
+  return {
+    severity: attr(alert.severity),
+    ruleId: attr(cleanText(alert.ruleId, 256)),
+    actorKind: attr(alert.actor.kind),
+    account: attr(cleanText(alert.account, 32)),
+  };
+}

@@ -1,0 +1,54 @@
+/** `agenttrail lookup`: CloudTrail LookupEvents pages through the same pipeline as replay. */
+import { parseArgs } from "node:util";
+import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
+import { LOOKUP_ATTRIBUTE_KEYS, lookupEventBatches } from "../cloudtrail/lookup.ts";
+
+type LookupAttributeKey = (typeof LOOKUP_ATTRIBUTE_KEYS)[number];
+import { parseDuration } from "../duration.ts";
+import { runRecordBatches } from "../runner.ts";
+import { MemoryStore } from "../state/memory.ts";
+import { endProgress, finishRun, parseOrUsage, progressLine, RUN_OPTIONS, setupRun, UsageError } from "./options.ts";
+
+const LOOKUP_OPTIONS = {
+  ...RUN_OPTIONS,
+  since: { type: "string" },
+  start: { type: "string" },
+  end: { type: "string" },
+  attribute: { type: "string" },
+  region: { type: "string" },
+  "max-pages": { type: "string" },
+} as const;
+
+export async function lookupCommand(args: string[]): Promise<number> {
+  const { values } = parseOrUsage(() => parseArgs({ args, options: LOOKUP_OPTIONS, allowPositionals: false }));
+  const end = values.end ? parseTime(values.end, "--end") : new Date();
+  const start = values.start
+    ? parseTime(values.start, "--start")
+    : new Date(end.getTime() - parseDuration(values.since ?? "1h", "--since") * 1000);
+  let attribute: { key: LookupAttributeKey; value: string } | undefined;
+  if (values.attribute) {
+    const [key, ...rest] = values.attribute.split("=");
+    if (!LOOKUP_ATTRIBUTE_KEYS.includes(key as LookupAttributeKey) || rest.length === 0) {
+      throw new UsageError(`--attribute must be Key=Value with Key one of ${LOOKUP_ATTRIBUTE_KEYS.join(", ")}`);
+    }
+    attribute = { key: key as LookupAttributeKey, value: rest.join("=") };
+  }
+  const setup = await setupRun(values);
+  const client = new CloudTrailClient(values.region ? { region: values.region } : {});
+  const maxPages = values["max-pages"] ? Number(values["max-pages"]) : undefined;
+  await runRecordBatches(lookupEventBatches(client, { start, end, attribute, maxPages }), {
+    store: new MemoryStore(),
+    config: setup.config,
+    collector: setup.collector,
+    detector: setup.detector,
+    onFile: progressLine("lookup"),
+  });
+  endProgress();
+  return finishRun(setup);
+}
+
+function parseTime(text: string, flag: string): Date {
+  const d = new Date(text);
+  if (Number.isNaN(d.getTime())) throw new UsageError(`${flag}: not a time: ${text}`);
+  return d;
+}

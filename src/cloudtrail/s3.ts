@@ -1,0 +1,169 @@
+/**
+ * Reading trail files from S3: one object's bytes (gunzipped while streaming) and the log files under a
+ * prefix (for `agenttrail replay s3://…`). Errors name the object and say why it cannot be read.
+ */
+
+import type { Readable } from "node:stream";
+import { createGunzip } from "node:zlib";
+import { GetObjectCommand, paginateListObjectsV2, type S3Client } from "@aws-sdk/client-s3";
+import { FileError } from "./decode.ts";
+import { isCloudTrailLogKey } from "./triggers.ts";
+
+/** CloudTrail files are at most 50 MB uncompressed; the cap stops a gzip bomb from exhausting memory. */
+export const DEFAULT_MAX_OBJECT_BYTES = 256 * 1024 * 1024;
+
+export interface ReadS3ObjectOptions {
+  /** Largest body accepted after decompression. */
+  maxBytes?: number;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    return `${err.name}${status ? ` (HTTP ${status})` : ""}: ${err.message}`;
+  }
+  return String(err);
+}
+
+/**
+ * Reads an object whole. A gzip body (recognised by its magic bytes, not its suffix) is decompressed while
+ * it streams in, so only the decompressed bytes are held. Throws a FileError `bucket/key: not readable: …`
+ * (missing, denied, corrupt gzip, too large) or `bucket/key: not gzip: …` (named .gz without a gzip header).
+ *
+ * The result is already decompressed: decode it with `decodeText(bytes.toString("utf8"), source)`, or with
+ * `decodeRecords` under a source name that does not end in `.gz`.
+ */
+export async function readS3Object(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  opts: ReadS3ObjectOptions = {},
+): Promise<Buffer> {
+  const where = `${bucket}/${key}`;
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_OBJECT_BYTES;
+  let body: AsyncIterable<Uint8Array> & Partial<Readable>;
+  try {
+    const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    if (!res.Body) throw new Error("response has no body");
+    body = res.Body as unknown as AsyncIterable<Uint8Array> & Partial<Readable>;
+  } catch (err) {
+    throw new FileError(where, `not readable: ${describe(err)}`);
+  }
+
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const keep = (chunk: Buffer) => {
+    total += chunk.length;
+    if (total > maxBytes) throw new FileError(where, `not readable: larger than ${maxBytes} bytes`);
+    chunks.push(chunk);
+  };
+
+  const iterator = body[Symbol.asyncIterator]();
+  // Peek until the two magic bytes are known (chunks can be as small as one byte).
+  const head: Buffer[] = [];
+  let headLength = 0;
+  try {
+    while (headLength < 2) {
+      const next = await iterator.next();
+      if (next.done) break;
+      const chunk = Buffer.from(next.value);
+      head.push(chunk);
+      headLength += chunk.length;
+    }
+  } catch (err) {
+    throw new FileError(where, `not readable: ${describe(err)}`);
+  }
+  const first = Buffer.concat(head);
+  const gzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
+
+  if (!gzip) {
+    if (/\.gz$/i.test(key)) {
+      body.destroy?.();
+      throw new FileError(where, "not gzip: the object is named .gz but has no gzip header");
+    }
+    try {
+      keep(first);
+      for (let next = await iterator.next(); !next.done; next = await iterator.next())
+        keep(Buffer.from(next.value));
+    } catch (err) {
+      body.destroy?.();
+      if (err instanceof FileError) throw err;
+      throw new FileError(where, `not readable: ${describe(err)}`);
+    }
+    return Buffer.concat(chunks, total);
+  }
+
+  const gunzip = createGunzip();
+  const decompressed = new Promise<void>((resolve, reject) => {
+    gunzip.on("data", (chunk: Buffer) => {
+      try {
+        keep(chunk);
+      } catch (err) {
+        gunzip.destroy();
+        reject(err);
+      }
+    });
+    gunzip.on("end", resolve);
+    gunzip.on("error", reject);
+  });
+  decompressed.catch(() => {}); // observed below; avoid an unhandled rejection while we are still feeding
+  const feed = async () => {
+    const write = (chunk: Buffer) =>
+      new Promise<void>((resolve) => {
+        if (gunzip.write(chunk)) resolve();
+        else gunzip.once("drain", resolve);
+      });
+    await write(first);
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      if (gunzip.destroyed) break;
+      await write(Buffer.from(next.value));
+    }
+    gunzip.end();
+  };
+  try {
+    await Promise.all([feed(), decompressed]);
+  } catch (err) {
+    body.destroy?.();
+    gunzip.destroy();
+    if (err instanceof FileError) throw err;
+    const zlibError = String((err as { code?: unknown }).code ?? "").startsWith("Z_");
+    throw new FileError(
+      where,
+      `not readable: ${zlibError ? `gzip: ${(err as Error).message}` : describe(err)}`,
+    );
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/** `s3://bucket/prefix` → its parts (prefix may be empty). */
+export function parseS3Url(url: string): { bucket: string; prefix: string } {
+  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
+  if (!m || m[1] === "")
+    throw new Error(`not an S3 URL (s3://bucket/prefix): ${JSON.stringify(url.slice(0, 200))}`);
+  return { bucket: m[1], prefix: m[2] };
+}
+
+/**
+ * Keys of the CloudTrail log files under `s3://bucket/prefix`, in S3's (lexicographic) order, page by page.
+ * Digest and Insight files and folder markers are skipped.
+ */
+export async function* listS3Objects(
+  client: S3Client,
+  url: string,
+  opts: { pageSize?: number } = {},
+): AsyncIterable<string> {
+  const { bucket, prefix } = parseS3Url(url);
+  const pages = paginateListObjectsV2(
+    { client, pageSize: opts.pageSize },
+    { Bucket: bucket, Prefix: prefix || undefined },
+  );
+  try {
+    for await (const page of pages) {
+      for (const object of page.Contents ?? []) {
+        if (object.Key && isCloudTrailLogKey(object.Key)) yield object.Key;
+      }
+    }
+  } catch (err) {
+    throw new FileError(url, `not listable: ${describe(err)}`);
+  }
+}

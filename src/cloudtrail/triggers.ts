@@ -1,0 +1,279 @@
+/**
+ * Lambda trigger envelopes → what to read (reference/aws-formats.md §4.4–4.5, §5).
+ *
+ * Accepted: S3 ObjectCreated notifications (directly, in SQS, in SNS, in SNS inside SQS), CloudTrail's own
+ * SNS delivery notification (`s3Bucket`, `s3ObjectKey[]`, also inside SQS), and EventBridge CloudTrail
+ * events (`detail` is the record). Core module: no AWS SDK.
+ */
+
+import { z } from "zod";
+
+export interface S3ObjectRef {
+  bucket: string;
+  /** Decoded object key (S3 notifications URL-encode keys; CloudTrail's own notification does not). */
+  key: string;
+  /** The SQS message that carried this object, for `batchItemFailures`. */
+  messageId?: string;
+  /** `s3.object.eTag` of an S3 notification (CloudTrail's own notification has none). */
+  etag?: string;
+}
+
+/** An SQS message whose body could not be understood; the handler reports it as a batch item failure. */
+export interface MalformedMessage {
+  messageId: string;
+  error: string;
+}
+
+export type Trigger =
+  | {
+      kind: "s3-objects";
+      objects: S3ObjectRef[];
+      /** SQS only: every message id of the batch, in order (objects carry theirs). */
+      messageIds?: string[];
+      /** SQS only: messages that could not be parsed; the other messages' objects are still listed. */
+      malformed?: MalformedMessage[];
+    }
+  | { kind: "cloudtrail-records"; records: unknown[]; source: string }
+  | { kind: "ignored"; reason: string };
+
+/** A trigger that cannot be processed at all (not for one bad SQS message: see `malformed`). */
+export class TriggerError extends Error {
+  constructor(
+    message: string,
+    readonly messageId?: string,
+  ) {
+    super(message);
+    this.name = "TriggerError";
+  }
+}
+
+/** EventBridge detail-types whose `detail` is a CloudTrail record (both console sign-in spellings). */
+export const CLOUDTRAIL_DETAIL_TYPES: ReadonlySet<string> = new Set([
+  "AWS API Call via CloudTrail",
+  "AWS Console Signin via CloudTrail",
+  "AWS Console Sign In via CloudTrail",
+  "AWS Console Action via CloudTrail",
+  "AWS Service Event via CloudTrail",
+]);
+
+const SKIPPED_SEGMENTS = ["/CloudTrail-Digest/", "/CloudTrail-Insight/"];
+
+/** True for keys that hold CloudTrail log files: Digest and Insight files share the suffix, not the path. */
+export function isCloudTrailLogKey(key: string): boolean {
+  if (key === "" || key.endsWith("/")) return false;
+  const path = `/${key}`;
+  return !SKIPPED_SEGMENTS.some((segment) => path.includes(segment));
+}
+
+/** S3 notification keys are URL-encoded with `+` for space. */
+export function decodeS3Key(encoded: string): string {
+  return decodeURIComponent(encoded.replace(/\+/g, " "));
+}
+
+// ---- schemas (only the fields we read; unknown fields are allowed and ignored) --------------------------
+
+const s3NotificationRecord = z.object({
+  eventSource: z.literal("aws:s3").optional(),
+  eventName: z.string(),
+  s3: z.object({
+    bucket: z.object({ name: z.string().min(1) }),
+    object: z.object({ key: z.string().min(1), eTag: z.string().optional() }),
+  }),
+});
+const s3Notification = z.object({ Records: z.array(s3NotificationRecord) });
+const s3TestEvent = z.object({ Event: z.literal("s3:TestEvent") });
+
+/** CloudTrail → SNS on each delivered file (keys are not URL-encoded). */
+const cloudTrailNotification = z.object({
+  s3Bucket: z.string().min(1),
+  s3ObjectKey: z.union([z.array(z.string().min(1)), z.string().min(1)]),
+});
+
+/** SNS envelope as delivered to SQS/HTTP (`…URL`) or inside a Lambda SNS record (`…Url`). */
+const snsEnvelope = z.object({
+  Type: z.string(),
+  MessageId: z.string().optional(),
+  Message: z.string(),
+  SigningCertURL: z.string().optional(),
+  SigningCertUrl: z.string().optional(),
+});
+
+const sqsRecord = z.object({
+  messageId: z.string().min(1),
+  body: z.string(),
+  eventSource: z.literal("aws:sqs").optional(),
+});
+const sqsEvent = z.object({ Records: z.array(sqsRecord).min(1) });
+
+const snsLambdaEvent = z.object({
+  Records: z.array(z.object({ EventSource: z.literal("aws:sns").optional(), Sns: snsEnvelope })).min(1),
+});
+
+const eventBridgeEvent = z.object({
+  id: z.string().min(1),
+  "detail-type": z.string(),
+  source: z.string().optional(),
+  detail: z.unknown(),
+});
+
+// ---- decoding ---------------------------------------------------------------------------------------
+
+function describeIssues(err: z.ZodError): string {
+  return err.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
+    .join("; ");
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${what} is not JSON (${(err as Error).message})`);
+  }
+}
+
+function dedupe(objects: S3ObjectRef[]): S3ObjectRef[] {
+  const seen = new Set<string>();
+  return objects.filter((o) => {
+    const id = `${o.bucket}\u0000${o.key}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
+
+function objectsOfS3Notification(payload: z.infer<typeof s3Notification>): S3ObjectRef[] {
+  const out: S3ObjectRef[] = [];
+  for (const r of payload.Records) {
+    if (!r.eventName.startsWith("ObjectCreated:")) continue;
+    let key: string;
+    try {
+      key = decodeS3Key(r.s3.object.key);
+    } catch {
+      throw new Error(
+        `object key ${JSON.stringify(r.s3.object.key.slice(0, 200))} is not valid URL encoding`,
+      );
+    }
+    if (!isCloudTrailLogKey(key)) continue;
+    const ref: S3ObjectRef = { bucket: r.s3.bucket.name, key };
+    if (r.s3.object.eTag) ref.etag = r.s3.object.eTag;
+    out.push(ref);
+  }
+  return out;
+}
+
+/**
+ * Objects named by one notification payload: an S3 notification, an S3 test event, CloudTrail's delivery
+ * notification, or an SNS envelope around one of these. Strings are JSON-decoded (SQS bodies, SNS Message).
+ * Returns [] for payloads that name nothing to read; throws for payloads it does not recognise.
+ */
+function objectsOfNotification(payload: unknown, depth = 0): S3ObjectRef[] {
+  if (typeof payload === "string") payload = parseJson(payload, depth === 0 ? "message body" : "SNS Message");
+  if (!isObject(payload)) throw new Error("notification is not a JSON object");
+
+  if ("Records" in payload) {
+    const parsed = s3Notification.safeParse(payload);
+    if (!parsed.success) throw new Error(`not an S3 event notification: ${describeIssues(parsed.error)}`);
+    return objectsOfS3Notification(parsed.data);
+  }
+  if (s3TestEvent.safeParse(payload).success) return [];
+  if ("s3Bucket" in payload) {
+    const parsed = cloudTrailNotification.safeParse(payload);
+    if (!parsed.success)
+      throw new Error(`not a CloudTrail delivery notification: ${describeIssues(parsed.error)}`);
+    const keys = Array.isArray(parsed.data.s3ObjectKey) ? parsed.data.s3ObjectKey : [parsed.data.s3ObjectKey];
+    return keys.filter(isCloudTrailLogKey).map((key) => ({ bucket: parsed.data.s3Bucket, key }));
+  }
+  if ("Type" in payload) {
+    const parsed = snsEnvelope.safeParse(payload);
+    if (!parsed.success) throw new Error(`not an SNS notification: ${describeIssues(parsed.error)}`);
+    // SubscriptionConfirmation / UnsubscribeConfirmation carry nothing to read
+    if (parsed.data.Type !== "Notification") return [];
+    if (depth >= 2) throw new Error("SNS notification nested too deep");
+    return objectsOfNotification(parsed.data.Message, depth + 1);
+  }
+  const keys = Object.keys(payload).slice(0, 8).join(", ");
+  throw new Error(`not an S3, SNS or CloudTrail notification (keys: ${keys || "none"})`);
+}
+
+function parseSqs(event: z.infer<typeof sqsEvent>): Trigger {
+  const objects: S3ObjectRef[] = [];
+  const malformed: MalformedMessage[] = [];
+  for (const { messageId, body } of event.Records) {
+    try {
+      for (const o of dedupe(objectsOfNotification(body))) objects.push({ ...o, messageId });
+    } catch (err) {
+      malformed.push({ messageId, error: `SQS message ${messageId}: ${(err as Error).message}` });
+    }
+  }
+  return { kind: "s3-objects", objects, messageIds: event.Records.map((r) => r.messageId), malformed };
+}
+
+function fromObjects(objects: S3ObjectRef[], what: string): Trigger {
+  const unique = dedupe(objects);
+  if (unique.length === 0) return { kind: "ignored", reason: `${what} names no CloudTrail log file` };
+  return { kind: "s3-objects", objects: unique };
+}
+
+function parseEventBridge(event: z.infer<typeof eventBridgeEvent>): Trigger {
+  const detailType = event["detail-type"];
+  if (!CLOUDTRAIL_DETAIL_TYPES.has(detailType)) {
+    return { kind: "ignored", reason: `EventBridge detail-type ${JSON.stringify(detailType.slice(0, 100))}` };
+  }
+  if (!isObject(event.detail)) {
+    throw new TriggerError(`EventBridge event ${event.id}: detail is not a CloudTrail record object`);
+  }
+  return { kind: "cloudtrail-records", records: [event.detail], source: `eventbridge:${event.id}` };
+}
+
+/**
+ * Classifies a Lambda event. SQS batches always give `s3-objects` (possibly empty) with per-message ids and
+ * the malformed messages, so one bad message never hides the others. Other shapes throw a TriggerError when
+ * they cannot be understood.
+ */
+export function parseTrigger(event: unknown): Trigger {
+  if (!isObject(event)) throw new TriggerError("trigger event is not a JSON object");
+
+  if ("detail-type" in event) {
+    const parsed = eventBridgeEvent.safeParse(event);
+    if (!parsed.success)
+      throw new TriggerError(`malformed EventBridge event: ${describeIssues(parsed.error)}`);
+    return parseEventBridge(parsed.data);
+  }
+
+  if (Array.isArray(event.Records)) {
+    const first: unknown = event.Records[0];
+    if (first === undefined) return { kind: "ignored", reason: "event has no Records" };
+    if (isObject(first) && (first.eventSource === "aws:sqs" || "receiptHandle" in first || "body" in first)) {
+      const parsed = sqsEvent.safeParse(event);
+      if (!parsed.success) throw new TriggerError(`malformed SQS event: ${describeIssues(parsed.error)}`);
+      return parseSqs(parsed.data);
+    }
+    if (isObject(first) && (first.EventSource === "aws:sns" || "Sns" in first)) {
+      const parsed = snsLambdaEvent.safeParse(event);
+      if (!parsed.success) throw new TriggerError(`malformed SNS event: ${describeIssues(parsed.error)}`);
+      const objects: S3ObjectRef[] = [];
+      for (const { Sns } of parsed.data.Records) {
+        try {
+          objects.push(...objectsOfNotification(Sns.Message, 1));
+        } catch (err) {
+          const id = Sns.MessageId ?? "(no MessageId)";
+          throw new TriggerError(`SNS message ${id}: ${(err as Error).message}`, Sns.MessageId);
+        }
+      }
+      return fromObjects(objects, "SNS notification");
+    }
+  }
+
+  if (s3TestEvent.safeParse(event).success) return { kind: "ignored", reason: "s3:TestEvent" };
+  try {
+    return fromObjects(objectsOfNotification(event), "S3 notification");
+  } catch (err) {
+    throw new TriggerError(`unrecognised trigger event: ${(err as Error).message}`);
+  }
+}

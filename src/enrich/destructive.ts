@@ -1,0 +1,269 @@
+/**
+ * Which API calls destroy, terminate, purge or disable something: a table keyed by eventSource and
+ * eventName (version suffix stripped), not a pattern over every name — `DeleteMessage` on a queue is
+ * routine, `DeleteTags` destroys nothing, and `PurgeQueue` does not start with Delete.
+ * Some calls are destructive only with certain parameters (a lifecycle rule that expires objects within
+ * days, versioning suspended, deletion protection turned off); those carry a predicate.
+ */
+
+export type DestructiveKind = "delete" | "terminate" | "purge" | "disable" | "expire";
+
+type Params = Record<string, unknown>;
+type Predicate = (params: Params, eventTime: Date) => boolean;
+
+interface Entry {
+  kind: DestructiveKind;
+  when?: Predicate;
+}
+
+const EXPIRY_DAYS = 7;
+const DAY_MS = 86_400_000;
+
+/** eventSource → eventName → entry; built once at module load. */
+const TABLE = new Map<string, Map<string, Entry>>();
+
+function add(source: string, kind: DestructiveKind, names: string[], when?: Predicate): void {
+  let byName = TABLE.get(source);
+  if (!byName) {
+    byName = new Map();
+    TABLE.set(source, byName);
+  }
+  for (const name of names) byName.set(name, when ? { kind, when } : { kind });
+}
+
+const aws = (prefix: string) => `${prefix}.amazonaws.com`;
+
+// S3: objects and buckets, lifecycle expiry, versioning suspension (removes the undo for deletes)
+add(aws("s3"), "delete", ["DeleteObject", "DeleteObjects", "DeleteBucket", "DeleteObjectVersion"]);
+add(aws("s3"), "expire", ["PutBucketLifecycle", "PutBucketLifecycleConfiguration"], lifecycleExpiresSoon);
+add(aws("s3"), "disable", ["PutBucketVersioning"], (p) => {
+  const status = versioningStatus(p);
+  return status === "Suspended" || status === "Disabled";
+});
+
+add(aws("dynamodb"), "delete", ["DeleteTable", "DeleteItem", "DeleteBackup", "DeleteTableReplica"]);
+add(aws("dynamodb"), "disable", ["UpdateContinuousBackups"], (p) => pitrDisabled(p));
+add(aws("dynamodb"), "disable", ["UpdateTable"], (p) => p.deletionProtectionEnabled === false);
+
+add(aws("ec2"), "terminate", ["TerminateInstances"]);
+add(aws("ec2"), "delete", [
+  "DeleteVolume",
+  "DeleteSnapshot",
+  "DeleteSecurityGroup",
+  "DeleteVpc",
+  "DeleteSubnet",
+  "DeleteRouteTable",
+  "DeleteRoute",
+  "DeleteInternetGateway",
+  "DeleteNatGateway",
+  "DeleteNetworkInterface",
+  "DeleteNetworkAcl",
+  "DeleteKeyPair",
+  "DeregisterImage",
+  "DeleteLaunchTemplate",
+  "DeleteTransitGateway",
+  "DeleteVpcEndpoints",
+  "DeleteVpcPeeringConnection",
+  "DeleteCustomerGateway",
+  "DeleteVpnConnection",
+  "DeleteVpnGateway",
+  "DeleteFlowLogs",
+  "DeleteFleets",
+  "ReleaseAddress",
+]);
+add(aws("ec2"), "disable", ["DisableEbsEncryptionByDefault"]);
+
+add(aws("rds"), "delete", [
+  "DeleteDBInstance",
+  "DeleteDBCluster",
+  "DeleteDBSnapshot",
+  "DeleteDBClusterSnapshot",
+  "DeleteDBInstanceAutomatedBackup",
+  "DeleteDBClusterAutomatedBackup",
+  "DeleteGlobalCluster",
+]);
+add(aws("rds"), "disable", ["ModifyDBInstance", "ModifyDBCluster"], (p) => p.deletionProtection === false);
+
+add(aws("lambda"), "delete", [
+  "DeleteFunction",
+  "DeleteLayerVersion",
+  "DeleteAlias",
+  "DeleteEventSourceMapping",
+  "DeleteFunctionUrlConfig",
+]);
+
+add(aws("kms"), "delete", ["ScheduleKeyDeletion", "DeleteImportedKeyMaterial", "DeleteAlias"]);
+add(aws("kms"), "disable", ["DisableKey"]);
+
+add(aws("secretsmanager"), "delete", ["DeleteSecret"]);
+add(aws("ssm"), "delete", ["DeleteParameter", "DeleteParameters", "DeleteDocument"]);
+add(aws("logs"), "delete", [
+  "DeleteLogGroup",
+  "DeleteLogStream",
+  "DeleteMetricFilter",
+  "DeleteSubscriptionFilter",
+  "DeleteDestination",
+]);
+add(aws("monitoring"), "delete", ["DeleteAlarms", "DeleteDashboards"]);
+add(aws("monitoring"), "disable", ["DisableAlarmActions"]);
+
+add(aws("ecr"), "delete", ["DeleteRepository", "BatchDeleteImage"]);
+add(aws("eks"), "delete", ["DeleteCluster", "DeleteNodegroup", "DeleteFargateProfile", "DeleteAddon"]);
+add(aws("ecs"), "delete", [
+  "DeleteCluster",
+  "DeleteService",
+  "DeleteTaskDefinitions",
+  "DeregisterTaskDefinition",
+  "DeleteCapacityProvider",
+]);
+
+add(aws("sqs"), "purge", ["PurgeQueue"]);
+add(aws("sqs"), "delete", ["DeleteQueue"]);
+add(aws("sns"), "delete", ["DeleteTopic", "DeletePlatformApplication"]);
+add(aws("cloudformation"), "delete", ["DeleteStack", "DeleteStackSet", "DeleteStackInstances"]);
+
+add(aws("iam"), "delete", [
+  "DeleteUser",
+  "DeleteRole",
+  "DeleteGroup",
+  "DeletePolicy",
+  "DeletePolicyVersion",
+  "DeleteRolePolicy",
+  "DeleteUserPolicy",
+  "DeleteGroupPolicy",
+  "DeleteAccessKey",
+  "DeleteLoginProfile",
+  "DeleteInstanceProfile",
+  "DeleteServiceLinkedRole",
+  "DeleteSAMLProvider",
+  "DeleteOpenIDConnectProvider",
+  "DeleteServerCertificate",
+  "DeleteSSHPublicKey",
+  "DeleteVirtualMFADevice",
+]);
+add(aws("iam"), "disable", ["DeactivateMFADevice"]);
+
+add(aws("route53"), "delete", ["DeleteHostedZone", "DeleteHealthCheck", "DeleteTrafficPolicy"]);
+add(aws("route53"), "delete", ["ChangeResourceRecordSets"], deletesRecordSets);
+add(aws("elasticfilesystem"), "delete", [
+  "DeleteFileSystem",
+  "DeleteMountTarget",
+  "DeleteAccessPoint",
+  "DeleteReplicationConfiguration",
+]);
+add(aws("elasticache"), "delete", [
+  "DeleteCacheCluster",
+  "DeleteReplicationGroup",
+  "DeleteSnapshot",
+  "DeleteServerlessCache",
+  "DeleteGlobalReplicationGroup",
+]);
+add(aws("redshift"), "delete", ["DeleteCluster", "DeleteClusterSnapshot"]);
+add(aws("redshift-serverless"), "delete", ["DeleteNamespace", "DeleteWorkgroup", "DeleteSnapshot"]);
+add(aws("backup"), "delete", [
+  "DeleteBackupVault",
+  "DeleteRecoveryPoint",
+  "DeleteBackupPlan",
+  "DeleteBackupSelection",
+  "DeleteBackupVaultLockConfiguration",
+]);
+add(aws("glacier"), "delete", ["DeleteVault", "DeleteArchive"]);
+add(aws("es"), "delete", ["DeleteDomain", "DeleteElasticsearchDomain"]);
+add(aws("kinesis"), "delete", ["DeleteStream"]);
+add(aws("firehose"), "delete", ["DeleteDeliveryStream"]);
+add(aws("glue"), "delete", ["DeleteDatabase", "DeleteTable"]);
+add(aws("apigateway"), "delete", ["DeleteRestApi", "DeleteApi"]);
+add(aws("cognito-idp"), "delete", ["DeleteUserPool"]);
+add(aws("codecommit"), "delete", ["DeleteRepository"]);
+add(aws("states"), "delete", ["DeleteStateMachine"]);
+add(aws("events"), "delete", ["DeleteRule", "DeleteEventBus"]);
+add(aws("elasticloadbalancing"), "delete", ["DeleteLoadBalancer", "DeleteTargetGroup"]);
+add(aws("autoscaling"), "delete", ["DeleteAutoScalingGroup"]);
+add(aws("acm"), "delete", ["DeleteCertificate"]);
+add(aws("wafv2"), "delete", ["DeleteWebACL"]);
+add(aws("bedrock"), "delete", ["DeleteGuardrail", "DeleteModelInvocationLoggingConfiguration"]);
+
+// Audit and security services: turning them off is destruction of the defenders' view.
+add(aws("cloudtrail"), "delete", ["DeleteTrail", "DeleteEventDataStore"]);
+add(aws("cloudtrail"), "disable", ["StopLogging", "StopEventDataStoreIngestion"]);
+add(aws("guardduty"), "delete", ["DeleteDetector"]);
+add(aws("guardduty"), "disable", ["UpdateDetector"], (p) => p.enable === false);
+add(aws("config"), "delete", ["DeleteConfigurationRecorder", "DeleteDeliveryChannel"]);
+add(aws("config"), "disable", ["StopConfigurationRecorder"]);
+add(aws("securityhub"), "disable", ["DisableSecurityHub", "BatchDisableStandards"]);
+add(aws("macie2"), "disable", ["DisableMacie"]);
+add(aws("macie2"), "disable", ["UpdateMacieSession"], (p) => p.status === "PAUSED");
+add(aws("access-analyzer"), "delete", ["DeleteAnalyzer"]);
+
+/** The kind of destruction an API call performs, or undefined when it destroys nothing. */
+export function destructiveKind(
+  service: string,
+  action: string,
+  params: unknown,
+  eventTime: Date,
+): DestructiveKind | undefined {
+  const entry = TABLE.get(service)?.get(action);
+  if (!entry) return undefined;
+  if (!entry.when) return entry.kind;
+  return isObject(params) && entry.when(params, eventTime) ? entry.kind : undefined;
+}
+
+/** The eventSource/eventName pairs in the table (for documentation and tests). */
+export function destructiveActions(): Array<{ service: string; action: string; kind: DestructiveKind }> {
+  const out: Array<{ service: string; action: string; kind: DestructiveKind }> = [];
+  for (const [service, byName] of TABLE) {
+    for (const [action, entry] of byName) out.push({ service, action, kind: entry.kind });
+  }
+  return out;
+}
+
+function isObject(v: unknown): v is Params {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function asArray(v: unknown): unknown[] {
+  if (Array.isArray(v)) return v;
+  return v === undefined || v === null ? [] : [v];
+}
+
+/**
+ * An enabled lifecycle rule that expires current objects or noncurrent versions within EXPIRY_DAYS
+ * days (or on a date within that span of the call): data loss soon, not routine retention.
+ * CloudTrail renders the XML body, so `Rule` is an object for one rule and a list for several.
+ */
+function lifecycleExpiresSoon(p: Params, eventTime: Date): boolean {
+  const config = p.LifecycleConfiguration ?? p.lifecycleConfiguration;
+  if (!isObject(config)) return false;
+  for (const rule of asArray(config.Rule ?? config.Rules ?? config.rules)) {
+    if (!isObject(rule) || String(rule.Status ?? rule.status) !== "Enabled") continue;
+    const exp = rule.Expiration ?? rule.expiration;
+    if (isObject(exp)) {
+      const days = Number(exp.Days ?? exp.days);
+      if (Number.isFinite(days) && days <= EXPIRY_DAYS) return true;
+      const date = Date.parse(String(exp.Date ?? exp.date ?? ""));
+      if (Number.isFinite(date) && date - eventTime.getTime() <= EXPIRY_DAYS * DAY_MS) return true;
+    }
+    const noncurrent = rule.NoncurrentVersionExpiration ?? rule.noncurrentVersionExpiration;
+    if (isObject(noncurrent)) {
+      const days = Number(noncurrent.NoncurrentDays ?? noncurrent.noncurrentDays);
+      if (Number.isFinite(days) && days <= EXPIRY_DAYS) return true;
+    }
+  }
+  return false;
+}
+
+function versioningStatus(p: Params): unknown {
+  const config = p.VersioningConfiguration ?? p.versioningConfiguration;
+  return isObject(config) ? (config.Status ?? config.status) : undefined;
+}
+
+function pitrDisabled(p: Params): boolean {
+  const spec = p.pointInTimeRecoverySpecification;
+  return isObject(spec) && spec.pointInTimeRecoveryEnabled === false;
+}
+
+function deletesRecordSets(p: Params): boolean {
+  const batch = p.changeBatch;
+  if (!isObject(batch)) return false;
+  return asArray(batch.changes).some((c) => isObject(c) && String(c.action).toUpperCase() === "DELETE");
+}

@@ -1,0 +1,156 @@
+/**
+ * Calls that blind the defenders: CloudTrail logging reduced, and security services (GuardDuty, Config,
+ * Security Hub, Macie, IAM Access Analyzer) turned off. Judged from the request alone: the state before
+ * the call is not in the record, so "reduced" means "the trail no longer logs everything it can".
+ */
+
+type Params = Record<string, unknown>;
+
+function isObject(v: unknown): v is Params {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+const CLOUDTRAIL = "cloudtrail.amazonaws.com";
+
+/** Trail calls that reduce logging whatever their parameters. */
+const ALWAYS_REDUCES = new Set([
+  "StopLogging",
+  "DeleteTrail",
+  "DeleteEventDataStore",
+  "StopEventDataStoreIngestion",
+]);
+
+/** Whether a CloudTrail call reduces what is logged (see rules/README.md, `logging.reduced`). */
+export function loggingReduced(service: string, action: string, params: unknown): boolean {
+  if (service !== CLOUDTRAIL) return false;
+  if (ALWAYS_REDUCES.has(action)) return true;
+  if (!isObject(params)) return false;
+  switch (action) {
+    case "PutEventSelectors":
+      return eventSelectorsReduce(params);
+    case "PutInsightSelectors": {
+      const selectors = params.insightSelectors;
+      return Array.isArray(selectors) && selectors.length === 0;
+    }
+    case "UpdateTrail":
+      return updateTrailReduces(params);
+    default:
+      return false;
+  }
+}
+
+/**
+ * Basic selectors: reduced unless one selector logs all management events (includeManagementEvents
+ * not false, readWriteType All or absent, no excluded event sources).
+ * Advanced selectors: reduced when the list is empty or no selector covers every management event
+ * (eventCategory = Management with no readOnly or eventSource condition).
+ */
+function eventSelectorsReduce(p: Params): boolean {
+  if (Array.isArray(p.advancedEventSelectors)) {
+    return !p.advancedEventSelectors.some(advancedLogsAllManagement);
+  }
+  if (Array.isArray(p.eventSelectors)) return !p.eventSelectors.some(basicLogsAllManagement);
+  return false;
+}
+
+function basicLogsAllManagement(selector: unknown): boolean {
+  if (!isObject(selector)) return false;
+  if (selector.includeManagementEvents === false) return false;
+  const rw = selector.readWriteType;
+  if (rw !== undefined && rw !== null && rw !== "All") return false;
+  const excluded = selector.excludeManagementEventSources;
+  return !(Array.isArray(excluded) && excluded.length > 0);
+}
+
+function advancedLogsAllManagement(selector: unknown): boolean {
+  if (!isObject(selector) || !Array.isArray(selector.fieldSelectors)) return false;
+  let management = false;
+  for (const field of selector.fieldSelectors) {
+    if (!isObject(field)) continue;
+    const name = String(field.field ?? field.Field ?? "");
+    if (name === "eventCategory") {
+      const equals = field.equals ?? field.Equals;
+      management = Array.isArray(equals) && equals.includes("Management");
+    } else if (name === "readOnly" || name === "eventSource") {
+      return false;
+    }
+  }
+  return management;
+}
+
+/**
+ * UpdateTrail reduces logging when it turns off multi-region or global service events or log file
+ * validation, removes CloudWatch Logs delivery, or points the trail at another bucket.
+ */
+function updateTrailReduces(p: Params): boolean {
+  return (
+    p.isMultiRegionTrail === false ||
+    p.includeGlobalServiceEvents === false ||
+    p.enableLogFileValidation === false ||
+    p.cloudWatchLogsLogGroupArn === "" ||
+    (typeof p.s3BucketName === "string" && p.s3BucketName !== "")
+  );
+}
+
+type DisablePredicate = (p: Params) => boolean;
+const always: DisablePredicate = () => true;
+
+/** eventSource → eventName → predicate on requestParameters; short service name for titles. */
+const SECURITY = new Map<string, { service: string; actions: Map<string, DisablePredicate> }>();
+
+function security(source: string, service: string, actions: Record<string, DisablePredicate>): void {
+  SECURITY.set(source, { service, actions: new Map(Object.entries(actions)) });
+}
+
+security("guardduty.amazonaws.com", "guardduty", {
+  DeleteDetector: always,
+  UpdateDetector: (p) => p.enable === false || featuresDisabled(p),
+  DisassociateFromMasterAccount: always,
+  DisassociateFromAdministratorAccount: always,
+  StopMonitoringMembers: always,
+  DisassociateMembers: always,
+  DeleteMembers: always,
+});
+security("config.amazonaws.com", "config", {
+  StopConfigurationRecorder: always,
+  DeleteConfigurationRecorder: always,
+  DeleteDeliveryChannel: always,
+});
+security("securityhub.amazonaws.com", "securityhub", {
+  DisableSecurityHub: always,
+  BatchDisableStandards: always,
+  DisableImportFindingsForProduct: always,
+  DisassociateFromMasterAccount: always,
+  DisassociateFromAdministratorAccount: always,
+  UpdateStandardsControl: (p) => String(p.controlStatus ?? p.ControlStatus) === "DISABLED",
+});
+security("macie2.amazonaws.com", "macie", {
+  DisableMacie: always,
+  UpdateMacieSession: (p) => p.status === "PAUSED",
+  DisassociateFromMasterAccount: always,
+  DisassociateFromAdministratorAccount: always,
+});
+security("access-analyzer.amazonaws.com", "access-analyzer", {
+  DeleteAnalyzer: always,
+});
+
+function featuresDisabled(p: Params): boolean {
+  const features = p.features;
+  if (Array.isArray(features)) {
+    return features.some((f) => isObject(f) && String(f.status ?? f.Status).toUpperCase() === "DISABLED");
+  }
+  return false;
+}
+
+/** The security service a call turns off or blinds (guardduty, config, …), or undefined. */
+export function securityServiceDisabled(
+  service: string,
+  action: string,
+  params: unknown,
+): string | undefined {
+  const entry = SECURITY.get(service);
+  const predicate = entry?.actions.get(action);
+  if (!entry || !predicate) return undefined;
+  if (predicate === always) return entry.service;
+  return isObject(params) && predicate(params) ? entry.service : undefined;
+}

@@ -1,0 +1,138 @@
+/**
+ * `action.target`: a readable name for the group of resources a call acts on, used to group alerts
+ * ("deleted 40 objects in s3:prod-reports" is one alert, not forty). Objects inside a container are
+ * grouped by the container (S3 bucket, DynamoDB table, log group, ECR repository, ECS/EKS cluster);
+ * EC2 resources, whose ids are random and numerous, by region.
+ * Format: `<service prefix>:<name>`, e.g. `s3:prod-reports`, `dynamodb:orders`, `ec2:us-east-1`.
+ */
+
+type Params = Record<string, unknown>;
+
+/** requestParameters keys that name the target group, most specific container first. */
+const NAME_KEYS = [
+  "bucketName",
+  "tableName",
+  "TableName",
+  "functionName",
+  "logGroupName",
+  "logGroupIdentifier",
+  "repositoryName",
+  "clusterName",
+  "cluster",
+  "stackName",
+  "stackSetName",
+  "queueUrl",
+  "topicArn",
+  "secretId",
+  "keyId",
+  "trailName",
+  "name",
+  "roleName",
+  "userName",
+  "groupName",
+  "policyArn",
+  "instanceProfileName",
+  "dBInstanceIdentifier",
+  "dBClusterIdentifier",
+  "dBSnapshotIdentifier",
+  "dBClusterSnapshotIdentifier",
+  "globalClusterIdentifier",
+  "fileSystemId",
+  "cacheClusterId",
+  "replicationGroupId",
+  "clusterIdentifier",
+  "backupVaultName",
+  "detectorId",
+  "analyzerName",
+  "configurationRecorderName",
+  "deliveryChannelName",
+  "hostedZoneId",
+  "id",
+  "domainName",
+  "streamName",
+  "deliveryStreamName",
+  "databaseName",
+  "restApiId",
+  "apiId",
+  "userPoolId",
+  "stateMachineArn",
+  "autoScalingGroupName",
+  "loadBalancerArn",
+  "targetGroupArn",
+  "certificateArn",
+  "vaultName",
+  "eventDataStore",
+  "parameterName",
+  "alarmNames",
+  "names",
+] as const;
+
+/** Services whose resources are grouped per region rather than by name. */
+const REGIONAL_GROUPS = new Set(["ec2.amazonaws.com"]);
+
+const prefixes = new Map<string, string>();
+
+/** `s3.amazonaws.com` → `s3`; cached, the set of event sources is small. */
+export function servicePrefix(eventSource: string): string {
+  let prefix = prefixes.get(eventSource);
+  if (prefix === undefined) {
+    const dot = eventSource.indexOf(".");
+    prefix = dot > 0 ? eventSource.slice(0, dot) : eventSource;
+    if (prefixes.size < 2000) prefixes.set(eventSource, prefix);
+  }
+  return prefix;
+}
+
+export interface TargetInput {
+  service: string;
+  region: string;
+  params: unknown;
+  /** The record's resources list (ARNs are the fallback when no parameter names the target). */
+  resources: readonly { arn?: string }[];
+}
+
+export function actionTarget(input: TargetInput): string | undefined {
+  const prefix = servicePrefix(input.service);
+  if (REGIONAL_GROUPS.has(input.service)) return input.region ? `${prefix}:${input.region}` : prefix;
+  const params = input.params;
+  if (typeof params === "object" && params !== null && !Array.isArray(params)) {
+    const p = params as Params;
+    // DynamoDB backups are named by ARN: …:table/<table>/backup/<id> → group by table
+    if (typeof p.backupArn === "string") {
+      const table = /:table\/([^/]+)/.exec(p.backupArn);
+      if (table) return `${prefix}:${table[1]}`;
+    }
+    for (const key of NAME_KEYS) {
+      const name = readableName(p[key]);
+      if (name) return `${prefix}:${name}`;
+    }
+  }
+  for (const resource of input.resources) {
+    const name = resource.arn ? readableName(resource.arn) : undefined;
+    if (name) return `${prefix}:${name}`;
+  }
+  return undefined;
+}
+
+/** A short readable name from a parameter value: ARN → resource id, queue URL → queue name. */
+function readableName(value: unknown): string | undefined {
+  if (Array.isArray(value)) {
+    const first = value.find((v) => typeof v === "string" && v !== "");
+    return typeof first === "string" ? readableName(first) : undefined;
+  }
+  if (typeof value !== "string" || value === "") return undefined;
+  if (value.startsWith("arn:")) {
+    // arn:partition:service:region:account:resource — keep the resource's last path segment
+    const parts = value.split(":");
+    const resource = parts.slice(5).join(":");
+    // S3 ARNs name objects as bucket/key: the bucket is the group
+    if (parts[2] === "s3") return resource.split("/")[0] || value;
+    const tail = resource.slice(Math.max(resource.lastIndexOf("/"), resource.lastIndexOf(":")) + 1);
+    return tail || resource || value;
+  }
+  if (value.startsWith("https://")) {
+    const tail = value.slice(value.lastIndexOf("/") + 1);
+    return tail || value;
+  }
+  return value;
+}

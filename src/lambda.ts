@@ -1,0 +1,205 @@
+/**
+ * One Lambda invocation: the trigger (S3 notification, SQS/SNS-wrapped S3, CloudTrail's SNS
+ * notification, EventBridge) → batches through the pipeline → sinks. Core module: no AWS SDK;
+ * reading objects, the store and the sinks are injected by functions/handler.ts.
+ *
+ * Delivery semantics (DESIGN.md "Failure and bad input"):
+ * - each S3 object is its own batch, processed in order, one at a time (50 MB files);
+ * - an object already processed (marker on bucket/key/etag) is skipped; the marker is written only
+ *   after the batch was processed and published, so a failed invocation reprocesses it on retry;
+ * - an object that cannot be read or processed fails the invocation (Lambda retries, then the
+ *   failure destination gets it) after every other object was processed; under SQS it is reported
+ *   in `batchItemFailures` instead, so one bad message does not replay the others;
+ * - EventBridge records are one batch.
+ */
+import type { BatchResult, Detector, Sink } from "./batch.ts";
+import { decodeRecords, decodeText, isGzip } from "./cloudtrail/decode.ts";
+import { parseTrigger, type S3ObjectRef } from "./cloudtrail/triggers.ts";
+import type { Config } from "./config.ts";
+import { processBatch } from "./pipeline.ts";
+import { cleanText } from "./sanitize.ts";
+import type { Store } from "./state/store.ts";
+
+/** How long a processed-file marker is kept: longer than any S3 redelivery or async retry (6 h). */
+export const PROCESSED_FILE_TTL_SECONDS = 14 * 24 * 3600;
+
+export interface InvocationDeps {
+  store: Store;
+  config: Config;
+  detector?: Detector;
+  sinks: Sink[];
+  /**
+   * The object's bytes, gzipped or already decompressed (decoding sniffs the gzip header, whatever the
+   * key's suffix). Rejects when the object cannot be read.
+   */
+  readObject(bucket: string, key: string): Promise<Uint8Array>;
+  /** One JSON line per batch and per failure; defaults to console.log. */
+  log?: (line: string) => void;
+}
+
+export interface BatchSummary {
+  source: string;
+  status: "processed" | "already-processed" | "failed";
+  records?: number;
+  events?: number;
+  duplicates?: number;
+  malformed?: number;
+  parked?: number;
+  alerts?: number;
+  /** Why the batch failed (sanitized). */
+  error?: string;
+}
+
+export interface InvocationSummary {
+  trigger: "s3-objects" | "cloudtrail-records" | "ignored";
+  batches: BatchSummary[];
+  /** Why the event was ignored (S3 test event, digest keys only, …). */
+  ignored?: string;
+  /** SQS partial batch response: the messages Lambda must deliver again. */
+  batchItemFailures?: { itemIdentifier: string }[];
+}
+
+/** Thrown when an object could not be read or processed outside SQS: Lambda retries the invocation. */
+export class InvocationError extends Error {
+  constructor(
+    readonly failures: BatchSummary[],
+    readonly summary: InvocationSummary,
+  ) {
+    super(
+      `agenttrail: ${failures.length} of ${summary.batches.length} trail file(s) failed: ` +
+        failures.map((f) => `${f.source}: ${f.error}`).join("; "),
+    );
+    this.name = "InvocationError";
+  }
+}
+
+/** An object to read; `etag` when the notification carries one (S3 does, CloudTrail's SNS message does not). */
+type ObjectRef = S3ObjectRef & { etag?: string };
+
+/**
+ * Store key of the processed-file marker. CloudTrail never rewrites a log file (each key has a unique
+ * suffix); the ETag, when known, still tells an overwritten object from the one processed.
+ */
+export function processedFileKey(object: ObjectRef): string {
+  return `processed-file|${object.bucket}|${object.key}|${object.etag ?? ""}`;
+}
+
+interface ProcessedFileMarker {
+  processedAt: string;
+  records: number;
+  alerts: number;
+}
+
+export async function handleInvocation(event: unknown, deps: InvocationDeps): Promise<InvocationSummary> {
+  const log = deps.log ?? ((line: string) => console.log(line));
+  const trigger = parseTrigger(event);
+
+  if (trigger.kind === "ignored") {
+    log(JSON.stringify({ msg: "ignored", reason: cleanText(trigger.reason, 200) }));
+    return { trigger: "ignored", batches: [], ignored: trigger.reason };
+  }
+
+  if (trigger.kind === "cloudtrail-records") {
+    const source = trigger.source;
+    const summary: InvocationSummary = { trigger: "cloudtrail-records", batches: [] };
+    // One batch; a failure here (store, publish) fails the invocation so EventBridge's async
+    // retries redeliver it; eventID dedup makes the retry safe.
+    const result = await runBatch(source, trigger.records, deps);
+    summary.batches.push(batchSummary(result));
+    log(batchLine(summary.batches[0]));
+    return summary;
+  }
+
+  const summary: InvocationSummary = { trigger: "s3-objects", batches: [] };
+  const fromSqs = trigger.messageIds !== undefined;
+  // SQS messages whose body named nothing readable: delivered again, then to the queue's DLQ.
+  const failedMessages = new Set<string>();
+  for (const bad of trigger.malformed ?? []) {
+    failedMessages.add(bad.messageId);
+    log(JSON.stringify({ msg: "malformed message", error: cleanText(bad.error, 500) }));
+  }
+
+  for (const object of trigger.objects) {
+    const source = `s3://${object.bucket}/${object.key}`;
+    // Another object of the same SQS message failed: the message is redelivered anyway, and the
+    // objects that succeeded carry their markers, so there is nothing to gain by going on here.
+    if (object.messageId !== undefined && failedMessages.has(object.messageId)) continue;
+    const batch = await processObject(object, source, deps);
+    summary.batches.push(batch);
+    log(batchLine(batch));
+    if (batch.status === "failed" && object.messageId !== undefined) failedMessages.add(object.messageId);
+  }
+
+  if (fromSqs) {
+    // In the batch's message order, as Lambda checkpoints on the first failure of FIFO queues.
+    const order = trigger.messageIds ?? [];
+    summary.batchItemFailures = order
+      .filter((id) => failedMessages.has(id))
+      .map((itemIdentifier) => ({ itemIdentifier }));
+    return summary;
+  }
+  const failures = summary.batches.filter((b) => b.status === "failed");
+  if (failures.length > 0) throw new InvocationError(failures, summary);
+  return summary;
+}
+
+async function processObject(object: ObjectRef, source: string, deps: InvocationDeps): Promise<BatchSummary> {
+  const markerKey = processedFileKey(object);
+  try {
+    const seen = await deps.store.getItems<ProcessedFileMarker>([markerKey]);
+    if (seen.has(markerKey)) return { source: cleanText(source, 512), status: "already-processed" };
+
+    const bytes = await deps.readObject(object.bucket, object.key);
+    const records = isGzip(bytes)
+      ? decodeRecords(bytes, source)
+      : decodeText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"), source)
+          .records;
+    const result = await runBatch(source, records, deps);
+    await deps.store.putItems<ProcessedFileMarker>(
+      [
+        {
+          key: markerKey,
+          value: {
+            processedAt: result.processedAt.toISOString(),
+            records: result.stats.records,
+            alerts: result.alerts.length,
+          },
+        },
+      ],
+      PROCESSED_FILE_TTL_SECONDS,
+    );
+    return batchSummary(result);
+  } catch (err) {
+    return { source: cleanText(source, 512), status: "failed", error: describeError(err) };
+  }
+}
+
+/** The pipeline publishes to the sinks after processing; a publish failure rejects. */
+async function runBatch(source: string, records: unknown[], deps: InvocationDeps): Promise<BatchResult> {
+  return processBatch(
+    { source, records },
+    { store: deps.store, config: deps.config, detector: deps.detector, sinks: deps.sinks },
+  );
+}
+
+function batchSummary(result: BatchResult): BatchSummary {
+  return {
+    source: cleanText(result.source, 512),
+    status: "processed",
+    records: result.stats.records,
+    events: result.stats.events,
+    duplicates: result.stats.duplicates,
+    malformed: result.stats.malformed,
+    parked: result.stats.parked,
+    alerts: result.alerts.length,
+  };
+}
+
+function batchLine(batch: BatchSummary): string {
+  return JSON.stringify({ msg: "batch", ...batch });
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof Error) return cleanText(`${err.name}: ${err.message}`, 500);
+  return cleanText(err, 500);
+}

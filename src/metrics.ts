@@ -1,0 +1,168 @@
+/**
+ * A processed batch as CloudWatch metric datums (SDK-shaped, no SDK import: the sink sends them).
+ *
+ * Aggregated per batch, timestamped by event time rounded down to the minute, low-cardinality
+ * dimensions only (ActorKind, Severity, RuleId), Values/Counts arrays:
+ * - event counts (Calls, Errors, AccessDenied, DestructiveCalls, Reattributed, Alerts): one sample of
+ *   value 1 per event, so Sum and SampleCount both give the number of events;
+ * - batch counters (RecordsRead, MalformedRecords, DuplicatesDropped, Reattributed without dimensions):
+ *   one sample per batch with the batch's value, timestamped at processing time; RecordsRead is sent
+ *   even when 0 so "no records for an hour" is a real zero, not missing data;
+ * - DeliveryLag: seconds from event time to processing, one value per event (whole seconds), split into
+ *   several datums when a minute holds more than 150 distinct values.
+ *
+ * Re-attributed events were counted in Calls (under the verdict they had then) by the batch that first
+ * processed them; they are not counted again. `Reattributed` by ActorKind counts them under their new
+ * verdict, so a dashboard can show how many calls changed side (the old verdict is not known here).
+ * DestructiveCalls counts destructive calls that succeeded; refused attempts show in Errors/AccessDenied.
+ */
+import type { Alert } from "./alerts.ts";
+import type { BatchResult } from "./batch.ts";
+import type { Config } from "./config.ts";
+import { isAccessDenied } from "./enrich.ts";
+import type { AuditEvent } from "./event.ts";
+
+export type MetricUnit = "Count" | "Seconds" | "None";
+
+export interface MetricDimension {
+  Name: string;
+  Value: string;
+}
+
+/** Structurally the SDK's MetricDatum (the fields used here). */
+export interface MetricDatum {
+  MetricName: string;
+  Dimensions?: MetricDimension[];
+  Timestamp: Date;
+  Unit: MetricUnit;
+  Values: number[];
+  Counts: number[];
+}
+
+/** CloudWatch accepts at most this many distinct values per datum. */
+export const MAX_VALUES_PER_DATUM = 150;
+/** PutMetricData rejects timestamps older than two weeks or more than two hours ahead (with a margin). */
+const MAX_AGE_MS = 14 * 24 * 3600_000 - 10 * 60_000;
+const MAX_AHEAD_MS = 2 * 3600_000 - 10 * 60_000;
+
+export const METRIC_NAMES = [
+  "Calls",
+  "Errors",
+  "AccessDenied",
+  "DestructiveCalls",
+  "Alerts",
+  "RecordsRead",
+  "MalformedRecords",
+  "DuplicatesDropped",
+  "Reattributed",
+  "DeliveryLag",
+  "EventsOutsideMetricRange",
+] as const;
+export type MetricName = (typeof METRIC_NAMES)[number];
+
+function minute(ms: number): number {
+  return Math.floor(ms / 60_000) * 60_000;
+}
+
+/** Dimension values must be 1–1024 printable ASCII characters. */
+function dimensionValue(value: string): string {
+  const ascii = value.replace(/[^\x20-\x7e]/g, "").slice(0, 255);
+  return ascii || "unknown";
+}
+
+/** Sums samples per metric, dimension set and minute. */
+class Tally {
+  private readonly counts = new Map<
+    string,
+    { name: MetricName; dims?: MetricDimension[]; at: number; values: Map<number, number> }
+  >();
+
+  add(name: MetricName, dims: MetricDimension[] | undefined, at: number, value: number, times = 1): void {
+    const key = `${name}|${dims ? dims.map((d) => `${d.Name}=${d.Value}`).join(",") : ""}|${at}`;
+    let entry = this.counts.get(key);
+    if (!entry) {
+      entry = { name, dims, at, values: new Map() };
+      this.counts.set(key, entry);
+    }
+    entry.values.set(value, (entry.values.get(value) ?? 0) + times);
+  }
+
+  datums(unitOf: (name: MetricName) => MetricUnit): MetricDatum[] {
+    const out: MetricDatum[] = [];
+    const entries = [...this.counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [, e] of entries) {
+      const pairs = [...e.values.entries()].sort((a, b) => a[0] - b[0]);
+      for (let i = 0; i < pairs.length; i += MAX_VALUES_PER_DATUM) {
+        const chunk = pairs.slice(i, i + MAX_VALUES_PER_DATUM);
+        const datum: MetricDatum = {
+          MetricName: e.name,
+          Timestamp: new Date(e.at),
+          Unit: unitOf(e.name),
+          Values: chunk.map(([v]) => v),
+          Counts: chunk.map(([, c]) => c),
+        };
+        if (e.dims) datum.Dimensions = e.dims.map((d) => ({ ...d }));
+        out.push(datum);
+      }
+    }
+    return out;
+  }
+}
+
+const byKind = (kind: string): MetricDimension[] => [{ Name: "ActorKind", Value: dimensionValue(kind) }];
+
+function isDestructive(e: AuditEvent): boolean {
+  const fact = e.facts["action.destructive"];
+  return fact === true || (typeof fact === "string" && fact !== "");
+}
+
+/** Aggregates one batch into metric datums. `config` is accepted for the namespace's sake (the sink uses it). */
+export function metricDatums(result: BatchResult, _config?: Config): MetricDatum[] {
+  const tally = new Tally();
+  const processedAt = result.processedAt.getTime();
+  const batchMinute = minute(processedAt);
+  const inRange = (t: number) => t >= processedAt - MAX_AGE_MS && t <= processedAt + MAX_AHEAD_MS;
+  let outOfRange = 0;
+
+  for (const e of result.events) {
+    const t = e.time.getTime();
+    if (Number.isNaN(t) || !inRange(t)) {
+      outOfRange++;
+      continue;
+    }
+    const at = minute(t);
+    const dims = byKind(e.actor.kind);
+    tally.add("Calls", dims, at, 1);
+    if (e.error) tally.add("Errors", dims, at, 1);
+    if (e.facts["error.accessDenied"] === true || isAccessDenied(e.error?.code))
+      tally.add("AccessDenied", dims, at, 1);
+    if (!e.error && isDestructive(e)) tally.add("DestructiveCalls", dims, at, 1);
+    tally.add("DeliveryLag", undefined, at, Math.max(0, Math.round((processedAt - t) / 1000)));
+  }
+
+  for (const e of result.reattributed) {
+    const t = e.time.getTime();
+    const at = Number.isNaN(t) || !inRange(t) ? batchMinute : minute(t);
+    tally.add("Reattributed", byKind(e.actor.kind), at, 1);
+  }
+
+  for (const a of result.alerts) addAlert(tally, a, batchMinute, inRange);
+
+  const s = result.stats;
+  tally.add("RecordsRead", undefined, batchMinute, s.records);
+  tally.add("MalformedRecords", undefined, batchMinute, s.malformed);
+  tally.add("DuplicatesDropped", undefined, batchMinute, s.duplicates);
+  tally.add("Reattributed", undefined, batchMinute, s.reattributed);
+  if (outOfRange) tally.add("EventsOutsideMetricRange", undefined, batchMinute, outOfRange);
+
+  return tally.datums((name) => (name === "DeliveryLag" ? "Seconds" : "Count"));
+}
+
+/** New alerts only: an "updated" alert is the same alert counting up. */
+function addAlert(tally: Tally, alert: Alert, fallback: number, inRange: (t: number) => boolean): void {
+  if (alert.status !== "new") return;
+  const t = Date.parse(alert.firstSeen);
+  const at = Number.isNaN(t) || !inRange(t) ? fallback : minute(t);
+  tally.add("Alerts", [{ Name: "Severity", Value: dimensionValue(alert.severity) }], at, 1);
+  tally.add("Alerts", [{ Name: "RuleId", Value: dimensionValue(alert.ruleId) }], at, 1);
+}

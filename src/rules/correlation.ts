@@ -1,0 +1,257 @@
+/**
+ * Sigma correlation rules over minute buckets kept in the Store, so windows span batches (and Lambda
+ * invocations). Event time picks the bucket; buckets live for timespan + lateness, so an event that
+ * arrives late, within the lateness, still meets the events it belongs with.
+ *
+ * Per batch: collect() each base-rule match → increments() → (engine writes and reads the store once)
+ * → evaluate() the windows that contain this batch's events. A window is [start, start + span - 1] in
+ * minutes, starting at a non-empty bucket; at most one hit per correlation group per batch.
+ */
+import { createHash } from "node:crypto";
+import type { AuditEvent } from "../event.ts";
+import type { WindowBucket, WindowIncrement } from "../state/store.ts";
+import { type CompiledCorrelationRule, conditionHolds } from "./compile.ts";
+import { compileField, type FieldAccessor, valueText } from "./fields.ts";
+import type { LinkedCorrelation } from "./link.ts";
+import type { RuleHit } from "./types.ts";
+
+/** Store keys and bucket values longer than this are hashed (DynamoDB key limits, bounded memory). */
+const MAX_KEY_CHARS = 256;
+const MAX_VALUE_CHARS = 128;
+
+function bounded(s: string, limit: number): string {
+  if (s.length <= limit) return s;
+  return `#${createHash("sha256").update(s).digest("base64url")}`;
+}
+
+export interface CorrelationPlan {
+  rule: CompiledCorrelationRule;
+  /** Group-by accessors per base rule (position in rule.ruleRefs), aliases resolved. */
+  groupAccessors: FieldAccessor[][];
+  valueAccessor?: FieldAccessor;
+}
+
+export function planCorrelation(linked: LinkedCorrelation): CorrelationPlan {
+  const { rule } = linked;
+  const groupAccessors = rule.ruleRefs.map((ref) =>
+    rule.groupBy.map((field) => compileField(rule.aliases[field]?.[ref] ?? field)),
+  );
+  const plan: CorrelationPlan = { rule, groupAccessors };
+  if (rule.valueField) plan.valueAccessor = compileField(rule.valueField);
+  return plan;
+}
+
+interface MinuteIncrement {
+  count: number;
+  values: Set<string>;
+}
+
+interface GroupState {
+  storeKey: string;
+  groupKey: string;
+  group: Record<string, string>;
+  /** This batch's events in the group (each once). */
+  events: AuditEvent[];
+  minutes: Set<number>;
+  increments: Map<number, MinuteIncrement>;
+}
+
+interface WindowStat {
+  start: number;
+  end: number;
+  stat: number;
+  count: number;
+  firstMinute: number;
+  lastMinute: number;
+}
+
+const minuteOf = (e: AuditEvent) => Math.floor(e.time.getTime() / 60_000);
+
+/** One batch's worth of window work for one correlation rule. */
+export class CorrelationBatch {
+  private readonly groups = new Map<string, GroupState>();
+
+  constructor(readonly plan: CorrelationPlan) {}
+
+  get isEmpty(): boolean {
+    return this.groups.size === 0;
+  }
+
+  /** An event matched base rule number `baseIndex` of this correlation. */
+  collect(event: AuditEvent, baseIndex: number): void {
+    const ms = event.time.getTime();
+    if (!Number.isFinite(ms)) return;
+    const minute = Math.floor(ms / 60_000);
+    const { rule } = this.plan;
+    const accessors = this.plan.groupAccessors[baseIndex];
+    const values = accessors.map((a) => valueText(a.first(event)) ?? "");
+    const groupKey = JSON.stringify(values);
+    const storeKey = bounded(`corr|${rule.meta.id}|${groupKey}`, MAX_KEY_CHARS);
+    let st = this.groups.get(storeKey);
+    if (!st) {
+      const group: Record<string, string> = {};
+      rule.groupBy.forEach((f, k) => {
+        group[f] = values[k];
+      });
+      st = { storeKey, groupKey, group, events: [], minutes: new Set(), increments: new Map() };
+      this.groups.set(storeKey, st);
+    }
+    // an event matching two base rules arrives twice in a row: count it once
+    const isNew = st.events[st.events.length - 1] !== event;
+    let inc = st.increments.get(minute);
+    if (!inc) {
+      inc = { count: 0, values: new Set() };
+      st.increments.set(minute, inc);
+    }
+    if (isNew) {
+      st.events.push(event);
+      st.minutes.add(minute);
+      inc.count++;
+    }
+    if (rule.type === "value_count") {
+      const v = valueText(this.plan.valueAccessor?.first(event));
+      if (v !== undefined) inc.values.add(bounded(v, MAX_VALUE_CHARS));
+    } else if (rule.type === "temporal" || rule.type === "temporal_ordered") {
+      inc.values.add(`${baseIndex}@${Math.floor((ms % 60_000) / 1000)}`);
+    }
+  }
+
+  increments(): WindowIncrement[] {
+    const out: WindowIncrement[] = [];
+    const withValues = this.plan.rule.type !== "event_count";
+    for (const st of this.groups.values()) {
+      for (const [minute, inc] of st.increments) {
+        const w: WindowIncrement = { key: st.storeKey, minute, count: inc.count };
+        if (withValues) w.values = [...inc.values];
+        out.push(w);
+      }
+    }
+    return out;
+  }
+
+  keys(): string[] {
+    return [...this.groups.keys()];
+  }
+
+  /** Earliest and latest bucket minutes this batch's windows can reach. */
+  readRange(): [number, number] | undefined {
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (const st of this.groups.values()) {
+      for (const m of st.minutes) {
+        if (m < lo) lo = m;
+        if (m > hi) hi = m;
+      }
+    }
+    if (lo > hi) return undefined;
+    const span = this.plan.rule.spanMinutes;
+    return [lo - span + 1, hi + span - 1];
+  }
+
+  /** Windows that hold the condition, as hits (only for alerting correlations). */
+  evaluate(stored: ReadonlyMap<string, WindowBucket[]>): RuleHit[] {
+    const { rule } = this.plan;
+    const hits: RuleHit[] = [];
+    for (const st of this.groups.values()) {
+      const buckets = mergeBuckets(stored.get(st.storeKey) ?? [], st.increments);
+      const satisfied = this.satisfiedWindows(st, buckets);
+      if (satisfied.length === 0 || !rule.meta.alert) continue;
+      let best = satisfied[0];
+      for (const w of satisfied)
+        if (w.stat > best.stat || (w.stat === best.stat && w.count > best.count)) best = w;
+      const events = st.events.filter((e) => {
+        const m = minuteOf(e);
+        return satisfied.some((w) => m >= w.start && m <= w.end);
+      });
+      let first = events[0].time.getTime();
+      let last = first;
+      for (const e of events) {
+        const t = e.time.getTime();
+        if (t < first) first = t;
+        if (t > last) last = t;
+      }
+      const firstMinute = Math.min(...satisfied.map((w) => w.firstMinute));
+      const lastMinute = Math.max(...satisfied.map((w) => w.lastMinute));
+      // earlier batches' events are known only to the minute
+      if (firstMinute < Math.floor(first / 60_000)) first = firstMinute * 60_000;
+      if (lastMinute > Math.floor(last / 60_000)) last = lastMinute * 60_000 + 59_999;
+      hits.push({
+        rule: rule.meta,
+        groupKey: st.groupKey,
+        group: st.group,
+        events,
+        count: best.count,
+        firstSeen: new Date(first),
+        lastSeen: new Date(last),
+      });
+    }
+    return hits;
+  }
+
+  private satisfiedWindows(st: GroupState, buckets: WindowBucket[]): WindowStat[] {
+    const { rule } = this.plan;
+    const span = rule.spanMinutes;
+    const starts = new Set<number>();
+    for (const m of st.minutes) {
+      for (const b of buckets) if (b.minute >= m - span + 1 && b.minute <= m) starts.add(b.minute);
+    }
+    const out: WindowStat[] = [];
+    for (const start of starts) {
+      const end = start + span - 1;
+      const inWindow = buckets.filter((b) => b.minute >= start && b.minute <= end);
+      const w = this.windowStat(inWindow, start, end);
+      if (conditionHolds(rule.condition, w.stat)) out.push(w);
+    }
+    return out;
+  }
+
+  private windowStat(inWindow: WindowBucket[], start: number, end: number): WindowStat {
+    const { rule } = this.plan;
+    let count = 0;
+    for (const b of inWindow) count += b.count;
+    const firstMinute = inWindow[0]?.minute ?? start;
+    const lastMinute = inWindow[inWindow.length - 1]?.minute ?? end;
+    let stat = count;
+    if (rule.type === "value_count") {
+      const distinct = new Set<string>();
+      for (const b of inWindow) for (const v of b.values) distinct.add(v);
+      stat = distinct.size;
+    } else if (rule.type === "temporal") {
+      const seen = new Set<string>();
+      for (const b of inWindow) for (const v of b.values) seen.add(v.slice(0, v.indexOf("@")));
+      stat = seen.size;
+    } else if (rule.type === "temporal_ordered") {
+      const occurrences: [number, number][] = [];
+      for (const b of inWindow) {
+        for (const v of b.values) {
+          const at = v.indexOf("@");
+          occurrences.push([b.minute * 60 + Number(v.slice(at + 1)), Number(v.slice(0, at))]);
+        }
+      }
+      occurrences.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+      let next = 0;
+      for (const [, idx] of occurrences) if (idx === next) next++;
+      stat = next;
+    }
+    return { start, end, stat, count, firstMinute, lastMinute };
+  }
+}
+
+/**
+ * Stored buckets, completed with this batch's own increments in case the store read did not see its
+ * own write yet (eventually consistent reads): per minute the larger count and the union of values.
+ */
+function mergeBuckets(stored: WindowBucket[], local: ReadonlyMap<number, MinuteIncrement>): WindowBucket[] {
+  const byMinute = new Map<number, WindowBucket>();
+  for (const b of stored) byMinute.set(b.minute, { minute: b.minute, count: b.count, values: [...b.values] });
+  for (const [minute, inc] of local) {
+    const b = byMinute.get(minute);
+    if (!b) {
+      byMinute.set(minute, { minute, count: inc.count, values: [...inc.values] });
+      continue;
+    }
+    if (inc.count > b.count) b.count = inc.count;
+    for (const v of inc.values) if (!b.values.includes(v)) b.values.push(v);
+  }
+  return [...byMinute.values()].sort((a, b) => a.minute - b.minute);
+}

@@ -1,0 +1,139 @@
+/**
+ * Sigma field resolution, as agreed between the engine and the rule pack:
+ *   actor.kind | actor.via | actor.confidence | actor.session → event.actor
+ *   actor.principal → event.principal.arn ?? event.principal.display
+ *   a key of event.facts (derived facts from enrich.ts) → that value
+ *   otherwise a dotted path into the raw record; a path through an array matches if any element matches.
+ * Paths are split once at compile time; resolution walks the record without allocating.
+ */
+import type { AuditEvent } from "../event.ts";
+
+/** Called with each value a field resolves to (array elements one by one); true stops the walk. */
+export type LeafPredicate = (value: unknown) => boolean;
+
+export interface FieldAccessor {
+  readonly name: string;
+  /** True when some resolved value satisfies `pred`; missing fields call nothing. */
+  some(event: AuditEvent, pred: LeafPredicate): boolean;
+  /** The first resolved value (first array element), or undefined. */
+  first(event: AuditEvent): unknown;
+}
+
+function someAt(start: unknown, parts: readonly string[], from: number, pred: LeafPredicate): boolean {
+  let value = start;
+  let i = from;
+  for (;;) {
+    if (Array.isArray(value)) {
+      for (let k = 0; k < value.length; k++) if (someAt(value[k], parts, i, pred)) return true;
+      return false;
+    }
+    if (i === parts.length) return value !== undefined && pred(value);
+    if (value === null || typeof value !== "object") return false;
+    value = (value as Record<string, unknown>)[parts[i++]];
+  }
+}
+
+function firstAt(start: unknown, parts: readonly string[], from: number): unknown {
+  let value = start;
+  let i = from;
+  for (;;) {
+    if (Array.isArray(value)) {
+      for (let k = 0; k < value.length; k++) {
+        const v = firstAt(value[k], parts, i);
+        if (v !== undefined) return v;
+      }
+      return undefined;
+    }
+    if (i === parts.length) return value;
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<string, unknown>)[parts[i++]];
+  }
+}
+
+const NO_PARTS: readonly string[] = [];
+
+function fromValue(name: string, get: (e: AuditEvent) => unknown): FieldAccessor {
+  return {
+    name,
+    some: (e, pred) => someAt(get(e), NO_PARTS, 0, pred),
+    first: (e) => firstAt(get(e), NO_PARTS, 0),
+  };
+}
+
+export function compileField(name: string): FieldAccessor {
+  switch (name) {
+    case "actor.kind":
+      return fromValue(name, (e) => e.actor?.kind);
+    case "actor.via":
+      return fromValue(name, (e) => e.actor?.via);
+    case "actor.confidence":
+      return fromValue(name, (e) => e.actor?.confidence);
+    case "actor.session":
+      return fromValue(name, (e) => e.actor?.session);
+    case "actor.principal":
+      return fromValue(name, (e) => e.principal?.arn ?? e.principal?.display);
+  }
+  const parts = name.split(".");
+  return {
+    name,
+    some(e, pred) {
+      const fact = e.facts?.[name];
+      if (fact !== undefined) return someAt(fact, NO_PARTS, 0, pred);
+      return someAt(e.raw, parts, 0, pred);
+    },
+    first(e) {
+      const fact = e.facts?.[name];
+      if (fact !== undefined) return firstAt(fact, NO_PARTS, 0);
+      return firstAt(e.raw, parts, 0);
+    },
+  };
+}
+
+const flatTextCache = new WeakMap<object, string>();
+
+function writeFlat(v: unknown, out: string[]): void {
+  if (v === null || v === undefined) out.push("null");
+  else if (typeof v === "string") out.push('"', v, '"');
+  else if (Array.isArray(v)) {
+    out.push("[");
+    for (let k = 0; k < v.length; k++) {
+      if (k) out.push(",");
+      writeFlat(v[k], out);
+    }
+    out.push("]");
+  } else if (typeof v === "object") {
+    out.push("{");
+    let sep = false;
+    for (const [key, val] of Object.entries(v as Record<string, unknown>)) {
+      if (sep) out.push(",");
+      sep = true;
+      out.push('"', key, '":');
+      writeFlat(val, out);
+    }
+    out.push("}");
+  } else out.push(String(v));
+}
+
+/**
+ * The text a string modifier sees when a field holds an object (`requestParameters|contains: Suspended`):
+ * JSON-like, but strings are written unescaped so that quoted fragments inside embedded JSON documents
+ * (IAM policy documents are strings in CloudTrail) match as SigmaHQ writes them (`'"s3:GetObject"'`).
+ */
+export function flatText(obj: object): string {
+  let text = flatTextCache.get(obj);
+  if (text === undefined) {
+    const out: string[] = [];
+    writeFlat(obj, out);
+    text = out.join("");
+    flatTextCache.set(obj, text);
+  }
+  return text;
+}
+
+/** A resolved value as the text string matchers compare against (undefined for null/missing). */
+export function valueText(v: unknown): string | undefined {
+  if (typeof v === "string") return v;
+  if (v === null || v === undefined) return undefined;
+  if (typeof v === "object") return flatText(v);
+  return String(v);
+}

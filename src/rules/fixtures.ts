@@ -1,0 +1,190 @@
+/**
+ * `agenttrail rules test`: every rule's fixtures replayed through the pipeline. For a rule with id X,
+ * `<rulesDir>/fixtures/X/match/*.json` must make X hit at least once and `…/nomatch/*.json` never.
+ * Each fixture is a JSON array of CloudTrail records (or `{"Records": […]}`), one scenario in order.
+ * The pipeline is injected (`runScenario`), so this module stays independent of it.
+ */
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { CompiledRule } from "./compile.ts";
+import type { RuleProblem } from "./link.ts";
+import { type LoadOptions, loadRules } from "./load.ts";
+import type { RuleHit } from "./types.ts";
+
+export type RunScenario = (records: unknown[], rules: CompiledRule[]) => Promise<RuleHit[]>;
+
+export type FixtureExpectation = "match" | "nomatch";
+
+export interface FixtureCase {
+  fixture: string;
+  expect: FixtureExpectation;
+  passed: boolean;
+  /** Hits of the rule under test. */
+  hits: number;
+  reason?: string;
+}
+
+export interface RuleFixtureResult {
+  ruleId: string;
+  title?: string;
+  file?: string;
+  status: "pass" | "fail" | "no-fixtures";
+  cases: FixtureCase[];
+  reason?: string;
+}
+
+export interface FixtureReport {
+  results: RuleFixtureResult[];
+  loadErrors: RuleProblem[];
+  /** No failing rule and no load error. */
+  ok: boolean;
+}
+
+export interface FixtureOptions extends LoadOptions {
+  /**
+   * Alerting rules must have both match and nomatch fixtures (default true: the built-in pack's rule).
+   * Rules that only feed correlations (alert: false) never need their own.
+   */
+  requireFixtures?: boolean;
+}
+
+async function listJson(dir: string): Promise<string[]> {
+  try {
+    const names = await readdir(dir);
+    return names
+      .filter((n) => n.toLowerCase().endsWith(".json"))
+      .sort()
+      .map((n) => join(dir, n));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  }
+}
+
+async function listDirs(dir: string): Promise<string[]> {
+  try {
+    const entries = await readdir(dir, { withFileTypes: true });
+    return entries
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  }
+}
+
+async function readScenario(file: string): Promise<unknown[]> {
+  const doc = JSON.parse(await readFile(file, "utf8")) as unknown;
+  if (Array.isArray(doc)) return doc;
+  if (doc && typeof doc === "object" && Array.isArray((doc as { Records?: unknown }).Records)) {
+    return (doc as { Records: unknown[] }).Records;
+  }
+  throw new Error('expected a JSON array of CloudTrail records (or {"Records": [...]})');
+}
+
+async function runCase(
+  ruleId: string,
+  fixture: string,
+  expect: FixtureExpectation,
+  rules: CompiledRule[],
+  runScenario: RunScenario,
+): Promise<FixtureCase> {
+  let records: unknown[];
+  try {
+    records = await readScenario(fixture);
+  } catch (err) {
+    return {
+      fixture,
+      expect,
+      passed: false,
+      hits: 0,
+      reason: `cannot read fixture: ${(err as Error).message}`,
+    };
+  }
+  let hits: RuleHit[];
+  try {
+    hits = await runScenario(records, rules);
+  } catch (err) {
+    return { fixture, expect, passed: false, hits: 0, reason: `pipeline failed: ${(err as Error).message}` };
+  }
+  const own = hits.filter((h) => h.rule.id === ruleId).length;
+  if (expect === "match") {
+    return own > 0
+      ? { fixture, expect, passed: true, hits: own }
+      : { fixture, expect, passed: false, hits: 0, reason: `expected ${ruleId} to hit, it did not` };
+  }
+  return own === 0
+    ? { fixture, expect, passed: true, hits: 0 }
+    : { fixture, expect, passed: false, hits: own, reason: `expected no hit of ${ruleId}, got ${own}` };
+}
+
+export async function runRuleFixtures(
+  rulesDir: string,
+  runScenario: RunScenario,
+  options: FixtureOptions = {},
+): Promise<FixtureReport> {
+  const requireFixtures = options.requireFixtures ?? true;
+  const loaded = await loadRules([rulesDir], options);
+  const fixturesRoot = join(rulesDir, "fixtures");
+  const fixtureIds = new Set(await listDirs(fixturesRoot));
+  const results: RuleFixtureResult[] = [];
+  for (const rule of loaded.rules) {
+    const id = rule.meta.id;
+    const dir = join(fixturesRoot, id);
+    const match = fixtureIds.has(id) ? await listJson(join(dir, "match")) : [];
+    const nomatch = fixtureIds.has(id) ? await listJson(join(dir, "nomatch")) : [];
+    fixtureIds.delete(id);
+    const result: RuleFixtureResult = {
+      ruleId: id,
+      title: rule.meta.title,
+      file: rule.file,
+      status: "pass",
+      cases: [],
+    };
+    for (const f of match) result.cases.push(await runCase(id, f, "match", loaded.rules, runScenario));
+    for (const f of nomatch) result.cases.push(await runCase(id, f, "nomatch", loaded.rules, runScenario));
+    const missing = [match.length === 0 ? "match" : "", nomatch.length === 0 ? "nomatch" : ""].filter(
+      Boolean,
+    );
+    if (result.cases.some((c) => !c.passed)) {
+      result.status = "fail";
+      result.reason = `${result.cases.filter((c) => !c.passed).length} of ${result.cases.length} fixtures failed`;
+    } else if (!rule.meta.alert && result.cases.length === 0) {
+      result.status = "no-fixtures";
+      result.reason = "feeds correlations only (alert: false)";
+    } else if (missing.length > 0) {
+      result.status = requireFixtures ? "fail" : result.cases.length === 0 ? "no-fixtures" : "pass";
+      result.reason = `no ${missing.join(" or ")} fixtures`;
+    }
+    results.push(result);
+  }
+  for (const orphan of fixtureIds) {
+    results.push({
+      ruleId: orphan,
+      status: "fail",
+      cases: [],
+      reason: `fixtures/${orphan} has no loaded rule with that id`,
+    });
+  }
+  const loadErrors = loaded.errors;
+  return { results, loadErrors, ok: loadErrors.length === 0 && results.every((r) => r.status !== "fail") };
+}
+
+/** Human-readable report for the terminal. */
+export function formatFixtureReport(report: FixtureReport): string {
+  const lines: string[] = [];
+  for (const e of report.loadErrors)
+    lines.push(`LOAD ERROR  ${e.file}${e.ruleId ? ` ${e.ruleId}` : ""}: ${e.reason}`);
+  for (const r of report.results) {
+    const label = r.status === "pass" ? "PASS" : r.status === "fail" ? "FAIL" : "NO FIXTURES";
+    lines.push(`${label.padEnd(11)} ${r.ruleId}${r.reason ? `: ${r.reason}` : ""}`);
+    for (const c of r.cases) if (!c.passed) lines.push(`  ${c.expect} ${c.fixture}: ${c.reason}`);
+  }
+  const pass = report.results.filter((r) => r.status === "pass").length;
+  const fail = report.results.filter((r) => r.status === "fail").length;
+  lines.push(
+    `${report.results.length} rules: ${pass} passed, ${fail} failed, ${report.loadErrors.length} load errors`,
+  );
+  return lines.join("\n");
+}

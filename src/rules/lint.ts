@@ -1,0 +1,74 @@
+/** `agenttrail rules lint`: load and validate rules, one line per rule document. */
+import type { CompiledRule } from "./compile.ts";
+import { type LoadOptions, loadRules } from "./load.ts";
+
+export type LintStatus = "loaded" | "skipped" | "error" | "unsupported";
+
+export interface LintEntry {
+  file: string;
+  ruleId?: string;
+  title?: string;
+  kind?: CompiledRule["kind"];
+  status: LintStatus;
+  /** Why the rule is skipped or failed. */
+  reason?: string;
+  /** The Sigma feature the engine does not implement (status "unsupported"). */
+  feature?: string;
+  warnings: string[];
+}
+
+export interface LintReport {
+  entries: LintEntry[];
+  files: string[];
+  counts: Record<LintStatus, number>;
+  /** True when every rule document loaded or was skipped as not-for-us. */
+  ok: boolean;
+  /** The rules that loaded, for callers that go on to use them. */
+  rules: CompiledRule[];
+}
+
+export async function lintRules(paths: readonly string[], options: LoadOptions = {}): Promise<LintReport> {
+  const result = await loadRules(paths, options);
+  const entries: LintEntry[] = [];
+  for (const r of result.rules) {
+    entries.push({
+      file: r.file,
+      ruleId: r.meta.id,
+      title: r.meta.title,
+      kind: r.kind,
+      status: "loaded",
+      warnings: [...r.warnings],
+    });
+  }
+  for (const s of result.skipped) entries.push({ ...s, status: "skipped", warnings: [] });
+  for (const e of result.errors) {
+    entries.push({ ...e, status: e.feature ? "unsupported" : "error", warnings: [] });
+  }
+  entries.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  const counts: Record<LintStatus, number> = { loaded: 0, skipped: 0, error: 0, unsupported: 0 };
+  for (const e of entries) counts[e.status]++;
+  return {
+    entries,
+    files: result.files,
+    counts,
+    ok: counts.error === 0 && counts.unsupported === 0,
+    rules: result.rules,
+  };
+}
+
+/** Human-readable report for the terminal. */
+export function formatLintReport(report: LintReport): string {
+  const lines: string[] = [];
+  for (const e of report.entries) {
+    const who = e.ruleId ? `${e.ruleId}${e.title ? ` (${e.title})` : ""}` : "";
+    const what = e.status === "loaded" ? "ok" : e.status;
+    const why = e.reason ? `: ${e.reason}` : "";
+    lines.push(`${what.padEnd(11)} ${e.file}${who ? ` ${who}` : ""}${why}`);
+    for (const w of e.warnings) lines.push(`  warning: ${w}`);
+  }
+  const c = report.counts;
+  lines.push(
+    `${report.files.length} files: ${c.loaded} loaded, ${c.skipped} skipped, ${c.unsupported} unsupported, ${c.error} errors`,
+  );
+  return lines.join("\n");
+}

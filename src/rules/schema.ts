@@ -1,0 +1,122 @@
+/**
+ * zod schemas of the YAML documents a rule file may hold: a Sigma detection rule, a Sigma correlation
+ * rule, and agenttrail's own policy map (`agenttrail:`). Sigma metadata we do not use passes through;
+ * the policy map is strict, because a typo there must not silently change alerting.
+ */
+import { z } from "zod";
+
+export const levelSchema = z.enum(["informational", "low", "medium", "high", "critical"]);
+
+export const agenttrailPolicySchema = z
+  .object({
+    alert: z.boolean().optional(),
+    groupBy: z.array(z.string().min(1)).min(1).optional(),
+    suppressionMinutes: z.number().int().min(0).optional(),
+    levelIfAi: levelSchema.optional(),
+    levelIfFailed: levelSchema.optional(),
+    runbook: z.string().min(1).optional(),
+  })
+  .strict();
+
+export type AgenttrailPolicy = z.infer<typeof agenttrailPolicySchema>;
+
+const text = z.string({
+  error: (iss) =>
+    iss.input !== null && typeof iss.input === "object"
+      ? "expected a string, got a map (an unquoted ': ' in YAML makes a map: quote the text)"
+      : `expected a string, got ${iss.input === null ? "null" : typeof iss.input}`,
+});
+
+const stringList = z.preprocess((v) => (typeof v === "string" ? [v] : v), z.array(text));
+
+const common = {
+  title: z.string().min(1),
+  id: z.union([z.string().min(1), z.number()]).transform(String),
+  name: z.string().min(1).optional(),
+  status: z.string().optional(),
+  description: z.string().optional(),
+  tags: z
+    .array(z.string())
+    .nullish()
+    .transform((v) => v ?? []),
+  falsepositives: stringList.nullish().transform((v) => v ?? []),
+  level: levelSchema.optional(),
+  agenttrail: agenttrailPolicySchema.optional(),
+};
+
+export const logsourceSchema = z.looseObject({
+  product: z.string().optional(),
+  service: z.string().optional(),
+  category: z.string().optional(),
+});
+
+export const sigmaRuleSchema = z.looseObject({
+  ...common,
+  logsource: logsourceSchema,
+  detection: z.record(z.string(), z.unknown()),
+});
+
+export type SigmaRuleDoc = z.infer<typeof sigmaRuleSchema>;
+
+export const CORRELATION_TYPES = ["event_count", "value_count", "temporal", "temporal_ordered"] as const;
+export const CONDITION_OPERATORS = ["gt", "gte", "lt", "lte", "eq", "neq"] as const;
+export type ConditionOperator = (typeof CONDITION_OPERATORS)[number];
+
+export const correlationConditionSchema = z
+  .object({
+    gt: z.number().optional(),
+    gte: z.number().optional(),
+    lt: z.number().optional(),
+    lte: z.number().optional(),
+    eq: z.number().optional(),
+    neq: z.number().optional(),
+    /** value_count: the field whose distinct values are counted. */
+    field: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((c) => CONDITION_OPERATORS.some((op) => c[op] !== undefined), {
+    message: "condition needs at least one of gt, gte, lt, lte, eq, neq",
+  });
+
+export const timespanSchema = z
+  .string()
+  .regex(/^\d+[smhdw]$/, "timespan: expected <number><s|m|h|d|w>, e.g. 5m")
+  .or(
+    z
+      .number()
+      .int()
+      .positive()
+      .transform((n) => `${n}s`),
+  );
+
+export const correlationSchema = z.looseObject({
+  ...common,
+  correlation: z
+    .object({
+      type: z.enum(CORRELATION_TYPES),
+      rules: stringList.pipe(z.array(z.string().min(1)).min(1)),
+      "group-by": stringList.optional(),
+      timespan: timespanSchema,
+      condition: correlationConditionSchema.optional(),
+      aliases: z.record(z.string(), z.record(z.string(), z.string())).optional(),
+      generate: z.boolean().optional(),
+    })
+    .strict(),
+});
+
+export type CorrelationDoc = z.infer<typeof correlationSchema>;
+
+/** Timespan in whole minutes (windows are minute buckets: seconds round up to a minute). */
+export function timespanMinutes(span: string): number {
+  const n = Number(span.slice(0, -1));
+  const unit = span.slice(-1);
+  const seconds = n * { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[unit as "s" | "m" | "h" | "d" | "w"];
+  return Math.max(1, Math.ceil(seconds / 60));
+}
+
+/** zod issues as one readable line. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((i) => `${i.path.length ? i.path.join(".") : "(document)"}: ${i.message}`)
+    .join("; ");
+}

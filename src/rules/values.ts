@@ -1,0 +1,510 @@
+/**
+ * One Sigma field item (`field|mod1|mod2: value(s)`) compiled to a predicate over an event.
+ * Literals are lower-cased, wildcards turned into the cheapest test (equality, prefix, suffix, substring,
+ * regex) and every RegExp built once, at compile time.
+ */
+import type { AuditEvent } from "../event.ts";
+import { compileCidr } from "./cidr.ts";
+import { RuleCompileError, unsupported } from "./errors.ts";
+import { compileField, type FieldAccessor, type LeafPredicate, valueText } from "./fields.ts";
+
+export type EventPredicate = (event: AuditEvent) => boolean;
+export type StringTest = (s: string) => boolean;
+
+export interface CompileContext {
+  /** Values for `expand` placeholders (`%name%`), by placeholder name without the percent signs. */
+  placeholders: Readonly<Record<string, readonly string[]>>;
+  /** Collects lint warnings about constructs that load but probably do not mean what they say. */
+  warnings?: string[];
+}
+
+/** A value that names a CloudTrail field: compared literally, it almost never matches. */
+const LOOKS_LIKE_FIELD =
+  /^(requestParameters|responseElements|userIdentity|additionalEventData|serviceEventDetails)\.\w/;
+
+export interface CompiledFieldItem {
+  field: string;
+  match: EventPredicate;
+  /**
+   * Lower-cased literal values when the item is a plain equality with no wildcard (`eventName: X` or a list
+   * of such): the index uses these to know which events can match.
+   */
+  equalsAnyOf?: readonly string[];
+}
+
+/** Modifiers the engine implements; anything else is reported as an unsupported feature. */
+export const SUPPORTED_MODIFIERS = [
+  "contains",
+  "startswith",
+  "endswith",
+  "all",
+  "cased",
+  "re",
+  "i",
+  "m",
+  "s",
+  "cidr",
+  "exists",
+  "fieldref",
+  "expand",
+  "base64",
+  "base64offset",
+  "lt",
+  "lte",
+  "gt",
+  "gte",
+] as const;
+
+const KNOWN_UNSUPPORTED = new Set([
+  "windash",
+  "wide",
+  "utf16",
+  "utf16le",
+  "utf16be",
+  "minute",
+  "hour",
+  "day",
+  "week",
+  "month",
+  "year",
+]);
+
+// ---------------------------------------------------------------- wildcard patterns
+
+const STAR = 0;
+const ONE = 1;
+type PatternPart = string | typeof STAR | typeof ONE;
+
+/** Splits a Sigma string into literal text and wildcards; `\*`, `\?` and `\\` escape. */
+export function parseWildcards(value: string): PatternPart[] {
+  const parts: PatternPart[] = [];
+  let lit = "";
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (c === "\\") {
+      const next = value[i + 1];
+      if (next === "*" || next === "?" || next === "\\") {
+        lit += next;
+        i++;
+      } else {
+        lit += c;
+      }
+    } else if (c === "*" || c === "?") {
+      if (lit) parts.push(lit);
+      lit = "";
+      if (c === "?") parts.push(ONE);
+      else if (parts[parts.length - 1] !== STAR) parts.push(STAR);
+    } else {
+      lit += c;
+    }
+  }
+  if (lit) parts.push(lit);
+  return parts;
+}
+
+function literalParts(text: string): PatternPart[] {
+  return text ? [text] : [];
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+}
+
+const isAscii = (s: string) => {
+  for (let k = 0; k < s.length; k++) if (s.charCodeAt(k) > 127) return false;
+  return true;
+};
+
+/** ASCII case-insensitive comparison of s[offset…] with an already lower-cased ASCII literal. */
+function regionEqualsLower(s: string, offset: number, lower: string): boolean {
+  for (let k = 0; k < lower.length; k++) {
+    let c = s.charCodeAt(offset + k);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lower.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+function joinStars(parts: PatternPart[]): PatternPart[] {
+  const out: PatternPart[] = [];
+  for (const p of parts) {
+    const last = out[out.length - 1];
+    if (p === STAR && last === STAR) continue;
+    if (typeof p === "string" && typeof last === "string") out[out.length - 1] = last + p;
+    else out.push(p);
+  }
+  return out;
+}
+
+/** Compiles a wildcard pattern into the cheapest equivalent string test. */
+export function compilePattern(rawParts: PatternPart[], cased: boolean): StringTest {
+  const parts = joinStars(rawParts);
+  const n = parts.length;
+  const only = (...shape: ("lit" | "star")[]) =>
+    n === shape.length &&
+    shape.every((s, k) => (s === "lit" ? typeof parts[k] === "string" : parts[k] === STAR));
+  if (n === 0) return (s) => s.length === 0;
+  if (only("star")) return () => true;
+  const fold = !cased;
+  if (only("lit")) {
+    const lit = parts[0] as string;
+    if (!fold) return (s) => s === lit;
+    if (isAscii(lit)) {
+      const lower = lit.toLowerCase();
+      return (s) => s.length === lower.length && (s === lit || regionEqualsLower(s, 0, lower));
+    }
+  }
+  if (only("lit", "star")) {
+    const lit = parts[0] as string;
+    if (!fold) return (s) => s.startsWith(lit);
+    if (isAscii(lit)) {
+      const lower = lit.toLowerCase();
+      return (s) => s.length >= lower.length && regionEqualsLower(s, 0, lower);
+    }
+  }
+  if (only("star", "lit")) {
+    const lit = parts[1] as string;
+    if (!fold) return (s) => s.endsWith(lit);
+    if (isAscii(lit)) {
+      const lower = lit.toLowerCase();
+      return (s) => s.length >= lower.length && regionEqualsLower(s, s.length - lower.length, lower);
+    }
+  }
+  if (only("star", "lit", "star")) {
+    const lit = parts[1] as string;
+    if (!fold) return (s) => s.includes(lit);
+    const re = new RegExp(escapeRegExp(lit), "iu");
+    return (s) => re.test(s);
+  }
+  let src = "^";
+  for (const p of parts) src += p === STAR ? "[\\s\\S]*" : p === ONE ? "[\\s\\S]" : escapeRegExp(p);
+  const re = new RegExp(`${src}$`, fold ? "iu" : "u");
+  return (s) => re.test(s);
+}
+
+// ---------------------------------------------------------------- modifiers
+
+interface Modifiers {
+  position?: "contains" | "startswith" | "endswith";
+  all: boolean;
+  cased: boolean;
+  re: boolean;
+  reFlags: string;
+  cidr: boolean;
+  exists: boolean;
+  fieldref: boolean;
+  expand: boolean;
+  base64?: "base64" | "base64offset";
+  compare?: "lt" | "lte" | "gt" | "gte";
+}
+
+function parseModifiers(mods: string[]): Modifiers {
+  const m: Modifiers = {
+    all: false,
+    cased: false,
+    re: false,
+    reFlags: "",
+    cidr: false,
+    exists: false,
+    fieldref: false,
+    expand: false,
+  };
+  for (const raw of mods) {
+    const mod = raw.toLowerCase();
+    switch (mod) {
+      case "contains":
+      case "startswith":
+      case "endswith":
+        if (m.position) throw new RuleCompileError(`modifiers ${m.position} and ${mod} cannot be combined`);
+        m.position = mod;
+        break;
+      case "all":
+        m.all = true;
+        break;
+      case "cased":
+        m.cased = true;
+        break;
+      case "re":
+        m.re = true;
+        break;
+      case "i":
+      case "m":
+      case "s":
+        if (!m.re) throw new RuleCompileError(`modifier ${mod} only applies after re`);
+        if (!m.reFlags.includes(mod)) m.reFlags += mod;
+        break;
+      case "cidr":
+        m.cidr = true;
+        break;
+      case "exists":
+        m.exists = true;
+        break;
+      case "fieldref":
+        m.fieldref = true;
+        break;
+      case "expand":
+        m.expand = true;
+        break;
+      case "base64":
+      case "base64offset":
+        if (m.base64) throw new RuleCompileError("base64 modifiers cannot be combined");
+        m.base64 = mod;
+        break;
+      case "lt":
+      case "lte":
+      case "gt":
+      case "gte":
+        if (m.compare) throw new RuleCompileError(`modifiers ${m.compare} and ${mod} cannot be combined`);
+        m.compare = mod;
+        break;
+      default:
+        if (KNOWN_UNSUPPORTED.has(mod)) throw unsupported(`modifier ${mod}`);
+        throw unsupported(`modifier ${raw}`, "unknown modifier");
+    }
+  }
+  const special = [m.re, m.cidr, m.exists, m.fieldref, m.compare !== undefined].filter(Boolean).length;
+  if (special > 1) throw new RuleCompileError(`modifiers ${mods.join("|")} cannot be combined`);
+  if ((m.re || m.cidr || m.exists || m.compare) && m.position) {
+    throw new RuleCompileError(`modifier ${m.position} cannot be combined with ${mods.join("|")}`);
+  }
+  if (m.base64 && (m.re || m.cidr || m.exists || m.fieldref || m.compare)) {
+    throw new RuleCompileError(`${m.base64} cannot be combined with ${mods.join("|")}`);
+  }
+  return m;
+}
+
+type Scalar = string | number | boolean | null;
+
+function toScalars(value: unknown, where: string): Scalar[] {
+  const list = Array.isArray(value) ? value : [value];
+  if (list.length === 0) throw new RuleCompileError(`${where}: empty value list`);
+  for (const v of list) {
+    if (v === null || typeof v === "string" || typeof v === "number" || typeof v === "boolean") continue;
+    throw new RuleCompileError(`${where}: values must be strings, numbers, booleans or null`);
+  }
+  return list as Scalar[];
+}
+
+function expandPlaceholders(value: string, ctx: CompileContext, where: string): string[] {
+  let results = [""];
+  let rest = value;
+  for (;;) {
+    const m = /%([A-Za-z0-9_.-]+)%/.exec(rest);
+    if (!m) break;
+    const name = m[1];
+    const values = ctx.placeholders[name];
+    if (!values || values.length === 0) {
+      throw unsupported("expand", `${where}: placeholder %${name}% has no configured values`);
+    }
+    const before = rest.slice(0, m.index);
+    results = results.flatMap((r) => values.map((v) => r + before + v));
+    rest = rest.slice(m.index + m[0].length);
+  }
+  return results.map((r) => r + rest);
+}
+
+/** The three base64 encodings of `text` at byte offsets 0, 1 and 2, trimmed to the stable part (Sigma spec). */
+function base64Offsets(text: string): string[] {
+  const bytes = Buffer.from(text, "utf8");
+  const starts = [0, 2, 3];
+  const ends = [null, 3, 2];
+  const out: string[] = [];
+  for (let k = 0; k < 3; k++) {
+    const padded = Buffer.concat([Buffer.alloc(k), bytes]);
+    let enc = padded.toString("base64");
+    const end = ends[(bytes.length + k) % 3];
+    enc = enc.slice(starts[k], end === null ? undefined : enc.length - end);
+    out.push(enc);
+  }
+  return out;
+}
+
+function compileRegex(source: string, flags: string, where: string): RegExp {
+  let src = source;
+  let fl = flags;
+  // Common PCRE spellings with a JavaScript equivalent.
+  const inline = /^\(\?([ims]+)\)/.exec(src);
+  if (inline) {
+    for (const f of inline[1]) if (!fl.includes(f)) fl += f;
+    src = src.slice(inline[0].length);
+  }
+  src = src.replace(/\(\?P</g, "(?<");
+  try {
+    return new RegExp(src, fl);
+  } catch (err) {
+    throw unsupported("re", `${where}: not a JavaScript regular expression: ${(err as Error).message}`);
+  }
+}
+
+function stringLeafTest(test: StringTest): LeafPredicate {
+  return (v) => {
+    const s = valueText(v);
+    return s !== undefined && test(s);
+  };
+}
+
+function toNumber(v: unknown): number {
+  if (typeof v === "number") return v;
+  if (typeof v === "string" && v.length > 0) return Number(v);
+  return Number.NaN;
+}
+
+function compareTest(op: "lt" | "lte" | "gt" | "gte", limit: number): LeafPredicate {
+  switch (op) {
+    case "lt":
+      return (v) => toNumber(v) < limit;
+    case "lte":
+      return (v) => toNumber(v) <= limit;
+    case "gt":
+      return (v) => toNumber(v) > limit;
+    case "gte":
+      return (v) => toNumber(v) >= limit;
+  }
+}
+
+/** Case-(in)sensitive comparison of two record values, for fieldref. */
+function fieldrefCompare(position: Modifiers["position"], cased: boolean): (a: string, b: string) => boolean {
+  const norm = cased ? (s: string) => s : (s: string) => s.toLowerCase();
+  switch (position) {
+    case "contains":
+      return (a, b) => norm(a).includes(norm(b));
+    case "startswith":
+      return (a, b) => norm(a).startsWith(norm(b));
+    case "endswith":
+      return (a, b) => norm(a).endsWith(norm(b));
+    default:
+      return cased ? (a, b) => a === b : (a, b) => a.length === b.length && norm(a) === norm(b);
+  }
+}
+
+function anyOf(field: FieldAccessor, tests: LeafPredicate[], all: boolean): EventPredicate {
+  if (tests.length === 1) {
+    const t = tests[0];
+    return (e) => field.some(e, t);
+  }
+  if (all) return (e) => tests.every((t) => field.some(e, t));
+  const combined: LeafPredicate = (v) => {
+    for (let k = 0; k < tests.length; k++) if (tests[k](v)) return true;
+    return false;
+  };
+  return (e) => field.some(e, combined);
+}
+
+const notNull: LeafPredicate = (v) => v !== null;
+
+/** Compiles `key: value` from a selection map (key = field name with its modifiers). */
+export function compileFieldItem(key: string, value: unknown, ctx: CompileContext): CompiledFieldItem {
+  const [name, ...mods] = key.split("|");
+  if (name === "") throw unsupported("keyword modifiers", `"${key}" has no field name`);
+  const m = parseModifiers(mods);
+  const field = compileField(name);
+  const where = key;
+
+  if (m.exists) {
+    if (typeof value !== "boolean") throw new RuleCompileError(`${where}: exists takes true or false`);
+    const want = value;
+    return { field: name, match: (e) => field.some(e, notNull) === want };
+  }
+
+  let scalars = toScalars(value, where);
+  const hasNull = scalars.includes(null);
+  if (hasNull && (m.all || mods.length > 0)) {
+    throw new RuleCompileError(`${where}: null cannot be used with modifiers`);
+  }
+  scalars = scalars.filter((v) => v !== null);
+
+  if (m.expand) {
+    scalars = scalars.flatMap((v): Scalar[] =>
+      typeof v === "string" ? expandPlaceholders(v, ctx, where) : [v],
+    );
+  }
+
+  if (m.fieldref) {
+    const refs = scalars.map((v) => {
+      if (typeof v !== "string") throw new RuleCompileError(`${where}: fieldref takes field names`);
+      return compileField(v);
+    });
+    const cmp = fieldrefCompare(m.position, m.cased);
+    const one = (ref: FieldAccessor): EventPredicate => {
+      return (e) => {
+        const other = valueText(ref.first(e));
+        if (other === undefined) return false;
+        return field.some(e, (v) => {
+          const s = valueText(v);
+          return s !== undefined && cmp(s, other);
+        });
+      };
+    };
+    const preds = refs.map(one);
+    return {
+      field: name,
+      match: m.all ? (e) => preds.every((p) => p(e)) : (e) => preds.some((p) => p(e)),
+    };
+  }
+
+  for (const v of scalars) {
+    if (typeof v === "string" && LOOKS_LIKE_FIELD.test(v)) {
+      ctx.warnings?.push(
+        `${where}: value "${v}" is compared as text; to compare with that field use |fieldref`,
+      );
+    }
+  }
+
+  let tests: LeafPredicate[];
+  let equalsAnyOf: string[] | undefined;
+  if (m.compare) {
+    const op = m.compare;
+    tests = scalars.map((v) => {
+      const n = typeof v === "number" ? v : typeof v === "string" ? Number(v) : Number.NaN;
+      if (Number.isNaN(n)) throw new RuleCompileError(`${where}: ${op} takes a number`);
+      return compareTest(op, n);
+    });
+  } else if (m.cidr) {
+    tests = scalars.map((v) => {
+      if (typeof v !== "string") throw new RuleCompileError(`${where}: cidr takes network strings`);
+      const test = compileCidr(v);
+      return (leaf) => typeof leaf === "string" && test(leaf);
+    });
+  } else if (m.re) {
+    tests = scalars.map((v) => {
+      if (typeof v !== "string") throw new RuleCompileError(`${where}: re takes a pattern string`);
+      const re = compileRegex(v, m.reFlags, where);
+      return stringLeafTest((s) => re.test(s));
+    });
+  } else {
+    const patterns: PatternPart[][] = [];
+    for (const v of scalars) {
+      const text = typeof v === "string" ? v : String(v);
+      const bodies = m.base64
+        ? m.base64 === "base64"
+          ? [literalParts(Buffer.from(text, "utf8").toString("base64"))]
+          : base64Offsets(text).map(literalParts)
+        : [typeof v === "string" ? parseWildcards(text) : literalParts(text)];
+      for (const body of bodies) {
+        if (m.position === "contains") patterns.push([STAR, ...body, STAR]);
+        else if (m.position === "startswith") patterns.push([...body, STAR]);
+        else if (m.position === "endswith") patterns.push([STAR, ...body]);
+        else patterns.push(body);
+      }
+    }
+    tests = patterns.map((p) => stringLeafTest(compilePattern(p, m.cased)));
+    const plain = patterns.every((p) => p.length <= 1 && p.every((x) => typeof x === "string"));
+    if (plain && !m.all && !hasNull && patterns.length > 0) {
+      equalsAnyOf = patterns.map((p) => ((p[0] as string | undefined) ?? "").toLowerCase());
+    }
+    if (m.base64 === "base64offset" && m.all) {
+      // each original value must match in one of its three encodings
+      const perValue = scalars.map((_, k) => tests.slice(k * 3, k * 3 + 3));
+      const matchers = perValue.map((ts) => anyOf(field, ts, false));
+      return { field: name, match: (e) => matchers.every((p) => p(e)) };
+    }
+  }
+
+  if (tests.length === 0) {
+    // only null was given
+    return { field: name, match: (e) => !field.some(e, notNull) };
+  }
+  const positive = anyOf(field, tests, m.all);
+  if (hasNull) return { field: name, match: (e) => !field.some(e, notNull) || positive(e) };
+  return { field: name, match: positive, equalsAnyOf };
+}

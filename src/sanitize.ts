@@ -1,0 +1,196 @@
+/**
+ * Hygiene for strings and records that came from CloudTrail (attacker-influenced: user agents,
+ * session names, request parameters). Everything an alert, a log line or a published message
+ * interpolates goes through `cleanText`; every record that leaves the process goes through
+ * `redactRecord`. Pure, no I/O.
+ */
+
+export const REDACTED = "[REDACTED]";
+export const ELLIPSIS = "…";
+
+/** Longest string kept inside a redacted record (code units); longer ones are cut with "…". */
+export const MAX_RECORD_STRING = 2048;
+/** Nesting below this depth is replaced by a marker (CloudTrail records are shallow; 8 is generous). */
+export const MAX_RECORD_DEPTH = 8;
+/** Array elements and object keys kept per level. */
+export const MAX_RECORD_ENTRIES = 200;
+const MAX_KEY_LENGTH = 128;
+
+// ANSI/VT escape sequences as a whole (CSI "ESC [ … final", OSC "ESC ] … BEL|ST", two-byte "ESC x"),
+// so that stripping ESC does not leave "[31m" behind.
+const ANSI =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this module's job
+  /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]/g;
+// Line breaks and tabs (incl. NEL, LINE/PARAGRAPH SEPARATOR) become one space: no log/header injection.
+const BREAKS = /[\t\n\v\f\r\u0085\u2028\u2029]+/g;
+// C0, DEL, C1, zero-width and bidi/format controls, BOM, and lone surrogates.
+const CONTROLS =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this module's job
+  /[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+// Quick test: printable ASCII only, nothing to do but maybe truncate.
+const PLAIN = /^[\x20-\x7e]*$/;
+
+/** Removes escape sequences and control/format characters; breaks and tabs become a space. */
+export function stripControls(text: string): string {
+  if (PLAIN.test(text)) return text;
+  return text.replace(ANSI, "").replace(BREAKS, " ").replace(CONTROLS, "");
+}
+
+/** Cuts to at most `max` code points, the last one being "…" when something was cut. */
+export function truncateCodePoints(text: string, max: number): string {
+  if (max <= 0) return "";
+  // Fast path: fewer code units than max means fewer code points.
+  if (text.length <= max) return text;
+  const points = Array.from(text);
+  if (points.length <= max) return text;
+  return points.slice(0, max - 1).join("") + ELLIPSIS;
+}
+
+/**
+ * A string safe to interpolate into a title, a subject, a log line or a chat message:
+ * String()-ified (null/undefined → "", objects → JSON), escape sequences and control/bidi
+ * characters removed, line breaks and tabs as single spaces, at most `max` code points.
+ */
+export function cleanText(value: unknown, max = 256): string {
+  let text: string;
+  if (value === null || value === undefined) text = "";
+  else if (typeof value === "string") text = value;
+  else if (typeof value === "object" && !(value instanceof Date)) {
+    try {
+      text = JSON.stringify(value) ?? String(value);
+    } catch {
+      text = Object.prototype.toString.call(value);
+    }
+  } else text = String(value);
+  return truncateCodePoints(stripControls(text), max);
+}
+
+// Keys (lower-cased) whose value is a secret wherever they appear.
+const SECRET_KEYS = new Set([
+  "sessiontoken",
+  "secretaccesskey",
+  "password",
+  "newpassword",
+  "oldpassword",
+  "currentpassword",
+  "masteruserpassword",
+  "secretstring",
+  "secretbinary",
+  "privatekey",
+  "samlassertion",
+  "samlresponse",
+  "webidentitytoken",
+  "clientsecret",
+  "authorizationtoken",
+  "x-amz-security-token",
+  "accesstoken",
+  "refreshtoken",
+  "idtoken",
+  "tokencode",
+  "secret",
+  "passphrase",
+  "keymaterial",
+  "plaintext",
+]);
+// Key suffixes that name a secret (e.g. "dbPassword", "apiClientSecret", "githubAccessToken").
+const SECRET_KEY_SUFFIX = /(password|passphrase|clientsecret|secretkey|sessiontoken|accesstoken|privatekey)$/;
+
+/** Whether a record key names a secret (case-insensitive). */
+export function isSecretKey(key: string): boolean {
+  const k = key.toLowerCase();
+  return SECRET_KEYS.has(k) || SECRET_KEY_SUFFIX.test(k);
+}
+
+// Secrets embedded in string values: presigned-URL tokens/signatures, "x-amz-security-token: …" headers,
+// and STS session tokens by their well-known base64 prefixes ("origin"/"er/aws" blobs).
+const TOKEN_IN_QUERY = /((?:x-amz-security-token|x-amz-signature)["']?\s*[=:]\s*["']?)[^&\s"',;]+/gi;
+const SESSION_TOKEN_BLOB = /\b(?:IQoJb3JpZ2lu|AgoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9+/=]{20,}/g;
+
+/** Replaces credentials embedded in free text (URLs, headers, token blobs) with "[REDACTED]". */
+export function redactText(text: string): string {
+  if (text.length < 20) return text;
+  return text.replace(TOKEN_IN_QUERY, `$1${REDACTED}`).replace(SESSION_TOKEN_BLOB, REDACTED);
+}
+
+function capString(text: string, max: number): string {
+  const cleaned = redactText(stripControls(text));
+  if (cleaned.length <= max) return cleaned;
+  let cut = cleaned.slice(0, max - 1);
+  // Do not leave half a surrogate pair behind.
+  if (/[\ud800-\udbff]$/.test(cut)) cut = cut.slice(0, -1);
+  return cut + ELLIPSIS;
+}
+
+function setKey(out: Record<string, unknown>, key: string, value: unknown): void {
+  // A record may carry an own "__proto__" key (JSON.parse allows it): define it, never assign it.
+  if (key === "__proto__") Object.defineProperty(out, key, { value, enumerable: true, writable: true });
+  else out[key] = value;
+}
+
+export interface RedactLimits {
+  /** Longest string kept (code units). */
+  maxString?: number;
+  /** Deepest nesting kept. */
+  maxDepth?: number;
+  /** Array elements and object keys kept per level. */
+  maxEntries?: number;
+}
+
+type Limits = Required<RedactLimits>;
+
+function redactValue(value: unknown, depth: number, limits: Limits): unknown {
+  if (value === null || typeof value === "boolean") return value;
+  if (typeof value === "number") return Number.isFinite(value) ? value : String(value);
+  if (typeof value === "string") return capString(value, limits.maxString);
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value !== "object") return undefined; // functions, symbols: not data
+  if (depth >= limits.maxDepth) return "[TRUNCATED: too deep]";
+  if (Array.isArray(value)) {
+    const out = value.slice(0, limits.maxEntries).map((v) => redactValue(v, depth + 1, limits) ?? null);
+    if (value.length > limits.maxEntries) out.push(`[TRUNCATED: ${value.length - limits.maxEntries} more]`);
+    return out;
+  }
+  return redactObject(value as Record<string, unknown>, depth, limits);
+}
+
+function redactObject(obj: Record<string, unknown>, depth: number, limits: Limits): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  let kept = 0;
+  let dropped = 0;
+  for (const rawKey of Object.keys(obj)) {
+    if (kept >= limits.maxEntries) {
+      dropped++;
+      continue;
+    }
+    const key = cleanText(rawKey, MAX_KEY_LENGTH);
+    const value = obj[rawKey];
+    if (isSecretKey(rawKey) && value !== null && value !== undefined && typeof value !== "boolean") {
+      setKey(out, key, REDACTED);
+    } else {
+      const v = redactValue(value, depth + 1, limits);
+      if (v === undefined) continue;
+      setKey(out, key, v);
+    }
+    kept++;
+  }
+  if (dropped) setKey(out, "[TRUNCATED]", `${dropped} more keys`);
+  return out;
+}
+
+/**
+ * A deep copy of a CloudTrail record that is safe to store, log or publish: values under secret
+ * keys (case-insensitive: sessionToken, secretAccessKey, passwords, SecretString/SecretBinary,
+ * privateKey, SAML assertions, web identity and authorization tokens, client secrets,
+ * x-amz-security-token, …) become "[REDACTED]"; tokens embedded in strings too; strings lose
+ * control characters and are cut at MAX_RECORD_STRING; nesting is cut at MAX_RECORD_DEPTH.
+ * Anything that is not a plain object gives {}.
+ */
+export function redactRecord(raw: unknown, limits: RedactLimits = {}): Record<string, unknown> {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return {};
+  return redactObject(raw as Record<string, unknown>, 0, {
+    maxString: Math.max(2, limits.maxString ?? MAX_RECORD_STRING),
+    maxDepth: limits.maxDepth ?? MAX_RECORD_DEPTH,
+    maxEntries: Math.max(1, limits.maxEntries ?? MAX_RECORD_ENTRIES),
+  });
+}

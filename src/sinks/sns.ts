@@ -1,0 +1,245 @@
+/**
+ * SNS alert feed: one message per new alert, PublishBatch where several (≤10 entries, ≤256 KB per
+ * request), entries that come back in Failed[] retried with backoff, a publish that still fails throws.
+ *
+ * Each message uses MessageStructure "json": `default` and `email` carry the readable text,
+ * `sqs`, `lambda`, `https` and `http` the alert as JSON. Message attributes `severity`, `ruleId`,
+ * `actorKind`, `account` serve subscription filter policies. The subject is under 100 characters with
+ * no control characters; the message stays under 256 KB by trimming samples first. Samples are
+ * redacted again here: nothing unredacted leaves the process even if an alert came from elsewhere.
+ *
+ * "updated" alerts (the count of an alert already sent went up) are not re-sent by default, except
+ * when their severity rose (`updates: "escalations"`, the default); `"all"` sends every update,
+ * `"none"` only new alerts.
+ */
+import {
+  PublishBatchCommand,
+  type PublishBatchRequestEntry,
+  PublishCommand,
+  type SNSClient,
+} from "@aws-sdk/client-sns";
+import { type Alert, alertMessageAttributes, renderAlertText } from "../alerts.ts";
+import type { BatchResult, Sink } from "../batch.ts";
+import { cleanText, redactRecord } from "../sanitize.ts";
+import { backoffDelay, type RetryOptions, SinkPublishError, withRetry } from "./retry.ts";
+
+/** SNS message size limit (message + attributes), aws-formats.md §7.3. */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
+/** Room kept for the envelope and accounting differences. */
+const MESSAGE_MARGIN_BYTES = 2 * 1024;
+export const MAX_BATCH_ENTRIES = 10;
+/** The subject must be "less than 100 characters". */
+export const MAX_SUBJECT_CHARS = 99;
+
+export type UpdatePolicy = "none" | "escalations" | "all";
+
+export interface SnsAlertSinkOptions {
+  topicArn: string;
+  /** Which "updated" alerts to send (default "escalations"). */
+  updates?: UpdatePolicy;
+  retry?: RetryOptions;
+}
+
+/** "[HIGH] AI agent (via aws-mcp) deleted 3 objects …", < 100 characters, one line, no control characters. */
+export function alertSubject(alert: Alert): string {
+  const sev = alert.severity.toUpperCase();
+  const prefix =
+    alert.status === "new"
+      ? `[${sev}] `
+      : alert.escalatedFrom
+        ? `[${sev}, raised from ${alert.escalatedFrom.toUpperCase()}] `
+        : `[${sev}, update: ${alert.count} events] `;
+  let subject = cleanText(`${prefix}${cleanText(alert.title, 400)}`, MAX_SUBJECT_CHARS);
+  // "characters" may be counted in UTF-16 units: keep that under 100 too.
+  while (subject.length > MAX_SUBJECT_CHARS) subject = `${Array.from(subject).slice(0, -2).join("")}…`;
+  return subject || `[${sev}] agenttrail alert`;
+}
+
+function attributeBytes(attributes: Record<string, { DataType: string; StringValue: string }>): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(attributes))
+    n += Buffer.byteLength(k) + v.DataType.length + Buffer.byteLength(v.StringValue);
+  return n;
+}
+
+export interface AlertMessage {
+  subject: string;
+  /** The MessageStructure "json" document. */
+  message: string;
+  attributes: ReturnType<typeof alertMessageAttributes>;
+  /** Bytes counted against the SNS limit. */
+  bytes: number;
+}
+
+function structured(alert: Alert, extra: Record<string, unknown>): string {
+  const text = renderAlertText(alert);
+  const json = JSON.stringify({ ...alert, ...extra });
+  return JSON.stringify({ default: text, email: text, sqs: json, lambda: json, https: json, http: json });
+}
+
+/**
+ * The SNS message for an alert, under the size limit: first with the full (re-redacted) sample, then
+ * dropping sample records, then shortening lists and texts. Throws if even the minimum does not fit.
+ */
+export function alertMessage(alert: Alert, maxBytes = MAX_MESSAGE_BYTES): AlertMessage {
+  const subject = alertSubject(alert);
+  const attributes = alertMessageAttributes(alert);
+  const overhead = attributeBytes(attributes) + Buffer.byteLength(subject);
+  const budget = maxBytes - MESSAGE_MARGIN_BYTES - overhead;
+  const base: Alert = { ...alert, sample: alert.sample.map((r) => redactRecord(r)) };
+  const candidates: (() => [Alert, Record<string, unknown>])[] = [];
+  for (let keep = base.sample.length; keep >= 0; keep--) {
+    candidates.push(() => [
+      { ...base, sample: base.sample.slice(0, keep) },
+      keep < base.sample.length ? { sampleOmitted: base.sample.length - keep } : {},
+    ]);
+  }
+  candidates.push(() => [
+    {
+      ...base,
+      sample: [],
+      eventIds: base.eventIds.slice(0, 10),
+      title: cleanText(base.title, 200),
+      description: base.description ? cleanText(base.description, 500) : undefined,
+      runbook: base.runbook ? cleanText(base.runbook, 500) : undefined,
+      actor: { ...base.actor, evidence: base.actor.evidence.slice(0, 3) },
+    },
+    { sampleOmitted: base.sample.length, trimmed: true },
+  ]);
+  for (const candidate of candidates) {
+    const [a, extra] = candidate();
+    const message = structured(a, extra);
+    const bytes = Buffer.byteLength(message);
+    if (bytes <= budget) return { subject, message, attributes, bytes: bytes + overhead };
+  }
+  throw new SinkPublishError(
+    `alert ${alert.id} does not fit in an SNS message of ${maxBytes} bytes even trimmed`,
+  );
+}
+
+/** Groups messages into PublishBatch requests: ≤10 entries and ≤256 KB each. */
+export function batchMessages<T extends { bytes: number }>(messages: readonly T[]): T[][] {
+  const out: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    if (
+      current.length &&
+      (current.length >= MAX_BATCH_ENTRIES || bytes + m.bytes > MAX_MESSAGE_BYTES - MESSAGE_MARGIN_BYTES)
+    ) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += m.bytes;
+  }
+  if (current.length) out.push(current);
+  return out;
+}
+
+export class SnsAlertSink implements Sink {
+  private readonly fifo: boolean;
+
+  constructor(
+    private readonly client: SNSClient,
+    private readonly options: SnsAlertSinkOptions,
+  ) {
+    this.fifo = options.topicArn.endsWith(".fifo");
+  }
+
+  /** The alerts of a batch this sink sends, per the update policy. */
+  selectAlerts(alerts: readonly Alert[]): Alert[] {
+    const updates = this.options.updates ?? "escalations";
+    return alerts.filter(
+      (a) =>
+        a.status === "new" ||
+        updates === "all" ||
+        (updates === "escalations" && a.escalatedFrom !== undefined),
+    );
+  }
+
+  async publish(result: BatchResult): Promise<void> {
+    const alerts = this.selectAlerts(result.alerts);
+    if (alerts.length === 0) return;
+    const messages = alerts.map((alert) => ({ alert, ...alertMessage(alert) }));
+    if (messages.length === 1) {
+      await this.publishOne(messages[0]);
+      return;
+    }
+    for (const batch of batchMessages(messages)) await this.publishBatch(batch);
+  }
+
+  private fifoFields(alert: Alert): { MessageGroupId?: string; MessageDeduplicationId?: string } {
+    if (!this.fifo) return {};
+    // Same alert and count → same dedup id: SNS drops a retried duplicate within 5 minutes.
+    return {
+      MessageGroupId: alert.ruleId.slice(0, 128) || "agenttrail",
+      MessageDeduplicationId: `${alert.id}-${alert.count}`,
+    };
+  }
+
+  private async publishOne(m: AlertMessage & { alert: Alert }): Promise<void> {
+    await withRetry(
+      `SNS Publish of alert ${m.alert.id} to ${this.options.topicArn}`,
+      () =>
+        this.client.send(
+          new PublishCommand({
+            TopicArn: this.options.topicArn,
+            Subject: m.subject,
+            Message: m.message,
+            MessageStructure: "json",
+            MessageAttributes: m.attributes,
+            ...this.fifoFields(m.alert),
+          }),
+        ),
+      this.options.retry,
+    );
+  }
+
+  private async publishBatch(batch: (AlertMessage & { alert: Alert })[]): Promise<void> {
+    const retry = this.options.retry ?? {};
+    const attempts = Math.max(1, retry.attempts ?? 5);
+    const sleep = retry.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    let pending: PublishBatchRequestEntry[] = batch.map((m, i) => ({
+      Id: `a${i}`,
+      Subject: m.subject,
+      Message: m.message,
+      MessageStructure: "json",
+      MessageAttributes: m.attributes,
+      ...this.fifoFields(m.alert),
+    }));
+    const alertOf = new Map(pending.map((e, i) => [e.Id as string, batch[i].alert.id]));
+    for (let attempt = 1; ; attempt++) {
+      const response = await withRetry(
+        `SNS PublishBatch of ${pending.length} alerts to ${this.options.topicArn}`,
+        () =>
+          this.client.send(
+            new PublishBatchCommand({ TopicArn: this.options.topicArn, PublishBatchRequestEntries: pending }),
+          ),
+        retry,
+      );
+      const failed = response.Failed ?? [];
+      if (failed.length === 0) return;
+      const describe = failed
+        .map((f) => `${alertOf.get(f.Id ?? "") ?? f.Id}: ${f.Code ?? "?"} ${f.Message ?? ""}`.trim())
+        .join("; ");
+      const permanent = failed.filter((f) => f.SenderFault);
+      if (permanent.length) {
+        throw new SinkPublishError(
+          `SNS PublishBatch to ${this.options.topicArn} rejected ${permanent.length} alerts: ${describe}`,
+        );
+      }
+      if (attempt >= attempts) {
+        throw new SinkPublishError(
+          `SNS PublishBatch to ${this.options.topicArn}: ${failed.length} alerts still failing after ${attempt} attempts: ${describe}`,
+        );
+      }
+      const failedIds = new Set(failed.map((f) => f.Id));
+      pending = pending.filter((e) => failedIds.has(e.Id));
+      const delay = backoffDelay(attempt, retry);
+      retry.onRetry?.(new Error(describe), attempt, delay);
+      await sleep(delay);
+    }
+  }
+}

@@ -1,0 +1,496 @@
+/**
+ * DynamoStore: the Store (src/state/store.ts) over one on-demand DynamoDB table, for the Lambda.
+ *
+ * Item layout (pk, sk):
+ *   session#<key>  <issuedBy>   doc = SessionRecord JSON
+ *   park#<key>     <eventId>    gz  = gzip(ParkedEvent JSON)  (binary: a 256 KB record fits in 400 KB)
+ *   once#<key>     #            insert-once marker (conditional put)
+ *   win#<key>      <minute, zero-padded>  n = count (ADD), vals = string set of "v:"-prefixed values
+ *   item#<key>     #            doc = JSON value
+ * Every item carries `exp` (epoch ms, what reads filter on: TTL deletion is lazy, days late) and `ttl`
+ * (epoch seconds, the table's TTL attribute so DynamoDB eventually deletes it).
+ * Keys over 1000 bytes and window values over 200 bytes are stored as a head plus a hash of the whole
+ * (boundedKeyPart): DynamoDB bounds key sizes and items, and these strings can come from records. Such a
+ * value reads back in that shortened form; distinct values stay distinct.
+ */
+
+import { createHash } from "node:crypto";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { ConditionalCheckFailedException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { MAX_BUCKET_VALUES } from "./memory.ts";
+import type { ParkedEvent, SessionRecord, Store, WindowBucket, WindowIncrement } from "./store.ts";
+
+/** The table every DynamoStore needs; serverless.yml and the tests create exactly this. */
+export const storeTableDefinition = {
+  keySchema: [
+    { AttributeName: "pk", KeyType: "HASH" },
+    { AttributeName: "sk", KeyType: "RANGE" },
+  ],
+  attributeDefinitions: [
+    { AttributeName: "pk", AttributeType: "S" },
+    { AttributeName: "sk", AttributeType: "S" },
+  ],
+  billingMode: "PAY_PER_REQUEST",
+  /** Number, epoch seconds. */
+  ttlAttribute: "ttl",
+} as const;
+
+export interface DynamoStoreOptions {
+  /** A DynamoDBClient (or a DynamoDBDocumentClient) configured for the table's region. */
+  client: DynamoDBClient | DynamoDBDocumentClient;
+  tableName: string;
+  /** Store clock in epoch ms (tests move it); TTLs and expiry filtering use it. */
+  clock?: () => number;
+  /** Parallel requests per call (conditional puts, queries, batch chunks). */
+  concurrency?: number;
+  /** Attempts for BatchWrite/BatchGet leftovers (UnprocessedItems/Keys) before giving up. */
+  maxAttempts?: number;
+  /** Backoff sleep; injectable so tests need not wait. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Largest stored item we aim for: DynamoDB's limit is 400 KB including attribute names. */
+const MAX_ITEM_BYTES = 380 * 1024;
+/** Bulky record fields dropped, in this order, from a parked record that would not fit even compressed. */
+const TRIMMABLE_FIELDS = [
+  "responseElements",
+  "requestParameters",
+  "additionalEventData",
+  "serviceEventDetails",
+];
+const SINGLE_SK = "#";
+const MINUTE_DIGITS = 12;
+
+type Item = Record<string, unknown>;
+type WriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: { pk: string; sk: string } } };
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function padMinute(minute: number): string {
+  return String(minute).padStart(MINUTE_DIGITS, "0");
+}
+
+/** Key attributes are bounded (partition key 2048 bytes, sort key 1024): longer keys keep a head + hash. */
+const MAX_KEY_BYTES = 1000;
+/** Window values are attacker-influenced (user agents, names): bounded so 1000 of them fit in one item. */
+const MAX_VALUE_BYTES = 200;
+
+function digest(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 32);
+}
+
+/** `text` if short enough, else a UTF-8-safe head and a hash of the whole, so distinct stays distinct. */
+export function boundedKeyPart(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let head = text.slice(0, maxBytes - 40);
+  while (Buffer.byteLength(head) > maxBytes - 40) head = head.slice(0, -1);
+  return `${head}…#${digest(text)}`;
+}
+
+const pkOf = (prefix: string, key: string) => boundedKeyPart(`${prefix}#${key}`, MAX_KEY_BYTES);
+const skOf = (sk: string) => boundedKeyPart(sk, MAX_KEY_BYTES);
+
+/** String sets cannot hold "" and must not be empty: store every value with a prefix. */
+const encodeValue = (v: string) => `v:${boundedKeyPart(v, MAX_VALUE_BYTES)}`;
+const decodeValue = (v: string) => v.slice(2);
+
+async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function isConditionFailure(err: unknown): boolean {
+  return (
+    err instanceof ConditionalCheckFailedException ||
+    (err instanceof Error && err.name === "ConditionalCheckFailedException")
+  );
+}
+
+/**
+ * Serialises a parked event so its item stays under the DynamoDB item limit. CloudTrail records are at most
+ * 256 KB of JSON and compress well, so trimming only happens for pathological input; what was dropped is
+ * listed in `raw.agenttrailTrimmed` so the pipeline can tell.
+ */
+export function encodeParkedEvent(event: ParkedEvent, maxBytes = MAX_ITEM_BYTES): Uint8Array {
+  let gz = gzipSync(JSON.stringify(event));
+  if (gz.byteLength <= maxBytes) return gz;
+  const raw: Record<string, unknown> = { ...event.raw };
+  const trimmed: string[] = [];
+  for (const field of TRIMMABLE_FIELDS) {
+    if (!(field in raw)) continue;
+    delete raw[field];
+    trimmed.push(field);
+    gz = gzipSync(JSON.stringify({ ...event, raw: { ...raw, agenttrailTrimmed: trimmed } }));
+    if (gz.byteLength <= maxBytes) return gz;
+  }
+  throw new Error(
+    `parked event ${event.eventId} from ${event.source}#${event.index} is ${gz.byteLength} bytes compressed ` +
+      `after trimming ${trimmed.join(", ") || "nothing"}: too large for a DynamoDB item`,
+  );
+}
+
+export class DynamoStore implements Store {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly table: string;
+  private readonly clock: () => number;
+  private readonly concurrency: number;
+  private readonly maxAttempts: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(opts: DynamoStoreOptions) {
+    this.doc =
+      opts.client instanceof DynamoDBDocumentClient
+        ? opts.client
+        : DynamoDBDocumentClient.from(opts.client, { marshallOptions: { removeUndefinedValues: true } });
+    this.table = opts.tableName;
+    this.clock = opts.clock ?? Date.now;
+    this.concurrency = Math.max(1, opts.concurrency ?? 16);
+    this.maxAttempts = Math.max(1, opts.maxAttempts ?? 8);
+    this.sleep = opts.sleep ?? defaultSleep;
+  }
+
+  now(): number {
+    return this.clock();
+  }
+
+  private expiry(ttlSeconds: number): { exp: number; ttl: number } {
+    const exp = this.now() + ttlSeconds * 1000;
+    return { exp, ttl: Math.ceil(exp / 1000) };
+  }
+
+  private live(item: Item | undefined): boolean {
+    return item !== undefined && typeof item.exp === "number" && item.exp > this.now();
+  }
+
+  private backoff(attempt: number): Promise<void> {
+    return this.sleep(Math.min(2000, 25 * 2 ** attempt) * (0.5 + Math.random() / 2));
+  }
+
+  // ---- sessions -------------------------------------------------------------------------------------
+
+  async putSessions(records: SessionRecord[], ttlSeconds: number): Promise<void> {
+    const { exp, ttl } = this.expiry(ttlSeconds);
+    await this.batchWrite(
+      records.map((r) => ({
+        PutRequest: {
+          Item: { pk: pkOf("session", r.key), sk: skOf(r.issuedBy), doc: JSON.stringify(r), exp, ttl },
+        },
+      })),
+    );
+  }
+
+  async getSessions(keys: string[]): Promise<Map<string, SessionRecord[]>> {
+    const out = new Map<string, SessionRecord[]>();
+    await forEachLimit([...new Set(keys)], this.concurrency, async (key) => {
+      const items = await this.queryAll({ pk: pkOf("session", key) });
+      const found = items.filter((i) => this.live(i)).map((i) => JSON.parse(String(i.doc)) as SessionRecord);
+      if (found.length) out.set(key, found);
+    });
+    return out;
+  }
+
+  // ---- parked events --------------------------------------------------------------------------------
+
+  async park(events: ParkedEvent[], ttlSeconds: number): Promise<void> {
+    const { exp, ttl } = this.expiry(ttlSeconds);
+    await this.batchWrite(
+      events.map((e) => ({
+        PutRequest: {
+          Item: { pk: pkOf("park", e.waitingFor), sk: skOf(e.eventId), gz: encodeParkedEvent(e), exp, ttl },
+        },
+      })),
+    );
+  }
+
+  async parked(keys: string[]): Promise<Map<string, ParkedEvent[]>> {
+    const out = new Map<string, ParkedEvent[]>();
+    await forEachLimit([...new Set(keys)], this.concurrency, async (key) => {
+      const items = await this.queryAll({ pk: pkOf("park", key) });
+      const found = items
+        .filter((i) => this.live(i))
+        .map((i) => JSON.parse(gunzipSync(i.gz as Uint8Array).toString("utf8")) as ParkedEvent);
+      if (found.length) out.set(key, found);
+    });
+    return out;
+  }
+
+  async unpark(entries: { waitingFor: string; eventId: string }[]): Promise<void> {
+    await this.batchWrite(
+      entries.map((e) => ({
+        DeleteRequest: { Key: { pk: pkOf("park", e.waitingFor), sk: skOf(e.eventId) } },
+      })),
+    );
+  }
+
+  // ---- insert-once markers --------------------------------------------------------------------------
+
+  /**
+   * One conditional put per distinct key (BatchWriteItem takes no conditions), `concurrency` at a time.
+   * A marker that has expired but not yet been deleted by TTL counts as unseen and is overwritten.
+   */
+  async firstSeen(keys: string[], ttlSeconds: number): Promise<Set<string>> {
+    const { exp, ttl } = this.expiry(ttlSeconds);
+    const now = this.now();
+    const fresh = new Set<string>();
+    await forEachLimit([...new Set(keys)], this.concurrency, async (key) => {
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: { pk: pkOf("once", key), sk: SINGLE_SK, exp, ttl },
+            ConditionExpression: "attribute_not_exists(pk) OR #exp <= :now",
+            ExpressionAttributeNames: { "#exp": "exp" },
+            ExpressionAttributeValues: { ":now": now },
+          }),
+        );
+        fresh.add(key);
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+      }
+    });
+    // Set in the callers' key order, like MemoryStore.
+    return new Set(keys.filter((k) => fresh.has(k)));
+  }
+
+  // ---- correlation windows --------------------------------------------------------------------------
+
+  async addToWindows(increments: WindowIncrement[], ttlSeconds: number): Promise<void> {
+    // Merge increments of one bucket first: one write per bucket per call.
+    const merged = new Map<string, { key: string; minute: number; count: number; values: Set<string> }>();
+    for (const inc of increments) {
+      const id = `${inc.key}\u0000${inc.minute}`;
+      let m = merged.get(id);
+      if (!m) {
+        m = { key: inc.key, minute: inc.minute, count: 0, values: new Set() };
+        merged.set(id, m);
+      }
+      m.count += inc.count;
+      for (const v of inc.values ?? []) m.values.add(v);
+    }
+    const { exp, ttl } = this.expiry(ttlSeconds);
+    await forEachLimit([...merged.values()], this.concurrency, (m) =>
+      this.addToBucket(m.key, m.minute, m.count, [...m.values].slice(0, MAX_BUCKET_VALUES), exp, ttl),
+    );
+  }
+
+  /**
+   * ADD to a live bucket; a bucket whose `exp` passed (TTL not yet applied) starts again from zero, as in
+   * MemoryStore. Values stop being added at MAX_BUCKET_VALUES (concurrent writers may overshoot slightly).
+   */
+  private async addToBucket(
+    key: string,
+    minute: number,
+    count: number,
+    values: string[],
+    exp: number,
+    ttl: number,
+  ): Promise<void> {
+    const Key = { pk: pkOf("win", key), sk: padMinute(minute) };
+    const now = this.now();
+    const live = "(attribute_not_exists(pk) OR #exp > :now)";
+    let toAdd = values;
+    let capCondition = values.length > 0;
+    for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
+      const names: Record<string, string> = { "#exp": "exp", "#ttl": "ttl", "#n": "n", "#m": "minute" };
+      const vals: Record<string, unknown> = {
+        ":now": now,
+        ":exp": exp,
+        ":ttl": ttl,
+        ":c": count,
+        ":m": minute,
+      };
+      let update = "SET #exp = :exp, #ttl = :ttl, #m = :m ADD #n :c";
+      let condition = live;
+      if (toAdd.length) {
+        names["#vals"] = "vals";
+        vals[":vals"] = new Set(toAdd.map(encodeValue));
+        update += ", #vals :vals";
+        if (capCondition) {
+          vals[":room"] = MAX_BUCKET_VALUES - toAdd.length;
+          condition += " AND (attribute_not_exists(#vals) OR size(#vals) <= :room)";
+        }
+      }
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key,
+            UpdateExpression: update,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: vals,
+          }),
+        );
+        return;
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+      }
+      const { Item: old } = await this.doc.send(
+        new GetCommand({ TableName: this.table, Key, ConsistentRead: true }),
+      );
+      if (!this.live(old)) {
+        // Expired bucket still stored: replace it, unless someone else just did.
+        try {
+          const item: Item = { ...Key, minute, n: count, exp, ttl };
+          if (values.length) item.vals = new Set(values.map(encodeValue));
+          await this.doc.send(
+            new PutCommand({
+              TableName: this.table,
+              Item: item,
+              ConditionExpression: "attribute_not_exists(pk) OR #exp <= :now",
+              ExpressionAttributeNames: { "#exp": "exp" },
+              ExpressionAttributeValues: { ":now": now },
+            }),
+          );
+          return;
+        } catch (err) {
+          if (!isConditionFailure(err)) throw err;
+          continue;
+        }
+      }
+      // Live but close to full: add only what still fits, without the cap condition.
+      const have = (old?.vals as Set<string> | undefined) ?? new Set<string>();
+      toAdd = values
+        .filter((v) => !have.has(encodeValue(v)))
+        .slice(0, Math.max(0, MAX_BUCKET_VALUES - have.size));
+      capCondition = false;
+    }
+    throw new Error(`window ${key} minute ${minute}: gave up after ${this.maxAttempts} conflicting writes`);
+  }
+
+  async readWindows(
+    keys: string[],
+    fromMinute: number,
+    toMinute: number,
+  ): Promise<Map<string, WindowBucket[]>> {
+    const out = new Map<string, WindowBucket[]>();
+    if (toMinute < fromMinute) return out;
+    await forEachLimit([...new Set(keys)], this.concurrency, async (key) => {
+      const items = await this.queryAll({
+        pk: pkOf("win", key),
+        from: padMinute(fromMinute),
+        to: padMinute(toMinute),
+      });
+      const found = items
+        .filter((i) => this.live(i))
+        .map((i) => ({
+          minute: Number(i.minute),
+          count: Number(i.n ?? 0),
+          values: [...((i.vals as Set<string> | undefined) ?? [])].map(decodeValue),
+        }))
+        .sort((a, b) => a.minute - b.minute);
+      if (found.length) out.set(key, found);
+    });
+    return out;
+  }
+
+  // ---- small documents ------------------------------------------------------------------------------
+
+  async getItems<T>(keys: string[]): Promise<Map<string, T>> {
+    const out = new Map<string, T>();
+    const keyByPk = new Map([...new Set(keys)].map((key) => [pkOf("item", key), key]));
+    const items = await this.batchGet([...keyByPk.keys()].map((pk) => ({ pk, sk: SINGLE_SK })));
+    for (const i of items) {
+      const key = keyByPk.get(String(i.pk));
+      if (key !== undefined && this.live(i)) out.set(key, JSON.parse(String(i.doc)) as T);
+    }
+    return out;
+  }
+
+  async putItems<T>(items: { key: string; value: T }[], ttlSeconds: number): Promise<void> {
+    const { exp, ttl } = this.expiry(ttlSeconds);
+    await this.batchWrite(
+      items.map(({ key, value }) => ({
+        PutRequest: { Item: { pk: pkOf("item", key), sk: SINGLE_SK, doc: JSON.stringify(value), exp, ttl } },
+      })),
+    );
+  }
+
+  // ---- plumbing -------------------------------------------------------------------------------------
+
+  private async queryAll(q: { pk: string; from?: string; to?: string }): Promise<Item[]> {
+    const input: QueryCommandInput = {
+      TableName: this.table,
+      ConsistentRead: true,
+      KeyConditionExpression: q.from !== undefined ? "pk = :pk AND sk BETWEEN :from AND :to" : "pk = :pk",
+      ExpressionAttributeValues:
+        q.from !== undefined ? { ":pk": q.pk, ":from": q.from, ":to": q.to } : { ":pk": q.pk },
+    };
+    const out: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+      out.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  /** BatchWriteItem in chunks of 25, later writes to the same key winning, UnprocessedItems retried. */
+  private async batchWrite(requests: WriteRequest[]): Promise<void> {
+    const byKey = new Map<string, WriteRequest>();
+    for (const r of requests) {
+      const k = "PutRequest" in r ? r.PutRequest.Item : r.DeleteRequest.Key;
+      const id = `${k.pk}\u0000${k.sk}`;
+      byKey.delete(id); // keep the latest position as well as the latest value
+      byKey.set(id, r);
+    }
+    await forEachLimit(chunk([...byKey.values()], 25), this.concurrency, async (batch) => {
+      let pending: WriteRequest[] = batch;
+      for (let attempt = 0; pending.length; attempt++) {
+        if (attempt >= this.maxAttempts) {
+          throw new Error(
+            `DynamoDB BatchWriteItem: ${pending.length} writes still unprocessed after ${attempt} attempts`,
+          );
+        }
+        if (attempt > 0) await this.backoff(attempt);
+        const res = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
+        pending = (res.UnprocessedItems?.[this.table] ?? []) as WriteRequest[];
+      }
+    });
+  }
+
+  /** BatchGetItem in chunks of 100 (strongly consistent), UnprocessedKeys retried. */
+  private async batchGet(keys: { pk: string; sk: string }[]): Promise<Item[]> {
+    const out: Item[] = [];
+    await forEachLimit(chunk(keys, 100), this.concurrency, async (batch) => {
+      let pending: Record<string, unknown>[] = batch;
+      for (let attempt = 0; pending.length; attempt++) {
+        if (attempt >= this.maxAttempts) {
+          throw new Error(
+            `DynamoDB BatchGetItem: ${pending.length} keys still unprocessed after ${attempt} attempts`,
+          );
+        }
+        if (attempt > 0) await this.backoff(attempt);
+        const res = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        out.push(...(res.Responses?.[this.table] ?? []));
+        pending = res.UnprocessedKeys?.[this.table]?.Keys ?? [];
+      }
+    });
+    return out;
+  }
+}

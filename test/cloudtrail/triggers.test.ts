@@ -1,0 +1,333 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import {
+  isCloudTrailLogKey,
+  parseTrigger,
+  type Trigger,
+  TriggerError,
+} from "../../src/cloudtrail/triggers.ts";
+
+const corpus = (name: string) =>
+  readFileSync(
+    new URL(`../fixtures/corpus/aws-cloudtrail-processing-library/${name}`, import.meta.url),
+    "utf8",
+  );
+
+const LOG_KEY =
+  "AWSLogs/111122223333/CloudTrail/us-east-2/2026/01/05/111122223333_CloudTrail_us-east-2_20260105T0210Z_Mu0KsOhtH1ar15ZZ.json.gz";
+const DIGEST_KEY =
+  "AWSLogs/111122223333/CloudTrail-Digest/us-east-2/2026/01/05/111122223333_CloudTrail-Digest_us-east-2_main_us-east-2_20260105T021000Z.json.gz";
+const INSIGHT_KEY =
+  "AWSLogs/o-fxozgwu6rc/123456789015/CloudTrail-Insight/ca-central-1/2020/09/23/123456789015_CloudTrail-Insight_ca-central-1_20200923T0516Z_KL5e9VCV2SS7IqzB.json.gz";
+
+const ETAG = "d41d8cd98f00b204e9800998ecf8427e";
+
+/** The S3 event notification of reference/aws-formats.md §4.4, for one object. */
+function s3Record(bucket: string, encodedKey: string, eventName = "ObjectCreated:Put") {
+  return {
+    eventVersion: "2.1",
+    eventSource: "aws:s3",
+    awsRegion: "us-west-2",
+    eventTime: "1970-01-01T00:00:00.000Z",
+    eventName,
+    userIdentity: { principalId: "AIDAJDPLRKLG7UEXAMPLE" },
+    requestParameters: { sourceIPAddress: "127.0.0.1" },
+    responseElements: {
+      "x-amz-request-id": "C3D13FE58DE4C810",
+      "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD",
+    },
+    s3: {
+      s3SchemaVersion: "1.0",
+      configurationId: "testConfigRule",
+      bucket: {
+        name: bucket,
+        ownerIdentity: { principalId: "A3NL1KOZZKExample" },
+        arn: `arn:aws:s3:::${bucket}`,
+      },
+      object: {
+        key: encodedKey,
+        size: 1024,
+        eTag: ETAG,
+        versionId: "096fKKXTRTtl3on89fVO.nfljtsv6qko",
+        sequencer: "0055AED6DCD90281E5",
+      },
+    },
+  };
+}
+
+const s3Notification = (...records: ReturnType<typeof s3Record>[]) => ({ Records: records });
+
+const S3_TEST_EVENT = {
+  Service: "Amazon S3",
+  Event: "s3:TestEvent",
+  Time: "2026-01-05T02:10:00.000Z",
+  Bucket: "trail-bucket",
+  RequestId: "5582815E1AEA5ADF",
+  HostId: "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE",
+};
+
+/** SNS envelope as an SQS subscriber (…URL) or a Lambda SNS record (…Url) sees it. */
+function snsEnvelope(message: string, spelling: "URL" | "Url" = "URL") {
+  return {
+    Type: "Notification",
+    MessageId: "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
+    TopicArn: "arn:aws:sns:us-east-2:111122223333:trail-topic",
+    Subject: "Amazon S3 Notification",
+    Message: message,
+    Timestamp: "2026-01-05T02:10:05.000Z",
+    SignatureVersion: "1",
+    Signature: "EXAMPLE==",
+    [`SigningCert${spelling}`]: "https://sns.us-east-2.amazonaws.com/SimpleNotificationService-0000.pem",
+    [`Unsubscribe${spelling}`]: "https://sns.us-east-2.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=x",
+  };
+}
+
+function sqsEvent(...bodies: [messageId: string, body: string][]) {
+  return {
+    Records: bodies.map(([messageId, body]) => ({
+      messageId,
+      receiptHandle: `AQEB${messageId}`,
+      body,
+      attributes: {
+        ApproximateReceiveCount: "1",
+        SentTimestamp: "1767579005000",
+        SenderId: "AIDAIENQZJOLO23YVJ4VO",
+        ApproximateFirstReceiveTimestamp: "1767579005010",
+      },
+      messageAttributes: {},
+      md5OfBody: "e4e68fb7bd0e697a0ae8f1bb342846b3",
+      eventSource: "aws:sqs",
+      eventSourceARN: "arn:aws:sqs:us-east-2:111122223333:trail-queue",
+      awsRegion: "us-east-2",
+    })),
+  };
+}
+
+function snsLambdaEvent(message: string, spelling: "URL" | "Url" = "Url") {
+  return {
+    Records: [
+      {
+        EventVersion: "1.0",
+        EventSubscriptionArn:
+          "arn:aws:sns:us-east-2:111122223333:trail-topic:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55",
+        EventSource: "aws:sns",
+        Sns: { ...snsEnvelope(message, spelling), MessageAttributes: {} },
+      },
+    ],
+  };
+}
+
+/** EventBridge envelope of reference/aws-formats.md §5.4 (detail = the real record there). */
+function eventBridge(detailType: string, detail: unknown = stsRecord()) {
+  return {
+    version: "0",
+    id: "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+    "detail-type": detailType,
+    source: "aws.sts",
+    account: "017622104382",
+    time: "2024-08-02T08:23:55Z",
+    region: "us-east-1",
+    resources: [],
+    detail,
+  };
+}
+
+function stsRecord() {
+  return {
+    eventVersion: "1.08",
+    eventSource: "sts.amazonaws.com",
+    eventName: "GetCallerIdentity",
+    eventTime: "2024-08-02T08:23:55Z",
+    eventID: "b379479b-05c9-4c3c-af4b-cbd43acf29e1",
+    eventType: "AwsApiCall",
+    eventCategory: "Management",
+    managementEvent: true,
+    readOnly: true,
+    recipientAccountId: "017622104382",
+    sourceIPAddress: "18.236.253.47",
+    userAgent: "stratus-red-team_c763d13b-d099-488a-bb3e-f57cb2fed240",
+    userIdentity: {
+      type: "AssumedRole",
+      principalId: "AROALHCCSKSM395EGX3XN:i-786a3A8B5C0d92eF4",
+      arn: "arn:aws:sts::017622104382:assumed-role/stratus-red-team-ec2-steal-credentials-role/i-786a3A8B5C0d92eF4",
+      accessKeyId: "ASIAP5CT9NN8EYVU1FXV",
+      accountId: "017622104382",
+    },
+  };
+}
+
+const CT_KEY =
+  "myprefix/AWSLogs/123456789012/CloudTrail/us-east-1/2014/03/09/123456789012_CloudTrail_us-east-1_20140309T2015Z_996mpJdKNLd1Yvzl.json.gz";
+
+function objectsOf(t: Trigger) {
+  if (t.kind !== "s3-objects") throw new Error(`expected s3-objects, got ${JSON.stringify(t)}`);
+  return t.objects;
+}
+
+describe("parseTrigger: S3 notifications", () => {
+  it("URL-decodes keys with + as space and keeps the bucket", () => {
+    const t = parseTrigger(
+      s3Notification(
+        s3Record("trail-bucket", "team+logs/AWSLogs/111122223333/CloudTrail/a%2Bb%3Dc%20d.json.gz"),
+      ),
+    );
+    expect(objectsOf(t)).toEqual([
+      {
+        bucket: "trail-bucket",
+        key: "team logs/AWSLogs/111122223333/CloudTrail/a+b=c d.json.gz",
+        etag: ETAG,
+      },
+    ]);
+  });
+
+  it("skips Digest and Insight files, other event names, and duplicates", () => {
+    const t = parseTrigger(
+      s3Notification(
+        s3Record("b", DIGEST_KEY),
+        s3Record("b", LOG_KEY),
+        s3Record("b", INSIGHT_KEY),
+        s3Record("b", LOG_KEY, "ObjectRemoved:Delete"),
+        s3Record("b", LOG_KEY, "ObjectCreated:CompleteMultipartUpload"),
+      ),
+    );
+    expect(objectsOf(t)).toEqual([{ bucket: "b", key: LOG_KEY, etag: ETAG }]);
+  });
+
+  it("ignores a notification that names only Digest files, and the s3:TestEvent", () => {
+    expect(parseTrigger(s3Notification(s3Record("b", DIGEST_KEY)))).toMatchObject({ kind: "ignored" });
+    expect(parseTrigger(S3_TEST_EVENT)).toEqual({ kind: "ignored", reason: "s3:TestEvent" });
+  });
+
+  it("rejects a record without an object key, naming the field", () => {
+    const bad = s3Record("b", LOG_KEY) as Record<string, unknown>;
+    bad.s3 = { bucket: { name: "b" }, object: {} };
+    expect(() => parseTrigger({ Records: [bad] })).toThrow(TriggerError);
+    expect(() => parseTrigger({ Records: [bad] })).toThrow(/s3\.object\.key/);
+  });
+
+  it("rejects events it does not recognise", () => {
+    expect(() => parseTrigger({ hello: "world" })).toThrow(/unrecognised trigger event.*hello/);
+    expect(() => parseTrigger("text")).toThrow(TriggerError);
+    expect(() => parseTrigger({ Records: [{ eventVersion: "1.08", eventName: "ListBuckets" }] })).toThrow(
+      TriggerError,
+    );
+  });
+});
+
+describe("parseTrigger: SNS (Lambda subscription)", () => {
+  it.each(["Url", "URL"] as const)("reads the S3 notification in Sns.Message (SigningCert%s)", (spelling) => {
+    const t = parseTrigger(snsLambdaEvent(JSON.stringify(s3Notification(s3Record("b", LOG_KEY))), spelling));
+    expect(objectsOf(t)).toEqual([{ bucket: "b", key: LOG_KEY, etag: ETAG }]);
+  });
+
+  it("reads CloudTrail's own delivery notification without URL-decoding its keys", () => {
+    const key = "AWSLogs/111122223333/CloudTrail/us-east-2/2026/01/05/a+b%20c.json.gz";
+    const message = JSON.stringify({ s3Bucket: "trail-bucket", s3ObjectKey: [key, DIGEST_KEY] });
+    expect(objectsOf(parseTrigger(snsLambdaEvent(message)))).toEqual([{ bucket: "trail-bucket", key }]);
+  });
+
+  it("ignores the S3 test event sent through SNS, and fails on a message that is not JSON", () => {
+    expect(parseTrigger(snsLambdaEvent(JSON.stringify(S3_TEST_EVENT)))).toMatchObject({ kind: "ignored" });
+    expect(() => parseTrigger(snsLambdaEvent("{not json"))).toThrow(
+      /SNS message 95df01b4-ee98-5cb9-9903-4c221d41eb5e: SNS Message is not JSON/,
+    );
+  });
+});
+
+describe("parseTrigger: SQS", () => {
+  it("reads S3 notifications in bodies, directly and inside SNS envelopes, keeping each message id", () => {
+    const direct = JSON.stringify(s3Notification(s3Record("b", LOG_KEY)));
+    const viaSns = JSON.stringify(
+      snsEnvelope(JSON.stringify(s3Notification(s3Record("b", "x/AWSLogs/1/CloudTrail/f+1.gz")))),
+    );
+    const t = parseTrigger(sqsEvent(["m1", direct], ["m2", viaSns]));
+    expect(t).toEqual({
+      kind: "s3-objects",
+      objects: [
+        { bucket: "b", key: LOG_KEY, etag: ETAG, messageId: "m1" },
+        { bucket: "b", key: "x/AWSLogs/1/CloudTrail/f 1.gz", etag: ETAG, messageId: "m2" },
+      ],
+      messageIds: ["m1", "m2"],
+      malformed: [],
+    });
+  });
+
+  it("reads the CloudTrail SNS notification in an SQS body (corpus SQSMessageBody), once per key", () => {
+    const t = parseTrigger(sqsEvent(["m1", corpus("SQSMessageBody")]));
+    expect(objectsOf(t)).toEqual([{ bucket: "my-test-bucket", key: CT_KEY, messageId: "m1" }]);
+  });
+
+  it("reads the CloudTrail notification with raw delivery (no SNS envelope)", () => {
+    const body = JSON.stringify({ s3Bucket: "trail", s3ObjectKey: LOG_KEY });
+    expect(objectsOf(parseTrigger(sqsEvent(["m1", body])))).toEqual([
+      { bucket: "trail", key: LOG_KEY, messageId: "m1" },
+    ]);
+  });
+
+  it("reports malformed messages by id without losing the others (corpus SQSMessageBodyWrongFormat)", () => {
+    const t = parseTrigger(
+      sqsEvent(
+        ["bad-1", corpus("SQSMessageBodyWrongFormat")],
+        ["good", corpus("SQSMessageBody")],
+        ["bad-2", "not json at all"],
+        ["bad-3", JSON.stringify({ Records: [{ eventName: "ObjectCreated:Put" }] })],
+        ["test", JSON.stringify(S3_TEST_EVENT)],
+      ),
+    );
+    expect(t.kind).toBe("s3-objects");
+    if (t.kind !== "s3-objects") return;
+    expect(t.objects).toEqual([{ bucket: "my-test-bucket", key: CT_KEY, messageId: "good" }]);
+    expect(t.messageIds).toEqual(["bad-1", "good", "bad-2", "bad-3", "test"]);
+    expect(t.malformed?.map((m) => m.messageId)).toEqual(["bad-1", "bad-2", "bad-3"]);
+    expect(t.malformed?.[0].error).toMatch(/^SQS message bad-1: not an SNS notification: Message/);
+    expect(t.malformed?.[1].error).toMatch(/^SQS message bad-2: message body is not JSON/);
+    expect(t.malformed?.[2].error).toMatch(
+      /^SQS message bad-3: not an S3 event notification: Records\.0\.s3/,
+    );
+  });
+
+  it("reports a key with broken URL encoding as a malformed message", () => {
+    const body = JSON.stringify(s3Notification(s3Record("b", "AWSLogs/1/CloudTrail/%E0%A4%A.json.gz")));
+    const t = parseTrigger(sqsEvent(["m1", body]));
+    expect(t).toMatchObject({ kind: "s3-objects", objects: [], malformed: [{ messageId: "m1" }] });
+  });
+});
+
+describe("parseTrigger: EventBridge", () => {
+  it.each([
+    "AWS API Call via CloudTrail",
+    "AWS Console Signin via CloudTrail",
+    "AWS Console Sign In via CloudTrail",
+    "AWS Console Action via CloudTrail",
+    "AWS Service Event via CloudTrail",
+  ])("takes detail as the record for %s", (detailType) => {
+    expect(parseTrigger(eventBridge(detailType))).toEqual({
+      kind: "cloudtrail-records",
+      records: [stsRecord()],
+      source: "eventbridge:6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+    });
+  });
+
+  it("ignores detail-types that are not CloudTrail records", () => {
+    expect(parseTrigger(eventBridge("AWS Insight via CloudTrail"))).toMatchObject({ kind: "ignored" });
+    expect(parseTrigger(eventBridge("EC2 Instance State-change Notification"))).toMatchObject({
+      kind: "ignored",
+    });
+  });
+
+  it("fails with the event id when detail is not an object", () => {
+    expect(() => parseTrigger(eventBridge("AWS API Call via CloudTrail", "text"))).toThrow(
+      /EventBridge event 6a7e8feb-b491-4cf7-a9f1-bf3703467718: detail/,
+    );
+  });
+});
+
+describe("isCloudTrailLogKey", () => {
+  it("accepts log files and rejects Digest, Insight and folder keys", () => {
+    expect(isCloudTrailLogKey(LOG_KEY)).toBe(true);
+    expect(isCloudTrailLogKey(DIGEST_KEY)).toBe(false);
+    expect(isCloudTrailLogKey(INSIGHT_KEY)).toBe(false);
+    expect(isCloudTrailLogKey("CloudTrail-Digest/x.json.gz")).toBe(false);
+    expect(isCloudTrailLogKey("AWSLogs/111122223333/CloudTrail/")).toBe(false);
+  });
+});

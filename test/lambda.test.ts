@@ -1,0 +1,210 @@
+/**
+ * handleInvocation's delivery semantics against emulated S3 + DynamoDB (moto) with the real DynamoStore:
+ * one batch per object, processed-file markers written only after publishing, failures that fail the
+ * invocation (or only their SQS message), EventBridge + S3 dedup. No detector: rules are tested elsewhere.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { BatchResult, Sink } from "../src/batch.ts";
+import { parseConfig } from "../src/config.ts";
+import { handleInvocation, type InvocationDeps, InvocationError } from "../src/lambda.ts";
+import { DynamoStore } from "../src/state/dynamo.ts";
+import {
+  eventBridgeEvent,
+  humanAndServiceFile,
+  mcpAgentFile,
+  ScenarioClock,
+  type StoredObject,
+  s3Notification,
+  trailFile,
+  trailKey,
+} from "./e2e/scenarios.ts";
+import { awsClientConfig, createBucket, createStoreTable, resetMoto } from "./support/aws.ts";
+
+/** A sink that keeps what it was given; `failNext` makes the next publish reject like a throttled SNS. */
+class RecordingSink implements Sink {
+  results: BatchResult[] = [];
+  failNext = 0;
+  async publish(result: BatchResult): Promise<void> {
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new Error("ThrottlingException: Rate exceeded");
+    }
+    this.results.push(result);
+  }
+}
+
+let s3: S3Client;
+let ddb: DynamoDBClient;
+let bucket: string;
+let sink: RecordingSink;
+let deps: InvocationDeps;
+let logLines: string[];
+let clock: ScenarioClock;
+
+beforeEach(async () => {
+  await resetMoto();
+  s3 = new S3Client(awsClientConfig());
+  ddb = new DynamoDBClient(awsClientConfig());
+  bucket = await createBucket(s3);
+  const tableName = await createStoreTable();
+  sink = new RecordingSink();
+  logLines = [];
+  clock = new ScenarioClock();
+  deps = {
+    store: new DynamoStore({ client: ddb, tableName }),
+    config: parseConfig({}),
+    sinks: [sink],
+    readObject: async (b, k) => {
+      const out = await s3.send(new GetObjectCommand({ Bucket: b, Key: k }));
+      return out.Body?.transformToByteArray() ?? new Uint8Array();
+    },
+    log: (line) => logLines.push(line),
+  };
+});
+
+afterEach(() => {
+  s3.destroy();
+  ddb.destroy();
+});
+
+async function put(body: Uint8Array, key = trailKey(clock)): Promise<StoredObject> {
+  const out = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  return { bucket, key, size: body.byteLength, eTag: (out.ETag ?? "").replace(/"/g, "") };
+}
+
+function sqsEvent(bodies: { id: string; body: string }[]) {
+  return {
+    Records: bodies.map(({ id, body }) => ({
+      messageId: id,
+      receiptHandle: `handle-${id}`,
+      body,
+      attributes: { ApproximateReceiveCount: "1" },
+      messageAttributes: {},
+      md5OfBody: "0",
+      eventSource: "aws:sqs",
+      eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:trail-notifications",
+      awsRegion: "us-east-1",
+    })),
+  };
+}
+
+describe("handleInvocation", () => {
+  it("processes each object of an S3 notification as its own batch and skips it when notified again", async () => {
+    const mcp = mcpAgentFile(clock);
+    const humans = humanAndServiceFile(clock).records;
+    const a = await put(trailFile(mcp));
+    const b = await put(trailFile(humans));
+    const notification = s3Notification([a, b]);
+
+    const first = await handleInvocation(notification, deps);
+    expect(first.batches.map((x) => [x.source, x.status, x.records, x.events])).toEqual([
+      [`s3://${bucket}/${a.key}`, "processed", mcp.length, mcp.length],
+      [`s3://${bucket}/${b.key}`, "processed", humans.length, humans.length],
+    ]);
+    expect(sink.results.map((r) => r.source)).toEqual([`s3://${bucket}/${a.key}`, `s3://${bucket}/${b.key}`]);
+
+    const again = await handleInvocation(notification, deps);
+    expect(again.batches.map((x) => x.status)).toEqual(["already-processed", "already-processed"]);
+    expect(sink.results).toHaveLength(2);
+    expect(logLines.filter((l) => JSON.parse(l).msg === "batch")).toHaveLength(4);
+  });
+
+  it("fails the invocation for an unreadable object after processing the others, and the retry reprocesses only it", async () => {
+    const good = await put(trailFile(mcpAgentFile(clock)));
+    const corrupt = await put(Buffer.from("this is not a trail file"));
+    const notification = s3Notification([corrupt, good]);
+
+    const error = await handleInvocation(notification, deps).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvocationError);
+    const message = (error as Error).message;
+    expect(message).toContain(`s3://${bucket}/${corrupt.key}`);
+    expect(message).toMatch(/not gzip|not JSON/);
+    expect(message).not.toContain(good.key);
+    // The good file was processed and published despite the failure.
+    expect(sink.results.map((r) => r.source)).toEqual([`s3://${bucket}/${good.key}`]);
+
+    const retry = await handleInvocation(notification, deps).catch((e: unknown) => e);
+    expect(retry).toBeInstanceOf(InvocationError);
+    expect((retry as InvocationError).summary.batches.map((x) => x.status)).toEqual([
+      "failed",
+      "already-processed",
+    ]);
+    expect(sink.results).toHaveLength(1);
+  });
+
+  it("a missing object fails the invocation with the S3 error", async () => {
+    const missing: StoredObject = { bucket, key: trailKey(clock), size: 10, eTag: "0" };
+    await expect(handleInvocation(s3Notification([missing]), deps)).rejects.toThrow(
+      /NoSuchKey|does not exist/,
+    );
+  });
+
+  it("under SQS reports only the failed messages in batchItemFailures", async () => {
+    const good = await put(trailFile(mcpAgentFile(clock)));
+    const corrupt = await put(Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x01, 0x02]));
+    const event = sqsEvent([
+      { id: "m-good", body: JSON.stringify(s3Notification([good])) },
+      { id: "m-corrupt", body: JSON.stringify(s3Notification([corrupt])) },
+      { id: "m-garbage", body: "{not json" },
+    ]);
+
+    const summary = await handleInvocation(event, deps);
+    expect(summary.batchItemFailures).toEqual([
+      { itemIdentifier: "m-corrupt" },
+      { itemIdentifier: "m-garbage" },
+    ]);
+    expect(summary.batches.map((x) => x.status)).toEqual(["processed", "failed"]);
+    expect(sink.results.map((r) => r.source)).toEqual([`s3://${bucket}/${good.key}`]);
+  });
+
+  it("a failed publish fails the invocation without a marker, so the retry publishes the batch", async () => {
+    const records = mcpAgentFile(clock);
+    const file = await put(trailFile(records));
+    sink.failNext = 1;
+
+    await expect(handleInvocation(s3Notification([file]), deps)).rejects.toThrow(/ThrottlingException/);
+    expect(sink.results).toHaveLength(0);
+
+    const retry = await handleInvocation(s3Notification([file]), deps);
+    expect(retry.batches[0]).toMatchObject({ status: "processed", events: records.length, duplicates: 0 });
+    expect(sink.results).toHaveLength(1);
+    expect(sink.results[0].events.map((e) => e.id).sort()).toEqual(records.map((r) => r.eventID).sort());
+  });
+
+  it("an EventBridge event is one batch, and the same event in a trail file later counts once", async () => {
+    const { records, consoleLogin } = humanAndServiceFile(clock);
+    const viaEventBridge = await handleInvocation(
+      eventBridgeEvent(consoleLogin, "AWS Console Sign In via CloudTrail"),
+      deps,
+    );
+    expect(viaEventBridge.trigger).toBe("cloudtrail-records");
+    expect(viaEventBridge.batches[0]).toMatchObject({ status: "processed", records: 1, events: 1 });
+
+    const file = await put(trailFile(records));
+    const viaS3 = await handleInvocation(s3Notification([file]), deps);
+    expect(viaS3.batches[0]).toMatchObject({
+      records: records.length,
+      events: records.length - 1,
+      duplicates: 1,
+    });
+    const published = sink.results.flatMap((r) => r.events.map((e) => e.id));
+    expect(published.filter((id) => id === consoleLogin.eventID)).toHaveLength(1);
+  });
+
+  it("ignores S3 test events and digest files without reading anything", async () => {
+    const test = await handleInvocation(
+      { Service: "Amazon S3", Event: "s3:TestEvent", Time: "2026-01-01T00:00:00.000Z", Bucket: bucket },
+      deps,
+    );
+    expect(test.trigger).toBe("ignored");
+    const digestKey = trailKey(clock).replace("/CloudTrail/", "/CloudTrail-Digest/");
+    const digest = await handleInvocation(
+      s3Notification([{ bucket, key: digestKey, size: 1, eTag: "0" }]),
+      deps,
+    );
+    expect(digest.trigger).toBe("ignored");
+    expect(sink.results).toHaveLength(0);
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * The built-in rule pack: rules/ loads with no error, and every rule's fixtures, replayed through the
+ * whole pipeline (normalise → attribute → enrich → detect), hit (match/) or stay silent (nomatch/).
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { defaultConfig } from "../../src/config.ts";
+import { scenarioRunner } from "../../src/detection.ts";
+import { processBatch } from "../../src/pipeline.ts";
+import { RuleEngine } from "../../src/rules/engine.ts";
+import { type RunScenario, runRuleFixtures } from "../../src/rules/fixtures.ts";
+import { loadRules } from "../../src/rules/load.ts";
+import type { RuleHit } from "../../src/rules/types.ts";
+import { MemoryStore } from "../../src/state/memory.ts";
+
+const RULES_DIR = fileURLToPath(new URL("../../rules", import.meta.url));
+const INVICTUS_DIR = fileURLToPath(
+  new URL("../fixtures/corpus/invictus-ir-aws-dataset/CloudTrail", import.meta.url),
+);
+
+/** The scenario runner `agenttrail rules test` uses: fresh in-memory state, the whole pipeline. */
+const runScenario: RunScenario = scenarioRunner(defaultConfig);
+
+const BUILTIN_IDS = [
+  "ai-off-hours-burst",
+  "ai-destructive-action",
+  "iam-self-modification",
+  "cloudtrail-tampering",
+  "ai-access-denied-burst",
+];
+
+describe("built-in rules", () => {
+  it("load with no error, with the agreed ids, 15 CIS checks, runbooks and tags", async () => {
+    const loaded = await loadRules([RULES_DIR]);
+    expect(loaded.errors).toEqual([]);
+    const alerting = loaded.rules.filter((r) => r.meta.alert);
+    const ids = alerting.map((r) => r.meta.id);
+    for (const id of BUILTIN_IDS) expect(ids).toContain(id);
+    expect(ids.filter((id) => id.startsWith("cis-"))).toHaveLength(15);
+    expect(alerting).toHaveLength(20);
+    for (const rule of alerting) {
+      expect(rule.meta.runbook, rule.meta.id).toBeTruthy();
+      expect(rule.meta.falsepositives.length, rule.meta.id).toBeGreaterThan(0);
+      expect(rule.meta.tags.length, rule.meta.id).toBeGreaterThan(0);
+    }
+  });
+
+  it("every rule passes its match and nomatch fixtures through the real pipeline", async () => {
+    const report = await runRuleFixtures(RULES_DIR, runScenario);
+    const failures = report.results
+      .filter((r) => r.status === "fail")
+      .map((r) => ({ rule: r.ruleId, reason: r.reason, cases: r.cases.filter((c) => !c.passed) }));
+    expect(report.loadErrors).toEqual([]);
+    expect(failures).toEqual([]);
+    const tested = report.results.filter((r) => r.status === "pass").map((r) => r.ruleId);
+    expect(tested).toHaveLength(20);
+  });
+});
+
+describe("built-in rules on the invictus-ir attack simulation (real trail files, no AI involved)", () => {
+  it("raise cloudtrail-tampering for the successful DeleteTrail and log-reducing PutEventSelectors, and no AI rule", async () => {
+    const loaded = await loadRules([RULES_DIR]);
+    const config = defaultConfig;
+    const detector = new RuleEngine(loaded.rules, config);
+    const files = readdirSync(INVICTUS_DIR)
+      .filter((f) => f.endsWith(".json"))
+      .sort();
+    const records = files.map(
+      (f) => (JSON.parse(readFileSync(join(INVICTUS_DIR, f), "utf8")) as { Records: unknown[] }).Records,
+    );
+    const last = Math.max(
+      ...records.flat().map((r) => Date.parse(String((r as { eventTime: string }).eventTime))),
+    );
+    const store = new MemoryStore(() => last);
+    const hits: RuleHit[] = [];
+    const tamperingEvents = new Map<string, { name: string; error?: string }>();
+    for (let i = 0; i < files.length; i++) {
+      const result = await processBatch(
+        { source: files[i], records: records[i] },
+        { store, config, detector },
+      );
+      hits.push(...result.hits);
+      for (const h of result.hits) {
+        if (h.rule.id !== "cloudtrail-tampering") continue;
+        for (const e of h.events) tamperingEvents.set(e.id, { name: e.action, error: e.error?.code });
+      }
+    }
+    const successfulDeleteTrails = records
+      .flat()
+      .filter((r) => {
+        const rec = r as { eventName: string; errorCode?: string };
+        return rec.eventName === "DeleteTrail" && !rec.errorCode;
+      })
+      .map((r) => (r as { eventID: string }).eventID);
+    expect(successfulDeleteTrails.length).toBeGreaterThan(0);
+    for (const id of successfulDeleteTrails) expect(tamperingEvents.get(id)?.name).toBe("DeleteTrail");
+    // the call that turned management events off (ReadOnly, includeManagementEvents false)
+    expect(tamperingEvents.get("076e96d5-2983-473f-920a-2fc2d7e02777")?.name).toBe("PutEventSelectors");
+    // the later call restoring ReadWriteType All with management events does not reduce logging
+    expect(tamperingEvents.has("3d6df238-f83c-4a34-bea8-45cf80a2050b")).toBe(false);
+    // failed StopLogging attempts (TrailNotFoundException) are still reported
+    expect(
+      [...tamperingEvents.values()].some(
+        (e) => e.name === "StopLogging" && e.error === "TrailNotFoundException",
+      ),
+    ).toBe(true);
+    const aiRules = hits.filter(
+      (h) => h.rule.id.startsWith("ai-") || h.events.some((e) => e.actor.kind === "ai"),
+    );
+    expect(aiRules).toEqual([]);
+    // the attack's IAM changes on other roles are CIS policy changes, not self-modification
+    expect(hits.some((h) => h.rule.id === "cis-iam-policy-changes")).toBe(true);
+    expect(hits.some((h) => h.rule.id === "iam-self-modification")).toBe(false);
+  });
+});

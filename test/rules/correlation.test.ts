@@ -1,0 +1,294 @@
+import { describe, expect, it } from "vitest";
+import { defaultConfig } from "../../src/config.ts";
+import type { AuditEvent } from "../../src/event.ts";
+import { RuleEngine } from "../../src/rules/engine.ts";
+import type { RuleHit } from "../../src/rules/types.ts";
+import { MemoryStore } from "../../src/state/memory.ts";
+import { CountingStore, event, load } from "./engine.helpers.ts";
+
+const head = (id: string) =>
+  `title: ${id}\nid: ${id}\nlogsource: {product: aws, service: cloudtrail}\nlevel: low\n`;
+
+const S3_BURST = `${head("s3-call")}name: s3_call
+detection:
+  s:
+    eventSource: s3.amazonaws.com
+  condition: s
+---
+title: S3 burst
+id: s3-burst
+level: high
+correlation:
+  type: event_count
+  rules: [s3_call]
+  group-by: [actor.principal]
+  timespan: 5m
+  condition: {gte: 3}
+`;
+
+/** A manual clock for the store: TTLs count from here. */
+function clockedStore(start = Date.parse("2026-11-20T10:10:00Z")) {
+  let now = start;
+  const store = new CountingStore(() => now);
+  return { store, advance: (minutes: number) => (now += minutes * 60_000) };
+}
+
+const call = (time: string, user = "alice", fields: Record<string, unknown> = {}): AuditEvent =>
+  event({
+    eventTime: time,
+    userIdentity: { type: "IAMUser", arn: `arn:aws:iam::111122223333:user/${user}`, userName: user },
+    ...fields,
+  });
+
+const ofRule = (hits: RuleHit[], id: string) => hits.filter((h) => h.rule.id === id);
+
+describe("event_count", () => {
+  it("counts across batches through the store", async () => {
+    const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
+    const { store } = clockedStore();
+    const first = await engine.detect([call("2026-11-20T10:00:10Z"), call("2026-11-20T10:01:20Z")], store);
+    expect(first).toEqual([]);
+    const late = call("2026-11-20T10:02:30Z");
+    const second = await engine.detect([late], store);
+    expect(second).toHaveLength(1);
+    expect(second[0]).toMatchObject({
+      rule: { id: "s3-burst", level: "high", groupBy: ["actor.principal"] },
+      count: 3,
+      group: { "actor.principal": "arn:aws:iam::111122223333:user/alice" },
+      groupKey: JSON.stringify(["arn:aws:iam::111122223333:user/alice"]),
+    });
+    expect(second[0].events).toEqual([late]);
+    // earlier batches' events are known to the minute
+    expect(second[0].firstSeen.toISOString()).toBe("2026-11-20T10:00:00.000Z");
+    expect(second[0].lastSeen.toISOString()).toBe("2026-11-20T10:02:30.000Z");
+  });
+
+  it("does not count events further apart than the timespan", async () => {
+    const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
+    const { store } = clockedStore();
+    await engine.detect([call("2026-11-20T10:00:00Z"), call("2026-11-20T10:01:00Z")], store);
+    expect(await engine.detect([call("2026-11-20T10:05:00Z")], store)).toEqual([]);
+  });
+
+  it("keeps groups apart", async () => {
+    const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
+    const events = ["alice", "bob", "alice", "bob"].map((u, k) => call(`2026-11-20T10:00:0${k}Z`, u));
+    expect(await engine.detect(events, new MemoryStore())).toEqual([]);
+  });
+
+  it("emits one hit per group per batch, and one store write and read per batch", async () => {
+    const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
+    const { store } = clockedStore();
+    const events = [0, 1, 2, 3, 4, 5].map((k) => call(`2026-11-20T10:0${k % 3}:0${k}Z`));
+    events.push(call("2026-11-20T10:00:00Z", "bob"));
+    const hits = await engine.detect(events, store);
+    expect(hits).toHaveLength(1);
+    expect(hits[0].count).toBe(6);
+    expect(hits[0].events).toHaveLength(6);
+    expect(store.calls).toEqual({ addToWindows: 1, readWindows: 1 });
+  });
+
+  it("uses event time: out-of-order events in one batch fill the same window", async () => {
+    const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
+    const hits = await engine.detect(
+      [
+        call("2026-11-20T10:04:00Z"),
+        call("2026-11-20T09:50:00Z"),
+        call("2026-11-20T10:00:30Z"),
+        call("2026-11-20T10:02:00Z"),
+      ],
+      new MemoryStore(),
+    );
+    expect(hits).toHaveLength(1);
+    expect(hits[0].count).toBe(3);
+    expect(hits[0].events.map((e) => e.time.toISOString()).sort()).toEqual([
+      "2026-11-20T10:00:30.000Z",
+      "2026-11-20T10:02:00.000Z",
+      "2026-11-20T10:04:00.000Z",
+    ]);
+  });
+});
+
+describe("late events", () => {
+  it("an event arriving late, within the lateness, still counts", async () => {
+    const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
+    const { store, advance } = clockedStore();
+    await engine.detect([call("2026-11-20T10:03:00Z"), call("2026-11-20T10:04:00Z")], store);
+    advance(15); // arrives 15 minutes after the others were processed, older than both
+    const hits = await engine.detect([call("2026-11-20T10:01:00Z")], store);
+    expect(hits).toHaveLength(1);
+    expect(hits[0].count).toBe(3);
+  });
+
+  it("an event later than timespan + lateness no longer meets the window", async () => {
+    const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
+    const { store, advance } = clockedStore();
+    await engine.detect([call("2026-11-20T10:03:00Z"), call("2026-11-20T10:04:00Z")], store);
+    advance(26); // default lateness 20 + timespan 5
+    expect(await engine.detect([call("2026-11-20T10:01:00Z")], store)).toEqual([]);
+  });
+
+  it("the lateness comes from the config", async () => {
+    const engine = new RuleEngine(load(S3_BURST).rules, { ...defaultConfig, latenessMinutes: 0 });
+    const { store, advance } = clockedStore();
+    await engine.detect([call("2026-11-20T10:03:00Z"), call("2026-11-20T10:04:00Z")], store);
+    advance(6);
+    expect(await engine.detect([call("2026-11-20T10:01:00Z")], store)).toEqual([]);
+  });
+});
+
+describe("value_count", () => {
+  const rules = `${head("bucket-read")}detection:
+  s:
+    eventName: GetObject
+  condition: s
+---
+title: many buckets
+id: many-buckets
+correlation:
+  type: value_count
+  rules: [bucket-read]
+  group-by: [actor.principal]
+  timespan: 10m
+  condition:
+    field: requestParameters.bucketName
+    gte: 3
+`;
+  const read = (time: string, bucket: string) =>
+    call(time, "alice", { requestParameters: { bucketName: bucket } });
+
+  it("counts distinct values across batches", async () => {
+    const engine = new RuleEngine(load(rules).rules, defaultConfig);
+    const { store } = clockedStore();
+    expect(
+      await engine.detect([read("2026-11-20T10:00:00Z", "a"), read("2026-11-20T10:01:00Z", "b")], store),
+    ).toEqual([]);
+    // same value again: still two distinct
+    expect(
+      await engine.detect([read("2026-11-20T10:02:00Z", "a"), read("2026-11-20T10:02:30Z", "b")], store),
+    ).toEqual([]);
+    const hits = await engine.detect([read("2026-11-20T10:03:00Z", "c")], store);
+    expect(ofRule(hits, "many-buckets")).toHaveLength(1);
+    expect(hits[0].count).toBe(5);
+  });
+});
+
+describe("temporal", () => {
+  const rules = (type: string) => `${head("create-user")}detection:
+  s:
+    eventName: CreateUser
+  condition: s
+---
+${head("attach-policy")}detection:
+  s:
+    eventName: AttachUserPolicy
+  condition: s
+---
+title: user then admin policy
+id: user-escalation
+correlation:
+  type: ${type}
+  rules: [create-user, attach-policy]
+  group-by: [actor.principal]
+  timespan: 10m
+`;
+
+  it("fires when every rule has matched within the timespan, across batches", async () => {
+    const engine = new RuleEngine(load(rules("temporal")).rules, defaultConfig);
+    const { store } = clockedStore();
+    expect(
+      await engine.detect([call("2026-11-20T10:00:00Z", "alice", { eventName: "CreateUser" })], store),
+    ).toEqual([]);
+    const hits = await engine.detect(
+      [call("2026-11-20T10:05:00Z", "alice", { eventName: "AttachUserPolicy" })],
+      store,
+    );
+    expect(ofRule(hits, "user-escalation")).toHaveLength(1);
+    expect(hits[0].count).toBe(2);
+  });
+
+  it("does not fire for one rule alone, or outside the timespan", async () => {
+    const engine = new RuleEngine(load(rules("temporal")).rules, defaultConfig);
+    const { store } = clockedStore();
+    const creates = [0, 1, 2].map((k) =>
+      call(`2026-11-20T10:0${k}:00Z`, "alice", { eventName: "CreateUser" }),
+    );
+    expect(await engine.detect(creates, store)).toEqual([]);
+    const tooLate = call("2026-11-20T10:12:00Z", "alice", { eventName: "AttachUserPolicy" });
+    expect(await engine.detect([tooLate], store)).toEqual([]);
+  });
+
+  it("temporal_ordered needs the rules in order", async () => {
+    const engine = new RuleEngine(load(rules("temporal_ordered")).rules, defaultConfig);
+    const attachFirst = [
+      call("2026-11-20T10:00:10Z", "alice", { eventName: "AttachUserPolicy" }),
+      call("2026-11-20T10:00:40Z", "alice", { eventName: "CreateUser" }),
+    ];
+    expect(await engine.detect(attachFirst, new MemoryStore())).toEqual([]);
+    const inOrder = [
+      call("2026-11-20T10:00:10Z", "bob", { eventName: "CreateUser" }),
+      call("2026-11-20T10:00:40Z", "bob", { eventName: "AttachUserPolicy" }),
+    ];
+    const hits = await engine.detect(inOrder, new MemoryStore());
+    expect(hits.map((h) => h.group["actor.principal"])).toEqual(["arn:aws:iam::111122223333:user/bob"]);
+  });
+
+  it("aliases group different fields of different rules together", async () => {
+    const text = `${head("key-for-user")}detection:
+  s:
+    eventName: CreateAccessKey
+  condition: s
+---
+${head("user-login")}detection:
+  s:
+    eventName: ConsoleLogin
+  condition: s
+---
+title: key then login
+id: key-then-login
+correlation:
+  type: temporal
+  rules: [key-for-user, user-login]
+  group-by: [target]
+  aliases:
+    target:
+      key-for-user: requestParameters.userName
+      user-login: userIdentity.userName
+  timespan: 30m
+`;
+    const engine = new RuleEngine(load(text).rules, defaultConfig);
+    const hits = await engine.detect(
+      [
+        call("2026-11-20T10:00:00Z", "admin", {
+          eventName: "CreateAccessKey",
+          requestParameters: { userName: "carol" },
+        }),
+        call("2026-11-20T10:10:00Z", "dave", { eventName: "ConsoleLogin" }),
+        call("2026-11-20T10:20:00Z", "carol", { eventName: "ConsoleLogin" }),
+      ],
+      new MemoryStore(),
+    );
+    expect(hits).toHaveLength(1);
+    expect(hits[0].group).toEqual({ target: "carol" });
+    expect(hits[0].events).toHaveLength(2);
+  });
+});
+
+describe("correlation rule validation", () => {
+  it("value_count without a field, and a bad timespan, are load errors", async () => {
+    const { loadRuleSources } = await import("../../src/rules/load.ts");
+    const r = loadRuleSources([
+      {
+        file: "c.yml",
+        text: "title: a\nid: a\ncorrelation:\n  type: value_count\n  rules: [x]\n  timespan: 5m\n  condition: {gte: 2}\n---\ntitle: b\nid: b\ncorrelation:\n  type: event_count\n  rules: [x]\n  timespan: soon\n  condition: {gte: 2}\n---\ntitle: c\nid: c\ncorrelation:\n  type: sequence\n  rules: [x]\n  timespan: 5m\n",
+      },
+    ]);
+    expect(r.errors.map((e) => [e.ruleId, e.feature])).toEqual([
+      ["a", undefined],
+      ["b", undefined],
+      ["c", "correlation type sequence"],
+    ]);
+    expect(r.errors[0].reason).toMatch(/condition.field/);
+    expect(r.errors[1].reason).toMatch(/timespan/);
+  });
+});

@@ -1,0 +1,109 @@
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { defaultConfig } from "../../src/config.ts";
+import { RuleEngine } from "../../src/rules/engine.ts";
+import { formatFixtureReport, type RunScenario, runRuleFixtures } from "../../src/rules/fixtures.ts";
+import { MemoryStore } from "../../src/state/memory.ts";
+import { record, toEvent } from "./engine.helpers.ts";
+
+/** Normalise + detect, without attribution: enough for rules on raw fields. */
+const runScenario: RunScenario = async (records, rules) => {
+  const events = records.map((r, i) => toEvent(r as Record<string, unknown>, {}, i));
+  return new RuleEngine(rules, defaultConfig).detect(events, new MemoryStore());
+};
+
+const RULE = `title: Trail deleted
+id: trail-deleted
+logsource: {product: aws, service: cloudtrail}
+level: high
+detection:
+  s:
+    eventName: DeleteTrail
+  condition: s
+`;
+
+async function fixtureDir(files: Record<string, unknown>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "fixtures-"));
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(join(dir, path, ".."), { recursive: true });
+    await writeFile(join(dir, path), typeof content === "string" ? content : JSON.stringify(content));
+  }
+  return dir;
+}
+
+describe("runRuleFixtures", () => {
+  it("passes when match fixtures hit and nomatch fixtures do not", async () => {
+    const dir = await fixtureDir({
+      "trail.yml": RULE,
+      "fixtures/trail-deleted/match/delete.json": [record({ eventName: "DeleteTrail" })],
+      "fixtures/trail-deleted/nomatch/stop.json": [record({ eventName: "StopLogging" })],
+    });
+    const report = await runRuleFixtures(dir, runScenario);
+    expect(report.ok).toBe(true);
+    expect(report.results).toHaveLength(1);
+    expect(report.results[0]).toMatchObject({ ruleId: "trail-deleted", status: "pass" });
+    expect(report.results[0].cases.map((c) => [c.expect, c.passed, c.hits])).toEqual([
+      ["match", true, 1],
+      ["nomatch", true, 0],
+    ]);
+  });
+
+  it("fails with the reason when a fixture gives the wrong verdict", async () => {
+    const dir = await fixtureDir({
+      "trail.yml": RULE,
+      "fixtures/trail-deleted/match/wrong.json": [record({ eventName: "StopLogging" })],
+      "fixtures/trail-deleted/nomatch/wrong.json": { Records: [record({ eventName: "DeleteTrail" })] },
+    });
+    const report = await runRuleFixtures(dir, runScenario);
+    expect(report.ok).toBe(false);
+    const [result] = report.results;
+    expect(result.status).toBe("fail");
+    expect(result.cases.map((c) => c.reason)).toEqual([
+      "expected trail-deleted to hit, it did not",
+      "expected no hit of trail-deleted, got 1",
+    ]);
+    expect(formatFixtureReport(report)).toMatch(/FAIL\s+trail-deleted/);
+  });
+
+  it("requires both kinds of fixtures for alerting rules, unless told otherwise", async () => {
+    const dir = await fixtureDir({
+      "trail.yml": RULE,
+      "fixtures/trail-deleted/match/delete.json": [record({ eventName: "DeleteTrail" })],
+    });
+    const strict = await runRuleFixtures(dir, runScenario);
+    expect(strict.results[0]).toMatchObject({ status: "fail", reason: "no nomatch fixtures" });
+    const lenient = await runRuleFixtures(dir, runScenario, { requireFixtures: false });
+    expect(lenient.results[0].status).toBe("pass");
+    expect(lenient.ok).toBe(true);
+  });
+
+  it("reports unreadable fixtures, fixtures without a rule, and rule load errors", async () => {
+    const dir = await fixtureDir({
+      "trail.yml": RULE,
+      "broken.yml": "title: x\nid: broken\nlogsource: {product: aws, service: cloudtrail}\ndetection: {}\n",
+      "fixtures/trail-deleted/match/bad.json": "{not json",
+      "fixtures/trail-deleted/nomatch/ok.json": [],
+      "fixtures/no-such-rule/match/a.json": [],
+    });
+    const report = await runRuleFixtures(dir, runScenario);
+    expect(report.ok).toBe(false);
+    expect(report.loadErrors.map((e) => e.ruleId)).toEqual(["broken"]);
+    const byId = Object.fromEntries(report.results.map((r) => [r.ruleId, r]));
+    expect(byId["trail-deleted"].cases[0].reason).toMatch(/^cannot read fixture/);
+    expect(byId["no-such-rule"]).toMatchObject({ status: "fail" });
+  });
+
+  it("a correlation's base rule with alert: false needs no fixtures of its own", async () => {
+    const dir = await fixtureDir({
+      "burst.yml": `title: call\nid: call\nlogsource: {product: aws, service: cloudtrail}\nagenttrail: {alert: false}\ndetection:\n  s:\n    eventSource: s3.amazonaws.com\n  condition: s\n---\ntitle: burst\nid: burst\ncorrelation:\n  type: event_count\n  rules: [call]\n  timespan: 5m\n  condition: {gte: 2}\n`,
+      "fixtures/burst/match/two.json": [record(), record()],
+      "fixtures/burst/nomatch/one.json": [record()],
+    });
+    const report = await runRuleFixtures(dir, runScenario);
+    expect(report.ok).toBe(true);
+    const byId = Object.fromEntries(report.results.map((r) => [r.ruleId, r.status]));
+    expect(byId).toEqual({ call: "no-fixtures", burst: "pass" });
+  });
+});

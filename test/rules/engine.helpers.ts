@@ -1,0 +1,94 @@
+/** Shared by the rule engine tests: real records → AuditEvents (via normaliseRecord), rules from YAML text. */
+import { readFileSync } from "node:fs";
+import { expect } from "vitest";
+import type { Actor, AuditEvent } from "../../src/event.ts";
+import { normaliseRecord } from "../../src/normalise.ts";
+import type { CompiledDetectionRule, CompiledRule } from "../../src/rules/compile.ts";
+import { type LoadOptions, type LoadResult, loadRuleSources } from "../../src/rules/load.ts";
+import { MemoryStore } from "../../src/state/memory.ts";
+
+export interface EventOverrides {
+  actor?: Partial<Actor>;
+  facts?: Record<string, unknown>;
+}
+
+let counter = 0;
+
+/** A CloudTrail record with the fields normaliseRecord needs, plus `fields`. */
+export function record(fields: Record<string, unknown> = {}): Record<string, unknown> {
+  counter++;
+  return {
+    eventVersion: "1.08",
+    eventTime: "2026-11-20T10:00:00Z",
+    eventSource: "s3.amazonaws.com",
+    eventName: "GetObject",
+    awsRegion: "us-east-1",
+    sourceIPAddress: "203.0.113.7",
+    userAgent: "aws-cli/2.15.0",
+    eventID: `evt-${counter}`,
+    eventType: "AwsApiCall",
+    recipientAccountId: "111122223333",
+    userIdentity: {
+      type: "IAMUser",
+      arn: "arn:aws:iam::111122223333:user/alice",
+      accountId: "111122223333",
+      userName: "alice",
+    },
+    ...fields,
+  };
+}
+
+export function toEvent(raw: Record<string, unknown>, overrides: EventOverrides = {}, index = 0): AuditEvent {
+  const result = normaliseRecord(raw, { source: "test", index });
+  if (!result.ok) throw new Error(`test record does not normalise: ${result.reason}`);
+  const event = result.event;
+  if (overrides.actor) event.actor = { ...event.actor, ...overrides.actor };
+  if (overrides.facts) event.facts = { ...event.facts, ...overrides.facts };
+  return event;
+}
+
+export function event(fields: Record<string, unknown> = {}, overrides: EventOverrides = {}): AuditEvent {
+  return toEvent(record(fields), overrides);
+}
+
+/** Loads YAML rule text; fails the test on any load error. */
+export function load(yaml: string, options: LoadOptions = {}): LoadResult {
+  const result = loadRuleSources([{ file: "inline.yml", text: yaml }], options);
+  expect(result.errors).toEqual([]);
+  return result;
+}
+
+const HEADER = "logsource: {product: aws, service: cloudtrail}\nlevel: high\n";
+
+/** One detection rule from its `detection:` section (YAML, indented by two spaces). */
+export function ruleWith(detection: string, options: LoadOptions = {}): CompiledDetectionRule {
+  const { rules } = load(`title: t\nid: r1\n${HEADER}detection:\n${detection}`, options);
+  const rule = rules[0];
+  if (rule.kind !== "detection") throw new Error("expected a detection rule");
+  return rule;
+}
+
+export function detectionRule(rules: CompiledRule[], id: string): CompiledDetectionRule {
+  const r = rules.find((x) => x.meta.id === id);
+  if (r?.kind !== "detection") throw new Error(`no detection rule ${id}`);
+  return r;
+}
+
+/** Records of one invictus-ir trail file (copied into test/fixtures/corpus). */
+export function invictusRecords(file: string): Record<string, unknown>[] {
+  const path = new URL(`../fixtures/corpus/invictus-ir-aws-dataset/CloudTrail/${file}`, import.meta.url);
+  return (JSON.parse(readFileSync(path, "utf8")) as { Records: Record<string, unknown>[] }).Records;
+}
+
+/** A real MemoryStore that counts window calls. */
+export class CountingStore extends MemoryStore {
+  calls = { addToWindows: 0, readWindows: 0 };
+  override async addToWindows(...args: Parameters<MemoryStore["addToWindows"]>) {
+    this.calls.addToWindows++;
+    return super.addToWindows(...args);
+  }
+  override async readWindows(...args: Parameters<MemoryStore["readWindows"]>) {
+    this.calls.readWindows++;
+    return super.readWindows(...args);
+  }
+}

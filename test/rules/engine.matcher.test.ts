@@ -1,0 +1,472 @@
+import { describe, expect, it } from "vitest";
+import { loadRuleSources } from "../../src/rules/load.ts";
+import { event, ruleWith } from "./engine.helpers.ts";
+
+type Fields = Record<string, unknown>;
+
+/** [what, detection YAML (two-space indent), record fields, expected] */
+type Case = [string, string, Fields, boolean];
+
+function check([, detection, fields, expected]: Case, facts?: Fields): void {
+  const rule = ruleWith(detection);
+  expect(rule.match(event(fields, facts ? { facts } : {}))).toBe(expected);
+}
+
+const sel = (body: string) => `  selection:\n${body}\n  condition: selection\n`;
+
+describe("plain values", () => {
+  const cases: Case[] = [
+    ["equal", sel("    eventName: DeleteBucket"), { eventName: "DeleteBucket" }, true],
+    ["case-insensitive", sel("    eventName: deletebucket"), { eventName: "DeleteBucket" }, true],
+    ["different value", sel("    eventName: DeleteBucket"), { eventName: "DeleteBuckets" }, false],
+    ["list = OR", sel("    eventName: [StopLogging, DeleteTrail]"), { eventName: "DeleteTrail" }, true],
+    [
+      "list = OR, none",
+      sel("    eventName: [StopLogging, DeleteTrail]"),
+      { eventName: "UpdateTrail" },
+      false,
+    ],
+    [
+      "map = AND",
+      sel("    eventName: DeleteTrail\n    awsRegion: eu-west-1"),
+      { eventName: "DeleteTrail" },
+      false,
+    ],
+    ["missing field", sel("    errorCode: AccessDenied"), {}, false],
+    ["wildcard *", sel("    eventName: 'Delete*'"), { eventName: "DeleteObjects" }, true],
+    ["wildcard * negative", sel("    eventName: 'Delete*'"), { eventName: "PutObject" }, false],
+    ["wildcard ?", sel("    eventName: 'Get?bject'"), { eventName: "GetObject" }, true],
+    ["wildcard ? is one char", sel("    eventName: 'Get?bject'"), { eventName: "GetOObject" }, false],
+    ["wildcard in the middle", sel("    userAgent: 'aws-*/2.*'"), { userAgent: "aws-cli/2.15.0" }, true],
+    ["escaped * is literal", sel("    userAgent: 'a\\*b'"), { userAgent: "a*b" }, true],
+    ["escaped * is not a wildcard", sel("    userAgent: 'a\\*b'"), { userAgent: "axxb" }, false],
+    ["escaped ? is literal", sel("    userAgent: 'what\\?'"), { userAgent: "whatX" }, false],
+    ["escaped backslash", sel("    userAgent: 'a\\\\*'"), { userAgent: "a\\zzz" }, true],
+    ["null = missing", sel("    errorCode: null"), {}, true],
+    ["null = JSON null", sel("    errorCode: null"), { errorCode: null }, true],
+    ["null, value present", sel("    errorCode: null"), { errorCode: "AccessDenied" }, false],
+    ["null or value", sel("    errorCode: [null, Success]"), { errorCode: "Success" }, true],
+    ["boolean vs JSON boolean", sel("    readOnly: false"), { readOnly: false }, true],
+    ["boolean vs other boolean", sel("    readOnly: false"), { readOnly: true }, false],
+    [
+      "boolean vs string",
+      sel("    requestParameters.enable: false"),
+      { requestParameters: { enable: "false" } },
+      true,
+    ],
+    [
+      "string vs JSON boolean",
+      sel("    requestParameters.enable: 'false'"),
+      { requestParameters: { enable: false } },
+      true,
+    ],
+    [
+      "number vs number",
+      sel("    requestParameters.maxResults: 50"),
+      { requestParameters: { maxResults: 50 } },
+      true,
+    ],
+    [
+      "number vs string",
+      sel("    requestParameters.maxResults: 50"),
+      { requestParameters: { maxResults: "50" } },
+      true,
+    ],
+    [
+      "number mismatch",
+      sel("    requestParameters.maxResults: 50"),
+      { requestParameters: { maxResults: 5 } },
+      false,
+    ],
+    ["empty string", sel("    errorMessage: ''"), { errorMessage: "" }, true],
+    ["empty string vs text", sel("    errorMessage: ''"), { errorMessage: "x" }, false],
+    [
+      "dotted path",
+      sel("    userIdentity.sessionContext.sessionIssuer.userName: admin-role"),
+      {
+        userIdentity: { type: "AssumedRole", sessionContext: { sessionIssuer: { userName: "Admin-Role" } } },
+      },
+      true,
+    ],
+    [
+      "path through an array: any element",
+      sel("    resources.ARN: 'arn:aws:s3:::prod*'"),
+      { resources: [{ ARN: "arn:aws:s3:::dev-a" }, { ARN: "arn:aws:s3:::prod-b" }] },
+      true,
+    ],
+    [
+      "path through an array: no element",
+      sel("    resources.ARN: 'arn:aws:s3:::prod*'"),
+      { resources: [{ ARN: "arn:aws:s3:::dev-a" }] },
+      false,
+    ],
+    [
+      "array value: any element",
+      sel("    requestParameters.layers: 'arn:l2'"),
+      { requestParameters: { layers: ["arn:l1", "arn:l2"] } },
+      true,
+    ],
+    [
+      "list of maps = OR",
+      "  selection:\n    - eventName: A\n    - eventName: B\n      awsRegion: us-east-1\n  condition: selection",
+      { eventName: "B" },
+      true,
+    ],
+    [
+      "list of maps, no alternative matches",
+      "  selection:\n    - eventName: A\n    - eventName: B\n      awsRegion: eu-west-1\n  condition: selection",
+      { eventName: "B" },
+      false,
+    ],
+  ];
+  it.each(cases)("%s", (...c) => check(c));
+});
+
+describe("modifiers", () => {
+  const cases: Case[] = [
+    ["contains", sel("    userAgent|contains: CLI/2"), { userAgent: "aws-cli/2.15.0" }, true],
+    ["contains negative", sel("    userAgent|contains: boto3"), { userAgent: "aws-cli/2.15.0" }, false],
+    [
+      "contains with inner wildcard",
+      sel("    userAgent|contains: 'cli*15'"),
+      { userAgent: "aws-cli/2.15.0" },
+      true,
+    ],
+    [
+      "startswith",
+      sel("    eventName|startswith: updatefunction"),
+      { eventName: "UpdateFunctionConfiguration20150331v2" },
+      true,
+    ],
+    [
+      "startswith negative",
+      sel("    eventName|startswith: Function"),
+      { eventName: "UpdateFunctionConfiguration" },
+      false,
+    ],
+    [
+      "endswith",
+      sel("    eventName|endswith: V2"),
+      { eventName: "UpdateFunctionConfiguration20150331v2" },
+      true,
+    ],
+    ["endswith negative", sel("    eventName|endswith: Update"), { eventName: "UpdateFunction" }, false],
+    [
+      "contains|all",
+      sel("    userAgent|contains|all: [aws-cli, '2.15']"),
+      { userAgent: "aws-cli/2.15.0" },
+      true,
+    ],
+    [
+      "contains|all, one missing",
+      sel("    userAgent|contains|all: [aws-cli, boto]"),
+      { userAgent: "aws-cli/2.15.0" },
+      false,
+    ],
+    [
+      "contains on an object (flat text)",
+      sel("    requestParameters|contains: suspended"),
+      { requestParameters: { VersioningConfiguration: { Status: "Suspended" } } },
+      true,
+    ],
+    [
+      "contains on embedded JSON keeps quotes",
+      sel("    requestParameters|contains: '\"s3:GetObject\"'"),
+      { requestParameters: { policyDocument: '{"Action":"s3:GetObject"}' } },
+      true,
+    ],
+    ["cased", sel("    eventName|cased: DeleteBucket"), { eventName: "DeleteBucket" }, true],
+    ["cased negative", sel("    eventName|cased: deletebucket"), { eventName: "DeleteBucket" }, false],
+    ["contains|cased negative", sel("    userAgent|contains|cased: CLI"), { userAgent: "aws-cli" }, false],
+    [
+      "re",
+      sel("    userIdentity.arn|re: '.+:assumed-role/aws:.+'"),
+      { userIdentity: { type: "AssumedRole", arn: "arn:aws:sts::1:assumed-role/aws:ec2-instance/i-1" } },
+      true,
+    ],
+    ["re negative", sel("    userIdentity.arn|re: '.+:assumed-role/aws:.+'"), {}, false],
+    ["re is case-sensitive", sel("    eventName|re: '^deletebucket$'"), { eventName: "DeleteBucket" }, false],
+    ["re|i", sel("    eventName|re|i: '^deletebucket$'"), { eventName: "DeleteBucket" }, true],
+    ["re (?i) prefix", sel("    eventName|re: '(?i)^deletebucket$'"), { eventName: "DeleteBucket" }, true],
+    ["re|m", sel("    errorMessage|re|m: '^denied$'"), { errorMessage: "first\ndenied\nlast" }, true],
+    ["re without m", sel("    errorMessage|re: '^denied$'"), { errorMessage: "first\ndenied\nlast" }, false],
+    ["re|s", sel("    errorMessage|re|s: 'first.last'"), { errorMessage: "first\nlast" }, true],
+    ["re without s", sel("    errorMessage|re: 'first.last'"), { errorMessage: "first\nlast" }, false],
+    ["cidr v4", sel("    sourceIPAddress|cidr: 10.0.0.0/8"), { sourceIPAddress: "10.20.30.40" }, true],
+    ["cidr v4 negative", sel("    sourceIPAddress|cidr: 10.0.0.0/8"), { sourceIPAddress: "11.0.0.1" }, false],
+    ["cidr v4 /32", sel("    sourceIPAddress|cidr: 192.0.2.1/32"), { sourceIPAddress: "192.0.2.1" }, true],
+    [
+      "cidr list",
+      sel("    sourceIPAddress|cidr: [10.0.0.0/8, 192.168.0.0/16]"),
+      { sourceIPAddress: "192.168.1.1" },
+      true,
+    ],
+    [
+      "cidr vs hostname",
+      sel("    sourceIPAddress|cidr: 10.0.0.0/8"),
+      { sourceIPAddress: "s3.amazonaws.com" },
+      false,
+    ],
+    [
+      "cidr v4-mapped v6",
+      sel("    sourceIPAddress|cidr: 10.0.0.0/8"),
+      { sourceIPAddress: "::ffff:10.1.2.3" },
+      true,
+    ],
+    [
+      "cidr v6",
+      sel("    sourceIPAddress|cidr: '2001:db8::/32'"),
+      { sourceIPAddress: "2001:db8:1:2::7" },
+      true,
+    ],
+    [
+      "cidr v6 negative",
+      sel("    sourceIPAddress|cidr: '2001:db8::/32'"),
+      { sourceIPAddress: "2001:db9::1" },
+      false,
+    ],
+    [
+      "cidr v6 odd prefix",
+      sel("    sourceIPAddress|cidr: '2001:db8:8000::/33'"),
+      { sourceIPAddress: "2001:db8:ffff::1" },
+      true,
+    ],
+    [
+      "cidr v6 odd prefix negative",
+      sel("    sourceIPAddress|cidr: '2001:db8:8000::/33'"),
+      { sourceIPAddress: "2001:db8:7fff::1" },
+      false,
+    ],
+    [
+      "cidr v6 vs v4 address",
+      sel("    sourceIPAddress|cidr: '::/0'"),
+      { sourceIPAddress: "10.0.0.1" },
+      false,
+    ],
+    ["exists true", sel("    errorCode|exists: true"), { errorCode: "AccessDenied" }, true],
+    ["exists true, missing", sel("    errorCode|exists: true"), {}, false],
+    ["exists true, JSON null", sel("    responseElements|exists: true"), { responseElements: null }, false],
+    ["exists false", sel("    errorCode|exists: false"), {}, true],
+    ["exists false, present", sel("    errorCode|exists: false"), { errorCode: "x" }, false],
+    [
+      "fieldref",
+      sel("    userIdentity.userName|fieldref: requestParameters.userName"),
+      { requestParameters: { userName: "ALICE" } },
+      true,
+    ],
+    [
+      "fieldref negative",
+      sel("    userIdentity.userName|fieldref: requestParameters.userName"),
+      { requestParameters: { userName: "bob" } },
+      false,
+    ],
+    [
+      "fieldref, other missing",
+      sel("    userIdentity.userName|fieldref: requestParameters.userName"),
+      {},
+      false,
+    ],
+    [
+      "fieldref|contains",
+      sel("    userIdentity.arn|fieldref|contains: requestParameters.userName"),
+      { requestParameters: { userName: "alice" } },
+      true,
+    ],
+    ["gt", sel("    requestParameters.maxResults|gt: 100"), { requestParameters: { maxResults: 101 } }, true],
+    [
+      "gt negative",
+      sel("    requestParameters.maxResults|gt: 100"),
+      { requestParameters: { maxResults: 100 } },
+      false,
+    ],
+    [
+      "gte",
+      sel("    requestParameters.maxResults|gte: 100"),
+      { requestParameters: { maxResults: 100 } },
+      true,
+    ],
+    [
+      "lt on numeric string",
+      sel("    requestParameters.maxResults|lt: 10"),
+      { requestParameters: { maxResults: "9" } },
+      true,
+    ],
+    [
+      "lte negative",
+      sel("    requestParameters.maxResults|lte: 10"),
+      { requestParameters: { maxResults: 11 } },
+      false,
+    ],
+    [
+      "compare vs text",
+      sel("    requestParameters.maxResults|gt: 1"),
+      { requestParameters: { maxResults: "many" } },
+      false,
+    ],
+    [
+      "base64",
+      sel("    requestParameters.userData|base64: '#!/bin/bash'"),
+      { requestParameters: { userData: "IyEvYmluL2Jhc2g=" } },
+      true,
+    ],
+    [
+      "base64offset|contains",
+      sel("    requestParameters.userData|base64offset|contains: 'curl '"),
+      { requestParameters: { userData: Buffer.from("#!/bin/sh\ncurl http://x").toString("base64") } },
+      true,
+    ],
+    [
+      "base64offset|contains negative",
+      sel("    requestParameters.userData|base64offset|contains: 'wget '"),
+      { requestParameters: { userData: Buffer.from("#!/bin/sh\ncurl http://x").toString("base64") } },
+      false,
+    ],
+  ];
+  it.each(cases)("%s", (...c) => check(c));
+
+  it("base64offset finds the text at each of the three byte offsets", () => {
+    const rule = ruleWith(sel("    requestParameters.userData|base64offset|contains: 'curl'"));
+    for (const prefix of ["", "a", "ab", "abc"]) {
+      const userData = Buffer.from(`${prefix}curl x`).toString("base64");
+      expect(rule.match(event({ requestParameters: { userData } }))).toBe(true);
+    }
+  });
+
+  it("expand takes placeholder values from the load options", () => {
+    const detection = sel("    sourceIPAddress|expand|cidr: '%office_networks%'");
+    const options = { placeholders: { office_networks: ["10.0.0.0/8", "192.0.2.0/24"] } };
+    const rule = ruleWith(detection, options);
+    expect(rule.match(event({ sourceIPAddress: "192.0.2.9" }))).toBe(true);
+    expect(rule.match(event({ sourceIPAddress: "198.51.100.1" }))).toBe(false);
+  });
+
+  it("expand substitutes inside a longer value", () => {
+    const rule = ruleWith(sel("    userIdentity.arn|expand: 'arn:aws:iam::%acct%:user/*'"), {
+      placeholders: { acct: ["999999999999", "111122223333"] },
+    });
+    expect(rule.match(event())).toBe(true);
+  });
+});
+
+describe("derived fields", () => {
+  it("actor.* come from the attribution verdict", () => {
+    const rule = ruleWith(sel("    actor.kind: ai\n    actor.via|startswith: mcp"));
+    expect(rule.match(event({}, { actor: { kind: "ai", via: "mcp-managed" } }))).toBe(true);
+    expect(rule.match(event({}, { actor: { kind: "human", via: "mcp-managed" } }))).toBe(false);
+  });
+
+  it("actor.principal is the principal ARN", () => {
+    const rule = ruleWith(sel("    actor.principal|endswith: ':user/alice'"));
+    expect(rule.match(event())).toBe(true);
+  });
+
+  it("facts are matched by their names, booleans included", () => {
+    const rule = ruleWith(sel("    time.offHours: true\n    action.destructive: 'true'"));
+    expect(rule.match(event({}, { facts: { "time.offHours": true, "action.destructive": true } }))).toBe(
+      true,
+    );
+    expect(rule.match(event({}, { facts: { "time.offHours": false, "action.destructive": true } }))).toBe(
+      false,
+    );
+    expect(rule.match(event())).toBe(false);
+  });
+});
+
+describe("conditions", () => {
+  const det = (condition: string) =>
+    [
+      "  sel_name:",
+      "    eventName: DeleteTrail",
+      "  sel_source:",
+      "    eventSource: cloudtrail.amazonaws.com",
+      "  filter_user:",
+      "    userIdentity.userName: alice",
+      `  condition: ${condition}`,
+    ].join("\n");
+  const trail = { eventName: "DeleteTrail", eventSource: "cloudtrail.amazonaws.com" };
+  const other = { eventName: "DeleteTrail", eventSource: "s3.amazonaws.com" };
+  const cases: Case[] = [
+    ["and", det("sel_name and sel_source"), trail, true],
+    ["and, one false", det("sel_name and sel_source"), other, false],
+    ["or", det("sel_source or filter_user"), other, true],
+    ["not", det("sel_name and not filter_user"), trail, false],
+    ["not, filter false", det("sel_name and not sel_source"), other, true],
+    ["parentheses", det("sel_name and (sel_source or not filter_user)"), other, false],
+    ["precedence: and binds tighter than or", det("filter_user or sel_name and sel_source"), other, true],
+    ["precedence: not binds tightest", det("not sel_source and sel_name"), other, true],
+    ["1 of sel_*", det("1 of sel_*"), other, true],
+    ["all of sel_*", det("all of sel_*"), other, false],
+    ["all of sel_*, all true", det("all of sel_*"), trail, true],
+    [
+      "1 of them",
+      det("1 of them"),
+      {
+        eventName: "PutObject",
+        eventSource: "s3.amazonaws.com",
+        userIdentity: { type: "IAMUser", userName: "bob" },
+      },
+      false,
+    ],
+    [
+      "1 of them, one true",
+      det("1 of them"),
+      { eventName: "PutObject", eventSource: "s3.amazonaws.com" },
+      true,
+    ],
+    ["all of them", det("all of them"), trail, true],
+    ["not 1 of filter_*", det("sel_name and not 1 of filter_*"), trail, false],
+    ["keywords in condition are case-insensitive", det("sel_name AND NOT sel_source"), other, true],
+  ];
+  it.each(cases)("%s", (...c) => check(c));
+
+  it("keyword lists search every string of the record", () => {
+    const rule = ruleWith("  keywords:\n    - 'stratus-red-team'\n    - 'pacu'\n  condition: keywords");
+    expect(rule.match(event({ requestParameters: { name: "x-STRATUS-RED-TEAM-y" } }))).toBe(true);
+    expect(rule.match(event({ requestParameters: { name: "benign" } }))).toBe(false);
+  });
+});
+
+describe("rules that cannot load", () => {
+  const base = "title: t\nid: x\nlogsource: {product: aws, service: cloudtrail}\n";
+  const loadOne = (text: string) => loadRuleSources([{ file: "f.yml", text }]);
+
+  it.each([
+    ["windash", "detection:\n  s:\n    a|windash: x\n  condition: s", "modifier windash"],
+    ["unknown modifier", "detection:\n  s:\n    a|frobnicate: x\n  condition: s", "modifier frobnicate"],
+    ["aggregation", "detection:\n  s:\n    a: x\n  condition: s | count() > 5", "aggregation in condition"],
+    ["timeframe", "detection:\n  s:\n    a: x\n  timeframe: 5m\n  condition: s", "detection.timeframe"],
+    ["unconfigured expand", "detection:\n  s:\n    a|expand: '%nets%'\n  condition: s", "expand"],
+    ["PCRE-only regex", "detection:\n  s:\n    a|re: '(?<=a)(?>b)'\n  condition: s", "re"],
+  ])("%s is reported as an unsupported feature", (_what, detection, feature) => {
+    const r = loadOne(base + detection);
+    expect(r.rules).toEqual([]);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatchObject({ file: "f.yml", ruleId: "x", feature });
+  });
+
+  it.each([
+    [
+      "unknown selection in condition",
+      "detection:\n  s:\n    a: x\n  condition: s and t",
+      /unknown selection "t"/,
+    ],
+    ["no condition", "detection:\n  s:\n    a: x", /no condition/],
+    ["bad cidr", "detection:\n  s:\n    a|cidr: 10.0.0.0/40\n  condition: s", /cidr/],
+    [
+      "contains with startswith",
+      "detection:\n  s:\n    a|contains|startswith: x\n  condition: s",
+      /cannot be combined/,
+    ],
+    ["gt with text", "detection:\n  s:\n    a|gt: many\n  condition: s", /takes a number/],
+    ["null with a modifier", "detection:\n  s:\n    a|contains: null\n  condition: s", /null/],
+    ["of that matches nothing", "detection:\n  s:\n    a: x\n  condition: 1 of f_*", /matches no selection/],
+    ["bad level", "level: severe\ndetection:\n  s:\n    a: x\n  condition: s", /level/],
+    ["policy typo", "agenttrail: {alret: false}\ndetection:\n  s:\n    a: x\n  condition: s", /alret/],
+  ])("%s is an error with the reason", (_what, rest, reason) => {
+    const r = loadOne(base + rest);
+    expect(r.rules).toEqual([]);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0].feature).toBeUndefined();
+    expect(r.errors[0].reason).toMatch(reason);
+  });
+});

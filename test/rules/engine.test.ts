@@ -1,0 +1,254 @@
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { defaultConfig } from "../../src/config.ts";
+import type { CompiledDetectionRule, CompiledRule } from "../../src/rules/compile.ts";
+import { RuleEngine } from "../../src/rules/engine.ts";
+import { lintRules } from "../../src/rules/lint.ts";
+import { loadRuleSources, loadRules } from "../../src/rules/load.ts";
+import { RuleIndex } from "../../src/rules/rule-index.ts";
+import { MemoryStore } from "../../src/state/memory.ts";
+import { CountingStore, detectionRule, event, load } from "./engine.helpers.ts";
+
+const head = (id: string) =>
+  `title: ${id}\nid: ${id}\nlogsource: {product: aws, service: cloudtrail}\nlevel: high\n`;
+
+const INDEX_RULES = [
+  `${head("by-name")}detection:\n  s:\n    eventName: [DeleteTrail, StopLogging]\n  condition: s`,
+  `${head("by-source")}detection:\n  s:\n    eventSource: iam.amazonaws.com\n  condition: s`,
+  `${head("by-both")}detection:\n  s:\n    eventSource: s3.amazonaws.com\n    eventName: DeleteBucket\n  condition: s`,
+  `${head("catch-all")}detection:\n  s:\n    userIdentity.type: Root\n  condition: s`,
+  `${head("and-of-or")}detection:\n  a:\n    eventName: [CreateUser, DeleteUser]\n  b:\n    eventName: DeleteUser\n  condition: a and b`,
+  `${head("or-widens")}detection:\n  a:\n    eventName: CreateRole\n  b:\n    errorCode: AccessDenied\n  condition: a or b`,
+  `${head("not-unconstrained")}detection:\n  a:\n    eventName: GetObject\n  condition: not a`,
+  `${head("wildcard-unindexed")}detection:\n  a:\n    eventName: 'Delete*'\n  condition: a`,
+  `${head("one-of")}detection:\n  sel_a:\n    eventName: PutBucketPolicy\n  sel_b:\n    eventName: DeleteBucketPolicy\n  condition: 1 of sel_*`,
+].join("\n---\n");
+
+function ids(rules: readonly CompiledDetectionRule[]): string[] {
+  return rules.map((r) => r.meta.id).sort();
+}
+
+describe("rule index", () => {
+  const { rules } = load(INDEX_RULES);
+  const index = new RuleIndex(rules as CompiledDetectionRule[]);
+
+  it("derives requirements from the condition tree", () => {
+    expect([...(detectionRule(rules, "by-name").requires.eventName ?? [])].sort()).toEqual([
+      "deletetrail",
+      "stoplogging",
+    ]);
+    expect(detectionRule(rules, "by-name").requires.eventSource).toBeUndefined();
+    expect([...(detectionRule(rules, "by-source").requires.eventSource ?? [])]).toEqual([
+      "iam.amazonaws.com",
+    ]);
+    expect([...(detectionRule(rules, "and-of-or").requires.eventName ?? [])]).toEqual(["deleteuser"]);
+    expect(detectionRule(rules, "or-widens").requires.eventName).toBeUndefined();
+    expect(detectionRule(rules, "not-unconstrained").requires.eventName).toBeUndefined();
+    expect(detectionRule(rules, "wildcard-unindexed").requires.eventName).toBeUndefined();
+    expect([...(detectionRule(rules, "one-of").requires.eventName ?? [])].sort()).toEqual([
+      "deletebucketpolicy",
+      "putbucketpolicy",
+    ]);
+  });
+
+  it("gives an event only the rules that can match it", () => {
+    const always = ["catch-all", "not-unconstrained", "or-widens", "wildcard-unindexed"];
+    expect(ids(index.candidates("DeleteTrail", "cloudtrail.amazonaws.com"))).toEqual(
+      ["by-name", ...always].sort(),
+    );
+    expect(ids(index.candidates("DeleteUser", "iam.amazonaws.com"))).toEqual(
+      ["and-of-or", "by-source", ...always].sort(),
+    );
+    expect(ids(index.candidates("CreateUser", "iam.amazonaws.com"))).toEqual(["by-source", ...always].sort());
+    expect(ids(index.candidates("DeleteBucket", "s3.amazonaws.com"))).toEqual(["by-both", ...always].sort());
+    expect(ids(index.candidates("DeleteBucket", "ec2.amazonaws.com"))).toEqual(always.sort());
+  });
+
+  it("matches names and sources case-insensitively, as the matcher does", () => {
+    expect(ids(index.candidates("deletetrail", "CloudTrail.amazonaws.com"))).toContain("by-name");
+    const rule = detectionRule(rules, "by-name");
+    expect(rule.match(event({ eventName: "deletetrail" }))).toBe(true);
+  });
+
+  it("never evaluates a rule the index excluded", async () => {
+    const counted = rules.map((r) => {
+      if (r.kind !== "detection") return r;
+      const wrapped = { ...r, calls: 0 };
+      wrapped.match = (e) => {
+        wrapped.calls++;
+        return r.match(e);
+      };
+      return wrapped;
+    });
+    const engine = new RuleEngine(counted, defaultConfig);
+    await engine.detect(
+      [event({ eventName: "DeleteTrail", eventSource: "cloudtrail.amazonaws.com" })],
+      new MemoryStore(),
+    );
+    const calls = Object.fromEntries(counted.map((r) => [r.meta.id, (r as { calls?: number }).calls]));
+    expect(calls["by-name"]).toBe(1);
+    expect(calls["catch-all"]).toBe(1);
+    expect(calls["by-source"]).toBe(0);
+    expect(calls["by-both"]).toBe(0);
+    expect(calls["and-of-or"]).toBe(0);
+    expect(calls["one-of"]).toBe(0);
+  });
+});
+
+describe("RuleEngine single-event hits", () => {
+  const rules = load(
+    [
+      `${head("delete-any")}agenttrail:\n  groupBy: [actor.principal, requestParameters.bucketName]\n  runbook: look\ndetection:\n  s:\n    eventName|startswith: Delete\n  condition: s`,
+      `${head("quiet")}agenttrail: {alert: false}\ndetection:\n  s:\n    eventName: DeleteBucket\n  condition: s`,
+    ].join("\n---\n"),
+  ).rules;
+
+  it("groups a batch's matches per rule and alert group", async () => {
+    const engine = new RuleEngine(rules, defaultConfig);
+    const bucket = (name: string, time: string) => ({
+      eventName: "DeleteObject",
+      eventTime: time,
+      requestParameters: { bucketName: name },
+    });
+    const events = [
+      event(bucket("reports", "2026-11-20T10:00:05Z")),
+      event(bucket("reports", "2026-11-20T10:00:01Z")),
+      event(bucket("logs", "2026-11-20T10:00:03Z")),
+      event({ eventName: "PutObject", requestParameters: { bucketName: "reports" } }),
+    ];
+    const hits = await engine.detect(events, new MemoryStore());
+    expect(hits).toHaveLength(2);
+    const reports = hits.find((h) => h.group["requestParameters.bucketName"] === "reports");
+    expect(reports).toMatchObject({
+      count: 2,
+      group: {
+        "actor.principal": "arn:aws:iam::111122223333:user/alice",
+        "requestParameters.bucketName": "reports",
+      },
+      groupKey: JSON.stringify(["arn:aws:iam::111122223333:user/alice", "reports"]),
+    });
+    expect(reports?.rule).toMatchObject({ id: "delete-any", level: "high", runbook: "look", alert: true });
+    expect(reports?.events.map((e) => e.id)).toEqual([events[0].id, events[1].id]);
+    expect(reports?.firstSeen.toISOString()).toBe("2026-11-20T10:00:01.000Z");
+    expect(reports?.lastSeen.toISOString()).toBe("2026-11-20T10:00:05.000Z");
+  });
+
+  it("default alert group is the principal", () => {
+    const r = load(`${head("x")}detection:\n  s:\n    eventName: A\n  condition: s`).rules[0];
+    expect(r.meta.groupBy).toEqual(["actor.principal"]);
+  });
+
+  it("rules with alert: false make no hits", async () => {
+    const engine = new RuleEngine(rules, defaultConfig);
+    const hits = await engine.detect([event({ eventName: "DeleteBucket" })], new MemoryStore());
+    expect(hits.map((h) => h.rule.id)).toEqual(["delete-any"]);
+  });
+
+  it("touches the store only when correlations have work", async () => {
+    const store = new CountingStore();
+    await new RuleEngine(rules, defaultConfig).detect([event({ eventName: "DeleteBucket" })], store);
+    expect(store.calls).toEqual({ addToWindows: 0, readWindows: 0 });
+  });
+});
+
+describe("loading", () => {
+  it("reads directories recursively, several documents per file, and skips other log sources", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rules-"));
+    await mkdir(join(dir, "nested"));
+    await writeFile(
+      join(dir, "a.yml"),
+      `${head("a1")}detection:\n  s:\n    eventName: A\n  condition: s\n---\n${head("a2")}detection:\n  s:\n    eventName: B\n  condition: s\n`,
+    );
+    await writeFile(
+      join(dir, "nested", "b.yaml"),
+      "title: w\nid: win\nlogsource: {product: windows, category: process_creation}\ndetection:\n  s:\n    Image: x\n  condition: s\n",
+    );
+    await writeFile(join(dir, "nested", "broken.yml"), "title: [unclosed\n");
+    await writeFile(join(dir, "notes.txt"), "not a rule");
+    const r = await loadRules([dir]);
+    expect(r.rules.map((x) => x.meta.id)).toEqual(["a1", "a2"]);
+    expect(r.rules[0].file).toBe(`${join(dir, "a.yml")}#1`);
+    expect(r.skipped).toEqual([
+      {
+        file: join(dir, "nested", "b.yaml"),
+        ruleId: "win",
+        reason: "logsource windows/process_creation is not aws/cloudtrail",
+      },
+    ]);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0].file).toBe(join(dir, "nested", "broken.yml"));
+    expect(r.errors[0].reason).toMatch(/^YAML/);
+  });
+
+  it("reports a missing path and goes on", async () => {
+    const r = await loadRules(["/nonexistent/rules-dir"]);
+    expect(r.rules).toEqual([]);
+    expect(r.errors[0]).toMatchObject({ file: "/nonexistent/rules-dir" });
+  });
+
+  it("reports duplicate ids and keeps the first", () => {
+    const r = loadRuleSources([
+      { file: "one.yml", text: `${head("dup")}detection:\n  s:\n    eventName: A\n  condition: s` },
+      { file: "two.yml", text: `${head("dup")}detection:\n  s:\n    eventName: B\n  condition: s` },
+    ]);
+    expect(r.rules.map((x) => x.file)).toEqual(["one.yml"]);
+    expect(r.errors).toEqual([
+      { file: "two.yml", ruleId: "dup", reason: "duplicate rule id (already in one.yml)" },
+    ]);
+  });
+
+  it("lint names each rule's status and the unsupported feature", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "lint-"));
+    await writeFile(
+      join(dir, "r.yml"),
+      [
+        `${head("good")}detection:\n  s:\n    eventName: A\n  condition: s`,
+        `${head("wide")}detection:\n  s:\n    a|wide|contains: x\n  condition: s`,
+        `${head("bad")}detection:\n  s:\n    eventName: A\n  condition: t`,
+        "title: gcp\nid: gcp\nlogsource: {product: gcp, service: gcp.audit}\ndetection:\n  s:\n    a: x\n  condition: s",
+      ].join("\n---\n"),
+    );
+    const report = await lintRules([dir]);
+    const byId = Object.fromEntries(report.entries.map((e) => [e.ruleId, e]));
+    expect(byId.good.status).toBe("loaded");
+    expect(byId.wide).toMatchObject({ status: "unsupported", feature: "modifier wide" });
+    expect(byId.bad.status).toBe("error");
+    expect(byId.gcp.status).toBe("skipped");
+    expect(report.counts).toEqual({ loaded: 1, skipped: 1, error: 1, unsupported: 1 });
+    expect(report.ok).toBe(false);
+  });
+});
+
+describe("Sigma generate semantics for correlation base rules", () => {
+  const corr = (generate: string) =>
+    [
+      `${head("base")}detection:\n  s:\n    eventName: A\n  condition: s`,
+      `title: c\nid: c\nlevel: high\ncorrelation:\n  type: event_count\n  rules: [base]\n  timespan: 5m\n  condition: {gte: 2}${generate}`,
+    ].join("\n---\n");
+  const alertOf = (rules: CompiledRule[]) => rules.find((r) => r.meta.id === "base")?.meta.alert;
+
+  it("a referenced base rule does not alert on its own by default", () => {
+    expect(alertOf(load(corr("")).rules)).toBe(false);
+  });
+  it("generate: true makes it alert", () => {
+    expect(alertOf(load(corr("\n  generate: true")).rules)).toBe(true);
+  });
+  it("an explicit agenttrail.alert wins", () => {
+    const text = corr("").replace(
+      "level: high\ndetection",
+      "level: high\nagenttrail: {alert: true}\ndetection",
+    );
+    expect(alertOf(load(text).rules)).toBe(true);
+  });
+  it("a correlation naming an unknown rule is an error", () => {
+    const r = loadRuleSources([{ file: "c.yml", text: corr("").replace("rules: [base]", "rules: [nope]") }]);
+    expect(r.rules.map((x) => x.meta.id)).toEqual(["base"]);
+    expect(r.errors[0]).toMatchObject({
+      file: "c.yml#2",
+      ruleId: "c",
+      reason: 'correlation refers to unknown rule "nope"',
+    });
+  });
+});

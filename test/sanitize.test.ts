@@ -1,0 +1,257 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import {
+  cleanText,
+  isSecretKey,
+  MAX_RECORD_DEPTH,
+  MAX_RECORD_STRING,
+  REDACTED,
+  redactRecord,
+  redactText,
+} from "../src/sanitize.ts";
+
+const awsDocs = JSON.parse(
+  readFileSync(
+    new URL("./fixtures/corpus/aws-docs/assumerole_examples_awsdocs.json", import.meta.url),
+    "utf8",
+  ),
+) as { record: Record<string, unknown> }[];
+
+// Shape of the real GetFederationToken record in reference/aws-formats.md §2.3 (Stratus Red Team), token trimmed.
+const getFederationToken = {
+  eventName: "GetFederationToken",
+  eventSource: "sts.amazonaws.com",
+  eventTime: "2024-11-30T08:43:17Z",
+  requestParameters: { name: "stratus_red_team", policy: '{\n\t\t"Version": "2012-10-17"\n\t}' },
+  responseElements: {
+    credentials: {
+      accessKeyId: "ASIASTJKC5GCM7ZE6LUP",
+      expiration: "Nov 30, 2024, 8:43:17 PM",
+      sessionToken: "IQoJb3JpZ2luX2VjEB4aCXVzLXdlc3QtMSJHMEXAMPLETOKENabcdefghijklmnop",
+    },
+    federatedUser: { arn: "arn:aws:sts::742491224508:federated-user/stratus_red_team" },
+  },
+  userIdentity: { type: "IAMUser", accessKeyId: "AKIA6V1GNZTT65XQH36M", accountId: "742491224508" },
+};
+
+function allStrings(value: unknown, out: string[] = []): string[] {
+  if (typeof value === "string") out.push(value);
+  else if (Array.isArray(value)) for (const v of value) allStrings(v, out);
+  else if (value && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      out.push(k);
+      allStrings(v, out);
+    }
+  }
+  return out;
+}
+
+describe("cleanText", () => {
+  it("stringifies values", () => {
+    expect(cleanText(42)).toBe("42");
+    expect(cleanText(null)).toBe("");
+    expect(cleanText(undefined)).toBe("");
+    expect(cleanText(false)).toBe("false");
+    expect(cleanText({ a: 1 })).toBe('{"a":1}');
+  });
+
+  it("removes ANSI escape sequences whole", () => {
+    expect(cleanText("\x1b[31mred\x1b[0m alert")).toBe("red alert");
+    expect(cleanText("x\x1b]0;owned title\x07y")).toBe("xy");
+    expect(cleanText("bell\x07 and nul\x00")).toBe("bell and nul");
+  });
+
+  it("turns CR/LF and tabs into single spaces so a value cannot forge a new line", () => {
+    const forged = "dev-alice\r\nSeverity: low\r\n\tAll clear";
+    const cleaned = cleanText(forged);
+    expect(cleaned).not.toMatch(/[\r\n\t]/);
+    expect(cleaned).toBe("dev-alice Severity: low All clear");
+    expect(cleanText("a\u2028b\u0085c")).toBe("a b c");
+  });
+
+  it("strips bidi overrides, zero-width and format characters, DEL and C1", () => {
+    // "\u202E" would render "exe.txt" reversed in a mail client.
+    expect(cleanText("invoice\u202Etxt.exe")).toBe("invoicetxt.exe");
+    expect(cleanText("\u2066a\u2069\u200Bb\u200F\uFEFFc\u007Fd\u0080e\u0090f")).toBe("abcdef");
+    // 8-bit CSI (U+009B) starts an escape sequence like ESC [ does.
+    expect(cleanText("a\u009B31mb")).toBe("ab");
+    expect(cleanText("\u202A\u202B\u202C\u202D\u2067\u2068")).toBe("");
+  });
+
+  it("keeps ordinary Unicode text", () => {
+    expect(cleanText("Grüße 東京 🚀")).toBe("Grüße 東京 🚀");
+  });
+
+  it("truncates to max code points with an ellipsis, never splitting a surrogate pair", () => {
+    expect(cleanText("abcdef", 4)).toBe("abc…");
+    expect(cleanText("abcd", 4)).toBe("abcd");
+    const emoji = "🚀".repeat(10);
+    const cut = cleanText(emoji, 5);
+    expect(Array.from(cut)).toHaveLength(5);
+    expect(cut).toBe("🚀🚀🚀🚀…");
+    expect(cleanText("x".repeat(1000))).toHaveLength(256);
+  });
+
+  it("drops lone surrogates", () => {
+    expect(cleanText("a\ud800b\udc00c")).toBe("abc");
+  });
+});
+
+describe("isSecretKey / redactText", () => {
+  it("matches secret keys case-insensitively and leaves ordinary keys alone", () => {
+    for (const k of [
+      "sessionToken",
+      "SESSIONTOKEN",
+      "SecretString",
+      "secretString",
+      "SAMLAssertion",
+      "X-Amz-Security-Token",
+      "dbPassword",
+    ]) {
+      expect(isSecretKey(k), k).toBe(true);
+    }
+    for (const k of [
+      "accessKeyId",
+      "secretId",
+      "roleSessionName",
+      "passwordLastUsed",
+      "PasswordUpdated",
+      "keyName",
+    ]) {
+      expect(isSecretKey(k), k).toBe(false);
+    }
+  });
+
+  it("redacts tokens inside URLs, headers and bare session-token blobs", () => {
+    const url =
+      "https://b.s3.amazonaws.com/k?X-Amz-Security-Token=FwoGZXIvYXdzEabc%2Fdef&X-Amz-Signature=abcdef0123&X-Amz-Expires=60";
+    const out = redactText(url);
+    expect(out).not.toContain("FwoGZXIvYXdzEabc");
+    expect(out).not.toContain("abcdef0123");
+    expect(out).toContain("X-Amz-Expires=60");
+    expect(redactText("x-amz-security-token: IQoJb3JpZ2luXYZ")).toBe(`x-amz-security-token: ${REDACTED}`);
+    const blob = `token was IQoJb3JpZ2luX2VjEB4aCXVzLXdlc3QtMSJHMEUCIQ== ok`;
+    expect(redactText(blob)).toBe(`token was ${REDACTED} ok`);
+  });
+});
+
+describe("redactRecord", () => {
+  it("redacts the sessionToken of every AWS documentation AssumeRole record and keeps the rest", () => {
+    expect(awsDocs.length).toBeGreaterThan(0);
+    for (const { record } of awsDocs) {
+      const original = structuredClone(record);
+      const red = redactRecord(record);
+      const creds = (red.responseElements as { credentials: Record<string, unknown> }).credentials;
+      expect(creds.sessionToken).toBe(REDACTED);
+      // Attribution still needs these.
+      expect(creds.accessKeyId).toBe(
+        (original.responseElements as { credentials: { accessKeyId: string } }).credentials.accessKeyId,
+      );
+      expect(red.eventID).toBe(original.eventID);
+      expect(red.requestParameters).toEqual(original.requestParameters);
+      // A deep copy: the input is untouched.
+      expect(record).toEqual(original);
+      const token = (original.responseElements as { credentials: { sessionToken: string } }).credentials
+        .sessionToken;
+      expect(JSON.stringify(red)).not.toContain(token);
+    }
+  });
+
+  it("redacts the GetFederationToken session token and keeps the policy", () => {
+    const red = redactRecord(getFederationToken);
+    expect(JSON.stringify(red)).not.toContain("IQoJb3JpZ2lu");
+    const req = red.requestParameters as Record<string, string>;
+    // Tabs and newlines inside the policy document become spaces; content stays.
+    expect(req.policy).toContain('"Version": "2012-10-17"');
+    expect(req.name).toBe("stratus_red_team");
+  });
+
+  it("redacts secrets in request parameters, headers and nested credentials, case-insensitively", () => {
+    const record = {
+      eventName: "PutSecretValue",
+      requestParameters: {
+        secretId: "prod/db",
+        SecretString: "hunter2",
+        secretBinary: "aGVsbG8=",
+        newPassword: "n3w",
+        OldPassword: "0ld",
+        password: "p",
+        privateKey: "-----BEGIN RSA PRIVATE KEY-----",
+        SAMLAssertion: "PHNhbWw+",
+        webIdentityToken: "eyJhbGciOi",
+        clientSecret: "cs",
+        authorizationToken: "at",
+        headers: { "x-amz-security-token": "tok", "X-Amz-Date": "20240101T000000Z" },
+        nested: [{ credentials: { SessionToken: "st", accessKeyId: "ASIAEXAMPLE" } }],
+      },
+    };
+    const red = redactRecord(record);
+    const text = JSON.stringify(red);
+    for (const secret of [
+      "hunter2",
+      "aGVsbG8=",
+      "n3w",
+      "0ld",
+      "BEGIN RSA",
+      "PHNhbWw+",
+      "eyJhbGciOi",
+      '"cs"',
+      '"at"',
+      '"tok"',
+      '"st"',
+    ]) {
+      expect(text, secret).not.toContain(secret);
+    }
+    const req = red.requestParameters as Record<string, unknown>;
+    expect(req.secretId).toBe("prod/db");
+    expect((req.headers as Record<string, unknown>)["X-Amz-Date"]).toBe("20240101T000000Z");
+    expect(text).toContain("ASIAEXAMPLE");
+  });
+
+  it("caps long strings, deep nesting and huge arrays", () => {
+    let deep: Record<string, unknown> = { leaf: "x" };
+    for (let i = 0; i < 20; i++) deep = { child: deep };
+    const red = redactRecord({
+      big: "a".repeat(10_000),
+      deep,
+      list: Array.from({ length: 1000 }, (_, i) => i),
+    });
+    expect((red.big as string).length).toBe(MAX_RECORD_STRING);
+    expect((red.big as string).endsWith("…")).toBe(true);
+    let node: unknown = red.deep;
+    let depth = 1;
+    while (node && typeof node === "object") {
+      node = (node as Record<string, unknown>).child;
+      depth++;
+    }
+    expect(depth).toBeLessThanOrEqual(MAX_RECORD_DEPTH + 1);
+    expect(String(node)).toContain("TRUNCATED");
+    expect((red.list as unknown[]).length).toBeLessThan(1000);
+    expect(JSON.stringify(red).length).toBeLessThan(20_000);
+  });
+
+  it("strips control characters from hostile values and keys", () => {
+    const red = redactRecord({
+      userAgent: "\x1b[2J\x1b[Hcurl\r\nX-Injected: 1",
+      "evil\u202Ekey": "right-to-left\u202Eoverride",
+    });
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the assertion is about control characters
+    for (const s of allStrings(red)) expect(s).not.toMatch(/[\x00-\x1f\x7f-\x9f\u202a-\u202e]/);
+    expect(red.userAgent).toBe("curl X-Injected: 1");
+    expect(red.evilkey).toBe("right-to-leftoverride");
+  });
+
+  it("does not let a __proto__ key change the copy's prototype", () => {
+    const hostile = JSON.parse('{"__proto__": {"polluted": true}, "eventName": "X"}');
+    const red = redactRecord(hostile);
+    expect(Object.getPrototypeOf(red)).toBe(Object.prototype);
+    expect((red as { polluted?: boolean }).polluted).toBeUndefined();
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
+  });
+
+  it("returns {} for anything but an object", () => {
+    expect(redactRecord(null)).toEqual({});
+    expect(redactRecord("sessionToken")).toEqual({});
+    expect(redactRecord([1, 2])).toEqual({});
+  });
+});

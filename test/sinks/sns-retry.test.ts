@@ -1,0 +1,87 @@
+/** The sinks' retry policy (src/sinks/retry.ts, shared by the SNS and CloudWatch sinks). Pure. */
+import { describe, expect, it } from "vitest";
+import { backoffDelay, isRetryableError, SinkPublishError, withRetry } from "../../src/sinks/retry.ts";
+
+const awsError = (name: string, status: number, extra: Record<string, unknown> = {}) =>
+  Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status }, ...extra });
+
+describe("isRetryableError", () => {
+  it("retries throttling, server faults and network failures", () => {
+    expect(isRetryableError(awsError("ThrottlingException", 400))).toBe(true);
+    expect(isRetryableError(awsError("Throttling", 400))).toBe(true);
+    expect(isRetryableError(awsError("SomethingNew", 503))).toBe(true);
+    expect(isRetryableError(awsError("SomethingNew", 429))).toBe(true);
+    expect(isRetryableError(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }))).toBe(true);
+    expect(isRetryableError(awsError("Odd", 400, { $retryable: { throttling: true } }))).toBe(true);
+  });
+
+  it("does not retry client errors", () => {
+    expect(isRetryableError(awsError("NotFoundException", 404))).toBe(false);
+    expect(isRetryableError(awsError("InvalidParameterValue", 400))).toBe(false);
+    expect(isRetryableError(awsError("AuthorizationError", 403))).toBe(false);
+    expect(isRetryableError("boom")).toBe(false);
+  });
+});
+
+describe("backoffDelay", () => {
+  it("grows exponentially up to the cap, with full jitter", () => {
+    const top = () => 0.999999;
+    expect(backoffDelay(1, { random: top, baseDelayMs: 100 })).toBe(99);
+    expect(backoffDelay(3, { random: top, baseDelayMs: 100 })).toBe(399);
+    expect(backoffDelay(20, { random: top, baseDelayMs: 100, maxDelayMs: 1000 })).toBe(999);
+    expect(backoffDelay(3, { random: () => 0, baseDelayMs: 100 })).toBe(0);
+  });
+});
+
+describe("withRetry", () => {
+  it("retries a retryable failure, sleeping the backoff, then returns the result", async () => {
+    const slept: number[] = [];
+    let calls = 0;
+    const value = await withRetry(
+      "op",
+      async () => {
+        calls++;
+        if (calls < 3) throw awsError("ThrottlingException", 400);
+        return "ok";
+      },
+      { sleep: async (ms) => void slept.push(ms), random: () => 0.5, baseDelayMs: 100 },
+    );
+    expect(value).toBe("ok");
+    expect(calls).toBe(3);
+    expect(slept).toEqual([50, 100]);
+  });
+
+  it("gives up at once on a non-retryable error, naming the operation", async () => {
+    let calls = 0;
+    const run = withRetry(
+      "SNS Publish to arn:x",
+      async () => {
+        calls++;
+        throw awsError("NotFoundException", 404);
+      },
+      { sleep: async () => {} },
+    );
+    await expect(run).rejects.toBeInstanceOf(SinkPublishError);
+    await expect(run).rejects.toThrow(
+      "SNS Publish to arn:x failed (not retryable): NotFoundException: NotFoundException",
+    );
+    expect(calls).toBe(1);
+  });
+
+  it("stops after the configured attempts and keeps the last error as cause", async () => {
+    let calls = 0;
+    const last = awsError("ServiceUnavailable", 503);
+    const err = await withRetry(
+      "op",
+      async () => {
+        calls++;
+        throw last;
+      },
+      { attempts: 4, sleep: async () => {} },
+    ).catch((e: unknown) => e);
+    expect(calls).toBe(4);
+    expect(err).toBeInstanceOf(SinkPublishError);
+    expect((err as Error).message).toContain("after 4 attempts");
+    expect((err as Error).cause).toBe(last);
+  });
+});

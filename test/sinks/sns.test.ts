@@ -1,0 +1,330 @@
+/**
+ * SnsAlertSink against moto_server: a topic with an SQS queue subscribed, messages read back off the
+ * queue. Throttling and partial batch failures are injected by client middleware in front of the real
+ * request (the request, or what is left of it, still goes to moto).
+ */
+import { SNSClient } from "@aws-sdk/client-sns";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type Alert, buildAlerts, renderAlertText } from "../../src/alerts.ts";
+import type { BatchResult } from "../../src/batch.ts";
+import { parseConfig } from "../../src/config.ts";
+import { SinkPublishError } from "../../src/sinks/retry.ts";
+import { alertMessage, alertSubject, MAX_MESSAGE_BYTES, SnsAlertSink } from "../../src/sinks/sns.ts";
+import { MemoryStore } from "../../src/state/memory.ts";
+import { makeEvent, makeHit, makeRule } from "../support/alert-events.ts";
+import { awsClientConfig, createTopicWithQueue, drainQueue, resetMoto } from "../support/aws.ts";
+
+const config = parseConfig({});
+const noSleep = { sleep: async () => {} };
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the assertions are about control characters
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200b-\u200f\ufeff]/;
+
+let sns: SNSClient;
+let calls: Record<string, number>;
+
+beforeEach(async () => {
+  await resetMoto();
+  sns = new SNSClient({ ...awsClientConfig(), maxAttempts: 1 });
+  calls = {};
+  sns.middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = context.commandName ?? "?";
+      calls[name] = (calls[name] ?? 0) + 1;
+      return next(args);
+    },
+    { step: "initialize", name: "countCalls" },
+  );
+});
+afterEach(() => sns.destroy());
+
+interface Envelope {
+  Type: string;
+  Subject?: string;
+  Message: string;
+  MessageAttributes?: Record<string, { Type: string; Value: string }>;
+}
+
+function result(alerts: Alert[]): BatchResult {
+  return {
+    source: "test",
+    stats: {
+      records: 0,
+      malformed: 0,
+      duplicates: 0,
+      skipped: 0,
+      events: 0,
+      reattributed: 0,
+      parked: 0,
+      byKind: { ai: 0, human: 0, service: 0, unknown: 0 },
+    },
+    events: [],
+    reattributed: [],
+    hits: [],
+    alerts,
+    malformed: [],
+    processedAt: new Date("2026-11-20T10:10:00Z"),
+  };
+}
+
+/** Alerts made by the alert stage from events (n groups, one alert each). */
+async function makeAlerts(
+  n: number,
+  opts: { level?: "high" | "critical"; sessionToken?: boolean } = {},
+): Promise<Alert[]> {
+  const rule = makeRule({ level: opts.level ?? "high" });
+  const hits = Array.from({ length: n }, (_, i) =>
+    makeHit(
+      rule,
+      [
+        makeEvent({
+          id: `evt-${i}`,
+          time: "2026-11-20T10:00:00Z",
+          display: `agent-${i}`,
+          arn: `arn:aws:sts::111122223333:assumed-role/agent-runner/agent-${i}`,
+          responseElements: opts.sessionToken
+            ? {
+                credentials: {
+                  accessKeyId: "ASIAEXAMPLE",
+                  sessionToken: "IQoJb3JpZ2luTOPSECRETTOPSECRETTOPSECRET",
+                },
+              }
+            : undefined,
+        }),
+      ],
+      { groupKey: `group-${i}` },
+    ),
+  );
+  return buildAlerts(hits, new MemoryStore(), config);
+}
+
+async function received(queueUrl: string): Promise<Envelope[]> {
+  return (await drainQueue(queueUrl)).map((m) => JSON.parse(m.body) as Envelope);
+}
+
+describe("SnsAlertSink", () => {
+  it("publishes one message per new alert with subject, attributes and the JSON alert for SQS", async () => {
+    const feed = await createTopicWithQueue(sns);
+    const [alert] = await makeAlerts(1, { sessionToken: true });
+    await new SnsAlertSink(sns, { topicArn: feed.topicArn, retry: noSleep }).publish(result([alert]));
+    const messages = await received(feed.queueUrl);
+    expect(messages).toHaveLength(1);
+    const m = messages[0];
+    expect(m.Subject).toBe(alertSubject(alert));
+    expect(m.Subject?.length).toBeLessThan(100);
+    expect(m.Subject).not.toMatch(CONTROL);
+    expect(m.MessageAttributes).toEqual({
+      severity: { Type: "String", Value: alert.severity },
+      ruleId: { Type: "String", Value: alert.ruleId },
+      actorKind: { Type: "String", Value: alert.actor.kind },
+      account: { Type: "String", Value: alert.account },
+    });
+    const body = JSON.parse(m.Message) as Alert;
+    expect(body.id).toBe(alert.id);
+    expect(body.ruleId).toBe(alert.ruleId);
+    expect(body.count).toBe(alert.count);
+    expect(body.eventIds).toEqual(alert.eventIds);
+    expect(m.Message).not.toContain("TOPSECRET");
+    expect(calls.PublishCommand).toBe(1);
+  });
+
+  it("delivers the attributes to a raw-delivery queue and honours subscription filter policies", async () => {
+    const critical = await createTopicWithQueue(sns, { raw: true, filterPolicy: { severity: ["critical"] } });
+    const [high] = await makeAlerts(1, { level: "high" });
+    const [crit] = await makeAlerts(1, { level: "critical" });
+    await new SnsAlertSink(sns, { topicArn: critical.topicArn, retry: noSleep }).publish(
+      result([high, crit]),
+    );
+    const raw = await drainQueue(critical.queueUrl);
+    expect(raw).toHaveLength(1);
+    expect(raw[0].attributes.severity).toBe("critical");
+    expect(raw[0].attributes.ruleId).toBe(crit.ruleId);
+    expect((JSON.parse(raw[0].body) as Alert).id).toBe(crit.id);
+  });
+
+  it("batches many alerts with PublishBatch, ≤10 entries per request", async () => {
+    const feed = await createTopicWithQueue(sns);
+    const alerts = await makeAlerts(23);
+    await new SnsAlertSink(sns, { topicArn: feed.topicArn, retry: noSleep }).publish(result(alerts));
+    expect(calls.PublishBatchCommand).toBe(Math.ceil(alerts.length / 10));
+    const ids = (await received(feed.queueUrl)).map((m) => (JSON.parse(m.Message) as Alert).id).sort();
+    expect(ids).toEqual(alerts.map((a) => a.id).sort());
+  });
+
+  it("sends escalated updates by default, every update with updates: all, none with updates: none", async () => {
+    const [base] = await makeAlerts(1);
+    const plain: Alert = { ...base, status: "updated", count: 7 };
+    const escalated: Alert = {
+      ...base,
+      id: "e".repeat(32),
+      status: "updated",
+      severity: "critical",
+      escalatedFrom: "high",
+    };
+    const feed = await createTopicWithQueue(sns);
+    await new SnsAlertSink(sns, { topicArn: feed.topicArn, retry: noSleep }).publish(
+      result([plain, escalated]),
+    );
+    const byDefault = await received(feed.queueUrl);
+    expect(byDefault.map((m) => (JSON.parse(m.Message) as Alert).id)).toEqual([escalated.id]);
+    expect(byDefault[0].Subject).toMatch(/^\[CRITICAL, raised from HIGH\] /);
+
+    await new SnsAlertSink(sns, { topicArn: feed.topicArn, updates: "all", retry: noSleep }).publish(
+      result([plain]),
+    );
+    const all = await received(feed.queueUrl);
+    expect(all).toHaveLength(1);
+    expect(all[0].Subject).toMatch(/^\[HIGH, update: 7 events\] /);
+
+    await new SnsAlertSink(sns, { topicArn: feed.topicArn, updates: "none", retry: noSleep }).publish(
+      result([plain, escalated]),
+    );
+    expect(await received(feed.queueUrl)).toHaveLength(0);
+  });
+
+  it("retries a throttled PublishBatch and delivers each alert once", async () => {
+    const feed = await createTopicWithQueue(sns);
+    let throttles = 1;
+    sns.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "PublishBatchCommand" && throttles > 0) {
+          throttles--;
+          throw Object.assign(new Error("Rate exceeded"), {
+            name: "Throttling",
+            $metadata: { httpStatusCode: 400 },
+          });
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "throttleOnce" },
+    );
+    const alerts = await makeAlerts(3);
+    await new SnsAlertSink(sns, { topicArn: feed.topicArn, retry: noSleep }).publish(result(alerts));
+    expect(throttles).toBe(0);
+    expect(await received(feed.queueUrl)).toHaveLength(3);
+  });
+
+  it("retries only the entries PublishBatch reported as failed", async () => {
+    const feed = await createTopicWithQueue(sns);
+    let failOnce = true;
+    const sentIds: string[][] = [];
+    // Drops the second entry before it reaches moto and reports it in Failed[], as SNS does on a server fault.
+    sns.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== "PublishBatchCommand") return next(args);
+        const input = args.input as { PublishBatchRequestEntries: { Id: string }[] };
+        sentIds.push(input.PublishBatchRequestEntries.map((e) => e.Id));
+        if (!failOnce) return next(args);
+        failOnce = false;
+        const [kept, dropped] = [
+          input.PublishBatchRequestEntries.filter((_, i) => i !== 1),
+          input.PublishBatchRequestEntries[1],
+        ];
+        const out = await next({ ...args, input: { ...input, PublishBatchRequestEntries: kept } });
+        const output = out.output as { Failed?: unknown[] };
+        output.Failed = [
+          ...(output.Failed ?? []),
+          { Id: dropped.Id, Code: "InternalError", SenderFault: false, Message: "try again" },
+        ];
+        return out;
+      },
+      { step: "initialize", name: "partialFailure" },
+    );
+    const alerts = await makeAlerts(3);
+    await new SnsAlertSink(sns, { topicArn: feed.topicArn, retry: noSleep }).publish(result(alerts));
+    expect(sentIds).toEqual([["a0", "a1", "a2"], ["a1"]]);
+    const ids = (await received(feed.queueUrl)).map((m) => (JSON.parse(m.Message) as Alert).id).sort();
+    expect(ids).toEqual(alerts.map((a) => a.id).sort());
+  });
+
+  it("fails with a clear error when entries are rejected as the sender's fault", async () => {
+    const feed = await createTopicWithQueue(sns);
+    sns.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        if (context.commandName === "PublishBatchCommand") {
+          const output = out.output as { Successful?: { Id: string }[]; Failed?: unknown[] };
+          const first = output.Successful?.shift();
+          output.Failed = [
+            { Id: first?.Id, Code: "InvalidParameter", SenderFault: true, Message: "bad entry" },
+          ];
+        }
+        return out;
+      },
+      { step: "initialize", name: "rejectOne" },
+    );
+    const alerts = await makeAlerts(2);
+    const publish = new SnsAlertSink(sns, { topicArn: feed.topicArn, retry: noSleep }).publish(
+      result(alerts),
+    );
+    await expect(publish).rejects.toThrow(SinkPublishError);
+    await expect(publish).rejects.toThrow(
+      new RegExp(`rejected 1 alerts: ${alerts[0].id}: InvalidParameter bad entry`),
+    );
+  });
+
+  it("fails with a clear error when the topic does not exist", async () => {
+    const feed = await createTopicWithQueue(sns);
+    const missing = `${feed.topicArn}-missing`;
+    const [alert] = await makeAlerts(1);
+    const publish = new SnsAlertSink(sns, { topicArn: missing, retry: noSleep }).publish(result([alert]));
+    await expect(publish).rejects.toThrow(SinkPublishError);
+    await expect(publish).rejects.toThrow(
+      new RegExp(`SNS Publish of alert ${alert.id} to ${missing} failed \\(not retryable\\): NotFound`),
+    );
+  });
+
+  it("publishes nothing when a batch has no new alerts", async () => {
+    const feed = await createTopicWithQueue(sns);
+    const [alert] = await makeAlerts(1);
+    await new SnsAlertSink(sns, { topicArn: feed.topicArn }).publish(
+      result([{ ...alert, status: "updated" }]),
+    );
+    expect(calls.PublishCommand ?? 0).toBe(0);
+    expect(await received(feed.queueUrl)).toHaveLength(0);
+  });
+});
+
+describe("alertMessage", () => {
+  it("carries readable text for default/email and the JSON alert for machine protocols", async () => {
+    const [alert] = await makeAlerts(1);
+    const doc = JSON.parse(alertMessage(alert).message) as Record<string, string>;
+    expect(Object.keys(doc).sort()).toEqual(["default", "email", "http", "https", "lambda", "sqs"]);
+    expect(doc.default).toBe(renderAlertText(alert));
+    expect(doc.email).toBe(doc.default);
+    for (const key of ["sqs", "lambda", "https", "http"])
+      expect((JSON.parse(doc[key]) as Alert).id).toBe(alert.id);
+  });
+
+  it("trims samples to stay under 256 KB, and cleans a hostile title for the subject", async () => {
+    const [alert] = await makeAlerts(1);
+    const huge: Alert = {
+      ...alert,
+      title: `\u001b[31m${"x".repeat(300)}\r\nSubject: fake`,
+      sample: Array.from({ length: 3 }, (_, i) => ({
+        eventID: `s${i}`,
+        blob: "y".repeat(2000),
+        list: Array(40).fill("z".repeat(2000)),
+      })),
+    };
+    const m = alertMessage(huge);
+    expect(m.bytes).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+    expect(Buffer.byteLength(m.message)).toBeLessThan(MAX_MESSAGE_BYTES);
+    const sqs = JSON.parse((JSON.parse(m.message) as { sqs: string }).sqs) as Alert & {
+      sampleOmitted?: number;
+    };
+    expect(sqs.sampleOmitted).toBeGreaterThan(0);
+    expect(sqs.sample.length).toBeLessThan(3);
+    expect(m.subject.length).toBeLessThan(100);
+    expect(m.subject).not.toMatch(CONTROL);
+    expect(m.subject.startsWith("[HIGH] xxx")).toBe(true);
+  });
+
+  it("publishes the trimmed message through moto", async () => {
+    const feed = await createTopicWithQueue(sns);
+    const [alert] = await makeAlerts(1);
+    const huge: Alert = { ...alert, sample: [{ eventID: "big", list: Array(60).fill("q".repeat(2000)) }] };
+    await new SnsAlertSink(sns, { topicArn: feed.topicArn, retry: noSleep }).publish(result([huge]));
+    const [m] = await received(feed.queueUrl);
+    expect((JSON.parse(m.Message) as Alert).id).toBe(alert.id);
+  });
+});

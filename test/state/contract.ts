@@ -1,0 +1,307 @@
+/**
+ * The Store contract (src/state/store.ts): every implementation runs this same suite.
+ * `makeStore` is called before each test and must return an empty store whose clock `advanceClock` moves;
+ * without `advanceClock` the expiry tests are skipped.
+ */
+
+import { randomBytes } from "node:crypto";
+import { beforeEach, describe, expect, it } from "vitest";
+import { MAX_BUCKET_VALUES } from "../../src/state/memory.ts";
+import type { ParkedEvent, SessionRecord, Store } from "../../src/state/store.ts";
+
+const HOUR = 3600;
+
+function session(key: string, issuedBy: string, extra: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    key,
+    account: "111122223333",
+    arn: key.split("|")[1] ?? key,
+    issuedBy,
+    issuedAt: 1_767_225_600_000,
+    expiresAt: 1_767_229_200_000,
+    api: "AssumeRole",
+    tags: {},
+    issuerEvidence: [],
+    ...extra,
+  };
+}
+
+function parkedEvent(waitingFor: string, eventId: string, raw: Record<string, unknown> = {}): ParkedEvent {
+  return {
+    waitingFor,
+    eventId,
+    raw: { eventID: eventId, eventName: "ListBuckets", ...raw },
+    source: "s3://trail/AWSLogs/file.json.gz",
+    index: 3,
+  };
+}
+
+const byIssuer = (a: SessionRecord, b: SessionRecord) => a.issuedBy.localeCompare(b.issuedBy);
+const byEventId = (a: ParkedEvent, b: ParkedEvent) => a.eventId.localeCompare(b.eventId);
+
+export function storeContract(
+  name: string,
+  makeStore: () => Promise<Store>,
+  advanceClock?: (ms: number) => void,
+): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+
+    describe("sessions", () => {
+      const roleKey = "111122223333|arn:aws:sts::111122223333:assumed-role/agent/mcp-1";
+      const otherKey = "111122223333|arn:aws:sts::111122223333:assumed-role/dev/alice";
+
+      it("keeps every issuance of a session key and round-trips the whole record", async () => {
+        const full = session(roleKey, "evt-b", {
+          accessKeyId: "ASIAEXAMPLE",
+          roleArn: "arn:aws:iam::111122223333:role/agent",
+          sessionName: "mcp-1",
+          sourceIdentity: "bot",
+          tags: { AccessType: "AI", "": "empty-key", team: "" },
+          parentKey: "111122223333|arn:aws:sts::111122223333:assumed-role/base/x",
+          parentAccessKeyId: "ASIAPARENT",
+          issuerEvidence: [{ signal: "sessionTag", value: "AccessType=AI", issuedBy: "evt-0", via: "arn:x" }],
+        });
+        await store.putSessions([session(roleKey, "evt-a"), full], HOUR);
+        await store.putSessions([session(otherKey, "evt-c", { api: "GetSessionToken" })], HOUR);
+
+        const found = await store.getSessions([roleKey, otherKey, "111122223333|arn:unknown", roleKey]);
+        expect([...found.keys()].sort()).toEqual([otherKey, roleKey].sort());
+        expect(found.get(roleKey)?.sort(byIssuer)).toEqual([session(roleKey, "evt-a"), full]);
+        expect(found.get(otherKey)).toEqual([session(otherKey, "evt-c", { api: "GetSessionToken" })]);
+      });
+
+      it("replaces an issuance written again under the same issuing event", async () => {
+        await store.putSessions([session(roleKey, "evt-a", { expiresAt: 1 })], HOUR);
+        await store.putSessions([session(roleKey, "evt-a", { expiresAt: 2 })], HOUR);
+        expect((await store.getSessions([roleKey])).get(roleKey)).toEqual([
+          session(roleKey, "evt-a", { expiresAt: 2 }),
+        ]);
+      });
+
+      it("stores and reads more sessions than one batch request holds", async () => {
+        const many = Array.from({ length: 60 }, (_, i) =>
+          session(`k|${i % 7}`, `evt-${String(i).padStart(3, "0")}`),
+        );
+        await store.putSessions(many, HOUR);
+        const found = await store.getSessions(Array.from({ length: 7 }, (_, i) => `k|${i}`));
+        expect([...found.values()].flat().sort(byIssuer)).toEqual([...many].sort(byIssuer));
+      });
+
+      it("returns an empty map for no keys and accepts an empty write", async () => {
+        await store.putSessions([], HOUR);
+        expect((await store.getSessions([])).size).toBe(0);
+      });
+    });
+
+    describe("parked events", () => {
+      it("parks under the awaited key, lists per key, and unparks exactly the given entries", async () => {
+        const a1 = parkedEvent("sess-a", "e1", {
+          requestParameters: { bucketName: "b", nested: [1, { x: null }] },
+        });
+        const a2 = parkedEvent("sess-a", "e2");
+        const b1 = parkedEvent("sess-b", "e3");
+        await store.park([a1, a2, b1], HOUR);
+
+        const all = await store.parked(["sess-a", "sess-b", "sess-c"]);
+        expect([...all.keys()].sort()).toEqual(["sess-a", "sess-b"]);
+        expect(all.get("sess-a")?.sort(byEventId)).toEqual([a1, a2]);
+        expect(all.get("sess-b")).toEqual([b1]);
+
+        await store.unpark([
+          { waitingFor: "sess-a", eventId: "e1" },
+          { waitingFor: "sess-b", eventId: "e1" }, // not parked there: no effect
+        ]);
+        const after = await store.parked(["sess-a", "sess-b"]);
+        expect(after.get("sess-a")).toEqual([a2]);
+        expect(after.get("sess-b")).toEqual([b1]);
+
+        await store.unpark([
+          { waitingFor: "sess-a", eventId: "e2" },
+          { waitingFor: "sess-b", eventId: "e3" },
+        ]);
+        expect((await store.parked(["sess-a", "sess-b"])).size).toBe(0);
+      });
+
+      it("keeps one entry when the same event is parked twice under the same key", async () => {
+        await store.park([parkedEvent("sess-a", "e1", { v: 1 })], HOUR);
+        await store.park(
+          [parkedEvent("sess-a", "e1", { v: 2 }), parkedEvent("sess-a", "e1", { v: 3 })],
+          HOUR,
+        );
+        expect((await store.parked(["sess-a"])).get("sess-a")).toEqual([
+          parkedEvent("sess-a", "e1", { v: 3 }),
+        ]);
+      });
+
+      it("round-trips a record near CloudTrail's 256 KB record limit", async () => {
+        // base64 of random bytes: compresses poorly, like a large opaque responseElements blob
+        const blob = randomBytes(180 * 1024).toString("base64");
+        const big = parkedEvent("sess-big", "e-big", { responseElements: { blob } });
+        await store.park([big], HOUR);
+        expect((await store.parked(["sess-big"])).get("sess-big")).toEqual([big]);
+      });
+    });
+
+    describe("firstSeen", () => {
+      it("reports a key as new exactly once, across calls and within one call", async () => {
+        expect(await store.firstSeen(["a", "b", "a"], HOUR)).toEqual(new Set(["a", "b"]));
+        expect(await store.firstSeen(["b", "c", "c"], HOUR)).toEqual(new Set(["c"]));
+        expect(await store.firstSeen(["a", "b", "c"], HOUR)).toEqual(new Set());
+        expect(await store.firstSeen([], HOUR)).toEqual(new Set());
+      });
+
+      it("handles many keys in one call", async () => {
+        const keys = Array.from({ length: 80 }, (_, i) => `evt-${i}`);
+        expect(await store.firstSeen(keys.slice(0, 50), HOUR)).toEqual(new Set(keys.slice(0, 50)));
+        expect(await store.firstSeen(keys, HOUR)).toEqual(new Set(keys.slice(50)));
+      });
+
+      it("keeps insert-once when the same keys race in concurrent calls", async () => {
+        const keys = Array.from({ length: 20 }, (_, i) => `race-${i}`);
+        const [x, y] = await Promise.all([store.firstSeen(keys, HOUR), store.firstSeen(keys, HOUR)]);
+        expect(x.size + y.size).toBe(keys.length);
+        expect([...x].filter((k) => y.has(k))).toEqual([]);
+      });
+    });
+
+    describe("windows", () => {
+      it("sums counts and collects distinct values per minute bucket, and reads inclusive ranges", async () => {
+        await store.addToWindows(
+          [
+            { key: "r1|alice", minute: 100, count: 2, values: ["ListBuckets", "GetObject"] },
+            { key: "r1|alice", minute: 100, count: 1, values: ["ListBuckets", ""] },
+            { key: "r1|alice", minute: 101, count: 5 },
+            { key: "r1|alice", minute: 105, count: 1, values: ["x"] },
+            { key: "r1|bob", minute: 100, count: 7, values: [] },
+          ],
+          HOUR,
+        );
+        await store.addToWindows(
+          [{ key: "r1|alice", minute: 101, count: 3, values: ["DeleteBucket"] }],
+          HOUR,
+        );
+
+        const read = await store.readWindows(["r1|alice", "r1|bob", "r1|nobody"], 100, 104);
+        expect([...read.keys()].sort()).toEqual(["r1|alice", "r1|bob"]);
+        const alice = read.get("r1|alice") ?? [];
+        expect(alice.map((b) => [b.minute, b.count])).toEqual([
+          [100, 3],
+          [101, 8],
+        ]);
+        expect(alice[0].values.sort()).toEqual(["", "GetObject", "ListBuckets"]);
+        expect(alice[1].values).toEqual(["DeleteBucket"]);
+        expect(read.get("r1|bob")).toEqual([{ minute: 100, count: 7, values: [] }]);
+
+        expect(
+          (await store.readWindows(["r1|alice"], 101, 101)).get("r1|alice")?.map((b) => b.minute),
+        ).toEqual([101]);
+        expect(
+          (await store.readWindows(["r1|alice"], 105, 200)).get("r1|alice")?.map((b) => b.count),
+        ).toEqual([1]);
+        expect((await store.readWindows(["r1|alice"], 102, 104)).has("r1|alice")).toBe(false);
+      });
+
+      it("orders buckets by minute across digit-length boundaries", async () => {
+        const minutes = [9, 10, 99, 100, 29_000_000];
+        await store.addToWindows(
+          minutes.map((minute) => ({ key: "k", minute, count: 1 })),
+          HOUR,
+        );
+        expect((await store.readWindows(["k"], 0, 30_000_000)).get("k")?.map((b) => b.minute)).toEqual(
+          minutes,
+        );
+        expect((await store.readWindows(["k"], 10, 99)).get("k")?.map((b) => b.minute)).toEqual([10, 99]);
+      });
+
+      it(`keeps at most ${MAX_BUCKET_VALUES} distinct values per bucket while still counting`, async () => {
+        const values = (from: number, n: number) => Array.from({ length: n }, (_, i) => `v${from + i}`);
+        await store.addToWindows([{ key: "k", minute: 1, count: 1, values: values(0, 600) }], HOUR);
+        await store.addToWindows([{ key: "k", minute: 1, count: 1, values: values(500, 700) }], HOUR);
+        const [bucket] = (await store.readWindows(["k"], 1, 1)).get("k") ?? [];
+        expect(bucket.count).toBe(2);
+        expect(bucket.values).toHaveLength(MAX_BUCKET_VALUES);
+        expect(new Set(bucket.values).size).toBe(MAX_BUCKET_VALUES);
+        expect(bucket.values).toEqual(expect.arrayContaining(values(0, 600)));
+      });
+    });
+
+    describe("items", () => {
+      it("stores JSON documents by key, replacing on rewrite", async () => {
+        const doc = { lastAlert: 123, ids: ["a", "b"], nested: { ok: true, none: null }, text: "" };
+        await store.putItems<unknown>(
+          [
+            { key: "supp|r1|alice", value: doc },
+            { key: "supp|r1|bob", value: 1 },
+            { key: "supp|r1|bob", value: 2 },
+          ],
+          HOUR,
+        );
+        const got = await store.getItems<unknown>([
+          "supp|r1|alice",
+          "supp|r1|bob",
+          "supp|missing",
+          "supp|r1|bob",
+        ]);
+        expect(Object.fromEntries(got)).toEqual({ "supp|r1|alice": doc, "supp|r1|bob": 2 });
+        await store.putItems([{ key: "supp|r1|alice", value: "replaced" }], HOUR);
+        expect((await store.getItems(["supp|r1|alice"])).get("supp|r1|alice")).toBe("replaced");
+      });
+
+      it("reads more keys than one batch request holds", async () => {
+        const items = Array.from({ length: 130 }, (_, i) => ({ key: `k${i}`, value: { i } }));
+        await store.putItems(items, HOUR);
+        const got = await store.getItems<{ i: number }>(items.map((x) => x.key));
+        expect(got.size).toBe(130);
+        expect(items.every(({ key, value }) => got.get(key)?.i === value.i)).toBe(true);
+      });
+    });
+
+    describe.skipIf(!advanceClock)("expiry", () => {
+      const move = (seconds: number) => advanceClock?.(seconds * 1000);
+
+      it("hides sessions, parked events and items once their TTL has passed", async () => {
+        await store.putSessions([session("s", "evt-short")], 60);
+        await store.putSessions([session("s", "evt-long")], 600);
+        await store.park([parkedEvent("p", "e1")], 60);
+        await store.putItems([{ key: "i", value: 1 }], 60);
+
+        move(59);
+        expect((await store.getSessions(["s"])).get("s")?.length).toBe(2);
+        expect((await store.parked(["p"])).get("p")?.length).toBe(1);
+        expect((await store.getItems(["i"])).get("i")).toBe(1);
+
+        move(1);
+        expect((await store.getSessions(["s"])).get("s")?.map((r) => r.issuedBy)).toEqual(["evt-long"]);
+        expect((await store.parked(["p"])).has("p")).toBe(false);
+        expect((await store.getItems(["i"])).has("i")).toBe(false);
+
+        // rewriting renews the TTL from the store clock
+        await store.putItems([{ key: "i", value: 2 }], 60);
+        expect((await store.getItems(["i"])).get("i")).toBe(2);
+      });
+
+      it("treats an expired firstSeen marker as unseen", async () => {
+        expect(await store.firstSeen(["evt"], 60)).toEqual(new Set(["evt"]));
+        move(30);
+        expect(await store.firstSeen(["evt"], 60)).toEqual(new Set());
+        move(30);
+        expect(await store.firstSeen(["evt"], 60)).toEqual(new Set(["evt"]));
+        expect(await store.firstSeen(["evt"], 60)).toEqual(new Set());
+      });
+
+      it("restarts an expired window bucket from zero", async () => {
+        await store.addToWindows([{ key: "w", minute: 7, count: 4, values: ["old"] }], 60);
+        move(60);
+        expect((await store.readWindows(["w"], 0, 10)).has("w")).toBe(false);
+        await store.addToWindows([{ key: "w", minute: 7, count: 1, values: ["new"] }], 60);
+        expect((await store.readWindows(["w"], 0, 10)).get("w")).toEqual([
+          { minute: 7, count: 1, values: ["new"] },
+        ]);
+      });
+    });
+  });
+}
