@@ -52,13 +52,23 @@ const compressed = bytes.reduce((n, b) => n + b.length, 0);
 function floor(): { records: number; ms: number } {
   const t0 = performance.now();
   let n = 0;
-  for (const b of bytes) n += (JSON.parse(gunzipSync(b).toString("utf8")) as { Records: unknown[] }).Records.length;
+  for (const b of bytes)
+    n += (JSON.parse(gunzipSync(b).toString("utf8")) as { Records: unknown[] }).Records.length;
   return { records: n, ms: performance.now() - t0 };
 }
 
-async function pipeline(): Promise<{ records: number; ms: number; rules: number; alerts: number; ai: number }> {
+async function pipeline(): Promise<{
+  records: number;
+  ms: number;
+  rules: number;
+  alerts: number;
+  ai: number;
+}> {
   const extra = values["no-rules"] ? [] : [SIGMA_RULES, ...(values.rules ?? [])].filter(existsSync);
-  const { detector, errors, ruleCount } = await buildDetector(defaultConfig, { builtin: !values["no-rules"], extraDirs: extra });
+  const { detector, errors, ruleCount } = await buildDetector(defaultConfig, {
+    builtin: !values["no-rules"],
+    extraDirs: extra,
+  });
   if (errors.length) console.log(`rules not loaded: ${errors.length} (first: ${errors[0]})`);
   const collector = new RunCollector();
   const files: InputFile[] = paths.map((source, i) => ({ source, read: async () => bytes[i] }));
@@ -76,7 +86,9 @@ const b = await pipeline();
 const rssAfterPipeline = peakRss();
 
 console.log(`corpus: ${paths.length} files, ${a.records} records, ${mib(compressed)} gzipped`);
-console.log(`(a) floor, gunzip + JSON.parse:  ${rate(a.records, a.ms).toLocaleString("en-US")} records/s  (${(a.ms / 1000).toFixed(2)} s)`);
+console.log(
+  `(a) floor, gunzip + JSON.parse:  ${rate(a.records, a.ms).toLocaleString("en-US")} records/s  (${(a.ms / 1000).toFixed(2)} s)`,
+);
 console.log(
   `(b) full replay pipeline:        ${rate(b.records, b.ms).toLocaleString("en-US")} records/s  (${(b.ms / 1000).toFixed(2)} s, ${b.rules} rules, ${b.alerts} alerts, ${b.ai} AI events)`,
 );

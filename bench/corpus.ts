@@ -40,10 +40,17 @@ const READS: [string, string][] = [
 ];
 const WRITES: [string, string][] = [
   ["ec2.amazonaws.com", "RunInstances"],
+  ["ec2.amazonaws.com", "CreateTags"],
+  ["lambda.amazonaws.com", "UpdateFunctionCode20150331v2"],
+  ["dynamodb.amazonaws.com", "UpdateTable"],
+  ["ssm.amazonaws.com", "PutParameter"],
+  ["s3.amazonaws.com", "PutBucketTagging"],
+];
+/** Rare in real trails, and what the rules look for: about 1 call in 500. */
+const DANGEROUS: [string, string][] = [
   ["ec2.amazonaws.com", "TerminateInstances"],
   ["iam.amazonaws.com", "PutRolePolicy"],
   ["iam.amazonaws.com", "AttachRolePolicy"],
-  ["lambda.amazonaws.com", "UpdateFunctionCode20150331v2"],
   ["dynamodb.amazonaws.com", "DeleteTable"],
   ["secretsmanager.amazonaws.com", "DeleteSecret"],
   ["kms.amazonaws.com", "ScheduleKeyDeletion"],
@@ -90,10 +97,15 @@ export function generateCorpus(dir: string, spec: CorpusSpec): { files: string[]
   const rand = prng(spec.seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const hex = (n: number) => Array.from({ length: n }, () => Math.floor(rand() * 16).toString(16)).join("");
-  const upper = (n: number) => Array.from({ length: n }, () => "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"[Math.floor(rand() * 32)]).join("");
+  const upper = (n: number) =>
+    Array.from({ length: n }, () => "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"[Math.floor(rand() * 32)]).join("");
   const uuid = () => `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`;
   const start = Date.UTC(2026, 4, 4, 0, 0, 0);
-  const users = Array.from({ length: 40 }, (_, i) => ({ name: `user-${i}`, account: ACCOUNTS[i % 3], key: `AKIA${upper(16)}` }));
+  const users = Array.from({ length: 40 }, (_, i) => ({
+    name: `user-${i}`,
+    account: ACCOUNTS[i % 3],
+    key: `AKIA${upper(16)}`,
+  }));
   const sessions: Session[] = [];
   mkdirSync(dir, { recursive: true });
   const files: string[] = [];
@@ -117,13 +129,31 @@ export function generateCorpus(dir: string, spec: CorpusSpec): { files: string[]
     accountId: s.account,
     accessKeyId: s.key,
     sessionContext: {
-      sessionIssuer: { type: "Role", principalId: "AROAEXAMPLE", arn: `arn:aws:iam::${s.account}:role/${s.role}`, accountId: s.account, userName: s.role },
+      sessionIssuer: {
+        type: "Role",
+        principalId: "AROAEXAMPLE",
+        arn: `arn:aws:iam::${s.account}:role/${s.role}`,
+        accountId: s.account,
+        userName: s.role,
+      },
       webIdFederationData: {},
-      attributes: { creationDate: new Date(s.issuedAt).toISOString().replace(".000", ""), mfaAuthenticated: "false" },
+      attributes: {
+        creationDate: new Date(s.issuedAt).toISOString().replace(".000", ""),
+        mfaAuthenticated: "false",
+      },
     },
   });
 
-  const record = (userIdentity: unknown, service: string, name: string, region: string, account: string, ua: string, ip: string, o: Record<string, unknown> = {}) => ({
+  const record = (
+    userIdentity: unknown,
+    service: string,
+    name: string,
+    region: string,
+    account: string,
+    ua: string,
+    ip: string,
+    o: Record<string, unknown> = {},
+  ) => ({
     eventVersion: "1.11",
     userIdentity,
     eventTime: new Date(t).toISOString().replace(/\.\d{3}Z$/, "Z"),
@@ -141,8 +171,14 @@ export function generateCorpus(dir: string, spec: CorpusSpec): { files: string[]
     managementEvent: o.category !== "Data",
     recipientAccountId: account,
     eventCategory: o.category ?? "Management",
-    tlsDetails: { tlsVersion: "TLSv1.3", cipherSuite: "TLS_AES_128_GCM_SHA256", clientProvidedHostHeader: `${service.split(".")[0]}.${region}.amazonaws.com` },
-    ...(o.errorCode ? { errorCode: o.errorCode, errorMessage: "User is not authorized to perform this operation" } : {}),
+    tlsDetails: {
+      tlsVersion: "TLSv1.3",
+      cipherSuite: "TLS_AES_128_GCM_SHA256",
+      clientProvidedHostHeader: `${service.split(".")[0]}.${region}.amazonaws.com`,
+    },
+    ...(o.errorCode
+      ? { errorCode: o.errorCode, errorMessage: "User is not authorized to perform this operation" }
+      : {}),
   });
 
   const next = (): Record<string, unknown> => {
@@ -154,63 +190,154 @@ export function generateCorpus(dir: string, spec: CorpusSpec): { files: string[]
       const u = pick(users);
       const parent = rand() < 0.2 && sessions.length ? pick(sessions) : undefined;
       const ai = rand() < 0.3;
-      const s: Session = { account: parent?.account ?? u.account, role: pick(["deploy", "agent-runner", "readonly", "ops"]), name: `${ai ? "task" : "sess"}-${hex(6)}`, key: `ASIA${upper(16)}`, issuedAt: t, ai: ai || (parent?.ai ?? false) };
+      const s: Session = {
+        account: parent?.account ?? u.account,
+        role: pick(["deploy", "agent-runner", "readonly", "ops"]),
+        name: `${ai ? "task" : "sess"}-${hex(6)}`,
+        key: `ASIA${upper(16)}`,
+        issuedAt: t,
+        ai: ai || (parent?.ai ?? false),
+      };
       sessions.push(s);
       if (sessions.length > 400) sessions.shift();
-      const requestParameters: Record<string, unknown> = { roleArn: `arn:aws:iam::${s.account}:role/${s.role}`, roleSessionName: s.name, durationSeconds: 3600 };
-      if (ai) requestParameters.tags = [{ key: "AccessType", value: "AI" }, { key: "Team", value: "platform" }];
+      const requestParameters: Record<string, unknown> = {
+        roleArn: `arn:aws:iam::${s.account}:role/${s.role}`,
+        roleSessionName: s.name,
+        durationSeconds: 3600,
+      };
+      if (ai)
+        requestParameters.tags = [
+          { key: "AccessType", value: "AI" },
+          { key: "Team", value: "platform" },
+        ];
       const exp = new Date(t + 3600_000);
-      return record(parent ? userIdentityOfSession(parent) : userIdentityOfUser(u), "sts.amazonaws.com", "AssumeRole", "us-east-1", s.account, pick(AGENTS), "198.51.100.23", {
-        requestParameters,
-        responseElements: {
-          credentials: { accessKeyId: s.key, sessionToken: `IQoJb3JpZ2luX2Vj${hex(120)}`, expiration: STS_EXPIRATION.format(exp) },
-          assumedRoleUser: { assumedRoleId: `AROAEXAMPLE:${s.name}`, arn: `arn:aws:sts::${s.account}:assumed-role/${s.role}/${s.name}` },
+      return record(
+        parent ? userIdentityOfSession(parent) : userIdentityOfUser(u),
+        "sts.amazonaws.com",
+        "AssumeRole",
+        "us-east-1",
+        s.account,
+        pick(AGENTS),
+        "198.51.100.23",
+        {
+          requestParameters,
+          responseElements: {
+            credentials: {
+              accessKeyId: s.key,
+              sessionToken: `IQoJb3JpZ2luX2Vj${hex(120)}`,
+              expiration: STS_EXPIRATION.format(exp),
+            },
+            assumedRoleUser: {
+              assumedRoleId: `AROAEXAMPLE:${s.name}`,
+              arn: `arn:aws:sts::${s.account}:assumed-role/${s.role}/${s.name}`,
+            },
+          },
         },
-      });
+      );
     }
     if (roll < 0.45) {
       // A role-session call: reads mostly, some writes and data events, a few denials.
       const s = pick(sessions);
-      const [service, name] = rand() < 0.7 ? pick(READS) : rand() < 0.5 ? pick(DATA) : pick(WRITES);
-      const data = name === "GetObject" || name === "PutObject" || name === "DeleteObject" || name.endsWith("Item");
-      return record(userIdentityOfSession(s), service, name, region, s.account, pick(AGENTS), "203.0.113.50", {
-        readOnly: !/^(Put|Delete|Run|Terminate|Attach|Update|Schedule|Authorize|Stop)/.test(name),
-        category: data ? "Data" : "Management",
-        errorCode: rand() < 0.05 ? "AccessDenied" : undefined,
-      });
+      const [service, name] =
+        rand() < 0.7
+          ? pick(READS)
+          : rand() < 0.6
+            ? pick(DATA)
+            : rand() < 0.98
+              ? pick(WRITES)
+              : pick(DANGEROUS);
+      const data =
+        name === "GetObject" || name === "PutObject" || name === "DeleteObject" || name.endsWith("Item");
+      return record(
+        userIdentityOfSession(s),
+        service,
+        name,
+        region,
+        s.account,
+        pick(AGENTS),
+        "203.0.113.50",
+        {
+          readOnly: !/^(Put|Delete|Run|Terminate|Attach|Update|Schedule|Authorize|Stop|Create)/.test(name),
+          category: data ? "Data" : "Management",
+          errorCode: rand() < 0.02 ? "AccessDenied" : undefined,
+        },
+      );
     }
     if (roll < 0.55) {
       // The AWS-managed MCP server calling on a user's behalf.
       const u = pick(users);
       const [service, name] = pick(READS);
-      return record(userIdentityOfUser(u, { invokedBy: "aws-mcp.amazonaws.com" }), service, name, region, u.account, "aws-mcp.amazonaws.com", "aws-mcp.amazonaws.com");
+      return record(
+        userIdentityOfUser(u, { invokedBy: "aws-mcp.amazonaws.com" }),
+        service,
+        name,
+        region,
+        u.account,
+        "aws-mcp.amazonaws.com",
+        "aws-mcp.amazonaws.com",
+      );
     }
     if (roll < 0.6) {
       const u = pick(users);
       const [service, name] = pick(READS);
-      return record(userIdentityOfUser(u), service, name, region, u.account, SELF_HOSTED_MCP, "198.51.100.91");
+      return record(
+        userIdentityOfUser(u),
+        service,
+        name,
+        region,
+        u.account,
+        SELF_HOSTED_MCP,
+        "198.51.100.91",
+      );
     }
     if (roll < 0.72) {
-      const svc = pick(["ec2.amazonaws.com", "lambda.amazonaws.com", "cloudtrail.amazonaws.com", "config.amazonaws.com"]);
+      const svc = pick([
+        "ec2.amazonaws.com",
+        "lambda.amazonaws.com",
+        "cloudtrail.amazonaws.com",
+        "config.amazonaws.com",
+      ]);
       const account = pick(ACCOUNTS);
-      return record({ type: "AWSService", invokedBy: svc }, "kms.amazonaws.com", pick(["Decrypt", "GenerateDataKey"]), region, account, svc, svc);
+      return record(
+        { type: "AWSService", invokedBy: svc },
+        "kms.amazonaws.com",
+        pick(["Decrypt", "GenerateDataKey"]),
+        region,
+        account,
+        svc,
+        svc,
+      );
     }
     const u = pick(users);
-    const [service, name] = rand() < 0.8 ? pick(READS) : pick(WRITES);
+    const [service, name] = rand() < 0.8 ? pick(READS) : rand() < 0.99 ? pick(WRITES) : pick(DANGEROUS);
     return record(userIdentityOfUser(u), service, name, region, u.account, pick(AGENTS), "198.51.100.23", {
       readOnly: READS.some(([, n]) => n === name),
       errorCode: rand() < 0.03 ? "AccessDenied" : undefined,
     });
   };
 
-  while (written < spec.records) {
-    const n = Math.min(spec.perFile, spec.records - written);
-    const records = Array.from({ length: n }, next);
-    const name = join(dir, `${ACCOUNTS[fileNo % 3]}_CloudTrail_${REGIONS[fileNo % 3]}_${String(fileNo).padStart(5, "0")}.json.gz`);
+  // One file per account and region, as CloudTrail delivers them; file names sort account- and
+  // region-major like a bucket walk, so STS calls (us-east-1) often arrive after the calls they enable.
+  const buffers = new Map<string, Record<string, unknown>[]>();
+  const flush = (bufferKey: string) => {
+    const records = buffers.get(bufferKey) ?? [];
+    if (!records.length) return;
+    const [account, region] = bufferKey.split("|");
+    const name = join(dir, `${account}_CloudTrail_${region}_${String(fileNo).padStart(5, "0")}.json.gz`);
     writeFileSync(name, gzipSync(JSON.stringify({ Records: records })));
     files.push(name);
-    written += n;
+    buffers.set(bufferKey, []);
     fileNo++;
+  };
+  while (written < spec.records) {
+    const r = next();
+    const bufferKey = `${r.recipientAccountId}|${r.awsRegion}`;
+    const list = buffers.get(bufferKey) ?? [];
+    list.push(r);
+    buffers.set(bufferKey, list);
+    written++;
+    if (list.length >= spec.perFile) flush(bufferKey);
   }
+  for (const bufferKey of [...buffers.keys()]) flush(bufferKey);
   return { files, records: written };
 }

@@ -9,14 +9,18 @@ export AWS_PROFILE= AWS_SDK_LOAD_CONFIG=0
 # No telemetry, update checks or dashboard calls: packaging must not need the network.
 export SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off SLS_DEPRECATION_DISABLE='*' SLS_INTERACTIVE_SETUP_DISABLE=1
 
-rm -rf .serverless
-npx osls package --stage ci --region us-east-1 \
-  --param="trailBucket=example-org-trail-bucket" \
-  --param="alertEmail=secops@example.com" \
-  --param="trailKmsKeyArn=arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-
-template=.serverless/cloudformation-template-update-stack.json
-cfn-lint --format parseable -- "$template"  # settings: .cfnlintrc
+# Both trigger modes must package and lint; the S3 mode (the default) is checked last and its artifact kept.
+check() {
+  rm -rf .serverless
+  npx osls package --stage ci --region us-east-1 "$@"
+  cfn-lint --format parseable -- .serverless/cloudformation-template-update-stack.json # settings: .cfnlintrc
+}
+check --param="trailBucket=example-org-trail-bucket" --param="trigger=sqs" \
+  --param="trailQueueArn=arn:aws:sqs:us-east-1:111122223333:trail-notifications" --param="readOnlyEvents=true"
+check --param="trailBucket=example-org-trail-bucket" \
+  --param="alertEmail=secops@example.com" --param="backfill=true" \
+  --param="trailKmsKeyArn=arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab" \
+  --param="alertTopicKmsKeyArn=arn:aws:kms:us-east-1:111122223333:key/5678abcd-12ab-34cd-56ef-1234567890ab"
 
 # The artifact must hold the bundled handler and the built-in rules it loads at run time.
 artifact=$(ls .serverless/*.zip | grep -v custom-resources | head -n 1)

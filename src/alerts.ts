@@ -225,7 +225,7 @@ export async function planAlerts(hits: readonly RuleHit[], store: Store, config:
           severity: hit.rule.level,
           eventIds: [],
           seen: [],
-          maxCounted: Number.NEGATIVE_INFINITY,
+          maxCounted: 0,
         };
         state.windows.push(w);
         state.windows.sort((a, b) => a.start - b.start);
@@ -233,7 +233,10 @@ export async function planAlerts(hits: readonly RuleHit[], store: Store, config:
       }
       return w;
     };
-    if (events.length === 0) windowFor(time(hit.firstSeen, now));
+    // A correlation hit represents more events than this batch holds: its count is a floor for its first window.
+    const firstWindow = windowFor(time(events.length ? events[0].time : hit.firstSeen, now));
+    if (!perWindow.has(firstWindow)) perWindow.set(firstWindow, { events: [], created: false });
+    const countFloor = hit.count > events.length ? hit.count : 0;
     for (const e of events) {
       const w = windowFor(time(e.time, now));
       let slot = perWindow.get(w);
@@ -243,11 +246,6 @@ export async function planAlerts(hits: readonly RuleHit[], store: Store, config:
       }
       slot.events.push(e);
     }
-    // A correlation hit represents more events than this batch holds: its count is a floor for the first window.
-    const firstWindow = events.length
-      ? findWindow(state.windows, time(events[0].time, now), span)
-      : undefined;
-    const countFloor = hit.count > events.length ? hit.count : 0;
 
     for (const [w, slot] of perWindow) {
       let seen = seenSets.get(w);
@@ -273,11 +271,7 @@ export async function planAlerts(hits: readonly RuleHit[], store: Store, config:
         w.lastSeen = Math.max(w.lastSeen, t);
       }
       w.count += fresh;
-      if (slot.created && events.length === 0) {
-        w.firstSeen = time(hit.firstSeen, now);
-        w.lastSeen = time(hit.lastSeen, w.firstSeen);
-      }
-      if (w === firstWindow || (events.length === 0 && slot.created)) {
+      if (w === firstWindow) {
         w.count = Math.max(w.count, countFloor);
         if (countFloor) {
           w.firstSeen = Math.min(w.firstSeen, time(hit.firstSeen, w.firstSeen));
@@ -410,7 +404,7 @@ function toAlert(t: Touched): Alert {
   const lastSeen = new Date(w.lastSeen);
   const principal = about
     ? cleanText(about.principal.arn || about.principal.display, 512)
-    : cleanText(t.group["actor.principal"] ?? t.group["userIdentity.arn"] ?? "", 512);
+    : cleanText(t.group?.["actor.principal"] ?? t.group?.["userIdentity.arn"] ?? "", 512);
   const regions = distinct(events.map((e) => cleanText(e.region, 32)));
   const group: Record<string, string> = {};
   for (const [k, v] of Object.entries(t.group ?? {}).slice(0, 10))
@@ -434,8 +428,8 @@ function toAlert(t: Touched): Alert {
     group,
     windowStart: new Date(w.start).toISOString(),
   };
-  if (t.rule.description) alert.description = cleanText(t.rule.description, 2000);
-  if (t.rule.runbook) alert.runbook = cleanText(t.rule.runbook, 2000);
+  if (t.rule.description) alert.description = cleanText(t.rule.description, 2000).trim();
+  if (t.rule.runbook) alert.runbook = cleanText(t.rule.runbook, 2000).trim();
   if (!t.isNew && t.previousSeverity && levelRank(w.severity) > levelRank(t.previousSeverity)) {
     alert.escalatedFrom = t.previousSeverity;
   }

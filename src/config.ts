@@ -46,7 +46,10 @@ export const configSchema = z
     parkHours: z.number().min(0).max(72).default(12),
     /** Alert suppression window (minutes) for repeated matches of one rule and group. */
     suppressionMinutes: z.number().int().min(0).default(60),
-    metrics: z.object({ namespace: z.string().min(1).max(255).default("AgentTrail") }).strict().prefault({}),
+    metrics: z
+      .object({ namespace: z.string().min(1).max(255).default("AgentTrail") })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -42,9 +42,14 @@ export async function buildDetector(
  * Runs one fixture scenario through the real pipeline (normalise → attribute → enrich → detect)
  * with only the given rules and fresh in-memory state: what `agenttrail rules test` replays.
  */
-export function scenarioRunner(config: Config): (records: unknown[], rules: CompiledRule[]) => Promise<RuleHit[]> {
+export function scenarioRunner(
+  config: Config,
+): (records: unknown[], rules: CompiledRule[]) => Promise<RuleHit[]> {
   return async (records, rules) => {
-    const result = await processBatch({ source: "fixture", records }, { store: new MemoryStore(), config, detector: new RuleEngine(rules, config) });
+    const result = await processBatch(
+      { source: "fixture", records },
+      { store: new MemoryStore(), config, detector: new RuleEngine(rules, config) },
+    );
     return result.hits;
   };
 }

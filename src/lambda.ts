@@ -73,14 +73,11 @@ export class InvocationError extends Error {
   }
 }
 
-/** An object to read; `etag` when the notification carries one (S3 does, CloudTrail's SNS message does not). */
-type ObjectRef = S3ObjectRef & { etag?: string };
-
 /**
  * Store key of the processed-file marker. CloudTrail never rewrites a log file (each key has a unique
  * suffix); the ETag, when known, still tells an overwritten object from the one processed.
  */
-export function processedFileKey(object: ObjectRef): string {
+export function processedFileKey(object: S3ObjectRef): string {
   return `processed-file|${object.bucket}|${object.key}|${object.etag ?? ""}`;
 }
 
@@ -143,7 +140,11 @@ export async function handleInvocation(event: unknown, deps: InvocationDeps): Pr
   return summary;
 }
 
-async function processObject(object: ObjectRef, source: string, deps: InvocationDeps): Promise<BatchSummary> {
+async function processObject(
+  object: S3ObjectRef,
+  source: string,
+  deps: InvocationDeps,
+): Promise<BatchSummary> {
   const markerKey = processedFileKey(object);
   try {
     const seen = await deps.store.getItems<ProcessedFileMarker>([markerKey]);

@@ -74,11 +74,11 @@ function dimensionValue(value: string): string {
 class Tally {
   private readonly counts = new Map<
     string,
-    { name: MetricName; dims?: MetricDimension[]; at: number; values: Map<number, number> }
+    { name: MetricName; dims?: Dims; at: number; values: Map<number, number> }
   >();
 
-  add(name: MetricName, dims: MetricDimension[] | undefined, at: number, value: number, times = 1): void {
-    const key = `${name}|${dims ? dims.map((d) => `${d.Name}=${d.Value}`).join(",") : ""}|${at}`;
+  add(name: MetricName, dims: Dims | undefined, at: number, value: number, times = 1): void {
+    const key = `${name}|${dims?.key ?? ""}|${at}`;
     let entry = this.counts.get(key);
     if (!entry) {
       entry = { name, dims, at, values: new Map() };
@@ -101,7 +101,7 @@ class Tally {
           Values: chunk.map(([v]) => v),
           Counts: chunk.map(([, c]) => c),
         };
-        if (e.dims) datum.Dimensions = e.dims.map((d) => ({ ...d }));
+        if (e.dims) datum.Dimensions = e.dims.list.map((d) => ({ ...d }));
         out.push(datum);
       }
     }
@@ -109,7 +109,26 @@ class Tally {
   }
 }
 
-const byKind = (kind: string): MetricDimension[] => [{ Name: "ActorKind", Value: dimensionValue(kind) }];
+/** A dimension set with its tally key, built once per distinct value (not per event). */
+interface Dims {
+  list: MetricDimension[];
+  key: string;
+}
+
+const dimsCache = new Map<string, Dims>();
+
+function dims(name: string, value: string): Dims {
+  const cacheKey = `${name}=${value}`;
+  let d = dimsCache.get(cacheKey);
+  if (!d) {
+    const v = dimensionValue(value);
+    d = { list: [{ Name: name, Value: v }], key: `${name}=${v}` };
+    if (dimsCache.size < 1000) dimsCache.set(cacheKey, d);
+  }
+  return d;
+}
+
+const byKind = (kind: string): Dims => dims("ActorKind", kind);
 
 function isDestructive(e: AuditEvent): boolean {
   const fact = e.facts["action.destructive"];
@@ -163,6 +182,6 @@ function addAlert(tally: Tally, alert: Alert, fallback: number, inRange: (t: num
   if (alert.status !== "new") return;
   const t = Date.parse(alert.firstSeen);
   const at = Number.isNaN(t) || !inRange(t) ? fallback : minute(t);
-  tally.add("Alerts", [{ Name: "Severity", Value: dimensionValue(alert.severity) }], at, 1);
-  tally.add("Alerts", [{ Name: "RuleId", Value: dimensionValue(alert.ruleId) }], at, 1);
+  tally.add("Alerts", dims("Severity", alert.severity), at, 1);
+  tally.add("Alerts", dims("RuleId", alert.ruleId), at, 1);
 }

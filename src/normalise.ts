@@ -1,8 +1,21 @@
 /** Raw CloudTrail record → AuditEvent, computed once; every later stage reads these fields. */
 import { createHash } from "node:crypto";
 import { UnparseableRecord } from "./cloudtrail/decode.ts";
-import { type CloudTrailRecord, cloudTrailRecordSchema, parseEventTime } from "./cloudtrail/records.ts";
-import type { Actor, AuditEvent, EventError, Principal, RawRecord, RecordOrigin, ResourceRef } from "./event.ts";
+import {
+  type CloudTrailRecord,
+  cloudTrailRecordSchema,
+  isCloudTrailRecord,
+  parseEventTime,
+} from "./cloudtrail/records.ts";
+import type {
+  Actor,
+  AuditEvent,
+  EventError,
+  Principal,
+  RawRecord,
+  RecordOrigin,
+  ResourceRef,
+} from "./event.ts";
 
 export type NormaliseResult =
   | { ok: true; event: AuditEvent }
@@ -30,11 +43,17 @@ export function normaliseRecord(raw: unknown, origin: RecordOrigin): NormaliseRe
   if (obj.eventType === "AwsCloudTrailInsight") {
     return { ok: false, skipped: true, reason: "CloudTrail Insights record" };
   }
-  const parsed = cloudTrailRecordSchema.safeParse(obj);
-  if (!parsed.success) return { ok: false, reason: describeInvalid(obj, parsed.error.issues) };
-  const r = parsed.data;
+  if (!isCloudTrailRecord(obj)) {
+    const parsed = cloudTrailRecordSchema.safeParse(obj);
+    return {
+      ok: false,
+      reason: parsed.success ? "not a CloudTrail record" : describeInvalid(obj, parsed.error.issues),
+    };
+  }
+  const r = obj as CloudTrailRecord;
   const time = parseEventTime(r.eventTime);
-  if (!time) return { ok: false, reason: `eventTime is not a time: ${JSON.stringify(r.eventTime).slice(0, 40)}` };
+  if (!time)
+    return { ok: false, reason: `eventTime is not a time: ${JSON.stringify(r.eventTime).slice(0, 40)}` };
 
   const error = errorOf(r);
   const event: AuditEvent = {
@@ -46,7 +65,7 @@ export function normaliseRecord(raw: unknown, origin: RecordOrigin): NormaliseRe
     action: stripVersionSuffix(r.eventName),
     rawAction: r.eventName,
     eventType: r.eventType ?? "",
-    readOnly: r.readOnly === true || r.readOnly === "true" ? true : r.readOnly === false || r.readOnly === "false" ? false : undefined,
+    readOnly: readOnlyOf(r.readOnly),
     category: r.eventCategory || (obj.managementEvent === false ? "Data" : "Management"),
     principal: principalOf(r),
     userAgent: r.userAgent ?? "",
@@ -61,13 +80,19 @@ export function normaliseRecord(raw: unknown, origin: RecordOrigin): NormaliseRe
   return { ok: true, event };
 }
 
-function describeInvalid(obj: Record<string, unknown>, issues: { path: PropertyKey[]; message: string }[]): string {
+function describeInvalid(
+  obj: Record<string, unknown>,
+  issues: { path: PropertyKey[]; message: string }[],
+): string {
   if (!("eventName" in obj) && ("eventname" in obj || "eventtime" in obj)) {
     return "not a CloudTrail record: keys are lower-cased (a data-lake rendering, not CloudTrail's casing)";
   }
   const first = issues[0];
   const where = first.path.length ? `${first.path.map(String).join(".")}: ` : "";
-  const msg = first.message.startsWith("missing") || first.message.startsWith("empty") ? first.message : `${where}${first.message}`;
+  const msg =
+    first.message.startsWith("missing") || first.message.startsWith("empty")
+      ? first.message
+      : `${where}${first.message}`;
   return `not a CloudTrail record: ${msg}`;
 }
 
@@ -77,7 +102,8 @@ function syntheticId(obj: Record<string, unknown>): string {
 }
 
 function errorOf(r: CloudTrailRecord): EventError | undefined {
-  if (r.errorCode) return r.errorMessage ? { code: r.errorCode, message: r.errorMessage } : { code: r.errorCode };
+  if (r.errorCode)
+    return r.errorMessage ? { code: r.errorCode, message: r.errorMessage } : { code: r.errorCode };
   // ConsoleLogin reports failure in responseElements, not errorCode (IAM-CT).
   const resp = r.responseElements as Record<string, unknown> | null | undefined;
   if (resp && typeof resp === "object" && resp.ConsoleLogin === "Failure") {
@@ -88,20 +114,42 @@ function errorOf(r: CloudTrailRecord): EventError | undefined {
 
 function resourcesOf(r: CloudTrailRecord): ResourceRef[] {
   if (!r.resources) return [];
-  return r.resources.map((x) => ({
-    arn: x.ARN ?? undefined,
-    type: x.type ?? undefined,
-    account: x.accountId ?? undefined,
-  }));
+  const out: ResourceRef[] = [];
+  for (const x of r.resources) {
+    if (x === null || typeof x !== "object") continue;
+    const { ARN, type, accountId } = x as Record<string, unknown>;
+    out.push({
+      arn: typeof ARN === "string" ? ARN : undefined,
+      type: typeof type === "string" ? type : undefined,
+      account: typeof accountId === "string" ? accountId : undefined,
+    });
+  }
+  return out;
+}
+
+function readOnlyOf(value: unknown): boolean | undefined {
+  if (typeof value === "boolean") return value;
+  if (typeof value === "string") {
+    const v = value.toLowerCase();
+    if (v === "true") return true;
+    if (v === "false") return false;
+  }
+  return undefined;
 }
 
 /** assumed-role/<role>/<session> or federated-user/<name>, from an STS ARN (no role path, IAM-ID). */
-export function parseStsArn(arn: string): { roleName?: string; sessionName?: string; federatedName?: string } {
+export function parseStsArn(arn: string): {
+  roleName?: string;
+  sessionName?: string;
+  federatedName?: string;
+} {
   const i = arn.indexOf(":assumed-role/");
   if (i >= 0) {
     const rest = arn.slice(i + ":assumed-role/".length);
     const slash = rest.indexOf("/");
-    return slash < 0 ? { roleName: rest } : { roleName: rest.slice(0, slash), sessionName: rest.slice(slash + 1) };
+    return slash < 0
+      ? { roleName: rest }
+      : { roleName: rest.slice(0, slash), sessionName: rest.slice(slash + 1) };
   }
   const f = arn.indexOf(":federated-user/");
   if (f >= 0) return { federatedName: arn.slice(f + ":federated-user/".length) };

@@ -3,9 +3,10 @@
  * normalise → dedup → attribute → enrich → detect → alerts → sinks → commit.
  * Pure core: the store and sinks are injected, no AWS SDK here. Outputs are published only after
  * the batch is processed, and event ids are marked as seen only after publishing succeeded, so a
- * failed publish is retried by the caller (Lambda retry) without losing the batch.
+ * failed publish is retried by the caller (Lambda retry) without losing the batch. Alert
+ * suppression state is committed after publishing too, so a retried batch raises its alerts again.
  */
-import { buildAlerts } from "./alerts.ts";
+import { planAlerts } from "./alerts.ts";
 import { attributeBatch } from "./attribution/attribute.ts";
 import type { BatchResult, BatchStats, Detector, Sink } from "./batch.ts";
 import type { Config } from "./config.ts";
@@ -85,7 +86,9 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
   const detected = reattributed.length ? [...events, ...reattributed] : events;
   enrichEvents(detected, config);
   const hits = deps.detector ? await deps.detector.detect(detected, store) : [];
-  const alerts = hits.length ? await buildAlerts(hits, store, config) : [];
+  // Alert state is committed only after publishing: a failed publish is retried with the same alerts.
+  const plan = hits.length ? await planAlerts(hits, store, config) : undefined;
+  const alerts = plan?.alerts ?? [];
 
   stats.events = events.length;
   stats.reattributed = reattributed.length;
@@ -93,10 +96,23 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
   for (const e of events) stats.byKind[e.actor.kind]++;
 
   const processedAt = deps.now?.() ?? new Date(store.now());
-  const result: BatchResult = { source: input.source, stats, events, reattributed, hits, alerts, malformed, processedAt };
+  const result: BatchResult = {
+    source: input.source,
+    stats,
+    events,
+    reattributed,
+    hits,
+    alerts,
+    malformed,
+    processedAt,
+  };
   for (const sink of deps.sinks ?? []) await sink.publish(result);
+  await plan?.commit();
   if (events.length) {
-    await store.putItems(events.map((e) => ({ key: seenKey(e), value: true as const })), EVENT_DEDUP_TTL_SECONDS);
+    await store.putItems(
+      events.map((e) => ({ key: seenKey(e), value: true as const })),
+      EVENT_DEDUP_TTL_SECONDS,
+    );
   }
   return result;
 }

@@ -65,7 +65,24 @@ export interface RunSummary {
 const MAX_LISTED_MALFORMED = 200;
 const MAX_LISTED = 20;
 
-export function eventLine(e: AuditEvent): EventLine {
+export function eventLine(
+  e: Pick<
+    AuditEvent,
+    | "id"
+    | "time"
+    | "service"
+    | "action"
+    | "account"
+    | "region"
+    | "principal"
+    | "sourceIp"
+    | "userAgent"
+    | "readOnly"
+    | "error"
+    | "origin"
+    | "actor"
+  >,
+): EventLine {
   const line: EventLine = {
     id: cleanText(e.id, 128),
     time: e.time.toISOString(),
@@ -92,7 +109,10 @@ export function cleanActor(a: Actor): Actor {
     confidence: a.confidence,
     via: cleanText(a.via, 64),
     evidence: a.evidence.map((ev) => {
-      const c: Actor["evidence"][number] = { signal: cleanText(ev.signal, 64), value: cleanText(ev.value, 256) };
+      const c: Actor["evidence"][number] = {
+        signal: cleanText(ev.signal, 64),
+        value: cleanText(ev.value, 256),
+      };
       if (ev.issuedBy) c.issuedBy = cleanText(ev.issuedBy, 128);
       if (ev.via) c.via = cleanText(ev.via, 512);
       if (ev.confidence) c.confidence = ev.confidence;
@@ -103,15 +123,34 @@ export function cleanActor(a: Actor): Actor {
   return out;
 }
 
+/** What the collector keeps per event: references, cleaned only when output is produced. */
+interface KeptEvent {
+  event: Pick<
+    AuditEvent,
+    | "id"
+    | "time"
+    | "service"
+    | "action"
+    | "account"
+    | "region"
+    | "principal"
+    | "sourceIp"
+    | "userAgent"
+    | "readOnly"
+    | "error"
+    | "origin"
+  >;
+  actor: Actor;
+}
+
 export class RunCollector implements Sink {
-  /** Final verdict per event id (a re-attribution replaces the first verdict). */
-  readonly events = new Map<string, EventLine>();
+  /** Final verdict per event (account#id): a re-attribution replaces the first verdict. */
+  private readonly kept = new Map<string, KeptEvent>();
   readonly alerts = new Map<string, Alert>();
   readonly failures: FileFailure[] = [];
   readonly skippedFiles: string[] = [];
   private readonly malformed: MalformedRecord[] = [];
   private totals = { files: 0, read: 0, malformed: 0, duplicates: 0, skipped: 0, events: 0, reattributed: 0 };
-  private unresolved = new Set<string>();
 
   async publish(result: BatchResult): Promise<void> {
     const s = result.stats;
@@ -123,7 +162,8 @@ export class RunCollector implements Sink {
     this.totals.events += s.events;
     this.totals.reattributed += s.reattributed;
     for (const m of result.malformed) {
-      if (this.malformed.length < MAX_LISTED_MALFORMED) this.malformed.push({ ...m, reason: cleanText(m.reason, 300) });
+      if (this.malformed.length < MAX_LISTED_MALFORMED)
+        this.malformed.push({ ...m, reason: cleanText(m.reason, 300) });
     }
     for (const e of result.events) this.keep(e);
     for (const e of result.reattributed) this.keep(e);
@@ -131,11 +171,43 @@ export class RunCollector implements Sink {
   }
 
   private keep(e: AuditEvent): void {
-    const line = eventLine(e);
-    this.events.set(`${line.account}#${line.id}`, line);
-    const waiting = e.actor.evidence.find((ev) => ev.signal === "sessionIssuanceNotSeen");
-    if (waiting) this.unresolved.add(line.id);
-    else this.unresolved.delete(line.id);
+    // The event's raw record and facts are not kept: a long replay holds verdicts, not records.
+    const {
+      id,
+      time,
+      service,
+      action,
+      account,
+      region,
+      principal,
+      sourceIp,
+      userAgent,
+      readOnly,
+      error,
+      origin,
+    } = e;
+    this.kept.set(`${account}#${id}`, {
+      event: {
+        id,
+        time,
+        service,
+        action,
+        account,
+        region,
+        principal,
+        sourceIp,
+        userAgent,
+        readOnly,
+        error,
+        origin,
+      },
+      actor: e.actor,
+    });
+  }
+
+  /** events.jsonl lines: every event with its final verdict, cleaned. */
+  *eventLines(): Iterable<EventLine> {
+    for (const k of this.kept.values()) yield eventLine({ ...k.event, actor: k.actor });
   }
 
   fileFailed(source: string, reason: string): void {
@@ -144,14 +216,17 @@ export class RunCollector implements Sink {
 
   summary(): RunSummary {
     const byKind: Record<ActorKind, number> = { ai: 0, human: 0, service: 0, unknown: 0 };
-    let first: string | undefined;
-    let last: string | undefined;
+    let first = Number.POSITIVE_INFINITY;
+    let last = Number.NEGATIVE_INFINITY;
+    let unresolved = 0;
     const ai = new Map<string, AiPrincipalAcc>();
-    for (const e of this.events.values()) {
-      byKind[e.actor.kind]++;
-      if (!first || e.time < first) first = e.time;
-      if (!last || e.time > last) last = e.time;
-      if (e.actor.kind === "ai") addAi(ai, e);
+    for (const k of this.kept.values()) {
+      byKind[k.actor.kind]++;
+      const t = k.event.time.getTime();
+      if (t < first) first = t;
+      if (t > last) last = t;
+      if (k.actor.kind === "ai") addAi(ai, eventLine({ ...k.event, actor: k.actor }));
+      else if (k.actor.evidence.some((ev) => ev.signal === "sessionIssuanceNotSeen")) unresolved++;
     }
     const bySeverity: Record<string, number> = {};
     const byRule: Record<string, number> = {};
@@ -166,13 +241,17 @@ export class RunCollector implements Sink {
         malformed: this.totals.malformed,
         duplicates: this.totals.duplicates,
         skipped: this.totals.skipped,
-        events: this.events.size,
+        events: this.kept.size,
         reattributed: this.totals.reattributed,
-        unresolvedSessions: this.unresolved.size,
+        unresolvedSessions: unresolved,
       },
       byKind,
-      aiPrincipals: [...ai.values()].sort((a, b) => b.calls - a.calls || (a.principal < b.principal ? -1 : 1)).map(finishAi),
-      timeRange: first && last ? { first, last } : null,
+      aiPrincipals: [...ai.values()]
+        .sort((a, b) => b.calls - a.calls || (a.principal < b.principal ? -1 : 1))
+        .map(finishAi),
+      timeRange: this.kept.size
+        ? { first: new Date(first).toISOString(), last: new Date(last).toISOString() }
+        : null,
       alerts: { total: this.alerts.size, bySeverity, byRule },
       malformed: this.malformed,
     };
@@ -250,29 +329,47 @@ export function renderSummary(s: RunSummary, alerts: Alert[]): string {
     `  events ${r.events}  malformed ${r.malformed}  duplicates ${r.duplicates}  skipped ${r.skipped}  re-attributed ${r.reattributed}`,
   );
   if (s.timeRange) out.push(`  time range ${s.timeRange.first} → ${s.timeRange.last}`);
-  out.push(`  calls by actor: ai ${s.byKind.ai}  human ${s.byKind.human}  service ${s.byKind.service}  unknown ${s.byKind.unknown}`);
+  out.push(
+    `  calls by actor: ai ${s.byKind.ai}  human ${s.byKind.human}  service ${s.byKind.service}  unknown ${s.byKind.unknown}`,
+  );
   if (r.unresolvedSessions) {
-    out.push(`  ${r.unresolvedSessions} call(s) used role sessions whose issuing STS call was not in the input`);
+    out.push(
+      `  ${r.unresolvedSessions} call(s) used role sessions whose issuing STS call was not in the input`,
+    );
   }
   if (s.aiPrincipals.length) {
     out.push("", "AI principals:");
     for (const p of s.aiPrincipals) {
-      out.push(`  ${p.principal} (account ${p.account}): ${p.calls} call(s), ${p.confidence} confidence, via ${p.via.join(", ")}`);
+      out.push(
+        `  ${p.principal} (account ${p.account}): ${p.calls} call(s), ${p.confidence} confidence, via ${p.via.join(", ")}`,
+      );
       for (const ev of p.evidence.slice(0, 6)) {
-        const extra = [ev.issuedBy ? `issued by ${ev.issuedBy}` : "", ev.via ? `via ${ev.via}` : ""].filter(Boolean).join(", ");
+        const extra = [ev.issuedBy ? `issued by ${ev.issuedBy}` : "", ev.via ? `via ${ev.via}` : ""]
+          .filter(Boolean)
+          .join(", ");
         out.push(`    - ${ev.signal}: ${ev.value}${extra ? ` (${extra})` : ""}`);
       }
-      if (p.sessions.length) out.push(`    sessions: ${p.sessions.slice(0, 5).join(", ")}${p.sessions.length > 5 ? ", …" : ""}`);
-      out.push(`    top actions: ${p.topActions.slice(0, 5).map((a) => `${a.action} ×${a.calls}`).join(", ")}`);
+      if (p.sessions.length)
+        out.push(`    sessions: ${p.sessions.slice(0, 5).join(", ")}${p.sessions.length > 5 ? ", …" : ""}`);
+      out.push(
+        `    top actions: ${p.topActions
+          .slice(0, 5)
+          .map((a) => `${a.action} ×${a.calls}`)
+          .join(", ")}`,
+      );
     }
   } else {
     out.push("", "No AI agent activity found.");
   }
   if (alerts.length) {
     out.push("", `Alerts (${alerts.length}):`);
-    const ordered = [...alerts].sort((a, b) => (a.firstSeen < b.firstSeen ? -1 : a.firstSeen > b.firstSeen ? 1 : 0));
+    const ordered = [...alerts].sort((a, b) =>
+      a.firstSeen < b.firstSeen ? -1 : a.firstSeen > b.firstSeen ? 1 : 0,
+    );
     for (const a of ordered) {
-      out.push(`  [${a.severity.toUpperCase()}] ${cleanText(a.title, 200)}  (${a.ruleId}, ×${a.count}, ${a.firstSeen})`);
+      out.push(
+        `  [${a.severity.toUpperCase()}] ${cleanText(a.title, 200)}  (${a.ruleId}, ×${a.count}, ${a.firstSeen})`,
+      );
     }
   }
   if (s.malformed.length) {

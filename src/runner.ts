@@ -21,7 +21,10 @@ export interface RunDeps {
   onFile?: (done: number, source: string) => void;
 }
 
-export async function runFiles(files: AsyncIterable<InputFile> | Iterable<InputFile>, deps: RunDeps): Promise<void> {
+export async function runFiles(
+  files: AsyncIterable<InputFile> | Iterable<InputFile>,
+  deps: RunDeps,
+): Promise<void> {
   const sinks: Sink[] = [...(deps.sinks ?? []), deps.collector];
   let done = 0;
   for await (const file of files) {
@@ -40,7 +43,10 @@ export async function runFiles(files: AsyncIterable<InputFile> | Iterable<InputF
       deps.onFile?.(done, file.source);
       continue;
     }
-    await processBatch({ source: file.source, records }, { store: deps.store, config: deps.config, detector: deps.detector, sinks });
+    await processBatch(
+      { source: file.source, records },
+      { store: deps.store, config: deps.config, detector: deps.detector, sinks },
+    );
     deps.onFile?.(done, file.source);
   }
   for (const sink of sinks) await sink.close?.();

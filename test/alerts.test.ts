@@ -440,6 +440,17 @@ describe("renderAlertText / alertMessageAttributes", () => {
     expect(text).toContain(`Alert id: ${alert.id}`);
   });
 
+  it("lists a numbered runbook one step per line", async () => {
+    const alert = await sampleAlert();
+    const text = renderAlertText({
+      ...alert,
+      runbook: "1. Stop the agent. 2. Revoke its session.  3. Restore from backup.",
+    });
+    expect(text).toContain(
+      "Next steps:\n  1. Stop the agent.\n  2. Revoke its session.\n  3. Restore from backup.",
+    );
+  });
+
   it("cleans fields again when rendering an alert that came from elsewhere", async () => {
     const alert = await sampleAlert();
     const text = renderAlertText({ ...alert, title: "x\r\nFAKE LINE", principal: "p\u001b[2J" });

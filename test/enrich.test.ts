@@ -353,6 +353,12 @@ describe("action.target", () => {
     expect(f["action.target"]).toBe("kms:1");
   });
 
+  it("cuts names longer than 200 characters (record values are untrusted)", () => {
+    const long = "x".repeat(5000);
+    const target = factsOf(record("ssm.amazonaws.com", "DeleteParameter", { name: long }))["action.target"];
+    expect(target).toBe(`ssm:${"x".repeat(200)}`);
+  });
+
   it("is absent when nothing names a target", () => {
     expect(factsOf(at("2026-11-18T10:00:00Z"))["action.target"]).toBeUndefined();
   });
@@ -707,6 +713,11 @@ describe("enrichEvents", () => {
       expect(typeof e.facts[name], name).toBe("boolean");
     }
     for (const key of Object.keys(e.facts)) expect(FACT_NAMES as readonly string[]).toContain(key);
+  });
+
+  it("every fact is documented in rules/README.md's derived-fields table", () => {
+    const readme = readFileSync(new URL("../rules/README.md", import.meta.url), "utf8");
+    for (const name of FACT_NAMES) expect(readme, name).toContain(`| \`${name}\` |`);
   });
 
   it("replaces earlier facts when an event is enriched again", () => {

@@ -83,9 +83,21 @@ describe("serverless.yml", () => {
     expect(statements.flatMap(actions).some((a) => a === "*" || a.endsWith(":*"))).toBe(false);
   });
 
-  it("notifies the function for AWSLogs/ keys of the existing bucket only", () => {
-    const s3Event = doc.functions.trail.events.find((e) => "s3" in e)?.s3 as Record<string, unknown>;
-    expect(s3Event).toMatchObject({ existing: true, rules: [{ prefix: "AWSLogs/" }] });
+  it("notifies the function for AWSLogs/ keys of the existing bucket, or reads an SQS queue with partial failures", () => {
+    expect(doc.functions.trail.events).toBe(`\${self:custom.trailEvents.\${param:trigger}}`);
+    const events = (doc.custom as unknown as { trailEvents: Record<string, Record<string, unknown>[]> })
+      .trailEvents;
+    expect(events.s3).toEqual([
+      {
+        s3: {
+          bucket: `\${param:trailBucket}`,
+          event: "s3:ObjectCreated:*",
+          existing: true,
+          rules: [{ prefix: "AWSLogs/" }],
+        },
+      },
+    ]);
+    expect(events.sqs[0].sqs).toMatchObject({ functionResponseType: "ReportBatchItemFailures" });
   });
 
   it("builds the handler with the shared esbuild options (ESM, node22, .mjs, nothing external)", () => {

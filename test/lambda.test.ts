@@ -1,13 +1,15 @@
 /**
  * handleInvocation's delivery semantics against emulated S3 + DynamoDB (moto) with the real DynamoStore:
  * one batch per object, processed-file markers written only after publishing, failures that fail the
- * invocation (or only their SQS message), EventBridge + S3 dedup. No detector: rules are tested elsewhere.
+ * invocation (or only their SQS message), EventBridge + S3 dedup. No detector (rules are tested elsewhere),
+ * except where alerts are the point.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { BatchResult, Sink } from "../src/batch.ts";
 import { parseConfig } from "../src/config.ts";
+import { buildDetector } from "../src/detection.ts";
 import { handleInvocation, type InvocationDeps, InvocationError } from "../src/lambda.ts";
 import { DynamoStore } from "../src/state/dynamo.ts";
 import {
@@ -111,6 +113,22 @@ describe("handleInvocation", () => {
     expect(logLines.filter((l) => JSON.parse(l).msg === "batch")).toHaveLength(4);
   });
 
+  it("processes an overwritten object again (new ETag), but not a redelivery of either version", async () => {
+    const key = trailKey(clock);
+    const first = await put(trailFile(mcpAgentFile(clock)), key);
+    await handleInvocation(s3Notification([first]), deps);
+    const second = await put(trailFile(humanAndServiceFile(clock).records), key);
+    expect(second.eTag).not.toBe(first.eTag);
+
+    const overwritten = await handleInvocation(s3Notification([second]), deps);
+    expect(overwritten.batches[0]).toMatchObject({ status: "processed", events: 4 });
+    for (const version of [first, second]) {
+      const redelivered = await handleInvocation(s3Notification([version]), deps);
+      expect(redelivered.batches.map((x) => x.status)).toEqual(["already-processed"]);
+    }
+    expect(sink.results).toHaveLength(2);
+  });
+
   it("fails the invocation for an unreadable object after processing the others, and the retry reprocesses only it", async () => {
     const good = await put(trailFile(mcpAgentFile(clock)));
     const corrupt = await put(Buffer.from("this is not a trail file"));
@@ -206,5 +224,50 @@ describe("handleInvocation", () => {
     );
     expect(digest.trigger).toBe("ignored");
     expect(sink.results).toHaveLength(0);
+  });
+
+  it("reads every file CloudTrail's own SNS notification lists, delivered through SQS", async () => {
+    const a = await put(trailFile(mcpAgentFile(clock)));
+    const b = await put(trailFile(humanAndServiceFile(clock).records));
+    const snsEnvelope = {
+      Type: "Notification",
+      MessageId: "5f3e2a5c-0000-4000-8000-000000000001",
+      TopicArn: "arn:aws:sns:us-east-1:123456789012:cloudtrail-delivery",
+      Message: JSON.stringify({ s3Bucket: bucket, s3ObjectKey: [a.key, b.key] }),
+      Timestamp: new Date().toISOString(),
+      SignatureVersion: "1",
+      Signature: "EXAMPLE",
+      SigningCertURL: "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-EXAMPLE.pem",
+      UnsubscribeURL: "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
+    };
+    const summary = await handleInvocation(
+      sqsEvent([{ id: "m-1", body: JSON.stringify(snsEnvelope) }]),
+      deps,
+    );
+    expect(summary.batchItemFailures).toEqual([]);
+    expect(summary.batches.map((x) => [x.source, x.status])).toEqual([
+      [`s3://${bucket}/${a.key}`, "processed"],
+      [`s3://${bucket}/${b.key}`, "processed"],
+    ]);
+  });
+
+  it("fails the invocation for an event it does not understand", async () => {
+    await expect(handleInvocation({ hello: "world" }, deps)).rejects.toThrow(/unrecognised trigger/);
+    expect(sink.results).toHaveLength(0);
+  });
+
+  // Alert state is committed after publishing (processBatch), so a retried batch raises its alerts again.
+  it("a failed publish loses no alert: the retry publishes the same new alerts", async () => {
+    const { detector } = await buildDetector(deps.config, { builtin: true, extraDirs: [] });
+    deps.detector = detector;
+    const file = await put(trailFile(mcpAgentFile(clock)));
+    sink.failNext = 1;
+    await expect(handleInvocation(s3Notification([file]), deps)).rejects.toThrow(/ThrottlingException/);
+
+    await handleInvocation(s3Notification([file]), deps);
+    const alerts = sink.results.flatMap((r) => r.alerts);
+    expect(
+      alerts.filter((a) => a.ruleId === "ai-destructive-action" && a.status === "new").length,
+    ).toBeGreaterThan(0);
   });
 });

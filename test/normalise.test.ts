@@ -21,8 +21,9 @@ const pantherCases = readFileSync(PANTHER, "utf8")
 
 describe("normaliseRecord", () => {
   it("normalises a real record into the AuditEvent fields", () => {
-    const file = "test/fixtures/corpus/invictus-ir-aws-dataset/CloudTrail/218007301253_CloudTrail_us-east-1_20230710T1145Z_7xgocspSowgK0Gto.json";
-    const raw = (decodeFile(readFileSync(file), file).records as Record<string, unknown>[])[0];
+    const file =
+      "test/fixtures/corpus/invictus-ir-aws-dataset/CloudTrail/218007301253_CloudTrail_us-east-1_20230710T1145Z_7xgocspSowgK0Gto.json";
+    const [raw] = decodeFile(readFileSync(file), file).records as Record<string, unknown>[];
     const n = normaliseRecord(raw, { source: file, index: 3 });
     if (!n.ok) throw new Error(n.reason);
     const e = n.event;
@@ -30,7 +31,7 @@ describe("normaliseRecord", () => {
     expect(e.time.toISOString()).toBe(new Date(raw?.eventTime as string).toISOString());
     expect(e.service).toBe("s3.amazonaws.com");
     expect(e.action).toBe(raw?.eventName);
-    expect(e.principal.type).toBe((raw?.userIdentity as { type: string }).type);
+    expect(e.principal.type).toBe((raw.userIdentity as { type: string }).type);
     expect(e.account).toBe(raw?.recipientAccountId);
     expect(e.origin).toEqual({ source: file, index: 3 });
     expect(e.raw).toBe(raw);
@@ -39,7 +40,10 @@ describe("normaliseRecord", () => {
 
   it("accepts the eventTime formats found in the wild, as UTC", () => {
     const at = (eventTime: string) => {
-      const n = normaliseRecord({ eventTime, eventName: "X", eventSource: "s3.amazonaws.com", eventID: "1" }, origin);
+      const n = normaliseRecord(
+        { eventTime, eventName: "X", eventSource: "s3.amazonaws.com", eventID: "1" },
+        origin,
+      );
       return n.ok ? n.event.time.toISOString() : n.reason;
     };
     expect(at("2023-07-10T11:45:00Z")).toBe("2023-07-10T11:45:00.000Z");
@@ -54,7 +58,14 @@ describe("normaliseRecord", () => {
     expect(stripVersionSuffix("UpdateFunctionConfiguration20150331v2")).toBe("UpdateFunctionConfiguration");
     expect(stripVersionSuffix("GetDistribution2020_05_31")).toBe("GetDistribution");
     expect(stripVersionSuffix("GetObject")).toBe("GetObject");
-    const n = normaliseRecord({ eventTime: "2019-01-01T00:00:00Z", eventName: "ListFunctions20150331", eventSource: "lambda.amazonaws.com" }, origin);
+    const n = normaliseRecord(
+      {
+        eventTime: "2019-01-01T00:00:00Z",
+        eventName: "ListFunctions20150331",
+        eventSource: "lambda.amazonaws.com",
+      },
+      origin,
+    );
     expect(n.ok && [n.event.action, n.event.rawAction]).toEqual(["ListFunctions", "ListFunctions20150331"]);
   });
 
@@ -70,7 +81,11 @@ describe("normaliseRecord", () => {
           accountId: "017622104382",
           accessKeyId: "ASIAP5CT9NN8EYVU1FXV",
           sessionContext: {
-            sessionIssuer: { type: "Role", arn: "arn:aws:iam::017622104382:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_abc", userName: "AWSReservedSSO_Admin_abc" },
+            sessionIssuer: {
+              type: "Role",
+              arn: "arn:aws:iam::017622104382:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_abc",
+              userName: "AWSReservedSSO_Admin_abc",
+            },
             sourceIdentity: "alice",
           },
         },
@@ -90,8 +105,15 @@ describe("normaliseRecord", () => {
   });
 
   it("reads errors from errorCode and from ConsoleLogin's responseElements", () => {
-    const base = { eventTime: "2022-11-10T16:24:34Z", eventSource: "signin.amazonaws.com", eventName: "ConsoleLogin" };
-    const failed = normaliseRecord({ ...base, responseElements: { ConsoleLogin: "Failure" }, errorMessage: "Failed authentication" }, origin);
+    const base = {
+      eventTime: "2022-11-10T16:24:34Z",
+      eventSource: "signin.amazonaws.com",
+      eventName: "ConsoleLogin",
+    };
+    const failed = normaliseRecord(
+      { ...base, responseElements: { ConsoleLogin: "Failure" }, errorMessage: "Failed authentication" },
+      origin,
+    );
     expect(failed.ok && failed.event.error).toEqual({ code: "Failure", message: "Failed authentication" });
     const ok = normaliseRecord({ ...base, responseElements: { ConsoleLogin: "Success" } }, origin);
     expect(ok.ok && ok.event.error).toBeUndefined();
@@ -108,22 +130,38 @@ describe("normaliseRecord", () => {
   });
 
   it("skips Insights records and rejects non-records with a reason", () => {
-    const insight = normaliseRecord({ eventType: "AwsCloudTrailInsight", eventTime: "2019-11-14T00:51:00Z" }, origin);
+    const insight = normaliseRecord(
+      { eventType: "AwsCloudTrailInsight", eventTime: "2019-11-14T00:51:00Z" },
+      origin,
+    );
     expect(insight).toMatchObject({ ok: false, skipped: true });
-    expect(normaliseRecord(null, origin)).toMatchObject({ ok: false, reason: "not a CloudTrail record: null" });
+    expect(normaliseRecord(null, origin)).toMatchObject({
+      ok: false,
+      reason: "not a CloudTrail record: null",
+    });
     expect(normaliseRecord([1], origin)).toMatchObject({ ok: false });
   });
 
   it("handles the processing library's odd files: all fields null, unknown fields, misspelt fields", () => {
     const read = (f: string) => decodeFile(readFileSync(`${LIB}/${f}`), f).records;
     const [allNull, filled] = read("SerializerAllFieldsNull.json");
-    expect(normaliseRecord(allNull, origin)).toMatchObject({ ok: false, reason: "not a CloudTrail record: missing eventTime" });
+    expect(normaliseRecord(allNull, origin)).toMatchObject({
+      ok: false,
+      reason: "not a CloudTrail record: missing eventTime",
+    });
     expect(normaliseRecord(filled, origin).ok).toBe(true);
-    for (const f of ["SerializerTestFileNewFieldsInRoot.json", "SerializerTestFileNewFieldAtRandomPlaces.json", "SerializerTestFileNewFieldsInUserIdentity.json"]) {
+    for (const f of [
+      "SerializerTestFileNewFieldsInRoot.json",
+      "SerializerTestFileNewFieldAtRandomPlaces.json",
+      "SerializerTestFileNewFieldsInUserIdentity.json",
+    ]) {
       for (const r of read(f)) expect(normaliseRecord(r, origin).ok).toBe(true);
     }
     const [misspelt, correct] = read("SerializerTestFileBadFieldName.json");
-    expect(normaliseRecord(misspelt, origin)).toMatchObject({ ok: false, reason: "not a CloudTrail record: missing eventTime" });
+    expect(normaliseRecord(misspelt, origin)).toMatchObject({
+      ok: false,
+      reason: "not a CloudTrail record: missing eventTime",
+    });
     expect(normaliseRecord(correct, origin).ok).toBe(true);
   });
 
@@ -140,7 +178,13 @@ describe("normaliseRecord", () => {
       }
       // Records in CloudTrail's own shape with the required fields must normalise.
       const e = c.event as Record<string, unknown>;
-      if (c.shape === "full_core" && typeof e.eventTime === "string" && /^\d{4}-/.test(e.eventTime) && e.eventName && e.eventSource) {
+      if (
+        c.shape === "full_core" &&
+        typeof e.eventTime === "string" &&
+        /^\d{4}-/.test(e.eventTime) &&
+        e.eventName &&
+        e.eventSource
+      ) {
         expect(n.ok, `${c.rule_id} / ${c.test_name}`).toBe(true);
       }
       if (c.shape === "lowercase_keys") expect(n.ok ? "" : n.reason).toMatch(/lower-cased/);

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   cleanText,
@@ -253,5 +253,57 @@ describe("redactRecord", () => {
     expect(redactRecord(null)).toEqual({});
     expect(redactRecord("sessionToken")).toEqual({});
     expect(redactRecord([1, 2])).toEqual({});
+  });
+});
+
+describe("redactRecord over the real corpus", () => {
+  const corpus = new URL("./fixtures/corpus/", import.meta.url);
+  const invictusDir = new URL("invictus-ir-aws-dataset/CloudTrail/", corpus);
+  const records: Record<string, unknown>[] = [];
+  for (const file of readdirSync(invictusDir)) {
+    records.push(
+      ...(
+        JSON.parse(readFileSync(new URL(file, invictusDir), "utf8")) as { Records: Record<string, unknown>[] }
+      ).Records,
+    );
+  }
+  for (const line of readFileSync(new URL("panther-analysis/cases.jsonl", corpus), "utf8").split("\n")) {
+    const event = line ? (JSON.parse(line) as { event?: unknown }).event : undefined;
+    if (event && typeof event === "object" && !Array.isArray(event))
+      records.push(event as Record<string, unknown>);
+  }
+
+  /** Every value under a secret key, as [key, value] pairs. */
+  function secrets(value: unknown, out: [string, unknown][] = []): [string, unknown][] {
+    if (Array.isArray(value)) for (const v of value) secrets(v, out);
+    else if (value && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) {
+        if (isSecretKey(k) && v !== null && typeof v !== "boolean") out.push([k, v]);
+        else secrets(v, out);
+      }
+    }
+    return out;
+  }
+
+  it("removes every session token and password of the invictus-ir and Panther records", () => {
+    expect(records.length).toBeGreaterThan(3000);
+    const found = records.flatMap((r) => secrets(r));
+    // The corpus does hold real credentials (STS session tokens of the attack simulation).
+    expect(found.filter(([k]) => k === "sessionToken").length).toBeGreaterThan(10);
+    for (const r of records) {
+      const red = redactRecord(r);
+      const text = JSON.stringify(red);
+      for (const [, v] of secrets(r)) {
+        if (typeof v === "string" && v.length > 4 && !REDACTED.includes(v)) expect(text).not.toContain(v);
+      }
+      for (const [, v] of secrets(red)) expect(v).toBe(REDACTED);
+      expect(text).not.toMatch(/IQoJb3JpZ2lu[A-Za-z0-9+/=]{20}/);
+      // What attribution and rules read stays as it was.
+      expect(red.eventID).toEqual(r.eventID);
+      expect(red.eventName).toEqual(r.eventName);
+      expect((red.userIdentity as { arn?: unknown } | undefined)?.arn).toEqual(
+        (r.userIdentity as { arn?: unknown } | undefined)?.arn,
+      );
+    }
   });
 });

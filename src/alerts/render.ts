@@ -57,12 +57,20 @@ export function renderAlertText(alert: Alert): string {
   }
   if (alert.description) {
     out.push("");
-    out.push(`What this means: ${cleanText(alert.description, 2000)}`);
+    out.push(`What this means: ${cleanText(alert.description, 2000).trim()}`);
   }
   out.push("");
-  out.push(
-    `Next steps: ${alert.runbook ? cleanText(alert.runbook, 2000) : "review the events below in CloudTrail and confirm the activity with the principal's owner."}`,
-  );
+  const runbook = alert.runbook ? cleanText(alert.runbook, 2000).trim() : "";
+  if (runbook) {
+    // Numbered runbooks ("1. … 2. …") read better one step per line.
+    const steps = runbook.split(/\s+(?=\d{1,2}\.\s)/);
+    if (steps.length > 1) out.push("Next steps:", ...steps.map((step) => `  ${step}`));
+    else out.push(`Next steps: ${runbook}`);
+  } else {
+    out.push(
+      "Next steps: review the events below in CloudTrail and confirm the activity with the principal's owner.",
+    );
+  }
   out.push("");
   const ids = alert.eventIds.slice(0, MAX_LISTED_EVENT_IDS).map((id) => cleanText(id, 80));
   const more = alert.count > ids.length ? ` (+${alert.count - ids.length} more)` : "";

@@ -1,7 +1,8 @@
 /**
  * Alert titles written for a responder: who (AI / human / service, how), did what, to what, as whom.
- * One template per kind of built-in rule, a generic one for the rest. Every value taken from a record
- * passes through cleanText: titles end up in e-mail subjects, chat messages and terminals.
+ * One template per kind of built-in rule, a generic one for the rest; failed calls read as attempts
+ * ("tried to delete …"). Every value taken from a record passes through cleanText: titles end up in
+ * e-mail subjects, chat messages and terminals.
  */
 import type { Actor, AuditEvent } from "../event.ts";
 import type { RuleMeta } from "../rules/types.ts";
@@ -13,7 +14,8 @@ const MAX_NAME = 64;
 
 /** "AI agent (via aws-mcp)", "Human (console)", "AWS service (s3.amazonaws.com)", "Unknown actor". */
 export function actorPhrase(actor: Actor | undefined): string {
-  const via = cleanText(actor?.via, 48);
+  const raw = cleanText(actor?.via, 48);
+  const via = raw === "unknown" ? "" : raw;
   switch (actor?.kind) {
     case "ai":
       return via ? `AI agent (via ${via})` : "AI agent";
@@ -38,8 +40,9 @@ export function targetName(event: AuditEvent): string | undefined {
   const fact = event.facts["action.target"];
   if (typeof fact === "string" && fact) return cleanText(fact.slice(fact.indexOf(":") + 1) || fact, MAX_NAME);
   const arn = event.resources.find((r) => r.arn)?.arn;
-  if (arn)
+  if (arn) {
     return cleanText(arn.slice(Math.max(arn.lastIndexOf("/"), arn.lastIndexOf(":")) + 1) || arn, MAX_NAME);
+  }
   return undefined;
 }
 
@@ -53,31 +56,57 @@ function listNames(names: string[], max = 2): string {
   return `${names.slice(0, max).join(", ")} and ${names.length - max} more`;
 }
 
-const PAST: Record<string, string> = {
-  Delete: "deleted",
-  Terminate: "terminated",
-  Purge: "purged",
-  Disable: "disabled",
-  Stop: "stopped",
-  Remove: "removed",
-  Deregister: "deregistered",
-  Detach: "detached",
-  Attach: "attached",
-  Put: "set",
-  Update: "updated",
-  Create: "created",
-  Modify: "modified",
-  Revoke: "revoked",
-  Cancel: "cancelled",
-  Reset: "reset",
-  Disassociate: "disassociated",
-  Deactivate: "deactivated",
-  Suspend: "suspended",
-  Upload: "uploaded",
-  Tag: "tagged",
-  Untag: "untagged",
-  Schedule: "scheduled",
+/** API verb → [past tense, infinitive, preposition before a target that is not the resource itself]. */
+const VERBS: Record<string, [string, string, string]> = {
+  Delete: ["deleted", "delete", "from"],
+  Terminate: ["terminated", "terminate", "in"],
+  Purge: ["purged", "purge", "in"],
+  Disable: ["disabled", "disable", "for"],
+  Stop: ["stopped", "stop", "for"],
+  Remove: ["removed", "remove", "from"],
+  Deregister: ["deregistered", "deregister", "from"],
+  Detach: ["detached", "detach", "from"],
+  Attach: ["attached", "attach", "to"],
+  Put: ["set", "set", "on"],
+  Update: ["updated", "update", "of"],
+  Create: ["created", "create", "for"],
+  Modify: ["modified", "modify", "of"],
+  Revoke: ["revoked", "revoke", "from"],
+  Authorize: ["authorized", "authorize", "on"],
+  Cancel: ["cancelled", "cancel", "for"],
+  Reset: ["reset", "reset", "of"],
+  Disassociate: ["disassociated", "disassociate", "from"],
+  Associate: ["associated", "associate", "with"],
+  Deactivate: ["deactivated", "deactivate", "for"],
+  Suspend: ["suspended", "suspend", "for"],
+  Upload: ["uploaded", "upload", "to"],
+  Tag: ["tagged", "tag", "on"],
+  Untag: ["untagged", "untag", "on"],
+  Enable: ["enabled", "enable", "for"],
+  Replace: ["replaced", "replace", "in"],
 };
+
+/** Words CloudTrail spells in CamelCase that a reader knows in capitals. */
+const ACRONYMS = new Set([
+  "vpc",
+  "vpcs",
+  "acl",
+  "acls",
+  "nat",
+  "ip",
+  "db",
+  "mfa",
+  "saml",
+  "oidc",
+  "api",
+  "sso",
+  "kms",
+  "ami",
+  "iam",
+  "sns",
+  "sqs",
+  "ebs",
+]);
 
 // Object-level calls act inside a container: "deleted 3 objects in prod-reports".
 const CONTAINED = /^(Object|Objects|ObjectVersion|Item|Items|LogStream|Image|Images|Message)$/;
@@ -87,6 +116,7 @@ function splitWords(name: string): string[] {
 }
 
 function singular(word: string): string {
+  if (/^[A-Z0-9]+s$/.test(word)) return word.slice(0, -1); // "VPCs", "ACLs"
   if (/(ss|us|is|as)$/.test(word)) return word;
   if (/ies$/.test(word)) return `${word.slice(0, -3)}y`;
   if (/(sses|xes|ches|shes)$/.test(word)) return word.slice(0, -2);
@@ -96,29 +126,106 @@ function singular(word: string): string {
 
 function plural(word: string, n: number): string {
   if (n === 1) return word;
+  if (/[A-Z0-9]$/.test(word)) return `${word}s`; // acronyms: "VPCs"
   if (/[^aeiou]y$/.test(word)) return `${word.slice(0, -1)}ies`;
   if (/(s|x|ch|sh)$/.test(word)) return `${word}es`;
   return `${word}s`;
 }
 
-interface ActionParts {
+function readableWord(word: string): string {
+  if (ACRONYMS.has(word.toLowerCase())) return word.toUpperCase();
+  return /^[A-Z0-9]{2,}$/.test(word) ? word : word.toLowerCase();
+}
+
+export interface ActionParts {
   verb: string;
+  /** The verb as an attempt reads it: "delete" in "tried to delete". */
+  infinitive: string;
   /** Resource noun, singular, readable ("DB instance", "object"). */
   noun: string;
   contained: boolean;
+  /** Preposition before a target that is not the resource itself ("attached user policy to bob"). */
+  preposition: string;
 }
 
 /** "DeleteDBInstance" → {verb: "deleted", noun: "DB instance"}; "BatchDeleteItem" → {deleted, item}. */
 export function actionParts(action: string): ActionParts | undefined {
-  if (action === "ScheduleKeyDeletion")
-    return { verb: "scheduled deletion of", noun: "KMS key", contained: false };
+  if (action === "ScheduleKeyDeletion") {
+    return {
+      verb: "scheduled deletion of",
+      infinitive: "schedule deletion of",
+      noun: "KMS key",
+      contained: false,
+      preposition: "for",
+    };
+  }
   const words = splitWords(action.replace(/^Batch(?=[A-Z])/, ""));
-  const verb = PAST[words[0] ?? ""];
+  const verb = VERBS[words[0] ?? ""];
   if (!verb || words.length < 2) return undefined;
   const rest = words.slice(1);
-  const last = singular(rest[rest.length - 1]);
-  const nounWords = [...rest.slice(0, -1), last].map((w) => (/^[A-Z0-9]{2,}$/.test(w) ? w : w.toLowerCase()));
-  return { verb, noun: nounWords.join(" "), contained: CONTAINED.test(rest.join("")) };
+  const nounWords = [...rest.slice(0, -1), singular(rest[rest.length - 1])].map(readableWord);
+  if (/^(ingress|egress)$/i.test(nounWords[nounWords.length - 1])) nounWords.push("rule");
+  return {
+    verb: verb[0],
+    infinitive: verb[1],
+    noun: nounWords.join(" "),
+    contained: CONTAINED.test(rest.join("")),
+    preposition: verb[2],
+  };
+}
+
+/** Calls whose meaning a responder knows by a phrase, not by the API name: [past, infinitive]. */
+const PHRASES: Record<string, [string, string]> = {
+  StopLogging: ["stopped CloudTrail logging for trail", "stop CloudTrail logging for trail"],
+  StartLogging: ["started CloudTrail logging for trail", "start CloudTrail logging for trail"],
+  DeleteTrail: ["deleted CloudTrail trail", "delete CloudTrail trail"],
+  UpdateTrail: ["changed CloudTrail trail", "change CloudTrail trail"],
+  CreateTrail: ["created CloudTrail trail", "create CloudTrail trail"],
+  PutEventSelectors: ["changed the event selectors of trail", "change the event selectors of trail"],
+  PutInsightSelectors: ["changed the Insights selectors of trail", "change the Insights selectors of trail"],
+  DeleteEventDataStore: [
+    "deleted CloudTrail Lake event data store",
+    "delete CloudTrail Lake event data store",
+  ],
+  StopEventDataStoreIngestion: [
+    "stopped ingestion into event data store",
+    "stop ingestion into event data store",
+  ],
+  DeleteDetector: ["deleted GuardDuty detector", "delete GuardDuty detector"],
+  UpdateDetector: ["changed GuardDuty detector", "change GuardDuty detector"],
+  StopConfigurationRecorder: ["stopped AWS Config recorder", "stop AWS Config recorder"],
+  DeleteConfigurationRecorder: ["deleted AWS Config recorder", "delete AWS Config recorder"],
+  DeleteDeliveryChannel: ["deleted AWS Config delivery channel", "delete AWS Config delivery channel"],
+  DisableSecurityHub: ["disabled Security Hub", "disable Security Hub"],
+  BatchDisableStandards: ["disabled Security Hub standards", "disable Security Hub standards"],
+  DisableMacie: ["disabled Macie", "disable Macie"],
+  UpdateMacieSession: ["changed the Macie session", "change the Macie session"],
+  DeleteAnalyzer: ["deleted IAM Access Analyzer", "delete IAM Access Analyzer"],
+  ConsoleLogin: ["signed in to the console", "sign in to the console"],
+};
+
+/** Phrases whose target names a different thing than the phrase: no name after them. */
+const NO_TARGET = new Set([
+  "ConsoleLogin",
+  "DisableSecurityHub",
+  "BatchDisableStandards",
+  "DisableMacie",
+  "UpdateMacieSession",
+]);
+
+/** Whether the request names the resource by the noun (bucketName → a bucket, dBInstanceIdentifier → a DB instance). */
+function namesItself(event: AuditEvent | undefined, noun: string, target: string): boolean {
+  const params = event?.raw.requestParameters;
+  if (typeof params !== "object" || params === null) return false;
+  const last = noun.slice(noun.lastIndexOf(" ") + 1).toLowerCase();
+  for (const [key, value] of Object.entries(params)) {
+    if (!key.toLowerCase().includes(last)) continue;
+    const text = Array.isArray(value) ? value.map(String).join(" ") : String(value);
+    if (text === target || text.endsWith(`/${target}`) || text.endsWith(`:${target}`)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 function failureNote(events: AuditEvent[]): string {
@@ -131,55 +238,61 @@ function spanPhrase(firstSeen: Date, lastSeen: Date): string {
   return minutes >= 120 ? `${Math.round(minutes / 60)} h` : `${minutes} min`;
 }
 
-/** What the calls did to what: "deleted 3 objects in prod-reports", "called StopLogging on trail-x". */
-function callsPhrase(events: AuditEvent[], count: number): string {
-  const actions = distinct(events.map((e) => e.action));
-  const targets = distinct(events.map(targetName));
-  const where = targets.length ? listNames(targets) : "";
-  if (actions.length === 1) {
-    const parts = actionParts(actions[0]);
-    if (parts) {
-      if (parts.contained || count > 1) {
-        const what = `${parts.verb} ${count} ${plural(parts.noun, count)}`;
-        if (!where) return what;
-        return parts.contained ? `${what} in ${where}` : `${what} (${where})`;
-      }
-      return where ? `${parts.verb} ${parts.noun} ${where}` : `${parts.verb} a ${parts.noun}`;
-    }
-    const call = `called ${cleanText(actions[0], MAX_NAME)}${count > 1 ? ` ${count} times` : ""}`;
-    return where ? `${call} on ${where}` : call;
-  }
-  const calls = `made ${count} calls (${cleanText(listNames(actions, 3), 120)})`;
-  return where ? `${calls} on ${where}` : calls;
+interface Targets {
+  /** Resource names, or regions for services grouped per region (EC2). */
+  names: string[];
+  regional: boolean;
 }
 
-const TAMPERING: Record<string, string> = {
-  StopLogging: "stopped CloudTrail logging for trail",
-  DeleteTrail: "deleted CloudTrail trail",
-  UpdateTrail: "changed CloudTrail trail",
-  PutEventSelectors: "changed the event selectors of trail",
-  PutInsightSelectors: "changed the Insights selectors of trail",
-  DeleteEventDataStore: "deleted CloudTrail Lake event data store",
-  StopEventDataStoreIngestion: "stopped ingestion into event data store",
-  DeleteDetector: "deleted GuardDuty detector",
-  UpdateDetector: "changed GuardDuty detector",
-  StopConfigurationRecorder: "stopped AWS Config recorder",
-  DeleteConfigurationRecorder: "deleted AWS Config recorder",
-  DeleteDeliveryChannel: "deleted AWS Config delivery channel",
-  DisableSecurityHub: "disabled Security Hub",
-  BatchDisableStandards: "disabled Security Hub standards",
-  DisableMacie: "disabled Macie",
-  UpdateMacieSession: "paused Macie",
-  DeleteAnalyzer: "deleted IAM Access Analyzer",
-};
+function targetsOf(events: AuditEvent[]): Targets {
+  const names = distinct(events.map(targetName));
+  const regions = new Set(events.map((e) => cleanText(e.region, 32)));
+  const regional = names.length > 0 && names.every((n) => regions.has(n));
+  return { names, regional };
+}
 
-function tamperingPhrase(events: AuditEvent[], count: number): string {
+/**
+ * What the calls did to what, in the past tense or as an attempt:
+ * "deleted 3 objects in prod-reports", "tried to stop CloudTrail logging for trail x",
+ * "terminated 2 instances in us-east-1", "created access key for bob".
+ */
+export function callsPhrase(events: AuditEvent[], count: number, attempt: boolean): string {
   const actions = distinct(events.map((e) => e.action));
-  const phrase = actions.length === 1 ? TAMPERING[actions[0]] : undefined;
-  if (!phrase) return callsPhrase(events, count);
-  const targets = distinct(events.map(targetName));
-  const what = targets.length ? `${phrase} ${listNames(targets)}` : phrase;
-  return count > 1 ? `${what} (${count} times)` : what;
+  const { names, regional } = targetsOf(events);
+  const where = names.length ? listNames(names) : "";
+  const tried = (past: string, infinitive: string) => (attempt ? `tried to ${infinitive}` : past);
+  if (actions.length === 1) {
+    const action = actions[0];
+    const phrase = PHRASES[action];
+    if (phrase) {
+      const what = tried(phrase[0], phrase[1]);
+      const named = where && !NO_TARGET.has(action) ? `${what} ${where}` : what;
+      return count > 1 ? `${named} (${count} times)` : named;
+    }
+    const parts = actionParts(action);
+    if (parts) {
+      const verb = tried(parts.verb, parts.infinitive);
+      if (regional) return `${verb} ${count === 1 ? "a" : count} ${plural(parts.noun, count)} in ${where}`;
+      if (parts.contained) {
+        const what = `${verb} ${count} ${plural(parts.noun, count)}`;
+        return where ? `${what} in ${where}` : what;
+      }
+      if (!where) return `${verb} ${count === 1 ? "a" : count} ${plural(parts.noun, count)}`;
+      const itself = namesItself(events[0], parts.noun, names[0]);
+      if (count === 1 && names.length === 1) {
+        return itself
+          ? `${verb} ${parts.noun} ${where}`
+          : `${verb} ${parts.noun} ${parts.preposition} ${where}`;
+      }
+      return itself
+        ? `${verb} ${count} ${plural(parts.noun, count)} (${where})`
+        : `${verb} ${count} ${plural(parts.noun, count)} ${parts.preposition} ${where}`;
+    }
+    const call = `${tried("called", "call")} ${cleanText(action, MAX_NAME)}${count > 1 ? ` ${count} times` : ""}`;
+    return where ? `${call} ${regional ? "in" : "on"} ${where}` : call;
+  }
+  const calls = `${tried("made", "make")} ${count} calls (${cleanText(listNames(actions, 3), 120)})`;
+  return where ? `${calls} ${regional ? "in" : "on"} ${where}` : calls;
 }
 
 export interface TitleInput {
@@ -198,28 +311,24 @@ export function alertTitle(input: TitleInput): string {
   const who = actorPhrase(actor);
   const as = `as ${principalName(events[0])}`;
   const failed = events.length > 0 && events.every((e) => e.error);
+  const failure = failed ? failureNote(events) : "";
   const span = spanPhrase(input.firstSeen, input.lastSeen);
   let title: string;
   if (events.length === 0) {
     title = `${cleanText(rule.title, 120)}: ${who} (${count} events)`;
-  } else if (rule.id === "ai-destructive-action") {
-    title = `${who} ${callsPhrase(events, count)} ${as}`;
-  } else if (rule.id === "cloudtrail-tampering") {
-    title = failed
-      ? `${who} tried: ${tamperingPhrase(events, count)}${failureNote(events)} ${as}`
-      : `${who} ${tamperingPhrase(events, count)} ${as}`;
+  } else if (rule.id === "ai-destructive-action" || rule.id === "cloudtrail-tampering") {
+    title = `${who} ${callsPhrase(events, count, failed)} ${as}${failure}`;
   } else if (rule.id === "iam-self-modification") {
     const actions = cleanText(listNames(distinct(events.map((e) => e.action)), 3), 120);
     const targets = distinct(events.map(targetName));
-    title = `${who} changed its own IAM identity (${actions}${targets.length ? ` on ${listNames(targets)}` : ""}) ${as}`;
-    if (failed) title += failureNote(events);
+    const verb = failed ? "tried to change" : "changed";
+    title = `${who} ${verb} its own IAM identity (${actions}${targets.length ? ` on ${listNames(targets)}` : ""}) ${as}${failure}`;
   } else if (rule.id === "ai-access-denied-burst") {
     title = `${who} got ${count} access ${count === 1 ? "denial" : "denials"} in ${span} ${as}`;
   } else if (rule.id === "ai-off-hours-burst") {
     title = `${who} made ${count} ${count === 1 ? "call" : "calls"} in ${span} outside business hours ${as}`;
   } else {
-    title = `${cleanText(rule.title, 100)}: ${who} ${callsPhrase(events, count)} ${as}`;
-    if (failed) title += failureNote(events);
+    title = `${cleanText(rule.title, 100)}: ${who} ${callsPhrase(events, count, failed)} ${as}${failure}`;
   }
   return cleanText(title, MAX_TITLE);
 }

@@ -25,7 +25,11 @@ export interface AttributionResult {
   sessions: SessionRecord[];
 }
 
-export async function attributeBatch(events: AuditEvent[], store: Store, config: Config): Promise<AttributionResult> {
+export async function attributeBatch(
+  events: AuditEvent[],
+  store: Store,
+  config: Config,
+): Promise<AttributionResult> {
   const m = agentMatchers(config);
   const resolver = new SessionResolver(store, m);
   const marginSeconds = config.parkHours * 3600 + config.latenessMinutes * 60;
@@ -63,16 +67,27 @@ export async function attributeBatch(events: AuditEvent[], store: Store, config:
   }
   if (toUnpark.length) await store.unpark(toUnpark);
   if (toPark.length) await store.park(toPark, marginSeconds);
-  const stillWaiting = revived.filter(({ event, waitingFor }) => chains.get(event)?.missing === waitingFor).length;
+  const stillWaiting = revived.filter(
+    ({ event, waitingFor }) => chains.get(event)?.missing === waitingFor,
+  ).length;
   return { reattributed, parked: toPark.length + stillWaiting, sessions };
 }
 
 function parkedEntry(event: AuditEvent, waitingFor: string): ParkedEvent {
   // Parked records outlive the batch: secrets go before they reach the store.
-  return { waitingFor, eventId: event.id, raw: redactRecord(event.raw), source: event.origin.source, index: event.origin.index };
+  return {
+    waitingFor,
+    eventId: event.id,
+    raw: redactRecord(event.raw),
+    source: event.origin.source,
+    index: event.origin.index,
+  };
 }
 
-async function reviveParked(store: Store, keys: string[]): Promise<{ event: AuditEvent; waitingFor: string }[]> {
+async function reviveParked(
+  store: Store,
+  keys: string[],
+): Promise<{ event: AuditEvent; waitingFor: string }[]> {
   if (!keys.length) return [];
   const parked = await store.parked(keys);
   const out: { event: AuditEvent; waitingFor: string }[] = [];

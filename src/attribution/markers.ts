@@ -48,7 +48,11 @@ export type Channel = "console" | "cli" | "sdk" | "iac" | "unknown";
  * The ordinary channel of a call from its user agent. Checked in order: the console wraps SDKs
  * (`S3Console/0.4, aws-internal/3 aws-sdk-java`), Terraform wraps the Go SDK.
  */
-export function channelOf(userAgent: string, eventType: string, raw: Readonly<Record<string, unknown>>): Channel {
+export function channelOf(
+  userAgent: string,
+  eventType: string,
+  raw: Readonly<Record<string, unknown>>,
+): Channel {
   if (eventType === "AwsConsoleSignIn" || eventType === "AwsConsoleAction") return "console";
   if (raw.sessionCredentialFromConsole === "true") return "console";
   const ua = userAgent.toLowerCase();

@@ -5,12 +5,18 @@
  * the credential's lifetime and only when a key is missing on either side; the ARN embeds the
  * account, so every join is scoped by account.
  */
-import type { AuditEvent, Evidence } from "../event.ts";
+
 import { parseCreationDate, parseExpiration } from "../cloudtrail/records.ts";
+import type { AuditEvent, Evidence } from "../event.ts";
 import type { SessionRecord, Store } from "../state/store.ts";
 import { type AgentMatchers, agentTagMatches, recordAiSignals } from "./signals.ts";
 
-export const ISSUING_APIS = new Set(["AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity", "GetFederationToken"]);
+export const ISSUING_APIS = new Set([
+  "AssumeRole",
+  "AssumeRoleWithSAML",
+  "AssumeRoleWithWebIdentity",
+  "GetFederationToken",
+]);
 
 /** Clock skew tolerated between an issuance's times and the calls made with it. */
 const SKEW_MS = 5 * 60_000;
@@ -24,7 +30,9 @@ function usableKey(value: unknown): string | undefined {
 }
 
 function obj(value: unknown): Record<string, unknown> | undefined {
-  return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return value !== null && typeof value === "object" && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 /** The session an event's caller used, when it used temporary role or federation credentials. */
@@ -55,7 +63,8 @@ export function issuedTags(requestParameters: Record<string, unknown> | undefine
 
 /** The session a successful STS issuing call created, or undefined for anything else. */
 export function issuanceOf(event: AuditEvent, m: AgentMatchers): SessionRecord | undefined {
-  if (event.service !== "sts.amazonaws.com" || !ISSUING_APIS.has(event.action) || event.error) return undefined;
+  if (event.service !== "sts.amazonaws.com" || !ISSUING_APIS.has(event.action) || event.error)
+    return undefined;
   const req = obj(event.raw.requestParameters);
   const resp = obj(event.raw.responseElements);
   if (!resp) return undefined;
@@ -139,7 +148,8 @@ export function matchIssuance(
     if (key && r.accessKeyId) continue;
     if (at < r.issuedAt - SKEW_MS || at > r.expiresAt + SKEW_MS) continue;
     if (creationDate !== undefined && Math.abs(creationDate - r.issuedAt) > SKEW_MS) continue;
-    if (!best || r.issuedAt > best.issuedAt || (r.issuedAt === best.issuedAt && r.issuedBy > best.issuedBy)) best = r;
+    if (!best || r.issuedAt > best.issuedAt || (r.issuedAt === best.issuedAt && r.issuedBy > best.issuedBy))
+      best = r;
   }
   return best;
 }
@@ -229,18 +239,32 @@ export class SessionResolver {
       if (depth === 0) res.session = session;
       const inherited = (e: Evidence): Evidence => (childArn === undefined ? e : { ...e, via: session.arn });
       for (const tag of agentTagMatches(session.tags, this.m)) {
-        res.aiEvidence.push(inherited({ signal: "sessionTag", value: tag, issuedBy: session.issuedBy, confidence: "high" }));
-      }
-      if (session.sourceIdentity && this.m.sourceIdentities.some((re) => re.test(session.sourceIdentity as string))) {
         res.aiEvidence.push(
-          inherited({ signal: "agentSourceIdentity", value: session.sourceIdentity, issuedBy: session.issuedBy, confidence: "high" }),
+          inherited({ signal: "sessionTag", value: tag, issuedBy: session.issuedBy, confidence: "high" }),
+        );
+      }
+      if (
+        session.sourceIdentity &&
+        this.m.sourceIdentities.some((re) => re.test(session.sourceIdentity as string))
+      ) {
+        res.aiEvidence.push(
+          inherited({
+            signal: "agentSourceIdentity",
+            value: session.sourceIdentity,
+            issuedBy: session.issuedBy,
+            confidence: "high",
+          }),
         );
       }
       for (const e of session.issuerEvidence) {
         res.aiEvidence.push(inherited({ ...e, signal: `issuer.${e.signal}`, issuedBy: session.issuedBy }));
       }
       res.facts.push(
-        inherited({ signal: "sessionIssuedBy", value: `${session.api} by ${session.issuerPrincipal ?? "unknown"}`, issuedBy: session.issuedBy }),
+        inherited({
+          signal: "sessionIssuedBy",
+          value: `${session.api} by ${session.issuerPrincipal ?? "unknown"}`,
+          issuedBy: session.issuedBy,
+        }),
       );
       if (!session.parentKey) return res;
       childArn = session.arn;

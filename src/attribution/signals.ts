@@ -5,7 +5,13 @@
 import type { Config } from "../config.ts";
 import type { AuditEvent, Confidence, Evidence } from "../event.ts";
 import { globToRegExp } from "./glob.ts";
-import { type AgentChannel, BUILTIN_USER_AGENT_MARKERS, isManagedMcpPrincipal, isManagedMcpSource, type UserAgentMarker } from "./markers.ts";
+import {
+  type AgentChannel,
+  BUILTIN_USER_AGENT_MARKERS,
+  isManagedMcpPrincipal,
+  isManagedMcpSource,
+  type UserAgentMarker,
+} from "./markers.ts";
 
 /** An AI signal with how strong it is and the channel it implies. */
 export interface AiSignal {
@@ -38,7 +44,10 @@ export function agentMatchers(config: Config): AgentMatchers {
       sourceIdentities: a.sourceIdentityPatterns.map(globToRegExp),
       userAgentMarkers: [
         ...BUILTIN_USER_AGENT_MARKERS,
-        ...a.userAgentMarkers.map((marker) => ({ marker: marker.toLowerCase(), channel: "agent-client" as const })),
+        ...a.userAgentMarkers.map((marker) => ({
+          marker: marker.toLowerCase(),
+          channel: "agent-client" as const,
+        })),
       ],
     };
     compiled.set(config, m);
@@ -60,18 +69,38 @@ export function recordAiSignals(event: AuditEvent, m: AgentMatchers): AiSignal[]
   const out: AiSignal[] = [];
   const p = event.principal;
   if (isManagedMcpPrincipal(p.invokedBy)) {
-    out.push({ evidence: { signal: "invokedBy", value: p.invokedBy as string }, confidence: "high", channel: "mcp-managed" });
+    out.push({
+      evidence: { signal: "invokedBy", value: p.invokedBy as string },
+      confidence: "high",
+      channel: "mcp-managed",
+    });
   }
   if (isManagedMcpPrincipal(event.sourceIp)) {
-    out.push({ evidence: { signal: "sourceIPAddress", value: event.sourceIp }, confidence: "high", channel: "mcp-managed" });
+    out.push({
+      evidence: { signal: "sourceIPAddress", value: event.sourceIp },
+      confidence: "high",
+      channel: "mcp-managed",
+    });
   }
   if (isManagedMcpPrincipal(event.userAgent)) {
-    out.push({ evidence: { signal: "userAgent", value: event.userAgent }, confidence: "high", channel: "mcp-managed" });
+    out.push({
+      evidence: { signal: "userAgent", value: event.userAgent },
+      confidence: "high",
+      channel: "mcp-managed",
+    });
   }
   if (event.eventType === "AwsMcpEvent") {
-    out.push({ evidence: { signal: "eventType", value: "AwsMcpEvent" }, confidence: "high", channel: "mcp-managed" });
+    out.push({
+      evidence: { signal: "eventType", value: "AwsMcpEvent" },
+      confidence: "high",
+      channel: "mcp-managed",
+    });
     if (isManagedMcpSource(event.service)) {
-      out.push({ evidence: { signal: "eventSource", value: event.service }, confidence: "high", channel: "mcp-managed" });
+      out.push({
+        evidence: { signal: "eventSource", value: event.service },
+        confidence: "high",
+        channel: "mcp-managed",
+      });
     }
   }
   if (p.roleArn && m.roleArns.has(p.roleArn.toLowerCase())) {
@@ -99,7 +128,10 @@ export function recordAiSignals(event: AuditEvent, m: AgentMatchers): AiSignal[]
 
 /** `ec2.amazonaws.com` → `ec2`; `AWS Internal` → `aws-internal`. */
 export function serviceName(principal: string): string {
-  return principal.replace(/\.amazonaws\.com$/i, "").replace(/\s+/g, "-").toLowerCase();
+  return principal
+    .replace(/\.amazonaws\.com$/i, "")
+    .replace(/\s+/g, "-")
+    .toLowerCase();
 }
 
 /**
@@ -107,11 +139,17 @@ export function serviceName(principal: string): string {
  * only `invokedBy`, and calls invoked by another AWS service (forward access sessions). Managed MCP
  * servers are excluded here: they act for an agent.
  */
-export function serviceSignal(event: AuditEvent): { evidence: Evidence; service: string; confidence: Confidence } | undefined {
+export function serviceSignal(
+  event: AuditEvent,
+): { evidence: Evidence; service: string; confidence: Confidence } | undefined {
   const p = event.principal;
   if (p.type === "AWSService") {
     const by = p.invokedBy || event.sourceIp || "aws";
-    return { evidence: { signal: "principalType", value: "AWSService" }, service: serviceName(by), confidence: "high" };
+    return {
+      evidence: { signal: "principalType", value: "AWSService" },
+      service: serviceName(by),
+      confidence: "high",
+    };
   }
   if (p.invokedBy && !isManagedMcpPrincipal(p.invokedBy)) {
     const internal = /^aws internal/i.test(p.invokedBy);

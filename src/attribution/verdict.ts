@@ -10,7 +10,15 @@ import type { ChainResolution } from "./sessions.ts";
 import { type AiSignal, serviceSignal, strongest } from "./signals.ts";
 
 /** Identities a person signs in as. Role sessions are people too unless a workload holds them. */
-const HUMAN_TYPES = new Set(["IAMUser", "Root", "IdentityCenterUser", "SAMLUser", "WebIdentityUser", "Directory", "FederatedUser"]);
+const HUMAN_TYPES = new Set([
+  "IAMUser",
+  "Root",
+  "IdentityCenterUser",
+  "SAMLUser",
+  "WebIdentityUser",
+  "Directory",
+  "FederatedUser",
+]);
 
 export function decideActor(event: AuditEvent, own: AiSignal[], chain: ChainResolution | undefined): Actor {
   const p = event.principal;
@@ -22,14 +30,24 @@ export function decideActor(event: AuditEvent, own: AiSignal[], chain: ChainReso
   // An AWS service acting on a caller's behalf is the service's call (DESIGN: service principals),
   // but the caller's AI evidence is kept so an operator sees who was behind it.
   if (service && own.length === 0) {
-    return actor("service", service.confidence, `service:${service.service}`, [service.evidence, ...chainAi], session);
+    return actor(
+      "service",
+      service.confidence,
+      `service:${service.service}`,
+      [service.evidence, ...chainAi],
+      session,
+    );
   }
 
   if (own.length > 0 || chainAi.length > 0) {
     let confidence: Confidence = "low";
     for (const s of own) confidence = strongest(confidence, s.confidence);
     for (const e of chainAi) confidence = strongest(confidence, e.confidence ?? "medium");
-    const via = own.find((s) => s.channel === "mcp-managed")?.channel ?? own.find((s) => s.channel)?.channel ?? viaOfChain(chainAi) ?? channel;
+    const via =
+      own.find((s) => s.channel === "mcp-managed")?.channel ??
+      own.find((s) => s.channel)?.channel ??
+      viaOfChain(chainAi) ??
+      channel;
     const evidence = [...own.map((s) => ({ ...s.evidence, confidence: s.confidence })), ...chainAi];
     return actor("ai", confidence, via, evidence, session);
   }
@@ -44,7 +62,13 @@ export function decideActor(event: AuditEvent, own: AiSignal[], chain: ChainReso
     if (workload) return actor("unknown", "medium", channel, [...evidence, workload], session);
     if (chain?.missing) {
       // The issuing STS call has not been seen (yet): a person is likelier than an agent, not certain.
-      return actor("human", "low", channel, [...evidence, { signal: "sessionIssuanceNotSeen", value: chain.missing }], session);
+      return actor(
+        "human",
+        "low",
+        channel,
+        [...evidence, { signal: "sessionIssuanceNotSeen", value: chain.missing }],
+        session,
+      );
     }
     return actor("human", chain?.session ? "medium" : "low", channel, evidence, session);
   }
@@ -57,7 +81,8 @@ export function decideActor(event: AuditEvent, own: AiSignal[], chain: ChainReso
 
 function viaOfChain(chainAi: Evidence[]): string | undefined {
   for (const e of chainAi) {
-    if (/invokedBy|sourceIPAddress|eventType|eventSource/.test(e.signal) && /mcp/i.test(e.value)) return "mcp-managed";
+    if (/invokedBy|sourceIPAddress|eventType|eventSource/.test(e.signal) && /mcp/i.test(e.value))
+      return "mcp-managed";
   }
   return undefined;
 }
@@ -66,9 +91,11 @@ function viaOfChain(chainAi: Evidence[]): string | undefined {
 function workloadOf(event: AuditEvent): Evidence | undefined {
   const ui = event.raw.userIdentity as Record<string, unknown> | undefined;
   const ctx = ui?.sessionContext as Record<string, unknown> | undefined;
-  if (typeof ctx?.ec2RoleDelivery === "string") return { signal: "ec2RoleDelivery", value: ctx.ec2RoleDelivery };
+  if (typeof ctx?.ec2RoleDelivery === "string")
+    return { signal: "ec2RoleDelivery", value: ctx.ec2RoleDelivery };
   const scope = ui?.inScopeOf as Record<string, unknown> | undefined;
-  if (typeof scope?.issuerType === "string") return { signal: "inScopeOf.issuerType", value: scope.issuerType };
+  if (typeof scope?.issuerType === "string")
+    return { signal: "inScopeOf.issuerType", value: scope.issuerType };
   return undefined;
 }
 
@@ -77,7 +104,13 @@ function sessionOf(event: AuditEvent): string | undefined {
   return p.arn ?? (p.display !== "unknown" ? p.display : undefined);
 }
 
-function actor(kind: Actor["kind"], confidence: Confidence, via: string, evidence: Evidence[], session: string | undefined): Actor {
+function actor(
+  kind: Actor["kind"],
+  confidence: Confidence,
+  via: string,
+  evidence: Evidence[],
+  session: string | undefined,
+): Actor {
   const a: Actor = { kind, confidence, via, evidence };
   if (session) a.session = session;
   return a;

@@ -4,10 +4,19 @@ import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
 import { LOOKUP_ATTRIBUTE_KEYS, lookupEventBatches } from "../cloudtrail/lookup.ts";
 
 type LookupAttributeKey = (typeof LOOKUP_ATTRIBUTE_KEYS)[number];
+
 import { parseDuration } from "../duration.ts";
 import { runRecordBatches } from "../runner.ts";
 import { MemoryStore } from "../state/memory.ts";
-import { endProgress, finishRun, parseOrUsage, progressLine, RUN_OPTIONS, setupRun, UsageError } from "./options.ts";
+import {
+  endProgress,
+  finishRun,
+  parseOrUsage,
+  progressLine,
+  RUN_OPTIONS,
+  setupRun,
+  UsageError,
+} from "./options.ts";
 
 const LOOKUP_OPTIONS = {
   ...RUN_OPTIONS,
@@ -20,7 +29,9 @@ const LOOKUP_OPTIONS = {
 } as const;
 
 export async function lookupCommand(args: string[]): Promise<number> {
-  const { values } = parseOrUsage(() => parseArgs({ args, options: LOOKUP_OPTIONS, allowPositionals: false }));
+  const { values } = parseOrUsage(() =>
+    parseArgs({ args, options: LOOKUP_OPTIONS, allowPositionals: false }),
+  );
   const end = values.end ? parseTime(values.end, "--end") : new Date();
   const start = values.start
     ? parseTime(values.start, "--start")
@@ -29,7 +40,9 @@ export async function lookupCommand(args: string[]): Promise<number> {
   if (values.attribute) {
     const [key, ...rest] = values.attribute.split("=");
     if (!LOOKUP_ATTRIBUTE_KEYS.includes(key as LookupAttributeKey) || rest.length === 0) {
-      throw new UsageError(`--attribute must be Key=Value with Key one of ${LOOKUP_ATTRIBUTE_KEYS.join(", ")}`);
+      throw new UsageError(
+        `--attribute must be Key=Value with Key one of ${LOOKUP_ATTRIBUTE_KEYS.join(", ")}`,
+      );
     }
     attribute = { key: key as LookupAttributeKey, value: rest.join("=") };
   }

@@ -1,7 +1,7 @@
 /** `agenttrail`: command dispatch only. */
 import { ConfigError } from "../config.ts";
-import { UsageError } from "./options.ts";
 import { lookupCommand } from "./lookup.ts";
+import { UsageError } from "./options.ts";
 import { replayCommand } from "./replay.ts";
 import { rulesCommand } from "./rules.ts";
 
@@ -36,7 +36,12 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    const message = err instanceof ConfigError || err instanceof UsageError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+    const message =
+      err instanceof ConfigError || err instanceof UsageError
+        ? err.message
+        : err instanceof Error
+          ? (err.stack ?? err.message)
+          : String(err);
     process.stderr.write(`agenttrail: ${message}\n`);
     process.exitCode = 2;
   },

@@ -1,8 +1,9 @@
 /** Option parsing shared by the commands that run the pipeline, and how a run ends. */
-import { readConfigFile } from "../config-file.ts";
-import type { Config } from "../config.ts";
-import { buildDetector } from "../detection.ts";
+
 import type { Detector } from "../batch.ts";
+import type { Config } from "../config.ts";
+import { readConfigFile } from "../config-file.ts";
+import { buildDetector } from "../detection.ts";
 import { RunCollector, renderSummary } from "../report.ts";
 import { writeRunOutputs } from "../sinks/local.ts";
 
@@ -31,9 +32,13 @@ export async function setupRun(values: {
   rules?: string[];
   "no-builtin-rules"?: boolean;
 }): Promise<RunSetup> {
-  if (values.format !== "text" && values.format !== "json") throw new UsageError(`--format must be text or json, not ${values.format}`);
+  if (values.format !== "text" && values.format !== "json")
+    throw new UsageError(`--format must be text or json, not ${values.format}`);
   const config = await readConfigFile(values.config);
-  const { detector, errors } = await buildDetector(config, { builtin: !values["no-builtin-rules"], extraDirs: values.rules ?? [] });
+  const { detector, errors } = await buildDetector(config, {
+    builtin: !values["no-builtin-rules"],
+    extraDirs: values.rules ?? [],
+  });
   for (const e of errors) process.stderr.write(`agenttrail: rule not loaded: ${e}\n`);
   return { config, detector, collector: new RunCollector(), format: values.format, out: values.out };
 }

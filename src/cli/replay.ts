@@ -3,13 +3,24 @@ import { parseArgs } from "node:util";
 import { S3Client } from "@aws-sdk/client-s3";
 import { localInputs, readStream } from "../cloudtrail/inputs.ts";
 import { s3Inputs } from "../cloudtrail/s3-inputs.ts";
-import { MemoryStore } from "../state/memory.ts";
 import { describeReadError, runFiles } from "../runner.ts";
-import { endProgress, finishRun, parseOrUsage, progressLine, RUN_OPTIONS, setupRun, UsageError } from "./options.ts";
+import { MemoryStore } from "../state/memory.ts";
+import {
+  endProgress,
+  finishRun,
+  parseOrUsage,
+  progressLine,
+  RUN_OPTIONS,
+  setupRun,
+  UsageError,
+} from "./options.ts";
 
 export async function replayCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseOrUsage(() => parseArgs({ args, options: RUN_OPTIONS, allowPositionals: true }));
-  if (positionals.length === 0) throw new UsageError("replay needs at least one file, directory, - or s3://bucket/prefix");
+  const { values, positionals } = parseOrUsage(() =>
+    parseArgs({ args, options: RUN_OPTIONS, allowPositionals: true }),
+  );
+  if (positionals.length === 0)
+    throw new UsageError("replay needs at least one file, directory, - or s3://bucket/prefix");
   const setup = await setupRun(values);
   const s3Args = positionals.filter((p) => p.startsWith("s3://"));
   const local = await localInputs(

@@ -1,7 +1,7 @@
 /** `agenttrail rules test|lint [DIR]...`: detection as code. */
 import { defaultConfig } from "../config.ts";
 import { builtinRulesDir, scenarioRunner } from "../detection.ts";
-import { runRuleFixtures, formatFixtureReport } from "../rules/fixtures.ts";
+import { formatFixtureReport, runRuleFixtures } from "../rules/fixtures.ts";
 import { formatLintReport, lintRules } from "../rules/lint.ts";
 import { UsageError } from "./options.ts";
 

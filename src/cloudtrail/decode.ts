@@ -40,7 +40,11 @@ export function gunzipFile(bytes: Uint8Array, source: string): Buffer {
   }
 }
 
-export function decodeFile(bytes: Uint8Array, source: string, options: { decompressed?: boolean } = {}): DecodedFile {
+export function decodeFile(
+  bytes: Uint8Array,
+  source: string,
+  options: { decompressed?: boolean } = {},
+): DecodedFile {
   let data: Uint8Array = bytes;
   if (isGzip(bytes)) data = gunzipFile(bytes, source);
   else if (!options.decompressed && /\.gz$/i.test(source)) {

@@ -6,6 +6,10 @@ import { listS3Objects, parseS3Url, readS3Object } from "./s3.ts";
 export async function* s3Inputs(client: S3Client, url: string): AsyncIterable<InputFile> {
   const { bucket } = parseS3Url(url);
   for await (const key of listS3Objects(client, url)) {
-    yield { source: `s3://${bucket}/${key}`, read: () => readS3Object(client, bucket, key), decompressed: true };
+    yield {
+      source: `s3://${bucket}/${key}`,
+      read: () => readS3Object(client, bucket, key),
+      decompressed: true,
+    };
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Business-hours calendar: local hour, weekday and off-hours verdict of an instant in the configured
  * time zone. Intl formatting is slow, so local wall-clock parts are cached per 15-minute UTC slot
- * (every real UTC offset is a multiple of 15 minutes, so a slot never straddles a local-time change).
+ * (every real UTC offset is a multiple of 15 minutes, so a slot never straddles a local-time change),
+ * and the resulting facts per minute, so an event costs one Map lookup.
  */
 import type { Config } from "../config.ts";
 
@@ -23,6 +24,7 @@ export interface TimeFacts extends LocalTime {
 
 const SLOT_MS = 15 * 60_000;
 const MAX_CACHED_SLOTS = 20_000;
+const MAX_CACHED_MINUTES = 50_000;
 const WEEKDAYS: Record<string, Weekday> = {
   Mon: "mon",
   Tue: "tue",
@@ -43,6 +45,8 @@ export class BusinessCalendar {
   private readonly end: number;
   /** slot number → local parts at the slot's start */
   private readonly slots = new Map<number, LocalTime>();
+  /** minute number (epoch minutes) → facts of that minute, shared by every event in it */
+  private readonly minutes = new Map<number, Readonly<TimeFacts>>();
 
   constructor(hours: BusinessHours) {
     this.format = new Intl.DateTimeFormat("en-US", {
@@ -82,15 +86,26 @@ export class BusinessCalendar {
    * Off-hours: on a day not in `days`, on a holiday, or outside [start, end). A window whose end is
    * not after its start (22:00–06:00) runs overnight: a business day's hours are from `start` to
    * midnight plus midnight to `end` of that same calendar day.
+   * The result is shared by all instants of the same minute: treat it as read-only.
    */
-  facts(time: Date): TimeFacts | undefined {
-    const local = this.local(time);
-    if (!local) return undefined;
-    let inHours: boolean;
-    if (!this.days.has(local.weekday) || this.holidays.has(local.date)) inHours = false;
-    else if (this.start < this.end) inHours = local.minuteOfDay >= this.start && local.minuteOfDay < this.end;
-    else inHours = local.minuteOfDay >= this.start || local.minuteOfDay < this.end;
-    return { ...local, offHours: !inHours };
+  facts(time: Date): Readonly<TimeFacts> | undefined {
+    const ms = time.getTime();
+    if (Number.isNaN(ms)) return undefined;
+    const minute = Math.floor(ms / 60_000);
+    let facts = this.minutes.get(minute);
+    if (!facts) {
+      const local = this.local(time) as LocalTime;
+      facts = { ...local, offHours: !this.inHours(local) };
+      if (this.minutes.size >= MAX_CACHED_MINUTES) this.minutes.clear();
+      this.minutes.set(minute, facts);
+    }
+    return facts;
+  }
+
+  private inHours(local: LocalTime): boolean {
+    if (!this.days.has(local.weekday) || this.holidays.has(local.date)) return false;
+    if (this.start < this.end) return local.minuteOfDay >= this.start && local.minuteOfDay < this.end;
+    return local.minuteOfDay >= this.start || local.minuteOfDay < this.end;
   }
 
   private partsOf(instant: Date): LocalTime {

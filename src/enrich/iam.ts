@@ -56,6 +56,13 @@ const POLICY_ACTIONS = new Set(["CreatePolicyVersion", "SetDefaultPolicyVersion"
 /** Calls that attach a managed policy to a role or user (remembered to judge POLICY_ACTIONS). */
 const ATTACH_ACTIONS = new Set(["AttachRolePolicy", "AttachUserPolicy"]);
 
+/** Every eventName that can be a self-modification (rules list them so the engine can index them). */
+export const SELF_MODIFICATION_ACTIONS: ReadonlySet<string> = new Set([
+  ...ROLE_ACTIONS,
+  ...USER_ACTIONS,
+  ...POLICY_ACTIONS,
+]);
+
 export interface SelfModification {
   /** The identity changed: role/<name>, user/<name> or policy/<arn>. */
   target: string;

@@ -154,3 +154,11 @@ export function securityServiceDisabled(
   if (predicate === always) return entry.service;
   return isObject(params) && predicate(params) ? entry.service : undefined;
 }
+
+/** Every eventSource/eventName pair that can disable a security service (for rules and tests). */
+export function securityDisableActions(): Array<{ service: string; action: string }> {
+  const out: Array<{ service: string; action: string }> = [];
+  for (const [service, entry] of SECURITY)
+    for (const action of entry.actions.keys()) out.push({ service, action });
+  return out;
+}

@@ -67,8 +67,14 @@ const NAME_KEYS = [
   "names",
 ] as const;
 
+/** Parameter name → rank in NAME_KEYS: records have few parameters, so scanning theirs is cheaper. */
+const NAME_RANK = new Map<string, number>(NAME_KEYS.map((k, i) => [k, i]));
+
 /** Services whose resources are grouped per region rather than by name. */
 const REGIONAL_GROUPS = new Set(["ec2.amazonaws.com"]);
+
+/** Names come from the record (attacker-controlled): long ones are cut, they only need to group. */
+const MAX_NAME_CHARS = 200;
 
 const prefixes = new Map<string, string>();
 
@@ -102,10 +108,18 @@ export function actionTarget(input: TargetInput): string | undefined {
       const table = /:table\/([^/]+)/.exec(p.backupArn);
       if (table) return `${prefix}:${table[1]}`;
     }
-    for (const key of NAME_KEYS) {
+    let best: string | undefined;
+    let bestRank: number = NAME_KEYS.length;
+    for (const key in p) {
+      const rank = NAME_RANK.get(key);
+      if (rank === undefined || rank >= bestRank) continue;
       const name = readableName(p[key]);
-      if (name) return `${prefix}:${name}`;
+      if (name) {
+        best = name;
+        bestRank = rank;
+      }
     }
+    if (best) return `${prefix}:${best}`;
   }
   for (const resource of input.resources) {
     const name = resource.arn ? readableName(resource.arn) : undefined;
@@ -121,6 +135,7 @@ function readableName(value: unknown): string | undefined {
     return typeof first === "string" ? readableName(first) : undefined;
   }
   if (typeof value !== "string" || value === "") return undefined;
+  if (value.length > MAX_NAME_CHARS) return readableName(value.slice(0, MAX_NAME_CHARS));
   if (value.startsWith("arn:")) {
     // arn:partition:service:region:account:resource — keep the resource's last path segment
     const parts = value.split(":");

@@ -84,17 +84,20 @@ export class CorrelationBatch {
     const minute = Math.floor(ms / 60_000);
     const { rule } = this.plan;
     const accessors = this.plan.groupAccessors[baseIndex];
-    const values = accessors.map((a) => valueText(a.first(event)) ?? "");
-    const groupKey = JSON.stringify(values);
-    const storeKey = bounded(`corr|${rule.meta.id}|${groupKey}`, MAX_KEY_CHARS);
-    let st = this.groups.get(storeKey);
+    let lookup = "";
+    for (let k = 0; k < accessors.length; k++)
+      lookup += `${valueText(accessors[k].first(event)) ?? ""}\u0000`;
+    let st = this.groups.get(lookup);
     if (!st) {
+      const values = accessors.map((a) => valueText(a.first(event)) ?? "");
+      const groupKey = JSON.stringify(values);
+      const storeKey = bounded(`corr|${rule.meta.id}|${groupKey}`, MAX_KEY_CHARS);
       const group: Record<string, string> = {};
       rule.groupBy.forEach((f, k) => {
         group[f] = values[k];
       });
       st = { storeKey, groupKey, group, events: [], minutes: new Set(), increments: new Map() };
-      this.groups.set(storeKey, st);
+      this.groups.set(lookup, st);
     }
     // an event matching two base rules arrives twice in a row: count it once
     const isNew = st.events[st.events.length - 1] !== event;
@@ -130,7 +133,7 @@ export class CorrelationBatch {
   }
 
   keys(): string[] {
-    return [...this.groups.keys()];
+    return [...this.groups.values()].map((st) => st.storeKey);
   }
 
   /** Earliest and latest bucket minutes this batch's windows can reach. */
@@ -191,27 +194,41 @@ export class CorrelationBatch {
   private satisfiedWindows(st: GroupState, buckets: WindowBucket[]): WindowStat[] {
     const { rule } = this.plan;
     const span = rule.spanMinutes;
+    // candidate windows start at a non-empty bucket and contain one of this batch's minutes
     const starts = new Set<number>();
     for (const m of st.minutes) {
       for (const b of buckets) if (b.minute >= m - span + 1 && b.minute <= m) starts.add(b.minute);
     }
+    const prefix = [0];
+    for (const b of buckets) prefix.push(prefix[prefix.length - 1] + b.count);
     const out: WindowStat[] = [];
-    for (const start of starts) {
+    let lo = 0;
+    let hi = 0;
+    for (const start of [...starts].sort((a, b) => a - b)) {
       const end = start + span - 1;
-      const inWindow = buckets.filter((b) => b.minute >= start && b.minute <= end);
-      const w = this.windowStat(inWindow, start, end);
+      while (lo < buckets.length && buckets[lo].minute < start) lo++;
+      if (hi < lo) hi = lo;
+      while (hi < buckets.length && buckets[hi].minute <= end) hi++;
+      const w = this.windowStat(buckets, lo, hi, prefix[hi] - prefix[lo], start, end);
       if (conditionHolds(rule.condition, w.stat)) out.push(w);
     }
     return out;
   }
 
-  private windowStat(inWindow: WindowBucket[], start: number, end: number): WindowStat {
+  /** The statistic of buckets[lo, hi) (one window): event count, distinct values or rules seen in order. */
+  private windowStat(
+    buckets: WindowBucket[],
+    lo: number,
+    hi: number,
+    count: number,
+    start: number,
+    end: number,
+  ): WindowStat {
     const { rule } = this.plan;
-    let count = 0;
-    for (const b of inWindow) count += b.count;
-    const firstMinute = inWindow[0]?.minute ?? start;
-    const lastMinute = inWindow[inWindow.length - 1]?.minute ?? end;
+    const firstMinute = buckets[lo]?.minute ?? start;
+    const lastMinute = buckets[hi - 1]?.minute ?? end;
     let stat = count;
+    const inWindow = rule.type === "event_count" ? [] : buckets.slice(lo, hi);
     if (rule.type === "value_count") {
       const distinct = new Set<string>();
       for (const b of inWindow) for (const v of b.values) distinct.add(v);

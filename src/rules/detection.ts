@@ -66,7 +66,10 @@ function compileKeywords(values: unknown[], where: string): CompiledSelection {
     const parts = typeof v === "string" ? parseWildcards(v) : [String(v)];
     return compilePattern([0, ...parts, 0], false);
   });
-  const any: StringTest = (s) => tests.some((t) => t(s));
+  const any: StringTest = (s) => {
+    for (let k = 0; k < tests.length; k++) if (tests[k](s)) return true;
+    return false;
+  };
   return { match: (e) => someStringLeaf(e.raw, any), requirement: UNCONSTRAINED };
 }
 

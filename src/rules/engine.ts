@@ -53,7 +53,7 @@ export class RuleEngine implements Detector {
   }
 
   async detect(events: AuditEvent[], store: Store): Promise<RuleHit[]> {
-    const single = new Map<string, RuleHit>();
+    const single: SingleHits = new Map();
     const batches = this.plans.map((p) => new CorrelationBatch(p));
     for (const event of events) {
       const candidates = this.index.candidatesFor(event);
@@ -65,7 +65,8 @@ export class RuleEngine implements Detector {
         if (feeds) for (const f of feeds) batches[f.plan].collect(event, f.base);
       }
     }
-    const hits = [...single.values()];
+    const hits: RuleHit[] = [];
+    for (const byGroup of single.values()) for (const hit of byGroup.values()) hits.push(hit);
     const active = batches.filter((b) => !b.isEmpty);
     if (active.length === 0) return hits;
 
@@ -87,11 +88,24 @@ export class RuleEngine implements Detector {
   }
 }
 
-function addSingleHit(hits: Map<string, RuleHit>, rule: CompiledDetectionRule, event: AuditEvent): void {
-  const values = rule.groupBy.map((a) => valueText(a.first(event)) ?? "");
-  const groupKey = JSON.stringify(values);
-  const key = `${rule.meta.id}\u0000${groupKey}`;
-  const hit = hits.get(key);
+type SingleHits = Map<CompiledDetectionRule, Map<string, RuleHit>>;
+
+/** Groups a match into its rule's hit for this batch; builds strings only for a new group. */
+function addSingleHit(hits: SingleHits, rule: CompiledDetectionRule, event: AuditEvent): void {
+  let byGroup = hits.get(rule);
+  if (!byGroup) {
+    byGroup = new Map();
+    hits.set(rule, byGroup);
+  }
+  const accessors = rule.groupBy;
+  let lookup: string;
+  if (accessors.length === 1) lookup = valueText(accessors[0].first(event)) ?? "";
+  else {
+    lookup = "";
+    for (let k = 0; k < accessors.length; k++)
+      lookup += `${valueText(accessors[k].first(event)) ?? ""}\u0000`;
+  }
+  const hit = byGroup.get(lookup);
   if (hit) {
     hit.events.push(event);
     hit.count++;
@@ -99,13 +113,14 @@ function addSingleHit(hits: Map<string, RuleHit>, rule: CompiledDetectionRule, e
     if (event.time > hit.lastSeen) hit.lastSeen = event.time;
     return;
   }
+  const values = accessors.map((a) => valueText(a.first(event)) ?? "");
   const group: Record<string, string> = {};
   rule.meta.groupBy.forEach((f, k) => {
     group[f] = values[k];
   });
-  hits.set(key, {
+  byGroup.set(lookup, {
     rule: rule.meta,
-    groupKey,
+    groupKey: JSON.stringify(values),
     group,
     events: [event],
     count: 1,

@@ -2,7 +2,8 @@
  * Sigma field resolution, as agreed between the engine and the rule pack:
  *   actor.kind | actor.via | actor.confidence | actor.session → event.actor
  *   actor.principal → event.principal.arn ?? event.principal.display
- *   a key of event.facts (derived facts from enrich.ts) → that value
+ *   a key of event.facts (derived facts from enrich.ts) → that value (never looked up for names that start
+ *     with one of CloudTrail's own top-level fields: facts are named so as not to collide with them)
  *   otherwise a dotted path into the raw record; a path through an array matches if any element matches.
  * Paths are split once at compile time; resolution walks the record without allocating.
  */
@@ -52,6 +53,42 @@ function firstAt(start: unknown, parts: readonly string[], from: number): unknow
 
 const NO_PARTS: readonly string[] = [];
 
+/** CloudTrail's own top-level record fields (aws-formats.md §1). */
+const RECORD_FIELDS = new Set([
+  "eventVersion",
+  "userIdentity",
+  "eventTime",
+  "eventSource",
+  "eventName",
+  "awsRegion",
+  "sourceIPAddress",
+  "userAgent",
+  "errorCode",
+  "errorMessage",
+  "requestParameters",
+  "responseElements",
+  "additionalEventData",
+  "requestID",
+  "eventID",
+  "readOnly",
+  "resources",
+  "eventType",
+  "apiVersion",
+  "managementEvent",
+  "recipientAccountId",
+  "sharedEventID",
+  "annotation",
+  "vpcEndpointId",
+  "vpcEndpointAccountId",
+  "serviceEventDetails",
+  "eventCategory",
+  "addendum",
+  "sessionCredentialFromConsole",
+  "edgeDeviceDetails",
+  "tlsDetails",
+  "insightDetails",
+]);
+
 function fromValue(name: string, get: (e: AuditEvent) => unknown): FieldAccessor {
   return {
     name,
@@ -74,6 +111,14 @@ export function compileField(name: string): FieldAccessor {
       return fromValue(name, (e) => e.principal?.arn ?? e.principal?.display);
   }
   const parts = name.split(".");
+  if (RECORD_FIELDS.has(parts[0])) {
+    // derived facts live under names CloudTrail never uses (DESIGN.md "Rules"): skip the facts lookup
+    return {
+      name,
+      some: (e, pred) => someAt(e.raw, parts, 0, pred),
+      first: (e) => firstAt(e.raw, parts, 0),
+    };
+  }
   return {
     name,
     some(e, pred) {

@@ -9,7 +9,7 @@ export async function writeRunOutputs(
   summary: RunSummary,
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const events = [...collector.events.values()].sort((a, b) =>
+  const events = [...collector.eventLines()].sort((a, b) =>
     a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
   );
   const alerts = [...collector.alerts.values()].sort((a, b) =>

@@ -94,6 +94,8 @@ export function boundedKeyPart(text: string, maxBytes: number): string {
   if (Buffer.byteLength(text) <= maxBytes) return text;
   let head = text.slice(0, maxBytes - 40);
   while (Buffer.byteLength(head) > maxBytes - 40) head = head.slice(0, -1);
+  // never end on half a surrogate pair: DynamoDB takes only valid UTF-8
+  if (/[\uD800-\uDBFF]$/.test(head)) head = head.slice(0, -1);
   return `${head}…#${digest(text)}`;
 }
 

@@ -8,7 +8,16 @@ interface Expiring<T> {
 /** Distinct values kept per window bucket: enough for value_count thresholds, bounded memory. */
 export const MAX_BUCKET_VALUES = 1000;
 
-/** In-memory Store for replay and tests. `clock` lets tests move time. */
+/** Values leave and enter the store as copies, as they would through a database; primitives need none. */
+function copy<T>(value: T): T {
+  return typeof value === "object" && value !== null ? structuredClone(value) : value;
+}
+
+/**
+ * In-memory Store for replay and tests. `clock` lets tests move time. Sessions and parked events
+ * are kept as given and handed out as stored (no copy: a replay parks many records and copying
+ * each twice dominated its cost); callers must treat them as read-only, as the pipeline does.
+ */
 export class MemoryStore implements Store {
   private readonly sessions = new Map<string, Map<string, Expiring<SessionRecord>>>();
   private readonly parkedByKey = new Map<string, Map<string, Expiring<ParkedEvent>>>();
@@ -34,7 +43,7 @@ export class MemoryStore implements Store {
         byIssuer = new Map();
         this.sessions.set(r.key, byIssuer);
       }
-      byIssuer.set(r.issuedBy, { value: structuredClone(r), expiresAt });
+      byIssuer.set(r.issuedBy, { value: r, expiresAt });
     }
   }
 
@@ -42,7 +51,11 @@ export class MemoryStore implements Store {
     const out = new Map<string, SessionRecord[]>();
     for (const key of new Set(keys)) {
       const found = [...(this.sessions.get(key)?.values() ?? [])].filter((e) => this.live(e));
-      if (found.length) out.set(key, found.map((e) => structuredClone(e.value)));
+      if (found.length)
+        out.set(
+          key,
+          found.map((e) => e.value),
+        );
     }
     return out;
   }
@@ -55,7 +68,7 @@ export class MemoryStore implements Store {
         m = new Map();
         this.parkedByKey.set(e.waitingFor, m);
       }
-      m.set(e.eventId, { value: structuredClone(e), expiresAt });
+      m.set(e.eventId, { value: e, expiresAt });
     }
   }
 
@@ -63,7 +76,11 @@ export class MemoryStore implements Store {
     const out = new Map<string, ParkedEvent[]>();
     for (const key of new Set(keys)) {
       const found = [...(this.parkedByKey.get(key)?.values() ?? [])].filter((e) => this.live(e));
-      if (found.length) out.set(key, found.map((e) => structuredClone(e.value)));
+      if (found.length)
+        out.set(
+          key,
+          found.map((e) => e.value),
+        );
     }
     return out;
   }
@@ -107,7 +124,11 @@ export class MemoryStore implements Store {
     }
   }
 
-  async readWindows(keys: string[], fromMinute: number, toMinute: number): Promise<Map<string, WindowBucket[]>> {
+  async readWindows(
+    keys: string[],
+    fromMinute: number,
+    toMinute: number,
+  ): Promise<Map<string, WindowBucket[]>> {
     const out = new Map<string, WindowBucket[]>();
     for (const key of new Set(keys)) {
       const buckets = this.windows.get(key);
@@ -118,7 +139,11 @@ export class MemoryStore implements Store {
           found.push(structuredClone(e.value));
         }
       }
-      if (found.length) out.set(key, found.sort((a, b) => a.minute - b.minute));
+      if (found.length)
+        out.set(
+          key,
+          found.sort((a, b) => a.minute - b.minute),
+        );
     }
     return out;
   }
@@ -127,13 +152,13 @@ export class MemoryStore implements Store {
     const out = new Map<string, T>();
     for (const key of new Set(keys)) {
       const e = this.items.get(key);
-      if (this.live(e)) out.set(key, structuredClone(e.value) as T);
+      if (this.live(e)) out.set(key, copy(e.value) as T);
     }
     return out;
   }
 
   async putItems<T>(items: { key: string; value: T }[], ttlSeconds: number): Promise<void> {
     const expiresAt = this.now() + ttlSeconds * 1000;
-    for (const { key, value } of items) this.items.set(key, { value: structuredClone(value), expiresAt });
+    for (const { key, value } of items) this.items.set(key, { value: copy(value), expiresAt });
   }
 }

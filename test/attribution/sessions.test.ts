@@ -10,7 +10,9 @@ const issued = assumeRole("2026-05-08T09:05:00Z", alice, "agent-runner", "claude
   tags: { AccessType: "AI", Project: "reports" },
 });
 const agentCall = (time: string, key = AGENT_KEY, name = "ListBuckets") =>
-  call(name, time, roleSession("agent-runner", "claude-task-42", key, "2026-05-08T09:05:00Z"), { source: "s3.amazonaws.com" });
+  call(name, time, roleSession("agent-runner", "claude-task-42", key, "2026-05-08T09:05:00Z"), {
+    source: "s3.amazonaws.com",
+  });
 
 const one = (...records: Record<string, unknown>[]): Batch[] => [{ source: "one", records }];
 
@@ -20,13 +22,17 @@ describe("session tags on STS issuances", () => {
     const { byId } = await replayBatches(one(issued, c));
     const a = verdictOf(byId, c.eventID as string);
     expect(a).toMatchObject({ kind: "ai", confidence: "high", via: "cli" });
-    expect(a.evidence).toContainEqual(expect.objectContaining({ signal: "sessionTag", value: "AccessType=AI", issuedBy: issued.eventID }));
+    expect(a.evidence).toContainEqual(
+      expect.objectContaining({ signal: "sessionTag", value: "AccessType=AI", issuedBy: issued.eventID }),
+    );
     // The AssumeRole call itself was the human's.
     expect(verdictOf(byId, issued.eventID as string).kind).toBe("human");
   });
 
   it("uses the configured tag, keys case-insensitive", async () => {
-    const custom = assumeRole("2026-05-08T09:05:00Z", alice, "agent-runner", "claude-task-42", AGENT_KEY, { tags: { "agent-kind": "copilot" } });
+    const custom = assumeRole("2026-05-08T09:05:00Z", alice, "agent-runner", "claude-task-42", AGENT_KEY, {
+      tags: { "agent-kind": "copilot" },
+    });
     const c = agentCall("2026-05-08T09:06:00Z");
     expect(verdictOf((await replayBatches(one(custom, c))).byId, c.eventID as string).kind).toBe("human");
     const cfg = { agents: { sessionTags: [{ key: "Agent-Kind", value: "copilot" }] } };
@@ -34,16 +40,43 @@ describe("session tags on STS issuances", () => {
   });
 
   it("reads principalTags of AssumeRoleWithSAML and incomingTransitiveTags", async () => {
-    const saml = call("AssumeRoleWithSAML", "2026-05-08T09:00:00Z", { type: "SAMLUser", principalId: "idp:bot", userName: "bot@example.com", identityProvider: "idp" }, {
-      source: "sts.amazonaws.com",
-      requestParameters: { roleArn: `arn:aws:iam::${ACCOUNT}:role/sso-agent`, roleSessionName: "bot@example.com", principalTags: { AccessType: "AI" } },
-      responseElements: {
-        credentials: { accessKeyId: "ASIASAMLAGENT0000001", expiration: "May 8, 2026, 10:00:00 AM", sessionToken: "x" },
-        assumedRoleUser: { arn: `arn:aws:sts::${ACCOUNT}:assumed-role/sso-agent/bot@example.com`, assumedRoleId: "AROA:bot" },
+    const saml = call(
+      "AssumeRoleWithSAML",
+      "2026-05-08T09:00:00Z",
+      { type: "SAMLUser", principalId: "idp:bot", userName: "bot@example.com", identityProvider: "idp" },
+      {
+        source: "sts.amazonaws.com",
+        requestParameters: {
+          roleArn: `arn:aws:iam::${ACCOUNT}:role/sso-agent`,
+          roleSessionName: "bot@example.com",
+          principalTags: { AccessType: "AI" },
+        },
+        responseElements: {
+          credentials: {
+            accessKeyId: "ASIASAMLAGENT0000001",
+            expiration: "May 8, 2026, 10:00:00 AM",
+            sessionToken: "x",
+          },
+          assumedRoleUser: {
+            arn: `arn:aws:sts::${ACCOUNT}:assumed-role/sso-agent/bot@example.com`,
+            assumedRoleId: "AROA:bot",
+          },
+        },
       },
-    });
-    const samlCall = call("ListBuckets", "2026-05-08T09:10:00Z", roleSession("sso-agent", "bot@example.com", "ASIASAMLAGENT0000001", "2026-05-08T09:00:00Z"));
-    const transitive = assumeRole("2026-05-08T09:05:00Z", alice, "agent-runner", "claude-task-42", AGENT_KEY, { incomingTransitiveTags: { AccessType: "AI" } });
+    );
+    const samlCall = call(
+      "ListBuckets",
+      "2026-05-08T09:10:00Z",
+      roleSession("sso-agent", "bot@example.com", "ASIASAMLAGENT0000001", "2026-05-08T09:00:00Z"),
+    );
+    const transitive = assumeRole(
+      "2026-05-08T09:05:00Z",
+      alice,
+      "agent-runner",
+      "claude-task-42",
+      AGENT_KEY,
+      { incomingTransitiveTags: { AccessType: "AI" } },
+    );
     const c = agentCall("2026-05-08T09:06:00Z");
     const { byId } = await replayBatches(one(saml, samlCall, transitive, c));
     expect(verdictOf(byId, samlCall.eventID as string).kind).toBe("ai");
@@ -51,23 +84,44 @@ describe("session tags on STS issuances", () => {
   });
 
   it("applies to the AWS docs role-chaining example with the configured tag", async () => {
-    const docs = JSON.parse(readFileSync("test/fixtures/corpus/aws-docs/assumerole_examples_awsdocs.json", "utf8")) as { record: Record<string, unknown> }[];
-    const chained = docs.map((d) => d.record).find((r) => (r.requestParameters as Record<string, unknown>).incomingTransitiveTags);
+    const docs = JSON.parse(
+      readFileSync("test/fixtures/corpus/aws-docs/assumerole_examples_awsdocs.json", "utf8"),
+    ) as { record: Record<string, unknown> }[];
+    const chained = docs
+      .map((d) => d.record)
+      .find((r) => (r.requestParameters as Record<string, unknown>).incomingTransitiveTags);
     if (!chained) throw new Error("docs example missing");
-    const resp = chained.responseElements as { credentials: { accessKeyId: string }; assumedRoleUser: { arn: string } };
+    const resp = chained.responseElements as {
+      credentials: { accessKeyId: string };
+      assumedRoleUser: { arn: string };
+    };
     const [, , , , , resource] = resp.assumedRoleUser.arn.split(":");
     const [, role, session] = resource.split("/");
-    const downstream = call("ListBuckets", "2019-10-02T22:30:00Z", roleSession(role, session, resp.credentials.accessKeyId, "2019-10-02T22:12:29Z", { account: "111111111111" }));
+    const downstream = call(
+      "ListBuckets",
+      "2019-10-02T22:30:00Z",
+      roleSession(role, session, resp.credentials.accessKeyId, "2019-10-02T22:12:29Z", {
+        account: "111111111111",
+      }),
+    );
     const plain = await replayBatches(one(chained, downstream));
     expect(verdictOf(plain.byId, downstream.eventID as string).kind).toBe("human");
-    const tagged = await replayBatches(one(chained, downstream), { agents: { sessionTags: [{ key: "Department", value: "Engineering" }] } });
+    const tagged = await replayBatches(one(chained, downstream), {
+      agents: { sessionTags: [{ key: "Department", value: "Engineering" }] },
+    });
     expect(verdictOf(tagged.byId, downstream.eventID as string).evidence).toContainEqual(
-      expect.objectContaining({ signal: "sessionTag", value: "Department=Engineering", issuedBy: chained.eventID }),
+      expect.objectContaining({
+        signal: "sessionTag",
+        value: "Department=Engineering",
+        issuedBy: chained.eventID,
+      }),
     );
   });
 
   it("finds no agent in the AWS docs AssumeRole examples under the default config", async () => {
-    const docs = JSON.parse(readFileSync("test/fixtures/corpus/aws-docs/assumerole_examples_awsdocs.json", "utf8")) as { record: Record<string, unknown> }[];
+    const docs = JSON.parse(
+      readFileSync("test/fixtures/corpus/aws-docs/assumerole_examples_awsdocs.json", "utf8"),
+    ) as { record: Record<string, unknown> }[];
     const { summary } = await replayBatches(one(...docs.map((d) => d.record)));
     expect(summary.byKind.ai).toBe(0);
     expect(summary.records.events).toBe(docs.length);
@@ -76,8 +130,18 @@ describe("session tags on STS issuances", () => {
 
 describe("joining calls to issuances", () => {
   it("keeps a human who assumes the same role under another session human", async () => {
-    const human = assumeRole("2026-05-08T09:06:10Z", alice, "agent-runner", "alice-debug", "ASIAHUMAN00000000001");
-    const c = call("ListBuckets", "2026-05-08T09:08:00Z", roleSession("agent-runner", "alice-debug", "ASIAHUMAN00000000001", "2026-05-08T09:06:10Z"));
+    const human = assumeRole(
+      "2026-05-08T09:06:10Z",
+      alice,
+      "agent-runner",
+      "alice-debug",
+      "ASIAHUMAN00000000001",
+    );
+    const c = call(
+      "ListBuckets",
+      "2026-05-08T09:08:00Z",
+      roleSession("agent-runner", "alice-debug", "ASIAHUMAN00000000001", "2026-05-08T09:06:10Z"),
+    );
     const { byId } = await replayBatches(one(issued, human, c));
     expect(verdictOf(byId, c.eventID as string)).toMatchObject({ kind: "human", confidence: "medium" });
   });
@@ -97,17 +161,39 @@ describe("joining calls to issuances", () => {
   });
 
   it("calls a session name reused by a human after the agent's credentials expired human", async () => {
-    const reuse = assumeRole("2026-05-08T11:00:00Z", bob, "agent-runner", "claude-task-42", "ASIABOBREUSE00000001");
-    const c = call("DescribeVpcs", "2026-05-08T11:30:00Z", roleSession("agent-runner", "claude-task-42", "", "2026-05-08T11:00:00Z"));
+    const reuse = assumeRole(
+      "2026-05-08T11:00:00Z",
+      bob,
+      "agent-runner",
+      "claude-task-42",
+      "ASIABOBREUSE00000001",
+    );
+    const c = call(
+      "DescribeVpcs",
+      "2026-05-08T11:30:00Z",
+      roleSession("agent-runner", "claude-task-42", "", "2026-05-08T11:00:00Z"),
+    );
     const { byId } = await replayBatches(one(issued, reuse, c));
     const a = verdictOf(byId, c.eventID as string);
     expect(a.kind).toBe("human");
-    expect(a.evidence).toContainEqual(expect.objectContaining({ signal: "sessionIssuedBy", issuedBy: reuse.eventID }));
+    expect(a.evidence).toContainEqual(
+      expect.objectContaining({ signal: "sessionIssuedBy", issuedBy: reuse.eventID }),
+    );
   });
 
   it("scopes the join by account", async () => {
-    const elsewhere = call("ListBuckets", "2026-05-08T09:06:00Z", roleSession("agent-runner", "claude-task-42", AGENT_KEY, "2026-05-08T09:05:00Z", { account: "999988887777" }));
-    const noKey = call("ListBuckets", "2026-05-08T09:06:01Z", roleSession("agent-runner", "claude-task-42", "", "2026-05-08T09:05:00Z", { account: "999988887777" }));
+    const elsewhere = call(
+      "ListBuckets",
+      "2026-05-08T09:06:00Z",
+      roleSession("agent-runner", "claude-task-42", AGENT_KEY, "2026-05-08T09:05:00Z", {
+        account: "999988887777",
+      }),
+    );
+    const noKey = call(
+      "ListBuckets",
+      "2026-05-08T09:06:01Z",
+      roleSession("agent-runner", "claude-task-42", "", "2026-05-08T09:05:00Z", { account: "999988887777" }),
+    );
     const { byId } = await replayBatches(one(issued, elsewhere, noKey));
     expect(verdictOf(byId, elsewhere.eventID as string).kind).toBe("human");
     expect(verdictOf(byId, noKey.eventID as string).kind).toBe("human");
@@ -116,17 +202,33 @@ describe("joining calls to issuances", () => {
 
 describe("role chaining and source identity", () => {
   const agentSession = roleSession("agent-runner", "claude-task-42", AGENT_KEY, "2026-05-08T09:05:00Z");
-  const chain = assumeRole("2026-05-08T09:07:30Z", agentSession, "reports-writer", "writer", "ASIAAGENTCHAIN000001");
-  const chainedCall = call("PutObject", "2026-05-08T09:09:00Z", roleSession("reports-writer", "writer", "ASIAAGENTCHAIN000001", "2026-05-08T09:07:30Z"), {
-    source: "s3.amazonaws.com",
-  });
+  const chain = assumeRole(
+    "2026-05-08T09:07:30Z",
+    agentSession,
+    "reports-writer",
+    "writer",
+    "ASIAAGENTCHAIN000001",
+  );
+  const chainedCall = call(
+    "PutObject",
+    "2026-05-08T09:09:00Z",
+    roleSession("reports-writer", "writer", "ASIAAGENTCHAIN000001", "2026-05-08T09:07:30Z"),
+    {
+      source: "s3.amazonaws.com",
+    },
+  );
 
   it("makes a session issued to an AI session AI, naming the parent", async () => {
     const { byId } = await replayBatches(one(issued, chain, chainedCall));
     const a = verdictOf(byId, chainedCall.eventID as string);
     expect(a).toMatchObject({ kind: "ai", confidence: "high" });
     expect(a.evidence).toContainEqual(
-      expect.objectContaining({ signal: "sessionTag", value: "AccessType=AI", issuedBy: issued.eventID, via: `arn:aws:sts::${ACCOUNT}:assumed-role/agent-runner/claude-task-42` }),
+      expect.objectContaining({
+        signal: "sessionTag",
+        value: "AccessType=AI",
+        issuedBy: issued.eventID,
+        via: `arn:aws:sts::${ACCOUNT}:assumed-role/agent-runner/claude-task-42`,
+      }),
     );
     expect(verdictOf(byId, chain.eventID as string).kind).toBe("ai");
   });
@@ -139,30 +241,63 @@ describe("role chaining and source identity", () => {
     ]);
     expect(results[0].events[0].actor.kind).toBe("human");
     expect(results[1].reattributed.map((e) => e.id)).toEqual([chainedCall.eventID]);
-    expect(results[2].reattributed.map((e) => e.id).sort()).toEqual([chain.eventID, chainedCall.eventID].sort());
+    expect(results[2].reattributed.map((e) => e.id).sort()).toEqual(
+      [chain.eventID, chainedCall.eventID].sort(),
+    );
     expect(verdictOf(byId, chainedCall.eventID as string).kind).toBe("ai");
-    expect((await store.parked([`arn:aws:sts::${ACCOUNT}:assumed-role/agent-runner/claude-task-42`])).size).toBe(0);
+    expect(
+      (await store.parked([`arn:aws:sts::${ACCOUNT}:assumed-role/agent-runner/claude-task-42`])).size,
+    ).toBe(0);
   });
 
   it("matches configured source identities carried through a chain", async () => {
-    const root = assumeRole("2026-05-08T09:05:00Z", alice, "agent-runner", "claude-task-42", AGENT_KEY, { sourceIdentity: "agent:copilot" });
-    const c = call("PutObject", "2026-05-08T09:09:00Z", roleSession("reports-writer", "writer", "ASIAAGENTCHAIN000001", "2026-05-08T09:07:30Z"));
-    const { byId } = await replayBatches(one(root, chain, c), { agents: { sourceIdentityPatterns: ["agent:*"] } });
+    const root = assumeRole("2026-05-08T09:05:00Z", alice, "agent-runner", "claude-task-42", AGENT_KEY, {
+      sourceIdentity: "agent:copilot",
+    });
+    const c = call(
+      "PutObject",
+      "2026-05-08T09:09:00Z",
+      roleSession("reports-writer", "writer", "ASIAAGENTCHAIN000001", "2026-05-08T09:07:30Z"),
+    );
+    const { byId } = await replayBatches(one(root, chain, c), {
+      agents: { sourceIdentityPatterns: ["agent:*"] },
+    });
     expect(verdictOf(byId, c.eventID as string).evidence).toContainEqual(
-      expect.objectContaining({ signal: "agentSourceIdentity", value: "agent:copilot", issuedBy: root.eventID }),
+      expect.objectContaining({
+        signal: "agentSourceIdentity",
+        value: "agent:copilot",
+        issuedBy: root.eventID,
+      }),
     );
   });
 
   it("inherits an issuing call's own AI signal (an agent assuming a role through the managed MCP server)", async () => {
-    const viaMcp = assumeRole("2026-05-08T09:05:00Z", iamUser("agent-user", undefined, { invokedBy: "aws-mcp.amazonaws.com" }), "ops", "mcp-ops", "ASIAMCPOPS0000000001", {
-      sourceIp: "aws-mcp.amazonaws.com",
-      userAgent: "aws-mcp.amazonaws.com",
-    });
-    const c = call("DescribeVpcs", "2026-05-08T09:06:00Z", roleSession("ops", "mcp-ops", "ASIAMCPOPS0000000001", "2026-05-08T09:05:00Z"));
+    const viaMcp = assumeRole(
+      "2026-05-08T09:05:00Z",
+      iamUser("agent-user", undefined, { invokedBy: "aws-mcp.amazonaws.com" }),
+      "ops",
+      "mcp-ops",
+      "ASIAMCPOPS0000000001",
+      {
+        sourceIp: "aws-mcp.amazonaws.com",
+        userAgent: "aws-mcp.amazonaws.com",
+      },
+    );
+    const c = call(
+      "DescribeVpcs",
+      "2026-05-08T09:06:00Z",
+      roleSession("ops", "mcp-ops", "ASIAMCPOPS0000000001", "2026-05-08T09:05:00Z"),
+    );
     const { byId } = await replayBatches(one(viaMcp, c));
     const a = verdictOf(byId, c.eventID as string);
     expect(a).toMatchObject({ kind: "ai", via: "mcp-managed" });
-    expect(a.evidence).toContainEqual(expect.objectContaining({ signal: "issuer.invokedBy", value: "aws-mcp.amazonaws.com", issuedBy: viaMcp.eventID }));
+    expect(a.evidence).toContainEqual(
+      expect.objectContaining({
+        signal: "issuer.invokedBy",
+        value: "aws-mcp.amazonaws.com",
+        issuedBy: viaMcp.eventID,
+      }),
+    );
   });
 });
 
@@ -194,7 +329,13 @@ describe("park and resolve", () => {
 
   it("keeps no session token in the parked record", async () => {
     const chainedCaller = roleSession("agent-runner", "claude-task-42", AGENT_KEY, "2026-05-08T09:05:00Z");
-    const child = assumeRole("2026-05-08T09:07:30Z", chainedCaller, "reports-writer", "writer", "ASIAAGENTCHAIN000001");
+    const child = assumeRole(
+      "2026-05-08T09:07:30Z",
+      chainedCaller,
+      "reports-writer",
+      "writer",
+      "ASIAAGENTCHAIN000001",
+    );
     const { store } = await replayBatches(one(child));
     const parked = await store.parked([`arn:aws:sts::${ACCOUNT}:assumed-role/agent-runner/claude-task-42`]);
     const text = JSON.stringify([...parked.values()]);

@@ -11,39 +11,74 @@ async function verdict(record: Record<string, unknown>, config = {}) {
 
 describe("AWS-managed MCP servers", () => {
   it("marks a downstream call of the AWS MCP Server as AI with each field as evidence", async () => {
-    const r = call("DescribeInstances", T, iamUser("agent-user", "AKIAAGENTUSER0000001", { invokedBy: "aws-mcp.amazonaws.com" }), {
-      sourceIp: "aws-mcp.amazonaws.com",
-      userAgent: "aws-mcp.amazonaws.com",
-    });
+    const r = call(
+      "DescribeInstances",
+      T,
+      iamUser("agent-user", "AKIAAGENTUSER0000001", { invokedBy: "aws-mcp.amazonaws.com" }),
+      {
+        sourceIp: "aws-mcp.amazonaws.com",
+        userAgent: "aws-mcp.amazonaws.com",
+      },
+    );
     const a = await verdict(r);
     expect(a).toMatchObject({ kind: "ai", confidence: "high", via: "mcp-managed" });
     expect(a.evidence.map((e) => `${e.signal}=${e.value}`)).toEqual(
-      expect.arrayContaining(["invokedBy=aws-mcp.amazonaws.com", "sourceIPAddress=aws-mcp.amazonaws.com", "userAgent=aws-mcp.amazonaws.com"]),
+      expect.arrayContaining([
+        "invokedBy=aws-mcp.amazonaws.com",
+        "sourceIPAddress=aws-mcp.amazonaws.com",
+        "userAgent=aws-mcp.amazonaws.com",
+      ]),
     );
   });
 
   it("accepts any *-mcp.amazonaws.com service principal (EKS, ECS, SageMaker Unified Studio)", async () => {
-    for (const server of ["eks-mcp.amazonaws.com", "ecs-mcp.amazonaws.com", "sagemaker-unified-studio-mcp.amazonaws.com"]) {
-      const r = call("ListClusters", T, iamUser("dev", undefined, { invokedBy: server }), { sourceIp: server, userAgent: server });
+    for (const server of [
+      "eks-mcp.amazonaws.com",
+      "ecs-mcp.amazonaws.com",
+      "sagemaker-unified-studio-mcp.amazonaws.com",
+    ]) {
+      const r = call("ListClusters", T, iamUser("dev", undefined, { invokedBy: server }), {
+        sourceIp: server,
+        userAgent: server,
+      });
       expect((await verdict(r)).kind).toBe("ai");
     }
   });
 
   it("does not take look-alikes or other services for MCP", async () => {
-    const spoof = call("ListBuckets", T, iamUser("dev"), { userAgent: "aws-mcp.amazonaws.com.evil.example", sourceIp: "203.0.113.9" });
+    const spoof = call("ListBuckets", T, iamUser("dev"), {
+      userAgent: "aws-mcp.amazonaws.com.evil.example",
+      sourceIp: "203.0.113.9",
+    });
     expect((await verdict(spoof)).kind).toBe("human");
-    const service = call("Decrypt", T, iamUser("dev", undefined, { invokedBy: "secretsmanager.amazonaws.com" }), { sourceIp: "secretsmanager.amazonaws.com" });
+    const service = call(
+      "Decrypt",
+      T,
+      iamUser("dev", undefined, { invokedBy: "secretsmanager.amazonaws.com" }),
+      { sourceIp: "secretsmanager.amazonaws.com" },
+    );
     expect(await verdict(service)).toMatchObject({ kind: "service", via: "service:secretsmanager" });
   });
 
   it("marks AwsMcpEvent tool-call records in both documented spellings", async () => {
-    const docs = call("CallTool", T, iamUser("dev"), { source: "aws-mcp.us-east-1.api.aws", eventType: "AwsMcpEvent", extra: { eventCategory: "Data" } });
-    const field = call("CallReadWriteTool", T, iamUser("dev"), { source: "aws-mcp.amazonaws.com", eventType: "AwsMcpEvent" });
+    const docs = call("CallTool", T, iamUser("dev"), {
+      source: "aws-mcp.us-east-1.api.aws",
+      eventType: "AwsMcpEvent",
+      extra: { eventCategory: "Data" },
+    });
+    const field = call("CallReadWriteTool", T, iamUser("dev"), {
+      source: "aws-mcp.amazonaws.com",
+      eventType: "AwsMcpEvent",
+    });
     for (const r of [docs, field]) {
       const a = await verdict(r);
       expect(a).toMatchObject({ kind: "ai", confidence: "high", via: "mcp-managed" });
-      expect(a.evidence).toContainEqual(expect.objectContaining({ signal: "eventType", value: "AwsMcpEvent" }));
-      expect(a.evidence).toContainEqual(expect.objectContaining({ signal: "eventSource", value: r.eventSource }));
+      expect(a.evidence).toContainEqual(
+        expect.objectContaining({ signal: "eventType", value: "AwsMcpEvent" }),
+      );
+      expect(a.evidence).toContainEqual(
+        expect.objectContaining({ signal: "eventSource", value: r.eventSource }),
+      );
     }
   });
 });
@@ -55,7 +90,9 @@ describe("user-agent markers (medium confidence)", () => {
       "Boto3/1.34.120 md/awslabs#mcp#aws-api-mcp-server#1.0.2 md/via/aws-api-mcp-server MCPClient/claude-code#2.1.284",
       "Botocore/1.34 awslabs/mcp/cloudwatch-mcp-server/0.0.4",
     ]) {
-      expect(await verdict(call("GetCallerIdentity", T, iamUser("dev-carol"), { userAgent: ua }))).toMatchObject({
+      expect(
+        await verdict(call("GetCallerIdentity", T, iamUser("dev-carol"), { userAgent: ua })),
+      ).toMatchObject({
         kind: "ai",
         confidence: "medium",
         via: "mcp-self-hosted",
@@ -64,11 +101,19 @@ describe("user-agent markers (medium confidence)", () => {
   });
 
   it("recognises agent clients and configured markers, not ordinary tools", async () => {
-    expect((await verdict(call("ListBuckets", T, iamUser("d"), { userAgent: "claude-code/2.1.284 aws-sdk-js/3.6" }))).via).toBe("agent-client");
+    expect(
+      (
+        await verdict(
+          call("ListBuckets", T, iamUser("d"), { userAgent: "claude-code/2.1.284 aws-sdk-js/3.6" }),
+        )
+      ).via,
+    ).toBe("agent-client");
     const custom = call("ListBuckets", T, iamUser("d"), { userAgent: "aws-sdk-js/3.6 acme-copilot/1.0" });
     expect((await verdict(custom)).kind).toBe("human");
     expect((await verdict(custom, { agents: { userAgentMarkers: ["ACME-Copilot/"] } })).kind).toBe("ai");
-    const terraform = call("ListBuckets", T, iamUser("d"), { userAgent: "APN/1.0 HashiCorp/1.0 Terraform/1.1.2" });
+    const terraform = call("ListBuckets", T, iamUser("d"), {
+      userAgent: "APN/1.0 HashiCorp/1.0 Terraform/1.1.2",
+    });
     expect(await verdict(terraform)).toMatchObject({ kind: "human", via: "iac" });
   });
 });
@@ -80,7 +125,12 @@ describe("configured agent identities", () => {
     accountId: ACCOUNT,
     accessKeyId: "ASIAUNSEENSESSION001",
     sessionContext: {
-      sessionIssuer: { type: "Role", arn: `arn:aws:iam::${ACCOUNT}:role/service/${role}`, userName: role, accountId: ACCOUNT },
+      sessionIssuer: {
+        type: "Role",
+        arn: `arn:aws:iam::${ACCOUNT}:role/service/${role}`,
+        userName: role,
+        accountId: ACCOUNT,
+      },
       ...(sourceIdentity ? { sourceIdentity } : {}),
     },
   });
@@ -88,9 +138,16 @@ describe("configured agent identities", () => {
   it("matches role names, role ARNs (with path), session-name and source-identity patterns", async () => {
     const r = call("ListBuckets", T, session("bedrock-agent", "task-7"));
     expect((await verdict(r)).kind).toBe("human");
-    expect(await verdict(r, { agents: { roles: ["Bedrock-Agent"] } })).toMatchObject({ kind: "ai", confidence: "high" });
-    expect((await verdict(r, { agents: { roles: [`arn:aws:iam::${ACCOUNT}:role/service/bedrock-agent`] } })).kind).toBe("ai");
-    expect((await verdict(r, { agents: { roles: [`arn:aws:iam::${ACCOUNT}:role/other`] } })).kind).toBe("human");
+    expect(await verdict(r, { agents: { roles: ["Bedrock-Agent"] } })).toMatchObject({
+      kind: "ai",
+      confidence: "high",
+    });
+    expect(
+      (await verdict(r, { agents: { roles: [`arn:aws:iam::${ACCOUNT}:role/service/bedrock-agent`] } })).kind,
+    ).toBe("ai");
+    expect((await verdict(r, { agents: { roles: [`arn:aws:iam::${ACCOUNT}:role/other`] } })).kind).toBe(
+      "human",
+    );
     const mcp = call("ListBuckets", T, session("dev-role", "mcp-session-12"));
     expect((await verdict(mcp, { agents: { sessionNamePatterns: ["mcp-*"] } })).evidence).toContainEqual(
       expect.objectContaining({ signal: "agentSessionName", value: "mcp-session-12" }),
@@ -103,13 +160,28 @@ describe("configured agent identities", () => {
 
 describe("services and people", () => {
   it("calls AWS service principals service and IAM users human", async () => {
-    const svc = call("AssumeRole", T, { type: "AWSService", invokedBy: "ec2.amazonaws.com" }, { source: "sts.amazonaws.com", sourceIp: "ec2.amazonaws.com" });
+    const svc = call(
+      "AssumeRole",
+      T,
+      { type: "AWSService", invokedBy: "ec2.amazonaws.com" },
+      { source: "sts.amazonaws.com", sourceIp: "ec2.amazonaws.com" },
+    );
     expect(await verdict(svc)).toMatchObject({ kind: "service", confidence: "high", via: "service:ec2" });
-    const noType = call("RotationSucceeded", T, { accountId: ACCOUNT, invokedBy: "secretsmanager.amazonaws.com" }, { eventType: "AwsServiceEvent" });
+    const noType = call(
+      "RotationSucceeded",
+      T,
+      { accountId: ACCOUNT, invokedBy: "secretsmanager.amazonaws.com" },
+      { eventType: "AwsServiceEvent" },
+    );
     expect((await verdict(noType)).kind).toBe("service");
-    const console = call("ListRoles", T, iamUser("dev"), { userAgent: "AWS Internal", extra: { sessionCredentialFromConsole: "true" } });
+    const console = call("ListRoles", T, iamUser("dev"), {
+      userAgent: "AWS Internal",
+      extra: { sessionCredentialFromConsole: "true" },
+    });
     expect(await verdict(console)).toMatchObject({ kind: "human", confidence: "high", via: "console" });
-    expect(await verdict(call("GetCallerIdentity", T, { type: "Unknown", principalId: "Anonymous" }))).toMatchObject({ kind: "unknown" });
+    expect(
+      await verdict(call("GetCallerIdentity", T, { type: "Unknown", principalId: "Anonymous" })),
+    ).toMatchObject({ kind: "unknown" });
   });
 
   it("does not call EC2 instance-profile sessions human", async () => {

@@ -6,7 +6,8 @@ import { decodeFile, FileError, UnparseableRecord } from "../../src/cloudtrail/d
 const LIB = "test/fixtures/corpus/aws-cloudtrail-processing-library";
 const INVICTUS = "test/fixtures/corpus/invictus-ir-aws-dataset/CloudTrail";
 const trailFile = `${INVICTUS}/218007301253_CloudTrail_us-east-1_20230710T1145Z_7xgocspSowgK0Gto.json`;
-const trailRecords = (JSON.parse(readFileSync(trailFile, "utf8")) as { Records: Record<string, unknown>[] }).Records;
+const trailRecords = (JSON.parse(readFileSync(trailFile, "utf8")) as { Records: Record<string, unknown>[] })
+  .Records;
 
 describe("decodeFile", () => {
   it("reads a trail file as delivered, plain and gzipped", () => {
@@ -23,11 +24,22 @@ describe("decodeFile", () => {
   });
 
   it("reads JSON Lines of records and of EventBridge envelopes, gzipped or not", () => {
-    const lines = trailRecords.slice(0, 3).map((r) => JSON.stringify(r)).join("\n");
+    const lines = trailRecords
+      .slice(0, 3)
+      .map((r) => JSON.stringify(r))
+      .join("\n");
     expect(decodeFile(Buffer.from(lines), "a.jsonl").records).toEqual(trailRecords.slice(0, 3));
     const envelopes = trailRecords
       .slice(0, 2)
-      .map((detail) => JSON.stringify({ version: "0", id: "x", "detail-type": "AWS API Call via CloudTrail", source: "aws.s3", detail }))
+      .map((detail) =>
+        JSON.stringify({
+          version: "0",
+          id: "x",
+          "detail-type": "AWS API Call via CloudTrail",
+          source: "aws.s3",
+          detail,
+        }),
+      )
       .join("\n");
     expect(decodeFile(gzipSync(envelopes), "b.jsonl.gz").records).toEqual(trailRecords.slice(0, 2));
   });
@@ -35,9 +47,16 @@ describe("decodeFile", () => {
   it("reads a single record, a single EventBridge envelope and an array of records", () => {
     const [first] = trailRecords;
     expect(decodeFile(Buffer.from(JSON.stringify(first)), "one.json").records).toEqual([first]);
-    const envelope = { version: "0", "detail-type": "AWS Console Sign In via CloudTrail", source: "aws.signin", detail: first };
+    const envelope = {
+      version: "0",
+      "detail-type": "AWS Console Sign In via CloudTrail",
+      source: "aws.signin",
+      detail: first,
+    };
     expect(decodeFile(Buffer.from(JSON.stringify(envelope)), "eb.json").records).toEqual([first]);
-    expect(decodeFile(Buffer.from(JSON.stringify(trailRecords.slice(0, 4))), "arr.json").records).toHaveLength(4);
+    expect(
+      decodeFile(Buffer.from(JSON.stringify(trailRecords.slice(0, 4))), "arr.json").records,
+    ).toHaveLength(4);
   });
 
   it("keeps a bad JSON Lines line as an unparseable record and the rest of the file", () => {

@@ -311,6 +311,8 @@ describe("the deployed function on emulated AWS", () => {
     expect(await metricSum("DestructiveCalls", { ActorKind: "ai" })).toBe(2);
     expect(await metricSum("AccessDenied", { ActorKind: "human" })).toBe(1);
     expect(await metricSum("RecordsRead")).toBe(mcp.length + humans.length + tampering.length);
+    const highAlerts = alerts.filter((a) => a.attributes.severity === "high").length;
+    expect(await metricSum("Alerts", { Severity: "high" })).toBe(highAlerts);
 
     // S3 delivers at least once: the same notification again (and a retried invocation) changes nothing.
     const replay = await expectOk(notification);
@@ -323,6 +325,7 @@ describe("the deployed function on emulated AWS", () => {
     expect({ ai: await calls("ai"), human: await calls("human"), service: await calls("service") }).toEqual(
       expected,
     );
+    expect(await metricSum("Alerts", { Severity: "high" })).toBe(highAlerts);
   });
 
   it("counts an event once when it arrives through both EventBridge and S3", async () => {
@@ -365,6 +368,44 @@ describe("the deployed function on emulated AWS", () => {
     expect(retry.ok).toBe(false);
     expect(retry.errorMessage).toContain(corrupt.key);
     expect(await receivedAlerts()).toEqual([]);
+    expect(await calls("ai")).toBe(3);
+  });
+
+  it("under the SQS trigger (S3 → SNS → SQS) reports only the bad message for redelivery", async () => {
+    const good = await upload(trailFile(mcpAgentFile(clock)));
+    const corrupt = await upload(Buffer.from("PK\u0003\u0004 not a trail file"));
+    const viaSns = (objects: StoredObject[]) =>
+      JSON.stringify({
+        Type: "Notification",
+        MessageId: `msg-${objects[0].key.slice(-20)}`,
+        TopicArn: `arn:aws:sns:us-east-1:${ACCOUNT}:trail-notifications`,
+        Subject: "Amazon S3 Notification",
+        Message: JSON.stringify(s3Notification(objects)),
+        Timestamp: new Date().toISOString(),
+        SignatureVersion: "1",
+        Signature: "EXAMPLE",
+        SigningCertURL: "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-EXAMPLE.pem",
+        UnsubscribeURL: "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
+      });
+    const sqsEvent = {
+      Records: [
+        { id: "11111111-1111-4111-8111-111111111111", body: viaSns([good]) },
+        { id: "22222222-2222-4222-8222-222222222222", body: viaSns([corrupt]) },
+      ].map(({ id, body }) => ({
+        messageId: id,
+        receiptHandle: `AQEB${id}`,
+        body,
+        attributes: { ApproximateReceiveCount: "1", SentTimestamp: String(Date.now()) },
+        messageAttributes: {},
+        md5OfBody: "0",
+        eventSource: "aws:sqs",
+        eventSourceARN: `arn:aws:sqs:us-east-1:${ACCOUNT}:trail-notifications`,
+        awsRegion: "us-east-1",
+      })),
+    };
+    const result = await expectOk(sqsEvent);
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: "22222222-2222-4222-8222-222222222222" }]);
+    expect((await receivedAlerts()).some((a) => a.attributes.ruleId === "ai-destructive-action")).toBe(true);
     expect(await calls("ai")).toBe(3);
   });
 

@@ -8,7 +8,7 @@ export interface ServerlessDoc {
   provider: { runtime: string; environment: Record<string, unknown>; iam: { role: string } };
   custom: { esbuild: { config: string } };
   package: { patterns: string[] };
-  functions: Record<string, { handler: string; events: Record<string, unknown>[] }>;
+  functions: Record<string, { handler: string; events: unknown }>;
   resources: { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
 }
 

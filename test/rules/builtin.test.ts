@@ -8,6 +8,8 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { defaultConfig } from "../../src/config.ts";
 import { scenarioRunner } from "../../src/detection.ts";
+import { SELF_MODIFICATION_ACTIONS } from "../../src/enrich/iam.ts";
+import { securityDisableActions } from "../../src/enrich/tampering.ts";
 import { processBatch } from "../../src/pipeline.ts";
 import { RuleEngine } from "../../src/rules/engine.ts";
 import { type RunScenario, runRuleFixtures } from "../../src/rules/fixtures.ts";
@@ -45,6 +47,38 @@ describe("built-in rules", () => {
       expect(rule.meta.falsepositives.length, rule.meta.id).toBeGreaterThan(0);
       expect(rule.meta.tags.length, rule.meta.id).toBeGreaterThan(0);
     }
+  });
+
+  it("name every call their derived facts can be true for, so the engine indexes them by eventName", async () => {
+    const loaded = await loadRules([RULES_DIR]);
+    const byId = new Map(loaded.rules.map((r) => [r.meta.id, r]));
+    const names = (id: string) => {
+      const rule = byId.get(id);
+      if (rule?.kind !== "detection" || !rule.requires.eventName)
+        throw new Error(`${id} is not indexed by eventName`);
+      return rule.requires.eventName;
+    };
+    const selfModification = names("iam-self-modification");
+    for (const action of SELF_MODIFICATION_ACTIONS)
+      expect(selfModification.has(action.toLowerCase()), action).toBe(true);
+    const tampering = names("cloudtrail-tampering");
+    for (const { action } of securityDisableActions())
+      expect(tampering.has(action.toLowerCase()), action).toBe(true);
+    for (const action of [
+      "StopLogging",
+      "DeleteTrail",
+      "UpdateTrail",
+      "PutEventSelectors",
+      "PutInsightSelectors",
+    ]) {
+      expect(tampering.has(action.toLowerCase()), action).toBe(true);
+    }
+  });
+
+  it("are each described in rules/README.md", async () => {
+    const readme = readFileSync(join(RULES_DIR, "README.md"), "utf8");
+    const loaded = await loadRules([RULES_DIR]);
+    for (const rule of loaded.rules) expect(readme, rule.meta.id).toContain(`\`${rule.meta.id}\``);
   });
 
   it("every rule passes its match and nomatch fixtures through the real pipeline", async () => {

@@ -109,6 +109,19 @@ describe("event_count", () => {
   });
 });
 
+describe("correlations without group-by", () => {
+  it("count every matching event in one group", async () => {
+    const engine = new RuleEngine(
+      load(S3_BURST.replace("  group-by: [actor.principal]\n", "")).rules,
+      defaultConfig,
+    );
+    const events = ["alice", "bob", "carol"].map((u, k) => call(`2026-11-20T10:00:0${k}Z`, u));
+    const hits = await engine.detect(events, new MemoryStore());
+    expect(hits).toHaveLength(1);
+    expect(hits[0]).toMatchObject({ count: 3, group: {}, groupKey: "[]" });
+  });
+});
+
 describe("late events", () => {
   it("an event arriving late, within the lateness, still counts", async () => {
     const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadRuleSources } from "../../src/rules/load.ts";
+import { compilePattern, parseWildcards, trimUnanchoredDots } from "../../src/rules/values.ts";
 import { event, ruleWith } from "./engine.helpers.ts";
 
 type Fields = Record<string, unknown>;
@@ -416,6 +417,17 @@ describe("conditions", () => {
     ["all of them", det("all of them"), trail, true],
     ["not 1 of filter_*", det("sel_name and not 1 of filter_*"), trail, false],
     ["keywords in condition are case-insensitive", det("sel_name AND NOT sel_source"), other, true],
+    ["any of", det("any of sel_*"), other, true],
+    ["2 of", det("2 of them"), other, true],
+    ["2 of, only one true", det("2 of sel_*"), other, false],
+    ["nested parentheses and not", det("not (sel_source or (filter_user and not sel_name))"), other, true],
+    ["condition list = OR", det("\n    - sel_source\n    - filter_user"), other, true],
+    [
+      "_-prefixed selections are not in them",
+      det("all of them").replace("filter_user", "_filter_user"),
+      { ...trail, userIdentity: { type: "IAMUser", userName: "bob" } },
+      true,
+    ],
   ];
   it.each(cases)("%s", (...c) => check(c));
 
@@ -468,5 +480,86 @@ describe("rules that cannot load", () => {
     expect(r.errors).toHaveLength(1);
     expect(r.errors[0].feature).toBeUndefined();
     expect(r.errors[0].reason).toMatch(reason);
+  });
+});
+
+describe("regex rewriting", () => {
+  it.each([
+    [".+:assumed-role/aws:.+", ".:assumed-role/aws:."],
+    [".*foo.*", "foo"],
+    [".*?foo", "foo"],
+    ["foo\\.*", "foo\\.*"],
+    ["foo\\\\.*", "foo\\\\"],
+    ["^.*foo$", "^.*foo$"],
+  ])("%s → %s", (src, out) => {
+    expect(trimUnanchoredDots(src)).toBe(out);
+  });
+
+  it("keeps the verdicts of the original pattern", () => {
+    const samples = [
+      "",
+      "x",
+      "foo",
+      "xfoo",
+      "foox",
+      "a:assumed-role/aws:b",
+      ":assumed-role/aws:",
+      "a\nfoo\nb",
+      "foo.",
+    ];
+    for (const src of [
+      ".+:assumed-role/aws:.+",
+      ".*foo.*",
+      ".+foo",
+      "foo.+",
+      ".*?foo",
+      "foo\\.*",
+      ".+",
+      ".*",
+    ]) {
+      const original = new RegExp(src);
+      const trimmed = new RegExp(trimUnanchoredDots(src));
+      for (const s of samples) expect([src, s, trimmed.test(s)]).toEqual([src, s, original.test(s)]);
+    }
+  });
+});
+
+describe("wildcard patterns", () => {
+  /** The reference semantics: the pattern as an anchored regular expression. */
+  function reference(pattern: string, cased: boolean): RegExp {
+    let src = "";
+    for (const part of parseWildcards(pattern)) {
+      if (part === 0) src += "[\\s\\S]*";
+      else if (part === 1) src += "[\\s\\S]";
+      else src += (part as string).replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+    }
+    return new RegExp(`^${src}$`, cased ? "" : "i");
+  }
+
+  it("every compiled form agrees with the anchored regex", () => {
+    // a small deterministic generator: patterns and values over an alphabet that makes overlaps likely
+    let seed = 42;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return (seed >>> 16) % n;
+    };
+    const word = (alphabet: string, max: number) =>
+      Array.from({ length: rand(max + 1) }, () => alphabet[rand(alphabet.length)]).join("");
+    let checked = 0;
+    for (let k = 0; k < 3000; k++) {
+      const pattern = word(k % 2 ? "aAb**?" : "aAb*", 7);
+      const value = word(k % 3 ? "aAb" : "aAbB", k % 3 ? 4 : 8);
+      for (const cased of [false, true]) {
+        const got = compilePattern(parseWildcards(pattern), cased)(value);
+        expect([pattern, value, cased, got]).toEqual([
+          pattern,
+          value,
+          cased,
+          reference(pattern, cased).test(value),
+        ]);
+        checked++;
+      }
+    }
+    expect(checked).toBe(6000);
   });
 });

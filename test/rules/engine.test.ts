@@ -252,3 +252,16 @@ describe("Sigma generate semantics for correlation base rules", () => {
     });
   });
 });
+
+describe("lint warnings", () => {
+  it("warns about nested quantifiers in re and about field names compared as text", () => {
+    const { rules } = load(
+      `${head("w")}detection:\n  s:\n    userAgent|re: '(a+)+$'\n    userIdentity.arn|contains: requestParameters.userName\n  condition: s`,
+    );
+    expect(rules[0].warnings).toHaveLength(2);
+    expect(rules[0].warnings[0]).toMatch(/nested quantifier/);
+    expect(rules[0].warnings[1]).toMatch(/use \|fieldref/);
+    const plain = load(`${head("p")}detection:\n  s:\n    userAgent|re: '(ab)+c+'\n  condition: s`).rules[0];
+    expect(plain.warnings).toEqual([]);
+  });
+});

@@ -10,8 +10,10 @@ import type { TestProject } from "vitest/node";
 
 declare module "vitest" {
   export interface ProvidedContext {
-    /** Base URL of the emulated AWS endpoint, e.g. http://127.0.0.1:41234 */
+    /** Base URL of the emulated AWS endpoint, e.g. http://127.0.0.1:41234 ("" when it could not start). */
     awsEndpoint: string;
+    /** Why moto could not be started; tests that need it fail with this, the others still run. */
+    awsUnavailable: string;
   }
 }
 
@@ -106,6 +108,21 @@ async function groupGone(pid: number, ms: number): Promise<boolean> {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  try {
+    const { url, stop } = await startMoto();
+    project.provide("awsEndpoint", url);
+    project.provide("awsUnavailable", "");
+    return stop;
+  } catch (err) {
+    const reason = (err as Error).message;
+    console.warn(`[moto] emulated AWS unavailable, tests that need it will fail: ${reason}`);
+    project.provide("awsEndpoint", "");
+    project.provide("awsUnavailable", reason);
+    return async () => {};
+  }
+}
+
+async function startMoto(): Promise<{ url: string; stop: () => Promise<void> }> {
   ensureMotoServer();
   const port = await freePort();
   const url = `http://${HOST}:${port}`;
@@ -147,6 +164,5 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await stop();
     throw err;
   }
-  project.provide("awsEndpoint", url);
-  return stop;
+  return { url, stop };
 }

@@ -3,7 +3,7 @@
  * queue. Throttling and partial batch failures are injected by client middleware in front of the real
  * request (the request, or what is left of it, still goes to moto).
  */
-import { SNSClient } from "@aws-sdk/client-sns";
+import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Alert, buildAlerts, renderAlertText } from "../../src/alerts.ts";
 import type { BatchResult } from "../../src/batch.ts";
@@ -12,7 +12,7 @@ import { SinkPublishError } from "../../src/sinks/retry.ts";
 import { alertMessage, alertSubject, MAX_MESSAGE_BYTES, SnsAlertSink } from "../../src/sinks/sns.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
 import { makeEvent, makeHit, makeRule } from "../support/alert-events.ts";
-import { awsClientConfig, createTopicWithQueue, drainQueue, resetMoto } from "../support/aws.ts";
+import { awsClientConfig, createTopicWithQueue, drainQueue, resetMoto, uniqueName } from "../support/aws.ts";
 
 const config = parseConfig({});
 const noSleep = { sleep: async () => {} };
@@ -271,6 +271,34 @@ describe("SnsAlertSink", () => {
     await expect(publish).rejects.toThrow(
       new RegExp(`SNS Publish of alert ${alert.id} to ${missing} failed \\(not retryable\\): NotFound`),
     );
+  });
+
+  it("gives FIFO topics a message group and a per-alert deduplication id", async () => {
+    const { TopicArn } = await sns.send(
+      new CreateTopicCommand({
+        Name: `${uniqueName("alerts").slice(0, 60)}.fifo`,
+        Attributes: { FifoTopic: "true" },
+      }),
+    );
+    const topicArn = TopicArn as string;
+    const sent: { MessageGroupId?: string; MessageDeduplicationId?: string }[] = [];
+    sns.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "PublishBatchCommand") {
+          sent.push(
+            ...(args.input as { PublishBatchRequestEntries: (typeof sent)[number][] })
+              .PublishBatchRequestEntries,
+          );
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "captureFifo" },
+    );
+    const alerts = await makeAlerts(2);
+    // moto rejects FIFO entries without MessageGroupId, so success means the fields were sent
+    await new SnsAlertSink(sns, { topicArn, retry: noSleep }).publish(result(alerts));
+    expect(sent.map((e) => e.MessageDeduplicationId)).toEqual(alerts.map((a) => `${a.id}-${a.count}`));
+    for (const e of sent) expect(e.MessageGroupId).toBe(alerts[0].ruleId);
   });
 
   it("publishes nothing when a batch has no new alerts", async () => {

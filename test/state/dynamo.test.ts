@@ -3,7 +3,12 @@ import { gunzipSync } from "node:zlib";
 import { DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeEach, describe, expect, it } from "vitest";
-import { DynamoStore, encodeParkedEvent, storeTableDefinition } from "../../src/state/dynamo.ts";
+import {
+  boundedKeyPart,
+  DynamoStore,
+  encodeParkedEvent,
+  storeTableDefinition,
+} from "../../src/state/dynamo.ts";
 import type { ParkedEvent } from "../../src/state/store.ts";
 import { awsClientConfig, createStoreTable, resetMoto } from "../support/aws.ts";
 import { storeContract } from "./contract.ts";
@@ -97,7 +102,9 @@ describe("DynamoStore batch leftovers", () => {
           const half = Math.ceil(requests.length / 2);
           input.RequestItems = { [table]: requests.slice(0, half) };
           const out = await next(args);
-          (out.output as Record<string, unknown>).UnprocessedItems = { [table]: requests.slice(half) };
+          (out.output as unknown as Record<string, unknown>).UnprocessedItems = {
+            [table]: requests.slice(half),
+          };
           return out;
         }
         if (command === "BatchGetItemCommand" && !leftReads) {
@@ -106,7 +113,7 @@ describe("DynamoStore batch leftovers", () => {
           const half = Math.ceil(req.Keys.length / 2);
           input.RequestItems = { [table]: { ...req, Keys: req.Keys.slice(0, half) } };
           const out = await next(args);
-          (out.output as Record<string, unknown>).UnprocessedKeys = {
+          (out.output as unknown as Record<string, unknown>).UnprocessedKeys = {
             [table]: { ...req, Keys: req.Keys.slice(half) },
           };
           return out;
@@ -173,5 +180,20 @@ describe("DynamoStore size bounds", () => {
     expect(bucket.count).toBe(1000);
     expect(new Set(bucket.values).size).toBe(1000);
     expect(bucket.values.every((v) => Buffer.byteLength(v) <= 200 && v.startsWith("ua/ua/"))).toBe(true);
+  });
+});
+
+describe("boundedKeyPart", () => {
+  it("keeps short text, and shortens long text to valid UTF-8 within the limit, distinct per input", () => {
+    expect(boundedKeyPart("short", 100)).toBe("short");
+    const outs = new Set<string>();
+    for (let pad = 0; pad < 4; pad++) {
+      const text = `${"a".repeat(pad)}${"😀".repeat(60)}`;
+      const out = boundedKeyPart(text, 100);
+      expect(Buffer.byteLength(out)).toBeLessThanOrEqual(100);
+      expect(out).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/); // no lone surrogate
+      outs.add(out);
+    }
+    expect(outs.size).toBe(4);
   });
 });

@@ -39,8 +39,13 @@ let nameCounter = 0;
 /** Base URL of the moto_server for this run. */
 export function awsEndpoint(): string {
   const url = inject("awsEndpoint");
-  if (!url) throw new Error("awsEndpoint not provided: is test/setup/moto.ts the vitest globalSetup?");
-  return url;
+  if (url) return url;
+  const reason = inject("awsUnavailable");
+  throw new Error(
+    reason
+      ? `emulated AWS (moto_server) is unavailable: ${reason}`
+      : "awsEndpoint not provided: is test/setup/moto.ts the vitest globalSetup?",
+  );
 }
 
 /** The account of the current test (set by resetMoto). */

@@ -13,7 +13,15 @@ function id(seed: string): string {
 
 export type Identity = Record<string, unknown>;
 
-export function iamUser(name: string, accessKeyId = `AKIA${name.toUpperCase().replace(/[^A-Z0-9]/g, "").padEnd(16, "0").slice(0, 16)}`, extra: Identity = {}): Identity {
+export function iamUser(
+  name: string,
+  accessKeyId = `AKIA${name
+    .toUpperCase()
+    .replace(/[^A-Z0-9]/g, "")
+    .padEnd(16, "0")
+    .slice(0, 16)}`,
+  extra: Identity = {},
+): Identity {
   return {
     type: "IAMUser",
     principalId: `AIDA${createHash("md5").update(name).digest("hex").slice(0, 16).toUpperCase()}`,
@@ -25,11 +33,23 @@ export function iamUser(name: string, accessKeyId = `AKIA${name.toUpperCase().re
   };
 }
 
-export function roleSession(role: string, session: string, accessKeyId: string, creationDate: string, extra: { sourceIdentity?: string; account?: string } = {}): Identity {
+export function roleSession(
+  role: string,
+  session: string,
+  accessKeyId: string,
+  creationDate: string,
+  extra: { sourceIdentity?: string; account?: string } = {},
+): Identity {
   const account = extra.account ?? ACCOUNT;
   const roleId = `AROA${createHash("md5").update(role).digest("hex").slice(0, 16).toUpperCase()}`;
   const sessionContext: Record<string, unknown> = {
-    sessionIssuer: { type: "Role", principalId: roleId, arn: `arn:aws:iam::${account}:role/${role}`, accountId: account, userName: role },
+    sessionIssuer: {
+      type: "Role",
+      principalId: roleId,
+      arn: `arn:aws:iam::${account}:role/${role}`,
+      accountId: account,
+      userName: role,
+    },
     webIdFederationData: {},
     attributes: { creationDate, mfaAuthenticated: "false" },
   };
@@ -57,7 +77,12 @@ export interface CallOptions {
   extra?: Record<string, unknown>;
 }
 
-export function call(name: string, time: string, userIdentity: Identity, o: CallOptions = {}): Record<string, unknown> {
+export function call(
+  name: string,
+  time: string,
+  userIdentity: Identity,
+  o: CallOptions = {},
+): Record<string, unknown> {
   const source = o.source ?? "ec2.amazonaws.com";
   const region = o.region ?? "us-east-1";
   const seed = `${name}|${time}|${JSON.stringify(userIdentity)}|${JSON.stringify(o.requestParameters ?? null)}`;
@@ -69,7 +94,8 @@ export function call(name: string, time: string, userIdentity: Identity, o: Call
     eventName: name,
     awsRegion: region,
     sourceIPAddress: o.sourceIp ?? "198.51.100.23",
-    userAgent: o.userAgent ?? "aws-cli/2.17.60 md/awscrt#0.21.2 ua/2.0 os/linux#6.8 md/arch#x86_64 lang/python#3.12.6",
+    userAgent:
+      o.userAgent ?? "aws-cli/2.17.60 md/awscrt#0.21.2 ua/2.0 os/linux#6.8 md/arch#x86_64 lang/python#3.12.6",
     requestParameters: o.requestParameters ?? null,
     responseElements: o.responseElements ?? null,
     requestID: id(`req|${seed}`),
@@ -101,9 +127,20 @@ export interface AssumeRoleOptions {
 }
 
 /** A successful sts:AssumeRole as CloudTrail logs it (IAM-CT role-chaining example shape). */
-export function assumeRole(time: string, caller: Identity, role: string, session: string, accessKeyId: string, o: AssumeRoleOptions = {}) {
+export function assumeRole(
+  time: string,
+  caller: Identity,
+  role: string,
+  session: string,
+  accessKeyId: string,
+  o: AssumeRoleOptions = {},
+) {
   const account = o.account ?? ACCOUNT;
-  const req: Record<string, unknown> = { roleArn: `arn:aws:iam::${account}:role/${role}`, roleSessionName: session, durationSeconds: 3600 };
+  const req: Record<string, unknown> = {
+    roleArn: `arn:aws:iam::${account}:role/${role}`,
+    roleSessionName: session,
+    durationSeconds: 3600,
+  };
   if (o.tags) req.tags = Object.entries(o.tags).map(([key, value]) => ({ key, value }));
   if (o.incomingTransitiveTags) req.incomingTransitiveTags = o.incomingTransitiveTags;
   if (o.sourceIdentity) req.sourceIdentity = o.sourceIdentity;
@@ -114,7 +151,10 @@ export function assumeRole(time: string, caller: Identity, role: string, session
   if (!o.hideKey) credentials.accessKeyId = accessKeyId;
   const resp: Record<string, unknown> = {
     credentials,
-    assumedRoleUser: { assumedRoleId: `AROAEXAMPLE:${session}`, arn: `arn:aws:sts::${account}:assumed-role/${role}/${session}` },
+    assumedRoleUser: {
+      assumedRoleId: `AROAEXAMPLE:${session}`,
+      arn: `arn:aws:sts::${account}:assumed-role/${role}/${session}`,
+    },
   };
   if (o.sourceIdentity) resp.sourceIdentity = o.sourceIdentity;
   return call("AssumeRole", time, caller, {
@@ -123,7 +163,11 @@ export function assumeRole(time: string, caller: Identity, role: string, session
     responseElements: resp,
     userAgent: o.userAgent,
     sourceIp: o.sourceIp,
-    extra: { resources: [{ ARN: `arn:aws:iam::${account}:role/${role}`, accountId: account, type: "AWS::IAM::Role" }] },
+    extra: {
+      resources: [
+        { ARN: `arn:aws:iam::${account}:role/${role}`, accountId: account, type: "AWS::IAM::Role" },
+      ],
+    },
   });
 }
 

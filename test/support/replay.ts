@@ -15,9 +15,10 @@ export async function replayBatches(batches: Batch[], config: ConfigInput = {}, 
   const collector = new RunCollector();
   const cfg = parseConfig(config);
   const results = [];
-  for (const b of batches) results.push(await processBatch(b, { store, config: cfg, sinks: [collector], detector }));
+  for (const b of batches)
+    results.push(await processBatch(b, { store, config: cfg, sinks: [collector], detector }));
   const byId = new Map<string, EventLine>();
-  for (const line of collector.events.values()) byId.set(line.id, line);
+  for (const line of collector.eventLines()) byId.set(line.id, line);
   return { store, collector, results, byId, summary: collector.summary() };
 }
 

@@ -1,0 +1,200 @@
+import { describe, expect, it } from "vitest";
+import { actionParts, actorPhrase, alertTitle, type TitleInput } from "../src/alerts/title.ts";
+import { type EventSpec, makeEvent, makeRule } from "./support/alert-events.ts";
+
+function title(
+  rule: Parameters<typeof makeRule>[0],
+  specs: Partial<EventSpec>[],
+  count = specs.length,
+): string {
+  const events = specs.map((s, i) => makeEvent({ id: `t${i}`, time: `2026-11-20T10:0${i}:00Z`, ...s }));
+  const input: TitleInput = {
+    rule: makeRule(rule),
+    events,
+    actor: events[0].actor,
+    count,
+    firstSeen: events[0].time,
+    lastSeen: events[events.length - 1].time,
+  };
+  return alertTitle(input);
+}
+
+describe("actionParts", () => {
+  it("reads verb and resource from API names", () => {
+    expect(actionParts("DeleteDBInstance")).toMatchObject({
+      verb: "deleted",
+      noun: "DB instance",
+      contained: false,
+    });
+    expect(actionParts("TerminateInstances")).toMatchObject({
+      verb: "terminated",
+      noun: "instance",
+      contained: false,
+    });
+    expect(actionParts("BatchDeleteItem")).toMatchObject({ verb: "deleted", noun: "item", contained: true });
+    expect(actionParts("DeleteObjects")).toMatchObject({ verb: "deleted", noun: "object", contained: true });
+    expect(actionParts("DeletePolicies")?.noun).toBe("policy");
+    expect(actionParts("DeleteVpcs")?.noun).toBe("VPC");
+    expect(actionParts("RevokeSecurityGroupEgress")?.noun).toBe("security group egress rule");
+    expect(actionParts("AttachUserPolicy")).toMatchObject({ infinitive: "attach", preposition: "to" });
+    expect(actionParts("ScheduleKeyDeletion")).toMatchObject({
+      verb: "scheduled deletion of",
+      noun: "KMS key",
+      contained: false,
+    });
+    expect(actionParts("ConsoleLogin")).toBeUndefined();
+    expect(actionParts("Delete")).toBeUndefined();
+  });
+});
+
+describe("actorPhrase", () => {
+  it("names the kind of actor and how it called", () => {
+    expect(actorPhrase({ kind: "ai", confidence: "high", via: "mcp-managed", evidence: [] })).toBe(
+      "AI agent (via mcp-managed)",
+    );
+    expect(actorPhrase({ kind: "human", confidence: "high", via: "console", evidence: [] })).toBe(
+      "Human (console)",
+    );
+    expect(
+      actorPhrase({ kind: "service", confidence: "high", via: "service:s3.amazonaws.com", evidence: [] }),
+    ).toBe("AWS service (s3.amazonaws.com)");
+    expect(actorPhrase({ kind: "unknown", confidence: "low", via: "", evidence: [] })).toBe("Unknown actor");
+  });
+});
+
+describe("alertTitle", () => {
+  it("names a single deleted resource by its own name", () => {
+    expect(title({}, [{ action: "DeleteBucket", requestParameters: { bucketName: "prod-reports" } }])).toBe(
+      "AI agent (via aws-mcp) deleted bucket prod-reports as dev-alice",
+    );
+  });
+
+  it("says whom a created resource is for when the target is not the resource itself", () => {
+    expect(
+      title({ id: "cis-access-key-created", title: "IAM access key created" }, [
+        {
+          action: "CreateAccessKey",
+          service: "iam.amazonaws.com",
+          kind: "human",
+          display: "alice",
+          requestParameters: { userName: "bob" },
+          facts: { "action.target": "iam:bob" },
+        },
+      ]),
+    ).toBe("IAM access key created: Human (console) created access key for bob as alice");
+  });
+
+  it("counts several calls on a regional EC2 group and lists mixed actions", () => {
+    expect(
+      title(
+        {},
+        Array.from({ length: 3 }, () => ({
+          action: "TerminateInstances",
+          service: "ec2.amazonaws.com",
+          facts: { "action.target": "ec2:us-east-1" },
+        })),
+      ),
+    ).toBe("AI agent (via aws-mcp) terminated 3 instances in us-east-1 as dev-alice");
+    expect(title({}, [{ action: "DeleteBucket" }, { action: "DeleteObject" }])).toBe(
+      "AI agent (via aws-mcp) made 2 calls (DeleteBucket and DeleteObject) on prod-reports as dev-alice",
+    );
+  });
+
+  it("reads failed calls as attempts, with the error", () => {
+    expect(
+      title({}, [
+        { action: "DeleteObject", errorCode: "AccessDenied" },
+        { action: "DeleteObject", errorCode: "AccessDenied" },
+      ]),
+    ).toBe(
+      "AI agent (via aws-mcp) tried to delete 2 objects in prod-reports as dev-alice (failed: AccessDenied)",
+    );
+    expect(
+      title({ id: "cloudtrail-tampering", title: "Tampering" }, [
+        {
+          action: "StopLogging",
+          service: "cloudtrail.amazonaws.com",
+          kind: "human",
+          via: "unknown",
+          display: "user/bert-jan",
+          errorCode: "TrailNotFoundException",
+          requestParameters: { name: "ct-trail" },
+          facts: { "action.target": "cloudtrail:ct-trail" },
+        },
+      ]),
+    ).toBe(
+      "Human tried to stop CloudTrail logging for trail ct-trail as user/bert-jan (failed: TrailNotFoundException)",
+    );
+  });
+
+  it("puts the right preposition before a target that is not the resource itself", () => {
+    expect(
+      title({ id: "cis-iam-policy-changes", title: "CIS 4.4: IAM policy changed" }, [
+        {
+          action: "AttachUserPolicy",
+          service: "iam.amazonaws.com",
+          kind: "human",
+          display: "user/bert-jan",
+          requestParameters: {
+            userName: "malicious-iam-user",
+            policyArn: "arn:aws:iam::aws:policy/AdministratorAccess",
+          },
+          facts: { "action.target": "iam:malicious-iam-user" },
+        },
+      ]),
+    ).toBe(
+      "CIS 4.4: IAM policy changed: Human (console) attached user policy to malicious-iam-user as user/bert-jan",
+    );
+    expect(
+      title({ id: "cis-vpc-changes", title: "CIS 4.14: VPC changed" }, [
+        {
+          action: "DeleteVpc",
+          service: "ec2.amazonaws.com",
+          requestParameters: { vpcId: "vpc-1" },
+          facts: { "action.target": "ec2:us-east-1" },
+        },
+        {
+          action: "DeleteVpc",
+          service: "ec2.amazonaws.com",
+          requestParameters: { vpcId: "vpc-2" },
+          facts: { "action.target": "ec2:us-east-1" },
+        },
+      ]),
+    ).toBe("CIS 4.14: VPC changed: AI agent (via aws-mcp) deleted 2 VPCs in us-east-1 as dev-alice");
+  });
+
+  it("says an AI agent changed its own IAM identity", () => {
+    expect(
+      title({ id: "iam-self-modification", title: "IAM self-modification" }, [
+        {
+          action: "PutRolePolicy",
+          service: "iam.amazonaws.com",
+          display: "agent-session",
+          requestParameters: { roleName: "agent-runner", policyName: "more" },
+          facts: { "action.target": "iam:agent-runner" },
+        },
+      ]),
+    ).toBe(
+      "AI agent (via aws-mcp) changed its own IAM identity (PutRolePolicy on agent-runner) as agent-session",
+    );
+  });
+
+  it("cleans hostile API names and target names", () => {
+    const t = title({ id: "x", title: "Rule" }, [
+      { action: "Evil\u001b[2J\r\nName", facts: { "action.target": "s3:bad\u202Ename\nx" } },
+    ]);
+    expect(t).toBe("Rule: AI agent (via aws-mcp) called Evil Name on badname x as dev-alice");
+  });
+
+  it("falls back to the rule title for a correlation without events in this batch", () => {
+    const input: TitleInput = {
+      rule: makeRule({ id: "corr", title: "Burst of calls" }),
+      events: [],
+      actor: { kind: "unknown", confidence: "low", via: "", evidence: [] },
+      count: 25,
+      firstSeen: new Date("2026-11-20T10:00:00Z"),
+      lastSeen: new Date("2026-11-20T10:04:00Z"),
+    };
+    expect(alertTitle(input)).toBe("Burst of calls: Unknown actor (25 events)");
+  });
+});
