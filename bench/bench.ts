@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "no
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { gunzipSync } from "node:zlib";
-import type { InputFile } from "../src/cloudtrail/inputs.ts";
+import { type InputFile, inDeliveryOrder } from "../src/cloudtrail/inputs.ts";
 import { defaultConfig } from "../src/config.ts";
 import { buildDetector } from "../src/detection.ts";
 import { RunCollector } from "../src/report.ts";
@@ -27,7 +27,7 @@ const { values } = parseArgs({
 });
 const SIGMA_RULES = "test/fixtures/corpus/sigma";
 const records = Number(values.records);
-const dir = `bench/.data/corpus-${records}-${values["per-file"]}`;
+const dir = `bench/.data/corpus-v2-${records}-${values["per-file"]}`;
 const complete = join(dir, ".complete");
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
@@ -41,10 +41,13 @@ if (!existsSync(complete)) {
   writeFileSync(complete, "");
   console.log(`generated ${records} records in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${dir}`);
 }
-const paths = readdirSync(dir)
-  .filter((f) => f.endsWith(".json.gz"))
-  .sort()
-  .map((f) => join(dir, f));
+// Files are replayed in the order `agenttrail replay DIR` takes them (delivery time).
+const paths = inDeliveryOrder(
+  readdirSync(dir)
+    .filter((f) => f.endsWith(".json.gz"))
+    .sort()
+    .map((f) => join(dir, f)),
+);
 // Bytes are read once up front so both measurements start from memory, not the disk cache.
 const bytes = paths.map((p) => readFileSync(p));
 const compressed = bytes.reduce((n, b) => n + b.length, 0);

@@ -323,7 +323,10 @@ export function generateCorpus(dir: string, spec: CorpusSpec): { files: string[]
     const records = buffers.get(bufferKey) ?? [];
     if (!records.length) return;
     const [account, region] = bufferKey.split("|");
-    const name = join(dir, `${account}_CloudTrail_${region}_${String(fileNo).padStart(5, "0")}.json.gz`);
+    // Named as CloudTrail names them: delivered a few minutes after the file's last record.
+    const delivered = new Date(t + (2 + Math.floor(rand() * 8)) * 60_000).toISOString();
+    const stamp = `${delivered.slice(0, 4)}${delivered.slice(5, 7)}${delivered.slice(8, 10)}T${delivered.slice(11, 13)}${delivered.slice(14, 16)}Z`;
+    const name = join(dir, `${account}_CloudTrail_${region}_${stamp}_${upper(16)}.json.gz`);
     writeFileSync(name, gzipSync(JSON.stringify({ Records: records })));
     files.push(name);
     buffers.set(bufferKey, []);

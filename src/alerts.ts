@@ -135,8 +135,19 @@ function isGroupState(value: unknown): value is GroupState {
   );
 }
 
+/**
+ * 40 bits of a fast non-cryptographic hash (two FNV-1a 32-bit lanes): enough to tell a window's
+ * counted event ids apart, at a fraction of sha256's cost on the hot path. Not for anything secret.
+ */
 function eventHash(eventId: string): string {
-  return sha256(eventId).slice(0, 10);
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ eventId.length;
+  for (let i = 0; i < eventId.length; i++) {
+    const c = eventId.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
+  }
+  return ((a >>> 0).toString(16).padStart(8, "0") + ((b >>> 0) & 0xff).toString(16).padStart(2, "0")).slice(0, 10);
 }
 
 /** The window an event time belongs to: one that contains it, else one it precedes by less than a window (a late event). */
@@ -370,6 +381,25 @@ export function cleanActor(actor: Actor): Actor {
   return out;
 }
 
+/**
+ * Samples are redacted only when the alert is read or serialised (JSON.stringify and structuredClone
+ * read getters): most alerts touched by a batch are superseded before anyone publishes them.
+ */
+function lazySample(alert: Alert, events: readonly { raw: unknown }[]): void {
+  let sample: Record<string, unknown>[] | undefined;
+  Object.defineProperty(alert, "sample", {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      sample ??= events.map((e) => sampleRecord(e.raw));
+      return sample;
+    },
+    set: (value: Record<string, unknown>[]) => {
+      sample = value;
+    },
+  });
+}
+
 /** One sample record, redacted and under MAX_SAMPLE_RECORD_BYTES. */
 export function sampleRecord(raw: unknown): Record<string, unknown> {
   const full = redactRecord(raw);
@@ -422,12 +452,13 @@ function toAlert(t: Touched): Alert {
     lastSeen: lastSeen.toISOString(),
     count: w.count,
     eventIds: [...w.eventIds],
-    sample: events.slice(0, MAX_SAMPLE_RECORDS).map((e) => sampleRecord(e.raw)),
+    sample: [],
     status: t.isNew ? "new" : "updated",
     ruleTitle: cleanText(t.rule.title, 256),
     group,
     windowStart: new Date(w.start).toISOString(),
   };
+  lazySample(alert, events.slice(0, MAX_SAMPLE_RECORDS));
   if (t.rule.description) alert.description = cleanText(t.rule.description, 2000).trim();
   if (t.rule.runbook) alert.runbook = cleanText(t.rule.runbook, 2000).trim();
   if (!t.isNew && t.previousSeverity && levelRank(w.severity) > levelRank(t.previousSeverity)) {

@@ -77,7 +77,7 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
   stats.malformed = malformed.length;
 
   // Cross-batch dedup is a read here; the markers are written after publishing (commit below).
-  const seenBefore = candidates.length ? await store.getItems<true>(candidates.map(seenKey)) : new Map();
+  const seenBefore = candidates.length ? await store.seen(candidates.map(seenKey)) : new Set<string>();
   const events = seenBefore.size ? candidates.filter((e) => !seenBefore.has(seenKey(e))) : candidates;
   stats.duplicates += candidates.length - events.length;
 
@@ -109,10 +109,7 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
   for (const sink of deps.sinks ?? []) await sink.publish(result);
   await plan?.commit();
   if (events.length) {
-    await store.putItems(
-      events.map((e) => ({ key: seenKey(e), value: true as const })),
-      EVENT_DEDUP_TTL_SECONDS,
-    );
+    await store.markSeen(events.map(seenKey), EVENT_DEDUP_TTL_SECONDS);
   }
   return result;
 }

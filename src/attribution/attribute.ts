@@ -10,7 +10,6 @@
 import type { Config } from "../config.ts";
 import type { AuditEvent } from "../event.ts";
 import { normaliseRecord } from "../normalise.ts";
-import { redactRecord } from "../sanitize.ts";
 import type { ParkedEvent, SessionRecord, Store } from "../state/store.ts";
 import { issuanceOf, SessionResolver } from "./sessions.ts";
 import { agentMatchers, recordAiSignals } from "./signals.ts";
@@ -74,11 +73,11 @@ export async function attributeBatch(
 }
 
 function parkedEntry(event: AuditEvent, waitingFor: string): ParkedEvent {
-  // Parked records outlive the batch: secrets go before they reach the store.
+  // A persistent store redacts secrets where the record leaves the process (DynamoStore.park).
   return {
     waitingFor,
     eventId: event.id,
-    raw: redactRecord(event.raw),
+    raw: event.raw,
     source: event.origin.source,
     index: event.origin.index,
   };

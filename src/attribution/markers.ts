@@ -55,6 +55,20 @@ export function channelOf(
 ): Channel {
   if (eventType === "AwsConsoleSignIn" || eventType === "AwsConsoleAction") return "console";
   if (raw.sessionCredentialFromConsole === "true") return "console";
+  let channel = channelCache.get(userAgent);
+  if (channel === undefined) {
+    channel = channelOfUserAgent(userAgent);
+    if (channelCache.size >= MAX_CACHED_USER_AGENTS) channelCache.clear();
+    channelCache.set(userAgent, channel);
+  }
+  return channel;
+}
+
+/** User agents repeat heavily: each distinct one is classified once. */
+const MAX_CACHED_USER_AGENTS = 10_000;
+const channelCache = new Map<string, Channel>();
+
+function channelOfUserAgent(userAgent: string): Channel {
   const ua = userAgent.toLowerCase();
   if (ua === "") return "unknown";
   if (/console|signin\.amazonaws\.com|^mozilla\//.test(ua.replace(/^\[/, ""))) return "console";

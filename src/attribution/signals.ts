@@ -114,16 +114,34 @@ export function recordAiSignals(event: AuditEvent, m: AgentMatchers): AiSignal[]
   if (p.sourceIdentity && m.sourceIdentities.some((re) => re.test(p.sourceIdentity as string))) {
     out.push({ evidence: { signal: "agentSourceIdentity", value: p.sourceIdentity }, confidence: "high" });
   }
-  if (event.userAgent) {
-    const ua = event.userAgent.toLowerCase();
-    for (const { marker, channel } of m.userAgentMarkers) {
-      if (ua.includes(marker)) {
-        out.push({ evidence: { signal: "userAgentMarker", value: marker }, confidence: "medium", channel });
-        break;
-      }
-    }
-  }
+  const marker = event.userAgent ? userAgentMarkerOf(event.userAgent, m) : undefined;
+  if (marker)
+    out.push({
+      evidence: { signal: "userAgentMarker", value: marker.marker },
+      confidence: "medium",
+      channel: marker.channel,
+    });
   return out;
+}
+
+/** Distinct user agents are few (a few hundred in a real trail): each is scanned once per config. */
+const MAX_CACHED_USER_AGENTS = 10_000;
+const markerCache = new WeakMap<AgentMatchers, Map<string, UserAgentMarker | null>>();
+
+function userAgentMarkerOf(userAgent: string, m: AgentMatchers): UserAgentMarker | undefined {
+  let cache = markerCache.get(m);
+  if (!cache) {
+    cache = new Map();
+    markerCache.set(m, cache);
+  }
+  let hit = cache.get(userAgent);
+  if (hit === undefined) {
+    const ua = userAgent.toLowerCase();
+    hit = m.userAgentMarkers.find(({ marker }) => ua.includes(marker)) ?? null;
+    if (cache.size >= MAX_CACHED_USER_AGENTS) cache.clear();
+    cache.set(userAgent, hit);
+  }
+  return hit ?? undefined;
 }
 
 /** `ec2.amazonaws.com` → `ec2`; `AWS Internal` → `aws-internal`. */

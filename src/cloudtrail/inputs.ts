@@ -38,15 +38,32 @@ export async function localInputs(args: string[], stdin: () => Promise<Uint8Arra
     }
     const info = await stat(arg);
     if (info.isDirectory()) {
+      const found: string[] = [];
       for (const path of await walk(arg)) {
         if (isDigestOrInsightPath(path) || !TRAIL_FILE.test(path)) skipped.push(path);
-        else files.push(fileInput(path));
+        else found.push(path);
       }
+      files.push(...inDeliveryOrder(found).map(fileInput));
     } else {
       files.push(fileInput(arg));
     }
   }
   return { files, skipped };
+}
+
+/** `…_CloudTrail_us-east-1_20260508T0910Z_Hk3mZp8QwA1rT5Lb.json.gz` → `20260508T0910Z` (delivery time, UTC). */
+const DELIVERY_TIME = /_CloudTrail_[^_/\\]+_(\d{8}T\d{4}Z)_[^/\\]*$/;
+
+/**
+ * Trail files of a directory in the order CloudTrail delivered them (the time in their names), as
+ * the Lambda sees them; a path walk would give every account and region in turn, so the STS calls
+ * (us-east-1) would come after the calls they made possible elsewhere. Files without a delivery
+ * time keep their walk order, first. The sort is stable, so equal times keep path order.
+ */
+export function inDeliveryOrder(paths: readonly string[]): string[] {
+  const keyed = paths.map((path, i) => ({ path, i, time: DELIVERY_TIME.exec(path)?.[1] ?? "" }));
+  keyed.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.i - b.i));
+  return keyed.map((k) => k.path);
 }
 
 function fileInput(path: string): InputFile {

@@ -50,7 +50,7 @@ export interface CompiledCorrelationRule extends CompiledBase {
   ruleRefs: string[];
   /** group-by field names (alias names where aliases are defined). */
   groupBy: string[];
-  /** alias → base rule reference → field name. */
+  /** alias → base rule (reference, name or id) → field name. */
   aliases: Record<string, Record<string, string>>;
   timespan: string;
   spanMinutes: number;
@@ -92,7 +92,7 @@ export function logsourceMismatch(doc: unknown): string | undefined {
 function baseMeta(doc: SigmaRuleDoc | CorrelationDoc, file: string, groupBy: string[]): RuleMeta {
   const policy = doc.agenttrail ?? {};
   const meta: RuleMeta = {
-    id: doc.id,
+    id: doc.id ?? (doc.name as string),
     title: doc.title,
     level: doc.level ?? "medium",
     tags: doc.tags,
@@ -187,12 +187,6 @@ export function compileCorrelationRule(doc: unknown, file: string): CompiledCorr
     );
   }
   const aliases = c.aliases ?? {};
-  for (const [alias, byRule] of Object.entries(aliases)) {
-    for (const ref of Object.keys(byRule)) {
-      if (!c.rules.includes(ref))
-        throw new RuleCompileError(`alias ${alias} names rule ${ref}, not in correlation.rules`);
-    }
-  }
   const compiled: CompiledCorrelationRule = {
     kind: "correlation",
     meta: baseMeta(rule, file, [...groupBy]),
@@ -206,7 +200,7 @@ export function compileCorrelationRule(doc: unknown, file: string): CompiledCorr
     timespan: c.timespan,
     spanMinutes: timespanMinutes(c.timespan),
     condition,
-    generate: c.generate ?? false,
+    generate: rule.generate ?? c.generate ?? false,
   };
   if (valueField) compiled.valueField = valueField;
   if (rule.name !== undefined) compiled.name = rule.name;

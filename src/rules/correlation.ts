@@ -31,10 +31,24 @@ export interface CorrelationPlan {
   valueAccessor?: FieldAccessor;
 }
 
+/** The field an alias stands for in events of one base rule (aliases name rules by reference, name or id). */
+export function aliasedField(
+  aliases: CompiledCorrelationRule["aliases"],
+  field: string,
+  ref: string,
+  base: { name?: string; meta: { id: string } },
+): string {
+  const byRule = aliases[field];
+  if (!byRule) return field;
+  return (
+    byRule[ref] ?? (base.name !== undefined ? byRule[base.name] : undefined) ?? byRule[base.meta.id] ?? field
+  );
+}
+
 export function planCorrelation(linked: LinkedCorrelation): CorrelationPlan {
-  const { rule } = linked;
-  const groupAccessors = rule.ruleRefs.map((ref) =>
-    rule.groupBy.map((field) => compileField(rule.aliases[field]?.[ref] ?? field)),
+  const { rule, bases } = linked;
+  const groupAccessors = rule.ruleRefs.map((ref, k) =>
+    rule.groupBy.map((field) => compileField(aliasedField(rule.aliases, field, ref, bases[k]))),
   );
   const plan: CorrelationPlan = { rule, groupAccessors };
   if (rule.valueField) plan.valueAccessor = compileField(rule.valueField);
@@ -175,9 +189,9 @@ export class CorrelationBatch {
       }
       const firstMinute = Math.min(...satisfied.map((w) => w.firstMinute));
       const lastMinute = Math.max(...satisfied.map((w) => w.lastMinute));
-      // earlier batches' events are known only to the minute
+      // other batches' events are known only to the minute: their minute's start stands for them
       if (firstMinute < Math.floor(first / 60_000)) first = firstMinute * 60_000;
-      if (lastMinute > Math.floor(last / 60_000)) last = lastMinute * 60_000 + 59_999;
+      if (lastMinute > Math.floor(last / 60_000)) last = lastMinute * 60_000;
       hits.push({
         rule: rule.meta,
         groupKey: st.groupKey,

@@ -4,7 +4,7 @@
  */
 import { type ConditionNode, parseCondition } from "./condition.ts";
 import { RuleCompileError, unsupported } from "./errors.ts";
-import { valueText } from "./fields.ts";
+import { MAX_NESTING, valueText } from "./fields.ts";
 import {
   type CompileContext,
   compileFieldItem,
@@ -14,11 +14,12 @@ import {
   type StringTest,
 } from "./values.ts";
 
-/** Lower-cased values one of which the event must carry; undefined = no requirement. */
-export interface IndexRequirements {
-  eventName?: ReadonlySet<string>;
-  eventSource?: ReadonlySet<string>;
-}
+/** Fields the index knows: an event's value for each is read once (eventName/eventSource/type raw, kind from the actor). */
+export const INDEXED_FIELDS = ["eventName", "eventSource", "actor.kind", "userIdentity.type"] as const;
+export type IndexedField = (typeof INDEXED_FIELDS)[number];
+
+/** Per indexed field, lower-cased values one of which the event must carry; absent = no requirement. */
+export type IndexRequirements = Partial<Record<IndexedField, ReadonlySet<string>>>;
 
 export interface CompiledDetection {
   match: EventPredicate;
@@ -26,13 +27,15 @@ export interface CompiledDetection {
   condition: ConditionNode;
 }
 
-interface Requirement {
-  eventName: Set<string> | null;
-  eventSource: Set<string> | null;
-}
+/** null = unconstrained. */
+type Requirement = Record<IndexedField, Set<string> | null>;
 
-const UNCONSTRAINED: Requirement = { eventName: null, eventSource: null };
-const INDEXED_FIELDS = ["eventName", "eventSource"] as const;
+const UNCONSTRAINED: Requirement = {
+  eventName: null,
+  eventSource: null,
+  "actor.kind": null,
+  "userIdentity.type": null,
+};
 
 interface CompiledSelection {
   match: EventPredicate;
@@ -42,14 +45,15 @@ interface CompiledSelection {
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
-function someStringLeaf(value: unknown, test: StringTest): boolean {
+function someStringLeaf(value: unknown, test: StringTest, depth = 0): boolean {
+  if (depth > MAX_NESTING) return false;
   if (Array.isArray(value)) {
-    for (let k = 0; k < value.length; k++) if (someStringLeaf(value[k], test)) return true;
+    for (let k = 0; k < value.length; k++) if (someStringLeaf(value[k], test, depth + 1)) return true;
     return false;
   }
   if (value !== null && typeof value === "object") {
     for (const key in value) {
-      if (someStringLeaf((value as Record<string, unknown>)[key], test)) return true;
+      if (someStringLeaf((value as Record<string, unknown>)[key], test, depth + 1)) return true;
     }
     return false;
   }
@@ -77,7 +81,7 @@ function compileMap(map: Record<string, unknown>, where: string, ctx: CompileCon
   const keys = Object.keys(map);
   if (keys.length === 0) throw new RuleCompileError(`${where}: empty selection`);
   const items = keys.map((k) => compileFieldItem(k, map[k], ctx));
-  const requirement: Requirement = { eventName: null, eventSource: null };
+  const requirement: Requirement = { ...UNCONSTRAINED };
   for (const item of items) {
     for (const f of INDEXED_FIELDS) {
       if (item.field === f && item.equalsAnyOf) {
@@ -103,7 +107,12 @@ function compileMap(map: Record<string, unknown>, where: string, ctx: CompileCon
 }
 
 function union(reqs: Requirement[]): Requirement {
-  const out: Requirement = { eventName: new Set(), eventSource: new Set() };
+  const out: Requirement = {
+    eventName: new Set(),
+    eventSource: new Set(),
+    "actor.kind": new Set(),
+    "userIdentity.type": new Set(),
+  };
   for (const f of INDEXED_FIELDS) {
     for (const r of reqs) {
       const s = r[f];
@@ -119,7 +128,7 @@ function union(reqs: Requirement[]): Requirement {
 }
 
 function intersect(reqs: Requirement[]): Requirement {
-  const out: Requirement = { eventName: null, eventSource: null };
+  const out: Requirement = { ...UNCONSTRAINED };
   for (const f of INDEXED_FIELDS) {
     for (const r of reqs) {
       const s = r[f];
@@ -238,7 +247,9 @@ export function compileDetection(detection: Record<string, unknown>, ctx: Compil
   const tree: ConditionNode = trees.length === 1 ? trees[0] : { type: "or", args: trees };
   const compiled = compileNode(tree, selections);
   const requires: IndexRequirements = {};
-  if (compiled.requirement.eventName) requires.eventName = compiled.requirement.eventName;
-  if (compiled.requirement.eventSource) requires.eventSource = compiled.requirement.eventSource;
+  for (const f of INDEXED_FIELDS) {
+    const set = compiled.requirement[f];
+    if (set) requires[f] = set;
+  }
   return { match: compiled.match, requires, condition: tree };
 }

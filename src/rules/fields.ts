@@ -20,12 +20,25 @@ export interface FieldAccessor {
   first(event: AuditEvent): unknown;
 }
 
-function someAt(start: unknown, parts: readonly string[], from: number, pred: LeafPredicate): boolean {
+/**
+ * How deep arrays may nest inside arrays, and objects inside objects for the text forms, before the
+ * walk stops: records are attacker-shaped, and recursion must not overflow the stack.
+ */
+export const MAX_NESTING = 32;
+
+function someAt(
+  start: unknown,
+  parts: readonly string[],
+  from: number,
+  pred: LeafPredicate,
+  depth = 0,
+): boolean {
   let value = start;
   let i = from;
   for (;;) {
     if (Array.isArray(value)) {
-      for (let k = 0; k < value.length; k++) if (someAt(value[k], parts, i, pred)) return true;
+      if (depth >= MAX_NESTING) return false;
+      for (let k = 0; k < value.length; k++) if (someAt(value[k], parts, i, pred, depth + 1)) return true;
       return false;
     }
     if (i === parts.length) return value !== undefined && pred(value);
@@ -34,13 +47,14 @@ function someAt(start: unknown, parts: readonly string[], from: number, pred: Le
   }
 }
 
-function firstAt(start: unknown, parts: readonly string[], from: number): unknown {
+function firstAt(start: unknown, parts: readonly string[], from: number, depth = 0): unknown {
   let value = start;
   let i = from;
   for (;;) {
     if (Array.isArray(value)) {
+      if (depth >= MAX_NESTING) return undefined;
       for (let k = 0; k < value.length; k++) {
-        const v = firstAt(value[k], parts, i);
+        const v = firstAt(value[k], parts, i, depth + 1);
         if (v !== undefined) return v;
       }
       return undefined;
@@ -89,11 +103,69 @@ const RECORD_FIELDS = new Set([
   "insightDetails",
 ]);
 
+/** Calls `pred` on a resolved value (element by element for arrays); undefined calls nothing. */
+function leaf(v: unknown, pred: LeafPredicate): boolean {
+  if (v === undefined) return false;
+  if (Array.isArray(v)) return someAt(v, NO_PARTS, 0, pred);
+  return pred(v);
+}
+
+function leafFirst(v: unknown): unknown {
+  return Array.isArray(v) ? firstAt(v, NO_PARTS, 0) : v;
+}
+
+type Some = (e: AuditEvent, pred: LeafPredicate) => boolean;
+type First = (e: AuditEvent) => unknown;
+
+/** Raw-record path access, unrolled for the usual one to three segments (the hot path of every rule). */
+function rawAccess(parts: readonly string[]): { some: Some; first: First } {
+  const [p0, p1, p2] = parts;
+  const obj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object";
+  switch (parts.length) {
+    case 1:
+      return { some: (e, pred) => leaf(e.raw[p0], pred), first: (e) => leafFirst(e.raw[p0]) };
+    case 2:
+      return {
+        some(e, pred) {
+          const a = e.raw[p0];
+          if (!obj(a)) return false;
+          if (Array.isArray(a)) return someAt(a, parts, 1, pred);
+          return leaf(a[p1], pred);
+        },
+        first(e) {
+          const a = e.raw[p0];
+          if (!obj(a)) return undefined;
+          if (Array.isArray(a)) return firstAt(a, parts, 1);
+          return leafFirst(a[p1]);
+        },
+      };
+    case 3:
+      return {
+        some(e, pred) {
+          const a = e.raw[p0];
+          if (!obj(a) || Array.isArray(a)) return someAt(a, parts, 1, pred);
+          const b = a[p1];
+          if (!obj(b) || Array.isArray(b)) return someAt(b, parts, 2, pred);
+          return leaf(b[p2], pred);
+        },
+        first(e) {
+          const a = e.raw[p0];
+          if (!obj(a) || Array.isArray(a)) return firstAt(a, parts, 1);
+          const b = a[p1];
+          if (!obj(b) || Array.isArray(b)) return firstAt(b, parts, 2);
+          return leafFirst(b[p2]);
+        },
+      };
+    default:
+      return { some: (e, pred) => someAt(e.raw, parts, 0, pred), first: (e) => firstAt(e.raw, parts, 0) };
+  }
+}
+
 function fromValue(name: string, get: (e: AuditEvent) => unknown): FieldAccessor {
   return {
     name,
-    some: (e, pred) => someAt(get(e), NO_PARTS, 0, pred),
-    first: (e) => firstAt(get(e), NO_PARTS, 0),
+    some: (e, pred) => leaf(get(e), pred),
+    first: (e) => leafFirst(get(e)),
   };
 }
 
@@ -111,39 +183,35 @@ export function compileField(name: string): FieldAccessor {
       return fromValue(name, (e) => e.principal?.arn ?? e.principal?.display);
   }
   const parts = name.split(".");
+  const raw = rawAccess(parts);
   if (RECORD_FIELDS.has(parts[0])) {
     // derived facts live under names CloudTrail never uses (DESIGN.md "Rules"): skip the facts lookup
-    return {
-      name,
-      some: (e, pred) => someAt(e.raw, parts, 0, pred),
-      first: (e) => firstAt(e.raw, parts, 0),
-    };
+    return { name, some: raw.some, first: raw.first };
   }
   return {
     name,
     some(e, pred) {
       const fact = e.facts?.[name];
-      if (fact !== undefined) return someAt(fact, NO_PARTS, 0, pred);
-      return someAt(e.raw, parts, 0, pred);
+      return fact !== undefined ? leaf(fact, pred) : raw.some(e, pred);
     },
     first(e) {
       const fact = e.facts?.[name];
-      if (fact !== undefined) return firstAt(fact, NO_PARTS, 0);
-      return firstAt(e.raw, parts, 0);
+      return fact !== undefined ? leafFirst(fact) : raw.first(e);
     },
   };
 }
 
 const flatTextCache = new WeakMap<object, string>();
 
-function writeFlat(v: unknown, out: string[]): void {
-  if (v === null || v === undefined) out.push("null");
+function writeFlat(v: unknown, out: string[], depth = 0): void {
+  if (depth > MAX_NESTING) out.push("…");
+  else if (v === null || v === undefined) out.push("null");
   else if (typeof v === "string") out.push('"', v, '"');
   else if (Array.isArray(v)) {
     out.push("[");
     for (let k = 0; k < v.length; k++) {
       if (k) out.push(",");
-      writeFlat(v[k], out);
+      writeFlat(v[k], out, depth + 1);
     }
     out.push("]");
   } else if (typeof v === "object") {
@@ -153,7 +221,7 @@ function writeFlat(v: unknown, out: string[]): void {
       if (sep) out.push(",");
       sep = true;
       out.push('"', key, '":');
-      writeFlat(val, out);
+      writeFlat(val, out, depth + 1);
     }
     out.push("}");
   } else out.push(String(v));

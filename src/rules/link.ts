@@ -74,6 +74,19 @@ export function linkRules(input: readonly CompiledRule[]): LinkedRules {
         bases.push(target);
       }
     }
+    for (const [alias, byRule] of Object.entries(r.aliases)) {
+      for (const key of Object.keys(byRule)) {
+        const known = r.ruleRefs.includes(key) || bases.some((b) => b.name === key || b.meta.id === key);
+        if (!known && ok) {
+          problems.push({
+            file: r.file,
+            ruleId: r.meta.id,
+            reason: `alias ${alias} names rule "${key}", not in correlation.rules`,
+          });
+          ok = false;
+        }
+      }
+    }
     if (!ok) {
       dropped.add(r);
       continue;

@@ -64,8 +64,9 @@ export async function findRuleFiles(
 
 function ruleIdOf(doc: unknown): string | undefined {
   if (typeof doc !== "object" || doc === null) return undefined;
-  const id = (doc as Record<string, unknown>).id;
-  return typeof id === "string" || typeof id === "number" ? String(id) : undefined;
+  const { id, name } = doc as Record<string, unknown>;
+  if (typeof id === "string" || typeof id === "number") return String(id);
+  return typeof name === "string" ? name : undefined;
 }
 
 /** Compiles the documents of one file; problems are appended to `errors` / `skipped`. */

@@ -31,7 +31,11 @@ const stringList = z.preprocess((v) => (typeof v === "string" ? [v] : v), z.arra
 
 const common = {
   title: z.string().min(1),
-  id: z.union([z.string().min(1), z.number()]).transform(String),
+  /** Optional in Sigma; a rule without one is known by its `name` (one of the two is required here). */
+  id: z
+    .union([z.string().min(1), z.number()])
+    .transform(String)
+    .optional(),
   name: z.string().min(1).optional(),
   status: z.string().optional(),
   description: z.string().optional(),
@@ -50,11 +54,16 @@ export const logsourceSchema = z.looseObject({
   category: z.string().optional(),
 });
 
-export const sigmaRuleSchema = z.looseObject({
-  ...common,
-  logsource: logsourceSchema,
-  detection: z.record(z.string(), z.unknown()),
-});
+const hasIdentity = (r: { id?: string; name?: string }) => r.id !== undefined || r.name !== undefined;
+const identityIssue = { message: "a rule needs an id (or at least a name)", path: ["id"] };
+
+export const sigmaRuleSchema = z
+  .looseObject({
+    ...common,
+    logsource: logsourceSchema,
+    detection: z.record(z.string(), z.unknown()),
+  })
+  .refine(hasIdentity, identityIssue);
 
 export type SigmaRuleDoc = z.infer<typeof sigmaRuleSchema>;
 
@@ -89,20 +98,24 @@ export const timespanSchema = z
       .transform((n) => `${n}s`),
   );
 
-export const correlationSchema = z.looseObject({
-  ...common,
-  correlation: z
-    .object({
-      type: z.enum(CORRELATION_TYPES),
-      rules: stringList.pipe(z.array(z.string().min(1)).min(1)),
-      "group-by": stringList.optional(),
-      timespan: timespanSchema,
-      condition: correlationConditionSchema.optional(),
-      aliases: z.record(z.string(), z.record(z.string(), z.string())).optional(),
-      generate: z.boolean().optional(),
-    })
-    .strict(),
-});
+export const correlationSchema = z
+  .looseObject({
+    ...common,
+    /** Sigma puts `generate` at the top level; `correlation.generate` is accepted too. */
+    generate: z.boolean().optional(),
+    correlation: z
+      .object({
+        type: z.enum(CORRELATION_TYPES),
+        rules: stringList.pipe(z.array(z.string().min(1)).min(1)),
+        "group-by": stringList.optional(),
+        timespan: timespanSchema,
+        condition: correlationConditionSchema.optional(),
+        aliases: z.record(z.string(), z.record(z.string(), z.string())).optional(),
+        generate: z.boolean().optional(),
+      })
+      .strict(),
+  })
+  .refine(hasIdentity, identityIssue);
 
 export type CorrelationDoc = z.infer<typeof correlationSchema>;
 

@@ -27,6 +27,7 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { redactRecord } from "../sanitize.ts";
 import { MAX_BUCKET_VALUES } from "./memory.ts";
 import type { ParkedEvent, SessionRecord, Store, WindowBucket, WindowIncrement } from "./store.ts";
 
@@ -135,7 +136,14 @@ function isConditionFailure(err: unknown): boolean {
  * 256 KB of JSON and compress well, so trimming only happens for pathological input; what was dropped is
  * listed in `raw.agenttrailTrimmed` so the pipeline can tell.
  */
-export function encodeParkedEvent(event: ParkedEvent, maxBytes = MAX_ITEM_BYTES): Uint8Array {
+/**
+ * Secrets are removed where a parked record leaves the process, with limits loose enough that
+ * nothing a rule reads is cut (a record is ≤ 256 KB; oversize items are trimmed below instead).
+ */
+const PARKED_RECORD_LIMITS = { maxString: 256 * 1024, maxDepth: 32, maxEntries: 10_000 };
+
+export function encodeParkedEvent(parked: ParkedEvent, maxBytes = MAX_ITEM_BYTES): Uint8Array {
+  const event: ParkedEvent = { ...parked, raw: redactRecord(parked.raw, PARKED_RECORD_LIMITS) };
   let gz = gzipSync(JSON.stringify(event));
   if (gz.byteLength <= maxBytes) return gz;
   const raw: Record<string, unknown> = { ...event.raw };
@@ -274,6 +282,26 @@ export class DynamoStore implements Store {
     });
     // Set in the callers' key order, like MemoryStore.
     return new Set(keys.filter((k) => fresh.has(k)));
+  }
+
+  async seen(keys: string[]): Promise<Set<string>> {
+    const keyByPk = new Map([...new Set(keys)].map((key) => [pkOf("once", key), key]));
+    const items = await this.batchGet([...keyByPk.keys()].map((pk) => ({ pk, sk: SINGLE_SK })));
+    const out = new Set<string>();
+    for (const i of items) {
+      const key = keyByPk.get(String(i.pk));
+      if (key !== undefined && this.live(i)) out.add(key);
+    }
+    return out;
+  }
+
+  async markSeen(keys: string[], ttlSeconds: number): Promise<void> {
+    const { exp, ttl } = this.expiry(ttlSeconds);
+    await this.batchWrite(
+      [...new Set(keys)].map((key) => ({
+        PutRequest: { Item: { pk: pkOf("once", key), sk: SINGLE_SK, exp, ttl } },
+      })),
+    );
   }
 
   // ---- correlation windows --------------------------------------------------------------------------

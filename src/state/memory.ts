@@ -21,7 +21,7 @@ function copy<T>(value: T): T {
 export class MemoryStore implements Store {
   private readonly sessions = new Map<string, Map<string, Expiring<SessionRecord>>>();
   private readonly parkedByKey = new Map<string, Map<string, Expiring<ParkedEvent>>>();
-  private readonly seen = new Map<string, number>();
+  private readonly seen_ = new Map<string, number>();
   private readonly windows = new Map<string, Map<number, Expiring<WindowBucket>>>();
   private readonly items = new Map<string, Expiring<unknown>>();
 
@@ -97,12 +97,27 @@ export class MemoryStore implements Store {
     const now = this.now();
     const fresh = new Set<string>();
     for (const key of keys) {
-      const exp = this.seen.get(key);
+      const exp = this.seen_.get(key);
       if (exp !== undefined && exp > now) continue;
-      this.seen.set(key, now + ttlSeconds * 1000);
+      this.seen_.set(key, now + ttlSeconds * 1000);
       fresh.add(key);
     }
     return fresh;
+  }
+
+  async seen(keys: string[]): Promise<Set<string>> {
+    const now = this.now();
+    const out = new Set<string>();
+    for (const key of keys) {
+      const exp = this.seen_.get(key);
+      if (exp !== undefined && exp > now) out.add(key);
+    }
+    return out;
+  }
+
+  async markSeen(keys: string[], ttlSeconds: number): Promise<void> {
+    const expiresAt = this.now() + ttlSeconds * 1000;
+    for (const key of keys) this.seen_.set(key, expiresAt);
   }
 
   async addToWindows(increments: WindowIncrement[], ttlSeconds: number): Promise<void> {
@@ -159,6 +174,8 @@ export class MemoryStore implements Store {
 
   async putItems<T>(items: { key: string; value: T }[], ttlSeconds: number): Promise<void> {
     const expiresAt = this.now() + ttlSeconds * 1000;
-    for (const { key, value } of items) this.items.set(key, { value: copy(value), expiresAt });
+    // Written values are owned by the store from here (callers build them for the write); reads copy,
+    // so a caller that changes what it read changes nothing until it writes it back.
+    for (const { key, value } of items) this.items.set(key, { value, expiresAt });
   }
 }

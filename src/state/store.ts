@@ -40,7 +40,7 @@ export interface ParkedEvent {
   /** The missing session key it waits for. */
   waitingFor: string;
   eventId: string;
-  /** Raw record (credentials already redacted) and where it came from. */
+  /** Raw record and where it came from. A store that persists it must redact secrets first (redactRecord). */
   raw: Record<string, unknown>;
   source: string;
   index: number;
@@ -78,6 +78,10 @@ export interface Store {
 
   /** Marks keys as seen; returns the subset that had not been seen before (insert-once). */
   firstSeen(keys: string[], ttlSeconds: number): Promise<Set<string>>;
+  /** Which of these keys are marked seen (read only; the same markers as firstSeen). */
+  seen(keys: string[]): Promise<Set<string>>;
+  /** Marks keys as seen, unconditionally and in bulk (after a batch is published). */
+  markSeen(keys: string[], ttlSeconds: number): Promise<void>;
 
   addToWindows(increments: WindowIncrement[], ttlSeconds: number): Promise<void>;
   /** Buckets of each key with fromMinute <= minute <= toMinute. */

@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { encodeParkedEvent } from "../../src/state/dynamo.ts";
 import { ACCOUNT, assumeRole, call, iamUser, roleSession } from "../support/records.ts";
 import { type Batch, replayBatches, verdictOf } from "../support/replay.ts";
 
@@ -327,7 +329,7 @@ describe("park and resolve", () => {
     expect(results[1].stats.parked).toBe(1);
   });
 
-  it("keeps no session token in the parked record", async () => {
+  it("keeps no session token in a parked record that leaves the process", async () => {
     const chainedCaller = roleSession("agent-runner", "claude-task-42", AGENT_KEY, "2026-05-08T09:05:00Z");
     const child = assumeRole(
       "2026-05-08T09:07:30Z",
@@ -338,8 +340,10 @@ describe("park and resolve", () => {
     );
     const { store } = await replayBatches(one(child));
     const parked = await store.parked([`arn:aws:sts::${ACCOUNT}:assumed-role/agent-runner/claude-task-42`]);
-    const text = JSON.stringify([...parked.values()]);
-    expect(text).toContain("ASIAAGENTCHAIN000001");
-    expect(text).not.toContain("IQoJb3JpZ2luX2VjEXAMPLE");
+    const [entry] = [...parked.values()].flat();
+    expect(entry.eventId).toBe(child.eventID);
+    const persisted = gunzipSync(encodeParkedEvent(entry)).toString("utf8");
+    expect(persisted).toContain("ASIAAGENTCHAIN000001");
+    expect(persisted).not.toContain("IQoJb3JpZ2luX2VjEXAMPLE");
   });
 });

@@ -128,9 +128,13 @@ describe("late events", () => {
     const { store, advance } = clockedStore();
     await engine.detect([call("2026-11-20T10:03:00Z"), call("2026-11-20T10:04:00Z")], store);
     advance(15); // arrives 15 minutes after the others were processed, older than both
-    const hits = await engine.detect([call("2026-11-20T10:01:00Z")], store);
+    const late = call("2026-11-20T10:01:00Z");
+    const hits = await engine.detect([late], store);
     expect(hits).toHaveLength(1);
     expect(hits[0].count).toBe(3);
+    expect(hits[0].events).toEqual([late]);
+    expect(hits[0].firstSeen.toISOString()).toBe("2026-11-20T10:01:00.000Z");
+    expect(hits[0].lastSeen.toISOString()).toBe("2026-11-20T10:04:00.000Z");
   });
 
   it("an event later than timespan + lateness no longer meets the window", async () => {
@@ -244,6 +248,57 @@ correlation:
     ];
     const hits = await engine.detect(inOrder, new MemoryStore());
     expect(hits.map((h) => h.group["actor.principal"])).toEqual(["arn:aws:iam::111122223333:user/bob"]);
+  });
+
+  it("aliases may name base rules by their Sigma name while the correlation refers to ids", async () => {
+    const text = `${head("key-for-user")}name: new_key
+detection:
+  s:
+    eventName: CreateAccessKey
+  condition: s
+---
+${head("user-login")}name: login
+detection:
+  s:
+    eventName: ConsoleLogin
+  condition: s
+---
+title: key then login
+id: key-then-login
+correlation:
+  type: temporal_ordered
+  rules: [key-for-user, user-login]
+  group-by: [target]
+  aliases:
+    target:
+      new_key: requestParameters.userName
+      login: userIdentity.userName
+  timespan: 30m
+`;
+    const engine = new RuleEngine(load(text).rules, defaultConfig);
+    const hits = await engine.detect(
+      [
+        call("2026-11-20T10:00:00Z", "admin", {
+          eventName: "CreateAccessKey",
+          requestParameters: { userName: "carol" },
+        }),
+        call("2026-11-20T10:20:00Z", "carol", { eventName: "ConsoleLogin" }),
+      ],
+      new MemoryStore(),
+    );
+    expect(hits.map((h) => h.group)).toEqual([{ target: "carol" }]);
+  });
+
+  it("an alias naming a rule outside the correlation is a load error", async () => {
+    const { loadRuleSources } = await import("../../src/rules/load.ts");
+    const r = loadRuleSources([
+      {
+        file: "a.yml",
+        text: `${head("one")}detection:\n  s:\n    eventName: A\n  condition: s\n---\ntitle: c\nid: c\ncorrelation:\n  type: temporal\n  rules: [one]\n  group-by: [x]\n  aliases:\n    x:\n      other: userIdentity.userName\n  timespan: 5m\n`,
+      },
+    ]);
+    expect(r.rules.map((x) => x.meta.id)).toEqual(["one"]);
+    expect(r.errors[0].reason).toMatch(/alias x names rule "other"/);
   });
 
   it("aliases group different fields of different rules together", async () => {

@@ -563,3 +563,26 @@ describe("wildcard patterns", () => {
     expect(checked).toBe(6000);
   });
 });
+
+describe("hostile record shapes", () => {
+  it("deeply nested values neither overflow the stack nor match beyond the nesting limit", () => {
+    let nested: unknown = "needle";
+    for (let k = 0; k < 20_000; k++) nested = k % 2 ? [nested] : { a: nested };
+    const deep = event({ requestParameters: { deep: nested } });
+    const contains = ruleWith(sel("    requestParameters|contains: needle"));
+    const keywords = ruleWith("  keywords:\n    - needle\n  condition: keywords");
+    expect(contains.match(deep)).toBe(false);
+    expect(keywords.match(deep)).toBe(false);
+    const shallow = event({ requestParameters: { deep: [[{ a: "needle" }]] } });
+    expect(contains.match(shallow)).toBe(true);
+    expect(keywords.match(shallow)).toBe(true);
+  });
+
+  it("arrays nested in arrays on a field path stop at the limit", () => {
+    let nested: unknown = "needle";
+    for (let k = 0; k < 20_000; k++) nested = [nested];
+    const rule = ruleWith(sel("    requestParameters.list: needle"));
+    expect(rule.match(event({ requestParameters: { list: nested } }))).toBe(false);
+    expect(rule.match(event({ requestParameters: { list: [["needle"]] } }))).toBe(true);
+  });
+});

@@ -18,7 +18,9 @@ const INDEX_RULES = [
   `${head("by-name")}detection:\n  s:\n    eventName: [DeleteTrail, StopLogging]\n  condition: s`,
   `${head("by-source")}detection:\n  s:\n    eventSource: iam.amazonaws.com\n  condition: s`,
   `${head("by-both")}detection:\n  s:\n    eventSource: s3.amazonaws.com\n    eventName: DeleteBucket\n  condition: s`,
-  `${head("catch-all")}detection:\n  s:\n    userIdentity.type: Root\n  condition: s`,
+  `${head("root-only")}detection:\n  s:\n    userIdentity.type: Root\n  condition: s`,
+  `${head("ai-only")}detection:\n  s:\n    actor.kind: ai\n    action.destructive: true\n  condition: s`,
+  `${head("catch-all")}detection:\n  s:\n    userAgent|contains: boto\n  condition: s`,
   `${head("and-of-or")}detection:\n  a:\n    eventName: [CreateUser, DeleteUser]\n  b:\n    eventName: DeleteUser\n  condition: a and b`,
   `${head("or-widens")}detection:\n  a:\n    eventName: CreateRole\n  b:\n    errorCode: AccessDenied\n  condition: a or b`,
   `${head("not-unconstrained")}detection:\n  a:\n    eventName: GetObject\n  condition: not a`,
@@ -53,17 +55,42 @@ describe("rule index", () => {
     ]);
   });
 
+  it("derives requirements on actor.kind and userIdentity.type too", () => {
+    expect([...(detectionRule(rules, "root-only").requires["userIdentity.type"] ?? [])]).toEqual(["root"]);
+    expect([...(detectionRule(rules, "ai-only").requires["actor.kind"] ?? [])]).toEqual(["ai"]);
+    expect(detectionRule(rules, "catch-all").requires).toEqual({});
+  });
+
   it("gives an event only the rules that can match it", () => {
     const always = ["catch-all", "not-unconstrained", "or-widens", "wildcard-unindexed"];
-    expect(ids(index.candidates("DeleteTrail", "cloudtrail.amazonaws.com"))).toEqual(
-      ["by-name", ...always].sort(),
+    const human = (name: string, source: string) => ids(index.candidates(name, source, "human", "IAMUser"));
+    expect(human("DeleteTrail", "cloudtrail.amazonaws.com")).toEqual(["by-name", ...always].sort());
+    expect(human("DeleteUser", "iam.amazonaws.com")).toEqual(["and-of-or", "by-source", ...always].sort());
+    expect(human("CreateUser", "iam.amazonaws.com")).toEqual(["by-source", ...always].sort());
+    expect(human("DeleteBucket", "s3.amazonaws.com")).toEqual(["by-both", ...always].sort());
+    expect(human("DeleteBucket", "ec2.amazonaws.com")).toEqual(always.sort());
+    expect(ids(index.candidates("DeleteBucket", "ec2.amazonaws.com", "ai", "Root"))).toEqual(
+      ["ai-only", "root-only", ...always].sort(),
     );
-    expect(ids(index.candidates("DeleteUser", "iam.amazonaws.com"))).toEqual(
-      ["and-of-or", "by-source", ...always].sort(),
-    );
-    expect(ids(index.candidates("CreateUser", "iam.amazonaws.com"))).toEqual(["by-source", ...always].sort());
-    expect(ids(index.candidates("DeleteBucket", "s3.amazonaws.com"))).toEqual(["by-both", ...always].sort());
-    expect(ids(index.candidates("DeleteBucket", "ec2.amazonaws.com"))).toEqual(always.sort());
+  });
+
+  it("an omitted value filters nothing on that field", () => {
+    expect(ids(index.candidates("DeleteBucket", "ec2.amazonaws.com"))).toContain("ai-only");
+  });
+
+  it("reads the indexed values from the event", () => {
+    const root = event({ userIdentity: { type: "Root", arn: "arn:aws:iam::111122223333:root" } });
+    expect(ids(index.candidatesFor(root))).toContain("root-only");
+    expect(ids(index.candidatesFor(event()))).not.toContain("root-only");
+    expect(ids(index.candidatesFor(event({}, { actor: { kind: "ai" } })))).toContain("ai-only");
+    expect(ids(index.candidatesFor(event({}, { actor: { kind: "human" } })))).not.toContain("ai-only");
+  });
+
+  it("does not filter events whose indexed fields are not plain strings", () => {
+    // normaliseRecord refuses such records; the index must still be safe if one gets through
+    const odd = { ...event(), raw: { ...event().raw, userIdentity: [{ type: "Root" }] } };
+    expect(index.candidatesFor(odd)).toHaveLength(rules.length);
+    expect(detectionRule(rules, "root-only").match(odd)).toBe(true);
   });
 
   it("matches names and sources case-insensitively, as the matcher does", () => {
@@ -90,6 +117,8 @@ describe("rule index", () => {
     const calls = Object.fromEntries(counted.map((r) => [r.meta.id, (r as { calls?: number }).calls]));
     expect(calls["by-name"]).toBe(1);
     expect(calls["catch-all"]).toBe(1);
+    expect(calls["root-only"]).toBe(0);
+    expect(calls["ai-only"]).toBe(0);
     expect(calls["by-source"]).toBe(0);
     expect(calls["by-both"]).toBe(0);
     expect(calls["and-of-or"]).toBe(0);
@@ -188,6 +217,19 @@ describe("loading", () => {
     expect(r.errors[0]).toMatchObject({ file: "/nonexistent/rules-dir" });
   });
 
+  it("a rule without an id is known by its name; one with neither is an error", () => {
+    const r = loadRuleSources([
+      {
+        file: "n.yml",
+        text: "title: named\nname: named_rule\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    eventName: A\n  condition: s\n---\ntitle: anonymous\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    eventName: A\n  condition: s\n",
+      },
+    ]);
+    expect(r.rules.map((x) => x.meta.id)).toEqual(["named_rule"]);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatchObject({ file: "n.yml#2" });
+    expect(r.errors[0].reason).toMatch(/needs an id/);
+  });
+
   it("reports duplicate ids and keeps the first", () => {
     const r = loadRuleSources([
       { file: "one.yml", text: `${head("dup")}detection:\n  s:\n    eventName: A\n  condition: s` },
@@ -240,6 +282,10 @@ describe("Sigma generate semantics for correlation base rules", () => {
       "level: high\ndetection",
       "level: high\nagenttrail: {alert: true}\ndetection",
     );
+    expect(alertOf(load(text).rules)).toBe(true);
+  });
+  it("generate may sit at the top level, as the Sigma specification has it", () => {
+    const text = corr("").replace("level: high\ncorrelation:", "level: high\ngenerate: true\ncorrelation:");
     expect(alertOf(load(text).rules)).toBe(true);
   });
   it("a correlation naming an unknown rule is an error", () => {

@@ -168,6 +168,25 @@ export function storeContract(
       });
     });
 
+    describe("seen / markSeen", () => {
+      it("reads markers without setting them, and marks in bulk the same markers firstSeen uses", async () => {
+        const store = await makeStore();
+        expect(await store.seen(["a", "b"])).toEqual(new Set());
+        expect(await store.seen(["a"])).toEqual(new Set());
+        await store.markSeen(["a", "c", "a"], 3600);
+        expect(await store.seen(["a", "b", "c"])).toEqual(new Set(["a", "c"]));
+        expect(await store.firstSeen(["a", "b"], 3600)).toEqual(new Set(["b"]));
+        expect(await store.seen(["b"])).toEqual(new Set(["b"]));
+      });
+
+      it("marks and reads more keys than one batch request holds", async () => {
+        const store = await makeStore();
+        const keys = Array.from({ length: 130 }, (_, i) => `evt#${i}`);
+        await store.markSeen(keys, 3600);
+        expect((await store.seen([...keys, "other"])).size).toBe(130);
+      });
+    });
+
     describe("windows", () => {
       it("sums counts and collects distinct values per minute bucket, and reads inclusive ranges", async () => {
         await store.addToWindows(
@@ -282,6 +301,14 @@ export function storeContract(
         // rewriting renews the TTL from the store clock
         await store.putItems([{ key: "i", value: 2 }], 60);
         expect((await store.getItems(["i"])).get("i")).toBe(2);
+      });
+
+      it("stops reporting a markSeen marker once it expires", async () => {
+        await store.markSeen(["evt"], 60);
+        move(30);
+        expect(await store.seen(["evt"])).toEqual(new Set(["evt"]));
+        move(31);
+        expect(await store.seen(["evt"])).toEqual(new Set());
       });
 
       it("treats an expired firstSeen marker as unseen", async () => {

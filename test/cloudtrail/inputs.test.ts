@@ -1,0 +1,65 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { inDeliveryOrder, isDigestOrInsightPath, localInputs } from "../../src/cloudtrail/inputs.ts";
+
+const noStdin = async () => new Uint8Array();
+
+describe("localInputs", () => {
+  it("walks directories, takes trail files in delivery order and skips digest, insight and other files by path", async () => {
+    const root = mkdtempSync(join(tmpdir(), "agenttrail-inputs-"));
+    const base = join(root, "AWSLogs/111122223333");
+    const files = {
+      sts: `${base}/CloudTrail/us-east-1/2026/05/08/111122223333_CloudTrail_us-east-1_20260508T0910Z_Hk3mZp8QwA1rT5Lb.json.gz`,
+      calls: `${base}/CloudTrail/eu-west-1/2026/05/08/111122223333_CloudTrail_eu-west-1_20260508T0915Z_Qr7TnV2sXc9LpE4d.json.gz`,
+      early: `${base}/CloudTrail/eu-west-1/2026/05/08/111122223333_CloudTrail_eu-west-1_20260508T0905Z_Aa7TnV2sXc9LpE4d.json.gz`,
+      digest: `${base}/CloudTrail-Digest/us-east-1/2026/05/08/111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20260508T100000Z.json.gz`,
+      insight: `${base}/CloudTrail-Insight/us-east-1/2026/05/08/111122223333_CloudTrail-Insight_us-east-1_20260508T1000Z_x.json.gz`,
+      notes: `${root}/notes.txt`,
+      jsonl: `${root}/extra/events.jsonl`,
+    };
+    for (const path of Object.values(files)) {
+      mkdirSync(join(path, ".."), { recursive: true });
+      writeFileSync(path, "");
+    }
+    const { files: taken, skipped } = await localInputs([root], noStdin);
+    expect(taken.map((f) => f.source)).toEqual([files.jsonl, files.early, files.sts, files.calls]);
+    expect(skipped.sort()).toEqual([files.digest, files.insight, files.notes].sort());
+  });
+
+  it("takes a file named on the command line as it is, and - as standard input", async () => {
+    const root = mkdtempSync(join(tmpdir(), "agenttrail-inputs-"));
+    const path = join(root, "whatever.txt");
+    writeFileSync(path, "{}");
+    const { files } = await localInputs([path, "-"], async () => new TextEncoder().encode("[]"));
+    expect(files.map((f) => f.source)).toEqual([path, "stdin"]);
+    expect(new TextDecoder().decode(await files[1].read())).toBe("[]");
+  });
+});
+
+describe("inDeliveryOrder / isDigestOrInsightPath", () => {
+  it("orders by the delivery time in CloudTrail file names, keeping others first in their order", () => {
+    expect(
+      inDeliveryOrder([
+        "b_CloudTrail_us-east-1_20260508T1000Z_x.json.gz",
+        "z.json",
+        "a_CloudTrail_eu-west-1_20260508T0900Z_y.json.gz",
+        "y.json",
+      ]),
+    ).toEqual([
+      "z.json",
+      "y.json",
+      "a_CloudTrail_eu-west-1_20260508T0900Z_y.json.gz",
+      "b_CloudTrail_us-east-1_20260508T1000Z_x.json.gz",
+    ]);
+  });
+
+  it("recognises digest and insight deliveries by path segment, not suffix", () => {
+    expect(isDigestOrInsightPath("AWSLogs/o-abc/1/CloudTrail-Digest/us-east-1/2026/x.json.gz")).toBe(true);
+    expect(isDigestOrInsightPath("AWSLogs/1/CloudTrail-Insight/us-east-1/x.json.gz")).toBe(true);
+    expect(isDigestOrInsightPath("AWSLogs/1/CloudTrail/us-east-1/1_CloudTrail_us-east-1_x.json.gz")).toBe(
+      false,
+    );
+  });
+});
