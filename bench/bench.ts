@@ -14,6 +14,7 @@ import { defaultConfig } from "../src/config.ts";
 import { buildDetector } from "../src/detection.ts";
 import { RunCollector } from "../src/report.ts";
 import { runFiles } from "../src/runner.ts";
+import { EventTimeClock } from "../src/state/event-clock.ts";
 import { MemoryStore } from "../src/state/memory.ts";
 import { generateCorpus } from "./corpus.ts";
 
@@ -76,7 +77,14 @@ async function pipeline(): Promise<{
   const collector = new RunCollector();
   const files: InputFile[] = paths.map((source, i) => ({ source, read: async () => bytes[i] }));
   const t0 = performance.now();
-  await runFiles(files, { store: new MemoryStore(), config: defaultConfig, collector, detector });
+  const eventClock = new EventTimeClock();
+  await runFiles(files, {
+    store: new MemoryStore(eventClock.now),
+    eventClock,
+    config: defaultConfig,
+    collector,
+    detector,
+  });
   const ms = performance.now() - t0;
   const s = collector.summary();
   return { records: s.records.read, ms, rules: ruleCount, alerts: s.alerts.total, ai: s.byKind.ai };

@@ -147,7 +147,10 @@ function eventHash(eventId: string): string {
     a = Math.imul(a ^ c, 0x01000193);
     b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
   }
-  return ((a >>> 0).toString(16).padStart(8, "0") + ((b >>> 0) & 0xff).toString(16).padStart(2, "0")).slice(0, 10);
+  return ((a >>> 0).toString(16).padStart(8, "0") + ((b >>> 0) & 0xff).toString(16).padStart(2, "0")).slice(
+    0,
+    10,
+  );
 }
 
 /** The window an event time belongs to: one that contains it, else one it precedes by less than a window (a late event). */

@@ -8,6 +8,7 @@ import type { CompiledRule } from "./rules/compile.ts";
 import { RuleEngine } from "./rules/engine.ts";
 import { loadRules } from "./rules/load.ts";
 import type { RuleHit } from "./rules/types.ts";
+import { EventTimeClock } from "./state/event-clock.ts";
 import { MemoryStore } from "./state/memory.ts";
 
 /** rules/ beside src/ in a clone; AGENTTRAIL_RULES_DIR where the rules were packaged elsewhere (Lambda). */
@@ -46,10 +47,10 @@ export function scenarioRunner(
   config: Config,
 ): (records: unknown[], rules: CompiledRule[]) => Promise<RuleHit[]> {
   return async (records, rules) => {
+    const eventClock = new EventTimeClock();
     const result = await processBatch(
       { source: "fixture", records },
-      { store: new MemoryStore(), config, detector: new RuleEngine(rules, config) },
+      { store: new MemoryStore(eventClock.now), eventClock, config, detector: new RuleEngine(rules, config) },
     );
     return result.hits;
-  };
-}
+  };}

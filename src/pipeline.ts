@@ -13,6 +13,7 @@ import type { Config } from "./config.ts";
 import { enrichEvents } from "./enrich.ts";
 import type { AuditEvent, MalformedRecord } from "./event.ts";
 import { normaliseRecord } from "./normalise.ts";
+import type { EventTimeClock } from "./state/event-clock.ts";
 import type { Store } from "./state/store.ts";
 
 /** How long an event id is remembered for cross-batch dedup (S3 + EventBridge, redeliveries, retries). */
@@ -29,8 +30,10 @@ export interface PipelineDeps {
   config: Config;
   detector?: Detector;
   sinks?: readonly Sink[];
-  /** Processing time for lag metrics; defaults to the store clock. */
+  /** Processing time for lag metrics; defaults to the wall clock. */
   now?: () => Date;
+  /** Replay's event-time store clock, advanced with each batch's events before any store call. */
+  eventClock?: EventTimeClock;
 }
 
 export function emptyStats(): BatchStats {
@@ -75,6 +78,7 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
     candidates.push(n.event);
   }
   stats.malformed = malformed.length;
+  if (deps.eventClock) for (const e of candidates) deps.eventClock.observe(e.time.getTime());
 
   // Cross-batch dedup is a read here; the markers are written after publishing (commit below).
   const seenBefore = candidates.length ? await store.seen(candidates.map(seenKey)) : new Set<string>();
@@ -83,8 +87,10 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
 
   const attribution = await attributeBatch(events, store, config);
   const reattributed = attribution.reattributed;
-  const detected = reattributed.length ? [...events, ...reattributed] : events;
-  enrichEvents(detected, config);
+  // Re-attributed events were detected in their first batch; only a changed actor kind can make
+  // them match differently, and sending the rest again would count them twice in windows.
+  const detected = attribution.changedKind.length ? [...events, ...attribution.changedKind] : events;
+  enrichEvents(reattributed.length ? [...events, ...reattributed] : events, config);
   const hits = deps.detector ? await deps.detector.detect(detected, store) : [];
   // Alert state is committed only after publishing: a failed publish is retried with the same alerts.
   const plan = hits.length ? await planAlerts(hits, store, config) : undefined;
@@ -95,7 +101,7 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
   stats.parked = attribution.parked;
   for (const e of events) stats.byKind[e.actor.kind]++;
 
-  const processedAt = deps.now?.() ?? new Date(store.now());
+  const processedAt = deps.now?.() ?? new Date();
   const result: BatchResult = {
     source: input.source,
     stats,

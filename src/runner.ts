@@ -9,6 +9,7 @@ import type { InputFile } from "./cloudtrail/inputs.ts";
 import type { Config } from "./config.ts";
 import { type BatchInput, processBatch } from "./pipeline.ts";
 import type { RunCollector } from "./report.ts";
+import type { EventTimeClock } from "./state/event-clock.ts";
 import type { Store } from "./state/store.ts";
 
 export interface RunDeps {
@@ -17,6 +18,8 @@ export interface RunDeps {
   collector: RunCollector;
   detector?: Detector;
   sinks?: Sink[];
+  /** Replay's event-time store clock (see EventTimeClock). */
+  eventClock?: EventTimeClock;
   /** Called after each file (for a progress line). */
   onFile?: (done: number, source: string) => void;
 }
@@ -45,7 +48,7 @@ export async function runFiles(
     }
     await processBatch(
       { source: file.source, records },
-      { store: deps.store, config: deps.config, detector: deps.detector, sinks },
+      { store: deps.store, config: deps.config, detector: deps.detector, sinks, eventClock: deps.eventClock },
     );
     deps.onFile?.(done, file.source);
   }
@@ -57,7 +60,13 @@ export async function runRecordBatches(batches: AsyncIterable<BatchInput>, deps:
   const sinks: Sink[] = [...(deps.sinks ?? []), deps.collector];
   let done = 0;
   for await (const batch of batches) {
-    await processBatch(batch, { store: deps.store, config: deps.config, detector: deps.detector, sinks });
+    await processBatch(batch, {
+      store: deps.store,
+      config: deps.config,
+      detector: deps.detector,
+      sinks,
+      eventClock: deps.eventClock,
+    });
     deps.onFile?.(++done, batch.source);
   }
   for (const sink of sinks) await sink.close?.();

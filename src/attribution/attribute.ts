@@ -8,7 +8,7 @@
  * the sessions known, and an event is re-decided whenever a session it waits for arrives.
  */
 import type { Config } from "../config.ts";
-import type { AuditEvent } from "../event.ts";
+import type { ActorKind, AuditEvent } from "../event.ts";
 import { normaliseRecord } from "../normalise.ts";
 import type { ParkedEvent, SessionRecord, Store } from "../state/store.ts";
 import { issuanceOf, SessionResolver } from "./sessions.ts";
@@ -18,6 +18,8 @@ import { decideActor } from "./verdict.ts";
 export interface AttributionResult {
   /** Earlier events re-decided because a session they waited for arrived in this batch. */
   reattributed: AuditEvent[];
+  /** Those of them whose actor kind changed (only these can match differently in detection). */
+  changedKind: AuditEvent[];
   /** Events (new or revived) left waiting for an unknown session. */
   parked: number;
   /** Sessions learned from this batch's STS calls. */
@@ -57,19 +59,21 @@ export async function attributeBatch(
     if (missing) toPark.push(parkedEntry(e, missing));
   }
   const reattributed: AuditEvent[] = [];
-  for (const { event, waitingFor } of revived) {
+  const changedKind: AuditEvent[] = [];
+  for (const { event, waitingFor, kind } of revived) {
     const missing = chains.get(event)?.missing;
     if (missing === waitingFor) continue; // the new issuance was not this event's: keep waiting
     toUnpark.push({ waitingFor, eventId: event.id });
     if (missing) toPark.push(parkedEntry(event, missing));
     reattributed.push(event);
+    if (event.actor.kind !== kind) changedKind.push(event);
   }
   if (toUnpark.length) await store.unpark(toUnpark);
   if (toPark.length) await store.park(toPark, marginSeconds);
   const stillWaiting = revived.filter(
     ({ event, waitingFor }) => chains.get(event)?.missing === waitingFor,
   ).length;
-  return { reattributed, parked: toPark.length + stillWaiting, sessions };
+  return { reattributed, changedKind, parked: toPark.length + stillWaiting, sessions };
 }
 
 function parkedEntry(event: AuditEvent, waitingFor: string): ParkedEvent {
@@ -80,20 +84,21 @@ function parkedEntry(event: AuditEvent, waitingFor: string): ParkedEvent {
     raw: event.raw,
     source: event.origin.source,
     index: event.origin.index,
+    kind: event.actor.kind,
   };
 }
 
 async function reviveParked(
   store: Store,
   keys: string[],
-): Promise<{ event: AuditEvent; waitingFor: string }[]> {
+): Promise<{ event: AuditEvent; waitingFor: string; kind?: ActorKind }[]> {
   if (!keys.length) return [];
   const parked = await store.parked(keys);
-  const out: { event: AuditEvent; waitingFor: string }[] = [];
+  const out: { event: AuditEvent; waitingFor: string; kind?: ActorKind }[] = [];
   for (const [waitingFor, entries] of parked) {
     for (const p of entries) {
       const n = normaliseRecord(p.raw, { source: p.source, index: p.index });
-      if (n.ok) out.push({ event: n.event, waitingFor });
+      if (n.ok) out.push({ event: n.event, waitingFor, kind: p.kind });
     }
   }
   // Deterministic order whatever order the store returns.

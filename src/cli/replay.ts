@@ -4,6 +4,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { localInputs, readStream } from "../cloudtrail/inputs.ts";
 import { s3Inputs } from "../cloudtrail/s3-inputs.ts";
 import { describeReadError, runFiles } from "../runner.ts";
+import { EventTimeClock } from "../state/event-clock.ts";
 import { MemoryStore } from "../state/memory.ts";
 import {
   endProgress,
@@ -28,9 +29,17 @@ export async function replayCommand(args: string[]): Promise<number> {
     () => readStream(process.stdin),
   );
   setup.collector.skippedFiles.push(...local.skipped);
-  const store = new MemoryStore();
+  const eventClock = new EventTimeClock();
+  const store = new MemoryStore(eventClock.now);
   const onFile = progressLine("replay");
-  const deps = { store, config: setup.config, collector: setup.collector, detector: setup.detector, onFile };
+  const deps = {
+    store,
+    eventClock,
+    config: setup.config,
+    collector: setup.collector,
+    detector: setup.detector,
+    onFile,
+  };
   await runFiles(local.files, deps);
   if (s3Args.length) {
     const client = new S3Client({});

@@ -149,16 +149,21 @@ export class MemoryStore implements Store {
       const buckets = this.windows.get(key);
       if (!buckets) continue;
       const found: WindowBucket[] = [];
-      for (const e of buckets.values()) {
-        if (this.live(e) && e.value.minute >= fromMinute && e.value.minute <= toMinute) {
-          found.push(structuredClone(e.value));
+      // Windows span minutes, a key holds few buckets: walk whichever is smaller, drop expired ones.
+      if (toMinute - fromMinute < buckets.size) {
+        for (let minute = fromMinute; minute <= toMinute; minute++) {
+          const e = buckets.get(minute);
+          if (e && this.live(e)) found.push({ ...e.value, values: [...e.value.values] });
         }
+      } else {
+        for (const [minute, e] of buckets) {
+          if (!this.live(e)) buckets.delete(minute);
+          else if (minute >= fromMinute && minute <= toMinute)
+            found.push({ ...e.value, values: [...e.value.values] });
+        }
+        found.sort((a, b) => a.minute - b.minute);
       }
-      if (found.length)
-        out.set(
-          key,
-          found.sort((a, b) => a.minute - b.minute),
-        );
+      if (found.length) out.set(key, found);
     }
     return out;
   }

@@ -5,7 +5,7 @@
  * `ttlSeconds` is relative to the store clock (`now`), expired items are never returned.
  */
 
-import type { Evidence } from "../event.ts";
+import type { ActorKind, Evidence } from "../event.ts";
 
 /** An STS credential issuance learned from AssumeRole*, GetFederationToken, GetSessionToken. */
 export interface SessionRecord {
@@ -44,6 +44,8 @@ export interface ParkedEvent {
   raw: Record<string, unknown>;
   source: string;
   index: number;
+  /** The actor kind the event was given while it waited: re-detection only matters if it changes. */
+  kind?: ActorKind;
 }
 
 export interface WindowIncrement {

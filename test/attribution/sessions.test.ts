@@ -319,6 +319,26 @@ describe("park and resolve", () => {
     expect(summary.records.unresolvedSessions).toBe(0);
   });
 
+  it("sends a re-attributed event to detection again only when its actor kind changed", async () => {
+    const seen: string[][] = [];
+    const detector = { detect: async (events: { id: string }[]) => (seen.push(events.map((e) => e.id)), []) };
+    const tagged = agentCall("2026-05-08T09:06:00Z");
+    const human = assumeRole("2026-05-08T09:06:10Z", alice, "agent-runner", "alice-debug", "ASIAHUMAN00000000001");
+    const humanCall = call("ListBuckets", "2026-05-08T09:08:00Z", roleSession("agent-runner", "alice-debug", "ASIAHUMAN00000000001", "2026-05-08T09:06:10Z"));
+    const { results } = await replayBatches(
+      [
+        { source: "calls", records: [tagged, humanCall] },
+        { source: "sts", records: [issued, human] },
+      ],
+      {},
+      detector,
+    );
+    expect(results[1].reattributed.map((e) => e.id).sort()).toEqual([tagged.eventID, humanCall.eventID].sort());
+    // humanCall stayed human: detection saw it once; the agent's call became AI: detected again.
+    expect(seen[1].filter((id) => id === humanCall.eventID)).toEqual([]);
+    expect(seen[1]).toContain(tagged.eventID);
+  });
+
   it("keeps waiting when an issuance for the same ARN is not the call's", async () => {
     const c = agentCall("2026-05-08T12:30:00Z", "ASIALATERKEY00000001");
     const { results } = await replayBatches([

@@ -3,6 +3,7 @@ import type { Detector } from "../../src/batch.ts";
 import { type ConfigInput, parseConfig } from "../../src/config.ts";
 import { processBatch } from "../../src/pipeline.ts";
 import { type EventLine, RunCollector } from "../../src/report.ts";
+import { EventTimeClock } from "../../src/state/event-clock.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
 
 export interface Batch {
@@ -11,12 +12,13 @@ export interface Batch {
 }
 
 export async function replayBatches(batches: Batch[], config: ConfigInput = {}, detector?: Detector) {
-  const store = new MemoryStore();
+  const eventClock = new EventTimeClock();
+  const store = new MemoryStore(eventClock.now);
   const collector = new RunCollector();
   const cfg = parseConfig(config);
   const results = [];
   for (const b of batches)
-    results.push(await processBatch(b, { store, config: cfg, sinks: [collector], detector }));
+    results.push(await processBatch(b, { store, config: cfg, sinks: [collector], detector, eventClock }));
   const byId = new Map<string, EventLine>();
   for (const line of collector.eventLines()) byId.set(line.id, line);
   return { store, collector, results, byId, summary: collector.summary() };
