@@ -111,7 +111,6 @@ export function generateCorpus(dir: string, spec: CorpusSpec): { files: string[]
   const files: string[] = [];
   let t = start;
   let written = 0;
-  let fileNo = 0;
 
   const userIdentityOfUser = (u: (typeof users)[number], extra: Record<string, unknown> = {}) => ({
     type: "IAMUser",
@@ -330,7 +329,6 @@ export function generateCorpus(dir: string, spec: CorpusSpec): { files: string[]
     writeFileSync(name, gzipSync(JSON.stringify({ Records: records })));
     files.push(name);
     buffers.set(bufferKey, []);
-    fileNo++;
   };
   while (written < spec.records) {
     const r = next();

@@ -53,4 +53,5 @@ export function scenarioRunner(
       { store: new MemoryStore(eventClock.now), eventClock, config, detector: new RuleEngine(rules, config) },
     );
     return result.hits;
-  };}
+  };
+}

@@ -321,10 +321,25 @@ describe("park and resolve", () => {
 
   it("sends a re-attributed event to detection again only when its actor kind changed", async () => {
     const seen: string[][] = [];
-    const detector = { detect: async (events: { id: string }[]) => (seen.push(events.map((e) => e.id)), []) };
+    const detector = {
+      detect: async (events: { id: string }[]) => {
+        seen.push(events.map((e) => e.id));
+        return [];
+      },
+    };
     const tagged = agentCall("2026-05-08T09:06:00Z");
-    const human = assumeRole("2026-05-08T09:06:10Z", alice, "agent-runner", "alice-debug", "ASIAHUMAN00000000001");
-    const humanCall = call("ListBuckets", "2026-05-08T09:08:00Z", roleSession("agent-runner", "alice-debug", "ASIAHUMAN00000000001", "2026-05-08T09:06:10Z"));
+    const human = assumeRole(
+      "2026-05-08T09:06:10Z",
+      alice,
+      "agent-runner",
+      "alice-debug",
+      "ASIAHUMAN00000000001",
+    );
+    const humanCall = call(
+      "ListBuckets",
+      "2026-05-08T09:08:00Z",
+      roleSession("agent-runner", "alice-debug", "ASIAHUMAN00000000001", "2026-05-08T09:06:10Z"),
+    );
     const { results } = await replayBatches(
       [
         { source: "calls", records: [tagged, humanCall] },
@@ -333,7 +348,9 @@ describe("park and resolve", () => {
       {},
       detector,
     );
-    expect(results[1].reattributed.map((e) => e.id).sort()).toEqual([tagged.eventID, humanCall.eventID].sort());
+    expect(results[1].reattributed.map((e) => e.id).sort()).toEqual(
+      [tagged.eventID, humanCall.eventID].sort(),
+    );
     // humanCall stayed human: detection saw it once; the agent's call became AI: detected again.
     expect(seen[1].filter((id) => id === humanCall.eventID)).toEqual([]);
     expect(seen[1]).toContain(tagged.eventID);

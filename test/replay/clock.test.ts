@@ -10,10 +10,15 @@ import { call, iamUser } from "../support/records.ts";
 function burstFiles() {
   const agent = iamUser("agent-user", undefined, { invokedBy: "aws-mcp.amazonaws.com" });
   const records = Array.from({ length: 24 }, (_, i) =>
-    call("DescribeInstances", `2026-05-09T02:0${Math.floor(i / 6)}:${String((i % 6) * 9).padStart(2, "0")}Z`, agent, {
-      sourceIp: "aws-mcp.amazonaws.com",
-      userAgent: "aws-mcp.amazonaws.com",
-    }),
+    call(
+      "DescribeInstances",
+      `2026-05-09T02:0${Math.floor(i / 6)}:${String((i % 6) * 9).padStart(2, "0")}Z`,
+      agent,
+      {
+        sourceIp: "aws-mcp.amazonaws.com",
+        userAgent: "aws-mcp.amazonaws.com",
+      },
+    ),
   );
   return [records.slice(0, 12), records.slice(12)];
 }
@@ -26,16 +31,28 @@ describe("replay store clock", () => {
     // Wall clock: two hours pass between the files (a long replay); the 5-minute window has expired.
     let wall = Date.UTC(2026, 10, 21, 10, 0, 0);
     const wallStore = new MemoryStore(() => wall);
-    await processBatch({ source: "a", records: first }, { store: wallStore, config: defaultConfig, detector });
+    await processBatch(
+      { source: "a", records: first },
+      { store: wallStore, config: defaultConfig, detector },
+    );
     wall += 2 * 3600_000;
-    const late = await processBatch({ source: "b", records: second }, { store: wallStore, config: defaultConfig, detector });
+    const late = await processBatch(
+      { source: "b", records: second },
+      { store: wallStore, config: defaultConfig, detector },
+    );
     expect(late.hits.map((h) => h.rule.id)).not.toContain("ai-off-hours-burst");
 
     // Event-time clock: the same files, the same pause, the burst is found.
     const eventClock = new EventTimeClock();
     const store = new MemoryStore(eventClock.now);
-    await processBatch({ source: "a", records: first }, { store, eventClock, config: defaultConfig, detector });
-    const found = await processBatch({ source: "b", records: second }, { store, eventClock, config: defaultConfig, detector });
+    await processBatch(
+      { source: "a", records: first },
+      { store, eventClock, config: defaultConfig, detector },
+    );
+    const found = await processBatch(
+      { source: "b", records: second },
+      { store, eventClock, config: defaultConfig, detector },
+    );
     const burst = found.hits.find((h) => h.rule.id === "ai-off-hours-burst");
     expect(burst?.count).toBe(24);
   });

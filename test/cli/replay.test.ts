@@ -1,0 +1,165 @@
+/** The CLI as a user runs it: a subprocess of bin/agenttrail.js, its exit status, output and files. */
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { call, iamUser } from "../support/records.ts";
+
+const INVICTUS = "test/fixtures/corpus/invictus-ir-aws-dataset/CloudTrail";
+const STOP_LOGGING_FILE = `${INVICTUS}/218007301253_CloudTrail_us-east-1_20230710T1145Z_7xgocspSowgK0Gto.json`;
+
+function agenttrail(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, ["bin/agenttrail.js", ...args], {
+    encoding: "utf8",
+    input,
+    timeout: 60_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const lines = (path: string) =>
+  readFileSync(path, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe("agenttrail replay", () => {
+  it("replays the bundled examples: summary, AI principals with evidence, alerts, and the --out files", () => {
+    const out = mkdtempSync(join(tmpdir(), "agenttrail-out-"));
+    const r = agenttrail(["replay", "examples/", "--out", out, "--format", "json"]);
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary).toEqual(JSON.parse(readFileSync(join(out, "summary.json"), "utf8")));
+    expect(summary.records).toMatchObject({ read: 43, events: 43, malformed: 0, duplicates: 0 });
+    expect(summary.files.skipped.some((f: string) => f.includes("CloudTrail-Digest/"))).toBe(true);
+    expect(summary.aiPrincipals.map((p: { principal: string }) => p.principal)).toContain(
+      "arn:aws:sts::111122223333:assumed-role/agent-runner/claude-task-42",
+    );
+    const events = lines(join(out, "events.jsonl"));
+    expect(events).toHaveLength(43);
+    for (const e of events) {
+      for (const k of ["id", "time", "service", "action", "account", "region", "principal", "actor"])
+        expect(e).toHaveProperty(k);
+    }
+    const mcp = events.find(
+      (e) => e.action === "DescribeInstances" && e.sourceIp === "aws-mcp.amazonaws.com",
+    );
+    expect(mcp?.actor).toMatchObject({ kind: "ai", confidence: "high", via: "mcp-managed" });
+    const alerts = lines(join(out, "alerts.jsonl"));
+    expect(alerts.map((a) => a.ruleId)).toEqual(
+      expect.arrayContaining([
+        "ai-destructive-action",
+        "cloudtrail-tampering",
+        "ai-off-hours-burst",
+        "ai-access-denied-burst",
+      ]),
+    );
+    for (const a of alerts)
+      for (const k of ["id", "ruleId", "severity", "title", "actor", "eventIds", "count"])
+        expect(a).toHaveProperty(k);
+    expect(readFileSync(join(out, "alerts.jsonl"), "utf8")).not.toContain("IQoJb3JpZ2luX2VjEXAMPLE");
+  });
+
+  it("prints a readable feed on the terminal, with no control characters from the records", () => {
+    const dir = mkdtempSync(join(tmpdir(), "agenttrail-hostile-"));
+    const hostile = call(
+      "DeleteBucket",
+      "2026-05-09T23:00:00Z",
+      iamUser("agent-user", undefined, { invokedBy: "aws-mcp.amazonaws.com" }),
+      {
+        source: "s3.amazonaws.com",
+        sourceIp: "aws-mcp.amazonaws.com",
+        userAgent: "aws-mcp.amazonaws.com",
+        requestParameters: { bucketName: "prod\u001b[2J\u001b[31mRED\r\nFAKE ALERT\u202e" },
+      },
+    );
+    writeFileSync(join(dir, "a.json"), JSON.stringify({ Records: [hostile] }));
+    const r = agenttrail(["replay", dir]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain("AI principals:");
+    expect(r.stdout).toContain("invokedBy: aws-mcp.amazonaws.com");
+    expect(r.stdout).toMatch(/\[HIGH\] AI agent .*deleted/);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
+    expect(r.stdout).not.toMatch(/[\u001b\r\u202e]/);
+    expect(r.stdout).not.toMatch(/\nFAKE ALERT/);
+  });
+
+  it("goes on past bad files and records, counts duplicates once, and exits 1", () => {
+    const dir = mkdtempSync(join(tmpdir(), "agenttrail-bad-"));
+    mkdirSync(join(dir, "b"));
+    copyFileSync(STOP_LOGGING_FILE, join(dir, "a.json"));
+    writeFileSync(join(dir, "b", "copy.json.gz"), gzipSync(readFileSync(STOP_LOGGING_FILE)));
+    writeFileSync(join(dir, "broken.json"), '{"Records": [');
+    writeFileSync(join(dir, "fake.json.gz"), '{"Records": []}');
+    const good = JSON.parse(readFileSync(STOP_LOGGING_FILE, "utf8")).Records[0];
+    writeFileSync(
+      join(dir, "c.jsonl"),
+      `${JSON.stringify({ ...good, eventID: "line-1" })}\n{"eventName": oops}\n`,
+    );
+    const r = agenttrail(["replay", dir, "--format", "json"]);
+    expect(r.status).toBe(1);
+    const summary = JSON.parse(r.stdout);
+    const n = JSON.parse(readFileSync(STOP_LOGGING_FILE, "utf8")).Records.length;
+    expect(summary.records.duplicates).toBe(n);
+    expect(summary.records.events).toBe(n + 1);
+    expect(summary.records.malformed).toBe(1);
+    expect(summary.malformed[0]).toMatchObject({ source: `${dir}/c.jsonl`, index: 1 });
+    expect(summary.files.failed.map((f: { source: string }) => f.source).sort()).toEqual([
+      `${dir}/broken.json`,
+      `${dir}/fake.json.gz`,
+    ]);
+    expect(r.stderr).toContain(`${dir}/broken.json: not JSON`);
+    expect(r.stderr).toContain(`${dir}/fake.json.gz: not gzip`);
+  });
+
+  it("reads standard input", () => {
+    const r = agenttrail(["replay", "-", "--format", "json"], readFileSync(STOP_LOGGING_FILE, "utf8"));
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).records.read).toBe(
+      JSON.parse(readFileSync(STOP_LOGGING_FILE, "utf8")).Records.length,
+    );
+  });
+
+  it("adds SigmaHQ rules with --rules, and stops on a bad config with exit 2", () => {
+    const out = mkdtempSync(join(tmpdir(), "agenttrail-sigma-"));
+    const r = agenttrail([
+      "replay",
+      INVICTUS,
+      "--rules",
+      "test/fixtures/corpus/sigma",
+      "--out",
+      out,
+      "--format",
+      "json",
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const ruleIds = lines(join(out, "alerts.jsonl")).map((a) => a.ruleId);
+    expect(ruleIds).toContain("cloudtrail-tampering");
+    // SigmaHQ aws_cloudtrail_disable_logging
+    expect(ruleIds).toContain("4db60cc0-36fb-42b7-9b58-a5b53019fb74");
+    const badConfig = join(out, "bad.yaml");
+    writeFileSync(badConfig, "agents:\n  rolez: []\n");
+    const bad = agenttrail(["replay", "examples/", "--config", badConfig]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('Unrecognized key: "rolez"');
+  });
+});
+
+describe("agenttrail rules", () => {
+  it("tests the built-in rules' fixtures and lints rule directories", () => {
+    const t = agenttrail(["rules", "test"]);
+    expect(t.status, t.stdout + t.stderr).toBe(0);
+    expect(t.stdout).toContain("ai-destructive-action");
+    const dir = mkdtempSync(join(tmpdir(), "agenttrail-rules-"));
+    writeFileSync(
+      join(dir, "broken.yml"),
+      "title: broken\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel: {eventName: X}\n  condition: sel and nothing\n",
+    );
+    const lint = agenttrail(["rules", "lint", dir]);
+    expect(lint.status).toBe(1);
+    expect(lint.stdout).toContain("broken.yml");
+    expect(agenttrail(["rules", "lint", "test/fixtures/corpus/sigma"]).status).toBe(0);
+  });
+});

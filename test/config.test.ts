@@ -1,0 +1,76 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, configFromEnv, defaultConfig, parseConfig } from "../src/config.ts";
+import { readConfigFile } from "../src/config-file.ts";
+
+describe("config", () => {
+  it("has the documented defaults", () => {
+    expect(defaultConfig.agents.sessionTags).toEqual([{ key: "AccessType", value: "AI" }]);
+    expect(defaultConfig.businessHours).toEqual({
+      timeZone: "UTC",
+      days: ["mon", "tue", "wed", "thu", "fri"],
+      start: "08:00",
+      end: "18:00",
+      holidays: [],
+    });
+    expect(defaultConfig.latenessMinutes).toBe(20);
+    expect(defaultConfig.suppressionMinutes).toBe(60);
+    expect(defaultConfig.metrics.namespace).toBe("AgentTrail");
+  });
+
+  it("rejects unknown keys and bad values, naming each", () => {
+    expect(() => parseConfig({ agents: { rolez: ["x"] } })).toThrow(/agents: Unrecognized key: "rolez"/);
+    expect(() => parseConfig({ businessHours: { timeZone: "Mars/Olympus" } })).toThrow(
+      /businessHours.timeZone: unknown IANA time zone/,
+    );
+    expect(() => parseConfig({ businessHours: { start: "25:00", days: ["funday"] } })).toThrow(ConfigError);
+    expect(() => parseConfig({ latenessMinutes: -1 })).toThrow(/latenessMinutes/);
+  });
+
+  it("reads YAML and JSON files, and names the file in errors", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "agenttrail-config-"));
+    const yaml = join(dir, "a.yaml");
+    writeFileSync(
+      yaml,
+      "agents:\n  roles: [bedrock-agent]\nbusinessHours:\n  timeZone: Europe/Berlin\n  holidays: ['2026-12-24']\n",
+    );
+    const cfg = await readConfigFile(yaml);
+    expect(cfg.agents.roles).toEqual(["bedrock-agent"]);
+    expect(cfg.businessHours.timeZone).toBe("Europe/Berlin");
+    expect(cfg.businessHours.start).toBe("08:00");
+    const json = join(dir, "b.json");
+    writeFileSync(json, JSON.stringify({ suppressionMinutes: 5 }));
+    expect((await readConfigFile(json)).suppressionMinutes).toBe(5);
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(bad, "agent:\n  roles: []\n");
+    await expect(readConfigFile(bad)).rejects.toThrow(
+      `${bad}: invalid configuration: (root): Unrecognized key: "agent"`,
+    );
+    await expect(readConfigFile(join(dir, "missing.yaml"))).rejects.toThrow(/cannot read config/);
+  });
+
+  it("reads the Lambda's environment variables into the same schema", () => {
+    const cfg = configFromEnv({
+      AGENT_TAG: "Agent=copilot",
+      BUSINESS_HOURS: "07:30-19:00",
+      BUSINESS_DAYS: "Mon,Tue,Sat",
+      TIME_ZONE: "America/New_York",
+      METRICS_NAMESPACE: "Sec/Agents",
+      AGENTTRAIL_CONFIG: JSON.stringify({ agents: { roles: ["agent-runner"] }, suppressionMinutes: 30 }),
+    });
+    expect(cfg.agents.sessionTags).toEqual([{ key: "Agent", value: "copilot" }]);
+    expect(cfg.agents.roles).toEqual(["agent-runner"]);
+    expect(cfg.businessHours).toMatchObject({
+      start: "07:30",
+      end: "19:00",
+      days: ["mon", "tue", "sat"],
+      timeZone: "America/New_York",
+    });
+    expect(cfg.metrics.namespace).toBe("Sec/Agents");
+    expect(cfg.suppressionMinutes).toBe(30);
+    expect(() => configFromEnv({ AGENTTRAIL_CONFIG: "{" })).toThrow(/AGENTTRAIL_CONFIG: not JSON/);
+    expect(() => configFromEnv({ TIME_ZONE: "Nowhere/Land" })).toThrow(/environment: invalid configuration/);
+  });
+});
