@@ -10,9 +10,8 @@
 import { fileURLToPath } from "node:url";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { S3Client } from "@aws-sdk/client-s3";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { readS3Object } from "../src/cloudtrail/s3.ts";
+import { readS3Object, s3ClientFromEnv } from "../src/cloudtrail/s3.ts";
 import { configFromEnv } from "../src/config.ts";
 import { buildDetector } from "../src/detection.ts";
 import { handleInvocation, type InvocationDeps, type InvocationSummary } from "../src/lambda.ts";
@@ -35,8 +34,7 @@ async function createDeps(): Promise<InvocationDeps> {
   const config = configFromEnv(process.env);
   const tableName = required("STATE_TABLE");
   const topicArn = required("ALERT_TOPIC_ARN");
-  // S3 path-style only against an emulator endpoint (its host is not a bucket DNS name).
-  const s3 = new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) });
+  const s3 = s3ClientFromEnv();
   const store = new DynamoStore({ client: new DynamoDBClient({}), tableName });
   const { detector, errors, ruleCount } = await buildDetector(config, {
     builtin: true,

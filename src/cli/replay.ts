@@ -1,7 +1,7 @@
 /** `agenttrail replay`: wiring of inputs, the memory store and the run outputs. */
 import { parseArgs } from "node:util";
-import { S3Client } from "@aws-sdk/client-s3";
 import { localInputs, readStream } from "../cloudtrail/inputs.ts";
+import { s3ClientFromEnv } from "../cloudtrail/s3.ts";
 import { s3Inputs } from "../cloudtrail/s3-inputs.ts";
 import { describeReadError, runFiles } from "../runner.ts";
 import { EventTimeClock } from "../state/event-clock.ts";
@@ -42,7 +42,7 @@ export async function replayCommand(args: string[]): Promise<number> {
   };
   await runFiles(local.files, deps);
   if (s3Args.length) {
-    const client = new S3Client({});
+    const client = s3ClientFromEnv();
     for (const url of s3Args) {
       try {
         await runFiles(s3Inputs(client, url), deps);

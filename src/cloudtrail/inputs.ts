@@ -5,6 +5,7 @@
  */
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join, sep } from "node:path";
+import { isDigestOrInsightPath } from "./keys.ts";
 
 /** One input file: its name and how to read its bytes (lazily, one at a time). */
 export interface InputFile {
@@ -15,12 +16,6 @@ export interface InputFile {
 }
 
 const TRAIL_FILE = /\.(json|jsonl|ndjson)(\.gz)?$|\.gz$/i;
-const SKIPPED_SEGMENT = /(^|[/\\])CloudTrail-(Digest|Insight)([/\\]|$)/;
-
-/** Digest and Insight deliveries, by path (`…/CloudTrail-Digest/…`, `…/CloudTrail-Insight/…`). */
-export function isDigestOrInsightPath(path: string): boolean {
-  return SKIPPED_SEGMENT.test(path);
-}
 
 export interface LocalInputs {
   files: InputFile[];

@@ -5,7 +5,7 @@
 
 import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
-import { GetObjectCommand, paginateListObjectsV2, type S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3";
 import { FileError } from "./decode.ts";
 import { isCloudTrailLogKey } from "./triggers.ts";
 
@@ -166,4 +166,12 @@ export async function* listS3Objects(
   } catch (err) {
     throw new FileError(url, `not listable: ${describe(err)}`);
   }
+}
+
+/**
+ * An S3 client from the standard credential chain and environment. Path-style addressing only when
+ * AWS_ENDPOINT_URL points at an emulator or S3-compatible store (its host is not a bucket DNS name).
+ */
+export function s3ClientFromEnv(env: Record<string, string | undefined> = process.env): S3Client {
+  return new S3Client({ forcePathStyle: Boolean(env.AWS_ENDPOINT_URL) });
 }

@@ -7,6 +7,7 @@
  */
 
 import { z } from "zod";
+import { isDigestOrInsightPath } from "./keys.ts";
 
 export interface S3ObjectRef {
   bucket: string;
@@ -56,13 +57,9 @@ export const CLOUDTRAIL_DETAIL_TYPES: ReadonlySet<string> = new Set([
   "AWS Service Event via CloudTrail",
 ]);
 
-const SKIPPED_SEGMENTS = ["/CloudTrail-Digest/", "/CloudTrail-Insight/"];
-
-/** True for keys that hold CloudTrail log files: Digest and Insight files share the suffix, not the path. */
+/** True for keys that hold CloudTrail log files (not folder markers, not Digest or Insight files). */
 export function isCloudTrailLogKey(key: string): boolean {
-  if (key === "" || key.endsWith("/")) return false;
-  const path = `/${key}`;
-  return !SKIPPED_SEGMENTS.some((segment) => path.includes(segment));
+  return key !== "" && !key.endsWith("/") && !isDigestOrInsightPath(key);
 }
 
 /** S3 notification keys are URL-encoded with `+` for space. */

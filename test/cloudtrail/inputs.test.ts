@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { inDeliveryOrder, isDigestOrInsightPath, localInputs } from "../../src/cloudtrail/inputs.ts";
+import { inDeliveryOrder, localInputs } from "../../src/cloudtrail/inputs.ts";
+import { isDigestOrInsightPath } from "../../src/cloudtrail/keys.ts";
 
 const noStdin = async () => new Uint8Array();
 

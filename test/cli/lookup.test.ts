@@ -1,0 +1,75 @@
+/** `agenttrail lookup` wiring: LookupEvents pages (aws-sdk-client-mock: moto has no LookupEvents) through the pipeline. */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { lookupCommand } from "../../src/cli/lookup.ts";
+import { decodeFile } from "../../src/cloudtrail/decode.ts";
+import { localInputs } from "../../src/cloudtrail/inputs.ts";
+
+const cloudtrail = mockClient(CloudTrailClient);
+
+afterEach(() => {
+  cloudtrail.reset();
+  vi.restoreAllMocks();
+});
+
+async function exampleRecords(): Promise<Record<string, unknown>[]> {
+  const { files } = await localInputs(["examples"], async () => new Uint8Array());
+  const out: Record<string, unknown>[] = [];
+  for (const f of files)
+    out.push(...(decodeFile(await f.read(), f.source).records as Record<string, unknown>[]));
+  return out;
+}
+
+describe("agenttrail lookup", () => {
+  it("pages through LookupEvents with the attribute given and attributes the events like a replay", async () => {
+    const records = await exampleRecords();
+    const asEvent = (r: Record<string, unknown>) => ({
+      EventId: r.eventID as string,
+      EventName: r.eventName as string,
+      CloudTrailEvent: JSON.stringify(r),
+    });
+    cloudtrail
+      .on(LookupEventsCommand)
+      .resolvesOnce({ Events: records.slice(0, 20).map(asEvent), NextToken: "page-2" })
+      .resolvesOnce({
+        Events: [...records.slice(20).map(asEvent), { EventId: "bad", CloudTrailEvent: "{not json" }],
+      });
+    const out = mkdtempSync(join(tmpdir(), "agenttrail-lookup-"));
+    const stdout = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    const status = await lookupCommand([
+      "--start",
+      "2026-05-08T00:00:00Z",
+      "--end",
+      "2026-05-09T00:00:00Z",
+      "--attribute",
+      "Username=agent-user",
+      "--out",
+      out,
+      "--format",
+      "json",
+    ]);
+    stdout.mockRestore();
+    expect(status).toBe(1); // one unparseable CloudTrailEvent: reported, the rest processed
+    const calls = cloudtrail.commandCalls(LookupEventsCommand);
+    expect(calls).toHaveLength(2);
+    expect(calls[0].args[0].input).toMatchObject({
+      LookupAttributes: [{ AttributeKey: "Username", AttributeValue: "agent-user" }],
+      MaxResults: 50,
+    });
+    expect(calls[1].args[0].input.NextToken).toBe("page-2");
+    const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
+    expect(summary.records).toMatchObject({ read: records.length + 1, events: records.length, malformed: 1 });
+    expect(summary.byKind.ai).toBeGreaterThan(0);
+  });
+
+  it("rejects an unknown lookup attribute before calling AWS", async () => {
+    await expect(lookupCommand(["--since", "1h", "--attribute", "Colour=blue"])).rejects.toThrow(
+      /--attribute must be Key=Value/,
+    );
+    expect(cloudtrail.commandCalls(LookupEventsCommand)).toHaveLength(0);
+  });
+});
