@@ -50,6 +50,13 @@ export const configSchema = z
       .object({ namespace: z.string().min(1).max(255).default("AgentTrail") })
       .strict()
       .prefault({}),
+    rules: z
+      .object({
+        /** Values of Sigma `expand` placeholders (`%admin_roles%` → a list): a rule matches any of them. */
+        placeholders: z.record(z.string().min(1), z.array(z.string())).default({}),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -34,7 +34,7 @@ export async function buildDetector(
     paths.push(dir);
   }
   paths.push(...options.extraDirs);
-  const loaded = await loadRules(paths);
+  const loaded = await loadRules(paths, { placeholders: config.rules.placeholders });
   const errors = loaded.errors.map((e) => `${e.file}${e.ruleId ? ` (${e.ruleId})` : ""}: ${e.reason}`);
   return { detector: new RuleEngine(loaded.rules, config), errors, ruleCount: loaded.rules.length };
 }

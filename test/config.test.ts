@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, configFromEnv, defaultConfig, parseConfig } from "../src/config.ts";
 import { readConfigFile } from "../src/config-file.ts";
+import { buildDetector } from "../src/detection.ts";
 
 describe("config", () => {
   it("has the documented defaults", () => {
@@ -49,6 +50,20 @@ describe("config", () => {
       `${bad}: invalid configuration: (root): Unrecognized key: "agent"`,
     );
     await expect(readConfigFile(join(dir, "missing.yaml"))).rejects.toThrow(/cannot read config/);
+  });
+
+  it("passes Sigma expand placeholders from the config to the rules", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "agenttrail-expand-"));
+    writeFileSync(
+      join(dir, "admin.yml"),
+      "title: admin role used\nid: admin-role-used\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel:\n    userIdentity.sessionContext.sessionIssuer.userName|expand: '%admin_roles%'\n  condition: sel\nlevel: low\n",
+    );
+    const unset = await buildDetector(defaultConfig, { builtin: false, extraDirs: [dir] });
+    expect(unset.errors.join("\n")).toMatch(/admin_roles/);
+    const cfg = parseConfig({ rules: { placeholders: { admin_roles: ["OrgAdmin", "BreakGlass"] } } });
+    const set = await buildDetector(cfg, { builtin: false, extraDirs: [dir] });
+    expect(set.errors).toEqual([]);
+    expect(set.ruleCount).toBe(1);
   });
 
   it("reads the Lambda's environment variables into the same schema", () => {

@@ -3,11 +3,13 @@
  * queue. Throttling and partial batch failures are injected by client middleware in front of the real
  * request (the request, or what is left of it, still goes to moto).
  */
+
 import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Alert, buildAlerts, renderAlertText } from "../../src/alerts.ts";
 import type { BatchResult } from "../../src/batch.ts";
 import { parseConfig } from "../../src/config.ts";
+import { emptyStats } from "../../src/pipeline.ts";
 import { SinkPublishError } from "../../src/sinks/retry.ts";
 import { alertMessage, alertSubject, MAX_MESSAGE_BYTES, SnsAlertSink } from "../../src/sinks/sns.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
@@ -47,16 +49,7 @@ interface Envelope {
 function result(alerts: Alert[]): BatchResult {
   return {
     source: "test",
-    stats: {
-      records: 0,
-      malformed: 0,
-      duplicates: 0,
-      skipped: 0,
-      events: 0,
-      reattributed: 0,
-      parked: 0,
-      byKind: { ai: 0, human: 0, service: 0, unknown: 0 },
-    },
+    stats: emptyStats(),
     events: [],
     reattributed: [],
     hits: [],
