@@ -92,8 +92,19 @@ export function alertId(ruleId: string, groupKey: string, windowStart: Date): st
 
 /** Store item key of a rule and group's suppression state. */
 export function suppressionKey(ruleId: string, groupKey: string): string {
-  return `alert|${sha256(`${ruleId}\u0000${groupKey}`).slice(0, 40)}`;
+  const input = `${ruleId}\u0000${groupKey}`;
+  let key = suppressionKeys.get(input);
+  if (key === undefined) {
+    key = `alert|${sha256(input).slice(0, 40)}`;
+    if (suppressionKeys.size >= MAX_CACHED_SUPPRESSION_KEYS) suppressionKeys.clear();
+    suppressionKeys.set(input, key);
+  }
+  return key;
 }
+
+/** The same rule and group hit batch after batch: each key is hashed once (a cache, not state). */
+const MAX_CACHED_SUPPRESSION_KEYS = 10_000;
+const suppressionKeys = new Map<string, string>();
 
 /** Severity of a match: the rule's level, raised by levelIfAi for AI actors, lowered by levelIfFailed when every call failed. */
 export function hitSeverity(rule: RuleMeta, events: readonly AuditEvent[]): Level {
@@ -153,6 +164,9 @@ function eventHash(eventId: string): string {
   );
 }
 
+/** Events of a hit checked against a window's counted hashes by scanning the list; more build a set. */
+const SEEN_SCAN_MAX_EVENTS = 8;
+
 /** The window an event time belongs to: one that contains it, else one it precedes by less than a window (a late event). */
 function findWindow(windows: WindowState[], time: number, spanMs: number): WindowState | undefined {
   for (let i = windows.length - 1; i >= 0; i--) {
@@ -194,6 +208,46 @@ function time(value: Date | undefined, fallback: number): number {
   return t === undefined || Number.isNaN(t) ? fallback : t;
 }
 
+/** The window of `state` an event time belongs to; opens one (and notes it in `perWindow`) when none does. */
+function windowAt(
+  state: GroupState,
+  at: number,
+  spanMs: number,
+  hit: RuleHit,
+  perWindow: Map<WindowState, { events: AuditEvent[]; created: boolean }>,
+): WindowState {
+  let w = findWindow(state.windows, at, spanMs);
+  if (!w) {
+    w = {
+      id: alertId(hit.rule.id, hit.groupKey, new Date(at)),
+      start: at,
+      firstSeen: at,
+      lastSeen: at,
+      count: 0,
+      severity: hit.rule.level,
+      eventIds: [],
+      seen: [],
+      maxCounted: 0,
+    };
+    state.windows.push(w);
+    state.windows.sort((x, y) => x.start - y.start);
+    perWindow.set(w, { events: [], created: true });
+  }
+  return w;
+}
+
+/**
+ * A stored group state as this batch may change it: windows and their lists are copied (the store
+ * hands out what it holds, and nothing may change before commit), the strings in them are shared.
+ */
+function editableState(stored: unknown): GroupState {
+  if (!isGroupState(stored)) return { v: 1, windows: [] };
+  return {
+    ...stored,
+    windows: stored.windows.map((w) => ({ ...w, eventIds: w.eventIds.slice(), seen: w.seen.slice() })),
+  };
+}
+
 /**
  * Works out the alerts of a batch's rule hits and the suppression state to store, without storing it.
  * One getItems call; `commit()` makes one putItems call.
@@ -218,41 +272,29 @@ export async function planAlerts(hits: readonly RuleHit[], store: Store, config:
     const stateKey = stateKeyOf.get(hit) as string;
     let state = states.get(stateKey);
     if (!state) {
-      const stored = loaded.get(stateKey);
-      state = isGroupState(stored) ? stored : { v: 1, windows: [] };
+      state = editableState(loaded.get(stateKey));
       states.set(stateKey, state);
     }
     const span = Math.max(suppressionMs(hit.rule, config), 1);
 
     // Split the hit's events over windows in event-time order (one hit may span more than a window).
-    const events = [...hit.events].sort((a, b) => time(a.time, now) - time(b.time, now));
+    const events =
+      hit.events.length > 1
+        ? [...hit.events].sort((a, b) => time(a.time, now) - time(b.time, now))
+        : hit.events;
     const perWindow = new Map<WindowState, { events: AuditEvent[]; created: boolean }>();
-    const windowFor = (at: number): WindowState => {
-      let w = findWindow(state.windows, at, span);
-      if (!w) {
-        w = {
-          id: alertId(hit.rule.id, hit.groupKey, new Date(at)),
-          start: at,
-          firstSeen: at,
-          lastSeen: at,
-          count: 0,
-          severity: hit.rule.level,
-          eventIds: [],
-          seen: [],
-          maxCounted: 0,
-        };
-        state.windows.push(w);
-        state.windows.sort((a, b) => a.start - b.start);
-        perWindow.set(w, { events: [], created: true });
-      }
-      return w;
-    };
     // A correlation hit represents more events than this batch holds: its count is a floor for its first window.
-    const firstWindow = windowFor(time(events.length ? events[0].time : hit.firstSeen, now));
+    const firstWindow = windowAt(
+      state,
+      time(events.length ? events[0].time : hit.firstSeen, now),
+      span,
+      hit,
+      perWindow,
+    );
     if (!perWindow.has(firstWindow)) perWindow.set(firstWindow, { events: [], created: false });
     const countFloor = hit.count > events.length ? hit.count : 0;
     for (const e of events) {
-      const w = windowFor(time(e.time, now));
+      const w = windowAt(state, time(e.time, now), span, hit, perWindow);
       let slot = perWindow.get(w);
       if (!slot) {
         slot = { events: [], created: false };
@@ -260,10 +302,10 @@ export async function planAlerts(hits: readonly RuleHit[], store: Store, config:
       }
       slot.events.push(e);
     }
-
     for (const [w, slot] of perWindow) {
+      // A few events are looked up in the window's list; a set of it pays off only for many.
       let seen = seenSets.get(w);
-      if (!seen) {
+      if (!seen && slot.events.length > SEEN_SCAN_MAX_EVENTS) {
         seen = new Set(w.seen);
         seenSets.set(w, seen);
       }
@@ -272,10 +314,10 @@ export async function planAlerts(hits: readonly RuleHit[], store: Store, config:
       let fresh = 0;
       for (const e of slot.events) {
         const h = eventHash(e.id);
-        if (seen.has(h)) continue;
+        if (seen ? seen.has(h) : w.seen.includes(h)) continue;
         const t = time(e.time, now);
         if (w.seen.length < MAX_TRACKED_EVENT_IDS) {
-          seen.add(h);
+          seen?.add(h);
           w.seen.push(h);
         } else if (t <= w.maxCounted) continue; // untracked and not later than what was counted: maybe a replay
         fresh++;
@@ -385,23 +427,83 @@ export function cleanActor(actor: Actor): Actor {
 }
 
 /**
- * Samples are redacted only when the alert is read or serialised (JSON.stringify and structuredClone
- * read getters): most alerts touched by a batch are superseded before anyone publishes them.
+ * What an alert's title, actor and sample are made from. These three are made when first read or
+ * serialised (JSON.stringify and structuredClone read getters): most alerts a batch touches are
+ * updates superseded before anyone reads them (a replay keeps each alert's last state, SNS sends
+ * new alerts and escalations). Their inputs do not change once planned: events of a batch are not
+ * changed by later batches, and the counts are copied here.
  */
-function lazySample(alert: Alert, events: readonly { raw: unknown }[]): void {
-  let sample: Record<string, unknown>[] | undefined;
-  Object.defineProperty(alert, "sample", {
+interface AlertSources {
+  rule: RuleMeta;
+  events: AuditEvent[];
+  /** The actor the alert is about, before cleaning. */
+  picked: Actor;
+  count: number;
+  firstSeen: Date;
+  lastSeen: Date;
+  /** `picked`, cleaned: what the title is about, whatever is later assigned to `actor`. */
+  cleaned?: Actor;
+  title?: string;
+  actor?: Actor;
+  sample?: Record<string, unknown>[];
+}
+
+const alertSources = new WeakMap<object, AlertSources>();
+
+function sourcesOf(alert: object): AlertSources {
+  const sources = alertSources.get(alert);
+  if (!sources) throw new Error("alert field accessor used on an object that is not a planned alert");
+  return sources;
+}
+
+function cleanedActorOf(s: AlertSources): Actor {
+  s.cleaned ??= cleanActor(s.picked);
+  return s.cleaned;
+}
+
+function readActor(this: Alert): Actor {
+  const s = sourcesOf(this);
+  s.actor ??= cleanedActorOf(s);
+  return s.actor;
+}
+
+function readTitle(this: Alert): string {
+  const s = sourcesOf(this);
+  s.title ??= alertTitle({
+    rule: s.rule,
+    events: s.events,
+    actor: cleanedActorOf(s),
+    count: s.count,
+    firstSeen: s.firstSeen,
+    lastSeen: s.lastSeen,
+  });
+  return s.title;
+}
+
+function readSample(this: Alert): Record<string, unknown>[] {
+  const s = sourcesOf(this);
+  s.sample ??= s.events.slice(0, MAX_SAMPLE_RECORDS).map((e) => sampleRecord(e.raw));
+  return s.sample;
+}
+
+/** Accessors shared by every alert, so that alerts keep one shape (and V8's fast properties). */
+function lazyProperty<K extends "title" | "actor" | "sample">(
+  key: K,
+  read: (this: Alert) => Alert[K],
+): PropertyDescriptor {
+  return {
     enumerable: true,
     configurable: true,
-    get: () => {
-      sample ??= events.map((e) => sampleRecord(e.raw));
-      return sample;
+    get: read,
+    set(this: Alert, value: Alert[K]) {
+      sourcesOf(this)[key] = value as AlertSources[K];
     },
-    set: (value: Record<string, unknown>[]) => {
-      sample = value;
-    },
-  });
+  };
 }
+
+const TITLE_PROPERTY = lazyProperty("title", readTitle);
+const ACTOR_PROPERTY = lazyProperty("actor", readActor);
+const SAMPLE_PROPERTY = lazyProperty("sample", readSample);
 
 /** One sample record, redacted and under MAX_SAMPLE_RECORD_BYTES. */
 export function sampleRecord(raw: unknown): Record<string, unknown> {
@@ -424,6 +526,27 @@ export function sampleRecord(raw: unknown): Record<string, unknown> {
   return summary;
 }
 
+/** A rule's texts as alerts carry them, cleaned once per rule rather than once per alert. */
+interface RuleTexts {
+  ruleId: string;
+  ruleTitle: string;
+  description?: string;
+  runbook?: string;
+}
+
+const ruleTextsCache = new WeakMap<RuleMeta, RuleTexts>();
+
+function ruleTexts(rule: RuleMeta): RuleTexts {
+  let texts = ruleTextsCache.get(rule);
+  if (!texts) {
+    texts = { ruleId: cleanText(rule.id, 256), ruleTitle: cleanText(rule.title, 256) };
+    if (rule.description) texts.description = cleanText(rule.description, 2000).trim();
+    if (rule.runbook) texts.runbook = cleanText(rule.runbook, 2000).trim();
+    ruleTextsCache.set(rule, texts);
+  }
+  return texts;
+}
+
 function distinct(values: string[]): string[] {
   return [...new Set(values.filter(Boolean))];
 }
@@ -431,8 +554,10 @@ function distinct(values: string[]): string[] {
 function toAlert(t: Touched): Alert {
   const events = [...t.events.values()];
   const w = t.window;
-  const actor = cleanActor(pickActor(events));
-  const about = events.find((e) => e.actor?.kind === actor.kind) ?? events[0];
+  const texts = ruleTexts(t.rule);
+  const picked = pickActor(events);
+  const kind = KINDS.has(picked.kind) ? picked.kind : "unknown"; // as cleanActor reads it
+  const about = events.find((e) => e.actor?.kind === kind) ?? events[0];
   const firstSeen = new Date(w.firstSeen);
   const lastSeen = new Date(w.lastSeen);
   const principal = about
@@ -442,28 +567,26 @@ function toAlert(t: Touched): Alert {
   const group: Record<string, string> = {};
   for (const [k, v] of Object.entries(t.group ?? {}).slice(0, 10))
     group[cleanText(k, 128)] = cleanText(v, 256);
-  const alert: Alert = {
-    id: w.id,
-    ruleId: cleanText(t.rule.id, 256),
-    title: alertTitle({ rule: t.rule, events, actor, count: w.count, firstSeen, lastSeen }),
-    severity: w.severity,
-    actor,
-    principal,
-    account: cleanText(about?.account || about?.principal.account || "", 32),
-    region: regions.length > 3 ? `${regions.slice(0, 3).join(",")},…` : regions.join(","),
-    firstSeen: firstSeen.toISOString(),
-    lastSeen: lastSeen.toISOString(),
-    count: w.count,
-    eventIds: [...w.eventIds],
-    sample: [],
-    status: t.isNew ? "new" : "updated",
-    ruleTitle: cleanText(t.rule.title, 256),
-    group,
-    windowStart: new Date(w.start).toISOString(),
-  };
-  lazySample(alert, events.slice(0, MAX_SAMPLE_RECORDS));
-  if (t.rule.description) alert.description = cleanText(t.rule.description, 2000).trim();
-  if (t.rule.runbook) alert.runbook = cleanText(t.rule.runbook, 2000).trim();
+  // Built in the order its JSON lists the fields, the lazily made ones (accessors) in their places.
+  const alert = { id: w.id, ruleId: texts.ruleId } as Alert;
+  alertSources.set(alert, { rule: t.rule, events, picked, count: w.count, firstSeen, lastSeen });
+  Object.defineProperty(alert, "title", TITLE_PROPERTY);
+  alert.severity = w.severity;
+  Object.defineProperty(alert, "actor", ACTOR_PROPERTY);
+  alert.principal = principal;
+  alert.account = cleanText(about?.account || about?.principal.account || "", 32);
+  alert.region = regions.length > 3 ? `${regions.slice(0, 3).join(",")},…` : regions.join(",");
+  alert.firstSeen = firstSeen.toISOString();
+  alert.lastSeen = lastSeen.toISOString();
+  alert.count = w.count;
+  alert.eventIds = [...w.eventIds];
+  Object.defineProperty(alert, "sample", SAMPLE_PROPERTY);
+  alert.status = t.isNew ? "new" : "updated";
+  alert.ruleTitle = texts.ruleTitle;
+  alert.group = group;
+  alert.windowStart = new Date(w.start).toISOString();
+  if (texts.description !== undefined) alert.description = texts.description;
+  if (texts.runbook !== undefined) alert.runbook = texts.runbook;
   if (!t.isNew && t.previousSeverity && levelRank(w.severity) > levelRank(t.previousSeverity)) {
     alert.escalatedFrom = t.previousSeverity;
   }

@@ -186,9 +186,12 @@ function principalOf(r: CloudTrailRecord): Principal {
 function displayName(p: Principal, arn: string | undefined): string {
   if (arn) {
     // arn:partition:service::account:resource → resource (user/alice, assumed-role/R/s, root)
-    const parts = arn.split(":");
-    if (parts.length >= 6) return parts.slice(5).join(":");
-    return arn;
+    let colon = -1;
+    for (let n = 0; n < 5; n++) {
+      colon = arn.indexOf(":", colon + 1);
+      if (colon < 0) return arn;
+    }
+    return arn.slice(colon + 1);
   }
   if (p.userName) return p.userName;
   if (p.invokedBy) return p.invokedBy;

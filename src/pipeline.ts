@@ -59,6 +59,8 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
   const stats = emptyStats();
   const malformed: MalformedRecord[] = [];
   const candidates: AuditEvent[] = [];
+  // Each event's dedup key, built once: checked in the batch, against the store, then marked seen.
+  const candidateKeys: string[] = [];
   const inBatch = new Set<string>();
 
   stats.records = input.records.length;
@@ -76,13 +78,24 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
     }
     inBatch.add(key);
     candidates.push(n.event);
+    candidateKeys.push(key);
   }
   stats.malformed = malformed.length;
   if (deps.eventClock) for (const e of candidates) deps.eventClock.observe(e.time.getTime());
 
   // Cross-batch dedup is a read here; the markers are written after publishing (commit below).
-  const seenBefore = candidates.length ? await store.seen(candidates.map(seenKey)) : new Set<string>();
-  const events = seenBefore.size ? candidates.filter((e) => !seenBefore.has(seenKey(e))) : candidates;
+  const seenBefore = candidates.length ? await store.seen(candidateKeys) : new Set<string>();
+  let events = candidates;
+  let eventKeys = candidateKeys;
+  if (seenBefore.size) {
+    events = [];
+    eventKeys = [];
+    for (let i = 0; i < candidates.length; i++) {
+      if (seenBefore.has(candidateKeys[i])) continue;
+      events.push(candidates[i]);
+      eventKeys.push(candidateKeys[i]);
+    }
+  }
   stats.duplicates += candidates.length - events.length;
 
   const attribution = await attributeBatch(events, store, config);
@@ -115,7 +128,7 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
   for (const sink of deps.sinks ?? []) await sink.publish(result);
   await plan?.commit();
   if (events.length) {
-    await store.markSeen(events.map(seenKey), EVENT_DEDUP_TTL_SECONDS);
+    await store.markSeen(eventKeys, EVENT_DEDUP_TTL_SECONDS);
   }
   return result;
 }

@@ -5,7 +5,15 @@
  */
 import type { Alert } from "./alerts.ts";
 import type { BatchResult, Sink } from "./batch.ts";
-import type { Actor, ActorKind, AuditEvent, Confidence, MalformedRecord } from "./event.ts";
+import type {
+  Actor,
+  ActorKind,
+  AuditEvent,
+  Confidence,
+  MalformedRecord,
+  Principal,
+  RecordOrigin,
+} from "./event.ts";
 import { cleanText } from "./sanitize.ts";
 
 /** One line of events.jsonl: the event and its final verdict. */
@@ -61,28 +69,30 @@ export interface RunSummary {
   malformed: MalformedRecord[];
 }
 
+/** What an events.jsonl line is made of: an AuditEvent, or what the collector kept of one. */
+export type EventLineSource = Pick<
+  AuditEvent,
+  | "id"
+  | "time"
+  | "service"
+  | "action"
+  | "account"
+  | "region"
+  | "sourceIp"
+  | "userAgent"
+  | "readOnly"
+  | "error"
+  | "actor"
+> & {
+  principal: Pick<Principal, "type" | "arn" | "display" | "sessionName">;
+  origin: Pick<RecordOrigin, "source">;
+};
+
 /** Caps so a huge replay keeps a readable summary. */
 const MAX_LISTED_MALFORMED = 200;
 const MAX_LISTED = 20;
 
-export function eventLine(
-  e: Pick<
-    AuditEvent,
-    | "id"
-    | "time"
-    | "service"
-    | "action"
-    | "account"
-    | "region"
-    | "principal"
-    | "sourceIp"
-    | "userAgent"
-    | "readOnly"
-    | "error"
-    | "origin"
-    | "actor"
-  >,
-): EventLine {
+export function eventLine(e: EventLineSource): EventLine {
   const line: EventLine = {
     id: cleanText(e.id, 128),
     time: e.time.toISOString(),
@@ -123,29 +133,23 @@ export function cleanActor(a: Actor): Actor {
   return out;
 }
 
-/** What the collector keeps per event: references, cleaned only when output is produced. */
-interface KeptEvent {
-  event: Pick<
-    AuditEvent,
-    | "id"
-    | "time"
-    | "service"
-    | "action"
-    | "account"
-    | "region"
-    | "principal"
-    | "sourceIp"
-    | "userAgent"
-    | "readOnly"
-    | "error"
-    | "origin"
-  >;
-  actor: Actor;
-}
+/**
+ * What the collector keeps per event: what events.jsonl and the summary read, cleaned only when
+ * output is produced. A long replay holds 10⁵–10⁶ of these, so long repeated values are shared
+ * (RunCollector.sharedUserAgent, …): what is kept per event is copied by young-generation GCs.
+ */
+type KeptEvent = EventLineSource;
+
+/** Distinct values shared per kind (user agents, principals, sources); beyond this, new ones are kept as they come. */
+const MAX_SHARED_VALUES = 100_000;
 
 export class RunCollector implements Sink {
   /** Final verdict per event (account#id): a re-attribution replaces the first verdict. */
   private readonly kept = new Map<string, KeptEvent>();
+  /** Equal values of different records are different copies: one of each is kept. */
+  private readonly sharedUserAgents = new Map<string, string>();
+  private readonly sharedPrincipals = new Map<string, KeptEvent["principal"]>();
+  private readonly sharedOrigins = new Map<string, KeptEvent["origin"]>();
   readonly alerts = new Map<string, Alert>();
   readonly failures: FileFailure[] = [];
   readonly skippedFiles: string[] = [];
@@ -172,42 +176,54 @@ export class RunCollector implements Sink {
 
   private keep(e: AuditEvent): void {
     // The event's raw record and facts are not kept: a long replay holds verdicts, not records.
-    const {
-      id,
-      time,
-      service,
-      action,
-      account,
-      region,
-      principal,
-      sourceIp,
-      userAgent,
-      readOnly,
-      error,
-      origin,
-    } = e;
-    this.kept.set(`${account}#${id}`, {
-      event: {
-        id,
-        time,
-        service,
-        action,
-        account,
-        region,
-        principal,
-        sourceIp,
-        userAgent,
-        readOnly,
-        error,
-        origin,
-      },
+    // Long values that repeat (user agents, principals, sources) are shared; short ones cost less to keep than to look up.
+    const kept: KeptEvent = {
+      id: e.id,
+      time: e.time,
+      service: e.service,
+      action: e.action,
+      account: e.account,
+      region: e.region,
+      principal: this.sharedPrincipal(e.principal),
+      sourceIp: e.sourceIp,
+      userAgent: this.sharedUserAgent(e.userAgent),
+      readOnly: e.readOnly,
+      error: e.error,
+      origin: this.sharedOrigin(e.origin.source),
       actor: e.actor,
-    });
+    };
+    this.kept.set(`${e.account}#${e.id}`, kept);
+  }
+
+  private sharedUserAgent(value: string): string {
+    const known = this.sharedUserAgents.get(value);
+    if (known !== undefined) return known;
+    if (this.sharedUserAgents.size < MAX_SHARED_VALUES) this.sharedUserAgents.set(value, value);
+    return value;
+  }
+
+  private sharedPrincipal(p: Principal): KeptEvent["principal"] {
+    const key = p.arn ?? p.display;
+    const known = this.sharedPrincipals.get(key);
+    if (known && known.type === p.type && known.display === p.display && known.sessionName === p.sessionName)
+      return known;
+    const kept = { type: p.type, arn: p.arn, display: p.display, sessionName: p.sessionName };
+    if (!known && this.sharedPrincipals.size < MAX_SHARED_VALUES) this.sharedPrincipals.set(key, kept);
+    return kept;
+  }
+
+  private sharedOrigin(source: string): KeptEvent["origin"] {
+    let kept = this.sharedOrigins.get(source);
+    if (!kept) {
+      kept = { source };
+      if (this.sharedOrigins.size < MAX_SHARED_VALUES) this.sharedOrigins.set(source, kept);
+    }
+    return kept;
   }
 
   /** events.jsonl lines: every event with its final verdict, cleaned. */
   *eventLines(): Iterable<EventLine> {
-    for (const k of this.kept.values()) yield eventLine({ ...k.event, actor: k.actor });
+    for (const k of this.kept.values()) yield eventLine(k);
   }
 
   fileFailed(source: string, reason: string): void {
@@ -222,10 +238,10 @@ export class RunCollector implements Sink {
     const ai = new Map<string, AiPrincipalAcc>();
     for (const k of this.kept.values()) {
       byKind[k.actor.kind]++;
-      const t = k.event.time.getTime();
+      const t = k.time.getTime();
       if (t < first) first = t;
       if (t > last) last = t;
-      if (k.actor.kind === "ai") addAi(ai, eventLine({ ...k.event, actor: k.actor }));
+      if (k.actor.kind === "ai") addAi(ai, eventLine(k));
       else if (k.actor.evidence.some((ev) => ev.signal === "sessionIssuanceNotSeen")) unresolved++;
     }
     const bySeverity: Record<string, number> = {};

@@ -174,6 +174,20 @@ export function actionParts(action: string): ActionParts | undefined {
   };
 }
 
+/** Actions repeat alert after alert: each is split into parts once (a bounded cache, not state). */
+const MAX_CACHED_ACTIONS = 10_000;
+const actionPartsCache = new Map<string, ActionParts | null>();
+
+function cachedActionParts(action: string): ActionParts | undefined {
+  let parts = actionPartsCache.get(action);
+  if (parts === undefined) {
+    parts = actionParts(action) ?? null;
+    if (actionPartsCache.size >= MAX_CACHED_ACTIONS) actionPartsCache.clear();
+    actionPartsCache.set(action, parts);
+  }
+  return parts ?? undefined;
+}
+
 /** Calls whose meaning a responder knows by a phrase, not by the API name: [past, infinitive]. */
 const PHRASES: Record<string, [string, string]> = {
   StopLogging: ["stopped CloudTrail logging for trail", "stop CloudTrail logging for trail"],
@@ -269,7 +283,7 @@ export function callsPhrase(events: AuditEvent[], count: number, attempt: boolea
       const named = where && !NO_TARGET.has(action) ? `${what} ${where}` : what;
       return count > 1 ? `${named} (${count} times)` : named;
     }
-    const parts = actionParts(action);
+    const parts = cachedActionParts(action);
     if (parts) {
       const verb = tried(parts.verb, parts.infinitive);
       if (regional) return `${verb} ${count === 1 ? "a" : count} ${plural(parts.noun, count)} in ${where}`;

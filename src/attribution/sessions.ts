@@ -166,13 +166,29 @@ export interface ChainResolution {
   missing?: string;
 }
 
+/** A chain resolution shares these when it found nothing: resolutions are read-only. */
+const NO_EVIDENCE: readonly Evidence[] = Object.freeze([]);
+
+/** Evidence a session's chain carries to a call, marked with the child session it came through. */
+function carried(e: Evidence, viaArn: string | undefined): Evidence {
+  return viaArn === undefined ? e : { ...e, via: viaArn };
+}
+
 /**
  * Resolves chains for many events with batched store reads: every round fetches all keys the
  * previous round found missing from the cache, so a batch costs one read per chain depth.
+ * Resolutions are read-only and shared: every call made with one issuance gets the same one.
  */
 export class SessionResolver {
   /** key → issuances; an empty list records a known miss. */
   private readonly cache = new Map<string, SessionRecord[]>();
+  /**
+   * The chain from an issuance on depends only on that issuance and the cache, which does not
+   * change for keys already in it: walked once per issuance, not once per call.
+   */
+  private readonly fromIssuance = new Map<SessionRecord, ChainResolution>();
+  /** Calls of one session repeat its creationDate: each distinct text is parsed once. */
+  private readonly creationDates = new Map<string, number | undefined>();
 
   constructor(
     private readonly store: Store,
@@ -217,61 +233,97 @@ export class SessionResolver {
     }
   }
 
-  /** Walks the chain from the cache; asks for a fetch when a key has not been looked up yet. */
-  private resolve(event: AuditEvent): ChainResolution | { fetch: string } {
-    const res: ChainResolution = { aiEvidence: [], facts: [] };
-    let key = sessionKeyOf(event) as string;
-    let accessKeyId = event.principal.accessKeyId;
-    let at = event.time.getTime();
+  private creationDateOf(event: AuditEvent): number | undefined {
     const created = obj(obj(obj(event.raw.userIdentity)?.sessionContext)?.attributes)?.creationDate;
-    let creationDate = typeof created === "string" ? parseCreationDate(created)?.getTime() : undefined;
+    if (typeof created !== "string") return undefined;
+    if (!this.creationDates.has(created)) {
+      this.creationDates.set(created, parseCreationDate(created)?.getTime());
+    }
+    return this.creationDates.get(created);
+  }
+
+  /** Finds the event's own issuance in the cache; asks for a fetch when its key has not been looked up yet. */
+  private resolve(event: AuditEvent): ChainResolution | { fetch: string } {
+    const key = sessionKeyOf(event) as string;
+    const known = this.cache.get(key);
+    if (known === undefined) return { fetch: key };
+    const session = matchIssuance(
+      known,
+      event.principal.accessKeyId,
+      event.time.getTime(),
+      this.creationDateOf(event),
+    );
+    if (!session)
+      return { aiEvidence: NO_EVIDENCE as Evidence[], facts: NO_EVIDENCE as Evidence[], missing: key };
+    let chain = this.fromIssuance.get(session);
+    if (!chain) {
+      const walked = this.walk(session);
+      if ("fetch" in walked) return walked;
+      chain = walked;
+      this.fromIssuance.set(session, chain);
+    }
+    return chain;
+  }
+
+  /** Walks the chain from an issuance up through its parents; asks for a fetch when a parent key has not been looked up yet. */
+  private walk(first: SessionRecord): ChainResolution | { fetch: string } {
+    const res: ChainResolution = { session: first, aiEvidence: [], facts: [] };
+    let session = first;
     let childArn: string | undefined;
     const visited = new Set<string>();
     for (let depth = 0; depth < MAX_CHAIN_DEPTH; depth++) {
-      const known = this.cache.get(key);
-      if (known === undefined) return { fetch: key };
-      const session = matchIssuance(known, accessKeyId, at, creationDate);
-      if (!session || visited.has(session.issuedBy)) {
-        if (!session) res.missing = key;
-        return res;
-      }
+      if (visited.has(session.issuedBy)) return res;
       visited.add(session.issuedBy);
-      if (depth === 0) res.session = session;
-      const inherited = (e: Evidence): Evidence => (childArn === undefined ? e : { ...e, via: session.arn });
+      // Signals inherited through role chaining name the session they came through.
+      const viaArn = childArn === undefined ? undefined : session.arn;
       for (const tag of agentTagMatches(session.tags, this.m)) {
         res.aiEvidence.push(
-          inherited({ signal: "sessionTag", value: tag, issuedBy: session.issuedBy, confidence: "high" }),
+          carried(
+            { signal: "sessionTag", value: tag, issuedBy: session.issuedBy, confidence: "high" },
+            viaArn,
+          ),
         );
       }
-      if (
-        session.sourceIdentity &&
-        this.m.sourceIdentities.some((re) => re.test(session.sourceIdentity as string))
-      ) {
+      const sourceIdentity = session.sourceIdentity;
+      if (sourceIdentity && this.m.sourceIdentities.some((re) => re.test(sourceIdentity))) {
         res.aiEvidence.push(
-          inherited({
-            signal: "agentSourceIdentity",
-            value: session.sourceIdentity,
-            issuedBy: session.issuedBy,
-            confidence: "high",
-          }),
+          carried(
+            {
+              signal: "agentSourceIdentity",
+              value: sourceIdentity,
+              issuedBy: session.issuedBy,
+              confidence: "high",
+            },
+            viaArn,
+          ),
         );
       }
       for (const e of session.issuerEvidence) {
-        res.aiEvidence.push(inherited({ ...e, signal: `issuer.${e.signal}`, issuedBy: session.issuedBy }));
+        res.aiEvidence.push(
+          carried({ ...e, signal: `issuer.${e.signal}`, issuedBy: session.issuedBy }, viaArn),
+        );
       }
       res.facts.push(
-        inherited({
-          signal: "sessionIssuedBy",
-          value: `${session.api} by ${session.issuerPrincipal ?? "unknown"}`,
-          issuedBy: session.issuedBy,
-        }),
+        carried(
+          {
+            signal: "sessionIssuedBy",
+            value: `${session.api} by ${session.issuerPrincipal ?? "unknown"}`,
+            issuedBy: session.issuedBy,
+          },
+          viaArn,
+        ),
       );
-      if (!session.parentKey) return res;
+      // A chain deeper than MAX_CHAIN_DEPTH is cut here, its parent not looked up.
+      if (!session.parentKey || depth === MAX_CHAIN_DEPTH - 1) return res;
+      const known = this.cache.get(session.parentKey);
+      if (known === undefined) return { fetch: session.parentKey };
+      const parent = matchIssuance(known, session.parentAccessKeyId, session.issuedAt, undefined);
+      if (!parent) {
+        res.missing = session.parentKey;
+        return res;
+      }
       childArn = session.arn;
-      key = session.parentKey;
-      accessKeyId = session.parentAccessKeyId;
-      at = session.issuedAt;
-      creationDate = undefined;
+      session = parent;
     }
     return res;
   }

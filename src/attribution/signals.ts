@@ -103,9 +103,10 @@ export function recordAiSignals(event: AuditEvent, m: AgentMatchers): AiSignal[]
       });
     }
   }
-  if (p.roleArn && m.roleArns.has(p.roleArn.toLowerCase())) {
+  // (size checks first: no configured roles, no lower-cased copy of every call's role)
+  if (p.roleArn && m.roleArns.size > 0 && m.roleArns.has(p.roleArn.toLowerCase())) {
     out.push({ evidence: { signal: "agentRole", value: p.roleArn }, confidence: "high" });
-  } else if (p.roleName && m.roleNames.has(p.roleName.toLowerCase())) {
+  } else if (p.roleName && m.roleNames.size > 0 && m.roleNames.has(p.roleName.toLowerCase())) {
     out.push({ evidence: { signal: "agentRole", value: p.roleName }, confidence: "high" });
   }
   if (p.sessionName && m.sessionNames.some((re) => re.test(p.sessionName as string))) {

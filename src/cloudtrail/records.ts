@@ -67,7 +67,51 @@ export type UserIdentity = z.infer<typeof userIdentitySchema>;
 const EVENT_TIME =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/;
 
+/** The number written by `length` ASCII digits at `from` (callers checked they are digits). */
+function digitsAt(text: string, from: number, length: number): number {
+  let n = 0;
+  for (let i = from; i < from + length; i++) n = n * 10 + text.charCodeAt(i) - 48;
+  return n;
+}
+
+/** Where `2023-07-10T11:45:00Z` has digits (the rest are - - T : : Z). */
+const CANONICAL_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+
+/** CloudTrail's own form, `2023-07-10T11:45:00Z` (nearly every record): checked without a regex. */
+function isCanonicalEventTime(text: string): boolean {
+  if (
+    text.length !== 20 ||
+    text.charCodeAt(4) !== 45 || // -
+    text.charCodeAt(7) !== 45 ||
+    text.charCodeAt(10) !== 84 || // T
+    text.charCodeAt(13) !== 58 || // :
+    text.charCodeAt(16) !== 58 ||
+    text.charCodeAt(19) !== 90 // Z
+  )
+    return false;
+  for (let k = 0; k < CANONICAL_DIGITS.length; k++) {
+    const c = text.charCodeAt(CANONICAL_DIGITS[k]);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 export function parseEventTime(text: string): Date | undefined {
+  if (isCanonicalEventTime(text)) {
+    const day = digitsAt(text, 8, 2);
+    const d = new Date(
+      Date.UTC(
+        digitsAt(text, 0, 4),
+        digitsAt(text, 5, 2) - 1,
+        day,
+        digitsAt(text, 11, 2),
+        digitsAt(text, 14, 2),
+        digitsAt(text, 17, 2),
+      ),
+    );
+    // Reject impossible dates that Date.UTC would roll over (2023-02-30).
+    return d.getUTCDate() !== day ? undefined : d;
+  }
   const m = EVENT_TIME.exec(text);
   if (!m) return undefined;
   const ms = m[7] ? Number(m[7].slice(0, 3).padEnd(3, "0")) : 0;
@@ -139,20 +183,49 @@ export function isCloudTrailRecord(r: Record<string, unknown>): boolean {
   if (typeof r.eventTime !== "string" || typeof r.eventName !== "string" || typeof r.eventSource !== "string")
     return false;
   if (r.eventName === "" || r.eventSource === "") return false;
-  for (const k of TOP_STRINGS) if (!isOptionalString(r[k])) return false;
+  // Fields read by name, not from a list of names: the hot path of every record.
+  if (
+    !isOptionalString(r.eventVersion) ||
+    !isOptionalString(r.eventID) ||
+    !isOptionalString(r.eventType) ||
+    !isOptionalString(r.eventCategory) ||
+    !isOptionalString(r.awsRegion) ||
+    !isOptionalString(r.recipientAccountId) ||
+    !isOptionalString(r.sourceIPAddress) ||
+    !isOptionalString(r.userAgent) ||
+    !isOptionalString(r.errorCode) ||
+    !isOptionalString(r.errorMessage)
+  )
+    return false;
   const ro = r.readOnly;
   if (ro !== undefined && ro !== null && typeof ro !== "boolean" && typeof ro !== "string") return false;
   const ui = r.userIdentity;
   if (ui !== undefined && ui !== null) {
     if (!isPlainObject(ui)) return false;
-    for (const k of IDENTITY_STRINGS) if (!isOptionalString(ui[k])) return false;
+    if (
+      !isOptionalString(ui.type) ||
+      !isOptionalString(ui.principalId) ||
+      !isOptionalString(ui.arn) ||
+      !isOptionalString(ui.accountId) ||
+      !isOptionalString(ui.accessKeyId) ||
+      !isOptionalString(ui.userName) ||
+      !isOptionalString(ui.invokedBy)
+    )
+      return false;
     const ctx = ui.sessionContext;
     if (ctx !== undefined && ctx !== null) {
       if (!isPlainObject(ctx) || !isOptionalString(ctx.sourceIdentity)) return false;
       const issuer = ctx.sessionIssuer;
       if (issuer !== undefined && issuer !== null) {
         if (!isPlainObject(issuer)) return false;
-        for (const k of ISSUER_STRINGS) if (!isOptionalString(issuer[k])) return false;
+        if (
+          !isOptionalString(issuer.type) ||
+          !isOptionalString(issuer.arn) ||
+          !isOptionalString(issuer.userName) ||
+          !isOptionalString(issuer.accountId) ||
+          !isOptionalString(issuer.principalId)
+        )
+          return false;
       }
       const attrs = ctx.attributes;
       if (
@@ -169,29 +242,6 @@ export function isCloudTrailRecord(r: Record<string, unknown>): boolean {
   }
   return true;
 }
-
-const TOP_STRINGS = [
-  "eventVersion",
-  "eventID",
-  "eventType",
-  "eventCategory",
-  "awsRegion",
-  "recipientAccountId",
-  "sourceIPAddress",
-  "userAgent",
-  "errorCode",
-  "errorMessage",
-] as const;
-const IDENTITY_STRINGS = [
-  "type",
-  "principalId",
-  "arn",
-  "accountId",
-  "accessKeyId",
-  "userName",
-  "invokedBy",
-] as const;
-const ISSUER_STRINGS = ["type", "arn", "userName", "accountId", "principalId"] as const;
 
 function isOptionalString(v: unknown): boolean {
   return v === undefined || v === null || typeof v === "string";

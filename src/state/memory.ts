@@ -8,15 +8,11 @@ interface Expiring<T> {
 /** Distinct values kept per window bucket: enough for value_count thresholds, bounded memory. */
 export const MAX_BUCKET_VALUES = 1000;
 
-/** Values leave and enter the store as copies, as they would through a database; primitives need none. */
-function copy<T>(value: T): T {
-  return typeof value === "object" && value !== null ? structuredClone(value) : value;
-}
-
 /**
- * In-memory Store for replay and tests. `clock` lets tests move time. Sessions and parked events
- * are kept as given and handed out as stored (no copy: a replay parks many records and copying
- * each twice dominated its cost); callers must treat them as read-only, as the pipeline does.
+ * In-memory Store for replay and tests. `clock` lets tests move time. Sessions, parked events and
+ * items are kept as given and handed out as stored (no copy: a replay parks many records and reads
+ * many alert states, and copying each dominated its cost); callers must treat what they read as
+ * read-only, as the pipeline does (alert planning copies the suppression state it changes).
  */
 export class MemoryStore implements Store {
   private readonly sessions = new Map<string, Map<string, Expiring<SessionRecord>>>();
@@ -172,15 +168,14 @@ export class MemoryStore implements Store {
     const out = new Map<string, T>();
     for (const key of new Set(keys)) {
       const e = this.items.get(key);
-      if (this.live(e)) out.set(key, copy(e.value) as T);
+      if (this.live(e)) out.set(key, e.value as T);
     }
     return out;
   }
 
   async putItems<T>(items: { key: string; value: T }[], ttlSeconds: number): Promise<void> {
     const expiresAt = this.now() + ttlSeconds * 1000;
-    // Written values are owned by the store from here (callers build them for the write); reads copy,
-    // so a caller that changes what it read changes nothing until it writes it back.
+    // Written values are owned by the store from here (callers build them for the write).
     for (const { key, value } of items) this.items.set(key, { value, expiresAt });
   }
 }

@@ -89,7 +89,10 @@ export interface Store {
   /** Buckets of each key with fromMinute <= minute <= toMinute. */
   readWindows(keys: string[], fromMinute: number, toMinute: number): Promise<Map<string, WindowBucket[]>>;
 
-  /** Small JSON documents (alert suppression state, …). */
+  /**
+   * Small JSON documents (alert suppression state, …). What is read is read-only: MemoryStore hands
+   * out the values it holds, so a caller changes a copy and writes that back with putItems.
+   */
   getItems<T>(keys: string[]): Promise<Map<string, T>>;
   putItems<T>(items: { key: string; value: T }[], ttlSeconds: number): Promise<void>;
 }
