@@ -28,6 +28,8 @@ export interface BatchResult {
   events: AuditEvent[];
   /** Events from earlier batches whose verdict was recomputed now that their session is known. */
   reattributed: AuditEvent[];
+  /** Those re-attributed events whose actor kind changed, with the kind they were counted under before. */
+  kindChanges: KindChange[];
   hits: RuleHit[];
   /** New alerts and alerts whose count went up. */
   alerts: Alert[];
@@ -41,6 +43,11 @@ export interface Detector {
 }
 
 /** Where a processed batch goes: CloudWatch, SNS, terminal, files. Called once per batch, after processing. */
+export interface KindChange {
+  event: AuditEvent;
+  from: ActorKind;
+}
+
 export interface Sink {
   publish(result: BatchResult): Promise<void>;
   /** Called once at the end of a run (CLI) to flush files. */

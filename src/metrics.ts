@@ -4,7 +4,7 @@
  * Aggregated per batch, timestamped by event time rounded down to the minute, low-cardinality
  * dimensions only (ActorKind, Severity, RuleId), Values/Counts arrays:
  * - event counts (Calls, Errors, AccessDenied, DestructiveCalls, Reattributed, Alerts): one sample of
- *   value 1 per event, so Sum and SampleCount both give the number of events;
+ *   value 1 per event (and −1/+1 corrections, below): read them with Sum;
  * - batch counters (RecordsRead, MalformedRecords, DuplicatesDropped, Reattributed without dimensions):
  *   one sample per batch with the batch's value, timestamped at processing time; RecordsRead is sent
  *   even when 0 so "no records for an hour" is a real zero, not missing data;
@@ -12,8 +12,10 @@
  *   several datums when a minute holds more than 150 distinct values.
  *
  * Re-attributed events were counted in Calls (under the verdict they had then) by the batch that first
- * processed them; they are not counted again. `Reattributed` by ActorKind counts them under their new
- * verdict, so a dashboard can show how many calls changed side (the old verdict is not known here).
+ * processed them. When their kind changed (result.kindChanges), Calls, Errors, AccessDenied and
+ * DestructiveCalls move: a −1 sample under the old kind and a +1 under the new one, so Sum is right
+ * (SampleCount is not a count of events once corrections exist). `Reattributed` by ActorKind counts
+ * re-decided calls under their new verdict.
  * DestructiveCalls counts destructive calls that succeeded; refused attempts show in Errors/AccessDenied.
  */
 import type { Alert } from "./alerts.ts";
@@ -157,6 +159,25 @@ export function metricDatums(result: BatchResult, _config?: Config): MetricDatum
       tally.add("AccessDenied", dims, at, 1);
     if (!e.error && isDestructive(e)) tally.add("DestructiveCalls", dims, at, 1);
     tally.add("DeliveryLag", undefined, at, Math.max(0, Math.round((processedAt - t) / 1000)));
+  }
+
+  // A call first counted under one kind and now decided as another moves: −1 there, +1 here, at its
+  // event minute (the dashboards and alarms read Sum, which nets the two).
+  for (const { event: e, from } of result.kindChanges ?? []) {
+    const t = e.time.getTime();
+    if (Number.isNaN(t) || !inRange(t)) continue;
+    const at = minute(t);
+    for (const [kind, sign] of [
+      [from, -1],
+      [e.actor.kind, 1],
+    ] as const) {
+      const dims = byKind(kind);
+      tally.add("Calls", dims, at, sign);
+      if (e.error) tally.add("Errors", dims, at, sign);
+      if (e.facts["error.accessDenied"] === true || isAccessDenied(e.error?.code))
+        tally.add("AccessDenied", dims, at, sign);
+      if (!e.error && isDestructive(e)) tally.add("DestructiveCalls", dims, at, sign);
+    }
   }
 
   for (const e of result.reattributed) {

@@ -102,7 +102,8 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
   const reattributed = attribution.reattributed;
   // Re-attributed events were detected in their first batch; only a changed actor kind can make
   // them match differently, and sending the rest again would count them twice in windows.
-  const detected = attribution.changedKind.length ? [...events, ...attribution.changedKind] : events;
+  const kindChanges = attribution.changedKind;
+  const detected = kindChanges.length ? [...events, ...kindChanges.map((c) => c.event)] : events;
   enrichEvents(reattributed.length ? [...events, ...reattributed] : events, config);
   const hits = deps.detector ? await deps.detector.detect(detected, store) : [];
   // Alert state is committed only after publishing: a failed publish is retried with the same alerts.
@@ -120,6 +121,7 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
     stats,
     events,
     reattributed,
+    kindChanges,
     hits,
     alerts,
     malformed,

@@ -1,10 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { Alert } from "../src/alerts.ts";
 import type { BatchResult } from "../src/batch.ts";
-import { parseConfig } from "../src/config.ts";
+import { defaultConfig, parseConfig } from "../src/config.ts";
 import type { AuditEvent } from "../src/event.ts";
 import { MAX_VALUES_PER_DATUM, type MetricDatum, metricDatums } from "../src/metrics.ts";
+import { processBatch } from "../src/pipeline.ts";
+import { EventTimeClock } from "../src/state/event-clock.ts";
+import { MemoryStore } from "../src/state/memory.ts";
 import { type EventSpec, makeEvent } from "./support/alert-events.ts";
+import { assumeRole, call, iamUser, roleSession } from "./support/records.ts";
 
 const config = parseConfig({});
 const processedAt = new Date("2026-11-20T10:10:30Z");
@@ -26,6 +30,7 @@ function result(parts: Partial<BatchResult> = {}): BatchResult {
     },
     events,
     reattributed: parts.reattributed ?? [],
+    kindChanges: parts.kindChanges ?? [],
     hits: [],
     alerts: parts.alerts ?? [],
     malformed: [],
@@ -189,6 +194,45 @@ describe("metricDatums", () => {
     expect(sum(d, "Calls", "ActorKind=human")).toBe(1);
     expect(sum(d, "Reattributed", "ActorKind=ai", "2026-11-20T09:58:00.000Z")).toBe(2);
     expect(sum(d, "Reattributed")).toBe(2);
+  });
+
+  it("moves a re-attributed call from its old kind to its new one when the kind changed", () => {
+    const moved = ev("old1", "2026-11-20T09:58:00Z", { kind: "ai" });
+    const d = metricDatums(
+      result({ reattributed: [moved], kindChanges: [{ event: moved, from: "human" }] }),
+      config,
+    );
+    expect(sum(d, "Calls", "ActorKind=ai", "2026-11-20T09:58:00.000Z")).toBe(1);
+    expect(sum(d, "Calls", "ActorKind=human", "2026-11-20T09:58:00.000Z")).toBe(-1);
+  });
+
+  it("ends with every call under its final kind after park and resolve through the pipeline", async () => {
+    const now = Date.now();
+    const at = (min: number) => new Date(now - min * 60_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+    const issued = assumeRole(
+      at(30),
+      iamUser("dev-alice"),
+      "agent-runner",
+      "task-1",
+      "ASIAAGENT00000000001",
+      { tags: { AccessType: "AI" } },
+    );
+    const agentCall = call(
+      "ListBuckets",
+      at(29),
+      roleSession("agent-runner", "task-1", "ASIAAGENT00000000001", at(30)),
+    );
+    const clock = new EventTimeClock();
+    const store = new MemoryStore(clock.now);
+    const deps = { store, config: defaultConfig, eventClock: clock, now: () => new Date(now) };
+    const first = await processBatch({ source: "calls", records: [agentCall] }, deps);
+    const second = await processBatch({ source: "sts", records: [issued] }, deps);
+    const all = [...metricDatums(first, defaultConfig), ...metricDatums(second, defaultConfig)];
+    expect(second.kindChanges.map((c) => [c.event.id, c.from, c.event.actor.kind])).toEqual([
+      [agentCall.eventID, "human", "ai"],
+    ]);
+    expect(sum(all, "Calls", "ActorKind=ai")).toBe(1);
+    expect(sum(all, "Calls", "ActorKind=human")).toBe(1); // the AssumeRole call itself, by dev-alice
   });
 
   it("leaves out events CloudWatch would reject (older than two weeks) and says how many", () => {

@@ -7,6 +7,7 @@
  * Replaying files in any order ends with the same verdicts: a verdict depends only on the event and
  * the sessions known, and an event is re-decided whenever a session it waits for arrives.
  */
+import type { KindChange } from "../batch.ts";
 import type { Config } from "../config.ts";
 import type { ActorKind, AuditEvent } from "../event.ts";
 import { normaliseRecord } from "../normalise.ts";
@@ -19,7 +20,7 @@ export interface AttributionResult {
   /** Earlier events re-decided because a session they waited for arrived in this batch. */
   reattributed: AuditEvent[];
   /** Those of them whose actor kind changed (only these can match differently in detection). */
-  changedKind: AuditEvent[];
+  changedKind: KindChange[];
   /** Events (new or revived) left waiting for an unknown session. */
   parked: number;
   /** Sessions learned from this batch's STS calls. */
@@ -59,14 +60,15 @@ export async function attributeBatch(
     if (missing) toPark.push(parkedEntry(e, missing));
   }
   const reattributed: AuditEvent[] = [];
-  const changedKind: AuditEvent[] = [];
+  const changedKind: KindChange[] = [];
   for (const { event, waitingFor, kind } of revived) {
     const missing = chains.get(event)?.missing;
     if (missing === waitingFor) continue; // the new issuance was not this event's: keep waiting
     toUnpark.push({ waitingFor, eventId: event.id });
     if (missing) toPark.push(parkedEntry(event, missing));
     reattributed.push(event);
-    if (event.actor.kind !== kind) changedKind.push(event);
+    // Parked entries without a kind (written before it was recorded) count as changed.
+    if (event.actor.kind !== kind) changedKind.push({ event, from: kind ?? "unknown" });
   }
   if (toUnpark.length) await store.unpark(toUnpark);
   if (toPark.length) await store.park(toPark, marginSeconds);

@@ -73,6 +73,7 @@ function batch(events: AuditEvent[], extra: Partial<BatchResult> = {}): BatchRes
     },
     events,
     reattributed: [],
+    kindChanges: [],
     hits: [],
     alerts: [],
     malformed: [],

@@ -52,6 +52,7 @@ function result(alerts: Alert[]): BatchResult {
     stats: emptyStats(),
     events: [],
     reattributed: [],
+    kindChanges: [],
     hits: [],
     alerts,
     malformed: [],
