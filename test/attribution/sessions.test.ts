@@ -16,6 +16,20 @@ const agentCall = (time: string, key = AGENT_KEY, name = "ListBuckets") =>
     source: "s3.amazonaws.com",
   });
 
+/** dev-alice assumes the same role under her own session name, and uses it. */
+const humanIssued = assumeRole(
+  "2026-05-08T09:06:10Z",
+  alice,
+  "agent-runner",
+  "alice-debug",
+  "ASIAHUMAN00000000001",
+);
+const humanCall = call(
+  "ListBuckets",
+  "2026-05-08T09:08:00Z",
+  roleSession("agent-runner", "alice-debug", "ASIAHUMAN00000000001", "2026-05-08T09:06:10Z"),
+);
+
 const one = (...records: Record<string, unknown>[]): Batch[] => [{ source: "one", records }];
 
 describe("session tags on STS issuances", () => {
@@ -132,18 +146,8 @@ describe("session tags on STS issuances", () => {
 
 describe("joining calls to issuances", () => {
   it("keeps a human who assumes the same role under another session human", async () => {
-    const human = assumeRole(
-      "2026-05-08T09:06:10Z",
-      alice,
-      "agent-runner",
-      "alice-debug",
-      "ASIAHUMAN00000000001",
-    );
-    const c = call(
-      "ListBuckets",
-      "2026-05-08T09:08:00Z",
-      roleSession("agent-runner", "alice-debug", "ASIAHUMAN00000000001", "2026-05-08T09:06:10Z"),
-    );
+    const human = humanIssued;
+    const c = humanCall;
     const { byId } = await replayBatches(one(issued, human, c));
     expect(verdictOf(byId, c.eventID as string)).toMatchObject({ kind: "human", confidence: "medium" });
   });
@@ -328,18 +332,7 @@ describe("park and resolve", () => {
       },
     };
     const tagged = agentCall("2026-05-08T09:06:00Z");
-    const human = assumeRole(
-      "2026-05-08T09:06:10Z",
-      alice,
-      "agent-runner",
-      "alice-debug",
-      "ASIAHUMAN00000000001",
-    );
-    const humanCall = call(
-      "ListBuckets",
-      "2026-05-08T09:08:00Z",
-      roleSession("agent-runner", "alice-debug", "ASIAHUMAN00000000001", "2026-05-08T09:06:10Z"),
-    );
+    const human = humanIssued;
     const { results } = await replayBatches(
       [
         { source: "calls", records: [tagged, humanCall] },
