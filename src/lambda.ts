@@ -101,7 +101,8 @@ export async function handleInvocation(event: unknown, deps: InvocationDeps): Pr
     const summary: InvocationSummary = { trigger: "cloudtrail-records", batches: [] };
     // One batch; a failure here (store, publish) fails the invocation so EventBridge's async
     // retries redeliver it; eventID dedup makes the retry safe.
-    const result = await runBatch(source, trigger.records, deps);
+    // One EventBridge event: its marker lets the trail file that repeats it minutes later skip it.
+    const result = await runBatch(source, trigger.records, deps, true);
     summary.batches.push(batchSummary(result));
     log(batchLine(summary.batches[0]));
     return summary;
@@ -155,7 +156,8 @@ async function processObject(
       ? decodeRecords(bytes, source)
       : decodeText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"), source)
           .records;
-    const result = await runBatch(source, records, deps);
+    // Trail files only read event markers (no write per ordinary call); see PipelineDeps.markSeen.
+    const result = await runBatch(source, records, deps, false);
     await deps.store.putItems<ProcessedFileMarker>(
       [
         {
@@ -176,10 +178,15 @@ async function processObject(
 }
 
 /** The pipeline publishes to the sinks after processing; a publish failure rejects. */
-async function runBatch(source: string, records: unknown[], deps: InvocationDeps): Promise<BatchResult> {
+async function runBatch(
+  source: string,
+  records: unknown[],
+  deps: InvocationDeps,
+  markSeen: boolean,
+): Promise<BatchResult> {
   return processBatch(
     { source, records },
-    { store: deps.store, config: deps.config, detector: deps.detector, sinks: deps.sinks },
+    { store: deps.store, config: deps.config, detector: deps.detector, sinks: deps.sinks, markSeen },
   );
 }
 

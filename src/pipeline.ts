@@ -34,6 +34,13 @@ export interface PipelineDeps {
   now?: () => Date;
   /** Replay's event-time store clock, advanced with each batch's events before any store call. */
   eventClock?: EventTimeClock;
+  /**
+   * Whether this batch writes event-id markers (default true). The Lambda's trail-file batches only
+   * read them: writing one per event would cost a DynamoDB write per ordinary call. EventBridge
+   * batches (one event each, minutes ahead of the file) write theirs, so the file finds it;
+   * redelivered files are skipped whole by their processed-file marker.
+   */
+  markSeen?: boolean;
 }
 
 export function emptyStats(): BatchStats {
@@ -129,7 +136,7 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
   };
   for (const sink of deps.sinks ?? []) await sink.publish(result);
   await plan?.commit();
-  if (events.length) {
+  if (events.length && deps.markSeen !== false) {
     await store.markSeen(eventKeys, EVENT_DEDUP_TTL_SECONDS);
   }
   return result;

@@ -4,7 +4,7 @@
  * invocation (or only their SQS message), EventBridge + S3 dedup. No detector (rules are tested elsewhere),
  * except where alerts are the point.
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { BatchResult, Sink } from "../src/batch.ts";
@@ -44,13 +44,14 @@ let sink: RecordingSink;
 let deps: InvocationDeps;
 let logLines: string[];
 let clock: ScenarioClock;
+let tableName: string;
 
 beforeEach(async () => {
   await resetMoto();
   s3 = new S3Client(awsClientConfig());
   ddb = new DynamoDBClient(awsClientConfig());
   bucket = await createBucket(s3);
-  const tableName = await createStoreTable();
+  tableName = await createStoreTable();
   sink = new RecordingSink();
   logLines = [];
   clock = new ScenarioClock();
@@ -111,6 +112,18 @@ describe("handleInvocation", () => {
     expect(again.batches.map((x) => x.status)).toEqual(["already-processed", "already-processed"]);
     expect(sink.results).toHaveLength(2);
     expect(logLines.filter((l) => JSON.parse(l).msg === "batch")).toHaveLength(4);
+  });
+
+  it("writes no state item per ordinary call for a trail file (DESIGN cost rule), only the file's marker", async () => {
+    const { records } = humanAndServiceFile(clock);
+    const object = await put(trailFile(records));
+    const run = await handleInvocation(s3Notification([object]), deps);
+    expect(run.batches[0]).toMatchObject({ records: records.length, events: records.length });
+    const items = (await ddb.send(new ScanCommand({ TableName: tableName }))).Items ?? [];
+    const prefixes = items.map((i) => String(i.pk?.S).split("#")[0]);
+    expect(prefixes.filter((p) => p === "once")).toEqual([]);
+    expect(items.length).toBeLessThan(records.length);
+    expect(prefixes).toContain("item"); // the processed-file marker
   });
 
   it("processes an overwritten object again (new ETag), but not a redelivery of either version", async () => {
