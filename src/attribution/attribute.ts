@@ -14,7 +14,7 @@ import { normaliseRecord } from "../normalise.ts";
 import type { ParkedEvent, SessionRecord, Store } from "../state/store.ts";
 import { issuanceOf, SessionResolver } from "./sessions.ts";
 import { agentMatchers, recordAiSignals } from "./signals.ts";
-import { decideActor } from "./verdict.ts";
+import { decideActor, workloadOf } from "./verdict.ts";
 
 export interface AttributionResult {
   /** Earlier events re-decided because a session they waited for arrived in this batch. */
@@ -57,7 +57,9 @@ export async function attributeBatch(
   const toUnpark: { waitingFor: string; eventId: string }[] = [];
   for (const e of events) {
     const missing = chains.get(e)?.missing;
-    if (missing) toPark.push(parkedEntry(e, missing));
+    // Workload credentials (EC2 instance profiles, Lambda) are issued by AWS itself: the issuing call
+    // cannot change their verdict, so they never wait (a parked record is a store write).
+    if (missing && !workloadOf(e)) toPark.push(parkedEntry(e, missing));
   }
   const reattributed: AuditEvent[] = [];
   const changedKind: KindChange[] = [];

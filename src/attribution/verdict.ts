@@ -55,11 +55,13 @@ export function decideActor(event: AuditEvent, own: AiSignal[], chain: ChainReso
   const evidence: Evidence[] = [];
   if (p.type) evidence.push({ signal: "principalType", value: p.type });
   if (channel !== "unknown") evidence.push({ signal: "channel", value: channel });
-  evidence.push(...(chain?.facts ?? []));
 
   if (p.type === "AssumedRole") {
+    // Workload credentials are never parked (their issuer is EC2 or Lambda: nothing it says can make
+    // them AI), so their evidence leaves the session facts out to stay the same in any file order.
     const workload = workloadOf(event);
     if (workload) return actor("unknown", "medium", channel, [...evidence, workload], session);
+    evidence.push(...(chain?.facts ?? []));
     if (chain?.missing) {
       // The issuing STS call has not been seen (yet): a person is likelier than an agent, not certain.
       return actor(
@@ -72,6 +74,7 @@ export function decideActor(event: AuditEvent, own: AiSignal[], chain: ChainReso
     }
     return actor("human", chain?.session ? "medium" : "low", channel, evidence, session);
   }
+  evidence.push(...(chain?.facts ?? []));
   if (HUMAN_TYPES.has(p.type)) {
     const confidence: Confidence = channel === "console" || p.type === "Root" ? "high" : "medium";
     return actor("human", confidence, channel, evidence, session);
@@ -88,7 +91,7 @@ function viaOfChain(chainAi: Evidence[]): string | undefined {
 }
 
 /** Machine-held role credentials: EC2 instance profiles, Lambda/ECS workload credentials. */
-function workloadOf(event: AuditEvent): Evidence | undefined {
+export function workloadOf(event: AuditEvent): Evidence | undefined {
   const ui = event.raw.userIdentity as Record<string, unknown> | undefined;
   const ctx = ui?.sessionContext as Record<string, unknown> | undefined;
   if (typeof ctx?.ec2RoleDelivery === "string")

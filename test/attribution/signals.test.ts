@@ -194,4 +194,43 @@ describe("services and people", () => {
     });
     expect(await verdict(instance)).toMatchObject({ kind: "unknown" });
   });
+
+  it("does not park workload calls, and decides them the same whether or not the instance-profile AssumeRole was seen", async () => {
+    const issuance = call(
+      "AssumeRole",
+      "2026-05-08T11:00:00Z",
+      { type: "AWSService", invokedBy: "ec2.amazonaws.com" },
+      {
+        source: "sts.amazonaws.com",
+        sourceIp: "ec2.amazonaws.com",
+        requestParameters: {
+          roleArn: `arn:aws:iam::${ACCOUNT}:role/web`,
+          roleSessionName: "i-0a1b2c3d4e5f67890",
+        },
+        responseElements: {
+          credentials: {
+            accessKeyId: "ASIAINSTANCE00000001",
+            expiration: "May 8, 2026, 5:00:00 PM",
+            sessionToken: "x",
+          },
+        },
+      },
+    );
+    const workloadCall = call("DescribeInstances", T, {
+      type: "AssumedRole",
+      arn: `arn:aws:sts::${ACCOUNT}:assumed-role/web/i-0a1b2c3d4e5f67890`,
+      accountId: ACCOUNT,
+      accessKeyId: "ASIAINSTANCE00000001",
+      sessionContext: { ec2RoleDelivery: "2.0", sessionIssuer: { type: "Role", userName: "web" } },
+    });
+    const alone = await replayBatches([{ source: "a", records: [workloadCall] }]);
+    expect(alone.results[0].stats.parked).toBe(0);
+    const after = await replayBatches([
+      { source: "a", records: [issuance] },
+      { source: "b", records: [workloadCall] },
+    ]);
+    expect(verdictOf(after.byId, workloadCall.eventID as string)).toEqual(
+      verdictOf(alone.byId, workloadCall.eventID as string),
+    );
+  });
 });
