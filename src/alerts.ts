@@ -92,19 +92,29 @@ export function alertId(ruleId: string, groupKey: string, windowStart: Date): st
 
 /** Store item key of a rule and group's suppression state. */
 export function suppressionKey(ruleId: string, groupKey: string): string {
-  const input = `${ruleId}\u0000${groupKey}`;
-  let key = suppressionKeys.get(input);
+  // Looked up by rule, then group key, so a cache hit builds no joined string.
+  let byGroup = suppressionKeys.get(ruleId);
+  if (!byGroup) {
+    byGroup = new Map();
+    suppressionKeys.set(ruleId, byGroup);
+  }
+  let key = byGroup.get(groupKey);
   if (key === undefined) {
-    key = `alert|${sha256(input).slice(0, 40)}`;
-    if (suppressionKeys.size >= MAX_CACHED_SUPPRESSION_KEYS) suppressionKeys.clear();
-    suppressionKeys.set(input, key);
+    key = `alert|${sha256(`${ruleId}\u0000${groupKey}`).slice(0, 40)}`;
+    if (cachedSuppressionKeys >= MAX_CACHED_SUPPRESSION_KEYS) {
+      for (const m of suppressionKeys.values()) m.clear();
+      cachedSuppressionKeys = 0;
+    }
+    byGroup.set(groupKey, key);
+    cachedSuppressionKeys++;
   }
   return key;
 }
 
 /** The same rule and group hit batch after batch: each key is hashed once (a cache, not state). */
 const MAX_CACHED_SUPPRESSION_KEYS = 10_000;
-const suppressionKeys = new Map<string, string>();
+const suppressionKeys = new Map<string, Map<string, string>>();
+let cachedSuppressionKeys = 0;
 
 /** Severity of a match: the rule's level, raised by levelIfAi for AI actors, lowered by levelIfFailed when every call failed. */
 export function hitSeverity(rule: RuleMeta, events: readonly AuditEvent[]): Level {
@@ -158,11 +168,17 @@ function eventHash(eventId: string): string {
     a = Math.imul(a ^ c, 0x01000193);
     b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
   }
-  return ((a >>> 0).toString(16).padStart(8, "0") + ((b >>> 0) & 0xff).toString(16).padStart(2, "0")).slice(
-    0,
-    10,
+  // Ten hex digits: all of a, the low byte of b (from a table: no number formatting per event).
+  return (
+    HEX_BYTES[a >>> 24] +
+    HEX_BYTES[(a >>> 16) & 0xff] +
+    HEX_BYTES[(a >>> 8) & 0xff] +
+    HEX_BYTES[a & 0xff] +
+    HEX_BYTES[b & 0xff]
   );
 }
+
+const HEX_BYTES: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /** Events of a hit checked against a window's counted hashes by scanning the list; more build a set. */
 const SEEN_SCAN_MAX_EVENTS = 8;
@@ -439,8 +455,9 @@ interface AlertSources {
   /** The actor the alert is about, before cleaning. */
   picked: Actor;
   count: number;
-  firstSeen: Date;
-  lastSeen: Date;
+  /** Epoch ms. */
+  firstSeen: number;
+  lastSeen: number;
   /** `picked`, cleaned: what the title is about, whatever is later assigned to `actor`. */
   cleaned?: Actor;
   title?: string;
@@ -474,8 +491,8 @@ function readTitle(this: Alert): string {
     events: s.events,
     actor: cleanedActorOf(s),
     count: s.count,
-    firstSeen: s.firstSeen,
-    lastSeen: s.lastSeen,
+    firstSeen: new Date(s.firstSeen),
+    lastSeen: new Date(s.lastSeen),
   });
   return s.title;
 }
@@ -547,6 +564,23 @@ function ruleTexts(rule: RuleMeta): RuleTexts {
   return texts;
 }
 
+/**
+ * ISO form of an epoch-ms time. A window's start and first event repeat on every update of its
+ * alert, and a batch's events share seconds: each text is made once (a cache, not state).
+ */
+function isoTime(ms: number): string {
+  let text = isoTimes.get(ms);
+  if (text === undefined) {
+    text = new Date(ms).toISOString();
+    if (isoTimes.size >= MAX_CACHED_ISO_TIMES) isoTimes.clear();
+    isoTimes.set(ms, text);
+  }
+  return text;
+}
+
+const MAX_CACHED_ISO_TIMES = 10_000;
+const isoTimes = new Map<number, string>();
+
 function distinct(values: string[]): string[] {
   return [...new Set(values.filter(Boolean))];
 }
@@ -558,8 +592,6 @@ function toAlert(t: Touched): Alert {
   const picked = pickActor(events);
   const kind = KINDS.has(picked.kind) ? picked.kind : "unknown"; // as cleanActor reads it
   const about = events.find((e) => e.actor?.kind === kind) ?? events[0];
-  const firstSeen = new Date(w.firstSeen);
-  const lastSeen = new Date(w.lastSeen);
   const principal = about
     ? cleanText(about.principal.arn || about.principal.display, 512)
     : cleanText(t.group?.["actor.principal"] ?? t.group?.["userIdentity.arn"] ?? "", 512);
@@ -569,22 +601,29 @@ function toAlert(t: Touched): Alert {
     group[cleanText(k, 128)] = cleanText(v, 256);
   // Built in the order its JSON lists the fields, the lazily made ones (accessors) in their places.
   const alert = { id: w.id, ruleId: texts.ruleId } as Alert;
-  alertSources.set(alert, { rule: t.rule, events, picked, count: w.count, firstSeen, lastSeen });
+  alertSources.set(alert, {
+    rule: t.rule,
+    events,
+    picked,
+    count: w.count,
+    firstSeen: w.firstSeen,
+    lastSeen: w.lastSeen,
+  });
   Object.defineProperty(alert, "title", TITLE_PROPERTY);
   alert.severity = w.severity;
   Object.defineProperty(alert, "actor", ACTOR_PROPERTY);
   alert.principal = principal;
   alert.account = cleanText(about?.account || about?.principal.account || "", 32);
   alert.region = regions.length > 3 ? `${regions.slice(0, 3).join(",")},…` : regions.join(",");
-  alert.firstSeen = firstSeen.toISOString();
-  alert.lastSeen = lastSeen.toISOString();
+  alert.firstSeen = isoTime(w.firstSeen);
+  alert.lastSeen = isoTime(w.lastSeen);
   alert.count = w.count;
   alert.eventIds = [...w.eventIds];
   Object.defineProperty(alert, "sample", SAMPLE_PROPERTY);
   alert.status = t.isNew ? "new" : "updated";
   alert.ruleTitle = texts.ruleTitle;
   alert.group = group;
-  alert.windowStart = new Date(w.start).toISOString();
+  alert.windowStart = isoTime(w.start);
   if (texts.description !== undefined) alert.description = texts.description;
   if (texts.runbook !== undefined) alert.runbook = texts.runbook;
   if (!t.isNew && t.previousSeverity && levelRank(w.severity) > levelRank(t.previousSeverity)) {

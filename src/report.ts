@@ -144,8 +144,14 @@ type KeptEvent = EventLineSource;
 const MAX_SHARED_VALUES = 100_000;
 
 export class RunCollector implements Sink {
-  /** Final verdict per event (account#id): a re-attribution replaces the first verdict. */
-  private readonly kept = new Map<string, KeptEvent>();
+  /** Final verdict per event, in first-seen order: a re-attribution replaces the first verdict. */
+  private readonly kept: KeptEvent[] = [];
+  /**
+   * Where an event's verdict is in `kept`, by event id (no joined key string to build and hold per
+   * event); an id met again in another account is indexed by account#id instead.
+   */
+  private readonly keptById = new Map<string, number>();
+  private readonly keptByAccountAndId = new Map<string, number>();
   /** Equal values of different records are different copies: one of each is kept. */
   private readonly sharedUserAgents = new Map<string, string>();
   private readonly sharedPrincipals = new Map<string, KeptEvent["principal"]>();
@@ -192,7 +198,20 @@ export class RunCollector implements Sink {
       origin: this.sharedOrigin(e.origin.source),
       actor: e.actor,
     };
-    this.kept.set(`${e.account}#${e.id}`, kept);
+    const byId = this.keptById.get(e.id);
+    if (byId === undefined) {
+      this.keptById.set(e.id, this.kept.length);
+      this.kept.push(kept);
+    } else if (this.kept[byId].account === e.account) {
+      this.kept[byId] = kept;
+    } else {
+      const key = `${e.account}#${e.id}`;
+      const index = this.keptByAccountAndId.get(key);
+      if (index === undefined) {
+        this.keptByAccountAndId.set(key, this.kept.length);
+        this.kept.push(kept);
+      } else this.kept[index] = kept;
+    }
   }
 
   private sharedUserAgent(value: string): string {
@@ -223,7 +242,7 @@ export class RunCollector implements Sink {
 
   /** events.jsonl lines: every event with its final verdict, cleaned. */
   *eventLines(): Iterable<EventLine> {
-    for (const k of this.kept.values()) yield eventLine(k);
+    for (const k of this.kept) yield eventLine(k);
   }
 
   fileFailed(source: string, reason: string): void {
@@ -236,7 +255,7 @@ export class RunCollector implements Sink {
     let last = Number.NEGATIVE_INFINITY;
     let unresolved = 0;
     const ai = new Map<string, AiPrincipalAcc>();
-    for (const k of this.kept.values()) {
+    for (const k of this.kept) {
       byKind[k.actor.kind]++;
       const t = k.time.getTime();
       if (t < first) first = t;
@@ -257,7 +276,7 @@ export class RunCollector implements Sink {
         malformed: this.totals.malformed,
         duplicates: this.totals.duplicates,
         skipped: this.totals.skipped,
-        events: this.kept.size,
+        events: this.kept.length,
         reattributed: this.totals.reattributed,
         unresolvedSessions: unresolved,
       },
@@ -265,7 +284,7 @@ export class RunCollector implements Sink {
       aiPrincipals: [...ai.values()]
         .sort((a, b) => b.calls - a.calls || (a.principal < b.principal ? -1 : 1))
         .map(finishAi),
-      timeRange: this.kept.size
+      timeRange: this.kept.length
         ? { first: new Date(first).toISOString(), last: new Date(last).toISOString() }
         : null,
       alerts: { total: this.alerts.size, bySeverity, byRule },

@@ -164,6 +164,8 @@ export interface ChainResolution {
   facts: Evidence[];
   /** The first session key in the chain that the store does not know: the event waits for it. */
   missing?: string;
+  /** Verdicts made from this resolution, shared by the calls that get the same one (verdict.ts). */
+  verdicts?: unknown[];
 }
 
 /** A chain resolution shares these when it found nothing: resolutions are read-only. */
@@ -267,7 +269,7 @@ export class SessionResolver {
 
   /** Walks the chain from an issuance up through its parents; asks for a fetch when a parent key has not been looked up yet. */
   private walk(first: SessionRecord): ChainResolution | { fetch: string } {
-    const res: ChainResolution = { session: first, aiEvidence: [], facts: [] };
+    const res: ChainResolution = { session: first, aiEvidence: [], facts: [], verdicts: undefined };
     let session = first;
     let childArn: string | undefined;
     const visited = new Set<string>();

@@ -39,6 +39,9 @@ export function decideActor(event: AuditEvent, own: AiSignal[], chain: ChainReso
     );
   }
 
+  // Calls AI only through their chain (session tags) share one verdict per issuance and session.
+  if (own.length === 0 && chainAi.length > 0 && chain?.session)
+    return sharedActor(AI_VIA_CHAIN, channel, chain, session);
   if (own.length > 0 || chainAi.length > 0) {
     let confidence: Confidence = "low";
     for (const s of own) confidence = strongest(confidence, s.confidence);
@@ -52,16 +55,33 @@ export function decideActor(event: AuditEvent, own: AiSignal[], chain: ChainReso
     return actor("ai", confidence, via, evidence, session);
   }
 
-  const evidence: Evidence[] = [];
-  if (p.type) evidence.push({ signal: "principalType", value: p.type });
-  if (channel !== "unknown") evidence.push({ signal: "channel", value: channel });
-
   if (p.type === "AssumedRole") {
     // Workload credentials are never parked (their issuer is EC2 or Lambda: nothing it says can make
     // them AI), so their evidence leaves the session facts out to stay the same in any file order.
     const workload = workloadOf(event);
-    if (workload) return actor("unknown", "medium", channel, [...evidence, workload], session);
-    evidence.push(...(chain?.facts ?? []));
+    if (workload)
+      return actor("unknown", "medium", channel, [...principalFacts(p.type, channel), workload], session);
+  }
+  return sharedActor(p.type, channel, chain, session);
+}
+
+function principalFacts(type: string, channel: string): Evidence[] {
+  const evidence: Evidence[] = [];
+  if (type) evidence.push({ signal: "principalType", value: type });
+  if (channel !== "unknown") evidence.push({ signal: "channel", value: channel });
+  return evidence;
+}
+
+/** A verdict without AI or service signals, made from these inputs only. */
+function plainActor(
+  type: string,
+  channel: string,
+  chain: ChainResolution | undefined,
+  session: string | undefined,
+): Actor {
+  const evidence = principalFacts(type, channel);
+  evidence.push(...(chain?.facts ?? []));
+  if (type === "AssumedRole") {
     if (chain?.missing) {
       // The issuing STS call has not been seen (yet): a person is likelier than an agent, not certain.
       return actor(
@@ -74,13 +94,77 @@ export function decideActor(event: AuditEvent, own: AiSignal[], chain: ChainReso
     }
     return actor("human", chain?.session ? "medium" : "low", channel, evidence, session);
   }
-  evidence.push(...(chain?.facts ?? []));
-  if (HUMAN_TYPES.has(p.type)) {
-    const confidence: Confidence = channel === "console" || p.type === "Root" ? "high" : "medium";
+  if (HUMAN_TYPES.has(type)) {
+    const confidence: Confidence = channel === "console" || type === "Root" ? "high" : "medium";
     return actor("human", confidence, channel, evidence, session);
   }
   return actor("unknown", "low", channel, evidence, session);
 }
+
+/**
+ * Verdicts are read-only, and the calls of one session mostly get the same plain verdict: one Actor
+ * is made and shared, instead of an Actor and its evidence per call that the run collector keeps
+ * for the whole run. A verdict depends on the principal type, channel and session, plus the chain:
+ * a found issuance's resolution is one object per issuance (its verdicts are kept with it); a
+ * missing one adds only the missing key.
+ */
+function sharedActor(
+  type: string,
+  channel: string,
+  chain: ChainResolution | undefined,
+  session: string | undefined,
+): Actor {
+  let shared: SharedActor[] | undefined;
+  if (chain?.session) {
+    // The calls of one issuance are one session: a short list, compared by value, no hashing.
+    shared = chain.verdicts as SharedActor[] | undefined;
+    if (!shared) {
+      shared = [];
+      chain.verdicts = shared;
+    }
+  } else if (!chain || chain.facts.length === 0) {
+    if (sharedWithoutChain.size >= MAX_SHARED_SESSIONS) sharedWithoutChain.clear();
+    const sessionKey = session ?? "";
+    shared = sharedWithoutChain.get(sessionKey);
+    if (!shared) {
+      shared = [];
+      sharedWithoutChain.set(sessionKey, shared);
+    }
+  } else return plainActor(type, channel, chain, session);
+  const missing = chain?.missing;
+  for (const s of shared)
+    if (s.type === type && s.channel === channel && s.missing === missing && s.session === session)
+      return s.actor;
+  const made =
+    type === AI_VIA_CHAIN && chain
+      ? chainAiActor(channel, chain, session)
+      : plainActor(type, channel, chain, session);
+  if (shared.length < MAX_SHARED_VARIANTS) shared.push({ type, channel, missing, session, actor: made });
+  return made;
+}
+
+/** Stands for the principal type in shared verdicts made by chainAiActor (no type is empty-prefixed). */
+const AI_VIA_CHAIN = "\u0000ai-via-chain";
+
+/** The AI verdict of a call with no AI signal of its own, from its chain's evidence. */
+function chainAiActor(channel: string, chain: ChainResolution, session: string | undefined): Actor {
+  let confidence: Confidence = "low";
+  for (const e of chain.aiEvidence) confidence = strongest(confidence, e.confidence ?? "medium");
+  const via = viaOfChain(chain.aiEvidence) ?? channel;
+  return actor("ai", confidence, via, [...chain.aiEvidence], session);
+}
+
+interface SharedActor {
+  type: string;
+  channel: string;
+  missing: string | undefined;
+  session: string | undefined;
+  actor: Actor;
+}
+
+const MAX_SHARED_SESSIONS = 10_000;
+const MAX_SHARED_VARIANTS = 8;
+const sharedWithoutChain = new Map<string, SharedActor[]>();
 
 function viaOfChain(chainAi: Evidence[]): string | undefined {
   for (const e of chainAi) {

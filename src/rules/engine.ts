@@ -109,8 +109,10 @@ function addSingleHit(hits: SingleHits, rule: CompiledDetectionRule, event: Audi
   if (hit) {
     hit.events.push(event);
     hit.count++;
-    if (event.time < hit.firstSeen) hit.firstSeen = event.time;
-    if (event.time > hit.lastSeen) hit.lastSeen = event.time;
+    // Compared as numbers: a Date compared with < goes through ToPrimitive on each call.
+    const t = event.time.getTime();
+    if (t < hit.firstSeen.getTime()) hit.firstSeen = event.time;
+    if (t > hit.lastSeen.getTime()) hit.lastSeen = event.time;
     return;
   }
   const values = accessors.map((a) => valueText(a.first(event)) ?? "");

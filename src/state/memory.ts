@@ -1,3 +1,4 @@
+import { SeenMarkers } from "./seen-markers.ts";
 import type { ParkedEvent, SessionRecord, Store, WindowBucket, WindowIncrement } from "./store.ts";
 
 interface Expiring<T> {
@@ -17,7 +18,7 @@ export const MAX_BUCKET_VALUES = 1000;
 export class MemoryStore implements Store {
   private readonly sessions = new Map<string, Map<string, Expiring<SessionRecord>>>();
   private readonly parkedByKey = new Map<string, Map<string, Expiring<ParkedEvent>>>();
-  private readonly seen_ = new Map<string, number>();
+  private readonly seen_ = new SeenMarkers();
   private readonly windows = new Map<string, Map<number, Expiring<WindowBucket>>>();
   private readonly items = new Map<string, Expiring<unknown>>();
 

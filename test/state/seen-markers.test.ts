@@ -1,0 +1,27 @@
+import { describe, expect, it } from "vitest";
+import { SeenMarkers } from "../../src/state/seen-markers.ts";
+
+describe("SeenMarkers", () => {
+  it("keeps each key's latest expiry and knows nothing of other keys", () => {
+    const m = new SeenMarkers();
+    expect(m.get("evt#1#a")).toBeUndefined();
+    m.set("evt#1#a", 100);
+    m.set("evt#1#a", 250);
+    m.set("", 7);
+    expect(m.get("evt#1#a")).toBe(250);
+    expect(m.get("")).toBe(7);
+    expect(m.get("evt#1#b")).toBeUndefined();
+    expect(m.get("evt#2#a")).toBeUndefined();
+  });
+
+  it("finds every key after growing well past its first size, with no false hits", () => {
+    const m = new SeenMarkers();
+    const n = 50_000;
+    for (let i = 0; i < n; i++) m.set(`evt#123456789012#${i.toString(36)}-${i}`, i + 1);
+    for (let i = 0; i < n; i++) expect(m.get(`evt#123456789012#${i.toString(36)}-${i}`)).toBe(i + 1);
+    let falseHits = 0;
+    for (let i = 0; i < n; i++)
+      if (m.get(`evt#210987654321#${i.toString(36)}-${i}`) !== undefined) falseHits++;
+    expect(falseHits).toBe(0);
+  });
+});
