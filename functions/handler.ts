@@ -7,7 +7,6 @@
  * Environment (set by serverless.yml): STATE_TABLE, ALERT_TOPIC_ARN, METRICS_NAMESPACE, AGENT_TAG,
  * BUSINESS_HOURS, BUSINESS_DAYS, TIME_ZONE, AGENTTRAIL_CONFIG; AGENTTRAIL_RULES_DIR to read rules elsewhere.
  */
-import { fileURLToPath } from "node:url";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SNSClient } from "@aws-sdk/client-sns";
@@ -25,22 +24,14 @@ function required(name: string): string {
   return value;
 }
 
-/** The rules packaged beside the bundle: <task root>/rules (functions/handler.mjs → ../rules/). */
-function rulesDir(): string {
-  return process.env.AGENTTRAIL_RULES_DIR ?? fileURLToPath(new URL("../rules/", import.meta.url));
-}
-
 async function createDeps(): Promise<InvocationDeps> {
   const config = configFromEnv(process.env);
   const tableName = required("STATE_TABLE");
   const topicArn = required("ALERT_TOPIC_ARN");
   const s3 = s3ClientFromEnv();
   const store = new DynamoStore({ client: new DynamoDBClient({}), tableName });
-  const { detector, errors, ruleCount } = await buildDetector(config, {
-    builtin: true,
-    extraDirs: [],
-    builtinDir: rulesDir(),
-  });
+  // The built-in rules packaged beside the bundle (<task root>/rules), or AGENTTRAIL_RULES_DIR.
+  const { detector, errors, ruleCount } = await buildDetector(config, { builtin: true, extraDirs: [] });
   // A rule that does not load must not silently switch a detection off: fail, loudly, every invocation.
   if (errors.length > 0) throw new Error(`rules did not load: ${errors.join("; ")}`);
   console.log(JSON.stringify({ msg: "cold start", rules: ruleCount, namespace: config.metrics.namespace }));

@@ -11,7 +11,10 @@ import type { RuleHit } from "./rules/types.ts";
 import { EventTimeClock } from "./state/event-clock.ts";
 import { MemoryStore } from "./state/memory.ts";
 
-/** rules/ beside src/ in a clone; AGENTTRAIL_RULES_DIR where the rules were packaged elsewhere (Lambda). */
+/**
+ * rules/ one level above this module: beside src/ in a clone, beside functions/ in the Lambda artifact
+ * (where this code is bundled into functions/handler.mjs); AGENTTRAIL_RULES_DIR overrides both.
+ */
 export function builtinRulesDir(env: Record<string, string | undefined> = process.env): string {
   if (env.AGENTTRAIL_RULES_DIR) return env.AGENTTRAIL_RULES_DIR;
   return fileURLToPath(new URL("../rules/", import.meta.url));
