@@ -14,7 +14,7 @@ import { alertTitle } from "./alerts/title.ts";
 import type { Config } from "./config.ts";
 import type { Actor, ActorKind, AuditEvent, Confidence, Evidence } from "./event.ts";
 import type { Level, RuleHit, RuleMeta } from "./rules/types.ts";
-import { cleanText, redactRecord } from "./sanitize.ts";
+import { cleanActor, cleanText, knownActorKind, redactRecord } from "./sanitize.ts";
 import type { Store } from "./state/store.ts";
 
 export { alertMessageAttributes, renderAlertText, type StringAttribute } from "./alerts/render.ts";
@@ -401,11 +401,10 @@ export async function buildAlerts(hits: RuleHit[], store: Store, config: Config)
   return plan.alerts;
 }
 
-const KINDS = new Set<ActorKind>(["ai", "human", "service", "unknown"]);
-const CONFIDENCES = new Set<Confidence>(["high", "medium", "low"]);
 const CONFIDENCE_RANK: Record<Confidence, number> = { high: 2, medium: 1, low: 0 };
 const KIND_RANK: Record<ActorKind, number> = { ai: 3, human: 2, service: 1, unknown: 0 };
-const MAX_EVIDENCE = 10;
+/** Evidence items an alert carries (events.jsonl keeps them all). */
+const MAX_ALERT_EVIDENCE = 10;
 
 /** The actor an alert is about: an AI verdict first (the alert is about it), then the most confident. */
 function pickActor(events: AuditEvent[]): Actor {
@@ -422,24 +421,6 @@ function pickActor(events: AuditEvent[]): Actor {
     }
   }
   return best ?? { kind: "unknown", confidence: "low", via: "", evidence: [] };
-}
-
-function cleanEvidence(e: Evidence): Evidence {
-  const out: Evidence = { signal: cleanText(e.signal, 64), value: cleanText(e.value, 256) };
-  if (e.issuedBy) out.issuedBy = cleanText(e.issuedBy, 128);
-  if (e.via) out.via = cleanText(e.via, 512);
-  return out;
-}
-
-export function cleanActor(actor: Actor): Actor {
-  const out: Actor = {
-    kind: KINDS.has(actor.kind) ? actor.kind : "unknown",
-    confidence: CONFIDENCES.has(actor.confidence) ? actor.confidence : "low",
-    via: cleanText(actor.via, 64),
-    evidence: (actor.evidence ?? []).slice(0, MAX_EVIDENCE).map(cleanEvidence),
-  };
-  if (actor.session) out.session = cleanText(actor.session, 512);
-  return out;
 }
 
 /**
@@ -474,7 +455,7 @@ function sourcesOf(alert: object): AlertSources {
 }
 
 function cleanedActorOf(s: AlertSources): Actor {
-  s.cleaned ??= cleanActor(s.picked);
+  s.cleaned ??= cleanActor(s.picked, { maxEvidence: MAX_ALERT_EVIDENCE, evidenceConfidence: false });
   return s.cleaned;
 }
 
@@ -590,7 +571,7 @@ function toAlert(t: Touched): Alert {
   const w = t.window;
   const texts = ruleTexts(t.rule);
   const picked = pickActor(events);
-  const kind = KINDS.has(picked.kind) ? picked.kind : "unknown"; // as cleanActor reads it
+  const kind = knownActorKind(picked.kind); // as cleanActor reads it
   const about = events.find((e) => e.actor?.kind === kind) ?? events[0];
   const principal = about
     ? cleanText(about.principal.arn || about.principal.display, 512)

@@ -14,7 +14,7 @@ import type {
   Principal,
   RecordOrigin,
 } from "./event.ts";
-import { cleanText } from "./sanitize.ts";
+import { cleanActor, cleanText } from "./sanitize.ts";
 
 /** One line of events.jsonl: the event and its final verdict. */
 export interface EventLine {
@@ -111,26 +111,6 @@ export function eventLine(e: EventLineSource): EventLine {
   if (e.readOnly !== undefined) line.readOnly = e.readOnly;
   if (e.error) line.error = cleanText(e.error.code, 128);
   return line;
-}
-
-export function cleanActor(a: Actor): Actor {
-  const out: Actor = {
-    kind: a.kind,
-    confidence: a.confidence,
-    via: cleanText(a.via, 64),
-    evidence: a.evidence.map((ev) => {
-      const c: Actor["evidence"][number] = {
-        signal: cleanText(ev.signal, 64),
-        value: cleanText(ev.value, 256),
-      };
-      if (ev.issuedBy) c.issuedBy = cleanText(ev.issuedBy, 128);
-      if (ev.via) c.via = cleanText(ev.via, 512);
-      if (ev.confidence) c.confidence = ev.confidence;
-      return c;
-    }),
-  };
-  if (a.session) out.session = cleanText(a.session, 512);
-  return out;
 }
 
 /**

@@ -1,3 +1,5 @@
+import type { Actor, ActorKind, Confidence, Evidence } from "./event.ts";
+
 /**
  * Hygiene for strings and records that came from CloudTrail (attacker-influenced: user agents,
  * session names, request parameters). Everything an alert, a log line or a published message
@@ -193,4 +195,44 @@ export function redactRecord(raw: unknown, limits: RedactLimits = {}): Record<st
     maxDepth: limits.maxDepth ?? MAX_RECORD_DEPTH,
     maxEntries: Math.max(1, limits.maxEntries ?? MAX_RECORD_ENTRIES),
   });
+}
+
+const ACTOR_KINDS = new Set<ActorKind>(["ai", "human", "service", "unknown"]);
+const CONFIDENCES = new Set<Confidence>(["high", "medium", "low"]);
+
+/** An actor kind as output reads it: anything else is `unknown`. */
+export function knownActorKind(kind: unknown): ActorKind {
+  return ACTOR_KINDS.has(kind as ActorKind) ? (kind as ActorKind) : "unknown";
+}
+
+export interface CleanActorOptions {
+  /** Evidence items kept (alerts keep a few, events.jsonl all of them). */
+  maxEvidence?: number;
+  /** Keep each signal's own confidence (events.jsonl does; the alert format has none). */
+  evidenceConfidence?: boolean;
+}
+
+/** A verdict safe to print, write or publish: every string cleaned and capped, enums validated. */
+export function cleanActor(actor: Actor, options: CleanActorOptions = {}): Actor {
+  const maxEvidence = options.maxEvidence ?? Number.POSITIVE_INFINITY;
+  const withConfidence = options.evidenceConfidence ?? true;
+  const evidence = actor.evidence ?? [];
+  const out: Actor = {
+    kind: knownActorKind(actor.kind),
+    confidence: CONFIDENCES.has(actor.confidence) ? actor.confidence : "low",
+    via: cleanText(actor.via, 64),
+    evidence: (evidence.length > maxEvidence ? evidence.slice(0, maxEvidence) : evidence).map((e) =>
+      cleanEvidence(e, withConfidence),
+    ),
+  };
+  if (actor.session) out.session = cleanText(actor.session, 512);
+  return out;
+}
+
+function cleanEvidence(e: Evidence, withConfidence: boolean): Evidence {
+  const out: Evidence = { signal: cleanText(e.signal, 64), value: cleanText(e.value, 256) };
+  if (e.issuedBy) out.issuedBy = cleanText(e.issuedBy, 128);
+  if (e.via) out.via = cleanText(e.via, 512);
+  if (withConfidence && e.confidence && CONFIDENCES.has(e.confidence)) out.confidence = e.confidence;
+  return out;
 }
