@@ -3,7 +3,9 @@
  * rule, and agenttrail's own policy map (`agenttrail:`). Sigma metadata we do not use passes through;
  * the policy map is strict, because a typo there must not silently change alerting.
  */
+
 import { z } from "zod";
+import { parseDuration } from "../duration.ts";
 
 export const levelSchema = z.enum(["informational", "low", "medium", "high", "critical"]);
 
@@ -121,10 +123,7 @@ export type CorrelationDoc = z.infer<typeof correlationSchema>;
 
 /** Timespan in whole minutes (windows are minute buckets: seconds round up to a minute). */
 export function timespanMinutes(span: string): number {
-  const n = Number(span.slice(0, -1));
-  const unit = span.slice(-1);
-  const seconds = n * { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[unit as "s" | "m" | "h" | "d" | "w"];
-  return Math.max(1, Math.ceil(seconds / 60));
+  return Math.max(1, Math.ceil(parseDuration(span, "timespan") / 60));
 }
 
 /** zod issues as one readable line. */
