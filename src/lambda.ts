@@ -13,7 +13,7 @@
  * - EventBridge records are one batch.
  */
 import type { BatchResult, Detector, Sink } from "./batch.ts";
-import { decodeRecords, decodeText, isGzip } from "./cloudtrail/decode.ts";
+import { decodeFile } from "./cloudtrail/decode.ts";
 import { parseTrigger, type S3ObjectRef } from "./cloudtrail/triggers.ts";
 import type { Config } from "./config.ts";
 import { processBatch } from "./pipeline.ts";
@@ -152,10 +152,8 @@ async function processObject(
     if (seen.has(markerKey)) return { source: cleanText(source, 512), status: "already-processed" };
 
     const bytes = await deps.readObject(object.bucket, object.key);
-    const records = isGzip(bytes)
-      ? decodeRecords(bytes, source)
-      : decodeText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"), source)
-          .records;
+    // readObject may hand back the bytes gzipped or already gunzipped while streaming.
+    const { records } = decodeFile(bytes, source, { decompressed: true });
     // Trail files only read event markers (no write per ordinary call); see PipelineDeps.markSeen.
     const result = await runBatch(source, records, deps, false);
     await deps.store.putItems<ProcessedFileMarker>(

@@ -54,11 +54,6 @@ export function decodeFile(
   return decodeText(text, source);
 }
 
-/** Records of a file; the common case in a pipeline that does not care about digest files. */
-export function decodeRecords(bytes: Uint8Array, source: string): unknown[] {
-  return decodeFile(bytes, source).records;
-}
-
 export function decodeText(text: string, source: string): DecodedFile {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const trimmed = body.trim();

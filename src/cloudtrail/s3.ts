@@ -30,8 +30,7 @@ function describe(err: unknown): string {
  * it streams in, so only the decompressed bytes are held. Throws a FileError `bucket/key: not readable: …`
  * (missing, denied, corrupt gzip, too large) or `bucket/key: not gzip: …` (named .gz without a gzip header).
  *
- * The result is already decompressed: decode it with `decodeText(bytes.toString("utf8"), source)`, or with
- * `decodeRecords` under a source name that does not end in `.gz`.
+ * The result is already decompressed: decode it with `decodeFile(bytes, source, { decompressed: true })`.
  */
 export async function readS3Object(
   client: S3Client,
