@@ -14,8 +14,7 @@ import { defaultConfig } from "../src/config.ts";
 import { buildDetector } from "../src/detection.ts";
 import { RunCollector } from "../src/report.ts";
 import { runFiles } from "../src/runner.ts";
-import { EventTimeClock } from "../src/state/event-clock.ts";
-import { MemoryStore } from "../src/state/memory.ts";
+import { replayState } from "../src/state/memory.ts";
 import { generateCorpus } from "./corpus.ts";
 
 const { values } = parseArgs({
@@ -77,10 +76,8 @@ async function pipeline(): Promise<{
   const collector = new RunCollector();
   const files: InputFile[] = paths.map((source, i) => ({ source, read: async () => bytes[i] }));
   const t0 = performance.now();
-  const eventClock = new EventTimeClock();
   await runFiles(files, {
-    store: new MemoryStore(eventClock.now),
-    eventClock,
+    ...replayState(),
     config: defaultConfig,
     collector,
     detector,

@@ -8,8 +8,7 @@ import type { CompiledRule } from "./rules/compile.ts";
 import { RuleEngine } from "./rules/engine.ts";
 import { loadRules } from "./rules/load.ts";
 import type { RuleHit } from "./rules/types.ts";
-import { EventTimeClock } from "./state/event-clock.ts";
-import { MemoryStore } from "./state/memory.ts";
+import { replayState } from "./state/memory.ts";
 
 /**
  * rules/ one level above this module: beside src/ in a clone, beside functions/ in the Lambda artifact
@@ -50,10 +49,10 @@ export function scenarioRunner(
   config: Config,
 ): (records: unknown[], rules: CompiledRule[]) => Promise<RuleHit[]> {
   return async (records, rules) => {
-    const eventClock = new EventTimeClock();
+    const { store, eventClock } = replayState();
     const result = await processBatch(
       { source: "fixture", records },
-      { store: new MemoryStore(eventClock.now), eventClock, config, detector: new RuleEngine(rules, config) },
+      { store, eventClock, config, detector: new RuleEngine(rules, config) },
     );
     return result.hits;
   };

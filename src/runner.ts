@@ -28,45 +28,39 @@ export async function runFiles(
   files: AsyncIterable<InputFile> | Iterable<InputFile>,
   deps: RunDeps,
 ): Promise<void> {
-  const sinks: Sink[] = [...(deps.sinks ?? []), deps.collector];
-  let done = 0;
-  for await (const file of files) {
-    done++;
-    let records: unknown[];
-    try {
-      const decoded = decodeFile(await file.read(), file.source, { decompressed: file.decompressed });
-      if (decoded.skippedReason) {
-        deps.collector.skippedFiles.push(`${file.source} (${decoded.skippedReason})`);
-        deps.onFile?.(done, file.source);
-        continue;
-      }
-      records = decoded.records;
-    } catch (err) {
-      deps.collector.fileFailed(file.source, describeReadError(file.source, err));
-      deps.onFile?.(done, file.source);
-      continue;
-    }
-    await processBatch(
-      { source: file.source, records },
-      { store: deps.store, config: deps.config, detector: deps.detector, sinks, eventClock: deps.eventClock },
-    );
-    deps.onFile?.(done, file.source);
-  }
-  for (const sink of sinks) await sink.close?.();
+  await runRecordBatches(decodedFiles(files, deps), deps);
 }
 
-/** Batches that arrive as records already (LookupEvents pages). */
+/** Each readable file as a batch; unreadable and digest files are reported to the collector and passed over. */
+async function* decodedFiles(
+  files: AsyncIterable<InputFile> | Iterable<InputFile>,
+  deps: RunDeps,
+): AsyncIterable<BatchInput> {
+  for await (const file of files) {
+    try {
+      const decoded = decodeFile(await file.read(), file.source, { decompressed: file.decompressed });
+      if (decoded.skippedReason)
+        deps.collector.skippedFiles.push(`${file.source} (${decoded.skippedReason})`);
+      else yield { source: file.source, records: decoded.records };
+    } catch (err) {
+      deps.collector.fileFailed(file.source, describeReadError(file.source, err));
+    }
+  }
+}
+
+/** Batches that arrive as records (decoded files, LookupEvents pages), each through the pipeline. */
 export async function runRecordBatches(batches: AsyncIterable<BatchInput>, deps: RunDeps): Promise<void> {
   const sinks: Sink[] = [...(deps.sinks ?? []), deps.collector];
+  const pipelineDeps = {
+    store: deps.store,
+    config: deps.config,
+    detector: deps.detector,
+    sinks,
+    eventClock: deps.eventClock,
+  };
   let done = 0;
   for await (const batch of batches) {
-    await processBatch(batch, {
-      store: deps.store,
-      config: deps.config,
-      detector: deps.detector,
-      sinks,
-      eventClock: deps.eventClock,
-    });
+    await processBatch(batch, pipelineDeps);
     deps.onFile?.(++done, batch.source);
   }
   for (const sink of sinks) await sink.close?.();

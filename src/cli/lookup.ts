@@ -7,14 +7,12 @@ type LookupAttributeKey = (typeof LOOKUP_ATTRIBUTE_KEYS)[number];
 
 import { parseDuration } from "../duration.ts";
 import { runRecordBatches } from "../runner.ts";
-import { EventTimeClock } from "../state/event-clock.ts";
-import { MemoryStore } from "../state/memory.ts";
 import {
   endProgress,
   finishRun,
   parseOrUsage,
-  progressLine,
   RUN_OPTIONS,
+  runDeps,
   setupRun,
   UsageError,
 } from "./options.ts";
@@ -50,15 +48,10 @@ export async function lookupCommand(args: string[]): Promise<number> {
   const setup = await setupRun(values);
   const client = new CloudTrailClient(values.region ? { region: values.region } : {});
   const maxPages = values["max-pages"] ? Number(values["max-pages"]) : undefined;
-  const eventClock = new EventTimeClock();
-  await runRecordBatches(lookupEventBatches(client, { start, end, attribute, maxPages }), {
-    store: new MemoryStore(eventClock.now),
-    eventClock,
-    config: setup.config,
-    collector: setup.collector,
-    detector: setup.detector,
-    onFile: progressLine("lookup"),
-  });
+  await runRecordBatches(
+    lookupEventBatches(client, { start, end, attribute, maxPages }),
+    runDeps(setup, "lookup"),
+  );
   endProgress();
   return finishRun(setup);
 }

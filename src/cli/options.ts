@@ -5,7 +5,9 @@ import type { Config } from "../config.ts";
 import { readConfigFile } from "../config-file.ts";
 import { buildDetector } from "../detection.ts";
 import { RunCollector, renderSummary } from "../report.ts";
+import type { RunDeps } from "../runner.ts";
 import { writeRunOutputs } from "../sinks/local.ts";
+import { replayState } from "../state/memory.ts";
 
 export class UsageError extends Error {}
 
@@ -23,6 +25,7 @@ export interface RunSetup {
   collector: RunCollector;
   format: "text" | "json";
   out?: string;
+  state: ReturnType<typeof replayState>;
 }
 
 export async function setupRun(values: {
@@ -40,7 +43,25 @@ export async function setupRun(values: {
     extraDirs: values.rules ?? [],
   });
   for (const e of errors) process.stderr.write(`agenttrail: rule not loaded: ${e}\n`);
-  return { config, detector, collector: new RunCollector(), format: values.format, out: values.out };
+  return {
+    config,
+    detector,
+    collector: new RunCollector(),
+    format: values.format,
+    out: values.out,
+    state: replayState(),
+  };
+}
+
+/** What runFiles / runRecordBatches need, with a progress line labelled for the command. */
+export function runDeps(setup: RunSetup, label: string): RunDeps {
+  return {
+    ...setup.state,
+    config: setup.config,
+    collector: setup.collector,
+    detector: setup.detector,
+    onFile: progressLine(label),
+  };
 }
 
 /** Prints the summary, writes --out, and returns the exit status: non-zero when input was bad. */

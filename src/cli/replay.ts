@@ -4,14 +4,12 @@ import { localInputs, readStream } from "../cloudtrail/inputs.ts";
 import { s3ClientFromEnv } from "../cloudtrail/s3.ts";
 import { s3Inputs } from "../cloudtrail/s3-inputs.ts";
 import { describeReadError, runFiles } from "../runner.ts";
-import { EventTimeClock } from "../state/event-clock.ts";
-import { MemoryStore } from "../state/memory.ts";
 import {
   endProgress,
   finishRun,
   parseOrUsage,
-  progressLine,
   RUN_OPTIONS,
+  runDeps,
   setupRun,
   UsageError,
 } from "./options.ts";
@@ -29,17 +27,7 @@ export async function replayCommand(args: string[]): Promise<number> {
     () => readStream(process.stdin),
   );
   setup.collector.skippedFiles.push(...local.skipped);
-  const eventClock = new EventTimeClock();
-  const store = new MemoryStore(eventClock.now);
-  const onFile = progressLine("replay");
-  const deps = {
-    store,
-    eventClock,
-    config: setup.config,
-    collector: setup.collector,
-    detector: setup.detector,
-    onFile,
-  };
+  const deps = runDeps(setup, "replay");
   await runFiles(local.files, deps);
   if (s3Args.length) {
     const client = s3ClientFromEnv();

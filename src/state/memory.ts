@@ -1,3 +1,4 @@
+import { EventTimeClock } from "./event-clock.ts";
 import { SeenMarkers } from "./seen-markers.ts";
 import type { ParkedEvent, SessionRecord, Store, WindowBucket, WindowIncrement } from "./store.ts";
 
@@ -179,4 +180,13 @@ export class MemoryStore implements Store {
     // Written values are owned by the store from here (callers build them for the write).
     for (const { key, value } of items) this.items.set(key, { value, expiresAt });
   }
+}
+
+/**
+ * The state of an offline run (replay, lookup, rule fixtures): a MemoryStore on an event-time clock,
+ * which the pipeline advances with each batch (see EventTimeClock).
+ */
+export function replayState(): { store: MemoryStore; eventClock: EventTimeClock } {
+  const eventClock = new EventTimeClock();
+  return { store: new MemoryStore(eventClock.now), eventClock };
 }

@@ -3,8 +3,7 @@ import type { Detector } from "../../src/batch.ts";
 import { type ConfigInput, parseConfig } from "../../src/config.ts";
 import { processBatch } from "../../src/pipeline.ts";
 import { type EventLine, RunCollector } from "../../src/report.ts";
-import { EventTimeClock } from "../../src/state/event-clock.ts";
-import { MemoryStore } from "../../src/state/memory.ts";
+import { replayState } from "../../src/state/memory.ts";
 
 export interface Batch {
   source: string;
@@ -12,8 +11,7 @@ export interface Batch {
 }
 
 export async function replayBatches(batches: Batch[], config: ConfigInput = {}, detector?: Detector) {
-  const eventClock = new EventTimeClock();
-  const store = new MemoryStore(eventClock.now);
+  const { store, eventClock } = replayState();
   const collector = new RunCollector();
   const cfg = parseConfig(config);
   const results = [];
