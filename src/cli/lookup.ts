@@ -1,9 +1,7 @@
 /** `agenttrail lookup`: CloudTrail LookupEvents pages through the same pipeline as replay. */
 import { parseArgs } from "node:util";
 import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
-import { LOOKUP_ATTRIBUTE_KEYS, lookupEventBatches } from "../cloudtrail/lookup.ts";
-
-type LookupAttributeKey = (typeof LOOKUP_ATTRIBUTE_KEYS)[number];
+import { lookupEventBatches, parseLookupAttribute } from "../cloudtrail/lookup.ts";
 
 import { parseDuration } from "../duration.ts";
 import { runRecordBatches } from "../runner.ts";
@@ -35,15 +33,13 @@ export async function lookupCommand(args: string[]): Promise<number> {
   const start = values.start
     ? parseTime(values.start, "--start")
     : new Date(end.getTime() - parseDuration(values.since ?? "1h", "--since") * 1000);
-  let attribute: { key: LookupAttributeKey; value: string } | undefined;
+  let attribute: ReturnType<typeof parseLookupAttribute> | undefined;
   if (values.attribute) {
-    const [key, ...rest] = values.attribute.split("=");
-    if (!LOOKUP_ATTRIBUTE_KEYS.includes(key as LookupAttributeKey) || rest.length === 0) {
-      throw new UsageError(
-        `--attribute must be Key=Value with Key one of ${LOOKUP_ATTRIBUTE_KEYS.join(", ")}`,
-      );
+    try {
+      attribute = parseLookupAttribute(values.attribute);
+    } catch (err) {
+      throw new UsageError(`--attribute must be ${(err as Error).message.replace(/^expected /, "")}`);
     }
-    attribute = { key: key as LookupAttributeKey, value: rest.join("=") };
   }
   const setup = await setupRun(values);
   const client = new CloudTrailClient(values.region ? { region: values.region } : {});

@@ -23,6 +23,21 @@ export const LOOKUP_ATTRIBUTE_KEYS: readonly LookupAttributeKey[] = [
   "Username",
 ];
 
+/**
+ * `Key=Value` (as `agenttrail lookup --attribute` takes it) → a lookup attribute; the key must be one
+ * LookupEvents accepts. The value may itself contain `=`.
+ */
+export function parseLookupAttribute(text: string): { key: LookupAttributeKey; value: string } {
+  const eq = text.indexOf("=");
+  const key = text.slice(0, eq) as LookupAttributeKey;
+  if (eq < 0 || !LOOKUP_ATTRIBUTE_KEYS.includes(key)) {
+    throw new Error(
+      `expected Key=Value with Key one of ${LOOKUP_ATTRIBUTE_KEYS.join(", ")}, not ${JSON.stringify(text.slice(0, 100))}`,
+    );
+  }
+  return { key, value: text.slice(eq + 1) };
+}
+
 export interface LookupProgress {
   pages: number;
   events: number;

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { lookupCommand } from "../../src/cli/lookup.ts";
 import { decodeFile } from "../../src/cloudtrail/decode.ts";
 import { localInputs } from "../../src/cloudtrail/inputs.ts";
+import { parseLookupAttribute } from "../../src/cloudtrail/lookup.ts";
 
 const cloudtrail = mockClient(CloudTrailClient);
 
@@ -64,6 +65,15 @@ describe("agenttrail lookup", () => {
     const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
     expect(summary.records).toMatchObject({ read: records.length + 1, events: records.length, malformed: 1 });
     expect(summary.byKind.ai).toBeGreaterThan(0);
+  });
+
+  it("parses Key=Value lookup attributes, keeping = inside the value", () => {
+    expect(parseLookupAttribute("ResourceName=arn:aws:s3:::b?x=1")).toEqual({
+      key: "ResourceName",
+      value: "arn:aws:s3:::b?x=1",
+    });
+    expect(() => parseLookupAttribute("Username")).toThrow(/Key=Value/);
+    expect(() => parseLookupAttribute("username=bob")).toThrow(/one of AccessKeyId/);
   });
 
   it("rejects an unknown lookup attribute before calling AWS", async () => {
