@@ -4,10 +4,12 @@
  * and transient errors. A request that still fails makes publish() throw (the invocation fails and is
  * retried; event dedup markers are written only after publishing, so nothing is lost).
  */
+
 import { type CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import type { BatchResult, Sink } from "../batch.ts";
 import type { Config } from "../config.ts";
 import { type MetricDatum, metricDatums } from "../metrics.ts";
+import { chunkBySize } from "./chunk.ts";
 import { type RetryOptions, withRetry } from "./retry.ts";
 
 /** PutMetricData limits (aws-formats.md §7.1). */
@@ -21,21 +23,7 @@ export interface CloudWatchSinkOptions {
 
 /** Splits datums into requests of ≤ MAX_DATUMS_PER_REQUEST and ≤ MAX_REQUEST_BYTES (estimated as JSON). */
 export function metricRequests(datums: readonly MetricDatum[]): MetricDatum[][] {
-  const out: MetricDatum[][] = [];
-  let current: MetricDatum[] = [];
-  let bytes = 0;
-  for (const d of datums) {
-    const size = JSON.stringify(d).length + 16;
-    if (current.length && (current.length >= MAX_DATUMS_PER_REQUEST || bytes + size > MAX_REQUEST_BYTES)) {
-      out.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(d);
-    bytes += size;
-  }
-  if (current.length) out.push(current);
-  return out;
+  return chunkBySize(datums, MAX_DATUMS_PER_REQUEST, MAX_REQUEST_BYTES, (d) => JSON.stringify(d).length + 16);
 }
 
 export class CloudWatchSink implements Sink {

@@ -12,6 +12,7 @@
  * when their severity rose (`updates: "escalations"`, the default); `"all"` sends every update,
  * `"none"` only new alerts.
  */
+
 import {
   PublishBatchCommand,
   type PublishBatchRequestEntry,
@@ -21,6 +22,7 @@ import {
 import { type Alert, alertMessageAttributes, renderAlertText } from "../alerts.ts";
 import type { BatchResult, Sink } from "../batch.ts";
 import { cleanText, redactRecord } from "../sanitize.ts";
+import { chunkBySize } from "./chunk.ts";
 import { backoffDelay, type RetryOptions, SinkPublishError, withRetry } from "./retry.ts";
 
 /** SNS message size limit (message + attributes), aws-formats.md §7.3. */
@@ -119,23 +121,7 @@ export function alertMessage(alert: Alert, maxBytes = MAX_MESSAGE_BYTES): AlertM
 
 /** Groups messages into PublishBatch requests: ≤10 entries and ≤256 KB each. */
 export function batchMessages<T extends { bytes: number }>(messages: readonly T[]): T[][] {
-  const out: T[][] = [];
-  let current: T[] = [];
-  let bytes = 0;
-  for (const m of messages) {
-    if (
-      current.length &&
-      (current.length >= MAX_BATCH_ENTRIES || bytes + m.bytes > MAX_MESSAGE_BYTES - MESSAGE_MARGIN_BYTES)
-    ) {
-      out.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(m);
-    bytes += m.bytes;
-  }
-  if (current.length) out.push(current);
-  return out;
+  return chunkBySize(messages, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES - MESSAGE_MARGIN_BYTES, (m) => m.bytes);
 }
 
 export class SnsAlertSink implements Sink {
