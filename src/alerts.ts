@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import { alertTitle } from "./alerts/title.ts";
 import type { Config } from "./config.ts";
-import type { Actor, ActorKind, AuditEvent, Confidence, Evidence } from "./event.ts";
+import type { Actor, ActorKind, AuditEvent, Confidence } from "./event.ts";
 import type { Level, RuleHit, RuleMeta } from "./rules/types.ts";
 import { cleanActor, cleanText, knownActorKind, redactRecord } from "./sanitize.ts";
 import type { Store } from "./state/store.ts";

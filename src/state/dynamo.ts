@@ -260,29 +260,6 @@ export class DynamoStore implements Store {
    * One conditional put per distinct key (BatchWriteItem takes no conditions), `concurrency` at a time.
    * A marker that has expired but not yet been deleted by TTL counts as unseen and is overwritten.
    */
-  async firstSeen(keys: string[], ttlSeconds: number): Promise<Set<string>> {
-    const { exp, ttl } = this.expiry(ttlSeconds);
-    const now = this.now();
-    const fresh = new Set<string>();
-    await forEachLimit([...new Set(keys)], this.concurrency, async (key) => {
-      try {
-        await this.doc.send(
-          new PutCommand({
-            TableName: this.table,
-            Item: { pk: pkOf("once", key), sk: SINGLE_SK, exp, ttl },
-            ConditionExpression: "attribute_not_exists(pk) OR #exp <= :now",
-            ExpressionAttributeNames: { "#exp": "exp" },
-            ExpressionAttributeValues: { ":now": now },
-          }),
-        );
-        fresh.add(key);
-      } catch (err) {
-        if (!isConditionFailure(err)) throw err;
-      }
-    });
-    // Set in the callers' key order, like MemoryStore.
-    return new Set(keys.filter((k) => fresh.has(k)));
-  }
 
   async seen(keys: string[]): Promise<Set<string>> {
     const keyByPk = new Map([...new Set(keys)].map((key) => [pkOf("once", key), key]));

@@ -19,7 +19,7 @@ export const MAX_BUCKET_VALUES = 1000;
 export class MemoryStore implements Store {
   private readonly sessions = new Map<string, Map<string, Expiring<SessionRecord>>>();
   private readonly parkedByKey = new Map<string, Map<string, Expiring<ParkedEvent>>>();
-  private readonly seen_ = new SeenMarkers();
+  private readonly seenMarkers = new SeenMarkers();
   private readonly windows = new Map<string, Map<number, Expiring<WindowBucket>>>();
   private readonly items = new Map<string, Expiring<unknown>>();
 
@@ -91,23 +91,11 @@ export class MemoryStore implements Store {
     }
   }
 
-  async firstSeen(keys: string[], ttlSeconds: number): Promise<Set<string>> {
-    const now = this.now();
-    const fresh = new Set<string>();
-    for (const key of keys) {
-      const exp = this.seen_.get(key);
-      if (exp !== undefined && exp > now) continue;
-      this.seen_.set(key, now + ttlSeconds * 1000);
-      fresh.add(key);
-    }
-    return fresh;
-  }
-
   async seen(keys: string[]): Promise<Set<string>> {
     const now = this.now();
     const out = new Set<string>();
     for (const key of keys) {
-      const exp = this.seen_.get(key);
+      const exp = this.seenMarkers.get(key);
       if (exp !== undefined && exp > now) out.add(key);
     }
     return out;
@@ -115,7 +103,7 @@ export class MemoryStore implements Store {
 
   async markSeen(keys: string[], ttlSeconds: number): Promise<void> {
     const expiresAt = this.now() + ttlSeconds * 1000;
-    for (const key of keys) this.seen_.set(key, expiresAt);
+    for (const key of keys) this.seenMarkers.set(key, expiresAt);
   }
 
   async addToWindows(increments: WindowIncrement[], ttlSeconds: number): Promise<void> {

@@ -78,9 +78,7 @@ export interface Store {
   /** Remove parked entries once resolved (or re-parked under another key). */
   unpark(entries: { waitingFor: string; eventId: string }[]): Promise<void>;
 
-  /** Marks keys as seen; returns the subset that had not been seen before (insert-once). */
-  firstSeen(keys: string[], ttlSeconds: number): Promise<Set<string>>;
-  /** Which of these keys are marked seen (read only; the same markers as firstSeen). */
+  /** Which of these keys are marked seen (read only). */
   seen(keys: string[]): Promise<Set<string>>;
   /** Marks keys as seen, unconditionally and in bulk (after a batch is published). */
   markSeen(keys: string[], ttlSeconds: number): Promise<void>;

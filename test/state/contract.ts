@@ -146,37 +146,15 @@ export function storeContract(
       });
     });
 
-    describe("firstSeen", () => {
-      it("reports a key as new exactly once, across calls and within one call", async () => {
-        expect(await store.firstSeen(["a", "b", "a"], HOUR)).toEqual(new Set(["a", "b"]));
-        expect(await store.firstSeen(["b", "c", "c"], HOUR)).toEqual(new Set(["c"]));
-        expect(await store.firstSeen(["a", "b", "c"], HOUR)).toEqual(new Set());
-        expect(await store.firstSeen([], HOUR)).toEqual(new Set());
-      });
-
-      it("handles many keys in one call", async () => {
-        const keys = Array.from({ length: 80 }, (_, i) => `evt-${i}`);
-        expect(await store.firstSeen(keys.slice(0, 50), HOUR)).toEqual(new Set(keys.slice(0, 50)));
-        expect(await store.firstSeen(keys, HOUR)).toEqual(new Set(keys.slice(50)));
-      });
-
-      it("keeps insert-once when the same keys race in concurrent calls", async () => {
-        const keys = Array.from({ length: 20 }, (_, i) => `race-${i}`);
-        const [x, y] = await Promise.all([store.firstSeen(keys, HOUR), store.firstSeen(keys, HOUR)]);
-        expect(x.size + y.size).toBe(keys.length);
-        expect([...x].filter((k) => y.has(k))).toEqual([]);
-      });
-    });
-
     describe("seen / markSeen", () => {
-      it("reads markers without setting them, and marks in bulk the same markers firstSeen uses", async () => {
+      it("reads markers without setting them, and marks them in bulk", async () => {
         const store = await makeStore();
         expect(await store.seen(["a", "b"])).toEqual(new Set());
         expect(await store.seen(["a"])).toEqual(new Set());
         await store.markSeen(["a", "c", "a"], 3600);
         expect(await store.seen(["a", "b", "c"])).toEqual(new Set(["a", "c"]));
-        expect(await store.firstSeen(["a", "b"], 3600)).toEqual(new Set(["b"]));
-        expect(await store.seen(["b"])).toEqual(new Set(["b"]));
+        await store.markSeen(["b"], 3600);
+        expect(await store.seen(["a", "b", "c", "d"])).toEqual(new Set(["a", "b", "c"]));
       });
 
       it("marks and reads more keys than one batch request holds", async () => {
@@ -309,15 +287,6 @@ export function storeContract(
         expect(await store.seen(["evt"])).toEqual(new Set(["evt"]));
         move(31);
         expect(await store.seen(["evt"])).toEqual(new Set());
-      });
-
-      it("treats an expired firstSeen marker as unseen", async () => {
-        expect(await store.firstSeen(["evt"], 60)).toEqual(new Set(["evt"]));
-        move(30);
-        expect(await store.firstSeen(["evt"], 60)).toEqual(new Set());
-        move(30);
-        expect(await store.firstSeen(["evt"], 60)).toEqual(new Set(["evt"]));
-        expect(await store.firstSeen(["evt"], 60)).toEqual(new Set());
       });
 
       it("restarts an expired window bucket from zero", async () => {
