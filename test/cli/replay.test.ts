@@ -33,7 +33,10 @@ describe("agenttrail replay", () => {
     const summary = JSON.parse(r.stdout);
     expect(summary).toEqual(JSON.parse(readFileSync(join(out, "summary.json"), "utf8")));
     expect(summary.records).toMatchObject({ read: 43, events: 43, malformed: 0, duplicates: 0 });
-    expect(summary.timeRange).toEqual({ first: "2026-05-08T09:05:00.000Z", last: "2026-05-08T22:03:45.000Z" });
+    expect(summary.timeRange).toEqual({
+      first: "2026-05-08T09:05:00.000Z",
+      last: "2026-05-08T22:03:45.000Z",
+    });
     expect(summary.byKind).toEqual({ ai: 35, human: 7, service: 1, unknown: 0 });
     expect(summary.files.skipped.some((f: string) => f.includes("CloudTrail-Digest/"))).toBe(true);
     expect(summary.aiPrincipals.map((p: { principal: string }) => p.principal)).toContain(
