@@ -4,6 +4,7 @@
  * rules, alerts, run collector), in one process over the same deterministic gzipped corpus, plus
  * peak RSS. Prints the figures and the ratio b/a.
  *   --records N (default 200000)  --per-file N (default 1000)  --no-rules  --rules DIR (extra)
+ *   --stages (also print milliseconds per pipeline stage)
  */
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,6 +13,7 @@ import { gunzipSync } from "node:zlib";
 import { type InputFile, inDeliveryOrder } from "../src/cloudtrail/inputs.ts";
 import { defaultConfig } from "../src/config.ts";
 import { buildDetector } from "../src/detection.ts";
+import type { StageTimes } from "../src/pipeline.ts";
 import { RunCollector } from "../src/report.ts";
 import { runFiles } from "../src/runner.ts";
 import { replayState } from "../src/state/memory.ts";
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     records: { type: "string", default: "200000" },
     "per-file": { type: "string", default: "1000" },
     "no-rules": { type: "boolean", default: false },
+    stages: { type: "boolean", default: false },
     rules: { type: "string", multiple: true, default: [] },
   },
 });
@@ -66,6 +69,7 @@ async function pipeline(): Promise<{
   rules: number;
   alerts: number;
   ai: number;
+  stages: StageTimes;
 }> {
   const extra = values["no-rules"] ? [] : [SIGMA_RULES, ...(values.rules ?? [])].filter(existsSync);
   const { detector, errors, ruleCount } = await buildDetector(defaultConfig, {
@@ -75,8 +79,10 @@ async function pipeline(): Promise<{
   if (errors.length) console.log(`rules not loaded: ${errors.length} (first: ${errors[0]})`);
   const collector = new RunCollector();
   const files: InputFile[] = paths.map((source, i) => ({ source, read: async () => bytes[i] }));
+  const stages: StageTimes = {};
   const t0 = performance.now();
   await runFiles(files, {
+    stageTimes: values.stages ? stages : undefined,
     ...replayState(),
     config: defaultConfig,
     collector,
@@ -84,7 +90,7 @@ async function pipeline(): Promise<{
   });
   const ms = performance.now() - t0;
   const s = collector.summary();
-  return { records: s.records.read, ms, rules: ruleCount, alerts: s.alerts.total, ai: s.byKind.ai };
+  return { records: s.records.read, ms, rules: ruleCount, alerts: s.alerts.total, ai: s.byKind.ai, stages };
 }
 
 floor(); // warm-up: JIT, zlib
@@ -100,5 +106,9 @@ console.log(
 console.log(
   `(b) full replay pipeline:        ${rate(b.records, b.ms).toLocaleString("en-US")} records/s  (${(b.ms / 1000).toFixed(2)} s, ${b.rules} rules, ${b.alerts} alerts, ${b.ai} AI events)`,
 );
+if (values.stages) {
+  const listed = Object.entries(b.stages).map(([stage, ms]) => `${stage} ${ms.toFixed(0)}`);
+  console.log(`stages (ms): ${listed.join("  ")}`);
+}
 console.log(`ratio b/a: ${(rate(b.records, b.ms) / rate(a.records, a.ms)).toFixed(2)}`);
 console.log(`peak RSS: ${mib(rssAfterFloor)} after the floor, ${mib(rssAfterPipeline)} after the pipeline`);

@@ -30,6 +30,11 @@ export interface BatchResult {
   reattributed: AuditEvent[];
   /** Those re-attributed events whose actor kind changed, with the kind they were counted under before. */
   kindChanges: KindChange[];
+  /**
+   * Those of `events` and `reattributed` still waiting for their session's issuing call: a later
+   * batch may re-attribute them. The verdict of every other event is final.
+   */
+  waiting: AuditEvent[];
   hits: RuleHit[];
   /** New alerts and alerts whose count went up. */
   alerts: Alert[];

@@ -41,6 +41,22 @@ export interface PipelineDeps {
    * redelivered files are skipped whole by their processed-file marker.
    */
   markSeen?: boolean;
+  /** When given, milliseconds spent per stage are added to it (`npm run bench -- --stages`). */
+  stageTimes?: StageTimes;
+}
+
+/** Milliseconds per pipeline stage, summed over batches. */
+export type StageTimes = Record<string, number>;
+
+/** Adds the time since the previous lap to `times[stage]`; a no-op without `times`. */
+function stageClock(times: StageTimes | undefined): (stage: string) => void {
+  if (!times) return () => {};
+  let last = performance.now();
+  return (stage) => {
+    const now = performance.now();
+    times[stage] = (times[stage] ?? 0) + now - last;
+    last = now;
+  };
 }
 
 export function emptyStats(): BatchStats {
@@ -63,6 +79,7 @@ export function seenKey(event: AuditEvent): string {
 
 export async function processBatch(input: BatchInput, deps: PipelineDeps): Promise<BatchResult> {
   const { store, config } = deps;
+  const lap = stageClock(deps.stageTimes);
   const stats = emptyStats();
   const malformed: MalformedRecord[] = [];
   const candidates: AuditEvent[] = [];
@@ -88,6 +105,7 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
     candidateKeys.push(key);
   }
   stats.malformed = malformed.length;
+  lap("normalise");
   if (deps.eventClock) for (const e of candidates) deps.eventClock.observe(e.time.getTime());
 
   // Cross-batch dedup is a read here; the markers are written after publishing (commit below).
@@ -105,18 +123,23 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
   }
   stats.duplicates += candidates.length - events.length;
 
+  lap("dedup");
   const attribution = await attributeBatch(events, store, config);
   const reattributed = attribution.reattributed;
   // Re-attributed events were detected in their first batch; only a changed actor kind can make
   // them match differently, and sending the rest again would count them twice in windows.
   const kindChanges = attribution.changedKind;
   const detected = kindChanges.length ? [...events, ...kindChanges.map((c) => c.event)] : events;
+  lap("attribute");
   enrichEvents(reattributed.length ? [...events, ...reattributed] : events, config);
+  lap("enrich");
   const hits = deps.detector ? await deps.detector.detect(detected, store) : [];
   // Alert state is committed only after publishing: a failed publish is retried with the same alerts.
+  lap("detect");
   const plan = hits.length ? await planAlerts(hits, store, config) : undefined;
   const alerts = plan?.alerts ?? [];
 
+  lap("alerts");
   stats.events = events.length;
   stats.reattributed = reattributed.length;
   stats.parked = attribution.parked;
@@ -129,15 +152,18 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
     events,
     reattributed,
     kindChanges,
+    waiting: attribution.waiting,
     hits,
     alerts,
     malformed,
     processedAt,
   };
   for (const sink of deps.sinks ?? []) await sink.publish(result);
+  lap("sinks");
   await plan?.commit();
   if (events.length && deps.markSeen !== false) {
     await store.markSeen(eventKeys, EVENT_DEDUP_TTL_SECONDS);
   }
+  lap("commit");
   return result;
 }

@@ -7,7 +7,7 @@ import type { Detector, Sink } from "./batch.ts";
 import { decodeFile } from "./cloudtrail/decode.ts";
 import type { InputFile } from "./cloudtrail/inputs.ts";
 import type { Config } from "./config.ts";
-import { type BatchInput, processBatch } from "./pipeline.ts";
+import { type BatchInput, processBatch, type StageTimes } from "./pipeline.ts";
 import type { RunCollector } from "./report.ts";
 import type { EventTimeClock } from "./state/event-clock.ts";
 import type { Store } from "./state/store.ts";
@@ -20,6 +20,8 @@ export interface RunDeps {
   sinks?: Sink[];
   /** Replay's event-time store clock (see EventTimeClock). */
   eventClock?: EventTimeClock;
+  /** Milliseconds per stage, decoding included (see PipelineDeps.stageTimes). */
+  stageTimes?: StageTimes;
   /** Called after each file (for a progress line). */
   onFile?: (done: number, source: string) => void;
 }
@@ -38,7 +40,11 @@ async function* decodedFiles(
 ): AsyncIterable<BatchInput> {
   for await (const file of files) {
     try {
-      const decoded = decodeFile(await file.read(), file.source, { decompressed: file.decompressed });
+      const bytes = await file.read();
+      const started = performance.now();
+      const decoded = decodeFile(bytes, file.source, { decompressed: file.decompressed });
+      if (deps.stageTimes)
+        deps.stageTimes.decode = (deps.stageTimes.decode ?? 0) + performance.now() - started;
       if (decoded.skippedReason)
         deps.collector.skippedFiles.push(`${file.source} (${decoded.skippedReason})`);
       else yield { source: file.source, records: decoded.records };
@@ -57,6 +63,7 @@ export async function runRecordBatches(batches: AsyncIterable<BatchInput>, deps:
     detector: deps.detector,
     sinks,
     eventClock: deps.eventClock,
+    stageTimes: deps.stageTimes,
   };
   let done = 0;
   for await (const batch of batches) {

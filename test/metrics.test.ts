@@ -31,6 +31,7 @@ function result(parts: Partial<BatchResult> = {}): BatchResult {
     events,
     reattributed: parts.reattributed ?? [],
     kindChanges: parts.kindChanges ?? [],
+    waiting: parts.waiting ?? [],
     hits: [],
     alerts: parts.alerts ?? [],
     malformed: [],

@@ -12,6 +12,7 @@ function batch(events: AuditEvent[], reattributed: AuditEvent[] = []): BatchResu
     events,
     reattributed,
     kindChanges: [],
+    waiting: [],
     hits: [],
     alerts: [],
     malformed: [],

@@ -23,6 +23,11 @@ export interface AttributionResult {
   changedKind: KindChange[];
   /** Events (new or revived) left waiting for an unknown session. */
   parked: number;
+  /**
+   * Those of this batch's events and re-attributed events that wait for a session: their verdict may
+   * still change in a later batch. Every other event's verdict is final.
+   */
+  waiting: AuditEvent[];
   /** Sessions learned from this batch's STS calls. */
   sessions: SessionRecord[];
 }
@@ -54,12 +59,16 @@ export async function attributeBatch(
   for (const e of all) e.actor = decideActor(e, recordAiSignals(e, m), chains.get(e));
 
   const toPark: ParkedEvent[] = [];
+  const waiting: AuditEvent[] = [];
   const toUnpark: { waitingFor: string; eventId: string }[] = [];
   for (const e of events) {
     const missing = chains.get(e)?.missing;
     // Workload credentials (EC2 instance profiles, Lambda) are issued by AWS itself: the issuing call
     // cannot change their verdict, so they never wait (a parked record is a store write).
-    if (missing && !workloadOf(e)) toPark.push(parkedEntry(e, missing));
+    if (missing && !workloadOf(e)) {
+      toPark.push(parkedEntry(e, missing));
+      waiting.push(e);
+    }
   }
   const reattributed: AuditEvent[] = [];
   const changedKind: KindChange[] = [];
@@ -67,7 +76,10 @@ export async function attributeBatch(
     const missing = chains.get(event)?.missing;
     if (missing === waitingFor) continue; // the new issuance was not this event's: keep waiting
     toUnpark.push({ waitingFor, eventId: event.id });
-    if (missing) toPark.push(parkedEntry(event, missing));
+    if (missing) {
+      toPark.push(parkedEntry(event, missing));
+      waiting.push(event);
+    }
     reattributed.push(event);
     // Parked entries without a kind (written before it was recorded) count as changed.
     if (event.actor.kind !== kind) changedKind.push({ event, from: kind ?? "unknown" });
@@ -77,7 +89,7 @@ export async function attributeBatch(
   const stillWaiting = revived.filter(
     ({ event, waitingFor }) => chains.get(event)?.missing === waitingFor,
   ).length;
-  return { reattributed, changedKind, parked: toPark.length + stillWaiting, sessions };
+  return { reattributed, changedKind, parked: toPark.length + stillWaiting, waiting, sessions };
 }
 
 function parkedEntry(event: AuditEvent, waitingFor: string): ParkedEvent {

@@ -74,6 +74,7 @@ function batch(events: AuditEvent[], extra: Partial<BatchResult> = {}): BatchRes
     events,
     reattributed: [],
     kindChanges: [],
+    waiting: [],
     hits: [],
     alerts: [],
     malformed: [],

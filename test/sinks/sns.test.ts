@@ -53,6 +53,7 @@ function result(alerts: Alert[]): BatchResult {
     events: [],
     reattributed: [],
     kindChanges: [],
+    waiting: [],
     hits: [],
     alerts,
     malformed: [],
