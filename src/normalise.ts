@@ -21,15 +21,29 @@ export type NormaliseResult =
   | { ok: true; event: AuditEvent }
   | { ok: false; reason: string; skipped?: boolean };
 
-/** The verdict before attribution has looked at an event. */
-export function unattributed(): Actor {
-  return { kind: "unknown", confidence: "low", via: "unknown", evidence: [] };
-}
+/**
+ * The verdict before attribution has looked at an event: one frozen object shared by every event
+ * (attribution replaces it, never changes it).
+ */
+const UNATTRIBUTED: Actor = Object.freeze({
+  kind: "unknown",
+  confidence: "low",
+  via: "unknown",
+  evidence: Object.freeze([]) as unknown as Actor["evidence"],
+}) as Actor;
+
+/** Facts before enrichment (enrich.ts replaces the object): shared and frozen, like UNATTRIBUTED. */
+const NO_FACTS: Record<string, unknown> = Object.freeze({});
+/** Records without resources (most of them) share one frozen empty list. */
+const NO_RESOURCES: ResourceRef[] = Object.freeze([]) as unknown as ResourceRef[];
 
 /** Version suffixes some services append to eventName: `UpdateFunctionConfiguration20150331v2`, `…2020_05_31`. */
 const VERSION_SUFFIX = /^(.+?[A-Za-z])(\d{4}_?\d{2}_?\d{2}(?:v\d+)?)$/;
 
 export function stripVersionSuffix(eventName: string): string {
+  // Nearly every name ends in a letter: no suffix, no regex.
+  const last = eventName.charCodeAt(eventName.length - 1);
+  if (last < 48 || last > 57) return eventName;
   const m = VERSION_SUFFIX.exec(eventName);
   return m ? m[1] : eventName;
 }
@@ -72,8 +86,8 @@ export function normaliseRecord(raw: unknown, origin: RecordOrigin): NormaliseRe
     sourceIp: r.sourceIPAddress ?? "",
     resources: resourcesOf(r),
     raw: obj as RawRecord,
-    actor: unattributed(),
-    facts: {},
+    actor: UNATTRIBUTED,
+    facts: NO_FACTS,
     origin,
   };
   if (error) event.error = error;
@@ -113,7 +127,7 @@ function errorOf(r: CloudTrailRecord): EventError | undefined {
 }
 
 function resourcesOf(r: CloudTrailRecord): ResourceRef[] {
-  if (!r.resources) return [];
+  if (!r.resources || r.resources.length === 0) return NO_RESOURCES;
   const out: ResourceRef[] = [];
   for (const x of r.resources) {
     if (x === null || typeof x !== "object") continue;

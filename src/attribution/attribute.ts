@@ -56,13 +56,17 @@ export async function attributeBatch(
   const revived = await reviveParked(store, [...new Set(sessions.map((s) => s.key))]);
   const all = revived.length ? [...events, ...revived.map((r) => r.event)] : events;
   const chains = await resolver.resolveAll(all);
-  for (const e of all) e.actor = decideActor(e, recordAiSignals(e, m), chains.get(e));
+  for (let i = 0; i < all.length; i++) {
+    const e = all[i];
+    e.actor = decideActor(e, recordAiSignals(e, m), chains[i]);
+  }
 
   const toPark: ParkedEvent[] = [];
   const waiting: AuditEvent[] = [];
   const toUnpark: { waitingFor: string; eventId: string }[] = [];
-  for (const e of events) {
-    const missing = chains.get(e)?.missing;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    const missing = chains[i]?.missing;
     // Workload credentials (EC2 instance profiles, Lambda) are issued by AWS itself: the issuing call
     // cannot change their verdict, so they never wait (a parked record is a store write).
     if (missing && !workloadOf(e)) {
@@ -72,8 +76,9 @@ export async function attributeBatch(
   }
   const reattributed: AuditEvent[] = [];
   const changedKind: KindChange[] = [];
-  for (const { event, waitingFor, kind } of revived) {
-    const missing = chains.get(event)?.missing;
+  for (let r = 0; r < revived.length; r++) {
+    const { event, waitingFor, kind } = revived[r];
+    const missing = chains[events.length + r]?.missing;
     if (missing === waitingFor) continue; // the new issuance was not this event's: keep waiting
     toUnpark.push({ waitingFor, eventId: event.id });
     if (missing) {
@@ -87,7 +92,7 @@ export async function attributeBatch(
   if (toUnpark.length) await store.unpark(toUnpark);
   if (toPark.length) await store.park(toPark, marginSeconds);
   const stillWaiting = revived.filter(
-    ({ event, waitingFor }) => chains.get(event)?.missing === waitingFor,
+    ({ waitingFor }, r) => chains[events.length + r]?.missing === waitingFor,
   ).length;
   return { reattributed, changedKind, parked: toPark.length + stillWaiting, waiting, sessions };
 }

@@ -10,7 +10,10 @@ const MANAGED_MCP_PRINCIPAL = /^[a-z0-9-]*-mcp\.amazonaws\.com$/i;
 const MANAGED_MCP_SOURCE = /^[a-z0-9-]*-mcp(\.[a-z0-9-]+)*\.(amazonaws\.com|api\.aws)$/i;
 
 export function isManagedMcpPrincipal(value: string | undefined): boolean {
-  return value !== undefined && value.length < 128 && MANAGED_MCP_PRINCIPAL.test(value);
+  if (value === undefined || value.length >= 128) return false;
+  // Every call asks this of its user agent, source IP and invokedBy: those not ending in "m"/"M" skip the regex.
+  if ((value.charCodeAt(value.length - 1) | 0x20) !== 0x6d) return false;
+  return MANAGED_MCP_PRINCIPAL.test(value);
 }
 
 export function isManagedMcpSource(value: string | undefined): boolean {

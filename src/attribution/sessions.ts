@@ -206,18 +206,21 @@ export class SessionResolver {
     }
   }
 
-  async resolveAll(events: AuditEvent[]): Promise<Map<AuditEvent, ChainResolution>> {
-    const out = new Map<AuditEvent, ChainResolution>();
-    let pending = events.filter((e) => sessionKeyOf(e) !== undefined);
+  /** Each event's chain, by position in `events` (undefined: not a role or federation session). */
+  async resolveAll(events: AuditEvent[]): Promise<(ChainResolution | undefined)[]> {
+    // Positions, not a Map keyed by event: a Map gives every event object an identity hash.
+    const out: (ChainResolution | undefined)[] = new Array(events.length).fill(undefined);
+    let pending: number[] = [];
+    for (let i = 0; i < events.length; i++) if (sessionKeyOf(events[i]) !== undefined) pending.push(i);
     for (let round = 0; round <= MAX_CHAIN_DEPTH && pending.length; round++) {
       const toFetch = new Set<string>();
-      const retry: AuditEvent[] = [];
-      for (const e of pending) {
-        const r = this.resolve(e);
+      const retry: number[] = [];
+      for (const i of pending) {
+        const r = this.resolve(events[i]);
         if ("fetch" in r) {
           toFetch.add(r.fetch);
-          retry.push(e);
-        } else out.set(e, r);
+          retry.push(i);
+        } else out[i] = r;
       }
       if (toFetch.size) await this.fetch([...toFetch]);
       pending = retry;

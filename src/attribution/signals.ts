@@ -65,38 +65,47 @@ export function strongest(a: Confidence, b: Confidence): Confidence {
  * AI signals visible in the record itself: AWS-managed MCP servers (invokedBy, sourceIPAddress,
  * userAgent, the AwsMcpEvent tool-call record), configured agent identities, user-agent markers.
  */
-export function recordAiSignals(event: AuditEvent, m: AgentMatchers): AiSignal[] {
-  const out: AiSignal[] = [];
+const NO_SIGNALS: readonly AiSignal[] = Object.freeze([]);
+
+function withSignal(list: AiSignal[] | undefined, signal: AiSignal): AiSignal[] {
+  if (!list) return [signal];
+  list.push(signal);
+  return list;
+}
+
+export function recordAiSignals(event: AuditEvent, m: AgentMatchers): readonly AiSignal[] {
+  // Most calls have no AI signal: they share one empty list instead of allocating one each.
+  let out: AiSignal[] | undefined;
   const p = event.principal;
   if (isManagedMcpPrincipal(p.invokedBy)) {
-    out.push({
+    out = withSignal(out, {
       evidence: { signal: "invokedBy", value: p.invokedBy as string },
       confidence: "high",
       channel: "mcp-managed",
     });
   }
   if (isManagedMcpPrincipal(event.sourceIp)) {
-    out.push({
+    out = withSignal(out, {
       evidence: { signal: "sourceIPAddress", value: event.sourceIp },
       confidence: "high",
       channel: "mcp-managed",
     });
   }
   if (isManagedMcpPrincipal(event.userAgent)) {
-    out.push({
+    out = withSignal(out, {
       evidence: { signal: "userAgent", value: event.userAgent },
       confidence: "high",
       channel: "mcp-managed",
     });
   }
   if (event.eventType === "AwsMcpEvent") {
-    out.push({
+    out = withSignal(out, {
       evidence: { signal: "eventType", value: "AwsMcpEvent" },
       confidence: "high",
       channel: "mcp-managed",
     });
     if (isManagedMcpSource(event.service)) {
-      out.push({
+      out = withSignal(out, {
         evidence: { signal: "eventSource", value: event.service },
         confidence: "high",
         channel: "mcp-managed",
@@ -105,24 +114,30 @@ export function recordAiSignals(event: AuditEvent, m: AgentMatchers): AiSignal[]
   }
   // (size checks first: no configured roles, no lower-cased copy of every call's role)
   if (p.roleArn && m.roleArns.size > 0 && m.roleArns.has(p.roleArn.toLowerCase())) {
-    out.push({ evidence: { signal: "agentRole", value: p.roleArn }, confidence: "high" });
+    out = withSignal(out, { evidence: { signal: "agentRole", value: p.roleArn }, confidence: "high" });
   } else if (p.roleName && m.roleNames.size > 0 && m.roleNames.has(p.roleName.toLowerCase())) {
-    out.push({ evidence: { signal: "agentRole", value: p.roleName }, confidence: "high" });
+    out = withSignal(out, { evidence: { signal: "agentRole", value: p.roleName }, confidence: "high" });
   }
   if (p.sessionName && m.sessionNames.some((re) => re.test(p.sessionName as string))) {
-    out.push({ evidence: { signal: "agentSessionName", value: p.sessionName }, confidence: "high" });
+    out = withSignal(out, {
+      evidence: { signal: "agentSessionName", value: p.sessionName },
+      confidence: "high",
+    });
   }
   if (p.sourceIdentity && m.sourceIdentities.some((re) => re.test(p.sourceIdentity as string))) {
-    out.push({ evidence: { signal: "agentSourceIdentity", value: p.sourceIdentity }, confidence: "high" });
+    out = withSignal(out, {
+      evidence: { signal: "agentSourceIdentity", value: p.sourceIdentity },
+      confidence: "high",
+    });
   }
   const marker = event.userAgent ? userAgentMarkerOf(event.userAgent, m) : undefined;
   if (marker)
-    out.push({
+    out = withSignal(out, {
       evidence: { signal: "userAgentMarker", value: marker.marker },
       confidence: "medium",
       channel: marker.channel,
     });
-  return out;
+  return out ?? NO_SIGNALS;
 }
 
 /** Distinct user agents are few (a few hundred in a real trail): each is scanned once per config. */

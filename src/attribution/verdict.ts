@@ -20,7 +20,11 @@ const HUMAN_TYPES = new Set([
   "FederatedUser",
 ]);
 
-export function decideActor(event: AuditEvent, own: AiSignal[], chain: ChainResolution | undefined): Actor {
+export function decideActor(
+  event: AuditEvent,
+  own: readonly AiSignal[],
+  chain: ChainResolution | undefined,
+): Actor {
   const p = event.principal;
   const session = sessionOf(event);
   const channel = channelOf(event.userAgent, event.eventType, event.raw);

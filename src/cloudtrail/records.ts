@@ -74,6 +74,13 @@ function digitsAt(text: string, from: number, length: number): number {
   return n;
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysInMonth(year: number, month: number): number {
+  if (month !== 2) return DAYS_IN_MONTH[month - 1];
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+}
+
 /** Where `2023-07-10T11:45:00Z` has digits (the rest are - - T : : Z). */
 const CANONICAL_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
 
@@ -98,18 +105,18 @@ function isCanonicalEventTime(text: string): boolean {
 
 export function parseEventTime(text: string): Date | undefined {
   if (isCanonicalEventTime(text)) {
+    const year = digitsAt(text, 0, 4);
+    const month = digitsAt(text, 5, 2);
     const day = digitsAt(text, 8, 2);
-    const d = new Date(
-      Date.UTC(
-        digitsAt(text, 0, 4),
-        digitsAt(text, 5, 2) - 1,
-        day,
-        digitsAt(text, 11, 2),
-        digitsAt(text, 14, 2),
-        digitsAt(text, 17, 2),
-      ),
-    );
-    // Reject impossible dates that Date.UTC would roll over (2023-02-30).
+    const hour = digitsAt(text, 11, 2);
+    const minute = digitsAt(text, 14, 2);
+    const second = digitsAt(text, 17, 2);
+    const t = Date.UTC(year, month - 1, day, hour, minute, second);
+    // Impossible dates that Date.UTC would roll over (2023-02-30) are rejected. In range, that is a
+    // table lookup; out of range (and years Date.UTC reads as 19xx), the Date says whether it rolled.
+    if (year >= 100 && hour < 24 && minute < 60 && second < 60 && month >= 1 && month <= 12)
+      return day >= 1 && day <= daysInMonth(year, month) ? new Date(t) : undefined;
+    const d = new Date(t);
     return d.getUTCDate() !== day ? undefined : d;
   }
   const m = EVENT_TIME.exec(text);

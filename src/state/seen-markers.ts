@@ -26,32 +26,36 @@ function hashLanes(key: string, out: Int32Array): void {
 }
 
 const INITIAL_SLOTS = 1 << 12;
+/**
+ * Int32 words per slot: [expiry high word + 1 (0 = empty), hash lane 1, hash lane 2, expiry low word].
+ * One slot's words share a cache line: a probe of a large table costs one miss, not one per array.
+ */
+const WORDS = 4;
+const TWO_32 = 2 ** 32;
 
 export class SeenMarkers {
-  private lane1 = new Int32Array(INITIAL_SLOTS);
-  private lane2 = new Int32Array(INITIAL_SLOTS);
-  private expires = new Float64Array(INITIAL_SLOTS);
-  private used = new Uint8Array(INITIAL_SLOTS);
+  private slots = new Int32Array(INITIAL_SLOTS * WORDS);
+  private capacity = INITIAL_SLOTS;
   private count = 0;
   private readonly lanes = new Int32Array(2);
 
   /** Expiry (epoch ms) of a key's marker, or undefined if it has none. */
   get(key: string): number | undefined {
-    const slot = this.find(key);
-    return this.used[slot] ? this.expires[slot] : undefined;
+    const at = this.find(key) * WORDS;
+    const high = this.slots[at];
+    return high === 0 ? undefined : (high - 1) * TWO_32 + (this.slots[at + 3] >>> 0);
   }
 
   set(key: string, expiresAt: number): void {
-    const slot = this.find(key);
-    if (!this.used[slot]) {
-      this.used[slot] = 1;
-      this.lane1[slot] = this.lanes[0];
-      this.lane2[slot] = this.lanes[1];
+    const at = this.find(key) * WORDS;
+    if (this.slots[at] === 0) {
+      this.slots[at + 1] = this.lanes[0];
+      this.slots[at + 2] = this.lanes[1];
       this.count++;
     }
-    this.expires[slot] = expiresAt;
+    writeExpiry(this.slots, at, expiresAt);
     // Kept at most half full so probe runs stay short.
-    if (this.count * 2 > this.used.length) this.grow();
+    if (this.count * 2 > this.capacity) this.grow();
   }
 
   /** The key's slot, or the empty slot where it would go; leaves its hash in `lanes`. */
@@ -59,30 +63,37 @@ export class SeenMarkers {
     hashLanes(key, this.lanes);
     const a = this.lanes[0];
     const b = this.lanes[1];
-    const mask = this.used.length - 1;
+    const mask = this.capacity - 1;
+    const slots = this.slots;
     let slot = (a ^ Math.imul(b, 0x9e3779b1)) & mask;
-    while (this.used[slot] && (this.lane1[slot] !== a || this.lane2[slot] !== b)) slot = (slot + 1) & mask;
-    return slot;
+    for (;;) {
+      const at = slot * WORDS;
+      if (slots[at] === 0 || (slots[at + 1] === a && slots[at + 2] === b)) return slot;
+      slot = (slot + 1) & mask;
+    }
   }
 
   private grow(): void {
-    const { lane1, lane2, expires, used } = this;
-    const size = used.length * 2;
-    this.lane1 = new Int32Array(size);
-    this.lane2 = new Int32Array(size);
-    this.expires = new Float64Array(size);
-    this.used = new Uint8Array(size);
-    const mask = size - 1;
-    for (let i = 0; i < used.length; i++) {
-      if (!used[i]) continue;
-      const a = lane1[i];
-      const b = lane2[i];
+    const old = this.slots;
+    const capacity = this.capacity * 2;
+    const slots = new Int32Array(capacity * WORDS);
+    const mask = capacity - 1;
+    for (let from = 0; from < old.length; from += WORDS) {
+      if (old[from] === 0) continue;
+      const a = old[from + 1];
+      const b = old[from + 2];
       let slot = (a ^ Math.imul(b, 0x9e3779b1)) & mask;
-      while (this.used[slot]) slot = (slot + 1) & mask;
-      this.used[slot] = 1;
-      this.lane1[slot] = a;
-      this.lane2[slot] = b;
-      this.expires[slot] = expires[i];
+      while (slots[slot * WORDS] !== 0) slot = (slot + 1) & mask;
+      slots.set(old.subarray(from, from + WORDS), slot * WORDS);
     }
+    this.slots = slots;
+    this.capacity = capacity;
   }
+}
+
+/** Epoch ms (a non-negative integer below 2⁵³) as two 32-bit words; the high one + 1 marks the slot used. */
+function writeExpiry(slots: Int32Array, at: number, expiresAt: number): void {
+  const ms = Math.max(0, Math.floor(expiresAt));
+  slots[at] = Math.floor(ms / TWO_32) + 1;
+  slots[at + 3] = (ms % TWO_32) | 0;
 }

@@ -17,6 +17,9 @@ describe("parseEventTime: the canonical form and the general one", () => {
     "0000-01-01T00:00:00Z",
     "0099-12-31T23:59:59Z",
     "9999-12-31T23:59:59Z",
+    "1900-02-29T00:00:00Z", // not a leap year
+    "2000-02-29T00:00:00Z", // a leap year
+    "2023-07-10T11:60:00Z", // rolls over within the day: accepted, as the general form does
   ];
 
   it.each(cases)("%s reads as the same instant written with a fraction", (text) => {
