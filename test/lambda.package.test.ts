@@ -100,6 +100,14 @@ describe("serverless.yml", () => {
     expect(events.sqs[0].sqs).toMatchObject({ functionResponseType: "ReportBatchItemFailures" });
   });
 
+  it("runs the function's node with the young-generation size the CLI and the bench use", () => {
+    const text = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), "utf8");
+    const flag = /YOUNG_GENERATION_FLAG = "([^"]+)"/.exec(text("bin/node-flags.js"))?.[1];
+    expect(flag).toMatch(/^--max-semi-space-size=\d+$/);
+    expect(String(doc.provider.environment.NODE_OPTIONS).split(/\s+/)).toContain(flag);
+    expect(JSON.parse(text("package.json")).scripts.bench.split(/\s+/)).toContain(flag);
+  });
+
   it("builds the handler with the shared esbuild options (ESM, node22, .mjs, nothing external)", () => {
     const require = createRequire(import.meta.url);
     const configure = require(new URL(doc.custom.esbuild.config, root).pathname) as (() => Record<
