@@ -1,7 +1,8 @@
 /**
- * What a run (many batches) found: a Sink that keeps the final verdict of every event and the
- * latest state of every alert, and the summary built from them for the terminal, --format json
- * and summary.json. Every string that came from a record is cleaned before it leaves here.
+ * What a run (many batches) found: a Sink that counts every event's final verdict as it becomes
+ * final and keeps the latest state of every alert, and the summary built from them for the
+ * terminal, --format json and summary.json; with `keepEventLines`, also every event's line of
+ * events.jsonl (--out). Every string that came from a record is cleaned before it leaves here.
  */
 import type { Alert } from "./alerts.ts";
 import type { BatchResult, Sink } from "./batch.ts";
@@ -10,6 +11,7 @@ import type {
   ActorKind,
   AuditEvent,
   Confidence,
+  Evidence,
   MalformedRecord,
   Principal,
   RecordOrigin,
@@ -113,34 +115,51 @@ export function eventLine(e: EventLineSource): EventLine {
   return line;
 }
 
-/**
- * What the collector keeps per event: what events.jsonl and the summary read, cleaned only when
- * output is produced. A long replay holds 10⁵–10⁶ of these, so long repeated values are shared
- * (RunCollector.sharedUserAgent, …): what is kept per event is copied by young-generation GCs.
- */
-type KeptEvent = EventLineSource;
+/** What the summary counts of an event: an AuditEvent, or what the collector holds of one. */
+type CountedEvent = Pick<AuditEvent, "time" | "service" | "action" | "account" | "actor"> & {
+  principal: Pick<Principal, "arn" | "display">;
+};
 
-/** Distinct values shared per kind (user agents, principals, sources); beyond this, new ones are kept as they come. */
-const MAX_SHARED_VALUES = 100_000;
+/**
+ * An event whose verdict may still change (its session's issuing call was not seen yet), as held
+ * until it comes back re-attributed or the run ends: no raw record, no facts.
+ */
+interface HeldEvent {
+  event: EventLineSource;
+  /** Where the event was first seen in the run (see RunCollector.nextSeq). */
+  seq: number;
+}
+
+export interface RunCollectorOptions {
+  /**
+   * Keep every event's events.jsonl line (`--out`). Without it nothing is kept per event whose
+   * verdict is final, and eventLines() throws.
+   */
+  keepEventLines?: boolean;
+}
 
 export class RunCollector implements Sink {
-  /** Final verdict per event, in first-seen order: a re-attribution replaces the first verdict. */
-  private readonly kept: KeptEvent[] = [];
+  private readonly text = new SummaryText();
+  /** Counts over the events whose verdict is final. */
+  private readonly tally = new SummaryTally(this.text);
+  /** Events still waiting for their session, by account#id: counted with their latest verdict by summary(). */
+  private readonly held = new Map<string, HeldEvent>();
   /**
-   * Where an event's verdict is in `kept`, by event id (no joined key string to build and hold per
-   * event); an id met again in another account is indexed by account#id instead.
+   * Sequence number of the next distinct event, in first-seen order. Held events become final after
+   * later events, so what depends on event order (events.jsonl ties, the first evidence and sessions
+   * listed, the order of AI principals) follows these numbers, not the order events are counted in.
    */
-  private readonly keptById = new Map<string, number>();
-  private readonly keptByAccountAndId = new Map<string, number>();
-  /** Equal values of different records are different copies: one of each is kept. */
-  private readonly sharedUserAgents = new Map<string, string>();
-  private readonly sharedPrincipals = new Map<string, KeptEvent["principal"]>();
-  private readonly sharedOrigins = new Map<string, KeptEvent["origin"]>();
+  private nextSeq = 0;
+  private readonly lines?: FinalEventLines;
   readonly alerts = new Map<string, Alert>();
   readonly failures: FileFailure[] = [];
   readonly skippedFiles: string[] = [];
   private readonly malformed: MalformedRecord[] = [];
   private totals = { files: 0, read: 0, malformed: 0, duplicates: 0, skipped: 0, events: 0, reattributed: 0 };
+
+  constructor(options: RunCollectorOptions = {}) {
+    if (options.keepEventLines) this.lines = new FinalEventLines();
+  }
 
   async publish(result: BatchResult): Promise<void> {
     const s = result.stats;
@@ -155,94 +174,57 @@ export class RunCollector implements Sink {
       if (this.malformed.length < MAX_LISTED_MALFORMED)
         this.malformed.push({ ...m, reason: cleanText(m.reason, 300) });
     }
-    for (const e of result.events) this.keep(e);
-    for (const e of result.reattributed) this.keep(e);
+    const waiting = result.waiting.length ? new Set(result.waiting) : undefined;
+    // Contract with the pipeline: an event (account and id) is new in `events` once (seen events are
+    // dropped), and only events that were waiting come back in `reattributed` (only parked events
+    // are re-attributed, and a parked event is waiting).
+    for (const e of result.events) {
+      const seq = this.nextSeq++;
+      if (waiting?.has(e)) this.held.set(heldKey(e), { event: heldEvent(e), seq });
+      else this.final(e, seq);
+    }
+    for (const e of result.reattributed) {
+      const key = heldKey(e);
+      const before = this.held.get(key);
+      const seq = before ? before.seq : this.nextSeq++;
+      if (waiting?.has(e)) this.held.set(key, { event: heldEvent(e), seq });
+      else {
+        this.held.delete(key);
+        this.final(e, seq);
+      }
+    }
     for (const a of result.alerts) this.alerts.set(a.id, a);
   }
 
-  private keep(e: AuditEvent): void {
-    // The event's raw record and facts are not kept: a long replay holds verdicts, not records.
-    // Long values that repeat (user agents, principals, sources) are shared; short ones cost less to keep than to look up.
-    const kept: KeptEvent = {
-      id: e.id,
-      time: e.time,
-      service: e.service,
-      action: e.action,
-      account: e.account,
-      region: e.region,
-      principal: this.sharedPrincipal(e.principal),
-      sourceIp: e.sourceIp,
-      userAgent: this.sharedUserAgent(e.userAgent),
-      readOnly: e.readOnly,
-      error: e.error,
-      origin: this.sharedOrigin(e.origin.source),
-      actor: e.actor,
-    };
-    const byId = this.keptById.get(e.id);
-    if (byId === undefined) {
-      this.keptById.set(e.id, this.kept.length);
-      this.kept.push(kept);
-    } else if (this.kept[byId].account === e.account) {
-      this.kept[byId] = kept;
-    } else {
-      const key = `${e.account}#${e.id}`;
-      const index = this.keptByAccountAndId.get(key);
-      if (index === undefined) {
-        this.keptByAccountAndId.set(key, this.kept.length);
-        this.kept.push(kept);
-      } else this.kept[index] = kept;
-    }
+  /** Counts an event whose verdict will not change any more. */
+  private final(e: AuditEvent, seq: number): void {
+    this.tally.add(e, seq);
+    this.lines?.add(e, seq);
   }
 
-  private sharedUserAgent(value: string): string {
-    const known = this.sharedUserAgents.get(value);
-    if (known !== undefined) return known;
-    if (this.sharedUserAgents.size < MAX_SHARED_VALUES) this.sharedUserAgents.set(value, value);
-    return value;
+  /**
+   * events.jsonl: one JSON line per distinct event with its final (for a still waiting event, its
+   * latest) verdict, cleaned, by time then id (then first seen).
+   */
+  eventJsonLines(): string[] {
+    if (!this.lines)
+      throw new Error("event lines were not kept: construct the RunCollector with { keepEventLines: true }");
+    return this.lines.sorted([...this.held.values()]);
   }
 
-  private sharedPrincipal(p: Principal): KeptEvent["principal"] {
-    const key = p.arn ?? p.display;
-    const known = this.sharedPrincipals.get(key);
-    if (known && known.type === p.type && known.display === p.display && known.sessionName === p.sessionName)
-      return known;
-    const kept = { type: p.type, arn: p.arn, display: p.display, sessionName: p.sessionName };
-    if (!known && this.sharedPrincipals.size < MAX_SHARED_VALUES) this.sharedPrincipals.set(key, kept);
-    return kept;
-  }
-
-  private sharedOrigin(source: string): KeptEvent["origin"] {
-    let kept = this.sharedOrigins.get(source);
-    if (!kept) {
-      kept = { source };
-      if (this.sharedOrigins.size < MAX_SHARED_VALUES) this.sharedOrigins.set(source, kept);
-    }
-    return kept;
-  }
-
-  /** events.jsonl lines: every event with its final verdict, cleaned. */
-  *eventLines(): Iterable<EventLine> {
-    for (const k of this.kept) yield eventLine(k);
+  /** The lines of eventJsonLines(), as objects. */
+  eventLines(): EventLine[] {
+    return this.eventJsonLines().map((json) => JSON.parse(json) as EventLine);
   }
 
   fileFailed(source: string, reason: string): void {
     this.failures.push({ source: cleanText(source, 1024), reason: cleanText(reason, 500) });
   }
 
+  /** The run so far; events still waiting count with their latest verdict (and stay held). */
   summary(): RunSummary {
-    const byKind: Record<ActorKind, number> = { ai: 0, human: 0, service: 0, unknown: 0 };
-    let first = Number.POSITIVE_INFINITY;
-    let last = Number.NEGATIVE_INFINITY;
-    let unresolved = 0;
-    const ai = new Map<string, AiPrincipalAcc>();
-    for (const k of this.kept) {
-      byKind[k.actor.kind]++;
-      const t = k.time.getTime();
-      if (t < first) first = t;
-      if (t > last) last = t;
-      if (k.actor.kind === "ai") addAi(ai, eventLine(k));
-      else if (k.actor.evidence.some((ev) => ev.signal === "sessionIssuanceNotSeen")) unresolved++;
-    }
+    const tally = this.held.size ? this.tally.copy() : this.tally;
+    for (const h of this.held.values()) tally.add(h.event, h.seq);
     const bySeverity: Record<string, number> = {};
     const byRule: Record<string, number> = {};
     for (const a of this.alerts.values()) {
@@ -256,16 +238,14 @@ export class RunCollector implements Sink {
         malformed: this.totals.malformed,
         duplicates: this.totals.duplicates,
         skipped: this.totals.skipped,
-        events: this.kept.length,
+        events: tally.events,
         reattributed: this.totals.reattributed,
-        unresolvedSessions: unresolved,
+        unresolvedSessions: tally.unresolved,
       },
-      byKind,
-      aiPrincipals: [...ai.values()]
-        .sort((a, b) => b.calls - a.calls || (a.principal < b.principal ? -1 : 1))
-        .map(finishAi),
-      timeRange: this.kept.length
-        ? { first: new Date(first).toISOString(), last: new Date(last).toISOString() }
+      byKind: { ...tally.byKind },
+      aiPrincipals: tally.aiPrincipals(),
+      timeRange: tally.events
+        ? { first: new Date(tally.first).toISOString(), last: new Date(tally.last).toISOString() }
         : null,
       alerts: { total: this.alerts.size, bySeverity, byRule },
       malformed: this.malformed,
@@ -273,66 +253,379 @@ export class RunCollector implements Sink {
   }
 }
 
-interface AiPrincipalAcc {
-  principal: string;
-  account: string;
-  calls: number;
-  confidence: Confidence;
-  via: Set<string>;
-  sessions: Set<string>;
-  evidence: Map<string, AiPrincipal["evidence"][number]>;
-  actions: Map<string, number>;
+function heldKey(e: AuditEvent): string {
+  return `${e.account}#${e.id}`;
+}
+
+function heldEvent(e: AuditEvent): EventLineSource {
+  const p = e.principal;
+  return {
+    id: e.id,
+    time: e.time,
+    service: e.service,
+    action: e.action,
+    account: e.account,
+    region: e.region,
+    principal: { type: p.type, arn: p.arn, display: p.display, sessionName: p.sessionName },
+    sourceIp: e.sourceIp,
+    userAgent: e.userAgent,
+    readOnly: e.readOnly,
+    error: e.error,
+    origin: { source: e.origin.source },
+    actor: e.actor,
+  };
+}
+
+/**
+ * The events.jsonl lines of events whose verdict is final, as JSON, with what they are sorted by
+ * (parallel arrays: one string per line rather than an object graph per event).
+ */
+class FinalEventLines {
+  private readonly times: string[] = [];
+  private readonly ids: string[] = [];
+  private readonly seqs: number[] = [];
+  private readonly json: string[] = [];
+
+  add(e: EventLineSource, seq: number): void {
+    const line = eventLine(e);
+    this.times.push(line.time);
+    this.ids.push(line.id);
+    this.seqs.push(seq);
+    this.json.push(JSON.stringify(line));
+  }
+
+  /** These lines and those of `held`, by time, then id, then first seen. */
+  sorted(held: HeldEvent[]): string[] {
+    const times = [...this.times];
+    const ids = [...this.ids];
+    const seqs = [...this.seqs];
+    const json = [...this.json];
+    for (const h of held) {
+      const line = eventLine(h.event);
+      times.push(line.time);
+      ids.push(line.id);
+      seqs.push(h.seq);
+      json.push(JSON.stringify(line));
+    }
+    const order = json.map((_, i) => i);
+    order.sort((a, b) =>
+      times[a] < times[b]
+        ? -1
+        : times[a] > times[b]
+          ? 1
+          : ids[a] < ids[b]
+            ? -1
+            : ids[a] > ids[b]
+              ? 1
+              : seqs[a] - seqs[b],
+    );
+    return order.map((i) => json[i]);
+  }
+}
+
+/** Distinct raw values memoised per cache; beyond this, values are cleaned every time. */
+const MAX_MEMOISED = 100_000;
+
+/** Cleans strings of one field (one length cap), once per distinct raw value. */
+class CleanedText {
+  private readonly cleaned = new Map<string, string>();
+  constructor(private readonly max: number) {}
+
+  of(raw: string): string {
+    let text = this.cleaned.get(raw);
+    if (text === undefined) {
+      text = cleanText(raw, this.max);
+      if (this.cleaned.size < MAX_MEMOISED) this.cleaned.set(raw, text);
+    }
+    return text;
+  }
+}
+
+/** Strings made of two raw values, made once per distinct pair. */
+class PairMemo {
+  private readonly made = new Map<string, Map<string, string>>();
+  constructor(private readonly make: (a: string, b: string) => string) {}
+
+  of(a: string, b: string): string {
+    let byB = this.made.get(a);
+    if (!byB) {
+      byB = new Map();
+      if (this.made.size < MAX_MEMOISED) this.made.set(a, byB);
+    }
+    let text = byB.get(b);
+    if (text === undefined) {
+      text = this.make(a, b);
+      if (byB.size < MAX_MEMOISED) byB.set(b, text);
+    }
+    return text;
+  }
+}
+
+/**
+ * The cleaned strings the AI-principal summary is made of, cleaned once per distinct value: an
+ * agent's calls repeat the same principal, channel, sessions, evidence and actions. The caps are
+ * those of eventLine and cleanActor, so the summary reads as the cleaned lines would.
+ */
+class SummaryText {
+  readonly account = new CleanedText(32);
+  readonly principal = new CleanedText(512);
+  readonly via = new CleanedText(64);
+  readonly session = new CleanedText(512);
+  private readonly service = new CleanedText(128);
+  private readonly action = new CleanedText(128);
+  private readonly signal = new CleanedText(64);
+  private readonly value = new CleanedText(256);
+  /** "service:Action" of topActions, the service without ".amazonaws.com". */
+  readonly actionKey = new PairMemo(
+    (service, action) =>
+      `${this.service.of(service).replace(/\.amazonaws\.com$/, "")}:${this.action.of(action)}`,
+  );
+  /** What an evidence item is listed once under: cleaned "signal=value". */
+  readonly evidenceKey = new PairMemo((signal, value) => `${this.signal.of(signal)}=${this.value.of(value)}`);
+
+  /** An evidence item as the summary lists it (cleaned as cleanActor cleans it). */
+  evidenceItem(ev: Evidence): AiPrincipal["evidence"][number] {
+    const item: AiPrincipal["evidence"][number] = {
+      signal: this.signal.of(ev.signal),
+      value: this.value.of(ev.value),
+    };
+    if (ev.issuedBy) {
+      const issuedBy = cleanText(ev.issuedBy, 128);
+      if (issuedBy) item.issuedBy = issuedBy;
+    }
+    if (ev.via) {
+      const via = cleanText(ev.via, 512);
+      if (via) item.via = via;
+    }
+    return item;
+  }
 }
 
 const RANK: Record<Confidence, number> = { low: 0, medium: 1, high: 2 };
 
-function addAi(acc: Map<string, AiPrincipalAcc>, e: EventLine): void {
-  const key = `${e.account}#${e.principal}`;
-  let p = acc.get(key);
-  if (!p) {
-    p = {
-      principal: e.principal,
-      account: e.account,
-      calls: 0,
-      confidence: "low",
-      via: new Set(),
-      sessions: new Set(),
-      evidence: new Map(),
-      actions: new Map(),
-    };
-    acc.set(key, p);
-  }
-  p.calls++;
-  if (RANK[e.actor.confidence] > RANK[p.confidence]) p.confidence = e.actor.confidence;
-  p.via.add(e.actor.via);
-  if (e.actor.session && p.sessions.size < MAX_LISTED) p.sessions.add(e.actor.session);
-  for (const ev of e.actor.evidence) {
-    const k = `${ev.signal}=${ev.value}`;
-    if (!p.evidence.has(k) && p.evidence.size < MAX_LISTED) {
-      const item: AiPrincipal["evidence"][number] = { signal: ev.signal, value: ev.value };
-      if (ev.issuedBy) item.issuedBy = ev.issuedBy;
-      if (ev.via) item.via = ev.via;
-      p.evidence.set(k, item);
-    }
-  }
-  const action = `${e.service.replace(/\.amazonaws\.com$/, "")}:${e.action}`;
-  p.actions.set(action, (p.actions.get(action) ?? 0) + 1);
+/** A confidence as cleanActor leaves it: anything else is low. */
+function knownConfidence(c: Confidence): Confidence {
+  return Object.hasOwn(RANK, c) ? c : "low";
 }
 
-function finishAi(p: AiPrincipalAcc): AiPrincipal {
-  return {
-    principal: p.principal,
-    account: p.account,
-    calls: p.calls,
-    confidence: p.confidence,
-    via: [...p.via].sort(),
-    sessions: [...p.sessions].sort(),
-    evidence: [...p.evidence.values()],
-    topActions: [...p.actions.entries()]
-      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-      .slice(0, 10)
-      .map(([action, calls]) => ({ action, calls })),
-  };
+function hasSignal(evidence: readonly Evidence[], signal: string): boolean {
+  for (const ev of evidence) if (ev.signal === signal) return true;
+  return false;
+}
+
+/** The summary's counts, added one event at a time in any order. */
+class SummaryTally {
+  byKind: Record<ActorKind, number> = { ai: 0, human: 0, service: 0, unknown: 0 };
+  first = Number.POSITIVE_INFINITY;
+  last = Number.NEGATIVE_INFINITY;
+  events = 0;
+  unresolved = 0;
+  /** AI principals by cleaned account#principal (distinct raw values may clean alike, and then merge). */
+  private ai = new Map<string, AiPrincipalAcc>();
+  /** The same accumulators by raw account, then raw principal: cleaning once per distinct pair. */
+  private aiByRaw = new Map<string, Map<string, AiPrincipalAcc>>();
+
+  constructor(private readonly text: SummaryText) {}
+
+  add(e: CountedEvent, seq: number): void {
+    this.events++;
+    const actor = e.actor;
+    this.byKind[actor.kind]++;
+    const t = e.time.getTime();
+    if (t < this.first) this.first = t;
+    if (t > this.last) this.last = t;
+    if (actor.kind === "ai") this.addAi(e, seq);
+    else if (hasSignal(actor.evidence, "sessionIssuanceNotSeen")) this.unresolved++;
+  }
+
+  private addAi(e: CountedEvent, seq: number): void {
+    const p = this.principalOf(e.account, e.principal.arn ?? e.principal.display);
+    const actor = e.actor;
+    p.calls++;
+    if (seq < p.firstSeq) p.firstSeq = seq;
+    const confidence = knownConfidence(actor.confidence);
+    if (RANK[confidence] > RANK[p.confidence]) p.confidence = confidence;
+    p.via.add(this.text.via.of(actor.via));
+    if (actor.session && p.sessions.admits(seq)) {
+      const session = this.text.session.of(actor.session);
+      if (session) p.sessions.offer(session, seq, 0, session);
+    }
+    const evidence = actor.evidence ?? [];
+    if (evidence.length && p.evidence.admits(seq)) {
+      for (let i = 0; i < evidence.length; i++) {
+        const ev = evidence[i];
+        p.evidence.offer(this.text.evidenceKey.of(ev.signal, ev.value), seq, i, ev);
+      }
+    }
+    const action = this.text.actionKey.of(e.service, e.action);
+    p.actions.set(action, (p.actions.get(action) ?? 0) + 1);
+  }
+
+  private principalOf(rawAccount: string, rawPrincipal: string): AiPrincipalAcc {
+    let byPrincipal = this.aiByRaw.get(rawAccount);
+    if (!byPrincipal) {
+      byPrincipal = new Map();
+      this.aiByRaw.set(rawAccount, byPrincipal);
+    }
+    let p = byPrincipal.get(rawPrincipal);
+    if (!p) {
+      const account = this.text.account.of(rawAccount);
+      const principal = this.text.principal.of(rawPrincipal);
+      const key = `${account}#${principal}`;
+      p = this.ai.get(key);
+      if (!p) {
+        p = {
+          principal,
+          account,
+          firstSeq: Number.POSITIVE_INFINITY,
+          calls: 0,
+          confidence: "low",
+          via: new Set(),
+          sessions: new EarliestDistinct(MAX_LISTED),
+          evidence: new EarliestDistinct(MAX_LISTED),
+          actions: new Map(),
+        };
+        this.ai.set(key, p);
+      }
+      byPrincipal.set(rawPrincipal, p);
+    }
+    return p;
+  }
+
+  /** An independent copy: summary() adds the held events to a copy. */
+  copy(): SummaryTally {
+    const out = new SummaryTally(this.text);
+    out.byKind = { ...this.byKind };
+    out.first = this.first;
+    out.last = this.last;
+    out.events = this.events;
+    out.unresolved = this.unresolved;
+    const copies = new Map<AiPrincipalAcc, AiPrincipalAcc>();
+    for (const [key, p] of this.ai) {
+      const c: AiPrincipalAcc = {
+        ...p,
+        via: new Set(p.via),
+        sessions: p.sessions.copy(),
+        evidence: p.evidence.copy(),
+        actions: new Map(p.actions),
+      };
+      copies.set(p, c);
+      out.ai.set(key, c);
+    }
+    for (const [account, byPrincipal] of this.aiByRaw) {
+      const copied = new Map<string, AiPrincipalAcc>();
+      for (const [principal, p] of byPrincipal) copied.set(principal, copies.get(p) as AiPrincipalAcc);
+      out.aiByRaw.set(account, copied);
+    }
+    return out;
+  }
+
+  aiPrincipals(): AiPrincipal[] {
+    // In first-seen order before sorting, as principals with equal calls and names (different
+    // accounts) keep the order they were met in.
+    return [...this.ai.values()]
+      .sort((a, b) => a.firstSeq - b.firstSeq)
+      .sort((a, b) => b.calls - a.calls || (a.principal < b.principal ? -1 : 1))
+      .map((p) => ({
+        principal: p.principal,
+        account: p.account,
+        calls: p.calls,
+        confidence: p.confidence,
+        via: [...p.via].sort(),
+        sessions: p.sessions.values().sort(),
+        evidence: p.evidence.values().map((ev) => this.text.evidenceItem(ev)),
+        topActions: [...p.actions.entries()]
+          .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+          .slice(0, 10)
+          .map(([action, calls]) => ({ action, calls })),
+      }));
+  }
+}
+
+interface AiPrincipalAcc {
+  principal: string;
+  account: string;
+  /** Sequence number of the principal's first AI call. */
+  firstSeq: number;
+  calls: number;
+  confidence: Confidence;
+  via: Set<string>;
+  sessions: EarliestDistinct<string>;
+  /** By cleaned signal=value; the value kept is the raw evidence of its first occurrence. */
+  evidence: EarliestDistinct<Evidence>;
+  actions: Map<string, number>;
+}
+
+/** Where an occurrence is: the event's sequence number, then its position within the event. */
+interface Occurrence<T> {
+  seq: number;
+  pos: number;
+  value: T;
+}
+
+function isBefore(seq: number, pos: number, o: Occurrence<unknown>): boolean {
+  return seq < o.seq || (seq === o.seq && pos < o.pos);
+}
+
+/**
+ * The first `limit` distinct keys of a sequence and the value of each one's first occurrence, with
+ * occurrences offered in any order: the same as taking the first `limit` keys in sequence order.
+ */
+class EarliestDistinct<T> {
+  private entries = new Map<string, Occurrence<T>>();
+  /** The latest of the entries, when there are `limit` of them: only earlier occurrences change anything. */
+  private latest: Occurrence<T> | undefined;
+
+  constructor(private readonly limit: number) {}
+
+  /** Whether an occurrence in event `seq` could change the list (callers skip cleaning values otherwise). */
+  admits(seq: number): boolean {
+    return this.latest === undefined || seq <= this.latest.seq;
+  }
+
+  offer(key: string, seq: number, pos: number, value: T): void {
+    const known = this.entries.get(key);
+    if (known) {
+      if (!isBefore(seq, pos, known)) return;
+      known.seq = seq;
+      known.pos = pos;
+      known.value = value;
+      if (known === this.latest) this.latest = this.findLatest();
+      return;
+    }
+    if (this.latest) {
+      if (!isBefore(seq, pos, this.latest)) return;
+      for (const [k, o] of this.entries) {
+        if (o === this.latest) {
+          this.entries.delete(k);
+          break;
+        }
+      }
+    }
+    this.entries.set(key, { seq, pos, value });
+    if (this.entries.size >= this.limit) this.latest = this.findLatest();
+  }
+
+  private findLatest(): Occurrence<T> | undefined {
+    let latest: Occurrence<T> | undefined;
+    for (const o of this.entries.values()) if (!latest || isBefore(latest.seq, latest.pos, o)) latest = o;
+    return latest;
+  }
+
+  /** The values, in sequence order. */
+  values(): T[] {
+    return [...this.entries.values()].sort((a, b) => a.seq - b.seq || a.pos - b.pos).map((o) => o.value);
+  }
+
+  copy(): EarliestDistinct<T> {
+    const out = new EarliestDistinct<T>(this.limit);
+    for (const [key, o] of this.entries) {
+      const c = { ...o };
+      out.entries.set(key, c);
+      if (o === this.latest) out.latest = c;
+    }
+    return out;
+  }
 }
 
 /** The terminal summary: counts, the AI principals with their evidence, the alert feed. */

@@ -46,7 +46,8 @@ export async function setupRun(values: {
   return {
     config,
     detector,
-    collector: new RunCollector(),
+    // Per-event lines are kept only for events.jsonl.
+    collector: new RunCollector({ keepEventLines: Boolean(values.out) }),
     format: values.format,
     out: values.out,
     state: replayState(),

@@ -3,23 +3,23 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { RunCollector, RunSummary } from "../report.ts";
 
+/** `collector` must keep event lines (`new RunCollector({ keepEventLines: true })`). */
 export async function writeRunOutputs(
   dir: string,
   collector: RunCollector,
   summary: RunSummary,
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const events = [...collector.eventLines()].sort((a, b) =>
-    a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
-  );
+  // By time then id, as the collector sorts them.
+  const events = collector.eventJsonLines();
   const alerts = [...collector.alerts.values()].sort((a, b) =>
     a.firstSeen < b.firstSeen ? -1 : a.firstSeen > b.firstSeen ? 1 : a.id < b.id ? -1 : 1,
   );
   await writeFile(join(dir, "events.jsonl"), jsonLines(events));
-  await writeFile(join(dir, "alerts.jsonl"), jsonLines(alerts));
+  await writeFile(join(dir, "alerts.jsonl"), jsonLines(alerts.map((a) => JSON.stringify(a))));
   await writeFile(join(dir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
 }
 
-function jsonLines(items: unknown[]): string {
-  return items.map((i) => JSON.stringify(i)).join("\n") + (items.length ? "\n" : "");
+function jsonLines(lines: string[]): string {
+  return lines.join("\n") + (lines.length ? "\n" : "");
 }

@@ -12,7 +12,7 @@ export interface Batch {
 
 export async function replayBatches(batches: Batch[], config: ConfigInput = {}, detector?: Detector) {
   const { store, eventClock } = replayState();
-  const collector = new RunCollector();
+  const collector = new RunCollector({ keepEventLines: true });
   const cfg = parseConfig(config);
   const results = [];
   for (const b of batches)
