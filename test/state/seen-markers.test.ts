@@ -17,8 +17,8 @@ describe("SeenMarkers", () => {
   it("returns epoch-millisecond expiries exactly, beyond 32 bits and at zero", () => {
     const m = new SeenMarkers();
     const times = [0, 1, 2 ** 32 - 1, 2 ** 32, 1_795_255_803_552, 2 ** 41 + 12_345, 8_640_000_000_000_000];
-    times.forEach((t, i) => m.set(`evt#1#${i}`, t));
-    times.forEach((t, i) => expect(m.get(`evt#1#${i}`)).toBe(t));
+    for (const [i, t] of times.entries()) m.set(`evt#1#${i}`, t);
+    for (const [i, t] of times.entries()) expect(m.get(`evt#1#${i}`)).toBe(t);
   });
 
   it("finds every key after growing well past its first size, with no false hits", () => {
