@@ -443,6 +443,13 @@ class SummaryTally {
     const actor = e.actor;
     p.calls++;
     if (seq < p.firstSeq) p.firstSeq = seq;
+    const action = this.text.actionKey.of(e.service, e.action);
+    p.actions.set(action, (p.actions.get(action) ?? 0) + 1);
+    // Verdicts are shared per session: the same actor again, later in the run, adds nothing to the
+    // confidence, channels, sessions or evidence (a later occurrence never displaces an earlier one).
+    if (actor === p.lastActor && seq >= p.lastActorSeq) return;
+    p.lastActor = actor;
+    p.lastActorSeq = seq;
     const confidence = knownConfidence(actor.confidence);
     if (RANK[confidence] > RANK[p.confidence]) p.confidence = confidence;
     p.via.add(this.text.via.of(actor.via));
@@ -457,8 +464,6 @@ class SummaryTally {
         p.evidence.offer(this.text.evidenceKey.of(ev.signal, ev.value), seq, i, ev);
       }
     }
-    const action = this.text.actionKey.of(e.service, e.action);
-    p.actions.set(action, (p.actions.get(action) ?? 0) + 1);
   }
 
   private principalOf(rawAccount: string, rawPrincipal: string): AiPrincipalAcc {
@@ -478,6 +483,8 @@ class SummaryTally {
           principal,
           account,
           firstSeq: Number.POSITIVE_INFINITY,
+          lastActor: undefined,
+          lastActorSeq: 0,
           calls: 0,
           confidence: "low",
           via: new Set(),
@@ -547,6 +554,9 @@ interface AiPrincipalAcc {
   account: string;
   /** Sequence number of the principal's first AI call. */
   firstSeq: number;
+  /** The verdict last counted in full, and the sequence number it was counted at. */
+  lastActor: Actor | undefined;
+  lastActorSeq: number;
   calls: number;
   confidence: Confidence;
   via: Set<string>;
