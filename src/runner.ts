@@ -4,7 +4,7 @@
  * reported with its name and the run goes on; the caller decides the exit status.
  */
 import type { Detector, Sink } from "./batch.ts";
-import { decodeFile } from "./cloudtrail/decode.ts";
+import { decodeDecompressed, decompressFile } from "./cloudtrail/decode.ts";
 import type { InputFile } from "./cloudtrail/inputs.ts";
 import type { Config } from "./config.ts";
 import { type BatchInput, processBatch, type StageTimes } from "./pipeline.ts";
@@ -33,25 +33,53 @@ export async function runFiles(
   await runRecordBatches(decodedFiles(files, deps), deps);
 }
 
-/** Each readable file as a batch; unreadable and digest files are reported to the collector and passed over. */
+/**
+ * Each readable file as a batch; unreadable and digest files are reported to the collector and
+ * passed over. The next file is read and gunzipped (on libuv's thread pool) while the current
+ * batch goes through the pipeline; files are still decoded and yielded one at a time, in order.
+ */
 async function* decodedFiles(
   files: AsyncIterable<InputFile> | Iterable<InputFile>,
   deps: RunDeps,
 ): AsyncIterable<BatchInput> {
+  let ahead: { file: InputFile; data: Promise<Uint8Array> } | undefined;
   for await (const file of files) {
-    try {
-      const bytes = await file.read();
-      const started = performance.now();
-      const decoded = decodeFile(bytes, file.source, { decompressed: file.decompressed });
-      if (deps.stageTimes)
-        deps.stageTimes.decode = (deps.stageTimes.decode ?? 0) + performance.now() - started;
-      if (decoded.skippedReason)
-        deps.collector.skippedFiles.push(`${file.source} (${decoded.skippedReason})`);
-      else yield { source: file.source, records: decoded.records };
-    } catch (err) {
-      deps.collector.fileFailed(file.source, describeReadError(file.source, err));
+    const next = { file, data: readDecompressed(file) };
+    // A rejection is handled when this file's turn comes, not reported as unhandled meanwhile.
+    next.data.catch(() => {});
+    if (ahead) {
+      const batch = await decoded(ahead.file, ahead.data, deps);
+      if (batch) yield batch;
     }
+    ahead = next;
   }
+  if (ahead) {
+    const batch = await decoded(ahead.file, ahead.data, deps);
+    if (batch) yield batch;
+  }
+}
+
+async function readDecompressed(file: InputFile): Promise<Uint8Array> {
+  return decompressFile(await file.read(), file.source, { decompressed: file.decompressed });
+}
+
+/** One file's records as a batch, or undefined when it was reported as unreadable or skipped. */
+async function decoded(
+  file: InputFile,
+  data: Promise<Uint8Array>,
+  deps: RunDeps,
+): Promise<BatchInput | undefined> {
+  try {
+    const bytes = await data;
+    const started = performance.now();
+    const result = decodeDecompressed(bytes, file.source);
+    if (deps.stageTimes) deps.stageTimes.decode = (deps.stageTimes.decode ?? 0) + performance.now() - started;
+    if (!result.skippedReason) return { source: file.source, records: result.records };
+    deps.collector.skippedFiles.push(`${file.source} (${result.skippedReason})`);
+  } catch (err) {
+    deps.collector.fileFailed(file.source, describeReadError(file.source, err));
+  }
+  return undefined;
 }
 
 /** Batches that arrive as records (decoded files, LookupEvents pages), each through the pipeline. */
