@@ -1,7 +1,13 @@
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { decodeFile, FileError, UnparseableRecord } from "../../src/cloudtrail/decode.ts";
+import {
+  decodeDecompressed,
+  decodeFile,
+  decompressFile,
+  FileError,
+  UnparseableRecord,
+} from "../../src/cloudtrail/decode.ts";
 
 const LIB = "test/fixtures/corpus/aws-cloudtrail-processing-library";
 const INVICTUS = "test/fixtures/corpus/invictus-ir-aws-dataset/CloudTrail";
@@ -85,5 +91,33 @@ describe("decodeFile", () => {
     const decoded = decodeFile(Buffer.from(JSON.stringify(digest)), "d.json");
     expect(decoded.records).toEqual([]);
     expect(decoded.skippedReason).toMatch(/digest/);
+  });
+});
+
+describe("decompressFile (the replay's thread-pool gunzip)", () => {
+  const trail = (ids: string[]) =>
+    JSON.stringify({ Records: ids.map((eventID) => ({ eventID, eventName: "GetObject" })) });
+
+  it("reads every member of a multi-member gzip, whose trailer states only the last member's size", async () => {
+    const first = gzipSync(Buffer.from(`${trail(["a"]).slice(0, -2)},`));
+    const second = gzipSync(Buffer.from(`${JSON.stringify({ eventID: "b", eventName: "GetObject" })}]}`));
+    const bytes = Buffer.concat([first, second]);
+    const data = await decompressFile(bytes, "x.json.gz");
+    const { records } = decodeDecompressed(data, "x.json.gz");
+    expect(records.map((r) => (r as { eventID: string }).eventID)).toEqual(["a", "b"]);
+    expect(decodeFile(bytes, "x.json.gz").records).toEqual(records);
+  });
+
+  it("rejects a corrupt gzip and a plain file named .gz with the file's name", async () => {
+    const corrupt = gzipSync(Buffer.from(trail(["a"])));
+    corrupt[20] ^= 0xff;
+    await expect(decompressFile(corrupt, "bad.json.gz")).rejects.toThrow(FileError);
+    await expect(decompressFile(corrupt, "bad.json.gz")).rejects.toThrow(/^bad\.json\.gz: not readable gzip/);
+    await expect(decompressFile(Buffer.from(trail(["a"])), "plain.json.gz")).rejects.toThrow(
+      /^plain\.json\.gz: not gzip/,
+    );
+    expect(await decompressFile(Buffer.from("{}"), "from-s3", { decompressed: true })).toEqual(
+      Buffer.from("{}"),
+    );
   });
 });
