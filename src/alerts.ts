@@ -9,7 +9,7 @@
  * an event twice nor makes a new alert. Alert ids are sha256(rule, group, window start): a replay makes
  * the same id.
  */
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 import { alertTitle } from "./alerts/title.ts";
 import type { Config } from "./config.ts";
 import type { Actor, ActorKind, AuditEvent, Confidence } from "./event.ts";
@@ -69,9 +69,10 @@ export const MAX_SAMPLE_RECORDS = 3;
 export const MAX_SAMPLE_RECORD_BYTES = 8 * 1024;
 
 export function levelRank(level: Level): number {
-  const rank = LEVELS.indexOf(level);
-  return Math.max(rank, 0);
+  return LEVEL_RANKS.get(level) ?? 0;
 }
+
+const LEVEL_RANKS = new Map(LEVELS.map((level, rank) => [level, rank]));
 
 function maxLevel(a: Level, b: Level): Level {
   return levelRank(a) >= levelRank(b) ? a : b;
@@ -81,9 +82,11 @@ function minLevel(a: Level, b: Level): Level {
   return levelRank(a) <= levelRank(b) ? a : b;
 }
 
-function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
-}
+/** Hex sha256 of a text; the one-shot crypto.hash (Node ≥ 20.12) makes no Hash object per call. */
+const sha256: (text: string) => string =
+  typeof crypto.hash === "function"
+    ? (text) => crypto.hash("sha256", text)
+    : (text) => crypto.createHash("sha256").update(text).digest("hex");
 
 /** Deterministic alert id: 32 hex characters of sha256(rule id, group key, window start). */
 export function alertId(ruleId: string, groupKey: string, windowStart: Date): string {
@@ -168,17 +171,23 @@ function eventHash(eventId: string): string {
     a = Math.imul(a ^ c, 0x01000193);
     b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
   }
-  // Ten hex digits: all of a, the low byte of b (from a table: no number formatting per event).
-  return (
-    HEX_BYTES[a >>> 24] +
-    HEX_BYTES[(a >>> 16) & 0xff] +
-    HEX_BYTES[(a >>> 8) & 0xff] +
-    HEX_BYTES[a & 0xff] +
-    HEX_BYTES[b & 0xff]
+  // Ten hex digits: all of a, the low byte of b, made as one string (no number formatting, no joins).
+  const hex = HEX_CODES;
+  return String.fromCharCode(
+    hex[a >>> 28],
+    hex[(a >>> 24) & 15],
+    hex[(a >>> 20) & 15],
+    hex[(a >>> 16) & 15],
+    hex[(a >>> 12) & 15],
+    hex[(a >>> 8) & 15],
+    hex[(a >>> 4) & 15],
+    hex[a & 15],
+    hex[(b >>> 4) & 15],
+    hex[b & 15],
   );
 }
 
-const HEX_BYTES: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+const HEX_CODES: readonly number[] = Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
 
 /** Events of a hit checked against a window's counted hashes by scanning the list; more build a set. */
 const SEEN_SCAN_MAX_EVENTS = 8;
@@ -204,8 +213,16 @@ interface Touched {
   /** Severity before this batch (for an updated window). */
   previousSeverity?: Level;
   previousCount: number;
-  events: Map<string, AuditEvent>;
+  /** The window's events in this batch, once each by id (see addAlertEvents). */
+  events: AuditEvent[];
+  /** `events` is a hit's own list, shared until a second hit adds to it. */
+  sharedEvents: boolean;
+  /** Positions in `events` by event id, made when a second hit adds to them. */
+  eventIndex?: Map<string, number>;
 }
+
+/** Events of the batch's touched windows kept for the alert (title, actor, sample, regions). */
+const MAX_ALERT_EVENTS = 1000;
 
 export interface AlertPlan {
   /** New alerts and alerts whose count (or severity) went up. */
@@ -224,14 +241,8 @@ function time(value: Date | undefined, fallback: number): number {
   return t === undefined || Number.isNaN(t) ? fallback : t;
 }
 
-/** The window of `state` an event time belongs to; opens one (and notes it in `perWindow`) when none does. */
-function windowAt(
-  state: GroupState,
-  at: number,
-  spanMs: number,
-  hit: RuleHit,
-  perWindow: Map<WindowState, { events: AuditEvent[]; created: boolean }>,
-): WindowState {
+/** The window of `state` an event time belongs to; opens one when none does. */
+function windowAt(state: GroupState, at: number, spanMs: number, hit: RuleHit): WindowState {
   let w = findWindow(state.windows, at, spanMs);
   if (!w) {
     w = {
@@ -247,21 +258,200 @@ function windowAt(
     };
     state.windows.push(w);
     state.windows.sort((x, y) => x.start - y.start);
-    perWindow.set(w, { events: [], created: true });
   }
   return w;
 }
 
+/** The events of one hit that fall in one window. */
+interface Slot {
+  window: WindowState;
+  events: AuditEvent[];
+  /** The window was opened by this hit. */
+  created: boolean;
+}
+
 /**
- * A stored group state as this batch may change it: windows and their lists are copied (the store
- * hands out what it holds, and nothing may change before commit), the strings in them are shared.
+ * A hit's events (in time order) split over the windows of `state` they fall in, opening windows as
+ * needed; the window of the first event (or of the hit, for a correlation without events here) comes
+ * first, the others in order of appearance. Most hits fall in one window, whose slot shares `events`.
+ */
+function slotsOf(state: GroupState, hit: RuleHit, events: AuditEvent[], spanMs: number, now: number): Slot[] {
+  let windowCount = state.windows.length;
+  const first = windowAt(state, time(events.length ? events[0].time : hit.firstSeen, now), spanMs, hit);
+  const slots: Slot[] = [{ window: first, events, created: state.windows.length > windowCount }];
+  // events[0] is in `first`: the split starts with the second event.
+  for (let i = 1; i < events.length; i++) {
+    windowCount = state.windows.length;
+    const w = windowAt(state, time(events[i].time, now), spanMs, hit);
+    if (slots.length === 1 && w === first) {
+      if (slots[0].events === events) continue;
+    } else if (slots[0].events === events) {
+      slots[0].events = events.slice(0, i);
+    }
+    let slot = slots.find((s) => s.window === w);
+    if (!slot) {
+      slot = { window: w, events: [], created: state.windows.length > windowCount };
+      slots.push(slot);
+    }
+    slot.events.push(events[i]);
+  }
+  return slots;
+}
+
+/**
+ * A stored group state as this batch may change it: the state and its windows are copied (the store
+ * hands out what it holds, and nothing may change before commit). A window's lists are shared with
+ * the stored one: they are replaced when events are counted, never changed in place.
  */
 function editableState(stored: unknown): GroupState {
   if (!isGroupState(stored)) return { v: 1, windows: [] };
+  return { ...stored, windows: stored.windows.map(editableWindow) };
+}
+
+/** A copy of a stored window, field by field in the stored order (an object spread of it cost more). */
+function editableWindow(w: WindowState): WindowState {
   return {
-    ...stored,
-    windows: stored.windows.map((w) => ({ ...w, eventIds: w.eventIds.slice(), seen: w.seen.slice() })),
+    id: w.id,
+    start: w.start,
+    firstSeen: w.firstSeen,
+    lastSeen: w.lastSeen,
+    count: w.count,
+    severity: w.severity,
+    eventIds: w.eventIds,
+    seen: w.seen,
+    maxCounted: w.maxCounted,
   };
+}
+
+/**
+ * Counts the events of `slot` that its window has not counted, as hash prefixes of their ids
+ * (`seen`, a set of the window's list for many events, or undefined to scan the list).
+ * Returns how many were counted.
+ */
+function countEvents(slot: Slot, seen: Set<string> | undefined, now: number): number {
+  const w = slot.window;
+  // Hashes and ids counted here go to scratch lists first, then replace the window's lists.
+  let hashes = 0;
+  let ids = 0;
+  let fresh = 0;
+  for (const e of slot.events) {
+    const h = eventHash(e.id);
+    if (seen ? seen.has(h) : w.seen.includes(h) || includesFirst(scratchHashes, hashes, h)) continue;
+    const t = time(e.time, now);
+    if (w.seen.length + hashes < MAX_TRACKED_EVENT_IDS) {
+      seen?.add(h);
+      scratchHashes[hashes++] = h;
+    } else if (t <= w.maxCounted) continue; // untracked and not later than what was counted: maybe a replay
+    fresh++;
+    w.maxCounted = Math.max(w.maxCounted, t);
+    if (w.eventIds.length + ids < MAX_ALERT_EVENT_IDS) scratchIds[ids++] = cleanText(e.id, 128);
+    w.firstSeen = Math.min(w.firstSeen, t);
+    w.lastSeen = Math.max(w.lastSeen, t);
+  }
+  if (hashes) w.seen = appended(w.seen, scratchHashes, hashes);
+  if (ids) w.eventIds = appended(w.eventIds, scratchIds, ids);
+  return fresh;
+}
+
+/** Scratch lists of countEvents, reused from call to call (only their first entries are current). */
+const scratchHashes: string[] = [];
+const scratchIds: string[] = [];
+
+function includesFirst(list: string[], count: number, value: string): boolean {
+  for (let i = 0; i < count; i++) if (list[i] === value) return true;
+  return false;
+}
+
+/** A new list of `list` and the first `count` of `extra`, allocated at its final size. */
+function appended(list: string[], extra: string[], count: number): string[] {
+  const out = new Array<string>(list.length + count);
+  for (let i = 0; i < list.length; i++) out[i] = list[i];
+  for (let i = 0; i < count; i++) out[list.length + i] = extra[i];
+  return out;
+}
+
+/**
+ * Adds a slot's events to its window's alert as a Map by event id would keep them (a repeated id
+ * keeps its place and takes the later event), up to MAX_ALERT_EVENTS. The first hit's list is taken
+ * as it is when its ids are distinct (they are: a hit holds each event once); lists are merged by id
+ * only when a second hit adds to the same window.
+ */
+function addAlertEvents(entry: Touched, events: AuditEvent[]): void {
+  if (entry.events.length === 0 && !entry.eventIndex && distinctIds(events)) {
+    entry.events = events.length > MAX_ALERT_EVENTS ? events.slice(0, MAX_ALERT_EVENTS) : events;
+    entry.sharedEvents = true;
+    return;
+  }
+  if (entry.sharedEvents) {
+    entry.events = entry.events.slice();
+    entry.sharedEvents = false;
+  }
+  const list = entry.events;
+  let index = entry.eventIndex;
+  if (!index) {
+    index = new Map();
+    for (let i = 0; i < list.length; i++) index.set(list[i].id, i);
+    entry.eventIndex = index;
+  }
+  for (const e of events) {
+    if (list.length >= MAX_ALERT_EVENTS) return;
+    const at = index.get(e.id);
+    if (at === undefined) {
+      index.set(e.id, list.length);
+      list.push(e);
+    } else list[at] = e;
+  }
+}
+
+function distinctIds(events: AuditEvent[]): boolean {
+  if (events.length <= 1) return true;
+  if (events.length <= 16) {
+    for (let i = 1; i < events.length; i++) {
+      for (let j = 0; j < i; j++) if (events[i].id === events[j].id) return false;
+    }
+    return true;
+  }
+  return new Set(events.map((e) => e.id)).size === events.length;
+}
+
+/** A hit with its state key and the values it is ordered by. */
+interface OrderedHit {
+  hit: RuleHit;
+  stateKey: string;
+  at: number;
+  /** Position of the hit's rule id among the batch's rule ids, in localeCompare order. */
+  ruleRank: number;
+}
+
+/**
+ * Hits by first event time, then rule id (localeCompare), as a stable sort: the order windows are
+ * opened in. Rule ids are ranked once per batch rather than compared with localeCompare per pair.
+ */
+function inPlanOrder(hits: RuleHit[], stateKeys: string[], now: number): OrderedHit[] {
+  const ruleIds = [...new Set(hits.map((h) => h.rule.id))].sort((a, b) => a.localeCompare(b));
+  const rankOf = new Map<string, number>();
+  let rank = 0;
+  for (let i = 0; i < ruleIds.length; i++) {
+    if (i > 0 && ruleIds[i - 1].localeCompare(ruleIds[i]) !== 0) rank++;
+    rankOf.set(ruleIds[i], rank);
+  }
+  const ordered = hits.map((hit, i) => ({
+    hit,
+    stateKey: stateKeys[i],
+    at: time(hit.firstSeen, now),
+    ruleRank: rankOf.get(hit.rule.id) as number,
+  }));
+  return ordered.sort((a, b) => a.at - b.at || a.ruleRank - b.ruleRank);
+}
+
+/** A hit's events in event-time order (a stable sort; most hits come in order and are not copied). */
+function inTimeOrder(events: AuditEvent[], now: number): AuditEvent[] {
+  for (let i = 1; i < events.length; i++) {
+    if (time(events[i].time, now) < time(events[i - 1].time, now)) {
+      return [...events].sort((a, b) => time(a.time, now) - time(b.time, now));
+    }
+  }
+  return events;
 }
 
 /**
@@ -272,53 +462,29 @@ export async function planAlerts(hits: readonly RuleHit[], store: Store, config:
   const alertable = hits.filter((h) => h.rule.alert !== false);
   if (alertable.length === 0) return { alerts: [], commit: async () => {} };
 
-  const stateKeyOf = new Map<RuleHit, string>();
-  for (const hit of alertable) stateKeyOf.set(hit, suppressionKey(hit.rule.id, hit.groupKey));
-  const loaded = await store.getItems<GroupState>([...new Set(stateKeyOf.values())]);
+  const stateKeys = alertable.map((hit) => suppressionKey(hit.rule.id, hit.groupKey));
+  const loaded = await store.getItems<GroupState>([...new Set(stateKeys)]);
 
   const states = new Map<string, GroupState>();
   const seenSets = new Map<WindowState, Set<string>>();
   const touched = new Map<WindowState, Touched>();
   const now = store.now();
 
-  const ordered = [...alertable].sort(
-    (a, b) => time(a.firstSeen, now) - time(b.firstSeen, now) || a.rule.id.localeCompare(b.rule.id),
-  );
-  for (const hit of ordered) {
-    const stateKey = stateKeyOf.get(hit) as string;
+  for (const { hit, stateKey } of inPlanOrder(alertable, stateKeys, now)) {
     let state = states.get(stateKey);
     if (!state) {
       state = editableState(loaded.get(stateKey));
       states.set(stateKey, state);
     }
     const span = Math.max(suppressionMs(hit.rule, config), 1);
-
-    // Split the hit's events over windows in event-time order (one hit may span more than a window).
-    const events =
-      hit.events.length > 1
-        ? [...hit.events].sort((a, b) => time(a.time, now) - time(b.time, now))
-        : hit.events;
-    const perWindow = new Map<WindowState, { events: AuditEvent[]; created: boolean }>();
+    // One hit may span more than a window.
+    const events = hit.events.length > 1 ? inTimeOrder(hit.events, now) : hit.events;
+    const slots = slotsOf(state, hit, events, span, now);
+    const firstWindow = slots[0].window;
     // A correlation hit represents more events than this batch holds: its count is a floor for its first window.
-    const firstWindow = windowAt(
-      state,
-      time(events.length ? events[0].time : hit.firstSeen, now),
-      span,
-      hit,
-      perWindow,
-    );
-    if (!perWindow.has(firstWindow)) perWindow.set(firstWindow, { events: [], created: false });
     const countFloor = hit.count > events.length ? hit.count : 0;
-    for (const e of events) {
-      const w = windowAt(state, time(e.time, now), span, hit, perWindow);
-      let slot = perWindow.get(w);
-      if (!slot) {
-        slot = { events: [], created: false };
-        perWindow.set(w, slot);
-      }
-      slot.events.push(e);
-    }
-    for (const [w, slot] of perWindow) {
+    for (const slot of slots) {
+      const { window: w, created } = slot;
       // A few events are looked up in the window's list; a set of it pays off only for many.
       let seen = seenSets.get(w);
       if (!seen && slot.events.length > SEEN_SCAN_MAX_EVENTS) {
@@ -326,23 +492,9 @@ export async function planAlerts(hits: readonly RuleHit[], store: Store, config:
         seenSets.set(w, seen);
       }
       const prior = touched.get(w);
-      const before = { count: w.count, severity: w.severity };
-      let fresh = 0;
-      for (const e of slot.events) {
-        const h = eventHash(e.id);
-        if (seen ? seen.has(h) : w.seen.includes(h)) continue;
-        const t = time(e.time, now);
-        if (w.seen.length < MAX_TRACKED_EVENT_IDS) {
-          seen?.add(h);
-          w.seen.push(h);
-        } else if (t <= w.maxCounted) continue; // untracked and not later than what was counted: maybe a replay
-        fresh++;
-        w.maxCounted = Math.max(w.maxCounted, t);
-        if (w.eventIds.length < MAX_ALERT_EVENT_IDS) w.eventIds.push(cleanText(e.id, 128));
-        w.firstSeen = Math.min(w.firstSeen, t);
-        w.lastSeen = Math.max(w.lastSeen, t);
-      }
-      w.count += fresh;
+      const countBefore = w.count;
+      const severityBefore = w.severity;
+      w.count += countEvents(slot, seen, now);
       if (w === firstWindow) {
         w.count = Math.max(w.count, countFloor);
         if (countFloor) {
@@ -350,12 +502,11 @@ export async function planAlerts(hits: readonly RuleHit[], store: Store, config:
           w.lastSeen = Math.max(w.lastSeen, time(hit.lastSeen, w.lastSeen));
         }
       }
-      if (slot.created) w.count = Math.max(w.count, 1);
+      if (created) w.count = Math.max(w.count, 1);
       const severity = hitSeverity(hit.rule, slot.events);
-      w.severity = slot.created && !prior ? severity : maxLevel(w.severity, severity);
+      w.severity = created && !prior ? severity : maxLevel(w.severity, severity);
 
-      const changed =
-        slot.created || w.count > before.count || levelRank(w.severity) > levelRank(before.severity);
+      const changed = created || w.count > countBefore || levelRank(w.severity) > levelRank(severityBefore);
       if (!changed && !prior) continue;
       const entry: Touched = prior ?? {
         rule: hit.rule,
@@ -363,24 +514,25 @@ export async function planAlerts(hits: readonly RuleHit[], store: Store, config:
         group: hit.group,
         stateKey,
         window: w,
-        isNew: slot.created,
-        previousSeverity: slot.created ? undefined : before.severity,
-        previousCount: slot.created ? 0 : before.count,
-        events: new Map(),
+        isNew: created,
+        previousSeverity: created ? undefined : severityBefore,
+        previousCount: created ? 0 : countBefore,
+        events: [],
+        sharedEvents: false,
       };
-      for (const e of slot.events) if (entry.events.size < 1000) entry.events.set(e.id, e);
+      addAlertEvents(entry, slot.events);
       touched.set(w, entry);
     }
   }
 
-  const alerts = [...touched.values()].map(toAlert);
-  const changedKeys = new Set([...touched.values()].map((t) => t.stateKey));
-  const ttlMinutes = Math.max(
-    60,
-    ...[...touched.values()].map(
-      (t) => (2 * suppressionMs(t.rule, config)) / 60_000 + config.latenessMinutes,
-    ),
-  );
+  const alerts: Alert[] = [];
+  const changedKeys = new Set<string>();
+  let ttlMinutes = 60;
+  for (const t of touched.values()) {
+    alerts.push(toAlert(t));
+    changedKeys.add(t.stateKey);
+    ttlMinutes = Math.max(ttlMinutes, (2 * suppressionMs(t.rule, config)) / 60_000 + config.latenessMinutes);
+  }
   const commit = async () => {
     const items: { key: string; value: GroupState }[] = [];
     for (const key of changedKeys) {
@@ -428,7 +580,8 @@ function pickActor(events: AuditEvent[]): Actor {
  * serialised (JSON.stringify and structuredClone read getters): most alerts a batch touches are
  * updates superseded before anyone reads them (a replay keeps each alert's last state, SNS sends
  * new alerts and escalations). Their inputs do not change once planned: events of a batch are not
- * changed by later batches, and the counts are copied here.
+ * changed by later batches, nor a hit's list of them (which `events` may be), and the counts are
+ * copied here.
  */
 interface AlertSources {
   rule: RuleMeta;
@@ -446,10 +599,14 @@ interface AlertSources {
   sample?: Record<string, unknown>[];
 }
 
-const alertSources = new WeakMap<object, AlertSources>();
+/**
+ * Where an alert keeps its sources: a non-enumerable symbol property, which JSON, structuredClone,
+ * spreads and equality checks do not see (a WeakMap entry per alert cost more than the rest of the alert).
+ */
+const SOURCES = Symbol("alert sources");
 
 function sourcesOf(alert: object): AlertSources {
-  const sources = alertSources.get(alert);
+  const sources = (alert as { [SOURCES]?: AlertSources })[SOURCES];
   if (!sources) throw new Error("alert field accessor used on an object that is not a planned alert");
   return sources;
 }
@@ -547,68 +704,104 @@ function ruleTexts(rule: RuleMeta): RuleTexts {
 
 /**
  * ISO form of an epoch-ms time. A window's start and first event repeat on every update of its
- * alert, and a batch's events share seconds: each text is made once (a cache, not state).
+ * alert, and a batch's events share seconds: recent texts are kept in a small table indexed by the
+ * second (a cache, not state: nothing is made on a hit, and no number is boxed as a map key).
  */
 function isoTime(ms: number): string {
-  let text = isoTimes.get(ms);
-  if (text === undefined) {
-    text = new Date(ms).toISOString();
-    if (isoTimes.size >= MAX_CACHED_ISO_TIMES) isoTimes.clear();
-    isoTimes.set(ms, text);
-  }
+  const slot = Math.floor(ms / 1000) & (ISO_CACHE_SIZE - 1);
+  if (isoCacheTimes[slot] === ms) return isoCacheTexts[slot];
+  const text = new Date(ms).toISOString();
+  isoCacheTimes[slot] = ms;
+  isoCacheTexts[slot] = text;
   return text;
 }
 
-const MAX_CACHED_ISO_TIMES = 10_000;
-const isoTimes = new Map<number, string>();
+const ISO_CACHE_SIZE = 4096;
+const isoCacheTimes = new Float64Array(ISO_CACHE_SIZE).fill(Number.NaN);
+const isoCacheTexts: string[] = new Array(ISO_CACHE_SIZE).fill("");
 
-function distinct(values: string[]): string[] {
-  return [...new Set(values.filter(Boolean))];
+/** The regions of an alert's events, cleaned, once each in order of appearance: three, then "…". */
+function regionsText(events: AuditEvent[]): string {
+  let only = "";
+  let several: string[] | undefined;
+  let previous: unknown;
+  for (let i = 0; i < events.length; i++) {
+    const raw = events[i].region;
+    // Events of a group mostly share a region: a repeat needs no cleaning.
+    if (i > 0 && raw === previous) continue;
+    previous = raw;
+    const region = cleanText(raw, 32);
+    if (!region || region === only || several?.includes(region)) continue;
+    if (!only) {
+      only = region;
+      continue;
+    }
+    several ??= [only];
+    several.push(region);
+    if (several.length > 3) break;
+  }
+  if (!several) return only;
+  return several.length > 3 ? `${several.slice(0, 3).join(",")},…` : several.join(",");
+}
+
+function cleanGroup(group: Record<string, string> | undefined): Record<string, string> {
+  const cleaned: Record<string, string> = {};
+  if (!group) return cleaned;
+  const keys = Object.keys(group);
+  for (let i = 0; i < keys.length && i < 10; i++)
+    cleaned[cleanText(keys[i], 128)] = cleanText(group[keys[i]], 256);
+  return cleaned;
 }
 
 function toAlert(t: Touched): Alert {
-  const events = [...t.events.values()];
+  return new (PlannedAlert as unknown as new (t: Touched) => Alert)(t);
+}
+
+/**
+ * Builds an alert in the order its JSON lists the fields, the lazily made ones (accessors) in their
+ * places. Called with `new` so that V8 sizes alerts for all their fields at once (a literal grown
+ * field by field reallocated its property store several times); its prototype is Object.prototype,
+ * so an alert is a plain object to every reader.
+ */
+function PlannedAlert(this: Alert, t: Touched): void {
+  const events = t.events;
   const w = t.window;
   const texts = ruleTexts(t.rule);
   const picked = pickActor(events);
   const kind = knownActorKind(picked.kind); // as cleanActor reads it
   const about = events.find((e) => e.actor?.kind === kind) ?? events[0];
-  const principal = about
-    ? cleanText(about.principal.arn || about.principal.display, 512)
-    : cleanText(t.group?.["actor.principal"] ?? t.group?.["userIdentity.arn"] ?? "", 512);
-  const regions = distinct(events.map((e) => cleanText(e.region, 32)));
-  const group: Record<string, string> = {};
-  for (const [k, v] of Object.entries(t.group ?? {}).slice(0, 10))
-    group[cleanText(k, 128)] = cleanText(v, 256);
-  // Built in the order its JSON lists the fields, the lazily made ones (accessors) in their places.
-  const alert = { id: w.id, ruleId: texts.ruleId } as Alert;
-  alertSources.set(alert, {
+  const sources: AlertSources = {
     rule: t.rule,
     events,
     picked,
     count: w.count,
     firstSeen: w.firstSeen,
     lastSeen: w.lastSeen,
-  });
-  Object.defineProperty(alert, "title", TITLE_PROPERTY);
-  alert.severity = w.severity;
-  Object.defineProperty(alert, "actor", ACTOR_PROPERTY);
-  alert.principal = principal;
-  alert.account = cleanText(about?.account || about?.principal.account || "", 32);
-  alert.region = regions.length > 3 ? `${regions.slice(0, 3).join(",")},…` : regions.join(",");
-  alert.firstSeen = isoTime(w.firstSeen);
-  alert.lastSeen = isoTime(w.lastSeen);
-  alert.count = w.count;
-  alert.eventIds = [...w.eventIds];
-  Object.defineProperty(alert, "sample", SAMPLE_PROPERTY);
-  alert.status = t.isNew ? "new" : "updated";
-  alert.ruleTitle = texts.ruleTitle;
-  alert.group = group;
-  alert.windowStart = isoTime(w.start);
-  if (texts.description !== undefined) alert.description = texts.description;
-  if (texts.runbook !== undefined) alert.runbook = texts.runbook;
+  };
+  this.id = w.id;
+  this.ruleId = texts.ruleId;
+  Object.defineProperty(this, SOURCES, { value: sources });
+  Object.defineProperty(this, "title", TITLE_PROPERTY);
+  this.severity = w.severity;
+  Object.defineProperty(this, "actor", ACTOR_PROPERTY);
+  this.principal = about
+    ? cleanText(about.principal.arn || about.principal.display, 512)
+    : cleanText(t.group?.["actor.principal"] ?? t.group?.["userIdentity.arn"] ?? "", 512);
+  this.account = cleanText(about?.account || about?.principal.account || "", 32);
+  this.region = regionsText(events);
+  this.firstSeen = isoTime(w.firstSeen);
+  this.lastSeen = isoTime(w.lastSeen);
+  this.count = w.count;
+  this.eventIds = w.eventIds.slice();
+  Object.defineProperty(this, "sample", SAMPLE_PROPERTY);
+  this.status = t.isNew ? "new" : "updated";
+  this.ruleTitle = texts.ruleTitle;
+  this.group = cleanGroup(t.group);
+  this.windowStart = isoTime(w.start);
+  if (texts.description !== undefined) this.description = texts.description;
+  if (texts.runbook !== undefined) this.runbook = texts.runbook;
   if (!t.isNew && t.previousSeverity && levelRank(w.severity) > levelRank(t.previousSeverity)) {
-    alert.escalatedFrom = t.previousSeverity;
+    this.escalatedFrom = t.previousSeverity;
   }
-  return alert;
 }
+PlannedAlert.prototype = Object.prototype;

@@ -1,0 +1,109 @@
+/**
+ * How planAlerts orders, merges and describes what a batch's hits touch: the order alerts come out
+ * in, the events an alert is made from when several hits (or repeated ids) add to one window, and
+ * the texts made from them (regions, ISO times).
+ */
+import { describe, expect, it } from "vitest";
+import { buildAlerts, planAlerts } from "../src/alerts.ts";
+import { parseConfig } from "../src/config.ts";
+import { MemoryStore } from "../src/state/memory.ts";
+import { type EventSpec, makeEvent, makeHit, makeRule } from "./support/alert-events.ts";
+
+const config = parseConfig({});
+
+function events(ids: string[], start: string, opts: Partial<EventSpec> = {}) {
+  const t0 = Date.parse(start);
+  return ids.map((id, i) => makeEvent({ id, time: new Date(t0 + i * 1000).toISOString(), ...opts }));
+}
+
+const sampledIds = (sample: Record<string, unknown>[]) => sample.map((r) => r.eventID);
+
+describe("planAlerts order", () => {
+  it("lists alerts by first event time, then by rule id as localeCompare orders it", async () => {
+    const at = "2026-11-20T10:00:00Z";
+    // localeCompare puts "a-rule" before "A-rule" (code units would put "A-rule" first), both before "b-rule".
+    const hits = ["b-rule", "A-rule", "a-rule"].map((id, i) =>
+      makeHit(makeRule({ id }), events([`o${i}`], at)),
+    );
+    const later = makeHit(makeRule({ id: "0-rule" }), events(["o3"], "2026-11-20T10:00:01Z"));
+    const plan = await planAlerts([later, ...hits], new MemoryStore(), config);
+    expect(plan.alerts.map((a) => a.ruleId)).toEqual(["a-rule", "A-rule", "b-rule", "0-rule"]);
+  });
+});
+
+describe("the events an alert is made from", () => {
+  it("takes each event once, in order of first appearance, when several hits add to one window", async () => {
+    const rule = makeRule();
+    const [e1, e2, e3] = events(["m1", "m2", "m3"], "2026-11-20T10:00:00Z");
+    const [alert] = await buildAlerts(
+      [makeHit(rule, [e1, e2]), makeHit(rule, [e2, e3])],
+      new MemoryStore(),
+      config,
+    );
+    expect(alert.count).toBe(3);
+    expect(alert.eventIds).toEqual(["m1", "m2", "m3"]);
+    expect(sampledIds(alert.sample)).toEqual(["m1", "m2", "m3"]);
+  });
+
+  it("keeps a repeated id in its first place with the later event, as a map by id would", async () => {
+    const rule = makeRule();
+    const first = makeEvent({ id: "r1", time: "2026-11-20T10:00:00Z", region: "us-east-1" });
+    const again = makeEvent({ id: "r1", time: "2026-11-20T10:00:00Z", region: "eu-west-1" });
+    const other = makeEvent({ id: "r2", time: "2026-11-20T10:00:01Z", region: "eu-west-1" });
+    const [alert] = await buildAlerts(
+      [makeHit(rule, [first, other]), makeHit(rule, [again])],
+      new MemoryStore(),
+      config,
+    );
+    expect(alert.count).toBe(2);
+    expect(alert.region).toBe("eu-west-1");
+    expect(sampledIds(alert.sample)).toEqual(["r1", "r2"]);
+    expect(alert.sample[0].awsRegion).toBe("eu-west-1");
+  });
+
+  it("counts a repeated id within one large hit once", async () => {
+    const list = events(
+      Array.from({ length: 20 }, (_, i) => `big${i}`),
+      "2026-11-20T10:00:00Z",
+    );
+    const repeated = makeEvent({ id: "big3", time: "2026-11-20T10:00:30Z" });
+    const [alert] = await buildAlerts([makeHit(makeRule(), [...list, repeated])], new MemoryStore(), config);
+    expect(alert.count).toBe(20);
+    expect(alert.eventIds).toHaveLength(20);
+    expect(new Set(alert.eventIds).size).toBe(20);
+  });
+});
+
+describe("an alert's texts", () => {
+  it("lists the distinct regions of its events in order, three at most, then …", async () => {
+    const regions = ["us-east-1", "us-east-1", "", "eu-west-1", "us-east-1", "ap-south-1"];
+    const list = regions.map((region, i) =>
+      makeEvent({
+        id: `g${i}`,
+        time: new Date(Date.parse("2026-11-20T10:00:00Z") + i * 1000).toISOString(),
+        region,
+      }),
+    );
+    const [three] = await buildAlerts([makeHit(makeRule(), list)], new MemoryStore(), config);
+    expect(three.region).toBe("us-east-1,eu-west-1,ap-south-1");
+
+    const more = [...list, makeEvent({ id: "g9", time: "2026-11-20T10:00:09Z", region: "us-west-2" })];
+    const [four] = await buildAlerts([makeHit(makeRule(), more)], new MemoryStore(), config);
+    expect(four.region).toBe("us-east-1,eu-west-1,ap-south-1,…");
+  });
+
+  it("writes event times as toISOString does, milliseconds included, whatever times came before", async () => {
+    const store = new MemoryStore();
+    const rule = makeRule({ suppressionMinutes: 1 });
+    // 4096 s apart: the same second modulo the size of the ISO text cache.
+    const times = ["2026-11-20T10:00:00.250Z", "2026-11-20T11:08:16.250Z", "2026-11-20T11:08:16.999Z"];
+    const seen: string[] = [];
+    for (const [i, time] of times.entries()) {
+      const [alert] = await buildAlerts([makeHit(rule, [makeEvent({ id: `t${i}`, time })])], store, config);
+      seen.push(alert.firstSeen, alert.lastSeen, alert.windowStart ?? "");
+    }
+    const [t0, t1, t2] = times;
+    // The third event falls in the second one's window: an update of its alert.
+    expect(seen).toEqual([t0, t0, t0, t1, t1, t1, t1, t2, t1]);
+  });
+});
