@@ -1,18 +1,19 @@
 /**
  * Derived facts rules can match on, keyed by their rule field names (`time.offHours`,
- * `action.destructive`, …). Computed once per event after attribution; the exact semantics of each
- * fact are documented in rules/README.md ("Derived fields"). Lookup tables are built at module load,
- * the business-hours calendar once per config, so the per-event cost is a few map lookups.
+ * `action.destructive`, …); the exact semantics of each fact are documented in rules/README.md
+ * ("Derived fields"). Lookup tables are built at module load, the business-hours calendar once per
+ * config. Facts are computed on first read and kept: most events are read by no rule that needs
+ * them, so enriching a batch costs one small object per event.
  */
 import type { Config } from "./config.ts";
-import { calendarFor } from "./enrich/calendar.ts";
-import { destructiveKind } from "./enrich/destructive.ts";
-import { collectAttachments, selfModification } from "./enrich/iam.ts";
+import { type BusinessCalendar, calendarFor, type TimeFacts } from "./enrich/calendar.ts";
+import { type DestructiveKind, destructiveKind } from "./enrich/destructive.ts";
+import { collectAttachments, type SelfModification, selfModification } from "./enrich/iam.ts";
 import { loggingReduced, securityServiceDisabled } from "./enrich/tampering.ts";
 import { actionTarget } from "./enrich/target.ts";
 import type { AuditEvent } from "./event.ts";
 
-/** Names of the facts enrichEvents sets, as rules spell them. */
+/** Names of the facts enrichEvents sets, as rules spell them (and in the order their JSON lists them). */
 export const FACT_NAMES = [
   "time.offHours",
   "time.localHour",
@@ -44,45 +45,140 @@ export function isAccessDenied(code: string | undefined): boolean {
   );
 }
 
+/** What the facts of every event of one enrichEvents call share. */
+interface BatchContext {
+  calendar: BusinessCalendar;
+  /** Policy attachments seen in the batch (iam.selfModification of policy changes). */
+  attachments: ReadonlySet<string>;
+}
+
+/** Marks a fact group not computed yet (undefined is a computed "does not apply"). */
+const PENDING = null;
+
+/**
+ * One event's facts. Each fact is a getter on the prototype that computes its group (the time facts
+ * from one calendar lookup, a kind and its boolean, …) on first read; an absent fact reads undefined,
+ * as a missing key did. JSON.stringify gives the same object as when every fact was an own key:
+ * the facts that apply, in FACT_NAMES order.
+ */
+class EventFacts {
+  [name: string]: unknown;
+  readonly #event: AuditEvent;
+  readonly #context: BatchContext;
+  #time: Readonly<TimeFacts> | undefined | typeof PENDING = PENDING;
+  #destructive: DestructiveKind | undefined | typeof PENDING = PENDING;
+  #target: string | undefined | typeof PENDING = PENDING;
+  #iam: SelfModification | undefined | typeof PENDING = PENDING;
+  #disabled: string | undefined | typeof PENDING = PENDING;
+
+  constructor(event: AuditEvent, context: BatchContext) {
+    this.#event = event;
+    this.#context = context;
+  }
+
+  #timeFacts(): Readonly<TimeFacts> | undefined {
+    if (this.#time === PENDING) this.#time = this.#context.calendar.facts(this.#event.time);
+    return this.#time;
+  }
+
+  #destructiveKind(): DestructiveKind | undefined {
+    if (this.#destructive === PENDING) {
+      const e = this.#event;
+      this.#destructive = destructiveKind(e.service, e.action, e.raw.requestParameters, e.time);
+    }
+    return this.#destructive;
+  }
+
+  #selfModification(): SelfModification | undefined {
+    if (this.#iam === PENDING) this.#iam = selfModification(this.#event, this.#context.attachments);
+    return this.#iam;
+  }
+
+  #disabledService(): string | undefined {
+    if (this.#disabled === PENDING) {
+      const e = this.#event;
+      this.#disabled = securityServiceDisabled(e.service, e.action, e.raw.requestParameters);
+    }
+    return this.#disabled;
+  }
+
+  get "time.offHours"(): boolean | undefined {
+    return this.#timeFacts()?.offHours;
+  }
+
+  get "time.localHour"(): number | undefined {
+    return this.#timeFacts()?.hour;
+  }
+
+  get "time.weekday"(): string | undefined {
+    return this.#timeFacts()?.weekday;
+  }
+
+  get "time.localDate"(): string | undefined {
+    return this.#timeFacts()?.date;
+  }
+
+  get "action.destructive"(): boolean {
+    return this.#destructiveKind() !== undefined;
+  }
+
+  get "action.destructiveKind"(): DestructiveKind | undefined {
+    return this.#destructiveKind() || undefined;
+  }
+
+  get "action.target"(): string | undefined {
+    if (this.#target === PENDING) {
+      const e = this.#event;
+      const target = actionTarget({
+        service: e.service,
+        region: e.region,
+        params: e.raw.requestParameters,
+        resources: e.resources,
+      });
+      this.#target = target || undefined;
+    }
+    return this.#target;
+  }
+
+  get "iam.selfModification"(): boolean {
+    return this.#selfModification()?.self === true;
+  }
+
+  get "iam.target"(): string | undefined {
+    return this.#selfModification()?.target;
+  }
+
+  get "logging.reduced"(): boolean {
+    const e = this.#event;
+    return loggingReduced(e.service, e.action, e.raw.requestParameters);
+  }
+
+  get "security.serviceDisabled"(): boolean {
+    return this.#disabledService() !== undefined;
+  }
+
+  get "security.service"(): string | undefined {
+    return this.#disabledService() || undefined;
+  }
+
+  get "error.accessDenied"(): boolean {
+    return isAccessDenied(this.#event.error?.code);
+  }
+
+  /** The facts that apply, as plain data (what JSON.stringify writes). */
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const name of FACT_NAMES) {
+      const value = this[name];
+      if (value !== undefined) out[name] = value;
+    }
+    return out;
+  }
+}
+
 /** Sets `event.facts` on every event (replacing earlier facts: re-attributed events are enriched again). */
 export function enrichEvents(events: AuditEvent[], config: Config): void {
   if (events.length === 0) return;
-  const calendar = calendarFor(config);
-  const attachments = collectAttachments(events);
-  for (const event of events) {
-    const facts: Record<string, unknown> = {};
-    const params = event.raw.requestParameters;
-
-    const time = calendar.facts(event.time);
-    if (time) {
-      facts["time.offHours"] = time.offHours;
-      facts["time.localHour"] = time.hour;
-      facts["time.weekday"] = time.weekday;
-      facts["time.localDate"] = time.date;
-    }
-
-    const kind = destructiveKind(event.service, event.action, params, event.time);
-    facts["action.destructive"] = kind !== undefined;
-    if (kind) facts["action.destructiveKind"] = kind;
-
-    const target = actionTarget({
-      service: event.service,
-      region: event.region,
-      params,
-      resources: event.resources,
-    });
-    if (target) facts["action.target"] = target;
-
-    const iam = selfModification(event, attachments);
-    facts["iam.selfModification"] = iam?.self === true;
-    if (iam) facts["iam.target"] = iam.target;
-
-    facts["logging.reduced"] = loggingReduced(event.service, event.action, params);
-    const disabled = securityServiceDisabled(event.service, event.action, params);
-    facts["security.serviceDisabled"] = disabled !== undefined;
-    if (disabled) facts["security.service"] = disabled;
-
-    facts["error.accessDenied"] = isAccessDenied(event.error?.code);
-    event.facts = facts;
-  }
+  const context: BatchContext = { calendar: calendarFor(config), attachments: collectAttachments(events) };
+  for (const event of events) event.facts = new EventFacts(event, context);
 }

@@ -712,7 +712,31 @@ describe("enrichEvents", () => {
     ]) {
       expect(typeof e.facts[name], name).toBe("boolean");
     }
-    for (const key of Object.keys(e.facts)) expect(FACT_NAMES as readonly string[]).toContain(key);
+    const written = Object.keys(JSON.parse(JSON.stringify(e.facts)) as Record<string, unknown>);
+    expect(written).toContain("action.destructive");
+    for (const key of written) expect(FACT_NAMES as readonly string[]).toContain(key);
+  });
+
+  it("facts read in any order agree with their JSON form: the facts that apply, in FACT_NAMES order", () => {
+    const records = [
+      ...panther.map((c) => c.event).filter((r) => normaliseRecord(r, { source: "t", index: 0 }).ok),
+      record("s3.amazonaws.com", "DeleteBucket", { bucketName: "b" }),
+      record("iam.amazonaws.com", "CreateAccessKey", null),
+      record("ec2.amazonaws.com", "TerminateInstances", {}, { errorCode: "Client.UnauthorizedOperation" }),
+    ];
+    expect(records.length).toBeGreaterThan(50);
+    const forward = enrich(records);
+    const reversed = enrich(records);
+    const backwards = [...FACT_NAMES].reverse();
+    for (let i = 0; i < records.length; i++) {
+      const read = backwards.map((name) => reversed[i].facts[name]);
+      const json = JSON.parse(JSON.stringify(forward[i].facts)) as Record<string, unknown>;
+      expect(JSON.stringify(reversed[i].facts)).toBe(JSON.stringify(forward[i].facts));
+      expect(Object.keys(json)).toEqual(FACT_NAMES.filter((name) => json[name] !== undefined));
+      backwards.forEach((name, k) => {
+        expect(read[k], name).toEqual(json[name]);
+      });
+    }
   });
 
   it("every fact is documented in rules/README.md's derived-fields table", () => {

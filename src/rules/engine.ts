@@ -9,7 +9,7 @@ import type { AuditEvent } from "../event.ts";
 import type { Store, WindowBucket } from "../state/store.ts";
 import type { CompiledDetectionRule, CompiledRule } from "./compile.ts";
 import { CorrelationBatch, type CorrelationPlan, planCorrelation } from "./correlation.ts";
-import { valueText } from "./fields.ts";
+import { groupKeyOf, groupValue } from "./fields.ts";
 import { linkRules, type RuleProblem } from "./link.ts";
 import { RuleIndex } from "./rule-index.ts";
 import type { RuleHit } from "./types.ts";
@@ -99,11 +99,10 @@ function addSingleHit(hits: SingleHits, rule: CompiledDetectionRule, event: Audi
   }
   const accessors = rule.groupBy;
   let lookup: string;
-  if (accessors.length === 1) lookup = valueText(accessors[0].first(event)) ?? "";
+  if (accessors.length === 1) lookup = groupValue(accessors[0], event);
   else {
     lookup = "";
-    for (let k = 0; k < accessors.length; k++)
-      lookup += `${valueText(accessors[k].first(event)) ?? ""}\u0000`;
+    for (let k = 0; k < accessors.length; k++) lookup += `${groupValue(accessors[k], event)}\u0000`;
   }
   const hit = byGroup.get(lookup);
   if (hit) {
@@ -115,14 +114,14 @@ function addSingleHit(hits: SingleHits, rule: CompiledDetectionRule, event: Audi
     if (t > hit.lastSeen.getTime()) hit.lastSeen = event.time;
     return;
   }
-  const values = accessors.map((a) => valueText(a.first(event)) ?? "");
+  const values = accessors.length === 1 ? [lookup] : accessors.map((a) => groupValue(a, event));
   const group: Record<string, string> = {};
   rule.meta.groupBy.forEach((f, k) => {
     group[f] = values[k];
   });
   byGroup.set(lookup, {
     rule: rule.meta,
-    groupKey: JSON.stringify(values),
+    groupKey: groupKeyOf(values),
     group,
     events: [event],
     count: 1,

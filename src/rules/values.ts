@@ -401,7 +401,42 @@ export function trimUnanchoredDots(src: string): string {
   return s;
 }
 
-function compileRegex(source: string, flags: string, where: string): RegExp {
+/** Literal runs shorter than this are not worth a substring search before the regex. */
+const MIN_REQUIRED_LITERAL = 3;
+
+/**
+ * The longest run of literal characters every match of a regex must contain, or undefined. Only for
+ * the simple shapes where that is plain to see: no alternation, group, class, braces or escaped letter
+ * or digit (`\d`, `\x41`, `\1`…) anywhere, and no `i` flag. A quantified character ends a run
+ * without being part of it; `.`, `^` and `$` end a run.
+ */
+export function requiredLiteral(source: string, flags: string): string | undefined {
+  if (flags.includes("i")) return undefined;
+  let best = "";
+  let run = "";
+  const end = () => {
+    if (run.length > best.length) best = run;
+    run = "";
+  };
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if ("|()[]{}".includes(c)) return undefined;
+    if (c === "\\") {
+      const next = source[i + 1];
+      if (next === undefined || /[0-9A-Za-z]/.test(next)) return undefined;
+      run += next;
+      i++;
+    } else if (c === "*" || c === "+" || c === "?") {
+      run = run.slice(0, -1);
+      end();
+    } else if (c === "." || c === "^" || c === "$") end();
+    else run += c;
+  }
+  end();
+  return best.length >= MIN_REQUIRED_LITERAL ? best : undefined;
+}
+
+function compileRegex(source: string, flags: string, where: string): StringTest {
   let src = source;
   let fl = flags;
   // Common PCRE spellings with a JavaScript equivalent.
@@ -412,11 +447,15 @@ function compileRegex(source: string, flags: string, where: string): RegExp {
   }
   src = src.replace(/\(\?P</g, "(?<");
   src = trimUnanchoredDots(src);
+  let re: RegExp;
   try {
-    return new RegExp(src, fl);
+    re = new RegExp(src, fl);
   } catch (err) {
     throw unsupported("re", `${where}: not a JavaScript regular expression: ${(err as Error).message}`);
   }
+  // A substring search rejects most values far faster than the regex engine can (one rule runs on every event).
+  const literal = requiredLiteral(src, fl);
+  return literal ? (s) => s.includes(literal) && re.test(s) : (s) => re.test(s);
 }
 
 function stringLeafTest(test: StringTest): LeafPredicate {
@@ -556,13 +595,13 @@ export function compileFieldItem(key: string, value: unknown, ctx: CompileContex
   } else if (m.re) {
     tests = scalars.map((v) => {
       if (typeof v !== "string") throw new RuleCompileError(`${where}: re takes a pattern string`);
-      const re = compileRegex(v, m.reFlags, where);
+      const test = compileRegex(v, m.reFlags, where);
       if (NESTED_QUANTIFIER.test(v)) {
         ctx.warnings?.push(
           `${where}: nested quantifier in re can backtrack for a long time on crafted values`,
         );
       }
-      return stringLeafTest((s) => re.test(s));
+      return stringLeafTest(test);
     });
   } else {
     const patterns: PatternPart[][] = [];

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { loadRuleSources } from "../../src/rules/load.ts";
-import { compilePattern, parseWildcards, trimUnanchoredDots } from "../../src/rules/values.ts";
+import {
+  compilePattern,
+  parseWildcards,
+  requiredLiteral,
+  trimUnanchoredDots,
+} from "../../src/rules/values.ts";
 import { event, ruleWith } from "./engine.helpers.ts";
 
 type Fields = Record<string, unknown>;
@@ -524,6 +529,44 @@ describe("regex rewriting", () => {
   });
 });
 
+describe("required literal of a regex (searched for before the regex runs)", () => {
+  it.each([
+    [".:assumed-role\\/aws:.", "", ":assumed-role/aws:"],
+    ["^arn:aws:iam::\\d+:root$", "", undefined],
+    ["foo.*barbaz", "", "barbaz"],
+    ["abcd?e", "", "abc"],
+    ["ab+cdef*", "", "cde"],
+    ["x\\.y\\-z", "", "x.y-z"],
+    ["(abc)?def", "", undefined],
+    ["abc|def", "", undefined],
+    ["[abc]def", "", undefined],
+    ["abc{2}", "", undefined],
+    ["abcdef", "i", undefined],
+    ["ab", "", undefined],
+  ])("%s /%s → %s", (src, flags, literal) => {
+    expect(requiredLiteral(src, flags)).toBe(literal);
+  });
+
+  it("the prefiltered test keeps the regex's verdicts", () => {
+    const samples = [
+      "",
+      "abc",
+      "xabcdefx",
+      "a:assumed-role/aws:b",
+      ":assumed-role/aws:",
+      "foo\nbarbaz",
+      "abcdde",
+      "abe",
+    ];
+    for (const src of [".:assumed-role\\/aws:.", "foo.*barbaz", "abcd?e", "ab+cdef*", "^abc", "cde$"]) {
+      const rule = ruleWith(sel(`    annotation|re: '${src}'`));
+      const re = new RegExp(src);
+      for (const s of samples)
+        expect([src, s, rule.match(event({ annotation: s }))]).toEqual([src, s, re.test(s)]);
+    }
+  });
+});
+
 describe("wildcard patterns", () => {
   /** The reference semantics: the pattern as an anchored regular expression. */
   function reference(pattern: string, cased: boolean): RegExp {
@@ -561,6 +604,124 @@ describe("wildcard patterns", () => {
       }
     }
     expect(checked).toBe(6000);
+  });
+});
+
+describe("field shapes (a single string is tested directly, anything else by the general walk)", () => {
+  const contains = (field: string) => sel(`    ${field}|contains: prod`);
+  const cases: Case[] = [
+    ["top level: string", contains("annotation"), { annotation: "prod-agent" }, true],
+    ["top level: array", contains("annotation"), { annotation: ["dev", "prod"] }, true],
+    ["top level: number as text", sel("    annotation|startswith: '1.'"), { annotation: 1.5 }, true],
+    ["top level: null", contains("annotation"), { annotation: null }, false],
+    ["top level: missing", contains("annotation"), {}, false],
+    [
+      "two segments: string",
+      contains("requestParameters.name"),
+      { requestParameters: { name: "prod" } },
+      true,
+    ],
+    [
+      "two segments: primitive on the way",
+      contains("requestParameters.name"),
+      { requestParameters: "prod" },
+      false,
+    ],
+    [
+      "two segments: array on the way",
+      contains("requestParameters.name"),
+      { requestParameters: [{ name: "dev" }, { name: "prod" }] },
+      true,
+    ],
+    [
+      "two segments: array value",
+      contains("requestParameters.name"),
+      { requestParameters: { name: ["dev", "prod"] } },
+      true,
+    ],
+    [
+      "two segments: object value as flat text",
+      contains("requestParameters.name"),
+      { requestParameters: { name: { env: "prod" } } },
+      true,
+    ],
+    [
+      "three segments: string",
+      contains("requestParameters.a.b"),
+      { requestParameters: { a: { b: "prod" } } },
+      true,
+    ],
+    [
+      "three segments: primitive on the way",
+      contains("requestParameters.a.b"),
+      { requestParameters: { a: "prod" } },
+      false,
+    ],
+    [
+      "three segments: array on the way",
+      contains("requestParameters.a.b"),
+      { requestParameters: { a: [{ b: "dev" }, { b: "prod" }] } },
+      true,
+    ],
+    [
+      "three segments: array first",
+      contains("requestParameters.a.b"),
+      { requestParameters: [{ a: { b: "prod" } }] },
+      true,
+    ],
+    [
+      "four segments: string",
+      contains("requestParameters.a.b.c"),
+      { requestParameters: { a: { b: { c: "prod" } } } },
+      true,
+    ],
+    [
+      "four segments: array on the way",
+      contains("requestParameters.a.b.c"),
+      { requestParameters: { a: { b: [{ c: "dev" }, { c: "prod" }] } } },
+      true,
+    ],
+    [
+      "four segments: primitive on the way",
+      contains("requestParameters.a.b.c"),
+      { requestParameters: { a: { b: "prod" } } },
+      false,
+    ],
+    [
+      "four segments: number as text",
+      sel("    requestParameters.a.b.c: 1"),
+      { requestParameters: { a: { b: { c: 1 } } } },
+      true,
+    ],
+    ["all: one string", sel("    annotation|contains|all: [aws, cli]"), { annotation: "aws-cli/2" }, true],
+    [
+      "all: one string, one missing",
+      sel("    annotation|contains|all: [aws, cli]"),
+      { annotation: "aws-sdk" },
+      false,
+    ],
+    [
+      "all: values spread over an array",
+      sel("    annotation|contains|all: [aws, cli]"),
+      { annotation: ["aws-sdk", "cli"] },
+      true,
+    ],
+    ["list: second value", sel("    annotation|startswith: [dev, prod]"), { annotation: "prod-agent" }, true],
+    ["re: string", sel("    annotation|re: '^pro?d'"), { annotation: "prod" }, true],
+    ["re: array", sel("    annotation|re: '^pro?d'"), { annotation: ["dev", "prod"] }, true],
+    ["cidr: string", sel("    annotation|cidr: 10.0.0.0/8"), { annotation: "10.1.2.3" }, true],
+    ["cidr: array", sel("    annotation|cidr: 10.0.0.0/8"), { annotation: ["1.1.1.1", "10.0.0.1"] }, true],
+    ["cidr: number", sel("    annotation|cidr: 10.0.0.0/8"), { annotation: 10 }, false],
+  ];
+  it.each(cases)("%s", (...c) => check(c));
+
+  it("a name that is not a fact of the event reads the record", () => {
+    const rule = ruleWith(contains("custom.value"));
+    expect(rule.match(event({ custom: { value: "prod" } }))).toBe(true);
+    expect(rule.match(event({ custom: { value: "dev" } }, { facts: { "custom.value": "prod" } }))).toBe(true);
+    expect(rule.match(event({ custom: { value: "prod" } }, { facts: { "custom.value": ["dev"] } }))).toBe(
+      false,
+    );
   });
 });
 

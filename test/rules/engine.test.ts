@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { defaultConfig } from "../../src/config.ts";
 import type { CompiledDetectionRule, CompiledRule } from "../../src/rules/compile.ts";
 import { RuleEngine } from "../../src/rules/engine.ts";
+import { groupKeyOf } from "../../src/rules/fields.ts";
 import { lintRules } from "../../src/rules/lint.ts";
 import { loadRuleSources, loadRules } from "../../src/rules/load.ts";
 import { RuleIndex } from "../../src/rules/rule-index.ts";
@@ -309,5 +310,24 @@ describe("lint warnings", () => {
     expect(rules[0].warnings[1]).toMatch(/use \|fieldref/);
     const plain = load(`${head("p")}detection:\n  s:\n    userAgent|re: '(ab)+c+'\n  condition: s`).rules[0];
     expect(plain.warnings).toEqual([]);
+  });
+});
+
+describe("group keys", () => {
+  it("are JSON.stringify of the group values, whatever the characters", () => {
+    const values = [
+      "",
+      "arn:aws:sts::111122223333:assumed-role/agent/session",
+      'say "hi"',
+      "back\\slash",
+      "tab\there\nnewline\u0000nul\u001f",
+      "line\u2028separator\u007f",
+      "emoji \u{1F600} pair",
+      "lone \ud800 high",
+      "lone \udc00 low",
+    ];
+    for (const v of values) expect(groupKeyOf([v])).toBe(JSON.stringify([v]));
+    expect(groupKeyOf(values)).toBe(JSON.stringify(values));
+    expect(groupKeyOf([])).toBe("[]");
   });
 });
