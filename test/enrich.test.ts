@@ -822,3 +822,50 @@ describe("facts on real invictus-ir records", () => {
     expect(byCode.get("TrailNotFoundException")).toBe(false);
   });
 });
+
+describe("hostile request parameters", () => {
+  // An object with its own toString/valueOf makes String() and Number() throw: once, that failed
+  // the whole batch. Every fact must be computable for it, with the same value as for absent data.
+  const hostile = { toString: 1, valueOf: 1 };
+  const cases: [string, string, unknown][] = [
+    [
+      "s3.amazonaws.com",
+      "PutBucketLifecycle",
+      {
+        bucketName: "b",
+        LifecycleConfiguration: {
+          Rule: [
+            {
+              Status: hostile,
+              Expiration: { Days: hostile, Date: hostile },
+              NoncurrentVersionExpiration: { NoncurrentDays: hostile },
+            },
+          ],
+        },
+      },
+    ],
+    [
+      "route53.amazonaws.com",
+      "ChangeResourceRecordSets",
+      { changeBatch: { changes: [{ action: hostile }] } },
+    ],
+    [
+      "cloudtrail.amazonaws.com",
+      "PutEventSelectors",
+      {
+        trailName: "t",
+        advancedEventSelectors: [{ fieldSelectors: [{ field: hostile, equals: [hostile] }] }],
+      },
+    ],
+    ["securityhub.amazonaws.com", "UpdateStandardsControl", { controlStatus: hostile }],
+    ["guardduty.amazonaws.com", "UpdateDetector", { detectorId: "d", features: [{ status: hostile }] }],
+  ];
+
+  it.each(cases)("%s %s: every fact computes, none taken from the hostile values", (source, name, params) => {
+    const facts = factsOf(record(source, name, params));
+    const json = JSON.parse(JSON.stringify(facts)) as Record<string, unknown>;
+    for (const fact of FACT_NAMES) expect(facts[fact]).toEqual(json[fact]);
+    expect(json["action.destructive"]).toBe(false);
+    expect(json["security.serviceDisabled"]).toBe(false);
+  });
+});

@@ -5,10 +5,10 @@
  * Some calls are destructive only with certain parameters (a lifecycle rule that expires objects within
  * days, versioning suspended, deletion protection turned off); those carry a predicate.
  */
+import { asArray, isObject, type Params, scalarNumber, scalarText } from "./params.ts";
 
 export type DestructiveKind = "delete" | "terminate" | "purge" | "disable" | "expire";
 
-type Params = Record<string, unknown>;
 type Predicate = (params: Params, eventTime: Date) => boolean;
 
 interface Entry {
@@ -217,15 +217,6 @@ export function destructiveActions(): Array<{ service: string; action: string; k
   return out;
 }
 
-function isObject(v: unknown): v is Params {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function asArray(v: unknown): unknown[] {
-  if (Array.isArray(v)) return v;
-  return v === undefined || v === null ? [] : [v];
-}
-
 /**
  * An enabled lifecycle rule that expires current objects or noncurrent versions within EXPIRY_DAYS
  * days (or on a date within that span of the call): data loss soon, not routine retention.
@@ -235,17 +226,17 @@ function lifecycleExpiresSoon(p: Params, eventTime: Date): boolean {
   const config = p.LifecycleConfiguration ?? p.lifecycleConfiguration;
   if (!isObject(config)) return false;
   for (const rule of asArray(config.Rule ?? config.Rules ?? config.rules)) {
-    if (!isObject(rule) || String(rule.Status ?? rule.status) !== "Enabled") continue;
+    if (!isObject(rule) || scalarText(rule.Status ?? rule.status) !== "Enabled") continue;
     const exp = rule.Expiration ?? rule.expiration;
     if (isObject(exp)) {
-      const days = Number(exp.Days ?? exp.days);
+      const days = scalarNumber(exp.Days ?? exp.days);
       if (Number.isFinite(days) && days <= EXPIRY_DAYS) return true;
-      const date = Date.parse(String(exp.Date ?? exp.date ?? ""));
+      const date = Date.parse(scalarText(exp.Date ?? exp.date));
       if (Number.isFinite(date) && date - eventTime.getTime() <= EXPIRY_DAYS * DAY_MS) return true;
     }
     const noncurrent = rule.NoncurrentVersionExpiration ?? rule.noncurrentVersionExpiration;
     if (isObject(noncurrent)) {
-      const days = Number(noncurrent.NoncurrentDays ?? noncurrent.noncurrentDays);
+      const days = scalarNumber(noncurrent.NoncurrentDays ?? noncurrent.noncurrentDays);
       if (Number.isFinite(days) && days <= EXPIRY_DAYS) return true;
     }
   }
@@ -265,5 +256,5 @@ function pitrDisabled(p: Params): boolean {
 function deletesRecordSets(p: Params): boolean {
   const batch = p.changeBatch;
   if (!isObject(batch)) return false;
-  return asArray(batch.changes).some((c) => isObject(c) && String(c.action).toUpperCase() === "DELETE");
+  return asArray(batch.changes).some((c) => isObject(c) && scalarText(c.action).toUpperCase() === "DELETE");
 }

@@ -3,12 +3,7 @@
  * Security Hub, Macie, IAM Access Analyzer) turned off. Judged from the request alone: the state before
  * the call is not in the record, so "reduced" means "the trail no longer logs everything it can".
  */
-
-type Params = Record<string, unknown>;
-
-function isObject(v: unknown): v is Params {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
+import { isObject, type Params, scalarText } from "./params.ts";
 
 const CLOUDTRAIL = "cloudtrail.amazonaws.com";
 
@@ -67,7 +62,7 @@ function advancedLogsAllManagement(selector: unknown): boolean {
   let management = false;
   for (const field of selector.fieldSelectors) {
     if (!isObject(field)) continue;
-    const name = String(field.field ?? field.Field ?? "");
+    const name = scalarText(field.field ?? field.Field);
     if (name === "eventCategory") {
       const equals = field.equals ?? field.Equals;
       management = Array.isArray(equals) && equals.includes("Management");
@@ -122,7 +117,7 @@ security("securityhub.amazonaws.com", "securityhub", {
   DisableImportFindingsForProduct: always,
   DisassociateFromMasterAccount: always,
   DisassociateFromAdministratorAccount: always,
-  UpdateStandardsControl: (p) => String(p.controlStatus ?? p.ControlStatus) === "DISABLED",
+  UpdateStandardsControl: (p) => scalarText(p.controlStatus ?? p.ControlStatus) === "DISABLED",
 });
 security("macie2.amazonaws.com", "macie", {
   DisableMacie: always,
@@ -137,7 +132,7 @@ security("access-analyzer.amazonaws.com", "access-analyzer", {
 function featuresDisabled(p: Params): boolean {
   const features = p.features;
   if (Array.isArray(features)) {
-    return features.some((f) => isObject(f) && String(f.status ?? f.Status).toUpperCase() === "DISABLED");
+    return features.some((f) => isObject(f) && scalarText(f.status ?? f.Status).toUpperCase() === "DISABLED");
   }
   return false;
 }
