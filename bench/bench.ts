@@ -4,7 +4,7 @@
  * rules, alerts, run collector), in one process over the same deterministic gzipped corpus, plus
  * peak RSS. Prints the figures and the ratio b/a.
  *   --records N (default 200000)  --per-file N (default 1000)  --no-rules  --rules DIR (extra)
- *   --stages (also print milliseconds per pipeline stage)
+ *   --stages (also print milliseconds per pipeline stage)  --runs N (default 3: medians of N alternating runs)
  */
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     "per-file": { type: "string", default: "1000" },
     "no-rules": { type: "boolean", default: false },
     stages: { type: "boolean", default: false },
+    runs: { type: "string", default: "3" },
     rules: { type: "string", multiple: true, default: [] },
   },
 });
@@ -93,13 +94,29 @@ async function pipeline(): Promise<{
   return { records: s.records.read, ms, rules: ruleCount, alerts: s.alerts.total, ai: s.byKind.ai, stages };
 }
 
+// Runs alternate (a) and (b) and the medians are reported: one run swings by ±15% on a shared
+// machine. (a) gets a warm-up run; (b) does not, its first run is one of the measured ones.
+const runs = Math.max(1, Number(values.runs));
 floor(); // warm-up: JIT, zlib
-const a = floor();
-const rssAfterFloor = peakRss();
-const b = await pipeline();
-const rssAfterPipeline = peakRss();
+const floors: { records: number; ms: number }[] = [];
+const pipelines: Awaited<ReturnType<typeof pipeline>>[] = [];
+let rssAfterFloor = 0;
+let rssAfterPipeline = 0;
+for (let run = 0; run < runs; run++) {
+  floors.push(floor());
+  if (run === 0) rssAfterFloor = peakRss();
+  pipelines.push(await pipeline());
+  if (run === 0) rssAfterPipeline = peakRss();
+}
+const median = <T extends { ms: number }>(xs: T[]): T =>
+  [...xs].sort((x, y) => x.ms - y.ms)[(xs.length - 1) >> 1];
+const a = median(floors);
+const b = median(pipelines);
 
 console.log(`corpus: ${paths.length} files, ${a.records} records, ${mib(compressed)} gzipped`);
+console.log(
+  `runs: ${runs}, medians below; b/a of each run: ${pipelines.map((p, i) => (floors[i].ms / p.ms).toFixed(2)).join(" ")}`,
+);
 console.log(
   `(a) floor, gunzip + JSON.parse:  ${rate(a.records, a.ms).toLocaleString("en-US")} records/s  (${(a.ms / 1000).toFixed(2)} s)`,
 );
@@ -108,7 +125,9 @@ console.log(
 );
 if (values.stages) {
   const listed = Object.entries(b.stages).map(([stage, ms]) => `${stage} ${ms.toFixed(0)}`);
-  console.log(`stages (ms): ${listed.join("  ")}`);
+  console.log(`stages of that run (ms): ${listed.join("  ")}`);
 }
 console.log(`ratio b/a: ${(rate(b.records, b.ms) / rate(a.records, a.ms)).toFixed(2)}`);
-console.log(`peak RSS: ${mib(rssAfterFloor)} after the floor, ${mib(rssAfterPipeline)} after the pipeline`);
+console.log(
+  `peak RSS: ${mib(rssAfterFloor)} after the first floor run, ${mib(rssAfterPipeline)} after the first pipeline run`,
+);
