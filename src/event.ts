@@ -86,7 +86,11 @@ export interface AuditEvent {
   resources: ResourceRef[];
   raw: RawRecord;
   actor: Actor;
-  /** Derived facts for rules (enrich.ts), keyed by their rule field names: "time.offHours", … */
+  /**
+   * Derived facts for rules (enrich.ts), read by their rule field names: "time.offHours", … Each is
+   * computed on first read (getters, not own keys: read facts by name or through JSON.stringify,
+   * which gives the facts that apply; Object.keys and spreading see none).
+   */
   facts: Record<string, unknown>;
   /** Where the record came from: file (or s3://…, stdin) and index within it. */
   origin: RecordOrigin;
