@@ -94,16 +94,16 @@ export class MemoryStore implements Store {
   async seen(keys: string[]): Promise<Set<string>> {
     const now = this.now();
     const out = new Set<string>();
-    for (const key of keys) {
-      const exp = this.seenMarkers.get(key);
-      if (exp !== undefined && exp > now) out.add(key);
+    const expiries = this.seenMarkers.getAll(keys);
+    for (let i = 0; i < keys.length; i++) {
+      const exp = expiries[i];
+      if (exp !== undefined && exp > now) out.add(keys[i]);
     }
     return out;
   }
 
   async markSeen(keys: string[], ttlSeconds: number): Promise<void> {
-    const expiresAt = this.now() + ttlSeconds * 1000;
-    for (const key of keys) this.seenMarkers.set(key, expiresAt);
+    this.seenMarkers.setAll(keys, this.now() + ttlSeconds * 1000);
   }
 
   async addToWindows(increments: WindowIncrement[], ttlSeconds: number): Promise<void> {

@@ -25,7 +25,7 @@ function hashLanes(key: string, out: Int32Array): void {
   out[1] = h2;
 }
 
-const INITIAL_SLOTS = 1 << 12;
+const INITIAL_SLOTS = 1 << 16;
 /**
  * Int32 words per slot: [expiry high word + 1 (0 = empty), hash lane 1, hash lane 2, expiry low word].
  * One slot's words share a cache line: a probe of a large table costs one miss, not one per array.
@@ -38,6 +38,10 @@ export class SeenMarkers {
   private capacity = INITIAL_SLOTS;
   private count = 0;
   private readonly lanes = new Int32Array(2);
+  /** Writes so far: a getAll's remembered slots are used only if none happened since. */
+  private writes = 0;
+  /** The last getAll: its keys, and per key its slot and hash lanes. */
+  private lastLookup: { keys: readonly string[]; found: Int32Array; writes: number } | undefined;
 
   /** Expiry (epoch ms) of a key's marker, or undefined if it has none. */
   get(key: string): number | undefined {
@@ -47,10 +51,63 @@ export class SeenMarkers {
   }
 
   set(key: string, expiresAt: number): void {
-    const at = this.find(key) * WORDS;
+    this.writes++;
+    this.claim(this.find(key), this.lanes[0], this.lanes[1], expiresAt);
+  }
+
+  /**
+   * Expiries of many keys (undefined: no marker). The pipeline asks this of a batch's keys and,
+   * after publishing, marks the same list seen with setAll: the slots found here are remembered so
+   * that setAll neither hashes nor probes again when nothing was written in between.
+   */
+  getAll(keys: readonly string[]): (number | undefined)[] {
+    const out = new Array<number | undefined>(keys.length);
+    const found = new Int32Array(keys.length * 3);
+    for (let i = 0; i < keys.length; i++) {
+      const slot = this.find(keys[i]);
+      found[i * 3] = slot;
+      found[i * 3 + 1] = this.lanes[0];
+      found[i * 3 + 2] = this.lanes[1];
+      const at = slot * WORDS;
+      const high = this.slots[at];
+      out[i] = high === 0 ? undefined : (high - 1) * TWO_32 + (this.slots[at + 3] >>> 0);
+    }
+    this.lastLookup = { keys, found, writes: this.writes };
+    return out;
+  }
+
+  /** Sets every key's expiry (see getAll). */
+  setAll(keys: readonly string[], expiresAt: number): void {
+    const last = this.lastLookup;
+    this.lastLookup = undefined;
+    if (!last || last.keys !== keys || last.writes !== this.writes) {
+      for (const key of keys) this.set(key, expiresAt);
+      return;
+    }
+    this.writes++;
+    const capacity = this.capacity;
+    for (let i = 0; i < keys.length; i++) {
+      const a = last.found[i * 3 + 1];
+      const b = last.found[i * 3 + 2];
+      let slot: number = last.found[i * 3];
+      const at = slot * WORDS;
+      // A remembered slot is still right unless the table grew, or an earlier key of this list took
+      // the empty slot this one was to go in (then it probes again, from its hash).
+      if (
+        this.capacity !== capacity ||
+        (this.slots[at] !== 0 && (this.slots[at + 1] !== a || this.slots[at + 2] !== b))
+      )
+        slot = this.findLanes(a, b);
+      this.claim(slot, a, b, expiresAt);
+    }
+  }
+
+  /** Writes a key's hash (into an empty slot) and expiry at `slot`. */
+  private claim(slot: number, a: number, b: number, expiresAt: number): void {
+    const at = slot * WORDS;
     if (this.slots[at] === 0) {
-      this.slots[at + 1] = this.lanes[0];
-      this.slots[at + 2] = this.lanes[1];
+      this.slots[at + 1] = a;
+      this.slots[at + 2] = b;
       this.count++;
     }
     writeExpiry(this.slots, at, expiresAt);
@@ -61,8 +118,10 @@ export class SeenMarkers {
   /** The key's slot, or the empty slot where it would go; leaves its hash in `lanes`. */
   private find(key: string): number {
     hashLanes(key, this.lanes);
-    const a = this.lanes[0];
-    const b = this.lanes[1];
+    return this.findLanes(this.lanes[0], this.lanes[1]);
+  }
+
+  private findLanes(a: number, b: number): number {
     const mask = this.capacity - 1;
     const slots = this.slots;
     let slot = (a ^ Math.imul(b, 0x9e3779b1)) & mask;

@@ -32,3 +32,46 @@ describe("SeenMarkers", () => {
     expect(falseHits).toBe(0);
   });
 });
+
+describe("SeenMarkers.getAll then setAll (the pipeline's read, then mark after publishing)", () => {
+  it("marks exactly what set() would, reusing the slots found when nothing was written between", () => {
+    const fast = new SeenMarkers();
+    const slow = new SeenMarkers();
+    let n = 0;
+    for (let batch = 0; batch < 40; batch++) {
+      // Batches repeat some keys of earlier batches and within themselves, and grow the table.
+      const keys = Array.from(
+        { length: 3000 },
+        (_, i) => `evt#1#${(n + i) % 50_000}-${i % 7 === 0 ? "dup" : i}`,
+      );
+      n += 2000;
+      const before = fast.getAll(keys);
+      expect(before).toEqual(keys.map((k) => slow.get(k)));
+      fast.setAll(keys, batch + 1);
+      for (const k of keys) slow.set(k, batch + 1);
+    }
+    for (let i = 0; i < 50_000; i += 7) expect(fast.get(`evt#1#${i}-0`)).toBe(slow.get(`evt#1#${i}-0`));
+  });
+
+  it("finds every key when the table grows in the middle of setAll", () => {
+    const m = new SeenMarkers();
+    const keys = Array.from({ length: 200_000 }, (_, i) => `evt#123456789012#${i}`);
+    m.getAll(keys);
+    m.setAll(keys, 42);
+    expect(m.getAll(keys).every((exp) => exp === 42)).toBe(true);
+  });
+
+  it("probes again when the table changed between the lookup and the write", () => {
+    const m = new SeenMarkers();
+    const keys = ["evt#1#a", "evt#1#b"];
+    expect(m.getAll(keys)).toEqual([undefined, undefined]);
+    for (let i = 0; i < 100_000; i++) m.set(`evt#2#${i}`, 5); // writes and grows in between
+    m.setAll(keys, 9);
+    expect(m.getAll(keys)).toEqual([9, 9]);
+    expect(m.get("evt#2#99999")).toBe(5);
+    // A list other than the last looked up is written key by key.
+    m.getAll(["evt#1#c"]);
+    m.setAll(["evt#1#d"], 3);
+    expect(m.getAll(["evt#1#c", "evt#1#d"])).toEqual([undefined, 3]);
+  });
+});
