@@ -5,6 +5,7 @@
  */
 import type { Detector, Sink } from "./batch.ts";
 import { decodeDecompressed, decompressFile } from "./cloudtrail/decode.ts";
+import { GunzipWorker } from "./cloudtrail/gunzip-worker.ts";
 import type { InputFile } from "./cloudtrail/inputs.ts";
 import type { Config } from "./config.ts";
 import { type BatchInput, processBatch, type StageTimes } from "./pipeline.ts";
@@ -30,21 +31,27 @@ export async function runFiles(
   files: AsyncIterable<InputFile> | Iterable<InputFile>,
   deps: RunDeps,
 ): Promise<void> {
-  await runRecordBatches(decodedFiles(files, deps), deps);
+  const gunzip = new GunzipWorker();
+  try {
+    await runRecordBatches(decodedFiles(files, deps, gunzip), deps);
+  } finally {
+    await gunzip.close();
+  }
 }
 
 /**
  * Each readable file as a batch; unreadable and digest files are reported to the collector and
- * passed over. The next file is read and gunzipped (on libuv's thread pool) while the current
- * batch goes through the pipeline; files are still decoded and yielded one at a time, in order.
+ * passed over. The next file is read and gunzipped (on a worker thread) while the current batch
+ * goes through the pipeline; files are still decoded and yielded one at a time, in order.
  */
 async function* decodedFiles(
   files: AsyncIterable<InputFile> | Iterable<InputFile>,
   deps: RunDeps,
+  gunzip: GunzipWorker,
 ): AsyncIterable<BatchInput> {
   let ahead: { file: InputFile; data: Promise<Uint8Array> } | undefined;
   for await (const file of files) {
-    const next = { file, data: readDecompressed(file) };
+    const next = { file, data: readDecompressed(file, gunzip) };
     // A rejection is handled when this file's turn comes, not reported as unhandled meanwhile.
     next.data.catch(() => {});
     if (ahead) {
@@ -59,8 +66,11 @@ async function* decodedFiles(
   }
 }
 
-async function readDecompressed(file: InputFile): Promise<Uint8Array> {
-  return decompressFile(await file.read(), file.source, { decompressed: file.decompressed });
+async function readDecompressed(file: InputFile, worker: GunzipWorker): Promise<Uint8Array> {
+  return decompressFile(await file.read(), file.source, {
+    decompressed: file.decompressed,
+    gunzip: (gzip) => worker.gunzip(gzip),
+  });
 }
 
 /** One file's records as a batch, or undefined when it was reported as unreadable or skipped. */

@@ -41,8 +41,6 @@ export function gunzipFile(bytes: Uint8Array, source: string): Buffer {
   }
 }
 
-const gunzipAsync = promisify(gunzip);
-
 export function decodeFile(
   bytes: Uint8Array,
   source: string,
@@ -52,30 +50,36 @@ export function decodeFile(
   return decodeText(utf8(data), source);
 }
 
-/** A file's decompressed bytes, gunzipped on libuv's thread pool: the caller can work meanwhile. */
-export async function decompressFile(
-  bytes: Uint8Array,
-  source: string,
-  options: { decompressed?: boolean } = {},
-): Promise<Uint8Array> {
-  if (!isGzip(bytes)) return uncompressed(bytes, source, options);
-  try {
-    return await gunzipAsync(bytes, { chunkSize: outputChunkSize(bytes) });
-  } catch (err) {
-    throw new FileError(source, `not readable gzip: ${(err as Error).message}`);
-  }
+/**
+ * Gunzip on libuv's thread pool. Node's async gunzip returns to the main thread after each output
+ * chunk: with the default 16 KiB, a file would progress only between batches. One chunk the size the
+ * gzip trailer states (ISIZE, the length mod 2³², capped) lets the pool do the whole file at once.
+ */
+export function gunzipAsync(gzip: Uint8Array): Promise<Uint8Array> {
+  return gunzipWithOptions(gzip, { chunkSize: outputChunkSize(gzip) });
 }
 
-/**
- * Node's async gunzip returns to the main thread after each output chunk: with the default 16 KiB,
- * a file would progress only between batches. One chunk the size the gzip trailer states (ISIZE,
- * the length mod 2³², capped) lets the thread pool do the whole file at once.
- */
+const gunzipWithOptions = promisify(gunzip);
+
 function outputChunkSize(gzip: Uint8Array): number {
   const n = gzip.length;
   const stated =
     n >= 18 ? (gzip[n - 4] | (gzip[n - 3] << 8) | (gzip[n - 2] << 16) | (gzip[n - 1] << 24)) >>> 0 : 0;
   return Math.min(Math.max(stated + 1, 64 * 1024), 256 * 1024 * 1024);
+}
+
+/** A file's decompressed bytes, gunzipped off the main thread (by `gunzip`, else zlib's thread pool). */
+export async function decompressFile(
+  bytes: Uint8Array,
+  source: string,
+  options: { decompressed?: boolean; gunzip?: (gzip: Uint8Array) => Promise<Uint8Array> } = {},
+): Promise<Uint8Array> {
+  if (!isGzip(bytes)) return uncompressed(bytes, source, options);
+  try {
+    return await (options.gunzip ?? gunzipAsync)(bytes);
+  } catch (err) {
+    throw new FileError(source, `not readable gzip: ${(err as Error).message}`);
+  }
 }
 
 /** Decompressed bytes (from decompressFile) → the records in them. */

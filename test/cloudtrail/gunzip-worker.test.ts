@@ -1,0 +1,38 @@
+import { gzipSync } from "node:zlib";
+import { afterEach, describe, expect, it } from "vitest";
+import { GunzipWorker } from "../../src/cloudtrail/gunzip-worker.ts";
+
+describe("GunzipWorker (the replay's read-ahead)", () => {
+  let worker: GunzipWorker | undefined;
+  afterEach(async () => {
+    await worker?.close();
+    worker = undefined;
+  });
+
+  it("gunzips many files in order of request and leaves the caller's bytes as they were", async () => {
+    worker = new GunzipWorker();
+    const texts = Array.from({ length: 20 }, (_, i) => JSON.stringify({ Records: [{ eventID: `e${i}` }] }));
+    const files = texts.map((t) => gzipSync(Buffer.from(t)));
+    const before = files.map((f) => Buffer.from(f));
+    const out = await Promise.all(files.map((f) => worker?.gunzip(f) as Promise<Uint8Array>));
+    expect(out.map((o) => Buffer.from(o).toString("utf8"))).toEqual(texts);
+    expect(files).toEqual(before);
+    expect(files.every((f) => f.buffer.byteLength > 0)).toBe(true);
+  });
+
+  it("rejects a corrupt file with zlib's reason and goes on with the next", async () => {
+    worker = new GunzipWorker();
+    const corrupt = gzipSync(Buffer.from("x".repeat(1000)));
+    corrupt[15] ^= 0xff;
+    await expect(worker.gunzip(corrupt)).rejects.toThrow(/./);
+    const ok = await worker.gunzip(gzipSync(Buffer.from("fine")));
+    expect(Buffer.from(ok).toString()).toBe("fine");
+  });
+
+  it("still gunzips (on zlib's thread pool) once the worker is gone", async () => {
+    worker = new GunzipWorker();
+    await worker.close();
+    const out = await worker.gunzip(gzipSync(Buffer.from("after")));
+    expect(Buffer.from(out).toString()).toBe("after");
+  });
+});
