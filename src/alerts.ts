@@ -5,14 +5,15 @@
  * at that event's time and fires at once (status "new"). Later matches for the same rule and group
  * whose event time falls in the window raise the count of the same alert (status "updated") instead of
  * making new alerts. Windows are kept in the store (getItems/putItems, one call each per batch) under
- * `alert|<sha256(rule, group)>`, with the event ids already counted, so a replayed batch neither counts
- * an event twice nor makes a new alert. Alert ids are sha256(rule, group, window start): a replay makes
+ * `alert|<sha256Hex(rule, group)>`, with the event ids already counted, so a replayed batch neither counts
+ * an event twice nor makes a new alert. Alert ids are sha256Hex(rule, group, window start): a replay makes
  * the same id.
  */
-import * as crypto from "node:crypto";
+
 import { alertTitle } from "./alerts/title.ts";
 import type { Config } from "./config.ts";
 import type { Actor, ActorKind, AuditEvent, Confidence } from "./event.ts";
+import { sha256Hex } from "./hash.ts";
 import type { Level, RuleHit, RuleMeta } from "./rules/types.ts";
 import { cleanActor, cleanText, knownActorKind, redactRecord } from "./sanitize.ts";
 import type { Store } from "./state/store.ts";
@@ -82,15 +83,9 @@ function minLevel(a: Level, b: Level): Level {
   return levelRank(a) <= levelRank(b) ? a : b;
 }
 
-/** Hex sha256 of a text; the one-shot crypto.hash (Node ≥ 20.12) makes no Hash object per call. */
-const sha256: (text: string) => string =
-  typeof crypto.hash === "function"
-    ? (text) => crypto.hash("sha256", text)
-    : (text) => crypto.createHash("sha256").update(text).digest("hex");
-
-/** Deterministic alert id: 32 hex characters of sha256(rule id, group key, window start). */
+/** Deterministic alert id: 32 hex characters of sha256Hex(rule id, group key, window start). */
 export function alertId(ruleId: string, groupKey: string, windowStart: Date): string {
-  return sha256(`${ruleId}\u0000${groupKey}\u0000${windowStart.toISOString()}`).slice(0, 32);
+  return sha256Hex(`${ruleId}\u0000${groupKey}\u0000${windowStart.toISOString()}`).slice(0, 32);
 }
 
 /** Store item key of a rule and group's suppression state. */
@@ -103,7 +98,7 @@ export function suppressionKey(ruleId: string, groupKey: string): string {
   }
   let key = byGroup.get(groupKey);
   if (key === undefined) {
-    key = `alert|${sha256(`${ruleId}\u0000${groupKey}`).slice(0, 40)}`;
+    key = `alert|${sha256Hex(`${ruleId}\u0000${groupKey}`).slice(0, 40)}`;
     if (cachedSuppressionKeys >= MAX_CACHED_SUPPRESSION_KEYS) {
       for (const m of suppressionKeys.values()) m.clear();
       cachedSuppressionKeys = 0;

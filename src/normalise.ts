@@ -1,5 +1,5 @@
 /** Raw CloudTrail record → AuditEvent, computed once; every later stage reads these fields. */
-import { createHash } from "node:crypto";
+
 import { UnparseableRecord } from "./cloudtrail/decode.ts";
 import {
   type CloudTrailRecord,
@@ -16,6 +16,7 @@ import type {
   RecordOrigin,
   ResourceRef,
 } from "./event.ts";
+import { sha256Hex } from "./hash.ts";
 
 export type NormaliseResult =
   | { ok: true; event: AuditEvent }
@@ -112,7 +113,7 @@ function describeInvalid(
 
 /** Records with no eventID (partial exports) still need a stable identity for dedup. */
 function syntheticId(obj: Record<string, unknown>): string {
-  return `synthetic-${createHash("sha256").update(JSON.stringify(obj)).digest("hex").slice(0, 32)}`;
+  return `synthetic-${sha256Hex(JSON.stringify(obj)).slice(0, 32)}`;
 }
 
 function errorOf(r: CloudTrailRecord): EventError | undefined {

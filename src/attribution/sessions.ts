@@ -8,6 +8,7 @@
 
 import { parseCreationDate, parseExpiration } from "../cloudtrail/records.ts";
 import type { AuditEvent, Evidence } from "../event.ts";
+import { asObject } from "../json-values.ts";
 import type { SessionRecord, Store } from "../state/store.ts";
 import { type AgentMatchers, agentTagMatches, recordAiSignals } from "./signals.ts";
 
@@ -29,12 +30,6 @@ function usableKey(value: unknown): string | undefined {
   return typeof value === "string" && ACCESS_KEY.test(value) ? value : undefined;
 }
 
-function obj(value: unknown): Record<string, unknown> | undefined {
-  return value !== null && typeof value === "object" && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
-}
-
 /** The session an event's caller used, when it used temporary role or federation credentials. */
 export function sessionKeyOf(event: AuditEvent): string | undefined {
   const p = event.principal;
@@ -46,13 +41,13 @@ export function sessionKeyOf(event: AuditEvent): string | undefined {
 export function issuedTags(requestParameters: Record<string, unknown> | undefined): Record<string, string> {
   const tags: Record<string, string> = {};
   if (!requestParameters) return tags;
-  const incoming = obj(requestParameters.incomingTransitiveTags);
+  const incoming = asObject(requestParameters.incomingTransitiveTags);
   if (incoming) for (const [k, v] of Object.entries(incoming)) tags[k] = String(v);
-  const principalTags = obj(requestParameters.principalTags);
+  const principalTags = asObject(requestParameters.principalTags);
   if (principalTags) for (const [k, v] of Object.entries(principalTags)) tags[k] = String(v);
   if (Array.isArray(requestParameters.tags)) {
     for (const t of requestParameters.tags) {
-      const tag = obj(t);
+      const tag = asObject(t);
       const key = tag?.key ?? tag?.Key;
       const value = tag?.value ?? tag?.Value;
       if (typeof key === "string" && value !== undefined) tags[key] = String(value);
@@ -65,10 +60,10 @@ export function issuedTags(requestParameters: Record<string, unknown> | undefine
 export function issuanceOf(event: AuditEvent, m: AgentMatchers): SessionRecord | undefined {
   if (event.service !== "sts.amazonaws.com" || !ISSUING_APIS.has(event.action) || event.error)
     return undefined;
-  const req = obj(event.raw.requestParameters);
-  const resp = obj(event.raw.responseElements);
+  const req = asObject(event.raw.requestParameters);
+  const resp = asObject(event.raw.responseElements);
   if (!resp) return undefined;
-  const creds = obj(resp.credentials);
+  const creds = asObject(resp.credentials);
   const arn = issuedArn(event, req, resp);
   if (!arn) return undefined;
   const issuedAt = event.time.getTime();
@@ -108,7 +103,7 @@ function issuedArn(
   req: Record<string, unknown> | undefined,
   resp: Record<string, unknown>,
 ): string | undefined {
-  const arn = obj(resp.assumedRoleUser)?.arn ?? obj(resp.federatedUser)?.arn;
+  const arn = asObject(resp.assumedRoleUser)?.arn ?? asObject(resp.federatedUser)?.arn;
   if (typeof arn === "string" && arn.startsWith("arn:")) return arn;
   // Older or trimmed records: rebuild the session ARN from the role ARN and the session name.
   const roleArn = req?.roleArn;
@@ -239,7 +234,9 @@ export class SessionResolver {
   }
 
   private creationDateOf(event: AuditEvent): number | undefined {
-    const created = obj(obj(obj(event.raw.userIdentity)?.sessionContext)?.attributes)?.creationDate;
+    const created = asObject(
+      asObject(asObject(event.raw.userIdentity)?.sessionContext)?.attributes,
+    )?.creationDate;
     if (typeof created !== "string") return undefined;
     if (!this.creationDates.has(created)) {
       this.creationDates.set(created, parseCreationDate(created)?.getTime());

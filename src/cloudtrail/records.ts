@@ -4,6 +4,7 @@
  * stage needs is required: eventTime, eventName, eventSource.
  */
 import { z } from "zod";
+import { isObject } from "../json-values.ts";
 
 const optionalString = z.string().nullish();
 
@@ -208,7 +209,7 @@ export function isCloudTrailRecord(r: Record<string, unknown>): boolean {
   if (ro !== undefined && ro !== null && typeof ro !== "boolean" && typeof ro !== "string") return false;
   const ui = r.userIdentity;
   if (ui !== undefined && ui !== null) {
-    if (!isPlainObject(ui)) return false;
+    if (!isObject(ui)) return false;
     if (
       !isOptionalString(ui.type) ||
       !isOptionalString(ui.principalId) ||
@@ -221,10 +222,10 @@ export function isCloudTrailRecord(r: Record<string, unknown>): boolean {
       return false;
     const ctx = ui.sessionContext;
     if (ctx !== undefined && ctx !== null) {
-      if (!isPlainObject(ctx) || !isOptionalString(ctx.sourceIdentity)) return false;
+      if (!isObject(ctx) || !isOptionalString(ctx.sourceIdentity)) return false;
       const issuer = ctx.sessionIssuer;
       if (issuer !== undefined && issuer !== null) {
-        if (!isPlainObject(issuer)) return false;
+        if (!isObject(issuer)) return false;
         if (
           !isOptionalString(issuer.type) ||
           !isOptionalString(issuer.arn) ||
@@ -238,7 +239,7 @@ export function isCloudTrailRecord(r: Record<string, unknown>): boolean {
       if (
         attrs !== undefined &&
         attrs !== null &&
-        (!isPlainObject(attrs) || !isOptionalString(attrs.creationDate))
+        (!isObject(attrs) || !isOptionalString(attrs.creationDate))
       )
         return false;
     }
@@ -252,8 +253,4 @@ export function isCloudTrailRecord(r: Record<string, unknown>): boolean {
 
 function isOptionalString(v: unknown): boolean {
   return v === undefined || v === null || typeof v === "string";
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -7,6 +7,7 @@
  */
 
 import { z } from "zod";
+import { isObject } from "../json-values.ts";
 import { isDigestOrInsightPath } from "./keys.ts";
 
 export interface S3ObjectRef {
@@ -120,10 +121,6 @@ function describeIssues(err: z.ZodError): string {
     .slice(0, 3)
     .map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
     .join("; ");
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function parseJson(text: string, what: string): unknown {

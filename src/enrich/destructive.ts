@@ -5,7 +5,7 @@
  * Some calls are destructive only with certain parameters (a lifecycle rule that expires objects within
  * days, versioning suspended, deletion protection turned off); those carry a predicate.
  */
-import { asArray, isObject, type Params, scalarNumber, scalarText } from "./params.ts";
+import { asArray, isObject, type Params, scalarNumber, scalarText } from "../json-values.ts";
 
 export type DestructiveKind = "delete" | "terminate" | "purge" | "disable" | "expire";
 

@@ -4,6 +4,7 @@
  * This is how an agent widens its own permissions, plants credentials for itself or steers ABAC.
  */
 import type { AuditEvent } from "../event.ts";
+import { asObject, type Params } from "../json-values.ts";
 
 const IAM = "iam.amazonaws.com";
 
@@ -69,11 +70,8 @@ export interface SelfModification {
   self: boolean;
 }
 
-type Params = Record<string, unknown>;
-
 function paramsOf(event: AuditEvent): Params | undefined {
-  const p = event.raw.requestParameters;
-  return typeof p === "object" && p !== null && !Array.isArray(p) ? (p as Params) : undefined;
+  return asObject(event.raw.requestParameters);
 }
 
 function str(v: unknown): string | undefined {

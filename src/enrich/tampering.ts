@@ -3,7 +3,7 @@
  * Security Hub, Macie, IAM Access Analyzer) turned off. Judged from the request alone: the state before
  * the call is not in the record, so "reduced" means "the trail no longer logs everything it can".
  */
-import { isObject, type Params, scalarText } from "./params.ts";
+import { isObject, type Params, scalarText } from "../json-values.ts";
 
 const CLOUDTRAIL = "cloudtrail.amazonaws.com";
 

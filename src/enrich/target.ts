@@ -5,8 +5,7 @@
  * EC2 resources, whose ids are random and numerous, by region.
  * Format: `<service prefix>:<name>`, e.g. `s3:prod-reports`, `dynamodb:orders`, `ec2:us-east-1`.
  */
-
-type Params = Record<string, unknown>;
+import { isObject } from "../json-values.ts";
 
 /** requestParameters keys that name the target group, most specific container first. */
 const NAME_KEYS = [
@@ -101,8 +100,8 @@ export function actionTarget(input: TargetInput): string | undefined {
   const prefix = servicePrefix(input.service);
   if (REGIONAL_GROUPS.has(input.service)) return input.region ? `${prefix}:${input.region}` : prefix;
   const params = input.params;
-  if (typeof params === "object" && params !== null && !Array.isArray(params)) {
-    const p = params as Params;
+  if (isObject(params)) {
+    const p = params;
     // DynamoDB backups are named by ARN: …:table/<table>/backup/<id> → group by table
     if (typeof p.backupArn === "string") {
       const table = /:table\/([^/]+)/.exec(p.backupArn);

@@ -3,6 +3,7 @@
  * requirements; correlation rules keep their parameters (the engine links them to their base rules).
  */
 import type { z } from "zod";
+import { isObject } from "../json-values.ts";
 import { compileDetection, type IndexRequirements } from "./detection.ts";
 import { RuleCompileError, unsupported } from "./errors.ts";
 import { compileField, type FieldAccessor } from "./fields.ts";
@@ -67,11 +68,8 @@ export type CompiledRule = CompiledDetectionRule | CompiledCorrelationRule;
 /** What a document is, before validation. */
 export type DocumentKind = "detection" | "correlation";
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-
 export function classifyDocument(doc: unknown): DocumentKind {
-  if (!isRecord(doc)) throw new RuleCompileError("a rule document must be a YAML map");
+  if (!isObject(doc)) throw new RuleCompileError("a rule document must be a YAML map");
   if ("correlation" in doc) return "correlation";
   if ("action" in doc) throw unsupported("rule collection action", `action: ${String(doc.action)}`);
   if ("filter" in doc && !("detection" in doc)) throw unsupported("filter rule");
@@ -80,7 +78,7 @@ export function classifyDocument(doc: unknown): DocumentKind {
 
 /** Logsource check: only AWS CloudTrail rules run here; undefined when the rule is for us. */
 export function logsourceMismatch(doc: unknown): string | undefined {
-  if (!isRecord(doc) || !isRecord(doc.logsource)) return undefined;
+  if (!isObject(doc) || !isObject(doc.logsource)) return undefined;
   const { product, service, category } = doc.logsource as Record<string, unknown>;
   const p = typeof product === "string" ? product.toLowerCase() : undefined;
   const s = typeof service === "string" ? service.toLowerCase() : undefined;
@@ -138,7 +136,7 @@ export function compileDetectionRule(doc: unknown, file: string, ctx: CompileCon
 const BUCKET_VALUE_CAP = 1000;
 
 export function compileCorrelationRule(doc: unknown, file: string): CompiledCorrelationRule {
-  if (isRecord(doc) && isRecord(doc.correlation)) {
+  if (isObject(doc) && isObject(doc.correlation)) {
     const t = doc.correlation.type;
     if (
       typeof t === "string" &&

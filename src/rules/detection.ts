@@ -2,6 +2,7 @@
  * A Sigma `detection` section compiled to one predicate, plus what the index needs: the literal
  * eventName / eventSource values an event must have for the rule to possibly match.
  */
+import { isObject } from "../json-values.ts";
 import { type ConditionNode, parseCondition } from "./condition.ts";
 import { RuleCompileError, unsupported } from "./errors.ts";
 import { MAX_NESTING, valueText } from "./fields.ts";
@@ -41,9 +42,6 @@ interface CompiledSelection {
   match: EventPredicate;
   requirement: Requirement;
 }
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
 
 function someStringLeaf(value: unknown, test: StringTest, depth = 0): boolean {
   if (depth > MAX_NESTING) return false;
@@ -141,10 +139,10 @@ function intersect(reqs: Requirement[]): Requirement {
 }
 
 function compileSelection(name: string, value: unknown, ctx: CompileContext): CompiledSelection {
-  if (isPlainObject(value)) return compileMap(value, name, ctx);
+  if (isObject(value)) return compileMap(value, name, ctx);
   if (Array.isArray(value)) {
     if (value.length === 0) throw new RuleCompileError(`${name}: empty selection`);
-    if (value.every(isPlainObject)) {
+    if (value.every(isObject)) {
       const alts = value.map((m, k) => compileMap(m, `${name}[${k}]`, ctx));
       const preds = alts.map((a) => a.match);
       return {
@@ -155,7 +153,7 @@ function compileSelection(name: string, value: unknown, ctx: CompileContext): Co
         requirement: union(alts.map((a) => a.requirement)),
       };
     }
-    if (value.some(isPlainObject)) throw new RuleCompileError(`${name}: mixes maps and keywords`);
+    if (value.some(isObject)) throw new RuleCompileError(`${name}: mixes maps and keywords`);
     return compileKeywords(value, name);
   }
   if (typeof value === "string" || typeof value === "number") return compileKeywords([value], name);

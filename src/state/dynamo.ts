@@ -14,7 +14,6 @@
  * value reads back in that shortened form; distinct values stay distinct.
  */
 
-import { createHash } from "node:crypto";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { ConditionalCheckFailedException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
@@ -27,6 +26,7 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { sha256Hex } from "../hash.ts";
 import { redactRecord } from "../sanitize.ts";
 import { MAX_BUCKET_VALUES } from "./memory.ts";
 import type { ParkedEvent, SessionRecord, Store, WindowBucket, WindowIncrement } from "./store.ts";
@@ -87,7 +87,7 @@ const MAX_KEY_BYTES = 1000;
 const MAX_VALUE_BYTES = 200;
 
 function digest(text: string): string {
-  return createHash("sha256").update(text).digest("hex").slice(0, 32);
+  return sha256Hex(text).slice(0, 32);
 }
 
 /** `text` if short enough, else a UTF-8-safe head and a hash of the whole, so distinct stays distinct. */

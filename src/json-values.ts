@@ -1,13 +1,19 @@
 /**
- * Reading requestParameters, which are attacker-controlled: a value may be any JSON, including an
- * object whose own `toString`/`valueOf` keys make String() and Number() throw. These helpers never
- * convert an object or array, so no record can make fact computation throw.
+ * Reading parsed JSON whose shape is not guaranteed (records, request parameters, trigger events,
+ * rule documents). Values may be attacker-controlled, including an object whose own
+ * `toString`/`valueOf` keys make String() and Number() throw: these helpers never convert an object
+ * or array, so no record can make the code that reads it throw.
  */
 
 export type Params = Record<string, unknown>;
 
 export function isObject(v: unknown): v is Params {
   return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** The value when it is a JSON object (not null, not an array), else undefined. */
+export function asObject(v: unknown): Params | undefined {
+  return isObject(v) ? v : undefined;
 }
 
 export function asArray(v: unknown): unknown[] {
