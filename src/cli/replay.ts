@@ -1,6 +1,6 @@
 /** `agenttrail replay`: wiring of inputs, the memory store and the run outputs. */
 import { parseArgs } from "node:util";
-import { localInputs, readStream } from "../cloudtrail/inputs.ts";
+import { type InputFile, localInputs, readStream } from "../cloudtrail/inputs.ts";
 import { s3ClientFromEnv } from "../cloudtrail/s3.ts";
 import { s3Inputs } from "../cloudtrail/s3-inputs.ts";
 import { describeReadError, runFiles } from "../runner.ts";
@@ -27,19 +27,14 @@ export async function replayCommand(args: string[]): Promise<number> {
     () => readStream(process.stdin),
   );
   setup.collector.skippedFiles.push(...local.skipped);
-  const deps = runDeps(setup, "replay");
-  await runFiles(local.files, deps);
-  if (s3Args.length) {
-    const client = s3ClientFromEnv();
-    for (const url of s3Args) {
-      try {
-        await runFiles(s3Inputs(client, url), deps);
-      } catch (err) {
-        // Listing failed (no such bucket, no permission): report it like an unreadable file.
-        setup.collector.fileFailed(url, describeReadError(url, err));
-      }
-    }
+  const reportListing = (url: string, err: unknown) =>
+    setup.collector.fileFailed(url, describeReadError(url, err));
+  // Local inputs first, then each S3 prefix: one run, one read-ahead, the sinks closed once.
+  async function* inputs(): AsyncIterable<InputFile> {
+    yield* local.files;
+    if (s3Args.length) yield* s3Inputs(s3ClientFromEnv(), s3Args, reportListing);
   }
+  await runFiles(inputs(), runDeps(setup, "replay"));
   endProgress();
   return finishRun(setup);
 }

@@ -6,15 +6,31 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { type InputFile, inDeliveryOrder } from "./inputs.ts";
 import { listS3Objects, parseS3Url, readS3Object } from "./s3.ts";
 
-export async function* s3Inputs(client: S3Client, url: string): AsyncIterable<InputFile> {
-  const { bucket } = parseS3Url(url);
-  const keys: string[] = [];
-  for await (const key of listS3Objects(client, url)) keys.push(key);
-  for (const key of inDeliveryOrder(keys)) {
-    yield {
-      source: `s3://${bucket}/${key}`,
-      read: () => readS3Object(client, bucket, key),
-      decompressed: true,
-    };
+/**
+ * The trail objects under each URL in turn. A listing that fails (no such bucket, no permission) is
+ * passed to `onListingFailed` and the next URL goes on, the way an unreadable file is reported.
+ */
+export async function* s3Inputs(
+  client: S3Client,
+  urls: readonly string[],
+  onListingFailed: (url: string, err: unknown) => void,
+): AsyncIterable<InputFile> {
+  for (const url of urls) {
+    let bucket: string;
+    const keys: string[] = [];
+    try {
+      bucket = parseS3Url(url).bucket;
+      for await (const key of listS3Objects(client, url)) keys.push(key);
+    } catch (err) {
+      onListingFailed(url, err);
+      continue;
+    }
+    for (const key of inDeliveryOrder(keys)) {
+      yield {
+        source: `s3://${bucket}/${key}`,
+        read: () => readS3Object(client, bucket, key),
+        decompressed: true,
+      };
+    }
   }
 }

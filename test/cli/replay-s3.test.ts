@@ -42,12 +42,25 @@ describe("agenttrail replay s3://bucket/prefix", () => {
     expect(r.byKind).toEqual(l.byKind);
     expect(r.aiPrincipals).toEqual(l.aiPrincipals);
 
+    // A prefix that cannot be listed is reported like an unreadable file; the others are replayed.
     const missing = spawnSync(
       process.execPath,
-      ["bin/agenttrail.js", "replay", "s3://no-such-bucket-agenttrail/AWSLogs/"],
+      [
+        "bin/agenttrail.js",
+        "replay",
+        "s3://no-such-bucket-agenttrail/AWSLogs/",
+        `s3://${bucket}/AWSLogs/`,
+        "--format",
+        "json",
+      ],
       { encoding: "utf8", env, timeout: 60_000 },
     );
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain("s3://no-such-bucket-agenttrail/AWSLogs/: not listable");
+    const m = JSON.parse(missing.stdout);
+    expect(m.files.failed.map((f: { source: string }) => f.source)).toEqual([
+      "s3://no-such-bucket-agenttrail/AWSLogs/",
+    ]);
+    expect(m.records).toEqual(l.records);
   });
 });
