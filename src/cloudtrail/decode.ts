@@ -5,8 +5,7 @@
  * A file that is not JSON (or claims .gz and is not gzip) throws FileError; one bad line of a JSON
  * Lines file is kept as an UnparseableRecord so it is counted as malformed, not lost.
  */
-import { promisify } from "node:util";
-import { gunzip, gunzipSync } from "node:zlib";
+import { gunzipSync } from "node:zlib";
 
 export class FileError extends Error {
   constructor(
@@ -51,32 +50,18 @@ export function decodeFile(
 }
 
 /**
- * Gunzip on libuv's thread pool. Node's async gunzip returns to the main thread after each output
- * chunk: with the default 16 KiB, a file would progress only between batches. One chunk the size the
- * gzip trailer states (ISIZE, the length mod 2³², capped) lets the pool do the whole file at once.
+ * A file's decompressed bytes, for a caller that gunzips elsewhere (the replay's worker thread,
+ * gunzip-worker.ts); without `gunzip`, on this thread.
  */
-export function gunzipAsync(gzip: Uint8Array): Promise<Uint8Array> {
-  return gunzipWithOptions(gzip, { chunkSize: outputChunkSize(gzip) });
-}
-
-const gunzipWithOptions = promisify(gunzip);
-
-function outputChunkSize(gzip: Uint8Array): number {
-  const n = gzip.length;
-  const stated =
-    n >= 18 ? (gzip[n - 4] | (gzip[n - 3] << 8) | (gzip[n - 2] << 16) | (gzip[n - 1] << 24)) >>> 0 : 0;
-  return Math.min(Math.max(stated + 1, 64 * 1024), 256 * 1024 * 1024);
-}
-
-/** A file's decompressed bytes, gunzipped off the main thread (by `gunzip`, else zlib's thread pool). */
 export async function decompressFile(
   bytes: Uint8Array,
   source: string,
   options: { decompressed?: boolean; gunzip?: (gzip: Uint8Array) => Promise<Uint8Array> } = {},
 ): Promise<Uint8Array> {
   if (!isGzip(bytes)) return uncompressed(bytes, source, options);
+  if (!options.gunzip) return gunzipFile(bytes, source);
   try {
-    return await (options.gunzip ?? gunzipAsync)(bytes);
+    return await options.gunzip(bytes);
   } catch (err) {
     throw new FileError(source, `not readable gzip: ${(err as Error).message}`);
   }

@@ -2,10 +2,15 @@
  * Gunzip on a worker thread, for the replay's read-ahead. Node's async zlib hands each file back
  * through a stream and an event-loop turn per output chunk (≈0.5 ms a file even when the work is
  * done); a worker running gunzipSync and transferring the result costs one message. If the worker
- * cannot start or dies, files are gunzipped by zlib's thread pool instead: nothing is lost.
+ * cannot start or dies, files are gunzipped on the main thread instead: nothing is lost.
  */
 import { Worker } from "node:worker_threads";
-import { gunzipAsync } from "./decode.ts";
+import { gunzipSync } from "node:zlib";
+
+/** The main thread's gunzip, for when there is no worker. */
+async function gunzipHere(gzip: Uint8Array): Promise<Uint8Array> {
+  return gunzipSync(gzip);
+}
 
 /** The worker's code: plain JavaScript (no TypeScript loader there, nothing to bundle). */
 const WORKER_SOURCE = `
@@ -56,7 +61,7 @@ export class GunzipWorker {
   /** The decompressed bytes of a gzip file; rejects (with zlib's message) when it is not valid gzip. */
   gunzip(gzip: Uint8Array): Promise<Uint8Array> {
     const worker = this.worker;
-    if (!worker) return gunzipAsync(gzip);
+    if (!worker) return gunzipHere(gzip);
     // A copy of just these bytes is moved to the worker: the caller's bytes stay usable (a Buffer's
     // slice() would share them, and moving a view's buffer would detach the whole of it).
     const copy = new Uint8Array(gzip);
@@ -73,12 +78,12 @@ export class GunzipWorker {
     if (worker) await worker.terminate();
   }
 
-  /** The worker is gone: what it had not answered is gunzipped here instead. */
+  /** The worker is gone: what it had not answered is gunzipped on this thread instead. */
   private fallBack(): void {
     this.worker = undefined;
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
-      gunzipAsync(p.gzip).then(p.resolve, p.reject);
+      gunzipHere(p.gzip).then(p.resolve, p.reject);
     }
   }
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   decodeDecompressed,
   decodeFile,
@@ -8,6 +8,7 @@ import {
   FileError,
   UnparseableRecord,
 } from "../../src/cloudtrail/decode.ts";
+import { GunzipWorker } from "../../src/cloudtrail/gunzip-worker.ts";
 
 const LIB = "test/fixtures/corpus/aws-cloudtrail-processing-library";
 const INVICTUS = "test/fixtures/corpus/invictus-ir-aws-dataset/CloudTrail";
@@ -94,15 +95,29 @@ describe("decodeFile", () => {
   });
 });
 
-describe("decompressFile (the replay's thread-pool gunzip)", () => {
+describe.each([
+  ["on this thread", () => undefined],
+  ["on the replay's worker thread", () => new GunzipWorker()],
+])("decompressFile, gunzipping %s", (_, makeWorker) => {
   const trail = (ids: string[]) =>
     JSON.stringify({ Records: ids.map((eventID) => ({ eventID, eventName: "GetObject" })) });
+  let worker: GunzipWorker | undefined;
+  beforeEach(() => {
+    worker = makeWorker();
+  });
+  afterEach(async () => {
+    await worker?.close();
+  });
+  const decompress = (bytes: Uint8Array, source: string, options: { decompressed?: boolean } = {}) => {
+    const w = worker;
+    return decompressFile(bytes, source, { ...options, gunzip: w && ((gzip) => w.gunzip(gzip)) });
+  };
 
   it("reads every member of a multi-member gzip, whose trailer states only the last member's size", async () => {
     const first = gzipSync(Buffer.from(`${trail(["a"]).slice(0, -2)},`));
     const second = gzipSync(Buffer.from(`${JSON.stringify({ eventID: "b", eventName: "GetObject" })}]}`));
     const bytes = Buffer.concat([first, second]);
-    const data = await decompressFile(bytes, "x.json.gz");
+    const data = await decompress(bytes, "x.json.gz");
     const { records } = decodeDecompressed(data, "x.json.gz");
     expect(records.map((r) => (r as { eventID: string }).eventID)).toEqual(["a", "b"]);
     expect(decodeFile(bytes, "x.json.gz").records).toEqual(records);
@@ -111,13 +126,11 @@ describe("decompressFile (the replay's thread-pool gunzip)", () => {
   it("rejects a corrupt gzip and a plain file named .gz with the file's name", async () => {
     const corrupt = gzipSync(Buffer.from(trail(["a"])));
     corrupt[20] ^= 0xff;
-    await expect(decompressFile(corrupt, "bad.json.gz")).rejects.toThrow(FileError);
-    await expect(decompressFile(corrupt, "bad.json.gz")).rejects.toThrow(/^bad\.json\.gz: not readable gzip/);
-    await expect(decompressFile(Buffer.from(trail(["a"])), "plain.json.gz")).rejects.toThrow(
+    await expect(decompress(corrupt, "bad.json.gz")).rejects.toThrow(FileError);
+    await expect(decompress(corrupt, "bad.json.gz")).rejects.toThrow(/^bad\.json\.gz: not readable gzip/);
+    await expect(decompress(Buffer.from(trail(["a"])), "plain.json.gz")).rejects.toThrow(
       /^plain\.json\.gz: not gzip/,
     );
-    expect(await decompressFile(Buffer.from("{}"), "from-s3", { decompressed: true })).toEqual(
-      Buffer.from("{}"),
-    );
+    expect(await decompress(Buffer.from("{}"), "from-s3", { decompressed: true })).toEqual(Buffer.from("{}"));
   });
 });

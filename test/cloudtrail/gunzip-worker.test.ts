@@ -29,7 +29,7 @@ describe("GunzipWorker (the replay's read-ahead)", () => {
     expect(Buffer.from(ok).toString()).toBe("fine");
   });
 
-  it("still gunzips (on zlib's thread pool) once the worker is gone", async () => {
+  it("still gunzips (on the main thread) once the worker is gone", async () => {
     worker = new GunzipWorker();
     await worker.close();
     const out = await worker.gunzip(gzipSync(Buffer.from("after")));
