@@ -6,6 +6,7 @@ import { readConfigFile } from "../config-file.ts";
 import { buildDetector } from "../detection.ts";
 import { RunCollector, renderSummary } from "../report.ts";
 import type { RunDeps } from "../runner.ts";
+import { cleanText } from "../sanitize.ts";
 import { writeRunOutputs } from "../sinks/local.ts";
 import { replayState } from "../state/memory.ts";
 
@@ -84,19 +85,32 @@ export function parseOrUsage<T>(parse: () => T): T {
   }
 }
 
-/** A progress line on a terminal (stderr), at most a few times a second. */
-export function progressLine(label: string): (done: number, source: string) => void {
-  if (!process.stderr.isTTY) return () => {};
-  let last = 0;
+/** Where the progress line goes: a terminal (stderr), or a stand-in in tests. */
+export interface ProgressStream {
+  isTTY?: boolean;
+  write(text: string): unknown;
+}
+
+/**
+ * A one-line progress display on a terminal, redrawn at most every 200 ms; nothing when output is
+ * not a terminal. File names come from listings (S3 keys): cleaned like every other record string.
+ */
+export function progressLine(
+  label: string,
+  stream: ProgressStream = process.stderr,
+  now: () => number = Date.now,
+): (done: number, source: string) => void {
+  if (!stream.isTTY) return () => {};
+  let last = Number.NEGATIVE_INFINITY;
   return (done, source) => {
-    const now = Date.now();
-    if (now - last < 200) return;
-    last = now;
+    const t = now();
+    if (t - last < 200) return;
+    last = t;
     const name = source.length > 60 ? `…${source.slice(-59)}` : source;
-    process.stderr.write(`\r\x1b[2K${label} ${done} file(s): ${name}`);
+    stream.write(`\r\x1b[2K${label} ${done} file(s): ${cleanText(name, 64)}`);
   };
 }
 
-export function endProgress(): void {
-  if (process.stderr.isTTY) process.stderr.write("\r\x1b[2K");
+export function endProgress(stream: ProgressStream = process.stderr): void {
+  if (stream.isTTY) stream.write("\r\x1b[2K");
 }

@@ -1,0 +1,42 @@
+/** The terminal progress line of long replays (issue: "a progress line on a terminal for long runs"). */
+import { describe, expect, it } from "vitest";
+import { endProgress, progressLine } from "../../src/cli/options.ts";
+
+function terminal(isTTY: boolean) {
+  const written: string[] = [];
+  return { written, stream: { isTTY, write: (text: string) => written.push(text) } };
+}
+
+describe("progressLine", () => {
+  it("redraws one line on a terminal at most every 200 ms, with the count and the file", () => {
+    const { written, stream } = terminal(true);
+    let clock = 1_000;
+    const onFile = progressLine("replay", stream, () => clock);
+    onFile(1, "a.json.gz");
+    clock += 100;
+    onFile(2, "b.json.gz"); // too soon: not drawn
+    clock += 150;
+    onFile(3, "c.json.gz");
+    expect(written).toEqual(["\r\x1b[2Kreplay 1 file(s): a.json.gz", "\r\x1b[2Kreplay 3 file(s): c.json.gz"]);
+    endProgress(stream);
+    expect(written.at(-1)).toBe("\r\x1b[2K");
+  });
+
+  it("keeps the end of long names and strips control characters from them (S3 keys are untrusted)", () => {
+    const { written, stream } = terminal(true);
+    const onFile = progressLine("replay", stream, () => 0);
+    onFile(7, `s3://bucket/${"x".repeat(100)}\x1b]0;owned\x07/evil\r\n.json.gz`);
+    const [line] = written;
+    expect(line.startsWith("\r\x1b[2Kreplay 7 file(s): …")).toBe(true);
+    const name = line.slice("\r\x1b[2Kreplay 7 file(s): ".length);
+    expect(name).not.toMatch(/[\x00-\x1f\x7f]/);
+    expect(name.endsWith(".json.gz")).toBe(true);
+  });
+
+  it("writes nothing when stderr is not a terminal", () => {
+    const { written, stream } = terminal(false);
+    progressLine("replay", stream, () => 0)(1, "a.json.gz");
+    endProgress(stream);
+    expect(written).toEqual([]);
+  });
+});
