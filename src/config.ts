@@ -4,6 +4,7 @@
  * a detection.
  */
 import { z } from "zod";
+import { asObject } from "./json-values.ts";
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "expected HH:MM (24h)");
 const weekday = z.enum(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]);
@@ -94,26 +95,47 @@ export const defaultConfig: Config = parseConfig({});
 export function configFromEnv(env: Record<string, string | undefined>): Config {
   let doc: Record<string, unknown> = {};
   if (env.AGENTTRAIL_CONFIG) {
+    let parsed: unknown;
     try {
-      doc = JSON.parse(env.AGENTTRAIL_CONFIG) as Record<string, unknown>;
+      parsed = JSON.parse(env.AGENTTRAIL_CONFIG);
     } catch (err) {
       throw new ConfigError(`AGENTTRAIL_CONFIG: not JSON: ${(err as Error).message}`);
     }
+    const object = asObject(parsed);
+    if (!object) throw new ConfigError("AGENTTRAIL_CONFIG: not a JSON object");
+    doc = object;
   }
-  const agents = { ...(doc.agents as Record<string, unknown> | undefined) };
-  if (env.AGENT_TAG) {
+  // A section that is not an object is passed on as it is, for the schema to name what is wrong.
+  const agents = editableSection(doc.agents);
+  if (env.AGENT_TAG && agents) {
     const [key, ...rest] = env.AGENT_TAG.split("=");
     agents.sessionTags = [{ key, value: rest.join("=") }];
   }
-  const hours = { ...(doc.businessHours as Record<string, unknown> | undefined) };
-  if (env.BUSINESS_HOURS) {
+  const hours = editableSection(doc.businessHours);
+  if (env.BUSINESS_HOURS && hours) {
     const [start, end] = env.BUSINESS_HOURS.split("-");
     hours.start = start;
     hours.end = end;
   }
-  if (env.BUSINESS_DAYS) hours.days = env.BUSINESS_DAYS.split(",").map((d) => d.trim().toLowerCase());
-  if (env.TIME_ZONE) hours.timeZone = env.TIME_ZONE;
-  const metrics = { ...(doc.metrics as Record<string, unknown> | undefined) };
-  if (env.METRICS_NAMESPACE) metrics.namespace = env.METRICS_NAMESPACE;
-  return parseConfig({ ...doc, agents, businessHours: hours, metrics }, "environment");
+  if (env.BUSINESS_DAYS && hours)
+    hours.days = env.BUSINESS_DAYS.split(",").map((d) => d.trim().toLowerCase());
+  if (env.TIME_ZONE && hours) hours.timeZone = env.TIME_ZONE;
+  const metrics = editableSection(doc.metrics);
+  if (env.METRICS_NAMESPACE && metrics) metrics.namespace = env.METRICS_NAMESPACE;
+  return parseConfig(
+    {
+      ...doc,
+      agents: agents ?? doc.agents,
+      businessHours: hours ?? doc.businessHours,
+      metrics: metrics ?? doc.metrics,
+    },
+    "environment",
+  );
+}
+
+/** A copy of a config section to add environment settings to; undefined when it is not an object. */
+function editableSection(value: unknown): Record<string, unknown> | undefined {
+  if (value === undefined) return {};
+  const object = asObject(value);
+  return object ? { ...object } : undefined;
 }

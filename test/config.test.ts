@@ -88,4 +88,16 @@ describe("config", () => {
     expect(() => configFromEnv({ AGENTTRAIL_CONFIG: "{" })).toThrow(/AGENTTRAIL_CONFIG: not JSON/);
     expect(() => configFromEnv({ TIME_ZONE: "Nowhere/Land" })).toThrow(/environment: invalid configuration/);
   });
+
+  it("rejects an AGENTTRAIL_CONFIG that is not a JSON object, and names a section that is not one", () => {
+    for (const doc of ["null", "5", '"x"', "[]"])
+      expect(() => configFromEnv({ AGENTTRAIL_CONFIG: doc }), doc).toThrow(
+        /AGENTTRAIL_CONFIG: not a JSON object/,
+      );
+    expect(() => configFromEnv({ AGENTTRAIL_CONFIG: '{"agents":"x"}', AGENT_TAG: "A=B" })).toThrow(
+      ConfigError,
+    );
+    expect(() => configFromEnv({ AGENTTRAIL_CONFIG: '{"agents":"x"}' })).not.toThrow(/"0"/);
+    expect(() => configFromEnv({ AGENTTRAIL_CONFIG: '{"agents":"x"}' })).toThrow(/agents/);
+  });
 });
