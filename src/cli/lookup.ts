@@ -5,15 +5,7 @@ import { lookupEventBatches, parseLookupAttribute } from "../cloudtrail/lookup.t
 
 import { parseDuration } from "../duration.ts";
 import { runRecordBatches } from "../runner.ts";
-import {
-  endProgress,
-  finishRun,
-  parseOrUsage,
-  RUN_OPTIONS,
-  runDeps,
-  setupRun,
-  UsageError,
-} from "./options.ts";
+import { parseOrUsage, RUN_OPTIONS, runAndFinish, setupRun, UsageError } from "./options.ts";
 
 const LOOKUP_OPTIONS = {
   ...RUN_OPTIONS,
@@ -32,7 +24,7 @@ export async function lookupCommand(args: string[]): Promise<number> {
   const end = values.end ? parseTime(values.end, "--end") : new Date();
   const start = values.start
     ? parseTime(values.start, "--start")
-    : new Date(end.getTime() - parseDuration(values.since ?? "1h", "--since") * 1000);
+    : new Date(end.getTime() - parseOrUsage(() => parseDuration(values.since ?? "1h", "--since")) * 1000);
   let attribute: ReturnType<typeof parseLookupAttribute> | undefined;
   if (values.attribute) {
     try {
@@ -43,13 +35,17 @@ export async function lookupCommand(args: string[]): Promise<number> {
   }
   const setup = await setupRun(values);
   const client = new CloudTrailClient(values.region ? { region: values.region } : {});
-  const maxPages = values["max-pages"] ? Number(values["max-pages"]) : undefined;
-  await runRecordBatches(
-    lookupEventBatches(client, { start, end, attribute, maxPages }),
-    runDeps(setup, "lookup"),
+  const maxPages =
+    values["max-pages"] === undefined ? undefined : positiveInteger(values["max-pages"], "--max-pages");
+  return runAndFinish(setup, "lookup", (deps) =>
+    runRecordBatches(lookupEventBatches(client, { start, end, attribute, maxPages }), deps),
   );
-  endProgress();
-  return finishRun(setup);
+}
+
+function positiveInteger(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, not ${text}`);
+  return n;
 }
 
 function parseTime(text: string, flag: string): Date {

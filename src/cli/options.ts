@@ -56,7 +56,7 @@ export async function setupRun(values: {
 }
 
 /** What runFiles / runRecordBatches need, with a progress line labelled for the command. */
-export function runDeps(setup: RunSetup, label: string): RunDeps {
+function runDeps(setup: RunSetup, label: string): RunDeps {
   return {
     ...setup.state,
     config: setup.config,
@@ -66,8 +66,25 @@ export function runDeps(setup: RunSetup, label: string): RunDeps {
   };
 }
 
+/**
+ * Runs a command's batches with the progress line, then finishes the run (finishRun). The progress
+ * line is cleared also when the run fails, so the error is not printed onto it.
+ */
+export async function runAndFinish(
+  setup: RunSetup,
+  label: string,
+  run: (deps: RunDeps) => Promise<void>,
+): Promise<number> {
+  try {
+    await run(runDeps(setup, label));
+  } finally {
+    endProgress();
+  }
+  return finishRun(setup);
+}
+
 /** Prints the summary, writes --out, and returns the exit status: non-zero when input was bad. */
-export async function finishRun(setup: RunSetup): Promise<number> {
+async function finishRun(setup: RunSetup): Promise<number> {
   const summary = setup.collector.summary();
   if (setup.out) await writeRunOutputs(setup.out, setup.collector, summary);
   if (setup.format === "json") process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

@@ -4,15 +4,7 @@ import { type InputFile, localInputs, readStream } from "../cloudtrail/inputs.ts
 import { s3ClientFromEnv } from "../cloudtrail/s3.ts";
 import { s3Inputs } from "../cloudtrail/s3-inputs.ts";
 import { describeReadError, runFiles } from "../runner.ts";
-import {
-  endProgress,
-  finishRun,
-  parseOrUsage,
-  RUN_OPTIONS,
-  runDeps,
-  setupRun,
-  UsageError,
-} from "./options.ts";
+import { parseOrUsage, RUN_OPTIONS, runAndFinish, setupRun, UsageError } from "./options.ts";
 
 export async function replayCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseOrUsage(() =>
@@ -34,7 +26,5 @@ export async function replayCommand(args: string[]): Promise<number> {
     yield* local.files;
     if (s3Args.length) yield* s3Inputs(s3ClientFromEnv(), s3Args, reportListing);
   }
-  await runFiles(inputs(), runDeps(setup, "replay"));
-  endProgress();
-  return finishRun(setup);
+  return runAndFinish(setup, "replay", (deps) => runFiles(inputs(), deps));
 }

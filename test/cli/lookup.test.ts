@@ -6,6 +6,7 @@ import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrai
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { lookupCommand } from "../../src/cli/lookup.ts";
+import { UsageError } from "../../src/cli/options.ts";
 import { decodeFile } from "../../src/cloudtrail/decode.ts";
 import { localInputs } from "../../src/cloudtrail/inputs.ts";
 import { parseLookupAttribute } from "../../src/cloudtrail/lookup.ts";
@@ -79,6 +80,21 @@ describe("agenttrail lookup", () => {
   it("rejects an unknown lookup attribute before calling AWS", async () => {
     await expect(lookupCommand(["--since", "1h", "--attribute", "Colour=blue"])).rejects.toThrow(
       /--attribute must be Key=Value/,
+    );
+    expect(cloudtrail.commandCalls(LookupEventsCommand)).toHaveLength(0);
+  });
+
+  it("rejects a bad --since or --max-pages as a usage error before calling AWS", async () => {
+    for (const args of [
+      ["--since", "3x"],
+      ["--max-pages", "abc"],
+      ["--max-pages", "0"],
+      ["--max-pages", "1.5"],
+    ]) {
+      await expect(lookupCommand(args), args.join(" ")).rejects.toThrow(UsageError);
+    }
+    await expect(lookupCommand(["--max-pages", "abc"])).rejects.toThrow(
+      /--max-pages must be a positive integer/,
     );
     expect(cloudtrail.commandCalls(LookupEventsCommand)).toHaveLength(0);
   });
