@@ -29,6 +29,14 @@ describe("GunzipWorker (the replay's read-ahead)", () => {
     expect(Buffer.from(ok).toString()).toBe("fine");
   });
 
+  it("gunzips on this thread what the worker had not answered when it stopped", async () => {
+    worker = new GunzipWorker();
+    const text = "x".repeat(8 << 20);
+    const pending = worker.gunzip(gzipSync(Buffer.from(text)));
+    await worker.close(); // before the worker could answer
+    expect(Buffer.from(await pending).toString()).toBe(text);
+  });
+
   it("still gunzips (on the main thread) once the worker is gone", async () => {
     worker = new GunzipWorker();
     await worker.close();
