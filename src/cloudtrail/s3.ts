@@ -6,7 +6,7 @@
 import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { GetObjectCommand, paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3";
-import { FileError } from "./decode.ts";
+import { FileError, isGzip } from "./decode.ts";
 import { isCloudTrailLogKey } from "./triggers.ts";
 
 /** CloudTrail files are at most 50 MB uncompressed; the cap stops a gzip bomb from exhausting memory. */
@@ -73,7 +73,7 @@ export async function readS3Object(
     throw new FileError(where, `not readable: ${describe(err)}`);
   }
   const first = Buffer.concat(head);
-  const gzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
+  const gzip = isGzip(first);
 
   if (!gzip) {
     if (/\.gz$/i.test(key)) {

@@ -4,7 +4,7 @@
  * Item layout (pk, sk):
  *   session#<key>  <issuedBy>   doc = SessionRecord JSON
  *   park#<key>     <eventId>    gz  = gzip(ParkedEvent JSON)  (binary: a 256 KB record fits in 400 KB)
- *   once#<key>     #            insert-once marker (conditional put)
+ *   once#<key>     #            seen marker (event ids): presence and `exp` only
  *   win#<key>      <minute, zero-padded>  n = count (ADD), vals = string set of "v:"-prefixed values
  *   item#<key>     #            doc = JSON value
  * Every item carries `exp` (epoch ms, what reads filter on: TTL deletion is lazy, days late) and `ttl`
@@ -132,16 +132,16 @@ function isConditionFailure(err: unknown): boolean {
 }
 
 /**
- * Serialises a parked event so its item stays under the DynamoDB item limit. CloudTrail records are at most
- * 256 KB of JSON and compress well, so trimming only happens for pathological input; what was dropped is
- * listed in `raw.agenttrailTrimmed` so the pipeline can tell.
- */
-/**
  * Secrets are removed where a parked record leaves the process, with limits loose enough that
  * nothing a rule reads is cut (a record is ≤ 256 KB; oversize items are trimmed below instead).
  */
 const PARKED_RECORD_LIMITS = { maxString: 256 * 1024, maxDepth: 32, maxEntries: 10_000 };
 
+/**
+ * Serialises a parked event so its item stays under the DynamoDB item limit. CloudTrail records are at most
+ * 256 KB of JSON and compress well, so trimming only happens for pathological input; what was dropped is
+ * listed in `raw.agenttrailTrimmed` so the pipeline can tell.
+ */
 export function encodeParkedEvent(parked: ParkedEvent, maxBytes = MAX_ITEM_BYTES): Uint8Array {
   const event: ParkedEvent = { ...parked, raw: redactRecord(parked.raw, PARKED_RECORD_LIMITS) };
   let gz = gzipSync(JSON.stringify(event));
@@ -254,11 +254,11 @@ export class DynamoStore implements Store {
     );
   }
 
-  // ---- insert-once markers --------------------------------------------------------------------------
+  // ---- seen markers --------------------------------------------------------------------------------
 
   /**
-   * One conditional put per distinct key (BatchWriteItem takes no conditions), `concurrency` at a time.
-   * A marker that has expired but not yet been deleted by TTL counts as unseen and is overwritten.
+   * One BatchGet for the keys (then one BatchWrite in markSeen). A marker that has expired but not yet
+   * been deleted by TTL counts as unseen, and marking it again overwrites it.
    */
 
   async seen(keys: string[]): Promise<Set<string>> {

@@ -1,5 +1,5 @@
 /**
- * The memory store's seen markers (event ids, processed files, alert suppression): an open-addressing
+ * The memory store's seen markers (the pipeline's event-id dedup): an open-addressing
  * table of 64-bit key hashes and expiry times in typed arrays. A replay marks every event it reads;
  * holding each key string in a Map kept them all alive and cost most of a Map insert each, where a
  * hashed slot costs 16 bytes and no object.
