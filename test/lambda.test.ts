@@ -190,6 +190,21 @@ describe("handleInvocation", () => {
     expect(sink.results.map((r) => r.source)).toEqual([`s3://${bucket}/${good.key}`]);
   });
 
+  it("under SQS stops at the first failed object of a message: the message is redelivered whole", async () => {
+    const corrupt = await put(Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x01, 0x02]));
+    const after = await put(trailFile(mcpAgentFile(clock)));
+    const other = await put(trailFile(mcpAgentFile(clock)), trailKey(clock, "eu-west-1"));
+    const event = sqsEvent([
+      { id: "m-two", body: JSON.stringify(s3Notification([corrupt, after])) },
+      { id: "m-other", body: JSON.stringify(s3Notification([other])) },
+    ]);
+
+    const summary = await handleInvocation(event, deps);
+    expect(summary.batchItemFailures).toEqual([{ itemIdentifier: "m-two" }]);
+    expect(summary.batches.map((x) => x.status)).toEqual(["failed", "processed"]);
+    expect(sink.results.map((r) => r.source)).toEqual([`s3://${bucket}/${other.key}`]);
+  });
+
   it("a failed publish fails the invocation without a marker, so the retry publishes the batch", async () => {
     const records = mcpAgentFile(clock);
     const file = await put(trailFile(records));
