@@ -69,6 +69,14 @@ describe("alertTitle", () => {
     );
   });
 
+  it("writes a title for a request whose parameters are hostile objects (own toString/valueOf)", () => {
+    const hostile = { toString: 1, valueOf: 1 };
+    const text = title({}, [
+      { action: "DeleteBucket", requestParameters: { bucketName: hostile, bucket: [hostile] } },
+    ]);
+    expect(text).toMatch(/^AI agent \(via aws-mcp\) deleted/);
+  });
+
   it("says whom a created resource is for when the target is not the resource itself", () => {
     expect(
       title({ id: "cis-access-key-created", title: "IAM access key created" }, [

@@ -5,6 +5,7 @@
  * e-mail subjects, chat messages and terminals.
  */
 import type { Actor, AuditEvent } from "../event.ts";
+import { asArray, asObject, scalarText } from "../json-values.ts";
 import type { RuleMeta } from "../rules/types.ts";
 import { cleanText } from "../sanitize.ts";
 
@@ -229,12 +230,13 @@ const NO_TARGET = new Set([
 
 /** Whether the request names the resource by the noun (bucketName → a bucket, dBInstanceIdentifier → a DB instance). */
 function namesItself(event: AuditEvent | undefined, noun: string, target: string): boolean {
-  const params = event?.raw.requestParameters;
-  if (typeof params !== "object" || params === null) return false;
+  const params = asObject(event?.raw.requestParameters);
+  if (!params) return false;
   const last = noun.slice(noun.lastIndexOf(" ") + 1).toLowerCase();
   for (const [key, value] of Object.entries(params)) {
     if (!key.toLowerCase().includes(last)) continue;
-    const text = Array.isArray(value) ? value.map(String).join(" ") : String(value);
+    // Parameters are the record's: never String() them (an object with its own toString throws).
+    const text = asArray(value).map(scalarText).join(" ");
     if (text === target || text.endsWith(`/${target}`) || text.endsWith(`:${target}`)) {
       return true;
     }

@@ -8,7 +8,7 @@
 
 import { parseCreationDate, parseExpiration } from "../cloudtrail/records.ts";
 import type { AuditEvent, Evidence } from "../event.ts";
-import { asObject } from "../json-values.ts";
+import { asObject, scalarText } from "../json-values.ts";
 import type { SessionRecord, Store } from "../state/store.ts";
 import { type AgentMatchers, agentTagMatches, recordAiSignals } from "./signals.ts";
 
@@ -37,20 +37,23 @@ export function sessionKeyOf(event: AuditEvent): string | undefined {
   return undefined;
 }
 
-/** Session tags as issued: `tags` (list of {key,value}, either case), `principalTags`, `incomingTransitiveTags`. */
+/**
+ * Session tags as issued: `tags` (list of {key,value}, either case), `principalTags`,
+ * `incomingTransitiveTags`. A value that is not a string, number or boolean reads as "".
+ */
 export function issuedTags(requestParameters: Record<string, unknown> | undefined): Record<string, string> {
   const tags: Record<string, string> = {};
   if (!requestParameters) return tags;
   const incoming = asObject(requestParameters.incomingTransitiveTags);
-  if (incoming) for (const [k, v] of Object.entries(incoming)) tags[k] = String(v);
+  if (incoming) for (const [k, v] of Object.entries(incoming)) tags[k] = scalarText(v);
   const principalTags = asObject(requestParameters.principalTags);
-  if (principalTags) for (const [k, v] of Object.entries(principalTags)) tags[k] = String(v);
+  if (principalTags) for (const [k, v] of Object.entries(principalTags)) tags[k] = scalarText(v);
   if (Array.isArray(requestParameters.tags)) {
     for (const t of requestParameters.tags) {
       const tag = asObject(t);
       const key = tag?.key ?? tag?.Key;
       const value = tag?.value ?? tag?.Value;
-      if (typeof key === "string" && value !== undefined) tags[key] = String(value);
+      if (typeof key === "string" && value !== undefined) tags[key] = scalarText(value);
     }
   }
   return tags;

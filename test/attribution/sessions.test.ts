@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { issuedTags } from "../../src/attribution/sessions.ts";
 import { encodeParkedEvent } from "../../src/state/dynamo.ts";
 import { ACCOUNT, assumeRole, call, iamUser, roleSession } from "../support/records.ts";
 import { type Batch, replayBatches, verdictOf } from "../support/replay.ts";
@@ -375,5 +376,17 @@ describe("park and resolve", () => {
     const persisted = gunzipSync(encodeParkedEvent(entry)).toString("utf8");
     expect(persisted).toContain("ASIAAGENTCHAIN000001");
     expect(persisted).not.toContain("IQoJb3JpZ2luX2VjEXAMPLE");
+  });
+});
+
+describe("issuedTags on hostile parameters", () => {
+  it("reads tag values that are objects with their own toString/valueOf as empty, without throwing", () => {
+    const hostile = { toString: 1, valueOf: 1 };
+    const tags = issuedTags({
+      principalTags: { AccessType: "AI", Evil: hostile },
+      incomingTransitiveTags: { Team: hostile },
+      tags: [{ key: "Owner", value: hostile }],
+    });
+    expect(tags).toEqual({ AccessType: "AI", Evil: "", Team: "", Owner: "" });
   });
 });
