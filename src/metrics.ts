@@ -20,9 +20,8 @@
  */
 import type { Alert } from "./alerts.ts";
 import type { BatchResult } from "./batch.ts";
-import type { Config } from "./config.ts";
 import { isAccessDenied } from "./enrich.ts";
-import type { AuditEvent } from "./event.ts";
+import type { ActorKind, AuditEvent } from "./event.ts";
 
 export type MetricUnit = "Count" | "Seconds" | "None";
 
@@ -79,14 +78,14 @@ class Tally {
     { name: MetricName; dims?: Dims; at: number; values: Map<number, number> }
   >();
 
-  add(name: MetricName, dims: Dims | undefined, at: number, value: number, times = 1): void {
+  add(name: MetricName, dims: Dims | undefined, at: number, value: number): void {
     const key = `${name}|${dims?.key ?? ""}|${at}`;
     let entry = this.counts.get(key);
     if (!entry) {
       entry = { name, dims, at, values: new Map() };
       this.counts.set(key, entry);
     }
-    entry.values.set(value, (entry.values.get(value) ?? 0) + times);
+    entry.values.set(value, (entry.values.get(value) ?? 0) + 1);
   }
 
   datums(unitOf: (name: MetricName) => MetricUnit): MetricDatum[] {
@@ -132,13 +131,20 @@ function dims(name: string, value: string): Dims {
 
 const byKind = (kind: string): Dims => dims("ActorKind", kind);
 
-function isDestructive(e: AuditEvent): boolean {
-  const fact = e.facts["action.destructive"];
-  return fact === true || (typeof fact === "string" && fact !== "");
+/**
+ * The per-call metrics of one event under an actor kind. Sign −1 takes a call back from the kind it
+ * was first counted under (a re-attributed call), +1 counts it.
+ */
+function countCall(tally: Tally, e: AuditEvent, kind: ActorKind, at: number, sign: 1 | -1): void {
+  const dims = byKind(kind);
+  tally.add("Calls", dims, at, sign);
+  if (e.error) tally.add("Errors", dims, at, sign);
+  if (isAccessDenied(e.error?.code)) tally.add("AccessDenied", dims, at, sign);
+  if (!e.error && e.facts["action.destructive"] === true) tally.add("DestructiveCalls", dims, at, sign);
 }
 
-/** Aggregates one batch into metric datums. `config` is accepted for the namespace's sake (the sink uses it). */
-export function metricDatums(result: BatchResult, _config?: Config): MetricDatum[] {
+/** Aggregates one batch into metric datums. */
+export function metricDatums(result: BatchResult): MetricDatum[] {
   const tally = new Tally();
   const processedAt = result.processedAt.getTime();
   const batchMinute = minute(processedAt);
@@ -152,12 +158,7 @@ export function metricDatums(result: BatchResult, _config?: Config): MetricDatum
       continue;
     }
     const at = minute(t);
-    const dims = byKind(e.actor.kind);
-    tally.add("Calls", dims, at, 1);
-    if (e.error) tally.add("Errors", dims, at, 1);
-    if (e.facts["error.accessDenied"] === true || isAccessDenied(e.error?.code))
-      tally.add("AccessDenied", dims, at, 1);
-    if (!e.error && isDestructive(e)) tally.add("DestructiveCalls", dims, at, 1);
+    countCall(tally, e, e.actor.kind, at, 1);
     tally.add("DeliveryLag", undefined, at, Math.max(0, Math.round((processedAt - t) / 1000)));
   }
 
@@ -166,18 +167,8 @@ export function metricDatums(result: BatchResult, _config?: Config): MetricDatum
   for (const { event: e, from } of result.kindChanges ?? []) {
     const t = e.time.getTime();
     if (Number.isNaN(t) || !inRange(t)) continue;
-    const at = minute(t);
-    for (const [kind, sign] of [
-      [from, -1],
-      [e.actor.kind, 1],
-    ] as const) {
-      const dims = byKind(kind);
-      tally.add("Calls", dims, at, sign);
-      if (e.error) tally.add("Errors", dims, at, sign);
-      if (e.facts["error.accessDenied"] === true || isAccessDenied(e.error?.code))
-        tally.add("AccessDenied", dims, at, sign);
-      if (!e.error && isDestructive(e)) tally.add("DestructiveCalls", dims, at, sign);
-    }
+    countCall(tally, e, from, minute(t), -1);
+    countCall(tally, e, e.actor.kind, minute(t), 1);
   }
 
   for (const e of result.reattributed) {

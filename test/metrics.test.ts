@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Alert } from "../src/alerts.ts";
 import type { BatchResult } from "../src/batch.ts";
-import { defaultConfig, parseConfig } from "../src/config.ts";
+import { defaultConfig } from "../src/config.ts";
 import type { AuditEvent } from "../src/event.ts";
 import { MAX_VALUES_PER_DATUM, type MetricDatum, metricDatums } from "../src/metrics.ts";
 import { processBatch } from "../src/pipeline.ts";
@@ -10,7 +10,6 @@ import { MemoryStore } from "../src/state/memory.ts";
 import { type EventSpec, makeEvent } from "./support/alert-events.ts";
 import { assumeRole, call, iamUser, roleSession } from "./support/records.ts";
 
-const config = parseConfig({});
 const processedAt = new Date("2026-11-20T10:10:30Z");
 
 function result(parts: Partial<BatchResult> = {}): BatchResult {
@@ -95,7 +94,7 @@ describe("metricDatums", () => {
         facts: { "action.destructive": false },
       }),
     ];
-    const d = metricDatums(result({ events }), config);
+    const d = metricDatums(result({ events }));
     expect(sum(d, "Calls", "ActorKind=ai")).toBe(3);
     expect(sum(d, "Calls", "ActorKind=ai", "2026-11-20T10:01:00.000Z")).toBe(2);
     expect(sum(d, "Calls", "ActorKind=ai", "2026-11-20T10:02:00.000Z")).toBe(1);
@@ -117,7 +116,7 @@ describe("metricDatums", () => {
 
   it("aggregates: one datum per metric, dimension and minute", () => {
     const events = Array.from({ length: 500 }, (_, i) => ev(`e${i}`, "2026-11-20T10:05:10Z"));
-    const d = metricDatums(result({ events }), config).filter((x) => x.MetricName === "Calls");
+    const d = metricDatums(result({ events })).filter((x) => x.MetricName === "Calls");
     expect(d).toHaveLength(1);
     expect(d[0]).toMatchObject({ Values: [1], Counts: [500], Unit: "Count" });
   });
@@ -125,7 +124,6 @@ describe("metricDatums", () => {
   it("publishes pipeline health for every batch, zeros included", () => {
     const d = metricDatums(
       result({ stats: { records: 0, malformed: 0, duplicates: 0 } as BatchResult["stats"] }),
-      config,
     );
     const health = d.filter((x) => !x.Dimensions);
     expect(health.map((x) => x.MetricName).sort()).toEqual([
@@ -137,7 +135,6 @@ describe("metricDatums", () => {
     for (const x of health) expect(x.Timestamp.toISOString()).toBe("2026-11-20T10:10:00.000Z");
     const busy = metricDatums(
       result({ stats: { records: 120, malformed: 3, duplicates: 7 } as BatchResult["stats"] }),
-      config,
     );
     expect(sum(busy, "RecordsRead")).toBe(120);
     expect(sum(busy, "MalformedRecords")).toBe(3);
@@ -150,7 +147,7 @@ describe("metricDatums", () => {
       ev("l2", "2026-11-20T10:00:30Z"),
       ev("l3", "2026-11-20T10:05:00Z"),
     ];
-    const d = metricDatums(result({ events }), config).filter((x) => x.MetricName === "DeliveryLag");
+    const d = metricDatums(result({ events })).filter((x) => x.MetricName === "DeliveryLag");
     const first = d.find((x) => x.Timestamp.toISOString() === "2026-11-20T10:00:00.000Z");
     expect(first).toMatchObject({ Unit: "Seconds", Values: [600], Counts: [2] });
     expect(sum(d, "DeliveryLag", "", "2026-11-20T10:05:00.000Z")).toBe(330);
@@ -159,9 +156,7 @@ describe("metricDatums", () => {
     const spread = Array.from({ length: 400 }, (_, i) =>
       ev(`s${i}`, new Date(Date.parse("2026-11-20T10:00:00Z") + i * 600).toISOString()),
     );
-    const lag = metricDatums(result({ events: spread }), config).filter(
-      (x) => x.MetricName === "DeliveryLag",
-    );
+    const lag = metricDatums(result({ events: spread })).filter((x) => x.MetricName === "DeliveryLag");
     expect(lag).toHaveLength(4);
     for (const x of lag) expect(new Set(x.Values).size).toBeLessThanOrEqual(MAX_VALUES_PER_DATUM);
     const samples = lag.reduce((n, x) => n + x.Counts.reduce((a, b) => a + b, 0), 0);
@@ -174,7 +169,7 @@ describe("metricDatums", () => {
       alert({ id: "2", severity: "high" }),
       alert({ id: "3", severity: "high", status: "updated" }),
     ];
-    const d = metricDatums(result({ alerts }), config);
+    const d = metricDatums(result({ alerts }));
     expect(sum(d, "Alerts", "Severity=critical")).toBe(1);
     expect(sum(d, "Alerts", "Severity=high")).toBe(1);
     expect(sum(d, "Alerts", "RuleId=cloudtrail-tampering")).toBe(1);
@@ -190,7 +185,7 @@ describe("metricDatums", () => {
       ev("old1", "2026-11-20T09:58:00Z", { kind: "ai" }),
       ev("old2", "2026-11-20T09:58:10Z", { kind: "ai" }),
     ];
-    const d = metricDatums(result({ events: fresh, reattributed }), config);
+    const d = metricDatums(result({ events: fresh, reattributed }));
     expect(sum(d, "Calls", "ActorKind=ai")).toBe(0);
     expect(sum(d, "Calls", "ActorKind=human")).toBe(1);
     expect(sum(d, "Reattributed", "ActorKind=ai", "2026-11-20T09:58:00.000Z")).toBe(2);
@@ -199,12 +194,31 @@ describe("metricDatums", () => {
 
   it("moves a re-attributed call from its old kind to its new one when the kind changed", () => {
     const moved = ev("old1", "2026-11-20T09:58:00Z", { kind: "ai" });
-    const d = metricDatums(
-      result({ reattributed: [moved], kindChanges: [{ event: moved, from: "human" }] }),
-      config,
-    );
+    const d = metricDatums(result({ reattributed: [moved], kindChanges: [{ event: moved, from: "human" }] }));
     expect(sum(d, "Calls", "ActorKind=ai", "2026-11-20T09:58:00.000Z")).toBe(1);
     expect(sum(d, "Calls", "ActorKind=human", "2026-11-20T09:58:00.000Z")).toBe(-1);
+  });
+
+  it("moves a re-attributed call's errors, access denials and destructive calls with it", () => {
+    const denied = ev("old2", "2026-11-20T09:58:00Z", { kind: "ai", errorCode: "AccessDenied" });
+    const deleted = ev("old3", "2026-11-20T09:58:10Z", { kind: "ai", facts: { "action.destructive": true } });
+    const d = metricDatums(
+      result({
+        reattributed: [denied, deleted],
+        kindChanges: [
+          { event: denied, from: "human" },
+          { event: deleted, from: "unknown" },
+        ],
+      }),
+    );
+    for (const [metric, from] of [
+      ["Errors", "human"],
+      ["AccessDenied", "human"],
+      ["DestructiveCalls", "unknown"],
+    ] as const) {
+      expect(sum(d, metric, "ActorKind=ai"), metric).toBe(1);
+      expect(sum(d, metric, `ActorKind=${from}`), metric).toBe(-1);
+    }
   });
 
   it("ends with every call under its final kind after park and resolve through the pipeline", async () => {
@@ -228,7 +242,7 @@ describe("metricDatums", () => {
     const deps = { store, config: defaultConfig, eventClock: clock, now: () => new Date(now) };
     const first = await processBatch({ source: "calls", records: [agentCall] }, deps);
     const second = await processBatch({ source: "sts", records: [issued] }, deps);
-    const all = [...metricDatums(first, defaultConfig), ...metricDatums(second, defaultConfig)];
+    const all = [...metricDatums(first), ...metricDatums(second)];
     expect(second.kindChanges.map((c) => [c.event.id, c.from, c.event.actor.kind])).toEqual([
       [agentCall.eventID, "human", "ai"],
     ]);
@@ -238,14 +252,14 @@ describe("metricDatums", () => {
 
   it("leaves out events CloudWatch would reject (older than two weeks) and says how many", () => {
     const events = [ev("old", "2026-10-01T00:00:00Z"), ev("ok", "2026-11-20T10:00:00Z")];
-    const d = metricDatums(result({ events }), config);
+    const d = metricDatums(result({ events }));
     expect(sum(d, "Calls", "ActorKind=ai")).toBe(1);
     expect(sum(d, "EventsOutsideMetricRange")).toBe(1);
     for (const x of d) expect(processedAt.getTime() - x.Timestamp.getTime()).toBeLessThan(14 * 24 * 3600_000);
   });
 
   it("keeps dimension values printable ASCII and non-empty", () => {
-    const d = metricDatums(result({ alerts: [alert({ ruleId: "règle\u202Eévil" })] }), config);
+    const d = metricDatums(result({ alerts: [alert({ ruleId: "règle\u202Eévil" })] }));
     const rule = d.find((x) => x.Dimensions?.[0].Name === "RuleId");
     expect(rule?.Dimensions?.[0].Value).toBe("rglevil");
   });

@@ -10,6 +10,7 @@ import { compileField, type FieldAccessor } from "./fields.ts";
 import {
   type AgenttrailPolicy,
   CONDITION_OPERATORS,
+  CORRELATION_TYPES,
   type ConditionOperator,
   type CorrelationDoc,
   correlationSchema,
@@ -138,10 +139,7 @@ const BUCKET_VALUE_CAP = 1000;
 export function compileCorrelationRule(doc: unknown, file: string): CompiledCorrelationRule {
   if (isObject(doc) && isObject(doc.correlation)) {
     const t = doc.correlation.type;
-    if (
-      typeof t === "string" &&
-      !["event_count", "value_count", "temporal", "temporal_ordered"].includes(t)
-    ) {
+    if (typeof t === "string" && !(CORRELATION_TYPES as readonly string[]).includes(t)) {
       throw unsupported(`correlation type ${t}`);
     }
   }

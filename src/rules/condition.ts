@@ -98,23 +98,3 @@ export function parseCondition(text: string, identifiers: readonly string[]): Co
   if (pos < tokens.length) fail(`unexpected "${tokens[pos]}"`);
   return tree;
 }
-
-/** Every selection a condition uses. */
-export function referencedNames(node: ConditionNode, out = new Set<string>()): Set<string> {
-  switch (node.type) {
-    case "ref":
-      out.add(node.name);
-      break;
-    case "not":
-      referencedNames(node.arg, out);
-      break;
-    case "and":
-    case "or":
-      for (const a of node.args) referencedNames(a, out);
-      break;
-    case "of":
-      for (const n of node.names) out.add(n);
-      break;
-  }
-  return out;
-}

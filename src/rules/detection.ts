@@ -25,7 +25,6 @@ export type IndexRequirements = Partial<Record<IndexedField, ReadonlySet<string>
 export interface CompiledDetection {
   match: EventPredicate;
   requires: IndexRequirements;
-  condition: ConditionNode;
 }
 
 /** null = unconstrained. */
@@ -249,5 +248,5 @@ export function compileDetection(detection: Record<string, unknown>, ctx: Compil
     const set = compiled.requirement[f];
     if (set) requires[f] = set;
   }
-  return { match: compiled.match, requires, condition: tree };
+  return { match: compiled.match, requires };
 }

@@ -35,29 +35,6 @@ export interface CompiledFieldItem {
   equalsAnyOf?: readonly string[];
 }
 
-/** Modifiers the engine implements; anything else is reported as an unsupported feature. */
-export const SUPPORTED_MODIFIERS = [
-  "contains",
-  "startswith",
-  "endswith",
-  "all",
-  "cased",
-  "re",
-  "i",
-  "m",
-  "s",
-  "cidr",
-  "exists",
-  "fieldref",
-  "expand",
-  "base64",
-  "base64offset",
-  "lt",
-  "lte",
-  "gt",
-  "gte",
-] as const;
-
 const KNOWN_UNSUPPORTED = new Set([
   "windash",
   "wide",
