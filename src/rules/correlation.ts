@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import type { AuditEvent } from "../event.ts";
 import type { WindowBucket, WindowIncrement } from "../state/store.ts";
 import { type CompiledCorrelationRule, conditionHolds } from "./compile.ts";
-import { compileField, type FieldAccessor, groupKeyOf, groupValue, valueText } from "./fields.ts";
+import { compileField, describeGroup, type FieldAccessor, groupLookup, valueText } from "./fields.ts";
 import type { LinkedCorrelation } from "./link.ts";
 import type { RuleHit } from "./types.ts";
 
@@ -98,22 +98,11 @@ export class CorrelationBatch {
     const minute = Math.floor(ms / 60_000);
     const { rule } = this.plan;
     const accessors = this.plan.groupAccessors[baseIndex];
-    // one group-by field (the usual case): its value is the lookup, no string to build per match
-    let lookup: string;
-    if (accessors.length === 1) lookup = groupValue(accessors[0], event);
-    else {
-      lookup = "";
-      for (let k = 0; k < accessors.length; k++) lookup += `${groupValue(accessors[k], event)}\u0000`;
-    }
+    const lookup = groupLookup(accessors, event);
     let st = this.groups.get(lookup);
     if (!st) {
-      const values = accessors.length === 1 ? [lookup] : accessors.map((a) => groupValue(a, event));
-      const groupKey = groupKeyOf(values);
+      const { groupKey, group } = describeGroup(rule.groupBy, accessors, lookup, event);
       const storeKey = bounded(`corr|${rule.meta.id}|${groupKey}`, MAX_KEY_CHARS);
-      const group: Record<string, string> = {};
-      rule.groupBy.forEach((f, k) => {
-        group[f] = values[k];
-      });
       st = { storeKey, groupKey, group, events: [], minutes: new Set(), increments: new Map() };
       this.groups.set(lookup, st);
     }

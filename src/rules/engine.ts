@@ -9,7 +9,7 @@ import type { AuditEvent } from "../event.ts";
 import type { Store, WindowBucket } from "../state/store.ts";
 import type { CompiledDetectionRule, CompiledRule } from "./compile.ts";
 import { CorrelationBatch, type CorrelationPlan, planCorrelation } from "./correlation.ts";
-import { groupKeyOf, groupValue } from "./fields.ts";
+import { describeGroup, groupLookup } from "./fields.ts";
 import { linkRules, type RuleProblem } from "./link.ts";
 import { RuleIndex } from "./rule-index.ts";
 import type { RuleHit } from "./types.ts";
@@ -97,13 +97,7 @@ function addSingleHit(hits: SingleHits, rule: CompiledDetectionRule, event: Audi
     byGroup = new Map();
     hits.set(rule, byGroup);
   }
-  const accessors = rule.groupBy;
-  let lookup: string;
-  if (accessors.length === 1) lookup = groupValue(accessors[0], event);
-  else {
-    lookup = "";
-    for (let k = 0; k < accessors.length; k++) lookup += `${groupValue(accessors[k], event)}\u0000`;
-  }
+  const lookup = groupLookup(rule.groupBy, event);
   const hit = byGroup.get(lookup);
   if (hit) {
     hit.events.push(event);
@@ -114,14 +108,10 @@ function addSingleHit(hits: SingleHits, rule: CompiledDetectionRule, event: Audi
     if (t > hit.lastSeen.getTime()) hit.lastSeen = event.time;
     return;
   }
-  const values = accessors.length === 1 ? [lookup] : accessors.map((a) => groupValue(a, event));
-  const group: Record<string, string> = {};
-  rule.meta.groupBy.forEach((f, k) => {
-    group[f] = values[k];
-  });
+  const { groupKey, group } = describeGroup(rule.meta.groupBy, rule.groupBy, lookup, event);
   byGroup.set(lookup, {
     rule: rule.meta,
-    groupKey: groupKeyOf(values),
+    groupKey,
     group,
     events: [event],
     count: 1,

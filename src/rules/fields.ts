@@ -256,6 +256,32 @@ export function groupValue(field: FieldAccessor, event: AuditEvent): string {
   return valueText(field.first(event)) ?? "";
 }
 
+/**
+ * An event's group of a rule (its group-by values), as a map lookup: with one group-by field (the
+ * usual case) the value itself, so no string is built per match; else the values joined.
+ */
+export function groupLookup(accessors: readonly FieldAccessor[], event: AuditEvent): string {
+  if (accessors.length === 1) return groupValue(accessors[0], event);
+  let lookup = "";
+  for (let k = 0; k < accessors.length; k++) lookup += `${groupValue(accessors[k], event)}\u0000`;
+  return lookup;
+}
+
+/** A group met for the first time: its key (JSON of the values) and the values by field name. */
+export function describeGroup(
+  fields: readonly string[],
+  accessors: readonly FieldAccessor[],
+  lookup: string,
+  event: AuditEvent,
+): { groupKey: string; group: Record<string, string> } {
+  const values = accessors.length === 1 ? [lookup] : accessors.map((a) => groupValue(a, event));
+  const group: Record<string, string> = {};
+  fields.forEach((f, k) => {
+    group[f] = values[k];
+  });
+  return { groupKey: groupKeyOf(values), group };
+}
+
 /** Whether `s` may hold what JSON.stringify escapes: a quote, a backslash, a control character, a (lone) surrogate. */
 function needsJsonEscape(s: string): boolean {
   for (let k = 0; k < s.length; k++) {
