@@ -14,6 +14,7 @@ import { alertTitle } from "./alerts/title.ts";
 import type { Config } from "./config.ts";
 import type { Actor, ActorKind, AuditEvent, Confidence } from "./event.ts";
 import { sha256Hex } from "./hash.ts";
+import { isObject } from "./json-values.ts";
 import type { Level, RuleHit, RuleMeta } from "./rules/types.ts";
 import { cleanActor, cleanText, knownActorKind, redactRecord } from "./sanitize.ts";
 import type { Store } from "./state/store.ts";
@@ -146,12 +147,7 @@ interface GroupState {
 }
 
 function isGroupState(value: unknown): value is GroupState {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    (value as GroupState).v === 1 &&
-    Array.isArray((value as GroupState).windows)
-  );
+  return isObject(value) && value.v === 1 && Array.isArray(value.windows);
 }
 
 /**

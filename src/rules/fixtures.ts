@@ -6,6 +6,7 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { isObject } from "../json-values.ts";
 import type { CompiledRule } from "./compile.ts";
 import type { RuleProblem } from "./link.ts";
 import { type LoadOptions, loadRules } from "./load.ts";
@@ -77,9 +78,7 @@ async function listDirs(dir: string): Promise<string[]> {
 async function readScenario(file: string): Promise<unknown[]> {
   const doc = JSON.parse(await readFile(file, "utf8")) as unknown;
   if (Array.isArray(doc)) return doc;
-  if (doc && typeof doc === "object" && Array.isArray((doc as { Records?: unknown }).Records)) {
-    return (doc as { Records: unknown[] }).Records;
-  }
+  if (isObject(doc) && Array.isArray(doc.Records)) return doc.Records;
   throw new Error('expected a JSON array of CloudTrail records (or {"Records": [...]})');
 }
 

@@ -6,6 +6,7 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
+import { isObject } from "../json-values.ts";
 import { type CompiledRule, compileDocument, logsourceMismatch } from "./compile.ts";
 import { RuleCompileError } from "./errors.ts";
 import { linkRules, type RuleProblem } from "./link.ts";
@@ -63,8 +64,8 @@ export async function findRuleFiles(
 }
 
 function ruleIdOf(doc: unknown): string | undefined {
-  if (typeof doc !== "object" || doc === null) return undefined;
-  const { id, name } = doc as Record<string, unknown>;
+  if (!isObject(doc)) return undefined;
+  const { id, name } = doc;
   if (typeof id === "string" || typeof id === "number") return String(id);
   return typeof name === "string" ? name : undefined;
 }
