@@ -4,7 +4,7 @@
  * the texts made from them (regions, ISO times).
  */
 import { describe, expect, it } from "vitest";
-import { buildAlerts, planAlerts } from "../src/alerts.ts";
+import { buildAlerts, MAX_WINDOWS_PER_GROUP, planAlerts, suppressionKey } from "../src/alerts.ts";
 import { parseConfig } from "../src/config.ts";
 import { MemoryStore } from "../src/state/memory.ts";
 import { type EventSpec, makeEvent, makeHit, makeRule } from "./support/alert-events.ts";
@@ -105,5 +105,32 @@ describe("an alert's texts", () => {
     const [t0, t1, t2] = times;
     // The third event falls in the second one's window: an update of its alert.
     expect(seen).toEqual([t0, t0, t0, t1, t1, t1, t1, t2, t1]);
+  });
+});
+
+describe("the suppression state a group keeps", () => {
+  it("keeps the latest MAX_WINDOWS_PER_GROUP windows, for 2×suppression + lateness", async () => {
+    const rule = makeRule({ suppressionMinutes: 30 });
+    const store = new MemoryStore(() => Date.parse("2026-11-20T00:00:00Z"));
+    const puts: { keys: string[]; ttl: number }[] = [];
+    const putItems = store.putItems.bind(store);
+    store.putItems = async (items, ttl) => {
+      puts.push({ keys: items.map((i) => i.key), ttl });
+      return putItems(items, ttl);
+    };
+    const ids: string[] = [];
+    for (let w = 0; w < MAX_WINDOWS_PER_GROUP + 2; w++) {
+      // one event per window, each an hour after the last: a new window every time
+      const time = new Date(Date.parse("2026-11-20T00:00:00Z") + w * 3_600_000).toISOString();
+      const [alert] = await buildAlerts([makeHit(rule, events([`w${w}`], time))], store, config);
+      expect(alert.status).toBe("new");
+      ids.push(alert.id);
+    }
+    const key = suppressionKey(rule.id, makeHit(rule, events(["x"], "2026-11-20T00:00:00Z")).groupKey);
+    const stored = (await store.getItems<{ windows: { id: string }[] }>([key])).get(key);
+    expect(stored?.windows.map((w) => w.id)).toEqual(ids.slice(-MAX_WINDOWS_PER_GROUP));
+    expect(puts.every((p) => p.keys.length === 1 && p.ttl === (2 * 30 + config.latenessMinutes) * 60)).toBe(
+      true,
+    );
   });
 });
