@@ -35,45 +35,27 @@ export class MemoryStore implements Store {
 
   async putSessions(records: SessionRecord[], ttlSeconds: number): Promise<void> {
     const expiresAt = this.now() + ttlSeconds * 1000;
-    for (const r of records) {
-      let byIssuer = this.sessions.get(r.key);
-      if (!byIssuer) {
-        byIssuer = new Map();
-        this.sessions.set(r.key, byIssuer);
-      }
-      byIssuer.set(r.issuedBy, { value: r, expiresAt });
-    }
+    for (const r of records) putNested(this.sessions, r.key, r.issuedBy, { value: r, expiresAt });
   }
 
   async getSessions(keys: string[]): Promise<Map<string, SessionRecord[]>> {
-    const out = new Map<string, SessionRecord[]>();
-    for (const key of new Set(keys)) {
-      const found = [...(this.sessions.get(key)?.values() ?? [])].filter((e) => this.live(e));
-      if (found.length)
-        out.set(
-          key,
-          found.map((e) => e.value),
-        );
-    }
-    return out;
+    return this.liveNested(this.sessions, keys);
   }
 
   async park(events: ParkedEvent[], ttlSeconds: number): Promise<void> {
     const expiresAt = this.now() + ttlSeconds * 1000;
-    for (const e of events) {
-      let m = this.parkedByKey.get(e.waitingFor);
-      if (!m) {
-        m = new Map();
-        this.parkedByKey.set(e.waitingFor, m);
-      }
-      m.set(e.eventId, { value: e, expiresAt });
-    }
+    for (const e of events) putNested(this.parkedByKey, e.waitingFor, e.eventId, { value: e, expiresAt });
   }
 
   async parked(keys: string[]): Promise<Map<string, ParkedEvent[]>> {
-    const out = new Map<string, ParkedEvent[]>();
+    return this.liveNested(this.parkedByKey, keys);
+  }
+
+  /** Per distinct key, the live values stored under it (keys with none are left out). */
+  private liveNested<T>(map: Map<string, Map<string, Expiring<T>>>, keys: string[]): Map<string, T[]> {
+    const out = new Map<string, T[]>();
     for (const key of new Set(keys)) {
-      const found = [...(this.parkedByKey.get(key)?.values() ?? [])].filter((e) => this.live(e));
+      const found = [...(map.get(key)?.values() ?? [])].filter((e) => this.live(e));
       if (found.length)
         out.set(
           key,
@@ -168,6 +150,21 @@ export class MemoryStore implements Store {
     // Written values are owned by the store from here (callers build them for the write).
     for (const { key, value } of items) this.items.set(key, { value, expiresAt });
   }
+}
+
+/** Stores `value` under `outer`, then `inner` (sessions by key and issuing event, parked events by key and id). */
+function putNested<T>(
+  map: Map<string, Map<string, Expiring<T>>>,
+  outer: string,
+  inner: string,
+  value: Expiring<T>,
+): void {
+  let byInner = map.get(outer);
+  if (!byInner) {
+    byInner = new Map();
+    map.set(outer, byInner);
+  }
+  byInner.set(inner, value);
 }
 
 /**
