@@ -9,7 +9,7 @@ import { asObject } from "./json-values.ts";
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "expected HH:MM (24h)");
 const weekday = z.enum(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]);
 
-export const businessHoursSchema = z
+const businessHoursSchema = z
   .object({
     timeZone: z.string().default("UTC"),
     days: z.array(weekday).default(["mon", "tue", "wed", "thu", "fri"]),
@@ -21,9 +21,9 @@ export const businessHoursSchema = z
   .strict()
   .refine((b) => isValidTimeZone(b.timeZone), { message: "unknown IANA time zone", path: ["timeZone"] });
 
-export const agentTagSchema = z.object({ key: z.string().min(1), value: z.string().min(1) }).strict();
+const agentTagSchema = z.object({ key: z.string().min(1), value: z.string().min(1) }).strict();
 
-export const configSchema = z
+const configSchema = z
   .object({
     agents: z
       .object({
@@ -64,7 +64,7 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 
-export function isValidTimeZone(tz: string): boolean {
+function isValidTimeZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: tz });
     return true;

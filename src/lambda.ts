@@ -21,7 +21,7 @@ import { cleanText } from "./sanitize.ts";
 import type { Store } from "./state/store.ts";
 
 /** How long a processed-file marker is kept: longer than any S3 redelivery or async retry (6 h). */
-export const PROCESSED_FILE_TTL_SECONDS = 14 * 24 * 3600;
+const PROCESSED_FILE_TTL_SECONDS = 14 * 24 * 3600;
 
 export interface InvocationDeps {
   store: Store;
@@ -77,7 +77,7 @@ export class InvocationError extends Error {
  * Store key of the processed-file marker. CloudTrail never rewrites a log file (each key has a unique
  * suffix); the ETag, when known, still tells an overwritten object from the one processed.
  */
-export function processedFileKey(object: S3ObjectRef): string {
+function processedFileKey(object: S3ObjectRef): string {
   return `processed-file|${object.bucket}|${object.key}|${object.etag ?? ""}`;
 }
 

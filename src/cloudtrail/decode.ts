@@ -32,7 +32,7 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-export function gunzipFile(bytes: Uint8Array, source: string): Buffer {
+function gunzipFile(bytes: Uint8Array, source: string): Buffer {
   try {
     return gunzipSync(bytes);
   } catch (err) {
@@ -83,7 +83,7 @@ function utf8(data: Uint8Array): string {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8");
 }
 
-export function decodeText(text: string, source: string): DecodedFile {
+function decodeText(text: string, source: string): DecodedFile {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const trimmed = body.trim();
   if (trimmed === "") return { records: [] };
@@ -128,7 +128,7 @@ function fromDocument(doc: unknown, source: string): DecodedFile {
 }
 
 /** EventBridge `AWS … via CloudTrail` envelope → its `detail`, the CloudTrail record. */
-export function unwrapEnvelope(value: unknown): unknown {
+function unwrapEnvelope(value: unknown): unknown {
   if (value !== null && typeof value === "object") {
     const obj = value as Record<string, unknown>;
     if (typeof obj["detail-type"] === "string" && obj.detail !== null && typeof obj.detail === "object") {

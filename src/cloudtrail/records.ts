@@ -16,7 +16,7 @@ const sessionIssuerSchema = z.looseObject({
   principalId: optionalString,
 });
 
-export const userIdentitySchema = z.looseObject({
+const userIdentitySchema = z.looseObject({
   type: optionalString,
   principalId: optionalString,
   arn: optionalString,
@@ -58,7 +58,6 @@ export const cloudTrailRecordSchema = z.looseObject({
 });
 
 export type CloudTrailRecord = z.infer<typeof cloudTrailRecordSchema>;
-export type UserIdentity = z.infer<typeof userIdentitySchema>;
 
 /**
  * eventTime in the formats seen in the wild: ISO-8601 `2023-07-10T11:45:00Z` (CloudTrail itself),

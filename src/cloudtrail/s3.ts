@@ -10,7 +10,7 @@ import { FileError, isGzip } from "./decode.ts";
 import { isCloudTrailLogKey } from "./triggers.ts";
 
 /** CloudTrail files are at most 50 MB uncompressed; the cap stops a gzip bomb from exhausting memory. */
-export const DEFAULT_MAX_OBJECT_BYTES = 256 * 1024 * 1024;
+const DEFAULT_MAX_OBJECT_BYTES = 256 * 1024 * 1024;
 
 export interface ReadS3ObjectOptions {
   /** Largest body accepted after decompression. */

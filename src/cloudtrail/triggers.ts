@@ -50,7 +50,7 @@ export class TriggerError extends Error {
 }
 
 /** EventBridge detail-types whose `detail` is a CloudTrail record (both console sign-in spellings). */
-export const CLOUDTRAIL_DETAIL_TYPES: ReadonlySet<string> = new Set([
+const CLOUDTRAIL_DETAIL_TYPES: ReadonlySet<string> = new Set([
   "AWS API Call via CloudTrail",
   "AWS Console Signin via CloudTrail",
   "AWS Console Sign In via CloudTrail",
@@ -64,7 +64,7 @@ export function isCloudTrailLogKey(key: string): boolean {
 }
 
 /** S3 notification keys are URL-encoded with `+` for space. */
-export function decodeS3Key(encoded: string): string {
+function decodeS3Key(encoded: string): string {
   return decodeURIComponent(encoded.replace(/\+/g, " "));
 }
 
