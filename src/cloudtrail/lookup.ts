@@ -10,6 +10,7 @@ import {
   LookupEventsCommand,
   type LookupEventsCommandOutput,
 } from "@aws-sdk/client-cloudtrail";
+import { isThrottlingError, sleep as realSleep, type Sleep } from "../retry.ts";
 import { UnparseableRecord } from "./decode.ts";
 
 export const LOOKUP_ATTRIBUTE_KEYS: readonly LookupAttributeKey[] = [
@@ -58,7 +59,7 @@ export interface LookupOptions {
   maxThrottleRetries?: number;
   /** Injectable time, so tests check the pacing without waiting. */
   clock?: () => number;
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: Sleep;
 }
 
 export interface LookupBatch {
@@ -71,8 +72,6 @@ const PAGE_SIZE = 50;
 const THROTTLE_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 20_000;
 
-const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /** A token bucket: `take()` waits until a request may go out at `ratePerSecond`, bursts up to `burst`. */
 export class TokenBucket {
   private tokens: number;
@@ -82,7 +81,7 @@ export class TokenBucket {
     private readonly ratePerSecond: number,
     private readonly burst: number,
     private readonly clock: () => number = Date.now,
-    private readonly sleep: (ms: number) => Promise<void> = realSleep,
+    private readonly sleep: Sleep = realSleep,
   ) {
     if (!(ratePerSecond > 0) || !(burst >= 1))
       throw new Error("TokenBucket needs a positive rate and burst >= 1");
@@ -102,12 +101,6 @@ export class TokenBucket {
       await this.sleep(Math.ceil(((1 - this.tokens) * 1000) / this.ratePerSecond));
     }
   }
-}
-
-function isThrottling(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const throttling = (err as { $retryable?: { throttling?: boolean } }).$retryable?.throttling === true;
-  return throttling || err.name === "ThrottlingException" || err.name === "TooManyRequestsException";
 }
 
 function parseEvent(event: NonNullable<LookupEventsCommandOutput["Events"]>[number]): unknown {
@@ -161,7 +154,7 @@ export async function* lookupEventBatches(
           }),
         );
       } catch (err) {
-        if (!isThrottling(err) || attempt >= maxRetries) throw err;
+        if (!isThrottlingError(err) || attempt >= maxRetries) throw err;
         progress.throttled++;
         await sleep(Math.min(MAX_BACKOFF_MS, THROTTLE_BACKOFF_MS * 2 ** attempt));
       }

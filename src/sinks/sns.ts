@@ -14,6 +14,7 @@
  */
 
 import {
+  type BatchResultErrorEntry,
   PublishBatchCommand,
   type PublishBatchRequestEntry,
   PublishCommand,
@@ -21,9 +22,9 @@ import {
 } from "@aws-sdk/client-sns";
 import { type Alert, alertMessageAttributes, renderAlertText } from "../alerts.ts";
 import type { BatchResult, Sink } from "../batch.ts";
+import { backoffDelay, type RetryOptions, retryLeftovers, SinkPublishError, withRetry } from "../retry.ts";
 import { cleanText, redactRecord } from "../sanitize.ts";
 import { chunkBySize } from "./chunk.ts";
-import { backoffDelay, type RetryOptions, SinkPublishError, withRetry } from "./retry.ts";
 
 /** SNS message size limit (message + attributes), aws-formats.md §7.3. */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
@@ -183,11 +184,13 @@ export class SnsAlertSink implements Sink {
     );
   }
 
+  /**
+   * One PublishBatch call; entries that come back in Failed[] for a reason of SNS's own are sent
+   * again with backoff, and a rejected entry (SenderFault) fails the publish at once.
+   */
   private async publishBatch(batch: (AlertMessage & { alert: Alert })[]): Promise<void> {
     const retry = this.options.retry ?? {};
-    const attempts = Math.max(1, retry.attempts ?? 5);
-    const sleep = retry.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-    let pending: PublishBatchRequestEntry[] = batch.map((m, i) => ({
+    const entries: PublishBatchRequestEntry[] = batch.map((m, i) => ({
       Id: `a${i}`,
       Subject: m.subject,
       Message: m.message,
@@ -195,37 +198,48 @@ export class SnsAlertSink implements Sink {
       MessageAttributes: m.attributes,
       ...this.fifoFields(m.alert),
     }));
-    const alertOf = new Map(pending.map((e, i) => [e.Id as string, batch[i].alert.id]));
-    for (let attempt = 1; ; attempt++) {
-      const response = await withRetry(
-        `SNS PublishBatch of ${pending.length} alerts to ${this.options.topicArn}`,
-        () =>
-          this.client.send(
-            new PublishBatchCommand({ TopicArn: this.options.topicArn, PublishBatchRequestEntries: pending }),
-          ),
-        retry,
-      );
-      const failed = response.Failed ?? [];
-      if (failed.length === 0) return;
-      const describe = failed
+    const alertOf = new Map(entries.map((e, i) => [e.Id as string, batch[i].alert.id]));
+    const describe = (failed: BatchResultErrorEntry[]) =>
+      failed
         .map((f) => `${alertOf.get(f.Id ?? "") ?? f.Id}: ${f.Code ?? "?"} ${f.Message ?? ""}`.trim())
         .join("; ");
-      const permanent = failed.filter((f) => f.SenderFault);
-      if (permanent.length) {
-        throw new SinkPublishError(
-          `SNS PublishBatch to ${this.options.topicArn} rejected ${permanent.length} alerts: ${describe}`,
+    // Why the last send left entries over: for the error and for onRetry.
+    let lastFailure = "";
+    await retryLeftovers(
+      entries,
+      async (pending) => {
+        const response = await withRetry(
+          `SNS PublishBatch of ${pending.length} alerts to ${this.options.topicArn}`,
+          () =>
+            this.client.send(
+              new PublishBatchCommand({
+                TopicArn: this.options.topicArn,
+                PublishBatchRequestEntries: pending,
+              }),
+            ),
+          retry,
         );
-      }
-      if (attempt >= attempts) {
-        throw new SinkPublishError(
-          `SNS PublishBatch to ${this.options.topicArn}: ${failed.length} alerts still failing after ${attempt} attempts: ${describe}`,
-        );
-      }
-      const failedIds = new Set(failed.map((f) => f.Id));
-      pending = pending.filter((e) => failedIds.has(e.Id));
-      const delay = backoffDelay(attempt, retry);
-      retry.onRetry?.(new Error(describe), attempt, delay);
-      await sleep(delay);
-    }
+        const failed = response.Failed ?? [];
+        lastFailure = describe(failed);
+        const permanent = failed.filter((f) => f.SenderFault);
+        if (permanent.length) {
+          throw new SinkPublishError(
+            `SNS PublishBatch to ${this.options.topicArn} rejected ${permanent.length} alerts: ${lastFailure}`,
+          );
+        }
+        const failedIds = new Set(failed.map((f) => f.Id));
+        return pending.filter((e) => failedIds.has(e.Id));
+      },
+      {
+        attempts: Math.max(1, retry.attempts ?? 5),
+        delayMs: (attempt) => backoffDelay(attempt, retry),
+        exhausted: (left, attempts) =>
+          new SinkPublishError(
+            `SNS PublishBatch to ${this.options.topicArn}: ${left.length} alerts still failing after ${attempts} attempts: ${lastFailure}`,
+          ),
+        sleep: retry.sleep,
+        onRetry: (_left, attempt, delay) => retry.onRetry?.(new Error(lastFailure), attempt, delay),
+      },
+    );
   }
 }

@@ -27,6 +27,7 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { sha256Hex } from "../hash.ts";
+import { type LeftoverRetry, retryLeftovers, sleep } from "../retry.ts";
 import { redactRecord } from "../sanitize.ts";
 import { MAX_BUCKET_VALUES } from "./memory.ts";
 import type { ParkedEvent, SessionRecord, Store, WindowBucket, WindowIncrement } from "./store.ts";
@@ -74,8 +75,6 @@ const MINUTE_DIGITS = 12;
 
 type Item = Record<string, unknown>;
 type WriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: { pk: string; sk: string } } };
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function padMinute(minute: number): string {
   return String(minute).padStart(MINUTE_DIGITS, "0");
@@ -178,7 +177,7 @@ export class DynamoStore implements Store {
     this.clock = opts.clock ?? Date.now;
     this.concurrency = Math.max(1, opts.concurrency ?? 16);
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 8);
-    this.sleep = opts.sleep ?? defaultSleep;
+    this.sleep = opts.sleep ?? sleep;
   }
 
   now(): number {
@@ -194,8 +193,14 @@ export class DynamoStore implements Store {
     return item !== undefined && typeof item.exp === "number" && item.exp > this.now();
   }
 
-  private backoff(attempt: number): Promise<void> {
-    return this.sleep(Math.min(2000, 25 * 2 ** attempt) * (0.5 + Math.random() / 2));
+  /** Leftovers of a batch call are sent again after min(2 s, 25 ms·2^attempt), half of it jittered. */
+  private leftoverRetry<T>(exhausted: (left: T[], attempts: number) => Error): LeftoverRetry<T> {
+    return {
+      attempts: this.maxAttempts,
+      delayMs: (attempt) => Math.min(2000, 25 * 2 ** attempt) * (0.5 + Math.random() / 2),
+      exhausted,
+      sleep: this.sleep,
+    };
   }
 
   // ---- sessions -------------------------------------------------------------------------------------
@@ -464,40 +469,44 @@ export class DynamoStore implements Store {
       byKey.delete(id); // keep the latest position as well as the latest value
       byKey.set(id, r);
     }
-    await forEachLimit(chunk([...byKey.values()], 25), this.concurrency, async (batch) => {
-      let pending: WriteRequest[] = batch;
-      for (let attempt = 0; pending.length; attempt++) {
-        if (attempt >= this.maxAttempts) {
-          throw new Error(
-            `DynamoDB BatchWriteItem: ${pending.length} writes still unprocessed after ${attempt} attempts`,
-          );
-        }
-        if (attempt > 0) await this.backoff(attempt);
-        const res = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
-        pending = (res.UnprocessedItems?.[this.table] ?? []) as WriteRequest[];
-      }
-    });
+    await forEachLimit(chunk([...byKey.values()], 25), this.concurrency, (batch) =>
+      retryLeftovers(
+        batch,
+        async (pending) => {
+          const res = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
+          return (res.UnprocessedItems?.[this.table] ?? []) as WriteRequest[];
+        },
+        this.leftoverRetry(
+          (left, attempts) =>
+            new Error(
+              `DynamoDB BatchWriteItem: ${left.length} writes still unprocessed after ${attempts} attempts`,
+            ),
+        ),
+      ),
+    );
   }
 
   /** BatchGetItem in chunks of 100 (strongly consistent), UnprocessedKeys retried. */
   private async batchGet(keys: { pk: string; sk: string }[]): Promise<Item[]> {
     const out: Item[] = [];
-    await forEachLimit(chunk(keys, 100), this.concurrency, async (batch) => {
-      let pending: Record<string, unknown>[] = batch;
-      for (let attempt = 0; pending.length; attempt++) {
-        if (attempt >= this.maxAttempts) {
-          throw new Error(
-            `DynamoDB BatchGetItem: ${pending.length} keys still unprocessed after ${attempt} attempts`,
+    await forEachLimit(chunk(keys, 100), this.concurrency, (batch) =>
+      retryLeftovers<Record<string, unknown>>(
+        batch,
+        async (pending) => {
+          const res = await this.doc.send(
+            new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }),
           );
-        }
-        if (attempt > 0) await this.backoff(attempt);
-        const res = await this.doc.send(
-          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }),
-        );
-        out.push(...(res.Responses?.[this.table] ?? []));
-        pending = res.UnprocessedKeys?.[this.table]?.Keys ?? [];
-      }
-    });
+          out.push(...(res.Responses?.[this.table] ?? []));
+          return res.UnprocessedKeys?.[this.table]?.Keys ?? [];
+        },
+        this.leftoverRetry(
+          (left, attempts) =>
+            new Error(
+              `DynamoDB BatchGetItem: ${left.length} keys still unprocessed after ${attempts} attempts`,
+            ),
+        ),
+      ),
+    );
     return out;
   }
 }

@@ -75,6 +75,18 @@ describe("decodeFile", () => {
     expect(records[2]).toEqual(trailRecords[1]);
   });
 
+  it("reads non-ASCII text as UTF-8 (pure ASCII files take a faster path), with or without a BOM", () => {
+    const record = {
+      ...trailRecords[0],
+      userAgent: "agent/1.0 (café; 東京) 🤖",
+      requestParameters: { k: "ü" },
+    };
+    const text = JSON.stringify({ Records: [record] });
+    expect(decodeFile(Buffer.from(text), "u.json").records).toEqual([record]);
+    expect(decodeFile(Buffer.from(`\ufeff${text}`), "bom.json").records).toEqual([record]);
+    expect(decodeDecompressed(Buffer.from(text), "u.json").records).toEqual([record]);
+  });
+
   it("fails a file that is not JSON with an error naming the file", () => {
     const bad = readFileSync(`${LIB}/SerializerTestFileBadJsonFormat.json`);
     expect(() => decodeFile(bad, "bad.json")).toThrow(FileError);

@@ -17,7 +17,7 @@ import { parseConfig } from "../../src/config.ts";
 import type { AuditEvent } from "../../src/event.ts";
 import { metricDatums } from "../../src/metrics.ts";
 import { CloudWatchSink, MAX_DATUMS_PER_REQUEST, metricRequests } from "../../src/sinks/cloudwatch.ts";
-import { SinkPublishError } from "../../src/sinks/retry.ts";
+import { SinkPublishError } from "../../src/retry.ts";
 import { type EventSpec, makeEvent } from "../support/alert-events.ts";
 import { awsClientConfig, resetMoto } from "../support/aws.ts";
 

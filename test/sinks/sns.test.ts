@@ -10,7 +10,7 @@ import { type Alert, buildAlerts, renderAlertText } from "../../src/alerts.ts";
 import type { BatchResult } from "../../src/batch.ts";
 import { parseConfig } from "../../src/config.ts";
 import { emptyStats } from "../../src/pipeline.ts";
-import { SinkPublishError } from "../../src/sinks/retry.ts";
+import { SinkPublishError } from "../../src/retry.ts";
 import { alertMessage, alertSubject, MAX_MESSAGE_BYTES, SnsAlertSink } from "../../src/sinks/sns.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
 import { makeEvent, makeHit, makeRule } from "../support/alert-events.ts";
@@ -229,6 +229,42 @@ describe("SnsAlertSink", () => {
     expect(sentIds).toEqual([["a0", "a1", "a2"], ["a1"]]);
     const ids = (await received(feed.queueUrl)).map((m) => (JSON.parse(m.Message) as Alert).id).sort();
     expect(ids).toEqual(alerts.map((a) => a.id).sort());
+  });
+
+  it("gives up on an entry that keeps failing after the attempts, naming it, and delivers the rest", async () => {
+    const feed = await createTopicWithQueue(sns);
+    const sentIds: string[][] = [];
+    const retried: number[] = [];
+    // The entry with Id a1 is never delivered: it always comes back in Failed[] as a server fault.
+    sns.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== "PublishBatchCommand") return next(args);
+        const input = args.input as { PublishBatchRequestEntries: { Id: string }[] };
+        sentIds.push(input.PublishBatchRequestEntries.map((e) => e.Id));
+        const kept = input.PublishBatchRequestEntries.filter((e) => e.Id !== "a1");
+        const out = kept.length
+          ? await next({ ...args, input: { ...input, PublishBatchRequestEntries: kept } })
+          : { output: { $metadata: {}, Successful: [] }, response: {} };
+        const output = out.output as { Failed?: unknown[] };
+        output.Failed = [{ Id: "a1", Code: "InternalError", SenderFault: false, Message: "try again" }];
+        return out as Awaited<ReturnType<typeof next>>;
+      },
+      { step: "initialize", name: "alwaysFailing" },
+    );
+    const alerts = await makeAlerts(3);
+    const sink = new SnsAlertSink(sns, {
+      topicArn: feed.topicArn,
+      retry: { attempts: 3, sleep: async () => {}, onRetry: (_e, attempt) => void retried.push(attempt) },
+    });
+    const publish = sink.publish(result(alerts));
+    await expect(publish).rejects.toThrow(SinkPublishError);
+    await expect(publish).rejects.toThrow(
+      `1 alerts still failing after 3 attempts: ${alerts[1].id}: InternalError try again`,
+    );
+    expect(sentIds).toEqual([["a0", "a1", "a2"], ["a1"], ["a1"]]);
+    expect(retried).toEqual([1, 2]);
+    const ids = (await received(feed.queueUrl)).map((m) => (JSON.parse(m.Message) as Alert).id).sort();
+    expect(ids).toEqual([alerts[0].id, alerts[2].id].sort());
   });
 
   it("fails with a clear error when entries are rejected as the sender's fault", async () => {

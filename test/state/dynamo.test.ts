@@ -147,6 +147,43 @@ describe("DynamoStore batch leftovers", () => {
   });
 });
 
+describe("DynamoStore batch leftovers that never go", () => {
+  it("gives up after maxAttempts sends with the count left, backing off 25 ms·2^attempt, half jittered", async () => {
+    const { client, table } = await freshStore();
+    const sleeps: number[] = [];
+    let writes = 0;
+    // Every BatchWriteItem comes back with all of its items unprocessed and nothing written.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== "BatchWriteItemCommand") return next(args);
+        writes++;
+        const input = args.input as { RequestItems: Record<string, unknown[]> };
+        return { output: { $metadata: {}, UnprocessedItems: input.RequestItems }, response: {} } as Awaited<
+          ReturnType<typeof next>
+        >;
+      },
+      { step: "serialize", priority: "high", name: "neverProcessed" },
+    );
+    const store = new DynamoStore({
+      client,
+      tableName: table,
+      clock: () => clock,
+      maxAttempts: 3,
+      sleep: async (ms) => void sleeps.push(ms),
+    });
+    const items = Array.from({ length: 4 }, (_, i) => ({ key: `k${i}`, value: i }));
+    await expect(store.putItems(items, 3600)).rejects.toThrow(
+      "DynamoDB BatchWriteItem: 4 writes still unprocessed after 3 attempts",
+    );
+    expect(writes).toBe(3);
+    expect(sleeps).toHaveLength(2);
+    expect(sleeps[0]).toBeGreaterThanOrEqual(25);
+    expect(sleeps[0]).toBeLessThanOrEqual(50);
+    expect(sleeps[1]).toBeGreaterThanOrEqual(50);
+    expect(sleeps[1]).toBeLessThanOrEqual(100);
+  });
+});
+
 describe("DynamoStore size bounds", () => {
   it("accepts keys beyond DynamoDB's key size limits and keeps them apart", async () => {
     const { store } = await freshStore();

@@ -1,6 +1,13 @@
-/** The sinks' retry policy (src/sinks/retry.ts, shared by the SNS and CloudWatch sinks). Pure. */
+/** The retry policy of AWS calls (src/retry.ts: sinks, DynamoDB store, LookupEvents). Pure. */
 import { describe, expect, it } from "vitest";
-import { backoffDelay, isRetryableError, SinkPublishError, withRetry } from "../../src/sinks/retry.ts";
+import {
+  backoffDelay,
+  isRetryableError,
+  isThrottlingError,
+  retryLeftovers,
+  SinkPublishError,
+  withRetry,
+} from "../src/retry.ts";
 
 const awsError = (name: string, status: number, extra: Record<string, unknown> = {}) =>
   Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status }, ...extra });
@@ -83,5 +90,84 @@ describe("withRetry", () => {
     expect(err).toBeInstanceOf(SinkPublishError);
     expect((err as Error).message).toContain("after 4 attempts");
     expect((err as Error).cause).toBe(last);
+  });
+});
+
+describe("isThrottlingError", () => {
+  it("knows throttling by name, code, the SDK's marker and HTTP 429, whatever the service calls it", () => {
+    for (const name of [
+      "ThrottlingException",
+      "Throttling",
+      "RequestLimitExceeded",
+      "TooManyRequestsException",
+    ])
+      expect(isThrottlingError(awsError(name, 400))).toBe(true);
+    expect(isThrottlingError(Object.assign(new Error("x"), { code: "SlowDown" }))).toBe(true);
+    expect(isThrottlingError(awsError("Odd", 400, { $retryable: { throttling: true } }))).toBe(true);
+    expect(isThrottlingError(awsError("Odd", 429))).toBe(true);
+  });
+
+  it("is not a server fault or a client error", () => {
+    expect(isThrottlingError(awsError("InternalError", 500))).toBe(false);
+    expect(isThrottlingError(awsError("Odd", 500, { $retryable: {} }))).toBe(false);
+    expect(isThrottlingError(awsError("AccessDeniedException", 400))).toBe(false);
+    expect(isThrottlingError(undefined)).toBe(false);
+  });
+});
+
+describe("retryLeftovers", () => {
+  const noWait = async () => {};
+
+  it("sends again only what the last send left over, waiting the delay of each attempt", async () => {
+    const sent: number[][] = [];
+    const slept: number[] = [];
+    await retryLeftovers(
+      [1, 2, 3, 4],
+      async (items) => {
+        sent.push(items);
+        return items.filter((x) => x > sent.length + 1);
+      },
+      {
+        attempts: 5,
+        delayMs: (attempt) => attempt * 10,
+        exhausted: () => new Error("unreachable"),
+        sleep: async (ms) => void slept.push(ms),
+      },
+    );
+    expect(sent).toEqual([[1, 2, 3, 4], [3, 4], [4]]);
+    expect(slept).toEqual([10, 20]);
+  });
+
+  it("throws the caller's error with what is left after the last attempt", async () => {
+    let sends = 0;
+    const retried: number[] = [];
+    const run = retryLeftovers(
+      ["a", "b"],
+      async (items) => {
+        sends++;
+        return items.slice(-1);
+      },
+      {
+        attempts: 2,
+        delayMs: () => 0,
+        exhausted: (left, attempts) => new Error(`${left.join(",")} left after ${attempts}`),
+        sleep: noWait,
+        onRetry: (_left, attempt) => void retried.push(attempt),
+      },
+    );
+    await expect(run).rejects.toThrow("b left after 2");
+    expect(sends).toBe(2);
+    expect(retried).toEqual([1]);
+  });
+
+  it("lets an error of the send end the loop as it is", async () => {
+    const boom = new Error("boom");
+    const run = retryLeftovers([1], async () => Promise.reject(boom), {
+      attempts: 3,
+      delayMs: () => 0,
+      exhausted: () => new Error("unreachable"),
+      sleep: noWait,
+    });
+    await expect(run).rejects.toBe(boom);
   });
 });

@@ -1,9 +1,14 @@
 /**
- * Retry with capped exponential backoff and full jitter, for the sinks' AWS calls. The SDK retries
- * each request a few times itself; this outer loop covers what it does not: throttling that outlasts
- * the SDK's budget, and partial batch failures that come back with HTTP 200 (PublishBatch Failed[]).
+ * Retries of AWS calls, shared by the sinks, the DynamoDB store and LookupEvents. The SDK retries
+ * each request a few times itself; these loops cover what it does not: throttling that outlasts the
+ * SDK's budget (withRetry), and partial batch failures that come back with HTTP 200 — PublishBatch
+ * Failed[], BatchWriteItem/BatchGetItem unprocessed items (retryLeftovers).
  * No AWS SDK import: errors are recognised by their name, $retryable marker or HTTP status.
  */
+
+export type Sleep = (ms: number) => Promise<void>;
+
+export const sleep: Sleep = (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface RetryOptions {
   /** Attempts in total, the first included (default 5). */
@@ -60,15 +65,24 @@ interface ErrorLike {
   $metadata?: { httpStatusCode?: number };
 }
 
-/** Throttling and transient server/network errors: worth another try. Client errors are not. */
-export function isRetryableError(error: unknown): boolean {
+/** The service asked us to slow down: by error name or code, the SDK's throttling marker, or HTTP 429. */
+export function isThrottlingError(error: unknown): boolean {
   if (typeof error !== "object" || error === null) return false;
   const e = error as ErrorLike;
-  if (e.name && (THROTTLING.has(e.name) || TRANSIENT.has(e.name))) return true;
-  if (e.code && (THROTTLING.has(e.code) || TRANSIENT.has(e.code))) return true;
+  if ((e.name && THROTTLING.has(e.name)) || (e.code && THROTTLING.has(e.code))) return true;
+  const retryable = e.$retryable as { throttling?: unknown } | undefined;
+  return retryable?.throttling === true || e.$metadata?.httpStatusCode === 429;
+}
+
+/** Throttling and transient server/network errors: worth another try. Client errors are not. */
+export function isRetryableError(error: unknown): boolean {
+  if (isThrottlingError(error)) return true;
+  if (typeof error !== "object" || error === null) return false;
+  const e = error as ErrorLike;
+  if ((e.name && TRANSIENT.has(e.name)) || (e.code && TRANSIENT.has(e.code))) return true;
   if (e.$retryable) return true;
   const status = e.$metadata?.httpStatusCode;
-  return status === 429 || (status !== undefined && status >= 500);
+  return status !== undefined && status >= 500;
 }
 
 /** A sink call that failed for good: says what, where and why, keeps the last error as cause. */
@@ -83,8 +97,6 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
 }
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Backoff before retry number `attempt` (1-based): uniform in [0, min(max, base·2^(attempt-1))]. */
 export function backoffDelay(attempt: number, options: RetryOptions = {}): number {
@@ -104,7 +116,7 @@ export async function withRetry<T>(
   options: RetryOptions = {},
 ): Promise<T> {
   const attempts = Math.max(1, options.attempts ?? 5);
-  const sleep = options.sleep ?? defaultSleep;
+  const wait = options.sleep ?? sleep;
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn(attempt);
@@ -116,7 +128,41 @@ export async function withRetry<T>(
       }
       const delay = backoffDelay(attempt, options);
       options.onRetry?.(error, attempt, delay);
-      await sleep(delay);
+      await wait(delay);
     }
+  }
+}
+
+export interface LeftoverRetry<T> {
+  /** Sends in total, the first included. */
+  attempts: number;
+  /** Wait after send number `attempt` (1-based) before the next. */
+  delayMs: (attempt: number) => number;
+  /** The error thrown when items are still left after the last send. */
+  exhausted: (left: T[], attempts: number) => Error;
+  sleep?: Sleep;
+  /** Called before each wait (logging). */
+  onRetry?: (left: T[], attempt: number, delayMs: number) => void;
+}
+
+/**
+ * Sends `items`, then again whatever the response left unprocessed, until none is left or the sends
+ * are used up. `send` returns the leftovers (a batch call's UnprocessedItems or Failed[] entries); an
+ * error it throws ends the loop (wrap it in withRetry for errors worth another try).
+ */
+export async function retryLeftovers<T>(
+  items: T[],
+  send: (items: T[]) => Promise<T[]>,
+  options: LeftoverRetry<T>,
+): Promise<void> {
+  const wait = options.sleep ?? sleep;
+  let pending = items;
+  for (let attempt = 1; ; attempt++) {
+    pending = await send(pending);
+    if (pending.length === 0) return;
+    if (attempt >= options.attempts) throw options.exhausted(pending, attempt);
+    const delay = options.delayMs(attempt);
+    options.onRetry?.(pending, attempt, delay);
+    await wait(delay);
   }
 }
