@@ -2,10 +2,16 @@
 import { parseArgs } from "node:util";
 import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
 import { lookupEventBatches, parseLookupAttribute } from "../cloudtrail/lookup.ts";
-
 import { parseDuration } from "../duration.ts";
 import { runRecordBatches } from "../runner.ts";
-import { parseOrUsage, RUN_OPTIONS, runAndFinish, setupRun, UsageError } from "./options.ts";
+import {
+  lookupProgressLine,
+  parseOrUsage,
+  RUN_OPTIONS,
+  runAndFinish,
+  setupRun,
+  UsageError,
+} from "./options.ts";
 
 const LOOKUP_OPTIONS = {
   ...RUN_OPTIONS,
@@ -37,8 +43,13 @@ export async function lookupCommand(args: string[]): Promise<number> {
   const client = new CloudTrailClient(values.region ? { region: values.region } : {});
   const maxPages =
     values["max-pages"] === undefined ? undefined : positiveInteger(values["max-pages"], "--max-pages");
+  const onProgress = lookupProgressLine();
+  // Pages are not files: the lookup's own progress line replaces the per-file one.
   return runAndFinish(setup, "lookup", (deps) =>
-    runRecordBatches(lookupEventBatches(client, { start, end, attribute, maxPages }), deps),
+    runRecordBatches(lookupEventBatches(client, { start, end, attribute, maxPages, onProgress }), {
+      ...deps,
+      onFile: undefined,
+    }),
   );
 }
 

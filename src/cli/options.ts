@@ -1,6 +1,7 @@
 /** Option parsing shared by the commands that run the pipeline, and how a run ends. */
 
 import type { Detector } from "../batch.ts";
+import type { LookupProgress } from "../cloudtrail/lookup.ts";
 import type { Config } from "../config.ts";
 import { readConfigFile } from "../config-file.ts";
 import { buildDetector } from "../detection.ts";
@@ -109,22 +110,53 @@ export interface ProgressStream {
 }
 
 /**
- * A one-line progress display on a terminal, redrawn at most every 200 ms; nothing when output is
- * not a terminal. File names come from listings (S3 keys): cleaned like every other record string.
+ * A one-line display on a terminal: each text replaces the line, at most every 200 ms unless
+ * `now` is set (news the user should not miss); nothing when output is not a terminal.
+ */
+function progressWriter(
+  stream: ProgressStream,
+  clock: () => number,
+): ((text: string, options?: { now?: boolean }) => void) | undefined {
+  if (!stream.isTTY) return undefined;
+  let last = Number.NEGATIVE_INFINITY;
+  return (text, options) => {
+    const t = clock();
+    if (!options?.now && t - last < 200) return;
+    last = t;
+    stream.write(`\r\x1b[2K${text}`);
+  };
+}
+
+/**
+ * The progress line of a run over files. File names come from listings (S3 keys): cleaned like
+ * every other record string.
  */
 export function progressLine(
   label: string,
   stream: ProgressStream = process.stderr,
   now: () => number = Date.now,
 ): (done: number, source: string) => void {
-  if (!stream.isTTY) return () => {};
-  let last = Number.NEGATIVE_INFINITY;
+  const write = progressWriter(stream, now);
+  if (!write) return () => {};
   return (done, source) => {
-    const t = now();
-    if (t - last < 200) return;
-    last = t;
     const name = source.length > 60 ? `…${source.slice(-59)}` : source;
-    stream.write(`\r\x1b[2K${label} ${done} file(s): ${cleanText(name, 64)}`);
+    write(`${label} ${done} file(s): ${cleanText(name, 64)}`);
+  };
+}
+
+/** The progress line of `agenttrail lookup`: pages and events so far, and throttled requests as they happen. */
+export function lookupProgressLine(
+  stream: ProgressStream = process.stderr,
+  now: () => number = Date.now,
+): (progress: LookupProgress) => void {
+  const write = progressWriter(stream, now);
+  if (!write) return () => {};
+  let throttled = 0;
+  return (p) => {
+    const retrying = p.throttled > throttled;
+    throttled = p.throttled;
+    const note = p.throttled ? `, throttled ${p.throttled}× (LookupEvents allows 2 requests/s)` : "";
+    write(`lookup ${p.pages} page(s), ${p.events} events${note}`, { now: retrying });
   };
 }
 

@@ -52,6 +52,7 @@ export interface LookupOptions {
   attribute?: { key: LookupAttributeKey; value: string };
   /** Stop after this many pages (50 events each). */
   maxPages?: number;
+  /** Called after each page, and when a throttled request is about to be retried (before the wait). */
   onProgress?: (progress: LookupProgress) => void;
   /** Requests per second; LookupEvents allows 2 per account and Region. */
   ratePerSecond?: number;
@@ -156,6 +157,7 @@ export async function* lookupEventBatches(
       } catch (err) {
         if (!isThrottlingError(err) || attempt >= maxRetries) throw err;
         progress.throttled++;
+        opts.onProgress?.({ ...progress });
         await sleep(Math.min(MAX_BACKOFF_MS, THROTTLE_BACKOFF_MS * 2 ** attempt));
       }
     }

@@ -1,6 +1,6 @@
 /** The terminal progress line of long replays (issue: "a progress line on a terminal for long runs"). */
 import { describe, expect, it } from "vitest";
-import { endProgress, progressLine } from "../../src/cli/options.ts";
+import { endProgress, lookupProgressLine, progressLine } from "../../src/cli/options.ts";
 
 function terminal(isTTY: boolean) {
   const written: string[] = [];
@@ -37,6 +37,30 @@ describe("progressLine", () => {
     const { written, stream } = terminal(false);
     progressLine("replay", stream, () => 0)(1, "a.json.gz");
     endProgress(stream);
+    expect(written).toEqual([]);
+  });
+});
+
+describe("lookupProgressLine", () => {
+  it("shows pages and events at most every 200 ms, and a throttled retry at once", () => {
+    const { written, stream } = terminal(true);
+    let clock = 1_000;
+    const onProgress = lookupProgressLine(stream, () => clock);
+    onProgress({ pages: 1, events: 50, throttled: 0 });
+    clock += 50;
+    onProgress({ pages: 2, events: 100, throttled: 0 }); // too soon: not drawn
+    onProgress({ pages: 2, events: 100, throttled: 1 }); // a throttle: drawn at once
+    clock += 50;
+    onProgress({ pages: 3, events: 150, throttled: 1 }); // too soon again
+    expect(written).toEqual([
+      "\r\x1b[2Klookup 1 page(s), 50 events",
+      "\r\x1b[2Klookup 2 page(s), 100 events, throttled 1× (LookupEvents allows 2 requests/s)",
+    ]);
+  });
+
+  it("writes nothing when stderr is not a terminal", () => {
+    const { written, stream } = terminal(false);
+    lookupProgressLine(stream, () => 0)({ pages: 1, events: 1, throttled: 1 });
     expect(written).toEqual([]);
   });
 });

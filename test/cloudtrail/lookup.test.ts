@@ -166,7 +166,27 @@ describe("lookupEventBatches", () => {
     expect(inputs().every((i) => i.NextToken === undefined)).toBe(true);
     // backoff 1000 then 2000; the pacer adds nothing since the backoff already spaced the requests
     expect(sleeps).toEqual([1000, 2000]);
-    expect(progress.at(-1)?.throttled).toBe(2);
+    // each throttle is reported before its wait, then the page
+    expect(progress).toEqual([
+      { pages: 0, events: 0, throttled: 1 },
+      { pages: 0, events: 0, throttled: 2 },
+      { pages: 1, events: 1, throttled: 2 },
+    ]);
+  });
+
+  it("knows throttling however it is reported: HTTP 429 and other services' names retry too", async () => {
+    const tooMany = Object.assign(new Error("Too Many Requests"), {
+      name: "UnknownError",
+      $metadata: { httpStatusCode: 429 },
+    });
+    const limit = Object.assign(new Error("limit"), { name: "RequestLimitExceeded" });
+    cloudtrail
+      .on(LookupEventsCommand)
+      .rejectsOnce(tooMany)
+      .rejectsOnce(limit)
+      .resolvesOnce({ Events: [lookupEvent(RECORDS[0], 0)] });
+    expect((await collect()).map((b) => b.records)).toEqual([[RECORDS[0]]]);
+    expect(inputs()).toHaveLength(3);
   });
 
   it("gives up after maxThrottleRetries, and never retries other errors", async () => {
