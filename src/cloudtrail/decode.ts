@@ -7,6 +7,7 @@
  */
 import { isAscii } from "node:buffer";
 import { gunzipSync } from "node:zlib";
+import { isObject } from "../json-values.ts";
 
 export class FileError extends Error {
   constructor(
@@ -28,6 +29,9 @@ export interface DecodedFile {
   records: unknown[];
   skippedReason?: string;
 }
+
+/** The reason a file or S3 object named .gz without a gzip header is refused (decodeFile, s3.ts). */
+export const NAMED_GZ_NOT_GZIP = "not gzip: named .gz but has no gzip header";
 
 export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
@@ -75,7 +79,7 @@ export function decodeDecompressed(data: Uint8Array, source: string): DecodedFil
 
 function uncompressed(bytes: Uint8Array, source: string, options: { decompressed?: boolean }): Uint8Array {
   if (!options.decompressed && /\.gz$/i.test(source)) {
-    throw new FileError(source, "not gzip (no gzip header) although named .gz");
+    throw new FileError(source, NAMED_GZ_NOT_GZIP);
   }
   return bytes;
 }
@@ -133,13 +137,12 @@ function fromDocument(doc: unknown, source: string): DecodedFile {
   throw new FileError(source, "not a CloudTrail file: JSON is neither an object nor an array");
 }
 
-/** EventBridge `AWS … via CloudTrail` envelope → its `detail`, the CloudTrail record. */
+/**
+ * EventBridge `AWS … via CloudTrail` envelope → its `detail`, the CloudTrail record. A `detail` that
+ * is not an object stays wrapped and is reported as malformed (the Lambda's trigger refuses it too).
+ */
 function unwrapEnvelope(value: unknown): unknown {
-  if (value !== null && typeof value === "object") {
-    const obj = value as Record<string, unknown>;
-    if (typeof obj["detail-type"] === "string" && obj.detail !== null && typeof obj.detail === "object") {
-      return obj.detail;
-    }
-  }
+  if (isObject(value) && typeof value["detail-type"] === "string" && isObject(value.detail))
+    return value.detail;
   return value;
 }

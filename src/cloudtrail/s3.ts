@@ -6,7 +6,7 @@
 import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { GetObjectCommand, paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3";
-import { FileError, isGzip } from "./decode.ts";
+import { FileError, isGzip, NAMED_GZ_NOT_GZIP } from "./decode.ts";
 import { isCloudTrailLogKey } from "./triggers.ts";
 
 /** CloudTrail files are at most 50 MB uncompressed; the cap stops a gzip bomb from exhausting memory. */
@@ -78,7 +78,7 @@ export async function readS3Object(
   if (!gzip) {
     if (/\.gz$/i.test(key)) {
       body.destroy?.();
-      throw new FileError(where, "not gzip: the object is named .gz but has no gzip header");
+      throw new FileError(where, NAMED_GZ_NOT_GZIP);
     }
     try {
       keep(first);

@@ -9,6 +9,7 @@ import {
   UnparseableRecord,
 } from "../../src/cloudtrail/decode.ts";
 import { GunzipWorker } from "../../src/cloudtrail/gunzip-worker.ts";
+import { normaliseRecord } from "../../src/normalise.ts";
 
 const LIB = "test/fixtures/corpus/aws-cloudtrail-processing-library";
 const INVICTUS = "test/fixtures/corpus/invictus-ir-aws-dataset/CloudTrail";
@@ -64,6 +65,13 @@ describe("decodeFile", () => {
     expect(
       decodeFile(Buffer.from(JSON.stringify(trailRecords.slice(0, 4))), "arr.json").records,
     ).toHaveLength(4);
+  });
+
+  it("leaves an envelope whose detail is not an object wrapped, so it is counted as malformed", () => {
+    const envelope = { "detail-type": "AWS API Call via CloudTrail", detail: [trailRecords[0]] };
+    expect(decodeFile(Buffer.from(JSON.stringify(envelope)), "eb.json").records).toEqual([envelope]);
+    const result = normaliseRecord(envelope, { source: "eb.json", index: 0 });
+    expect(result.ok).toBe(false);
   });
 
   it("keeps a bad JSON Lines line as an unparseable record and the rest of the file", () => {
