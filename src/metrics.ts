@@ -8,8 +8,9 @@
  * - batch counters (RecordsRead, MalformedRecords, DuplicatesDropped, Reattributed without dimensions):
  *   one sample per batch with the batch's value, timestamped at processing time; RecordsRead is sent
  *   even when 0 so "no records for an hour" is a real zero, not missing data;
- * - DeliveryLag: seconds from event time to processing, one value per event (whole seconds), split into
- *   several datums when a minute holds more than 150 distinct values.
+ * - DeliveryLag: seconds from event time to processing, one value per event (whole seconds): the events
+ *   of one minute differ by less than 60 s, so a datum holds at most 61 distinct values (CloudWatch
+ *   accepts 150).
  *
  * Re-attributed events were counted in Calls (under the verdict they had then) by the batch that first
  * processed them. When their kind changed (result.kindChanges), Calls, Errors, AccessDenied and
@@ -40,8 +41,6 @@ export interface MetricDatum {
   Counts: number[];
 }
 
-/** CloudWatch accepts at most this many distinct values per datum. */
-export const MAX_VALUES_PER_DATUM = 150;
 /** PutMetricData rejects timestamps older than two weeks or more than two hours ahead (with a margin). */
 const MAX_AGE_MS = 14 * 24 * 3600_000 - 10 * 60_000;
 const MAX_AHEAD_MS = 2 * 3600_000 - 10 * 60_000;
@@ -93,18 +92,15 @@ class Tally {
     const entries = [...this.counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [, e] of entries) {
       const pairs = [...e.values.entries()].sort((a, b) => a[0] - b[0]);
-      for (let i = 0; i < pairs.length; i += MAX_VALUES_PER_DATUM) {
-        const chunk = pairs.slice(i, i + MAX_VALUES_PER_DATUM);
-        const datum: MetricDatum = {
-          MetricName: e.name,
-          Timestamp: new Date(e.at),
-          Unit: unitOf(e.name),
-          Values: chunk.map(([v]) => v),
-          Counts: chunk.map(([, c]) => c),
-        };
-        if (e.dims) datum.Dimensions = e.dims.list.map((d) => ({ ...d }));
-        out.push(datum);
-      }
+      const datum: MetricDatum = {
+        MetricName: e.name,
+        Timestamp: new Date(e.at),
+        Unit: unitOf(e.name),
+        Values: pairs.map(([v]) => v),
+        Counts: pairs.map(([, c]) => c),
+      };
+      if (e.dims) datum.Dimensions = e.dims.list.map((d) => ({ ...d }));
+      out.push(datum);
     }
     return out;
   }

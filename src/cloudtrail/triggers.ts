@@ -40,10 +40,7 @@ export type Trigger =
 
 /** A trigger that cannot be processed at all (not for one bad SQS message: see `malformed`). */
 export class TriggerError extends Error {
-  constructor(
-    message: string,
-    readonly messageId?: string,
-  ) {
+  constructor(message: string) {
     super(message);
     this.name = "TriggerError";
   }
@@ -257,7 +254,7 @@ export function parseTrigger(event: unknown): Trigger {
           objects.push(...objectsOfNotification(Sns.Message, 1));
         } catch (err) {
           const id = Sns.MessageId ?? "(no MessageId)";
-          throw new TriggerError(`SNS message ${id}: ${(err as Error).message}`, Sns.MessageId);
+          throw new TriggerError(`SNS message ${id}: ${(err as Error).message}`);
         }
       }
       return fromObjects(objects, "SNS notification");
