@@ -13,7 +13,7 @@ import type { ActorKind, AuditEvent } from "../event.ts";
 import { normaliseRecord } from "../normalise.ts";
 import type { ParkedEvent, SessionRecord, Store } from "../state/store.ts";
 import { issuanceOf, SessionResolver } from "./sessions.ts";
-import { agentMatchers, recordAiSignals } from "./signals.ts";
+import { agentMatchers, classifyUserAgent, recordAiSignals } from "./signals.ts";
 import { decideActor, workloadOf } from "./verdict.ts";
 
 export interface AttributionResult {
@@ -58,7 +58,8 @@ export async function attributeBatch(
   const chains = await resolver.resolveAll(all);
   for (let i = 0; i < all.length; i++) {
     const e = all[i];
-    e.actor = decideActor(e, recordAiSignals(e, m), chains[i]);
+    const userAgent = classifyUserAgent(e.userAgent, m);
+    e.actor = decideActor(e, recordAiSignals(e, m, userAgent), chains[i], userAgent);
   }
 
   const toPark: ParkedEvent[] = [];

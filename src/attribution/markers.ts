@@ -47,31 +47,22 @@ export const BUILTIN_USER_AGENT_MARKERS: readonly UserAgentMarker[] = [
 
 export type Channel = "console" | "cli" | "sdk" | "iac" | "unknown";
 
-/**
- * The ordinary channel of a call from its user agent. Checked in order: the console wraps SDKs
- * (`S3Console/0.4, aws-internal/3 aws-sdk-java`), Terraform wraps the Go SDK.
- */
+/** The ordinary channel of a call: console calls say so in the record, the rest in their user agent (userAgentChannel). */
 export function channelOf(
-  userAgent: string,
+  fromUserAgent: Channel,
   eventType: string,
   raw: Readonly<Record<string, unknown>>,
 ): Channel {
   if (eventType === "AwsConsoleSignIn" || eventType === "AwsConsoleAction") return "console";
   if (raw.sessionCredentialFromConsole === "true") return "console";
-  let channel = channelCache.get(userAgent);
-  if (channel === undefined) {
-    channel = channelOfUserAgent(userAgent);
-    if (channelCache.size >= MAX_CACHED_USER_AGENTS) channelCache.clear();
-    channelCache.set(userAgent, channel);
-  }
-  return channel;
+  return fromUserAgent;
 }
 
-/** User agents repeat heavily: each distinct one is classified once. */
-const MAX_CACHED_USER_AGENTS = 10_000;
-const channelCache = new Map<string, Channel>();
-
-function channelOfUserAgent(userAgent: string): Channel {
+/**
+ * The channel a user agent names. Checked in order: the console wraps SDKs
+ * (`S3Console/0.4, aws-internal/3 aws-sdk-java`), Terraform wraps the Go SDK.
+ */
+export function userAgentChannel(userAgent: string): Channel {
   const ua = userAgent.toLowerCase();
   if (ua === "") return "unknown";
   if (/console|signin\.amazonaws\.com|^mozilla\//.test(ua.replace(/^\[/, ""))) return "console";

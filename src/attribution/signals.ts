@@ -8,9 +8,11 @@ import { globToRegExp } from "./glob.ts";
 import {
   type AgentChannel,
   BUILTIN_USER_AGENT_MARKERS,
+  type Channel,
   isManagedMcpPrincipal,
   isManagedMcpSource,
   type UserAgentMarker,
+  userAgentChannel,
 } from "./markers.ts";
 
 /** An AI signal with how strong it is and the channel it implies. */
@@ -73,7 +75,11 @@ function withSignal(list: AiSignal[] | undefined, signal: AiSignal): AiSignal[] 
   return list;
 }
 
-export function recordAiSignals(event: AuditEvent, m: AgentMatchers): readonly AiSignal[] {
+export function recordAiSignals(
+  event: AuditEvent,
+  m: AgentMatchers,
+  userAgent: UserAgentClass = classifyUserAgent(event.userAgent, m),
+): readonly AiSignal[] {
   // Most calls have no AI signal: they share one empty list instead of allocating one each.
   let out: AiSignal[] | undefined;
   const p = event.principal;
@@ -130,7 +136,7 @@ export function recordAiSignals(event: AuditEvent, m: AgentMatchers): readonly A
       confidence: "high",
     });
   }
-  const marker = event.userAgent ? userAgentMarkerOf(event.userAgent, m) : undefined;
+  const marker = userAgent.marker;
   if (marker)
     out = withSignal(out, {
       evidence: { signal: "userAgentMarker", value: marker.marker },
@@ -140,24 +146,33 @@ export function recordAiSignals(event: AuditEvent, m: AgentMatchers): readonly A
   return out ?? NO_SIGNALS;
 }
 
-/** Distinct user agents are few (a few hundred in a real trail): each is scanned once per config. */
-const MAX_CACHED_USER_AGENTS = 10_000;
-const markerCache = new WeakMap<AgentMatchers, Map<string, UserAgentMarker | null>>();
+/** What a user agent says: its agent marker (AI signal) and its ordinary channel. */
+export interface UserAgentClass {
+  marker: UserAgentMarker | undefined;
+  channel: Channel;
+}
 
-function userAgentMarkerOf(userAgent: string, m: AgentMatchers): UserAgentMarker | undefined {
-  let cache = markerCache.get(m);
+/** Distinct user agents are few (a few hundred in a real trail): each is classified once per config. */
+const MAX_CACHED_USER_AGENTS = 10_000;
+const userAgentCache = new WeakMap<AgentMatchers, Map<string, UserAgentClass>>();
+
+export function classifyUserAgent(userAgent: string, m: AgentMatchers): UserAgentClass {
+  let cache = userAgentCache.get(m);
   if (!cache) {
     cache = new Map();
-    markerCache.set(m, cache);
+    userAgentCache.set(m, cache);
   }
   let hit = cache.get(userAgent);
   if (hit === undefined) {
     const ua = userAgent.toLowerCase();
-    hit = m.userAgentMarkers.find(({ marker }) => ua.includes(marker)) ?? null;
+    hit = {
+      marker: ua ? m.userAgentMarkers.find(({ marker }) => ua.includes(marker)) : undefined,
+      channel: userAgentChannel(userAgent),
+    };
     if (cache.size >= MAX_CACHED_USER_AGENTS) cache.clear();
     cache.set(userAgent, hit);
   }
-  return hit ?? undefined;
+  return hit;
 }
 
 /** `ec2.amazonaws.com` → `ec2`; `AWS Internal` → `aws-internal`. */

@@ -7,7 +7,7 @@
 import type { Actor, AuditEvent, Confidence, Evidence } from "../event.ts";
 import { channelOf } from "./markers.ts";
 import type { ChainResolution } from "./sessions.ts";
-import { type AiSignal, serviceSignal, strongest } from "./signals.ts";
+import { type AiSignal, serviceSignal, strongest, type UserAgentClass } from "./signals.ts";
 
 /** Identities a person signs in as. Role sessions are people too unless a workload holds them. */
 const HUMAN_TYPES = new Set([
@@ -24,10 +24,11 @@ export function decideActor(
   event: AuditEvent,
   own: readonly AiSignal[],
   chain: ChainResolution | undefined,
+  userAgent: UserAgentClass,
 ): Actor {
   const p = event.principal;
   const session = sessionOf(event);
-  const channel = channelOf(event.userAgent, event.eventType, event.raw);
+  const channel = channelOf(userAgent.channel, event.eventType, event.raw);
   const service = serviceSignal(event);
   const chainAi = chain?.aiEvidence ?? [];
 
