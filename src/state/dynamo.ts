@@ -217,13 +217,7 @@ export class DynamoStore implements Store {
   }
 
   async getSessions(keys: string[]): Promise<Map<string, SessionRecord[]>> {
-    const out = new Map<string, SessionRecord[]>();
-    await forEachLimit([...new Set(keys)], this.concurrency, async (key) => {
-      const items = await this.queryAll({ pk: pkOf("session", key) });
-      const found = items.filter((i) => this.live(i)).map((i) => JSON.parse(String(i.doc)) as SessionRecord);
-      if (found.length) out.set(key, found);
-    });
-    return out;
+    return this.queryLive("session", keys, (i) => JSON.parse(String(i.doc)) as SessionRecord);
   }
 
   // ---- parked events --------------------------------------------------------------------------------
@@ -240,15 +234,11 @@ export class DynamoStore implements Store {
   }
 
   async parked(keys: string[]): Promise<Map<string, ParkedEvent[]>> {
-    const out = new Map<string, ParkedEvent[]>();
-    await forEachLimit([...new Set(keys)], this.concurrency, async (key) => {
-      const items = await this.queryAll({ pk: pkOf("park", key) });
-      const found = items
-        .filter((i) => this.live(i))
-        .map((i) => JSON.parse(gunzipSync(i.gz as Uint8Array).toString("utf8")) as ParkedEvent);
-      if (found.length) out.set(key, found);
-    });
-    return out;
+    return this.queryLive(
+      "park",
+      keys,
+      (i) => JSON.parse(gunzipSync(i.gz as Uint8Array).toString("utf8")) as ParkedEvent,
+    );
   }
 
   async unpark(entries: { waitingFor: string; eventId: string }[]): Promise<void> {
@@ -267,14 +257,7 @@ export class DynamoStore implements Store {
    */
 
   async seen(keys: string[]): Promise<Set<string>> {
-    const keyByPk = new Map([...new Set(keys)].map((key) => [pkOf("once", key), key]));
-    const items = await this.batchGet([...keyByPk.keys()].map((pk) => ({ pk, sk: SINGLE_SK })));
-    const out = new Set<string>();
-    for (const i of items) {
-      const key = keyByPk.get(String(i.pk));
-      if (key !== undefined && this.live(i)) out.add(key);
-    }
-    return out;
+    return new Set((await this.getLiveSingles("once", keys, () => true)).keys());
   }
 
   async markSeen(keys: string[], ttlSeconds: number): Promise<void> {
@@ -397,38 +380,25 @@ export class DynamoStore implements Store {
     fromMinute: number,
     toMinute: number,
   ): Promise<Map<string, WindowBucket[]>> {
-    const out = new Map<string, WindowBucket[]>();
-    if (toMinute < fromMinute) return out;
-    await forEachLimit([...new Set(keys)], this.concurrency, async (key) => {
-      const items = await this.queryAll({
-        pk: pkOf("win", key),
-        from: padMinute(fromMinute),
-        to: padMinute(toMinute),
-      });
-      const found = items
-        .filter((i) => this.live(i))
-        .map((i) => ({
-          minute: Number(i.minute),
-          count: Number(i.n ?? 0),
-          values: [...((i.vals as Set<string> | undefined) ?? [])].map(decodeValue),
-        }))
-        .sort((a, b) => a.minute - b.minute);
-      if (found.length) out.set(key, found);
-    });
+    if (toMinute < fromMinute) return new Map();
+    const out = await this.queryLive(
+      "win",
+      keys,
+      (i): WindowBucket => ({
+        minute: Number(i.minute),
+        count: Number(i.n ?? 0),
+        values: [...((i.vals as Set<string> | undefined) ?? [])].map(decodeValue),
+      }),
+      { from: padMinute(fromMinute), to: padMinute(toMinute) },
+    );
+    for (const buckets of out.values()) buckets.sort((a, b) => a.minute - b.minute);
     return out;
   }
 
   // ---- small documents ------------------------------------------------------------------------------
 
   async getItems<T>(keys: string[]): Promise<Map<string, T>> {
-    const out = new Map<string, T>();
-    const keyByPk = new Map([...new Set(keys)].map((key) => [pkOf("item", key), key]));
-    const items = await this.batchGet([...keyByPk.keys()].map((pk) => ({ pk, sk: SINGLE_SK })));
-    for (const i of items) {
-      const key = keyByPk.get(String(i.pk));
-      if (key !== undefined && this.live(i)) out.set(key, JSON.parse(String(i.doc)) as T);
-    }
-    return out;
+    return this.getLiveSingles("item", keys, (i) => JSON.parse(String(i.doc)) as T);
   }
 
   async putItems<T>(items: { key: string; value: T }[], ttlSeconds: number): Promise<void> {
@@ -441,6 +411,38 @@ export class DynamoStore implements Store {
   }
 
   // ---- plumbing -------------------------------------------------------------------------------------
+
+  /** The live items of each distinct key's partition (within a sort-key range), decoded; keys with none are left out. */
+  private async queryLive<T>(
+    kind: string,
+    keys: string[],
+    decode: (item: Item) => T,
+    range?: { from: string; to: string },
+  ): Promise<Map<string, T[]>> {
+    const out = new Map<string, T[]>();
+    await forEachLimit([...new Set(keys)], this.concurrency, async (key) => {
+      const items = await this.queryAll({ pk: pkOf(kind, key), ...range });
+      const found = items.filter((i) => this.live(i)).map(decode);
+      if (found.length) out.set(key, found);
+    });
+    return out;
+  }
+
+  /** The live single-item documents of the distinct keys (BatchGet), decoded; keys without one are left out. */
+  private async getLiveSingles<T>(
+    kind: string,
+    keys: string[],
+    decode: (item: Item) => T,
+  ): Promise<Map<string, T>> {
+    const keyByPk = new Map([...new Set(keys)].map((key) => [pkOf(kind, key), key]));
+    const items = await this.batchGet([...keyByPk.keys()].map((pk) => ({ pk, sk: SINGLE_SK })));
+    const out = new Map<string, T>();
+    for (const i of items) {
+      const key = keyByPk.get(String(i.pk));
+      if (key !== undefined && this.live(i)) out.set(key, decode(i));
+    }
+    return out;
+  }
 
   private async queryAll(q: { pk: string; from?: string; to?: string }): Promise<Item[]> {
     const input: QueryCommandInput = {
