@@ -67,7 +67,7 @@ export function strongest(a: Confidence, b: Confidence): Confidence {
  * AI signals visible in the record itself: AWS-managed MCP servers (invokedBy, sourceIPAddress,
  * userAgent, the AwsMcpEvent tool-call record), configured agent identities, user-agent markers.
  */
-const NO_SIGNALS: readonly AiSignal[] = Object.freeze([]);
+export const NO_SIGNALS: readonly AiSignal[] = Object.freeze([]);
 
 function withSignal(list: AiSignal[] | undefined, signal: AiSignal): AiSignal[] {
   if (!list) return [signal];

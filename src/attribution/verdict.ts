@@ -7,7 +7,7 @@
 import type { Actor, AuditEvent, Confidence, Evidence } from "../event.ts";
 import { channelOf } from "./markers.ts";
 import type { ChainResolution } from "./sessions.ts";
-import { type AiSignal, serviceSignal, strongest, type UserAgentClass } from "./signals.ts";
+import { type AiSignal, NO_SIGNALS, serviceSignal, strongest, type UserAgentClass } from "./signals.ts";
 
 /** Identities a person signs in as. Role sessions are people too unless a workload holds them. */
 const HUMAN_TYPES = new Set([
@@ -44,21 +44,8 @@ export function decideActor(
     );
   }
 
-  // Calls AI only through their chain (session tags) share one verdict per issuance and session.
-  if (own.length === 0 && chainAi.length > 0 && chain?.session)
-    return sharedActor(AI_VIA_CHAIN, channel, chain, session);
-  if (own.length > 0 || chainAi.length > 0) {
-    let confidence: Confidence = "low";
-    for (const s of own) confidence = strongest(confidence, s.confidence);
-    for (const e of chainAi) confidence = strongest(confidence, e.confidence ?? "medium");
-    const via =
-      own.find((s) => s.channel === "mcp-managed")?.channel ??
-      own.find((s) => s.channel)?.channel ??
-      viaOfChain(chainAi) ??
-      channel;
-    const evidence = [...own.map((s) => ({ ...s.evidence, confidence: s.confidence })), ...chainAi];
-    return actor("ai", confidence, via, evidence, session);
-  }
+  // AI verdicts are shared like the others: the calls of one session mostly carry the same signals.
+  if (own.length > 0 || chainAi.length > 0) return sharedActor(AI, channel, chain, session, own);
 
   if (p.type === "AssumedRole") {
     // Workload credentials are never parked (their issuer is EC2 or Lambda: nothing it says can make
@@ -107,17 +94,18 @@ function plainActor(
 }
 
 /**
- * Verdicts are read-only, and the calls of one session mostly get the same plain verdict: one Actor
- * is made and shared, instead of an Actor and its evidence per call that the run collector keeps
- * for the whole run. A verdict depends on the principal type, channel and session, plus the chain:
- * a found issuance's resolution is one object per issuance (its verdicts are kept with it); a
- * missing one adds only the missing key.
+ * Verdicts are read-only, and the calls of one session mostly get the same verdict: one Actor is
+ * made and shared, instead of an Actor and its evidence per call that the run collector keeps for
+ * the whole run (and counts once: see RunCollector). A verdict depends on the principal type (or AI),
+ * channel, session and the call's own AI signals, plus the chain: a found issuance's resolution is
+ * one object per issuance (its verdicts are kept with it); a missing one adds only the missing key.
  */
 function sharedActor(
   type: string,
   channel: string,
   chain: ChainResolution | undefined,
   session: string | undefined,
+  own: readonly AiSignal[] = NO_SIGNALS,
 ): Actor {
   let shared: SharedActor[] | undefined;
   if (chain?.session) {
@@ -135,28 +123,75 @@ function sharedActor(
       shared = [];
       sharedWithoutChain.set(sessionKey, shared);
     }
-  } else return plainActor(type, channel, chain, session);
+  } else return makeActor(type, channel, chain, session, own);
   const missing = chain?.missing;
   for (const s of shared)
-    if (s.type === type && s.channel === channel && s.missing === missing && s.session === session)
+    if (
+      s.type === type &&
+      s.channel === channel &&
+      s.missing === missing &&
+      s.session === session &&
+      sameSignals(s.own, own)
+    )
       return s.actor;
-  const made =
-    type === AI_VIA_CHAIN && chain
-      ? chainAiActor(channel, chain, session)
-      : plainActor(type, channel, chain, session);
-  if (shared.length < MAX_SHARED_VARIANTS) shared.push({ type, channel, missing, session, actor: made });
+  const made = makeActor(type, channel, chain, session, own);
+  if (shared.length < MAX_SHARED_VARIANTS) shared.push({ type, channel, missing, session, own, actor: made });
   return made;
 }
 
-/** Stands for the principal type in shared verdicts made by chainAiActor (no type is empty-prefixed). */
-const AI_VIA_CHAIN = "\u0000ai-via-chain";
+/** Stands for the principal type in shared AI verdicts (no principal type is empty-prefixed). */
+const AI = "\u0000ai";
 
-/** The AI verdict of a call with no AI signal of its own, from its chain's evidence. */
-function chainAiActor(channel: string, chain: ChainResolution, session: string | undefined): Actor {
+function makeActor(
+  type: string,
+  channel: string,
+  chain: ChainResolution | undefined,
+  session: string | undefined,
+  own: readonly AiSignal[],
+): Actor {
+  return type === AI ? aiActor(own, channel, chain, session) : plainActor(type, channel, chain, session);
+}
+
+/** The AI verdict of a call from its own signals and those its chain carries. */
+function aiActor(
+  own: readonly AiSignal[],
+  channel: string,
+  chain: ChainResolution | undefined,
+  session: string | undefined,
+): Actor {
+  const chainAi = chain?.aiEvidence ?? [];
   let confidence: Confidence = "low";
-  for (const e of chain.aiEvidence) confidence = strongest(confidence, e.confidence ?? "medium");
-  const via = viaOfChain(chain.aiEvidence) ?? channel;
-  return actor("ai", confidence, via, [...chain.aiEvidence], session);
+  for (const s of own) confidence = strongest(confidence, s.confidence);
+  for (const e of chainAi) confidence = strongest(confidence, e.confidence ?? "medium");
+  const via =
+    own.find((s) => s.channel === "mcp-managed")?.channel ??
+    own.find((s) => s.channel)?.channel ??
+    viaOfChain(chainAi) ??
+    channel;
+  const evidence = [...own.map((s) => ({ ...s.evidence, confidence: s.confidence })), ...chainAi];
+  return actor("ai", confidence, via, evidence, session);
+}
+
+/** Signals that make the same evidence, in the same order. */
+function sameSignals(a: readonly AiSignal[], b: readonly AiSignal[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x.confidence !== y.confidence || x.channel !== y.channel) return false;
+    const e = x.evidence;
+    const f = y.evidence;
+    if (
+      e.signal !== f.signal ||
+      e.value !== f.value ||
+      e.issuedBy !== f.issuedBy ||
+      e.via !== f.via ||
+      e.confidence !== f.confidence
+    )
+      return false;
+  }
+  return true;
 }
 
 interface SharedActor {
@@ -164,6 +199,7 @@ interface SharedActor {
   channel: string;
   missing: string | undefined;
   session: string | undefined;
+  own: readonly AiSignal[];
   actor: Actor;
 }
 

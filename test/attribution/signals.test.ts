@@ -234,3 +234,34 @@ describe("services and people", () => {
     );
   });
 });
+
+describe("shared AI verdicts", () => {
+  it("gives the calls of one identity with the same signals one verdict, and a call with other signals its own", async () => {
+    const user = iamUser("agent-user", "AKIAAGENTUSER0000001");
+    const claude = "claude-code/1.0.61 aws-sdk-js/3.614.0";
+    const records = [
+      call("DescribeInstances", "2026-05-08T11:31:01Z", user, { userAgent: claude }),
+      call("DescribeVolumes", "2026-05-08T11:31:02Z", user, { userAgent: claude }),
+      call(
+        "ListBuckets",
+        "2026-05-08T11:31:03Z",
+        { ...user, invokedBy: "aws-mcp.amazonaws.com" },
+        {
+          userAgent: claude,
+        },
+      ),
+      call("ListKeys", "2026-05-08T11:31:04Z", user, { userAgent: "kiro/0.2.13 aws-sdk-js/3.614.0" }),
+    ];
+    const { results } = await replayBatches([{ source: "t", records }]);
+    const [a, b, mcp, kiro] = results[0].events.map((e) => e.actor);
+    expect(b).toBe(a);
+    expect(a.evidence.map((e) => `${e.signal}=${e.value}`)).toEqual(["userAgentMarker=claude-code/"]);
+    expect(mcp).not.toBe(a);
+    expect(mcp).toMatchObject({ kind: "ai", confidence: "high", via: "mcp-managed" });
+    expect(mcp.evidence.map((e) => `${e.signal}=${e.value}`)).toEqual([
+      "invokedBy=aws-mcp.amazonaws.com",
+      "userAgentMarker=claude-code/",
+    ]);
+    expect(kiro.evidence.map((e) => `${e.signal}=${e.value}`)).toEqual(["userAgentMarker=kiro/"]);
+  });
+});
