@@ -57,7 +57,8 @@ export function planCorrelation(linked: LinkedCorrelation): CorrelationPlan {
 
 interface MinuteIncrement {
   count: number;
-  values: Set<string>;
+  /** Distinct values (value_count, temporal types; absent for event_count). */
+  values?: Set<string>;
 }
 
 interface GroupState {
@@ -66,7 +67,7 @@ interface GroupState {
   group: Record<string, string>;
   /** This batch's events in the group (each once). */
   events: AuditEvent[];
-  minutes: Set<number>;
+  /** By minute (the minutes of this batch's events). */
   increments: Map<number, MinuteIncrement>;
 }
 
@@ -80,6 +81,11 @@ interface WindowStat {
 }
 
 const minuteOf = (e: AuditEvent) => Math.floor(e.time.getTime() / 60_000);
+
+function containsMinuteIn(minutes: ReadonlyMap<number, unknown>, start: number, end: number): boolean {
+  for (const m of minutes.keys()) if (m >= start && m <= end) return true;
+  return false;
+}
 
 /** One batch's worth of window work for one correlation rule. */
 export class CorrelationBatch {
@@ -103,26 +109,25 @@ export class CorrelationBatch {
     if (!st) {
       const { groupKey, group } = describeGroup(rule.groupBy, accessors, lookup, event);
       const storeKey = bounded(`corr|${rule.meta.id}|${groupKey}`, MAX_KEY_CHARS);
-      st = { storeKey, groupKey, group, events: [], minutes: new Set(), increments: new Map() };
+      st = { storeKey, groupKey, group, events: [], increments: new Map() };
       this.groups.set(lookup, st);
     }
     // an event matching two base rules arrives twice in a row: count it once
     const isNew = st.events[st.events.length - 1] !== event;
     let inc = st.increments.get(minute);
     if (!inc) {
-      inc = { count: 0, values: new Set() };
+      inc = rule.type === "event_count" ? { count: 0 } : { count: 0, values: new Set() };
       st.increments.set(minute, inc);
     }
     if (isNew) {
       st.events.push(event);
-      st.minutes.add(minute);
       inc.count++;
     }
     if (rule.type === "value_count") {
       const v = valueText(this.plan.valueAccessor?.first(event));
-      if (v !== undefined) inc.values.add(bounded(v, MAX_VALUE_CHARS));
+      if (v !== undefined) inc.values?.add(bounded(v, MAX_VALUE_CHARS));
     } else if (rule.type === "temporal" || rule.type === "temporal_ordered") {
-      inc.values.add(`${baseIndex}@${Math.floor((ms % 60_000) / 1000)}`);
+      inc.values?.add(`${baseIndex}@${Math.floor((ms % 60_000) / 1000)}`);
     }
   }
 
@@ -132,7 +137,7 @@ export class CorrelationBatch {
     for (const st of this.groups.values()) {
       for (const [minute, inc] of st.increments) {
         const w: WindowIncrement = { key: st.storeKey, minute, count: inc.count };
-        if (withValues) w.values = [...inc.values];
+        if (withValues) w.values = [...(inc.values ?? [])];
         out.push(w);
       }
     }
@@ -148,7 +153,7 @@ export class CorrelationBatch {
     let lo = Number.POSITIVE_INFINITY;
     let hi = Number.NEGATIVE_INFINITY;
     for (const st of this.groups.values()) {
-      for (const m of st.minutes) {
+      for (const m of st.increments.keys()) {
         if (m < lo) lo = m;
         if (m > hi) hi = m;
       }
@@ -201,41 +206,31 @@ export class CorrelationBatch {
   private satisfiedWindows(st: GroupState, buckets: WindowBucket[]): WindowStat[] {
     const { rule } = this.plan;
     const span = rule.spanMinutes;
-    // candidate windows start at a non-empty bucket and contain one of this batch's minutes
-    const starts = new Set<number>();
-    for (const m of st.minutes) {
-      for (const b of buckets) if (b.minute >= m - span + 1 && b.minute <= m) starts.add(b.minute);
-    }
-    const prefix = [0];
-    for (const b of buckets) prefix.push(prefix[prefix.length - 1] + b.count);
     const out: WindowStat[] = [];
-    let lo = 0;
     let hi = 0;
-    for (const start of [...starts].sort((a, b) => a - b)) {
+    // events in buckets[lo, hi), kept as both ends move right (span >= 1: a window holds its first bucket)
+    let count = 0;
+    for (let lo = 0; lo < buckets.length; lo++) {
+      // candidate windows start at a non-empty bucket and contain one of this batch's minutes
+      const start = buckets[lo].minute;
       const end = start + span - 1;
-      while (lo < buckets.length && buckets[lo].minute < start) lo++;
-      if (hi < lo) hi = lo;
-      while (hi < buckets.length && buckets[hi].minute <= end) hi++;
-      const w = this.windowStat(buckets, lo, hi, prefix[hi] - prefix[lo], start, end);
-      if (conditionHolds(rule.condition, w.stat)) out.push(w);
+      if (lo > 0) count -= buckets[lo - 1].count;
+      while (hi < buckets.length && buckets[hi].minute <= end) count += buckets[hi++].count;
+      if (!containsMinuteIn(st.increments, start, end)) continue;
+      const stat = this.windowStat(buckets, lo, hi, count);
+      if (!conditionHolds(rule.condition, stat)) continue;
+      // buckets[lo] starts the window and buckets[hi - 1] is in it (span >= 1)
+      out.push({ start, end, stat, count, firstMinute: start, lastMinute: buckets[hi - 1].minute });
     }
     return out;
   }
 
   /** The statistic of buckets[lo, hi) (one window): event count, distinct values or rules seen in order. */
-  private windowStat(
-    buckets: WindowBucket[],
-    lo: number,
-    hi: number,
-    count: number,
-    start: number,
-    end: number,
-  ): WindowStat {
+  private windowStat(buckets: WindowBucket[], lo: number, hi: number, count: number): number {
     const { rule } = this.plan;
-    const firstMinute = buckets[lo]?.minute ?? start;
-    const lastMinute = buckets[hi - 1]?.minute ?? end;
+    if (rule.type === "event_count") return count;
     let stat = count;
-    const inWindow = rule.type === "event_count" ? [] : buckets.slice(lo, hi);
+    const inWindow = buckets.slice(lo, hi);
     if (rule.type === "value_count") {
       const distinct = new Set<string>();
       for (const b of inWindow) for (const v of b.values) distinct.add(v);
@@ -257,25 +252,46 @@ export class CorrelationBatch {
       for (const [, idx] of occurrences) if (idx === next) next++;
       stat = next;
     }
-    return { start, end, stat, count, firstMinute, lastMinute };
+    return stat;
   }
 }
 
 /**
  * Stored buckets, completed with this batch's own increments in case the store read did not see its
  * own write yet (eventually consistent reads): per minute the larger count and the union of values.
+ * Stored buckets are only read: one is copied only when an increment adds to it, which a store that
+ * saw the write never needs.
  */
 function mergeBuckets(stored: WindowBucket[], local: ReadonlyMap<number, MinuteIncrement>): WindowBucket[] {
-  const byMinute = new Map<number, WindowBucket>();
-  for (const b of stored) byMinute.set(b.minute, { minute: b.minute, count: b.count, values: [...b.values] });
-  for (const [minute, inc] of local) {
-    const b = byMinute.get(minute);
-    if (!b) {
-      byMinute.set(minute, { minute, count: inc.count, values: [...inc.values] });
+  const merged: WindowBucket[] = [];
+  let seen = 0;
+  for (const b of stored) {
+    const inc = local.get(b.minute);
+    if (!inc) {
+      merged.push(b);
       continue;
     }
-    if (inc.count > b.count) b.count = inc.count;
-    for (const v of inc.values) if (!b.values.includes(v)) b.values.push(v);
+    seen++;
+    const missing = inc.values ? [...inc.values].filter((v) => !b.values.includes(v)) : [];
+    if (inc.count <= b.count && missing.length === 0) merged.push(b);
+    else
+      merged.push({
+        minute: b.minute,
+        count: Math.max(b.count, inc.count),
+        values: [...b.values, ...missing],
+      });
   }
-  return [...byMinute.values()].sort((a, b) => a.minute - b.minute);
+  if (seen < local.size) {
+    for (const [minute, inc] of local) {
+      if (!stored.some((b) => b.minute === minute)) {
+        merged.push({ minute, count: inc.count, values: [...(inc.values ?? [])] });
+      }
+    }
+  }
+  return inOrder(merged) ? merged : merged.sort((a, b) => a.minute - b.minute);
+}
+
+function inOrder(buckets: readonly WindowBucket[]): boolean {
+  for (let k = 1; k < buckets.length; k++) if (buckets[k - 1].minute > buckets[k].minute) return false;
+  return true;
 }

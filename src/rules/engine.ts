@@ -6,13 +6,15 @@
 import type { Detector } from "../batch.ts";
 import type { Config } from "../config.ts";
 import type { AuditEvent } from "../event.ts";
-import type { Store, WindowBucket } from "../state/store.ts";
+import type { Store, WindowBucket, WindowIncrement } from "../state/store.ts";
 import type { CompiledDetectionRule, CompiledRule } from "./compile.ts";
 import { CorrelationBatch, type CorrelationPlan, planCorrelation } from "./correlation.ts";
+import type { IndexRequirements } from "./detection.ts";
 import { describeGroup, groupLookup } from "./fields.ts";
 import { linkRules, type RuleProblem } from "./link.ts";
 import { RuleIndex } from "./rule-index.ts";
 import type { RuleHit } from "./types.ts";
+import type { EventPredicate } from "./values.ts";
 
 /** Where a detection rule's matches go: correlations (index into plans) and the base rule's position there. */
 interface Feed {
@@ -20,14 +22,24 @@ interface Feed {
   base: number;
 }
 
+/** A detection rule with what its matches do, resolved once: what the index hands the detect loop. */
+interface Route {
+  readonly rule: CompiledDetectionRule;
+  readonly match: EventPredicate;
+  readonly requires: IndexRequirements;
+  /** Index of the route in the engine's list: where a batch keeps the rule's hits. */
+  readonly position: number;
+  readonly alert: boolean;
+  readonly feeds: readonly Feed[];
+}
+
 export class RuleEngine implements Detector {
-  readonly index: RuleIndex;
+  readonly index: RuleIndex<Route>;
   /** Rules as linked (meta.alert settled). */
   readonly rules: readonly CompiledRule[];
   /** Rules the engine could not use (duplicate ids, broken correlation references). */
   readonly problems: readonly RuleProblem[];
   private readonly plans: CorrelationPlan[];
-  private readonly feeds: Map<CompiledDetectionRule, Feed[]>;
   private readonly windowTtlSeconds: number;
 
   constructor(rules: readonly CompiledRule[], config: Pick<Config, "latenessMinutes">) {
@@ -35,43 +47,60 @@ export class RuleEngine implements Detector {
     this.rules = linked.rules;
     this.problems = linked.problems;
     this.plans = linked.correlations.map(planCorrelation);
-    this.feeds = new Map();
+    const feeds = new Map<CompiledDetectionRule, Feed[]>();
     linked.correlations.forEach((c, plan) => {
       c.bases.forEach((rule, base) => {
-        let list = this.feeds.get(rule);
+        let list = feeds.get(rule);
         if (!list) {
           list = [];
-          this.feeds.set(rule, list);
+          feeds.set(rule, list);
         }
         list.push({ plan, base });
       });
     });
-    // a detection rule that neither alerts nor feeds a correlation has nothing to do
-    this.index = new RuleIndex(linked.detections.filter((r) => r.meta.alert || this.feeds.has(r)));
+    const routes: Route[] = [];
+    for (const rule of linked.detections) {
+      // a detection rule that neither alerts nor feeds a correlation has nothing to do
+      if (!rule.meta.alert && !feeds.has(rule)) continue;
+      const { match, requires, meta } = rule;
+      routes.push({
+        rule,
+        match,
+        requires,
+        position: routes.length,
+        alert: meta.alert,
+        feeds: feeds.get(rule) ?? [],
+      });
+    }
+    this.index = new RuleIndex(routes);
     const maxSpan = Math.max(0, ...this.plans.map((p) => p.rule.spanMinutes));
     this.windowTtlSeconds = (maxSpan + config.latenessMinutes) * 60;
   }
 
   async detect(events: AuditEvent[], store: Store): Promise<RuleHit[]> {
-    const single: SingleHits = new Map();
+    const single = new SingleHits(this.index.rules.length);
     const batches = this.plans.map((p) => new CorrelationBatch(p));
     for (const event of events) {
       const candidates = this.index.candidatesFor(event);
       for (let k = 0; k < candidates.length; k++) {
-        const rule = candidates[k];
-        if (!rule.match(event)) continue;
-        if (rule.meta.alert) addSingleHit(single, rule, event);
-        const feeds = this.feeds.get(rule);
-        if (feeds) for (const f of feeds) batches[f.plan].collect(event, f.base);
+        const route = candidates[k];
+        if (!route.match(event)) continue;
+        if (route.alert) single.add(route, event);
+        const feeds = route.feeds;
+        for (let f = 0; f < feeds.length; f++) batches[feeds[f].plan].collect(event, feeds[f].base);
       }
     }
-    const hits: RuleHit[] = [];
-    for (const byGroup of single.values()) for (const hit of byGroup.values()) hits.push(hit);
+    const hits = single.hits();
     const active = batches.filter((b) => !b.isEmpty);
     if (active.length === 0) return hits;
 
-    const increments = active.flatMap((b) => b.increments());
-    const keys = active.flatMap((b) => b.keys());
+    // loops, not flatMap: flatMap costs several times as much on these short arrays
+    const increments: WindowIncrement[] = [];
+    const keys: string[] = [];
+    for (const b of active) {
+      for (const inc of b.increments()) increments.push(inc);
+      for (const key of b.keys()) keys.push(key);
+    }
     let from = Number.POSITIVE_INFINITY;
     let to = Number.NEGATIVE_INFINITY;
     for (const b of active) {
@@ -88,34 +117,51 @@ export class RuleEngine implements Detector {
   }
 }
 
-type SingleHits = Map<CompiledDetectionRule, Map<string, RuleHit>>;
+/** One batch's single-event hits, per rule and alert group; builds strings only for a new group. */
+class SingleHits {
+  /** Per route position: the rule's hits by group lookup (see groupLookup). */
+  private readonly byRoute: (Map<string, RuleHit> | undefined)[];
+  /** The same maps, in the order their rules first matched: the order hits are reported in. */
+  private readonly inOrder: Map<string, RuleHit>[] = [];
 
-/** Groups a match into its rule's hit for this batch; builds strings only for a new group. */
-function addSingleHit(hits: SingleHits, rule: CompiledDetectionRule, event: AuditEvent): void {
-  let byGroup = hits.get(rule);
-  if (!byGroup) {
-    byGroup = new Map();
-    hits.set(rule, byGroup);
+  constructor(routes: number) {
+    this.byRoute = new Array(routes).fill(undefined);
   }
-  const lookup = groupLookup(rule.groupBy, event);
-  const hit = byGroup.get(lookup);
-  if (hit) {
-    hit.events.push(event);
-    hit.count++;
-    // Compared as numbers: a Date compared with < goes through ToPrimitive on each call.
-    const t = event.time.getTime();
-    if (t < hit.firstSeen.getTime()) hit.firstSeen = event.time;
-    if (t > hit.lastSeen.getTime()) hit.lastSeen = event.time;
-    return;
+
+  add(route: Route, event: AuditEvent): void {
+    const { rule } = route;
+    let byGroup = this.byRoute[route.position];
+    if (!byGroup) {
+      byGroup = new Map();
+      this.byRoute[route.position] = byGroup;
+      this.inOrder.push(byGroup);
+    }
+    const lookup = groupLookup(rule.groupBy, event);
+    const hit = byGroup.get(lookup);
+    if (hit) {
+      hit.events.push(event);
+      hit.count++;
+      // Compared as numbers: a Date compared with < goes through ToPrimitive on each call.
+      const t = event.time.getTime();
+      if (t < hit.firstSeen.getTime()) hit.firstSeen = event.time;
+      if (t > hit.lastSeen.getTime()) hit.lastSeen = event.time;
+      return;
+    }
+    const { groupKey, group } = describeGroup(rule.meta.groupBy, rule.groupBy, lookup, event);
+    byGroup.set(lookup, {
+      rule: rule.meta,
+      groupKey,
+      group,
+      events: [event],
+      count: 1,
+      firstSeen: event.time,
+      lastSeen: event.time,
+    });
   }
-  const { groupKey, group } = describeGroup(rule.meta.groupBy, rule.groupBy, lookup, event);
-  byGroup.set(lookup, {
-    rule: rule.meta,
-    groupKey,
-    group,
-    events: [event],
-    count: 1,
-    firstSeen: event.time,
-    lastSeen: event.time,
-  });
+
+  hits(): RuleHit[] {
+    const hits: RuleHit[] = [];
+    for (const byGroup of this.inOrder) for (const hit of byGroup.values()) hits.push(hit);
+    return hits;
+  }
 }

@@ -12,8 +12,16 @@ import type { AuditEvent } from "../event.ts";
 /** Called with each value a field resolves to (array elements one by one); true stops the walk. */
 export type LeafPredicate = (value: unknown) => boolean;
 
+/** What FieldAccessor.value gives when the path meets an array: there are several values, walk them with some(). */
+export const SEVERAL: unique symbol = Symbol("several values");
+
 export interface FieldAccessor {
   readonly name: string;
+  /**
+   * The one value the field resolves to (undefined when missing), or SEVERAL when an array lies on the
+   * path or at its end: one read for the usual scalar field, where some() would call a predicate.
+   */
+  value(event: AuditEvent): unknown;
   /** True when some resolved value satisfies `pred`; missing fields call nothing. */
   some(event: AuditEvent, pred: LeafPredicate): boolean;
   /** The first resolved value (first array element), or undefined. */
@@ -114,59 +122,112 @@ function leafFirst(v: unknown): unknown {
   return Array.isArray(v) ? firstAt(v, NO_PARTS, 0) : v;
 }
 
+function leafValue(v: unknown): unknown {
+  return Array.isArray(v) ? SEVERAL : v;
+}
+
+type Read = (e: AuditEvent) => unknown;
 type Some = (e: AuditEvent, pred: LeafPredicate) => boolean;
 type First = (e: AuditEvent) => unknown;
 
-/** Raw-record path access, unrolled for the usual one to three segments (the hot path of every rule). */
-function rawAccess(parts: readonly string[]): { some: Some; first: First } {
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object";
+
+/** Raw-record path reading, unrolled for the usual one to three segments (the hot path of every rule). */
+function rawValue(parts: readonly string[]): Read {
   const [p0, p1, p2] = parts;
-  const obj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object";
   switch (parts.length) {
     case 1:
-      return { some: (e, pred) => leaf(e.raw[p0], pred), first: (e) => leafFirst(e.raw[p0]) };
+      return (e) => leafValue(e.raw[p0]);
     case 2:
-      return {
-        some(e, pred) {
-          const a = e.raw[p0];
-          if (!obj(a)) return false;
-          if (Array.isArray(a)) return someAt(a, parts, 1, pred);
-          return leaf(a[p1], pred);
-        },
-        first(e) {
-          const a = e.raw[p0];
-          if (!obj(a)) return undefined;
-          if (Array.isArray(a)) return firstAt(a, parts, 1);
-          return leafFirst(a[p1]);
-        },
+      return (e) => {
+        const a = e.raw[p0];
+        if (!isObject(a)) return undefined;
+        return Array.isArray(a) ? SEVERAL : leafValue(a[p1]);
       };
     case 3:
-      return {
-        some(e, pred) {
-          const a = e.raw[p0];
-          if (!obj(a) || Array.isArray(a)) return someAt(a, parts, 1, pred);
-          const b = a[p1];
-          if (!obj(b) || Array.isArray(b)) return someAt(b, parts, 2, pred);
-          return leaf(b[p2], pred);
-        },
-        first(e) {
-          const a = e.raw[p0];
-          if (!obj(a) || Array.isArray(a)) return firstAt(a, parts, 1);
-          const b = a[p1];
-          if (!obj(b) || Array.isArray(b)) return firstAt(b, parts, 2);
-          return leafFirst(b[p2]);
-        },
+      return (e) => {
+        const a = e.raw[p0];
+        if (!isObject(a)) return undefined;
+        if (Array.isArray(a)) return SEVERAL;
+        const b = a[p1];
+        if (!isObject(b)) return undefined;
+        return Array.isArray(b) ? SEVERAL : leafValue(b[p2]);
       };
     default:
-      return { some: (e, pred) => someAt(e.raw, parts, 0, pred), first: (e) => firstAt(e.raw, parts, 0) };
+      return (e) => {
+        let v: unknown = e.raw;
+        for (let i = 0; i < parts.length; i++) {
+          if (!isObject(v)) return undefined;
+          if (Array.isArray(v)) return SEVERAL;
+          v = v[parts[i]];
+        }
+        return leafValue(v);
+      };
   }
+}
+
+/** A raw-record path: read directly, walked from the record only where an array makes several values. */
+function rawAccess(parts: readonly string[]): { value: Read; some: Some; first: First } {
+  const value = rawValue(parts);
+  return {
+    value,
+    some(e, pred) {
+      const v = value(e);
+      if (v === SEVERAL) return someAt(e.raw, parts, 0, pred);
+      return v !== undefined && pred(v);
+    },
+    first(e) {
+      const v = value(e);
+      return v === SEVERAL ? firstAt(e.raw, parts, 0) : v;
+    },
+  };
 }
 
 function fromValue(name: string, get: (e: AuditEvent) => unknown): FieldAccessor {
   return {
     name,
+    value: (e) => leafValue(get(e)),
     some: (e, pred) => leaf(get(e), pred),
     first: (e) => leafFirst(get(e)),
   };
+}
+
+/**
+ * A derived fact's reader: facts are getters on a prototype, and `facts[name]` with a name that varies
+ * is a slow keyed lookup where a literal name is a fast one. One case per name of FACT_NAMES (enrich.ts;
+ * a test checks each); any other name is read by the keyed lookup.
+ */
+function factReader(name: string): Read {
+  switch (name) {
+    case "time.offHours":
+      return (e) => e.facts?.["time.offHours"];
+    case "time.localHour":
+      return (e) => e.facts?.["time.localHour"];
+    case "time.weekday":
+      return (e) => e.facts?.["time.weekday"];
+    case "time.localDate":
+      return (e) => e.facts?.["time.localDate"];
+    case "action.destructive":
+      return (e) => e.facts?.["action.destructive"];
+    case "action.destructiveKind":
+      return (e) => e.facts?.["action.destructiveKind"];
+    case "action.target":
+      return (e) => e.facts?.["action.target"];
+    case "iam.selfModification":
+      return (e) => e.facts?.["iam.selfModification"];
+    case "iam.target":
+      return (e) => e.facts?.["iam.target"];
+    case "logging.reduced":
+      return (e) => e.facts?.["logging.reduced"];
+    case "security.serviceDisabled":
+      return (e) => e.facts?.["security.serviceDisabled"];
+    case "security.service":
+      return (e) => e.facts?.["security.service"];
+    case "error.accessDenied":
+      return (e) => e.facts?.["error.accessDenied"];
+    default:
+      return (e) => e.facts?.[name];
+  }
 }
 
 export function compileField(name: string): FieldAccessor {
@@ -186,17 +247,22 @@ export function compileField(name: string): FieldAccessor {
   const raw = rawAccess(parts);
   if (RECORD_FIELDS.has(parts[0])) {
     // derived facts live under names CloudTrail never uses (DESIGN.md "Rules"): skip the facts lookup
-    return { name, some: raw.some, first: raw.first };
+    return { name, ...raw };
   }
+  const fact = factReader(name);
   return {
     name,
+    value(e) {
+      const v = fact(e);
+      return v !== undefined ? leafValue(v) : raw.value(e);
+    },
     some(e, pred) {
-      const fact = e.facts?.[name];
-      return fact !== undefined ? leaf(fact, pred) : raw.some(e, pred);
+      const v = fact(e);
+      return v !== undefined ? leaf(v, pred) : raw.some(e, pred);
     },
     first(e) {
-      const fact = e.facts?.[name];
-      return fact !== undefined ? leafFirst(fact) : raw.first(e);
+      const v = fact(e);
+      return v !== undefined ? leafFirst(v) : raw.first(e);
     },
   };
 }

@@ -3,24 +3,35 @@
  * fields (eventName, eventSource, actor.kind, userIdentity.type), derived from its condition tree.
  * A rule without a requirement on a field is a candidate whatever the event's value.
  * Candidate lists are computed once per distinct combination of values and memoised under the exact
- * strings, so the per-event cost is four Map lookups and no allocation.
+ * strings: per eventName (a Map lookup), a short list of the combinations of the other three values,
+ * searched by comparison. An event's values are strings of its own, which each Map lookup would have
+ * to hash; comparing them with the few combinations one eventName meets is cheaper. No allocation.
  */
 import type { AuditEvent } from "../event.ts";
 import type { CompiledDetectionRule } from "./compile.ts";
-import { INDEXED_FIELDS } from "./detection.ts";
+import { INDEXED_FIELDS, type IndexRequirements } from "./detection.ts";
 
 /** Distinct value combinations remembered before the memo is reset (bounds memory on odd input). */
 const MEMO_LIMIT = 50_000;
 
-const EMPTY: readonly CompiledDetectionRule[] = [];
+/** Combinations remembered per eventName before its list starts over (bounds the search on odd input). */
+const MAX_COMBINATIONS = 64;
 
-type Level = Map<string, Level | readonly CompiledDetectionRule[]>;
+const EMPTY: readonly never[] = [];
 
-export class RuleIndex {
-  private memo: Level = new Map();
+interface Combination<R> {
+  source: string;
+  kind: string;
+  type: string;
+  rules: readonly R[];
+}
+
+/** Indexes rules, or anything that carries a rule's requirements (the engine indexes its routes). */
+export class RuleIndex<R extends { readonly requires: IndexRequirements } = CompiledDetectionRule> {
+  private memo = new Map<string, Combination<R>[]>();
   private memoSize = 0;
 
-  constructor(readonly rules: readonly CompiledDetectionRule[]) {}
+  constructor(readonly rules: readonly R[]) {}
 
   /**
    * Rules that can match an event with these values, in load order. An omitted value (undefined)
@@ -31,7 +42,7 @@ export class RuleIndex {
     eventSource: string | undefined,
     actorKind?: string,
     userIdentityType?: string,
-  ): readonly CompiledDetectionRule[] {
+  ): readonly R[] {
     if (
       eventName === undefined ||
       eventSource === undefined ||
@@ -40,31 +51,30 @@ export class RuleIndex {
     ) {
       return this.compute([eventName, eventSource, actorKind, userIdentityType]);
     }
-    const l1 = this.memo.get(eventName) as Level | undefined;
-    const l2 = l1?.get(eventSource) as Level | undefined;
-    const l3 = l2?.get(actorKind) as Level | undefined;
-    const hit = l3?.get(userIdentityType) as readonly CompiledDetectionRule[] | undefined;
-    if (hit) return hit;
-    const list = this.compute([eventName, eventSource, actorKind, userIdentityType]);
+    let combinations = this.memo.get(eventName);
+    if (combinations) {
+      for (let k = 0; k < combinations.length; k++) {
+        const c = combinations[k];
+        if (c.type === userIdentityType && c.kind === actorKind && c.source === eventSource) return c.rules;
+      }
+    }
+    const rules = this.compute([eventName, eventSource, actorKind, userIdentityType]);
     if (this.memoSize >= MEMO_LIMIT) {
       this.memo = new Map();
       this.memoSize = 0;
+      combinations = undefined;
     }
-    let level = this.memo;
-    for (const key of [eventName, eventSource, actorKind]) {
-      let next = level.get(key) as Level | undefined;
-      if (!next) {
-        next = new Map();
-        level.set(key, next);
-      }
-      level = next;
+    if (!combinations || combinations.length >= MAX_COMBINATIONS) {
+      this.memoSize -= combinations?.length ?? 0;
+      combinations = [];
+      this.memo.set(eventName, combinations);
     }
-    level.set(userIdentityType, list);
+    combinations.push({ source: eventSource, kind: actorKind, type: userIdentityType, rules });
     this.memoSize++;
-    return list;
+    return rules;
   }
 
-  candidatesFor(event: AuditEvent): readonly CompiledDetectionRule[] {
+  candidatesFor(event: AuditEvent): readonly R[] {
     const raw = event.raw;
     const name = raw.eventName ?? "";
     const source = raw.eventSource ?? "";
@@ -80,7 +90,7 @@ export class RuleIndex {
     return this.candidates(name, source, kind, type);
   }
 
-  private compute(values: (string | undefined)[]): readonly CompiledDetectionRule[] {
+  private compute(values: (string | undefined)[]): readonly R[] {
     const lowered = values.map((v) => v?.toLowerCase());
     const out = this.rules.filter((r) =>
       INDEXED_FIELDS.every((field, k) => {

@@ -6,7 +6,7 @@
 import type { AuditEvent } from "../event.ts";
 import { compileCidr } from "./cidr.ts";
 import { RuleCompileError, unsupported } from "./errors.ts";
-import { compileField, type FieldAccessor, type LeafPredicate, valueText } from "./fields.ts";
+import { compileField, type FieldAccessor, type LeafPredicate, SEVERAL, valueText } from "./fields.ts";
 
 export type EventPredicate = (event: AuditEvent) => boolean;
 export type StringTest = (s: string) => boolean;
@@ -494,6 +494,31 @@ function anyOf(field: FieldAccessor, tests: LeafPredicate[], all: boolean): Even
   return (e) => field.some(e, combined);
 }
 
+/**
+ * The usual item, text tests of which one must match: reads the field once and tests a string value
+ * directly; booleans (derived facts) compare as their text, decided at compile time; other values
+ * and arrays take the general walk.
+ */
+function anyText(field: FieldAccessor, tests: StringTest[]): EventPredicate {
+  const test: StringTest =
+    tests.length === 1
+      ? tests[0]
+      : (s) => {
+          for (let k = 0; k < tests.length; k++) if (tests[k](s)) return true;
+          return false;
+        };
+  const ifTrue = test("true");
+  const ifFalse = test("false");
+  const leafTest = stringLeafTest(test);
+  return (e) => {
+    const v = field.value(e);
+    if (typeof v === "string") return test(v);
+    if (typeof v === "boolean") return v ? ifTrue : ifFalse;
+    if (v === undefined) return false;
+    return v === SEVERAL ? field.some(e, leafTest) : leafTest(v);
+  };
+}
+
 const notNull: LeafPredicate = (v) => v !== null;
 
 /** Compiles `key: value` from a selection map (key = field name with its modifiers). */
@@ -555,6 +580,8 @@ export function compileFieldItem(key: string, value: unknown, ctx: CompileContex
   }
 
   let tests: LeafPredicate[];
+  /** The text tests behind `tests`, when they are plain text tests. */
+  let textTests: StringTest[] | undefined;
   let equalsAnyOf: string[] | undefined;
   if (m.compare) {
     const op = m.compare;
@@ -570,7 +597,7 @@ export function compileFieldItem(key: string, value: unknown, ctx: CompileContex
       return (leaf) => typeof leaf === "string" && test(leaf);
     });
   } else if (m.re) {
-    tests = scalars.map((v) => {
+    textTests = scalars.map((v) => {
       if (typeof v !== "string") throw new RuleCompileError(`${where}: re takes a pattern string`);
       const test = compileRegex(v, m.reFlags, where);
       if (NESTED_QUANTIFIER.test(v)) {
@@ -578,8 +605,9 @@ export function compileFieldItem(key: string, value: unknown, ctx: CompileContex
           `${where}: nested quantifier in re can backtrack for a long time on crafted values`,
         );
       }
-      return stringLeafTest(test);
+      return test;
     });
+    tests = textTests.map(stringLeafTest);
   } else {
     const patterns: PatternPart[][] = [];
     for (const v of scalars) {
@@ -596,7 +624,8 @@ export function compileFieldItem(key: string, value: unknown, ctx: CompileContex
         else patterns.push(body);
       }
     }
-    tests = patterns.map((p) => stringLeafTest(compilePattern(p, m.cased)));
+    textTests = patterns.map((p) => compilePattern(p, m.cased));
+    tests = textTests.map(stringLeafTest);
     const plain = patterns.every((p) => p.length <= 1 && p.every((x) => typeof x === "string"));
     if (plain && !m.all && !hasNull && patterns.length > 0) {
       equalsAnyOf = patterns.map((p) => ((p[0] as string | undefined) ?? "").toLowerCase());
@@ -613,7 +642,8 @@ export function compileFieldItem(key: string, value: unknown, ctx: CompileContex
     // only null was given
     return { field: name, match: (e) => !field.some(e, notNull) };
   }
-  const positive = anyOf(field, tests, m.all);
+  const positive =
+    textTests && (!m.all || textTests.length === 1) ? anyText(field, textTests) : anyOf(field, tests, m.all);
   if (hasNull) return { field: name, match: (e) => !field.some(e, notNull) || positive(e) };
   return { field: name, match: positive, equalsAnyOf };
 }

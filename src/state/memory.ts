@@ -88,8 +88,10 @@ export class MemoryStore implements Store {
     this.seenMarkers.setAll(keys, this.now() + ttlSeconds * 1000);
   }
 
+  /** A changed bucket is a new object: buckets readWindows handed out stay as they were read. */
   async addToWindows(increments: WindowIncrement[], ttlSeconds: number): Promise<void> {
-    const expiresAt = this.now() + ttlSeconds * 1000;
+    const now = this.now();
+    const expiresAt = now + ttlSeconds * 1000;
     for (const inc of increments) {
       let buckets = this.windows.get(inc.key);
       if (!buckets) {
@@ -97,21 +99,28 @@ export class MemoryStore implements Store {
         this.windows.set(inc.key, buckets);
       }
       const cur = buckets.get(inc.minute);
-      const bucket = this.live(cur) ? cur.value : { minute: inc.minute, count: 0, values: [] };
-      bucket.count += inc.count;
-      for (const v of inc.values ?? []) {
-        if (bucket.values.length >= MAX_BUCKET_VALUES) break;
-        if (!bucket.values.includes(v)) bucket.values.push(v);
+      if (cur !== undefined && cur.expiresAt > now) {
+        const old = cur.value;
+        cur.value = {
+          minute: old.minute,
+          count: old.count + inc.count,
+          values: withValues(old.values, inc.values),
+        };
+        if (expiresAt > cur.expiresAt) cur.expiresAt = expiresAt;
+      } else {
+        const bucket = { minute: inc.minute, count: inc.count, values: withValues([], inc.values) };
+        buckets.set(inc.minute, { value: bucket, expiresAt: Math.max(expiresAt, cur?.expiresAt ?? 0) });
       }
-      buckets.set(inc.minute, { value: bucket, expiresAt: Math.max(expiresAt, cur?.expiresAt ?? 0) });
     }
   }
 
+  /** Buckets are handed out as stored (read-only, see addToWindows): most are only counted. */
   async readWindows(
     keys: string[],
     fromMinute: number,
     toMinute: number,
   ): Promise<Map<string, WindowBucket[]>> {
+    const now = this.now();
     const out = new Map<string, WindowBucket[]>();
     for (const key of new Set(keys)) {
       const buckets = this.windows.get(key);
@@ -121,15 +130,17 @@ export class MemoryStore implements Store {
       if (toMinute - fromMinute < buckets.size) {
         for (let minute = fromMinute; minute <= toMinute; minute++) {
           const e = buckets.get(minute);
-          if (e && this.live(e)) found.push({ ...e.value, values: [...e.value.values] });
+          if (e && e.expiresAt > now) found.push(e.value);
         }
       } else {
-        for (const [minute, e] of buckets) {
-          if (!this.live(e)) buckets.delete(minute);
-          else if (minute >= fromMinute && minute <= toMinute)
-            found.push({ ...e.value, values: [...e.value.values] });
+        // values(), not entries(): no [minute, entry] pair per bucket (a bucket knows its minute)
+        for (const e of buckets.values()) {
+          const { minute } = e.value;
+          if (e.expiresAt <= now) buckets.delete(minute);
+          else if (minute >= fromMinute && minute <= toMinute) found.push(e.value);
         }
-        found.sort((a, b) => a.minute - b.minute);
+        // minutes are usually added in order: sort (which allocates) only when they were not
+        if (!inMinuteOrder(found)) found.sort((a, b) => a.minute - b.minute);
       }
       if (found.length) out.set(key, found);
     }
@@ -150,6 +161,24 @@ export class MemoryStore implements Store {
     // Written values are owned by the store from here (callers build them for the write).
     for (const { key, value } of items) this.items.set(key, { value, expiresAt });
   }
+}
+
+/** `values` plus the added ones it lacks, up to MAX_BUCKET_VALUES; `values` itself when none are added. */
+function withValues(values: string[], added: readonly string[] | undefined): string[] {
+  if (!added) return values;
+  let out = values;
+  for (const v of added) {
+    if (out.length >= MAX_BUCKET_VALUES) break;
+    if (out.includes(v)) continue;
+    if (out === values) out = [...values];
+    out.push(v);
+  }
+  return out;
+}
+
+function inMinuteOrder(buckets: readonly WindowBucket[]): boolean {
+  for (let k = 1; k < buckets.length; k++) if (buckets[k - 1].minute > buckets[k].minute) return false;
+  return true;
 }
 
 /** Stores `value` under `outer`, then `inner` (sessions by key and issuing event, parked events by key and id). */

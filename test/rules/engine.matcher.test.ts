@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { FACT_NAMES } from "../../src/enrich.ts";
+import { compileField } from "../../src/rules/fields.ts";
 import { loadRuleSources } from "../../src/rules/load.ts";
 import {
   compilePattern,
@@ -714,6 +716,12 @@ describe("field shapes (a single string is tested directly, anything else by the
     ["cidr: number", sel("    annotation|cidr: 10.0.0.0/8"), { annotation: 10 }, false],
   ];
   it.each(cases)("%s", (...c) => check(c));
+
+  it("every derived fact is read under its own name", () => {
+    const facts = Object.fromEntries(FACT_NAMES.map((name) => [name, `value of ${name}`]));
+    const e = event({}, { facts });
+    for (const name of FACT_NAMES) expect(compileField(name).value(e)).toBe(`value of ${name}`);
+  });
 
   it("a name that is not a fact of the event reads the record", () => {
     const rule = ruleWith(contains("custom.value"));
