@@ -4,6 +4,7 @@ import type { AuditEvent } from "../../src/event.ts";
 import { RuleEngine } from "../../src/rules/engine.ts";
 import type { RuleHit } from "../../src/rules/types.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
+import type { WindowBucket } from "../../src/state/store.ts";
 import { CountingStore, event, load } from "./engine.helpers.ts";
 
 const head = (id: string) =>
@@ -106,6 +107,78 @@ describe("event_count", () => {
       "2026-11-20T10:02:00.000Z",
       "2026-11-20T10:04:00.000Z",
     ]);
+  });
+});
+
+describe("counting each event once", () => {
+  const TWO_BASES = `${head("s3-read")}name: s3_read
+detection:
+  s:
+    eventSource: s3.amazonaws.com
+  condition: s
+---
+${head("s3-any")}name: s3_any
+detection:
+  s:
+    eventName|startswith: ''
+    eventSource: s3.amazonaws.com
+  condition: s
+---
+title: S3 pair
+id: s3-pair
+level: high
+correlation:
+  type: event_count
+  rules: [s3_read, s3_any]
+  group-by: [actor.principal]
+  timespan: 5m
+  condition: {gte: 2}
+`;
+
+  it("counts an event that matches two base rules of one correlation once", async () => {
+    const engine = new RuleEngine(load(TWO_BASES).rules, defaultConfig);
+    expect(ofRule(await engine.detect([call("2026-11-20T10:00:00Z")], new MemoryStore()), "s3-pair")).toEqual(
+      [],
+    );
+    const two = ofRule(
+      await engine.detect([call("2026-11-20T10:00:00Z"), call("2026-11-20T10:00:01Z")], new MemoryStore()),
+      "s3-pair",
+    );
+    expect(two).toHaveLength(1);
+    expect(two[0].count).toBe(2);
+    expect(two[0].events).toHaveLength(2);
+  });
+
+  it("completes a stale store read with the batch's own increments (the larger count per minute)", async () => {
+    /** An eventually consistent store: reads return the buckets as they were before this batch's write. */
+    class StaleReads extends MemoryStore {
+      private before = new Map<string, WindowBucket[]>();
+      override async addToWindows(...args: Parameters<MemoryStore["addToWindows"]>) {
+        const [increments] = args;
+        const keys = [...new Set(increments.map((i) => i.key))];
+        this.before = await super.readWindows(keys, 0, Number.MAX_SAFE_INTEGER);
+        return super.addToWindows(...args);
+      }
+      override async readWindows(keys: string[], from: number, to: number) {
+        const out = new Map<string, WindowBucket[]>();
+        for (const k of keys) {
+          const buckets = (this.before.get(k) ?? []).filter((b) => b.minute >= from && b.minute <= to);
+          if (buckets.length) out.set(k, buckets);
+        }
+        return out;
+      }
+    }
+    const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
+    const store = new StaleReads(() => Date.parse("2026-11-20T10:10:00Z"));
+    // minute 10:00 holds one stored event; the next batch adds two more to that minute and one to 10:01
+    expect(await engine.detect([call("2026-11-20T10:00:05Z")], store)).toEqual([]);
+    const hits = await engine.detect(
+      [call("2026-11-20T10:00:10Z"), call("2026-11-20T10:00:20Z"), call("2026-11-20T10:01:00Z")],
+      store,
+    );
+    // the stale read knows 1 event at 10:00, this batch 2: the larger (2) stands, plus 1 at 10:01
+    expect(hits).toHaveLength(1);
+    expect(hits[0].count).toBe(3);
   });
 });
 
