@@ -566,6 +566,12 @@ function pickActor(events: AuditEvent[]): Actor {
   return best ?? { kind: "unknown", confidence: "low", via: "", evidence: [] };
 }
 
+/** The first event by an actor of `kind` (a loop: a closure for find was made per alert). */
+function firstOfKind(events: AuditEvent[], kind: ActorKind): AuditEvent | undefined {
+  for (const e of events) if (e.actor?.kind === kind) return e;
+  return undefined;
+}
+
 /**
  * What an alert's title, actor and sample are made from. These three are made when first read or
  * serialised (JSON.stringify and structuredClone read getters): most alerts a batch touches are
@@ -701,7 +707,7 @@ function ruleTexts(rule: RuleMeta): RuleTexts {
 function isoTime(ms: number): string {
   const slot = Math.floor(ms / 1000) & (ISO_CACHE_SIZE - 1);
   if (isoCacheTimes[slot] === ms) return isoCacheTexts[slot];
-  const text = new Date(ms).toISOString();
+  const text = isoText(ms);
   isoCacheTimes[slot] = ms;
   isoCacheTexts[slot] = text;
   return text;
@@ -710,6 +716,36 @@ function isoTime(ms: number): string {
 const ISO_CACHE_SIZE = 4096;
 const isoCacheTimes = new Float64Array(ISO_CACHE_SIZE).fill(Number.NaN);
 const isoCacheTexts: string[] = new Array(ISO_CACHE_SIZE).fill("");
+
+/**
+ * new Date(ms).toISOString() as the text of its minute and the seconds: most times of a replay are
+ * new to the table above, and toISOString cost several times as much. Minute texts are kept in a
+ * table too, not just the last one: an alert's first and last times are minutes or hours apart.
+ */
+function isoText(ms: number): string {
+  // Fractions and times out of Date's range: as Date makes them (or throws).
+  if (!Number.isSafeInteger(ms) || Math.abs(ms) > MAX_DATE_MS) return new Date(ms).toISOString();
+  const minute = Math.floor(ms / 60_000);
+  const slot = minute & (ISO_MINUTE_CACHE_SIZE - 1);
+  if (isoMinutes[slot] !== minute) {
+    isoMinutes[slot] = minute;
+    isoMinuteTexts[slot] = new Date(minute * 60_000).toISOString().slice(0, -7); // up to the seconds
+  }
+  const inMinute = ms - minute * 60_000;
+  const second = Math.floor(inMinute / 1000);
+  const milli = inMinute - second * 1000;
+  return milli === 0
+    ? isoMinuteTexts[slot] + WHOLE_SECOND_TEXTS[second]
+    : `${isoMinuteTexts[slot]}${TWO_DIGITS[second]}.${String(milli).padStart(3, "0")}Z`;
+}
+
+const MAX_DATE_MS = 8.64e15;
+const ISO_MINUTE_CACHE_SIZE = 2048;
+const isoMinutes = new Float64Array(ISO_MINUTE_CACHE_SIZE).fill(Number.NaN);
+const isoMinuteTexts: string[] = new Array(ISO_MINUTE_CACHE_SIZE).fill("");
+const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, "0"));
+/** "ss.000Z" of each second. */
+const WHOLE_SECOND_TEXTS = TWO_DIGITS.map((ss) => `${ss}.000Z`);
 
 /** The regions of an alert's events, cleaned, once each in order of appearance: three, then "…". */
 function regionsText(events: AuditEvent[]): string {
@@ -759,8 +795,8 @@ function PlannedAlert(this: Alert, t: Touched): void {
   const w = t.window;
   const texts = ruleTexts(t.rule);
   const picked = pickActor(events);
-  const kind = knownActorKind(picked.kind); // as cleanActor reads it
-  const about = events.find((e) => e.actor?.kind === kind) ?? events[0];
+  // The kind as cleanActor reads it.
+  const about = firstOfKind(events, knownActorKind(picked.kind)) ?? events[0];
   const sources: AlertSources = {
     rule: t.rule,
     events,
@@ -780,7 +816,8 @@ function PlannedAlert(this: Alert, t: Touched): void {
     : cleanText(t.group?.["actor.principal"] ?? t.group?.["userIdentity.arn"] ?? "", 512);
   this.account = cleanText(about?.account || about?.principal.account || "", 32);
   this.region = regionsText(events);
-  this.firstSeen = isoTime(w.firstSeen);
+  const firstSeen = isoTime(w.firstSeen);
+  this.firstSeen = firstSeen;
   this.lastSeen = isoTime(w.lastSeen);
   this.count = w.count;
   this.eventIds = w.eventIds.slice();
@@ -788,7 +825,8 @@ function PlannedAlert(this: Alert, t: Touched): void {
   this.status = t.isNew ? "new" : "updated";
   this.ruleTitle = texts.ruleTitle;
   this.group = cleanGroup(t.group);
-  this.windowStart = isoTime(w.start);
+  // A window mostly starts with its first event.
+  this.windowStart = w.start === w.firstSeen ? firstSeen : isoTime(w.start);
   if (texts.description !== undefined) this.description = texts.description;
   if (texts.runbook !== undefined) this.runbook = texts.runbook;
   if (!t.isNew && t.previousSeverity && levelRank(w.severity) > levelRank(t.previousSeverity)) {

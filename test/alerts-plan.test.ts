@@ -106,6 +106,28 @@ describe("an alert's texts", () => {
     // The third event falls in the second one's window: an update of its alert.
     expect(seen).toEqual([t0, t0, t0, t1, t1, t1, t1, t2, t1]);
   });
+
+  it("writes whole seconds, times before 1970 and minutes that share a slot of the minute texts as toISOString does", async () => {
+    const store = new MemoryStore();
+    const rule = makeRule({ suppressionMinutes: 1 });
+    // The first two are 2048 minutes apart: the same minute modulo the size of the minute text cache.
+    const times = [
+      "2026-11-20T10:00:05.000Z",
+      "2026-11-21T20:08:05.000Z",
+      "2026-11-20T10:05:59.000Z",
+      "1969-12-31T23:59:59.999Z",
+      "1969-12-31T23:57:00.000Z",
+    ];
+    for (const [i, time] of times.entries()) {
+      const [alert] = await buildAlerts([makeHit(rule, [makeEvent({ id: `m${i}`, time })])], store, config);
+      expect([alert.status, alert.firstSeen, alert.lastSeen, alert.windowStart]).toEqual([
+        "new",
+        time,
+        time,
+        time,
+      ]);
+    }
+  });
 });
 
 describe("the suppression state a group keeps", () => {
