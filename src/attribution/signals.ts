@@ -4,6 +4,7 @@
  */
 import type { Config } from "../config.ts";
 import type { AuditEvent, Confidence, Evidence } from "../event.ts";
+import { FreshStringCache } from "../fresh-string-cache.ts";
 import { globToRegExp } from "./glob.ts";
 import {
   type AgentChannel,
@@ -154,12 +155,12 @@ export interface UserAgentClass {
 
 /** Distinct user agents are few (a few hundred in a real trail): each is classified once per config. */
 const MAX_CACHED_USER_AGENTS = 10_000;
-const userAgentCache = new WeakMap<AgentMatchers, Map<string, UserAgentClass>>();
+const userAgentCache = new WeakMap<AgentMatchers, FreshStringCache<UserAgentClass>>();
 
 export function classifyUserAgent(userAgent: string, m: AgentMatchers): UserAgentClass {
   let cache = userAgentCache.get(m);
   if (!cache) {
-    cache = new Map();
+    cache = new FreshStringCache(MAX_CACHED_USER_AGENTS);
     userAgentCache.set(m, cache);
   }
   let hit = cache.get(userAgent);
@@ -169,8 +170,7 @@ export function classifyUserAgent(userAgent: string, m: AgentMatchers): UserAgen
       marker: ua ? m.userAgentMarkers.find(({ marker }) => ua.includes(marker)) : undefined,
       channel: userAgentChannel(userAgent),
     };
-    if (cache.size >= MAX_CACHED_USER_AGENTS) cache.clear();
-    cache.set(userAgent, hit);
+    cache.add(userAgent, hit);
   }
   return hit;
 }

@@ -143,7 +143,9 @@ export class SeenMarkers {
       const b = old[from + 2];
       let slot = (a ^ Math.imul(b, 0x9e3779b1)) & mask;
       while (slots[slot * WORDS] !== 0) slot = (slot + 1) & mask;
-      slots.set(old.subarray(from, from + WORDS), slot * WORDS);
+      // Word by word: a subarray per slot cost more than the copy.
+      const to = slot * WORDS;
+      for (let w = 0; w < WORDS; w++) slots[to + w] = old[from + w];
     }
     this.slots = slots;
     this.capacity = capacity;
