@@ -21,8 +21,8 @@ describe("FreshStringCache", () => {
   it("keeps every key when many share one length (hostile input), and all stay findable", () => {
     const cache = new FreshStringCache<number>(1000);
     const keys = Array.from({ length: 50 }, (_, i) => `agent-${String(i).padStart(3, "0")}`);
-    keys.forEach((k, i) => cache.add(k, i));
-    keys.forEach((k, i) => expect(cache.get(copy(k))).toBe(i));
+    for (const [i, k] of keys.entries()) cache.add(k, i);
+    for (const [i, k] of keys.entries()) expect(cache.get(copy(k))).toBe(i);
     expect(cache.get("agent-999")).toBeUndefined();
     expect(cache.size).toBe(50);
   });
