@@ -130,6 +130,8 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
   // them match differently, and sending the rest again would count them twice in windows.
   const kindChanges = attribution.changedKind;
   const detected = kindChanges.length ? [...events, ...kindChanges.map((c) => c.event)] : events;
+  // Counted while the events are fresh in the cache from attribution.
+  for (const e of events) stats.byKind[e.actor.kind]++;
   lap("attribute");
   enrichEvents(reattributed.length ? [...events, ...reattributed] : events, config);
   lap("enrich");
@@ -143,7 +145,6 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
   stats.events = events.length;
   stats.reattributed = reattributed.length;
   stats.parked = attribution.parked;
-  for (const e of events) stats.byKind[e.actor.kind]++;
 
   const processedAt = deps.now?.() ?? new Date();
   const result: BatchResult = {

@@ -421,6 +421,9 @@ class SummaryTally {
   private ai = new Map<string, AiPrincipalAcc>();
   /** The same accumulators by raw account, then raw principal: cleaning once per distinct pair. */
   private aiByRaw = new Map<string, Map<string, AiPrincipalAcc>>();
+  /** The last verdict looked at: verdicts are shared per session, and a session's calls come together. */
+  private lastActor: Actor | undefined;
+  private lastActorWaits = false;
 
   constructor(private readonly text: SummaryText) {}
 
@@ -432,7 +435,15 @@ class SummaryTally {
     if (t < this.first) this.first = t;
     if (t > this.last) this.last = t;
     if (actor.kind === "ai") this.addAi(e, seq);
-    else if (hasSignal(actor.evidence, "sessionIssuanceNotSeen")) this.unresolved++;
+    else if (this.waitsForIssuance(actor)) this.unresolved++;
+  }
+
+  private waitsForIssuance(actor: Actor): boolean {
+    if (actor !== this.lastActor) {
+      this.lastActor = actor;
+      this.lastActorWaits = hasSignal(actor.evidence, "sessionIssuanceNotSeen");
+    }
+    return this.lastActorWaits;
   }
 
   private addAi(e: CountedEvent, seq: number): void {
