@@ -10,7 +10,7 @@ import type { Store, WindowBucket, WindowIncrement } from "../state/store.ts";
 import type { CompiledDetectionRule, CompiledRule } from "./compile.ts";
 import { CorrelationBatch, type CorrelationPlan, planCorrelation } from "./correlation.ts";
 import type { IndexRequirements } from "./detection.ts";
-import { describeGroup, groupLookup } from "./fields.ts";
+import { GroupDescriptions, groupLookup } from "./fields.ts";
 import { linkRules, type RuleProblem } from "./link.ts";
 import { RuleIndex } from "./rule-index.ts";
 import type { RuleHit } from "./types.ts";
@@ -31,6 +31,8 @@ interface Route {
   readonly position: number;
   readonly alert: boolean;
   readonly feeds: readonly Feed[];
+  /** The rule's alert groups, described once per run. */
+  readonly groups: GroupDescriptions;
 }
 
 export class RuleEngine implements Detector {
@@ -70,6 +72,7 @@ export class RuleEngine implements Detector {
         position: routes.length,
         alert: meta.alert,
         feeds: feeds.get(rule) ?? [],
+        groups: new GroupDescriptions(meta.groupBy, rule.groupBy),
       });
     }
     this.index = new RuleIndex(routes);
@@ -147,7 +150,7 @@ class SingleHits {
       if (t > hit.lastSeen.getTime()) hit.lastSeen = event.time;
       return;
     }
-    const { groupKey, group } = describeGroup(rule.meta.groupBy, rule.groupBy, lookup, event);
+    const { groupKey, group } = route.groups.of(lookup, event);
     byGroup.set(lookup, {
       rule: rule.meta,
       groupKey,

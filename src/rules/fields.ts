@@ -348,6 +348,42 @@ export function describeGroup(
   return { groupKey: groupKeyOf(values), group };
 }
 
+export interface GroupDescription {
+  groupKey: string;
+  group: Record<string, string>;
+}
+
+/** Groups described per rule before the cache starts again empty (bounds memory on odd input). */
+const MAX_DESCRIBED_GROUPS = 10_000;
+
+/**
+ * A rule's single-field groups, described once per run rather than once per batch: the same
+ * principals match batch after batch, and handing out the same key string lets later map lookups
+ * (alert suppression keys) reuse its hash. Descriptions are shared by many batches' hits: frozen.
+ * Groups of several fields are described per batch (describeGroup): their lookup joins the values
+ * and is not a key that could stand for them across batches.
+ */
+export class GroupDescriptions {
+  private readonly known = new Map<string, GroupDescription>();
+
+  constructor(
+    private readonly fields: readonly string[],
+    private readonly accessors: readonly FieldAccessor[],
+  ) {}
+
+  of(lookup: string, event: AuditEvent): GroupDescription {
+    if (this.accessors.length !== 1) return describeGroup(this.fields, this.accessors, lookup, event);
+    let described = this.known.get(lookup);
+    if (!described) {
+      const { groupKey, group } = describeGroup(this.fields, this.accessors, lookup, event);
+      described = { groupKey, group: Object.freeze(group) };
+      if (this.known.size >= MAX_DESCRIBED_GROUPS) this.known.clear();
+      this.known.set(lookup, described);
+    }
+    return described;
+  }
+}
+
 /** Whether `s` may hold what JSON.stringify escapes: a quote, a backslash, a control character, a (lone) surrogate. */
 function needsJsonEscape(s: string): boolean {
   for (let k = 0; k < s.length; k++) {

@@ -165,6 +165,33 @@ describe("RuleEngine single-event hits", () => {
     expect(reports?.lastSeen.toISOString()).toBe("2026-11-20T10:00:05.000Z");
   });
 
+  it("describes a single-field group once across batches (frozen), and groups of several fields per batch", async () => {
+    const byPrincipal = load(
+      `${head("deletes")}detection:\n  s:\n    eventName|startswith: Delete\n  condition: s`,
+    ).rules;
+    const engine = new RuleEngine([...byPrincipal, ...rules], defaultConfig);
+    const call = (time: string) =>
+      event({ eventName: "DeleteObject", eventTime: time, requestParameters: { bucketName: "reports" } });
+    const [first] = (await engine.detect([call("2026-11-20T10:00:01Z")], new MemoryStore())).filter(
+      (h) => h.rule.id === "deletes",
+    );
+    const [later] = (await engine.detect([call("2026-11-20T10:05:01Z")], new MemoryStore())).filter(
+      (h) => h.rule.id === "deletes",
+    );
+    expect(later.group).toBe(first.group);
+    expect(later.groupKey).toBe(JSON.stringify(["arn:aws:iam::111122223333:user/alice"]));
+    expect(Object.isFrozen(later.group)).toBe(true);
+    const pairs = await Promise.all(
+      ["10:00:01", "10:05:01"].map(async (t) =>
+        (await engine.detect([call(`2026-11-20T${t}Z`)], new MemoryStore())).find(
+          (h) => h.rule.id === "delete-any",
+        ),
+      ),
+    );
+    expect(pairs[1]?.group).not.toBe(pairs[0]?.group);
+    expect(pairs[1]?.group).toEqual(pairs[0]?.group);
+  });
+
   it("default alert group is the principal", () => {
     const r = load(`${head("x")}detection:\n  s:\n    eventName: A\n  condition: s`).rules[0];
     expect(r.meta.groupBy).toEqual(["actor.principal"]);
