@@ -16,8 +16,8 @@ import type { BatchResult } from "../../src/batch.ts";
 import { parseConfig } from "../../src/config.ts";
 import type { AuditEvent } from "../../src/event.ts";
 import { metricDatums } from "../../src/metrics.ts";
-import { CloudWatchSink, MAX_DATUMS_PER_REQUEST, metricRequests } from "../../src/sinks/cloudwatch.ts";
 import { SinkPublishError } from "../../src/retry.ts";
+import { CloudWatchSink, MAX_DATUMS_PER_REQUEST, metricRequests } from "../../src/sinks/cloudwatch.ts";
 import { type EventSpec, makeEvent } from "../support/alert-events.ts";
 import { awsClientConfig, resetMoto } from "../support/aws.ts";
 
