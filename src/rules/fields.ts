@@ -130,7 +130,8 @@ type Read = (e: AuditEvent) => unknown;
 type Some = (e: AuditEvent, pred: LeafPredicate) => boolean;
 type First = (e: AuditEvent) => unknown;
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object";
+/** An object or an array: something a path can go into (json-values isObject excludes arrays). */
+const isContainer = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object";
 
 /** Raw-record path reading, unrolled for the usual one to three segments (the hot path of every rule). */
 function rawValue(parts: readonly string[]): Read {
@@ -141,23 +142,23 @@ function rawValue(parts: readonly string[]): Read {
     case 2:
       return (e) => {
         const a = e.raw[p0];
-        if (!isObject(a)) return undefined;
+        if (!isContainer(a)) return undefined;
         return Array.isArray(a) ? SEVERAL : leafValue(a[p1]);
       };
     case 3:
       return (e) => {
         const a = e.raw[p0];
-        if (!isObject(a)) return undefined;
+        if (!isContainer(a)) return undefined;
         if (Array.isArray(a)) return SEVERAL;
         const b = a[p1];
-        if (!isObject(b)) return undefined;
+        if (!isContainer(b)) return undefined;
         return Array.isArray(b) ? SEVERAL : leafValue(b[p2]);
       };
     default:
       return (e) => {
         let v: unknown = e.raw;
         for (let i = 0; i < parts.length; i++) {
-          if (!isObject(v)) return undefined;
+          if (!isContainer(v)) return undefined;
           if (Array.isArray(v)) return SEVERAL;
           v = v[parts[i]];
         }
