@@ -354,8 +354,13 @@ export interface GroupDescription {
   group: Record<string, string>;
 }
 
-/** Groups described per rule before the cache starts again empty (bounds memory on odd input). */
+/**
+ * Groups described per rule, and the characters of their values, before the cache starts again empty;
+ * longer values are described per batch. Bounds what hostile records can make it hold.
+ */
 const MAX_DESCRIBED_GROUPS = 10_000;
+const MAX_DESCRIBED_CHARS = 1_000_000;
+const MAX_DESCRIBED_VALUE_CHARS = 1024;
 
 /**
  * A rule's single-field groups, described once per run rather than once per batch: the same
@@ -366,6 +371,7 @@ const MAX_DESCRIBED_GROUPS = 10_000;
  */
 export class GroupDescriptions {
   private readonly known = new Map<string, GroupDescription>();
+  private knownChars = 0;
 
   constructor(
     private readonly fields: readonly string[],
@@ -373,13 +379,18 @@ export class GroupDescriptions {
   ) {}
 
   of(lookup: string, event: AuditEvent): GroupDescription {
-    if (this.accessors.length !== 1) return describeGroup(this.fields, this.accessors, lookup, event);
+    if (this.accessors.length !== 1 || lookup.length > MAX_DESCRIBED_VALUE_CHARS)
+      return describeGroup(this.fields, this.accessors, lookup, event);
     let described = this.known.get(lookup);
     if (!described) {
       const { groupKey, group } = describeGroup(this.fields, this.accessors, lookup, event);
       described = { groupKey, group: Object.freeze(group) };
-      if (this.known.size >= MAX_DESCRIBED_GROUPS) this.known.clear();
+      if (this.known.size >= MAX_DESCRIBED_GROUPS || this.knownChars >= MAX_DESCRIBED_CHARS) {
+        this.known.clear();
+        this.knownChars = 0;
+      }
       this.known.set(lookup, described);
+      this.knownChars += lookup.length;
     }
     return described;
   }

@@ -192,6 +192,20 @@ describe("RuleEngine single-event hits", () => {
     expect(pairs[1]?.group).toEqual(pairs[0]?.group);
   });
 
+  it("describes a group whose value is very long per batch: hostile values are not kept across batches", async () => {
+    const byBucket = load(
+      `${head("by-bucket")}agenttrail:\n  groupBy: [requestParameters.bucketName]\ndetection:\n  s:\n    eventName: DeleteBucket\n  condition: s`,
+    ).rules;
+    const engine = new RuleEngine(byBucket, defaultConfig);
+    const call = (name: string) =>
+      event({ eventName: "DeleteBucket", requestParameters: { bucketName: name } });
+    const [short1, long1] = await engine.detect([call("b"), call("x".repeat(2000))], new MemoryStore());
+    const [short2, long2] = await engine.detect([call("b"), call("x".repeat(2000))], new MemoryStore());
+    expect(short2.group).toBe(short1.group);
+    expect(long2.group).not.toBe(long1.group);
+    expect(long2.group).toEqual(long1.group);
+  });
+
   it("default alert group is the principal", () => {
     const r = load(`${head("x")}detection:\n  s:\n    eventName: A\n  condition: s`).rules[0];
     expect(r.meta.groupBy).toEqual(["actor.principal"]);
