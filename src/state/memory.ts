@@ -54,13 +54,18 @@ export class MemoryStore implements Store {
   /** Per distinct key, the live values stored under it (keys with none are left out). */
   private liveNested<T>(map: Map<string, Map<string, Expiring<T>>>, keys: string[]): Map<string, T[]> {
     const out = new Map<string, T[]>();
+    const now = this.now();
     for (const key of new Set(keys)) {
-      const found = [...(map.get(key)?.values() ?? [])].filter((e) => this.live(e));
-      if (found.length)
-        out.set(
-          key,
-          found.map((e) => e.value),
-        );
+      const stored = map.get(key);
+      if (!stored) continue;
+      // Every batch asks for its sessions: one loop, no intermediate lists.
+      let found: T[] | undefined;
+      for (const e of stored.values()) {
+        if (e.expiresAt <= now) continue;
+        found ??= [];
+        found.push(e.value);
+      }
+      if (found) out.set(key, found);
     }
     return out;
   }
