@@ -5,6 +5,7 @@ import { destructiveActions } from "../src/enrich/destructive.ts";
 import { enrichEvents, FACT_NAMES, isAccessDenied } from "../src/enrich.ts";
 import type { AuditEvent } from "../src/event.ts";
 import { normaliseRecord } from "../src/normalise.ts";
+import { ACCOUNT, call, iamUser } from "./support/records.ts";
 
 /** Panther rule test cases (real-shaped CloudTrail records with an expected verdict). */
 interface PantherCase {
@@ -59,7 +60,6 @@ function factsOf(record: Record<string, unknown>, config = defaultConfig): Recor
   return enrich([record], config)[0].facts;
 }
 
-const ACCOUNT = "111122223333";
 const agentRole = {
   type: "AssumedRole",
   principalId: "AROAEXAMPLEAGENT0001:agent-session",
@@ -77,44 +77,22 @@ const agentRole = {
     attributes: { creationDate: "2026-11-18T10:00:00Z", mfaAuthenticated: "false" },
   },
 };
-const aliceUser = {
-  type: "IAMUser",
-  principalId: "AIDAEXAMPLEALICE0001",
-  arn: `arn:aws:iam::${ACCOUNT}:user/alice`,
-  accountId: ACCOUNT,
-  accessKeyId: "AKIAEXAMPLEALICE0001",
-  userName: "alice",
-};
+const aliceUser = iamUser("alice", "AKIAEXAMPLEALICE0001");
 
-let seq = 0;
-/** A CloudTrail management-event record in the documented shape. */
+/** A CloudTrail management-event record by alice (test/support/records.ts's `call`), a write unless said. */
 function record(
   eventSource: string,
   eventName: string,
   requestParameters: unknown,
   extra: Record<string, unknown> = {},
 ): Record<string, unknown> {
-  seq++;
-  return {
-    eventVersion: "1.09",
-    userIdentity: aliceUser,
-    eventTime: "2026-11-18T10:15:00Z",
-    eventSource,
-    eventName,
-    awsRegion: "us-east-1",
-    sourceIPAddress: "198.51.100.7",
-    userAgent: "aws-cli/2.17.60 md/awscrt#0.21.2 ua/2.0 os/linux#6.8",
+  const { eventTime = "2026-11-18T10:15:00Z", ...rest } = extra;
+  return call(eventName, String(eventTime), aliceUser, {
+    source: eventSource,
     requestParameters,
-    responseElements: null,
-    requestID: `req-${seq}`,
-    eventID: `00000000-0000-4000-8000-${String(seq).padStart(12, "0")}`,
     readOnly: false,
-    eventType: "AwsApiCall",
-    managementEvent: true,
-    recipientAccountId: ACCOUNT,
-    eventCategory: "Management",
-    ...extra,
-  };
+    extra: rest,
+  });
 }
 
 const at = (eventTime: string) => record("sts.amazonaws.com", "GetCallerIdentity", null, { eventTime });
