@@ -11,6 +11,7 @@ import type { AuditEvent, Evidence } from "../event.ts";
 import { asObject, scalarText } from "../json-values.ts";
 import type { SessionRecord, Store } from "../state/store.ts";
 import { type AgentMatchers, agentTagMatches, recordAiSignals } from "./signals.ts";
+import type { SharedVerdict } from "./verdict.ts";
 
 export const ISSUING_APIS = new Set([
   "AssumeRole",
@@ -156,14 +157,14 @@ export function matchIssuance(
 export interface ChainResolution {
   /** The event's own session issuance, when found. */
   session?: SessionRecord;
-  /** AI evidence carried by the chain (tags, the issuing calls' own signals, parents'). */
+  /** AI evidence carried by the chain (tags, the issuing calls' own signals, parents'); none without `session`. */
   aiEvidence: Evidence[];
-  /** Non-AI facts about the chain, for the evidence of human verdicts. */
+  /** Non-AI facts about the chain, for the evidence of human verdicts; none without `session`. */
   facts: Evidence[];
   /** The first session key in the chain that the store does not know: the event waits for it. */
   missing?: string;
   /** Verdicts made from this resolution, shared by the calls that get the same one (verdict.ts). */
-  verdicts?: unknown[];
+  verdicts?: SharedVerdict[];
 }
 
 /** A chain resolution shares these when it found nothing: resolutions are read-only. */

@@ -64,10 +64,7 @@ export function strongest(a: Confidence, b: Confidence): Confidence {
   return RANK[a] >= RANK[b] ? a : b;
 }
 
-/**
- * AI signals visible in the record itself: AWS-managed MCP servers (invokedBy, sourceIPAddress,
- * userAgent, the AwsMcpEvent tool-call record), configured agent identities, user-agent markers.
- */
+/** Most calls have no AI signal: they share this one empty list instead of allocating one each. */
 export const NO_SIGNALS: readonly AiSignal[] = Object.freeze([]);
 
 function withSignal(list: AiSignal[] | undefined, signal: AiSignal): AiSignal[] {
@@ -76,12 +73,15 @@ function withSignal(list: AiSignal[] | undefined, signal: AiSignal): AiSignal[] 
   return list;
 }
 
+/**
+ * AI signals visible in the record itself: AWS-managed MCP servers (invokedBy, sourceIPAddress,
+ * userAgent, the AwsMcpEvent tool-call record), configured agent identities, user-agent markers.
+ */
 export function recordAiSignals(
   event: AuditEvent,
   m: AgentMatchers,
   userAgent: UserAgentClass = classifyUserAgent(event.userAgent, m),
 ): readonly AiSignal[] {
-  // Most calls have no AI signal: they share one empty list instead of allocating one each.
   let out: AiSignal[] | undefined;
   const p = event.principal;
   if (isManagedMcpPrincipal(p.invokedBy)) {

@@ -107,15 +107,16 @@ function sharedActor(
   session: string | undefined,
   own: readonly AiSignal[] = NO_SIGNALS,
 ): Actor {
-  let shared: SharedActor[] | undefined;
+  let shared: SharedVerdict[] | undefined;
   if (chain?.session) {
     // The calls of one issuance are one session: a short list, compared by value, no hashing.
-    shared = chain.verdicts as SharedActor[] | undefined;
+    shared = chain.verdicts;
     if (!shared) {
       shared = [];
       chain.verdicts = shared;
     }
-  } else if (!chain || chain.facts.length === 0) {
+  } else {
+    // No issuance found: the resolution carries no facts (at most the missing key, compared below).
     if (sharedWithoutChain.size >= MAX_SHARED_SESSIONS) sharedWithoutChain.clear();
     const sessionKey = session ?? "";
     shared = sharedWithoutChain.get(sessionKey);
@@ -123,7 +124,7 @@ function sharedActor(
       shared = [];
       sharedWithoutChain.set(sessionKey, shared);
     }
-  } else return makeActor(type, channel, chain, session, own);
+  }
   const missing = chain?.missing;
   for (const s of shared)
     if (
@@ -194,7 +195,8 @@ function sameSignals(a: readonly AiSignal[], b: readonly AiSignal[]): boolean {
   return true;
 }
 
-interface SharedActor {
+/** A verdict made once and handed to every call with these inputs. */
+export interface SharedVerdict {
   type: string;
   channel: string;
   missing: string | undefined;
@@ -205,7 +207,7 @@ interface SharedActor {
 
 const MAX_SHARED_SESSIONS = 10_000;
 const MAX_SHARED_VARIANTS = 8;
-const sharedWithoutChain = new Map<string, SharedActor[]>();
+const sharedWithoutChain = new Map<string, SharedVerdict[]>();
 
 function viaOfChain(chainAi: Evidence[]): string | undefined {
   for (const e of chainAi) {
