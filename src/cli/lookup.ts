@@ -43,13 +43,10 @@ export async function lookupCommand(args: string[]): Promise<number> {
   const client = new CloudTrailClient(values.region ? { region: values.region } : {});
   const maxPages =
     values["max-pages"] === undefined ? undefined : positiveInteger(values["max-pages"], "--max-pages");
+  // Pages are not files: the lookup has a progress line of its own.
   const onProgress = lookupProgressLine();
-  // Pages are not files: the lookup's own progress line replaces the per-file one.
-  return runAndFinish(setup, "lookup", (deps) =>
-    runRecordBatches(lookupEventBatches(client, { start, end, attribute, maxPages, onProgress }), {
-      ...deps,
-      onFile: undefined,
-    }),
+  return runAndFinish(setup, (deps) =>
+    runRecordBatches(lookupEventBatches(client, { start, end, attribute, maxPages, onProgress }), deps),
   );
 }
 

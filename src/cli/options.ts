@@ -56,28 +56,25 @@ export async function setupRun(values: {
   };
 }
 
-/** What runFiles / runRecordBatches need, with a progress line labelled for the command. */
-function runDeps(setup: RunSetup, label: string): RunDeps {
-  return {
+/**
+ * Runs a command's batches, then finishes the run (finishRun). `onFile` is the command's progress
+ * line over files, if it has one; the progress line is cleared also when the run fails, so the error
+ * is not printed onto it.
+ */
+export async function runAndFinish(
+  setup: RunSetup,
+  run: (deps: RunDeps) => Promise<void>,
+  onFile?: RunDeps["onFile"],
+): Promise<number> {
+  const deps: RunDeps = {
     ...setup.state,
     config: setup.config,
     collector: setup.collector,
     detector: setup.detector,
-    onFile: progressLine(label),
+    onFile,
   };
-}
-
-/**
- * Runs a command's batches with the progress line, then finishes the run (finishRun). The progress
- * line is cleared also when the run fails, so the error is not printed onto it.
- */
-export async function runAndFinish(
-  setup: RunSetup,
-  label: string,
-  run: (deps: RunDeps) => Promise<void>,
-): Promise<number> {
   try {
-    await run(runDeps(setup, label));
+    await run(deps);
   } finally {
     endProgress();
   }

@@ -4,7 +4,7 @@ import { type InputFile, localInputs, readStream } from "../cloudtrail/inputs.ts
 import { s3ClientFromEnv } from "../cloudtrail/s3.ts";
 import { s3Inputs } from "../cloudtrail/s3-inputs.ts";
 import { describeReadError, runFiles } from "../runner.ts";
-import { parseOrUsage, RUN_OPTIONS, runAndFinish, setupRun, UsageError } from "./options.ts";
+import { parseOrUsage, progressLine, RUN_OPTIONS, runAndFinish, setupRun, UsageError } from "./options.ts";
 
 export async function replayCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseOrUsage(() =>
@@ -26,5 +26,5 @@ export async function replayCommand(args: string[]): Promise<number> {
     yield* local.files;
     if (s3Args.length) yield* s3Inputs(s3ClientFromEnv(), s3Args, reportListing);
   }
-  return runAndFinish(setup, "replay", (deps) => runFiles(inputs(), deps));
+  return runAndFinish(setup, (deps) => runFiles(inputs(), deps), progressLine("replay"));
 }
