@@ -536,11 +536,13 @@ class SummaryTally {
   }
 
   aiPrincipals(): AiPrincipal[] {
-    // In first-seen order before sorting, as principals with equal calls and names (different
-    // accounts) keep the order they were met in.
+    // Principals with equal calls and names (different accounts) in the order they were met in.
     return [...this.ai.values()]
-      .sort((a, b) => a.firstSeq - b.firstSeq)
-      .sort((a, b) => b.calls - a.calls || (a.principal < b.principal ? -1 : 1))
+      .sort(
+        (a, b) =>
+          b.calls - a.calls ||
+          (a.principal < b.principal ? -1 : a.principal > b.principal ? 1 : a.firstSeq - b.firstSeq),
+      )
       .map((p) => ({
         principal: p.principal,
         account: p.account,
