@@ -9,7 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import type { AuditEvent } from "../event.ts";
-import type { WindowBucket, WindowIncrement } from "../state/store.ts";
+import { inMinuteOrder, type WindowBucket, type WindowIncrement } from "../state/store.ts";
 import { type CompiledCorrelationRule, conditionHolds } from "./compile.ts";
 import { compileField, describeGroup, type FieldAccessor, groupLookup, valueText } from "./fields.ts";
 import type { LinkedCorrelation } from "./link.ts";
@@ -288,10 +288,5 @@ function mergeBuckets(stored: WindowBucket[], local: ReadonlyMap<number, MinuteI
       }
     }
   }
-  return inOrder(merged) ? merged : merged.sort((a, b) => a.minute - b.minute);
-}
-
-function inOrder(buckets: readonly WindowBucket[]): boolean {
-  for (let k = 1; k < buckets.length; k++) if (buckets[k - 1].minute > buckets[k].minute) return false;
-  return true;
+  return inMinuteOrder(merged);
 }

@@ -30,7 +30,14 @@ import { sha256Hex } from "../hash.ts";
 import { type LeftoverRetry, retryLeftovers, sleep } from "../retry.ts";
 import { redactRecord } from "../sanitize.ts";
 import { MAX_BUCKET_VALUES } from "./memory.ts";
-import type { ParkedEvent, SessionRecord, Store, WindowBucket, WindowIncrement } from "./store.ts";
+import {
+  inMinuteOrder,
+  type ParkedEvent,
+  type SessionRecord,
+  type Store,
+  type WindowBucket,
+  type WindowIncrement,
+} from "./store.ts";
 
 /** The table every DynamoStore needs; serverless.yml and the tests create exactly this. */
 export const storeTableDefinition = {
@@ -391,7 +398,7 @@ export class DynamoStore implements Store {
       }),
       { from: padMinute(fromMinute), to: padMinute(toMinute) },
     );
-    for (const buckets of out.values()) buckets.sort((a, b) => a.minute - b.minute);
+    for (const buckets of out.values()) inMinuteOrder(buckets);
     return out;
   }
 

@@ -1,6 +1,13 @@
 import { EventTimeClock } from "./event-clock.ts";
 import { SeenMarkers } from "./seen-markers.ts";
-import type { ParkedEvent, SessionRecord, Store, WindowBucket, WindowIncrement } from "./store.ts";
+import {
+  inMinuteOrder,
+  type ParkedEvent,
+  type SessionRecord,
+  type Store,
+  type WindowBucket,
+  type WindowIncrement,
+} from "./store.ts";
 
 interface Expiring<T> {
   value: T;
@@ -144,8 +151,7 @@ export class MemoryStore implements Store {
           if (e.expiresAt <= now) buckets.delete(minute);
           else if (minute >= fromMinute && minute <= toMinute) found.push(e.value);
         }
-        // minutes are usually added in order: sort (which allocates) only when they were not
-        if (!inMinuteOrder(found)) found.sort((a, b) => a.minute - b.minute);
+        inMinuteOrder(found);
       }
       if (found.length) out.set(key, found);
     }
@@ -179,11 +185,6 @@ function withValues(values: string[], added: readonly string[] | undefined): str
     out.push(v);
   }
   return out;
-}
-
-function inMinuteOrder(buckets: readonly WindowBucket[]): boolean {
-  for (let k = 1; k < buckets.length; k++) if (buckets[k - 1].minute > buckets[k].minute) return false;
-  return true;
 }
 
 /** Stores `value` under `outer`, then `inner` (sessions by key and issuing event, parked events by key and id). */

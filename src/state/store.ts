@@ -64,6 +64,14 @@ export interface WindowBucket {
   values: string[];
 }
 
+/** Sorts buckets by minute in place, unless they already are (they mostly are; sort allocates). */
+export function inMinuteOrder(buckets: WindowBucket[]): WindowBucket[] {
+  for (let k = 1; k < buckets.length; k++) {
+    if (buckets[k - 1].minute > buckets[k].minute) return buckets.sort((a, b) => a.minute - b.minute);
+  }
+  return buckets;
+}
+
 export interface Store {
   /** Store clock in epoch ms; TTLs count from here. */
   now(): number;
