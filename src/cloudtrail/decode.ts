@@ -54,16 +54,15 @@ export function decodeFile(
 }
 
 /**
- * A file's decompressed bytes, for a caller that gunzips elsewhere (the replay's worker thread,
- * gunzip-worker.ts); without `gunzip`, on this thread.
+ * A file's decompressed bytes, gunzipped by `gunzip` (the replay's worker thread, gunzip-worker.ts,
+ * which falls back to this thread itself).
  */
 export async function decompressFile(
   bytes: Uint8Array,
   source: string,
-  options: { decompressed?: boolean; gunzip?: (gzip: Uint8Array) => Promise<Uint8Array> } = {},
+  options: { decompressed?: boolean; gunzip: (gzip: Uint8Array) => Promise<Uint8Array> },
 ): Promise<Uint8Array> {
   if (!isGzip(bytes)) return uncompressed(bytes, source, options);
-  if (!options.gunzip) return gunzipFile(bytes, source);
   try {
     return await options.gunzip(bytes);
   } catch (err) {
