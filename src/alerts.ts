@@ -196,19 +196,18 @@ function findWindow(windows: WindowState[], time: number, spanMs: number): Windo
 /** A window touched by this batch, with what the alert needs. */
 interface Touched {
   rule: RuleMeta;
-  groupKey: string;
   group: Record<string, string>;
   stateKey: string;
   window: WindowState;
   isNew: boolean;
   /** Severity before this batch (for an updated window). */
   previousSeverity?: Level;
-  previousCount: number;
-  /** The window's events in this batch, once each by id (see addAlertEvents). */
+  /**
+   * The window's events in this batch, once each by id (see addAlertEvents): the first hit's own
+   * list until a second hit adds to it, then a copy indexed by `eventIndex`.
+   */
   events: AuditEvent[];
-  /** `events` is a hit's own list, shared until a second hit adds to it. */
-  sharedEvents: boolean;
-  /** Positions in `events` by event id, made when a second hit adds to them. */
+  /** Positions in `events` by event id, made (with the copy) when a second hit adds to them. */
   eventIndex?: Map<string, number>;
 }
 
@@ -232,25 +231,29 @@ function time(value: Date | undefined, fallback: number): number {
   return t === undefined || Number.isNaN(t) ? fallback : t;
 }
 
-/** The window of `state` an event time belongs to; opens one when none does. */
-function windowAt(state: GroupState, at: number, spanMs: number, hit: RuleHit): WindowState {
-  let w = findWindow(state.windows, at, spanMs);
-  if (!w) {
-    w = {
-      id: alertId(hit.rule.id, hit.groupKey, new Date(at)),
-      start: at,
-      firstSeen: at,
-      lastSeen: at,
-      count: 0,
-      severity: hit.rule.level,
-      eventIds: [],
-      seen: [],
-      maxCounted: 0,
-    };
-    state.windows.push(w);
-    state.windows.sort((x, y) => x.start - y.start);
-  }
-  return w;
+/** The window of `state` an event time belongs to; opens one when none does (`created`). */
+function windowAt(
+  state: GroupState,
+  at: number,
+  spanMs: number,
+  hit: RuleHit,
+): { window: WindowState; created: boolean } {
+  const found = findWindow(state.windows, at, spanMs);
+  if (found) return { window: found, created: false };
+  const window: WindowState = {
+    id: alertId(hit.rule.id, hit.groupKey, new Date(at)),
+    start: at,
+    firstSeen: at,
+    lastSeen: at,
+    count: 0,
+    severity: hit.rule.level,
+    eventIds: [],
+    seen: [],
+    maxCounted: 0,
+  };
+  state.windows.push(window);
+  state.windows.sort((x, y) => x.start - y.start);
+  return { window, created: true };
 }
 
 /** The events of one hit that fall in one window. */
@@ -267,21 +270,20 @@ interface Slot {
  * first, the others in order of appearance. Most hits fall in one window, whose slot shares `events`.
  */
 function slotsOf(state: GroupState, hit: RuleHit, events: AuditEvent[], spanMs: number, now: number): Slot[] {
-  let windowCount = state.windows.length;
-  const first = windowAt(state, time(events.length ? events[0].time : hit.firstSeen, now), spanMs, hit);
-  const slots: Slot[] = [{ window: first, events, created: state.windows.length > windowCount }];
-  // events[0] is in `first`: the split starts with the second event.
+  const opened = windowAt(state, time(events.length ? events[0].time : hit.firstSeen, now), spanMs, hit);
+  const first = opened.window;
+  const slots: Slot[] = [{ window: first, events, created: opened.created }];
+  // events[0] is in `first`: the split starts with the second event. The first slot shares `events`
+  // until an event falls in another window.
   for (let i = 1; i < events.length; i++) {
-    windowCount = state.windows.length;
-    const w = windowAt(state, time(events[i].time, now), spanMs, hit);
-    if (slots.length === 1 && w === first) {
-      if (slots[0].events === events) continue;
-    } else if (slots[0].events === events) {
+    const { window: w, created } = windowAt(state, time(events[i].time, now), spanMs, hit);
+    if (slots[0].events === events) {
+      if (w === first) continue;
       slots[0].events = events.slice(0, i);
     }
     let slot = slots.find((s) => s.window === w);
     if (!slot) {
-      slot = { window: w, events: [], created: state.windows.length > windowCount };
+      slot = { window: w, events: [], created };
       slots.push(slot);
     }
     slot.events.push(events[i]);
@@ -370,20 +372,16 @@ function appended(list: string[], extra: string[], count: number): string[] {
 function addAlertEvents(entry: Touched, events: AuditEvent[]): void {
   if (entry.events.length === 0 && !entry.eventIndex && distinctIds(events)) {
     entry.events = events.length > MAX_ALERT_EVENTS ? events.slice(0, MAX_ALERT_EVENTS) : events;
-    entry.sharedEvents = true;
     return;
   }
-  if (entry.sharedEvents) {
-    entry.events = entry.events.slice();
-    entry.sharedEvents = false;
-  }
-  const list = entry.events;
   let index = entry.eventIndex;
   if (!index) {
+    entry.events = entry.events.slice();
     index = new Map();
-    for (let i = 0; i < list.length; i++) index.set(list[i].id, i);
+    for (let i = 0; i < entry.events.length; i++) index.set(entry.events[i].id, i);
     entry.eventIndex = index;
   }
+  const list = entry.events;
   for (const e of events) {
     if (list.length >= MAX_ALERT_EVENTS) return;
     const at = index.get(e.id);
@@ -501,15 +499,12 @@ export async function planAlerts(hits: readonly RuleHit[], store: Store, config:
       if (!changed && !prior) continue;
       const entry: Touched = prior ?? {
         rule: hit.rule,
-        groupKey: hit.groupKey,
         group: hit.group,
         stateKey,
         window: w,
         isNew: created,
         previousSeverity: created ? undefined : severityBefore,
-        previousCount: created ? 0 : countBefore,
         events: [],
-        sharedEvents: false,
       };
       addAlertEvents(entry, slot.events);
       touched.set(w, entry);
