@@ -18,7 +18,7 @@ export interface RetryOptions {
   /** Largest backoff in ms (default 5000). */
   maxDelayMs?: number;
   /** Injected for tests; defaults to setTimeout. */
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: Sleep;
   /** Injected for tests; defaults to Math.random. */
   random?: () => number;
   /** Called before each retry (logging). */
@@ -98,6 +98,11 @@ export function describeError(error: unknown): string {
   return String(error);
 }
 
+/** Attempts in total that `options` allow (default 5, at least 1). */
+export function attemptsOf(options: RetryOptions): number {
+  return Math.max(1, options.attempts ?? 5);
+}
+
 /** Backoff before retry number `attempt` (1-based): uniform in [0, min(max, base·2^(attempt-1))]. */
 export function backoffDelay(attempt: number, options: RetryOptions = {}): number {
   const base = options.baseDelayMs ?? 200;
@@ -115,7 +120,7 @@ export async function withRetry<T>(
   fn: (attempt: number) => Promise<T>,
   options: RetryOptions = {},
 ): Promise<T> {
-  const attempts = Math.max(1, options.attempts ?? 5);
+  const attempts = attemptsOf(options);
   const wait = options.sleep ?? sleep;
   for (let attempt = 1; ; attempt++) {
     try {

@@ -22,7 +22,14 @@ import {
 } from "@aws-sdk/client-sns";
 import { type Alert, alertMessageAttributes, renderAlertText } from "../alerts.ts";
 import type { BatchResult, Sink } from "../batch.ts";
-import { backoffDelay, type RetryOptions, retryLeftovers, SinkPublishError, withRetry } from "../retry.ts";
+import {
+  attemptsOf,
+  backoffDelay,
+  type RetryOptions,
+  retryLeftovers,
+  SinkPublishError,
+  withRetry,
+} from "../retry.ts";
 import { cleanText, redactRecord } from "../sanitize.ts";
 import { chunkBySize } from "./chunk.ts";
 
@@ -190,21 +197,17 @@ export class SnsAlertSink implements Sink {
    */
   private async publishBatch(batch: (AlertMessage & { alert: Alert })[]): Promise<void> {
     const retry = this.options.retry ?? {};
-    const entries: PublishBatchRequestEntry[] = batch.map((m, i) => ({
-      Id: `a${i}`,
-      Subject: m.subject,
-      Message: m.message,
-      MessageStructure: "json",
-      MessageAttributes: m.attributes,
-      ...this.fifoFields(m.alert),
+    const entries: BatchEntry[] = batch.map((m, i) => ({
+      alertId: m.alert.id,
+      request: {
+        Id: `a${i}`,
+        Subject: m.subject,
+        Message: m.message,
+        MessageStructure: "json",
+        MessageAttributes: m.attributes,
+        ...this.fifoFields(m.alert),
+      },
     }));
-    const alertOf = new Map(entries.map((e, i) => [e.Id as string, batch[i].alert.id]));
-    const describe = (failed: BatchResultErrorEntry[]) =>
-      failed
-        .map((f) => `${alertOf.get(f.Id ?? "") ?? f.Id}: ${f.Code ?? "?"} ${f.Message ?? ""}`.trim())
-        .join("; ");
-    // Why the last send left entries over: for the error and for onRetry.
-    let lastFailure = "";
     await retryLeftovers(
       entries,
       async (pending) => {
@@ -214,32 +217,48 @@ export class SnsAlertSink implements Sink {
             this.client.send(
               new PublishBatchCommand({
                 TopicArn: this.options.topicArn,
-                PublishBatchRequestEntries: pending,
+                PublishBatchRequestEntries: pending.map((e) => e.request),
               }),
             ),
           retry,
         );
-        const failed = response.Failed ?? [];
-        lastFailure = describe(failed);
-        const permanent = failed.filter((f) => f.SenderFault);
+        const failures = new Map((response.Failed ?? []).map((f) => [f.Id, f]));
+        const failed: BatchEntry[] = [];
+        for (const e of pending) {
+          const failure = failures.get(e.request.Id);
+          if (failure) failed.push({ ...e, failure });
+        }
+        const permanent = failed.filter((e) => e.failure?.SenderFault);
         if (permanent.length) {
           throw new SinkPublishError(
-            `SNS PublishBatch to ${this.options.topicArn} rejected ${permanent.length} alerts: ${lastFailure}`,
+            `SNS PublishBatch to ${this.options.topicArn} rejected ${permanent.length} alerts: ${describeFailures(failed)}`,
           );
         }
-        const failedIds = new Set(failed.map((f) => f.Id));
-        return pending.filter((e) => failedIds.has(e.Id));
+        return failed;
       },
       {
-        attempts: Math.max(1, retry.attempts ?? 5),
+        attempts: attemptsOf(retry),
         delayMs: (attempt) => backoffDelay(attempt, retry),
         exhausted: (left, attempts) =>
           new SinkPublishError(
-            `SNS PublishBatch to ${this.options.topicArn}: ${left.length} alerts still failing after ${attempts} attempts: ${lastFailure}`,
+            `SNS PublishBatch to ${this.options.topicArn}: ${left.length} alerts still failing after ${attempts} attempts: ${describeFailures(left)}`,
           ),
         sleep: retry.sleep,
-        onRetry: (_left, attempt, delay) => retry.onRetry?.(new Error(lastFailure), attempt, delay),
+        onRetry: (left, attempt, delay) => retry.onRetry?.(new Error(describeFailures(left)), attempt, delay),
       },
     );
   }
+}
+
+/** A PublishBatch entry, its alert, and why SNS last refused it (Failed[]). */
+interface BatchEntry {
+  alertId: string;
+  request: PublishBatchRequestEntry;
+  failure?: BatchResultErrorEntry;
+}
+
+function describeFailures(entries: BatchEntry[]): string {
+  return entries
+    .map((e) => `${e.alertId}: ${e.failure?.Code ?? "?"} ${e.failure?.Message ?? ""}`.trim())
+    .join("; ");
 }

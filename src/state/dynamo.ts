@@ -27,7 +27,7 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { sha256Hex } from "../hash.ts";
-import { type LeftoverRetry, retryLeftovers, sleep } from "../retry.ts";
+import { type LeftoverRetry, retryLeftovers, type Sleep, sleep } from "../retry.ts";
 import { redactRecord } from "../sanitize.ts";
 import { MAX_BUCKET_VALUES } from "./memory.ts";
 import {
@@ -65,7 +65,7 @@ export interface DynamoStoreOptions {
   /** Attempts for BatchWrite/BatchGet leftovers (UnprocessedItems/Keys) before giving up. */
   maxAttempts?: number;
   /** Backoff sleep; injectable so tests need not wait. */
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: Sleep;
 }
 
 /** Largest stored item we aim for: DynamoDB's limit is 400 KB including attribute names. */
@@ -173,7 +173,7 @@ export class DynamoStore implements Store {
   private readonly clock: () => number;
   private readonly concurrency: number;
   private readonly maxAttempts: number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly sleep: Sleep;
 
   constructor(opts: DynamoStoreOptions) {
     this.doc =
