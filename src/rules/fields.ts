@@ -319,19 +319,24 @@ export function valueText(v: unknown): string | undefined {
 }
 
 /** A group-by field's value as alert groups and correlation windows key it ("" when missing). */
-export function groupValue(field: FieldAccessor, event: AuditEvent): string {
+function groupValue(field: FieldAccessor, event: AuditEvent): string {
   return valueText(field.first(event)) ?? "";
 }
 
 /**
  * An event's group of a rule (its group-by values), as a map lookup: with one group-by field (the
- * usual case) the value itself, so no string is built per match; else the values joined.
+ * usual case) the value itself, so no string is built per match; else the group key (JSON of the
+ * values), which no value can make two groups share (values come from records: joining them with a
+ * separator let a value holding the separator collide with another group).
  */
 export function groupLookup(accessors: readonly FieldAccessor[], event: AuditEvent): string {
   if (accessors.length === 1) return groupValue(accessors[0], event);
-  let lookup = "";
-  for (let k = 0; k < accessors.length; k++) lookup += `${groupValue(accessors[k], event)}\u0000`;
-  return lookup;
+  return groupKeyOf(accessors.map((a) => groupValue(a, event)));
+}
+
+interface GroupDescription {
+  groupKey: string;
+  group: Record<string, string>;
 }
 
 /** A group met for the first time: its key (JSON of the values) and the values by field name. */
@@ -340,34 +345,28 @@ export function describeGroup(
   accessors: readonly FieldAccessor[],
   lookup: string,
   event: AuditEvent,
-): { groupKey: string; group: Record<string, string> } {
-  const values = accessors.length === 1 ? [lookup] : accessors.map((a) => groupValue(a, event));
+): GroupDescription {
+  const single = accessors.length === 1;
+  const values = single ? [lookup] : accessors.map((a) => groupValue(a, event));
   const group: Record<string, string> = {};
   fields.forEach((f, k) => {
     group[f] = values[k];
   });
-  return { groupKey: groupKeyOf(values), group };
-}
-
-export interface GroupDescription {
-  groupKey: string;
-  group: Record<string, string>;
+  return { groupKey: single ? groupKeyOf(values) : lookup, group };
 }
 
 /**
- * Groups described per rule, and the characters of their values, before the cache starts again empty;
- * longer values are described per batch. Bounds what hostile records can make it hold.
+ * Groups described per rule, and the characters of their lookups, before the cache starts again
+ * empty; longer lookups are described per batch. Bounds what hostile records can make it hold.
  */
 const MAX_DESCRIBED_GROUPS = 10_000;
 const MAX_DESCRIBED_CHARS = 1_000_000;
 const MAX_DESCRIBED_VALUE_CHARS = 1024;
 
 /**
- * A rule's single-field groups, described once per run rather than once per batch: the same
- * principals match batch after batch, and handing out the same key string lets later map lookups
- * (alert suppression keys) reuse its hash. Descriptions are shared by many batches' hits: frozen.
- * Groups of several fields are described per batch (describeGroup): their lookup joins the values
- * and is not a key that could stand for them across batches.
+ * A rule's groups, described once per run rather than once per batch: the same principals match
+ * batch after batch, and handing out the same key string lets later map lookups (alert suppression
+ * keys) reuse its hash. Descriptions are shared by many batches' hits: frozen.
  */
 export class GroupDescriptions {
   private readonly known = new Map<string, GroupDescription>();
@@ -378,13 +377,14 @@ export class GroupDescriptions {
     private readonly accessors: readonly FieldAccessor[],
   ) {}
 
+  /** `lookup` is groupLookup's of these accessors for `event`. */
   of(lookup: string, event: AuditEvent): GroupDescription {
-    if (this.accessors.length !== 1 || lookup.length > MAX_DESCRIBED_VALUE_CHARS)
+    if (lookup.length > MAX_DESCRIBED_VALUE_CHARS)
       return describeGroup(this.fields, this.accessors, lookup, event);
     let described = this.known.get(lookup);
     if (!described) {
-      const { groupKey, group } = describeGroup(this.fields, this.accessors, lookup, event);
-      described = { groupKey, group: Object.freeze(group) };
+      described = describeGroup(this.fields, this.accessors, lookup, event);
+      Object.freeze(described.group);
       if (this.known.size >= MAX_DESCRIBED_GROUPS || this.knownChars >= MAX_DESCRIBED_CHARS) {
         this.known.clear();
         this.knownChars = 0;

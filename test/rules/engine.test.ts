@@ -165,7 +165,7 @@ describe("RuleEngine single-event hits", () => {
     expect(reports?.lastSeen.toISOString()).toBe("2026-11-20T10:00:05.000Z");
   });
 
-  it("describes a single-field group once across batches (frozen), and groups of several fields per batch", async () => {
+  it("describes a group once across batches (frozen), of one field or several", async () => {
     const byPrincipal = load(
       `${head("deletes")}detection:\n  s:\n    eventName|startswith: Delete\n  condition: s`,
     ).rules;
@@ -188,8 +188,8 @@ describe("RuleEngine single-event hits", () => {
         ),
       ),
     );
-    expect(pairs[1]?.group).not.toBe(pairs[0]?.group);
-    expect(pairs[1]?.group).toEqual(pairs[0]?.group);
+    expect(pairs[1]?.group).toBe(pairs[0]?.group);
+    expect(pairs[1]?.groupKey).toBe(JSON.stringify(["arn:aws:iam::111122223333:user/alice", "reports"]));
   });
 
   it("describes a group whose value is very long per batch: hostile values are not kept across batches", async () => {
@@ -204,6 +204,22 @@ describe("RuleEngine single-event hits", () => {
     expect(short2.group).toBe(short1.group);
     expect(long2.group).not.toBe(long1.group);
     expect(long2.group).toEqual(long1.group);
+  });
+
+  it("keeps groups of several fields apart whatever their values hold (no separator can make two collide)", async () => {
+    const byPair = load(
+      `${head("by-pair")}agenttrail:\n  groupBy: [requestParameters.a, requestParameters.b]\ndetection:\n  s:\n    eventName: DeleteBucket\n  condition: s`,
+    ).rules;
+    const call = (a: string, b: string) => event({ eventName: "DeleteBucket", requestParameters: { a, b } });
+    const hits = await new RuleEngine(byPair, defaultConfig).detect(
+      [call("x\u0000", ""), call("x", "\u0000")],
+      new MemoryStore(),
+    );
+    expect(hits.map((h) => h.group)).toEqual([
+      { "requestParameters.a": "x\u0000", "requestParameters.b": "" },
+      { "requestParameters.a": "x", "requestParameters.b": "\u0000" },
+    ]);
+    expect(hits[0].groupKey).not.toBe(hits[1].groupKey);
   });
 
   it("default alert group is the principal", () => {
