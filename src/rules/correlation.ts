@@ -76,7 +76,6 @@ interface WindowStat {
   end: number;
   stat: number;
   count: number;
-  firstMinute: number;
   lastMinute: number;
 }
 
@@ -133,11 +132,10 @@ export class CorrelationBatch {
 
   increments(): WindowIncrement[] {
     const out: WindowIncrement[] = [];
-    const withValues = this.plan.rule.type !== "event_count";
     for (const st of this.groups.values()) {
       for (const [minute, inc] of st.increments) {
         const w: WindowIncrement = { key: st.storeKey, minute, count: inc.count };
-        if (withValues) w.values = [...(inc.values ?? [])];
+        if (inc.values) w.values = [...inc.values];
         out.push(w);
       }
     }
@@ -185,7 +183,7 @@ export class CorrelationBatch {
         if (t < first) first = t;
         if (t > last) last = t;
       }
-      const firstMinute = Math.min(...satisfied.map((w) => w.firstMinute));
+      const firstMinute = Math.min(...satisfied.map((w) => w.start));
       const lastMinute = Math.max(...satisfied.map((w) => w.lastMinute));
       // other batches' events are known only to the minute: their minute's start stands for them
       if (firstMinute < Math.floor(first / 60_000)) first = firstMinute * 60_000;
@@ -220,39 +218,40 @@ export class CorrelationBatch {
       const stat = this.windowStat(buckets, lo, hi, count);
       if (!conditionHolds(rule.condition, stat)) continue;
       // buckets[lo] starts the window and buckets[hi - 1] is in it (span >= 1)
-      out.push({ start, end, stat, count, firstMinute: start, lastMinute: buckets[hi - 1].minute });
+      out.push({ start, end, stat, count, lastMinute: buckets[hi - 1].minute });
     }
     return out;
   }
 
   /** The statistic of buckets[lo, hi) (one window): event count, distinct values or rules seen in order. */
   private windowStat(buckets: WindowBucket[], lo: number, hi: number, count: number): number {
-    const { rule } = this.plan;
-    if (rule.type === "event_count") return count;
-    let stat = count;
-    const inWindow = buckets.slice(lo, hi);
-    if (rule.type === "value_count") {
-      const distinct = new Set<string>();
-      for (const b of inWindow) for (const v of b.values) distinct.add(v);
-      stat = distinct.size;
-    } else if (rule.type === "temporal") {
-      const seen = new Set<string>();
-      for (const b of inWindow) for (const v of b.values) seen.add(v.slice(0, v.indexOf("@")));
-      stat = seen.size;
-    } else if (rule.type === "temporal_ordered") {
-      const occurrences: [number, number][] = [];
-      for (const b of inWindow) {
-        for (const v of b.values) {
-          const at = v.indexOf("@");
-          occurrences.push([b.minute * 60 + Number(v.slice(at + 1)), Number(v.slice(0, at))]);
-        }
+    switch (this.plan.rule.type) {
+      case "event_count":
+        return count;
+      case "value_count": {
+        const distinct = new Set<string>();
+        for (let k = lo; k < hi; k++) for (const v of buckets[k].values) distinct.add(v);
+        return distinct.size;
       }
-      occurrences.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
-      let next = 0;
-      for (const [, idx] of occurrences) if (idx === next) next++;
-      stat = next;
+      case "temporal": {
+        const seen = new Set<string>();
+        for (let k = lo; k < hi; k++) for (const v of buckets[k].values) seen.add(v.slice(0, v.indexOf("@")));
+        return seen.size;
+      }
+      case "temporal_ordered": {
+        const occurrences: [number, number][] = [];
+        for (let k = lo; k < hi; k++) {
+          for (const v of buckets[k].values) {
+            const at = v.indexOf("@");
+            occurrences.push([buckets[k].minute * 60 + Number(v.slice(at + 1)), Number(v.slice(0, at))]);
+          }
+        }
+        occurrences.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+        let next = 0;
+        for (const [, idx] of occurrences) if (idx === next) next++;
+        return next;
+      }
     }
-    return stat;
   }
 }
 
