@@ -690,9 +690,9 @@ describe("enrichEvents", () => {
     ]) {
       expect(typeof e.facts[name], name).toBe("boolean");
     }
+    // (what JSON writes agrees with what is read by name: the next test)
     const written = Object.keys(JSON.parse(JSON.stringify(e.facts)) as Record<string, unknown>);
     expect(written).toContain("action.destructive");
-    for (const key of written) expect(FACT_NAMES as readonly string[]).toContain(key);
   });
 
   it("facts read in any order agree with their JSON form: the facts that apply, in FACT_NAMES order", () => {

@@ -44,7 +44,7 @@ describe("RunCollector verdicts", () => {
       ["111122223333", "e-1", "service"],
       ["111122223333", "e-0", "human"],
     ]);
-    expect(c.eventJsonLines()).toEqual(c.eventLines().map((l) => JSON.stringify(l)));
+    expect(c.eventJsonLines()).toEqual([a1Again, b1Again, a2].map((e) => JSON.stringify(eventLine(e))));
     expect(c.summary().records.events).toBe(3);
     expect(c.summary().byKind).toEqual({ ai: 1, human: 1, service: 1, unknown: 0 });
   });
@@ -212,7 +212,10 @@ function referenceSummary(lines: EventLine[], times: number[]) {
         }
       : null,
     aiPrincipals: [...ai.values()]
-      .sort((a, b) => b.calls - a.calls || (a.principal < b.principal ? -1 : 1))
+      // a stable sort: equal calls and names stay in first-seen (insertion) order
+      .sort(
+        (a, b) => b.calls - a.calls || (a.principal < b.principal ? -1 : a.principal > b.principal ? 1 : 0),
+      )
       .map((p) => ({
         principal: p.principal,
         account: p.account,
