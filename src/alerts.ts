@@ -12,7 +12,7 @@
 
 import { alertTitle } from "./alerts/title.ts";
 import type { Config } from "./config.ts";
-import type { Actor, ActorKind, AuditEvent, Confidence } from "./event.ts";
+import { type Actor, type ActorKind, type AuditEvent, CONFIDENCE_RANK } from "./event.ts";
 import { sha256Hex } from "./hash.ts";
 import { isObject } from "./json-values.ts";
 import type { Level, RuleHit, RuleMeta } from "./rules/types.ts";
@@ -539,7 +539,6 @@ export async function buildAlerts(hits: RuleHit[], store: Store, config: Config)
   return plan.alerts;
 }
 
-const CONFIDENCE_RANK: Record<Confidence, number> = { high: 2, medium: 1, low: 0 };
 const KIND_RANK: Record<ActorKind, number> = { ai: 3, human: 2, service: 1, unknown: 0 };
 /** Evidence items an alert carries (events.jsonl keeps them all). */
 const MAX_ALERT_EVIDENCE = 10;

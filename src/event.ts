@@ -6,6 +6,9 @@
 export type ActorKind = "ai" | "human" | "service" | "unknown";
 export type Confidence = "high" | "medium" | "low";
 
+/** Confidences in order, for comparing them. */
+export const CONFIDENCE_RANK: Readonly<Record<Confidence, number>> = { low: 0, medium: 1, high: 2 };
+
 /** One named reason behind a verdict, with the value that triggered it. */
 export interface Evidence {
   signal: string;

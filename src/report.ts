@@ -16,8 +16,9 @@ import type {
   Principal,
   RecordOrigin,
 } from "./event.ts";
+import { CONFIDENCE_RANK } from "./event.ts";
 import { seenKey } from "./pipeline.ts";
-import { cleanActor, cleanText } from "./sanitize.ts";
+import { cleanActor, cleanText, knownConfidence } from "./sanitize.ts";
 
 /** One line of events.jsonl: the event and its final verdict. */
 export interface EventLine {
@@ -156,7 +157,7 @@ export class RunCollector implements Sink {
   readonly failures: FileFailure[] = [];
   readonly skippedFiles: string[] = [];
   private readonly malformed: MalformedRecord[] = [];
-  private totals = { files: 0, read: 0, malformed: 0, duplicates: 0, skipped: 0, events: 0, reattributed: 0 };
+  private totals = { files: 0, read: 0, malformed: 0, duplicates: 0, skipped: 0, reattributed: 0 };
 
   constructor(options: RunCollectorOptions = {}) {
     if (options.keepEventLines) this.lines = new FinalEventLines();
@@ -169,7 +170,6 @@ export class RunCollector implements Sink {
     this.totals.malformed += s.malformed;
     this.totals.duplicates += s.duplicates;
     this.totals.skipped += s.skipped;
-    this.totals.events += s.events;
     this.totals.reattributed += s.reattributed;
     for (const m of result.malformed) {
       if (this.malformed.length < MAX_LISTED_MALFORMED)
@@ -398,13 +398,6 @@ class SummaryText {
   }
 }
 
-const RANK: Record<Confidence, number> = { low: 0, medium: 1, high: 2 };
-
-/** A confidence as cleanActor leaves it: anything else is low. */
-function knownConfidence(c: Confidence): Confidence {
-  return Object.hasOwn(RANK, c) ? c : "low";
-}
-
 function hasSignal(evidence: readonly Evidence[], signal: string): boolean {
   for (const ev of evidence) if (ev.signal === signal) return true;
   return false;
@@ -459,7 +452,7 @@ class SummaryTally {
     p.lastActor = actor;
     p.lastActorSeq = seq;
     const confidence = knownConfidence(actor.confidence);
-    if (RANK[confidence] > RANK[p.confidence]) p.confidence = confidence;
+    if (CONFIDENCE_RANK[confidence] > CONFIDENCE_RANK[p.confidence]) p.confidence = confidence;
     p.via.add(this.text.via.of(actor.via));
     if (actor.session && p.sessions.admits(seq)) {
       const session = this.text.session.of(actor.session);

@@ -201,6 +201,11 @@ const ACTOR_KINDS = new Set<ActorKind>(["ai", "human", "service", "unknown"]);
 const CONFIDENCES = new Set<Confidence>(["high", "medium", "low"]);
 
 /** An actor kind as output reads it: anything else is `unknown`. */
+/** A confidence as cleaned actors carry it: anything else is low. */
+export function knownConfidence(confidence: unknown): Confidence {
+  return CONFIDENCES.has(confidence as Confidence) ? (confidence as Confidence) : "low";
+}
+
 export function knownActorKind(kind: unknown): ActorKind {
   return ACTOR_KINDS.has(kind as ActorKind) ? (kind as ActorKind) : "unknown";
 }
@@ -219,7 +224,7 @@ export function cleanActor(actor: Actor, options: CleanActorOptions = {}): Actor
   const evidence = actor.evidence ?? [];
   const out: Actor = {
     kind: knownActorKind(actor.kind),
-    confidence: CONFIDENCES.has(actor.confidence) ? actor.confidence : "low",
+    confidence: knownConfidence(actor.confidence),
     via: cleanText(actor.via, 64),
     evidence: (evidence.length > maxEvidence ? evidence.slice(0, maxEvidence) : evidence).map((e) =>
       cleanEvidence(e, withConfidence),

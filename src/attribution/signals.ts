@@ -3,7 +3,7 @@
  * knowledge. AI signals carry a confidence; service signals mark AWS acting on its own behalf.
  */
 import type { Config } from "../config.ts";
-import type { AuditEvent, Confidence, Evidence } from "../event.ts";
+import { type AuditEvent, CONFIDENCE_RANK, type Confidence, type Evidence } from "../event.ts";
 import { FreshStringCache } from "../fresh-string-cache.ts";
 import { globToRegExp } from "./glob.ts";
 import {
@@ -58,10 +58,8 @@ export function agentMatchers(config: Config): AgentMatchers {
   return m;
 }
 
-const RANK: Record<Confidence, number> = { low: 0, medium: 1, high: 2 };
-
 export function strongest(a: Confidence, b: Confidence): Confidence {
-  return RANK[a] >= RANK[b] ? a : b;
+  return CONFIDENCE_RANK[a] >= CONFIDENCE_RANK[b] ? a : b;
 }
 
 /** Most calls have no AI signal: they share this one empty list instead of allocating one each. */
