@@ -200,12 +200,12 @@ export function redactRecord(raw: unknown, limits: RedactLimits = {}): Record<st
 const ACTOR_KINDS = new Set<ActorKind>(["ai", "human", "service", "unknown"]);
 const CONFIDENCES = new Set<Confidence>(["high", "medium", "low"]);
 
-/** An actor kind as output reads it: anything else is `unknown`. */
 /** A confidence as cleaned actors carry it: anything else is low. */
 export function knownConfidence(confidence: unknown): Confidence {
   return CONFIDENCES.has(confidence as Confidence) ? (confidence as Confidence) : "low";
 }
 
+/** An actor kind as output reads it: anything else is `unknown`. */
 export function knownActorKind(kind: unknown): ActorKind {
   return ACTOR_KINDS.has(kind as ActorKind) ? (kind as ActorKind) : "unknown";
 }

@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import type { Actor, Confidence } from "../src/event.ts";
 import {
+  cleanActor,
   cleanText,
   isSecretKey,
   MAX_RECORD_DEPTH,
@@ -305,5 +307,37 @@ describe("redactRecord over the real corpus", () => {
         (r.userIdentity as { arn?: unknown } | undefined)?.arn,
       );
     }
+  });
+});
+
+describe("cleanActor", () => {
+  const hostile = {
+    kind: "robot",
+    confidence: "sure",
+    via: "agent\u001b[2J",
+    evidence: [
+      ...Array.from({ length: 12 }, (_, i) => ({
+        signal: `s${i}`,
+        value: `v${i}`,
+        confidence: "high" as Confidence,
+      })),
+      { signal: "odd", value: "x", confidence: "sure" as Confidence },
+    ],
+  } as unknown as Actor;
+
+  it("keeps every evidence item with its valid confidence by default (events.jsonl), and normalises enums", () => {
+    const a = cleanActor(hostile);
+    expect(a.kind).toBe("unknown");
+    expect(a.confidence).toBe("low");
+    expect(a.via).toBe("agent");
+    expect(a.evidence).toHaveLength(13);
+    expect(a.evidence[0]).toEqual({ signal: "s0", value: "v0", confidence: "high" });
+    expect(a.evidence[12]).toEqual({ signal: "odd", value: "x" });
+  });
+
+  it("caps evidence and drops per-signal confidence for alerts", () => {
+    const a = cleanActor(hostile, { maxEvidence: 10, evidenceConfidence: false });
+    expect(a.evidence).toHaveLength(10);
+    expect(a.evidence.every((e) => e.confidence === undefined)).toBe(true);
   });
 });
