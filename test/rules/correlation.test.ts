@@ -43,6 +43,30 @@ const call = (time: string, user = "alice", fields: Record<string, unknown> = {}
 
 const ofRule = (hits: RuleHit[], id: string) => hits.filter((h) => h.rule.id === id);
 
+/**
+ * An eventually consistent store: reads return the buckets as they were before this batch's write,
+ * frozen (what a store hands out must not be changed by its reader).
+ */
+class StaleReads extends MemoryStore {
+  private before = new Map<string, WindowBucket[]>();
+  override async addToWindows(...args: Parameters<MemoryStore["addToWindows"]>) {
+    const [increments] = args;
+    const keys = [...new Set(increments.map((i) => i.key))];
+    this.before = await super.readWindows(keys, 0, Number.MAX_SAFE_INTEGER);
+    return super.addToWindows(...args);
+  }
+  override async readWindows(keys: string[], from: number, to: number) {
+    const out = new Map<string, WindowBucket[]>();
+    for (const k of keys) {
+      const buckets = (this.before.get(k) ?? [])
+        .filter((b) => b.minute >= from && b.minute <= to)
+        .map((b) => Object.freeze({ ...b, values: Object.freeze([...b.values]) as string[] }));
+      if (buckets.length) out.set(k, buckets);
+    }
+    return out;
+  }
+}
+
 describe("event_count", () => {
   it("counts across batches through the store", async () => {
     const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
@@ -150,24 +174,6 @@ correlation:
   });
 
   it("completes a stale store read with the batch's own increments (the larger count per minute)", async () => {
-    /** An eventually consistent store: reads return the buckets as they were before this batch's write. */
-    class StaleReads extends MemoryStore {
-      private before = new Map<string, WindowBucket[]>();
-      override async addToWindows(...args: Parameters<MemoryStore["addToWindows"]>) {
-        const [increments] = args;
-        const keys = [...new Set(increments.map((i) => i.key))];
-        this.before = await super.readWindows(keys, 0, Number.MAX_SAFE_INTEGER);
-        return super.addToWindows(...args);
-      }
-      override async readWindows(keys: string[], from: number, to: number) {
-        const out = new Map<string, WindowBucket[]>();
-        for (const k of keys) {
-          const buckets = (this.before.get(k) ?? []).filter((b) => b.minute >= from && b.minute <= to);
-          if (buckets.length) out.set(k, buckets);
-        }
-        return out;
-      }
-    }
     const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
     const store = new StaleReads(() => Date.parse("2026-11-20T10:10:00Z"));
     // minute 10:00 holds one stored event; the next batch adds two more to that minute and one to 10:01
@@ -246,6 +252,15 @@ correlation:
 `;
   const read = (time: string, bucket: string) =>
     call(time, "alice", { requestParameters: { bucketName: bucket } });
+
+  it("completes a stale store read with the batch's own values, without changing what the store handed out", async () => {
+    const engine = new RuleEngine(load(rules).rules, defaultConfig);
+    const store = new StaleReads(() => Date.parse("2026-11-20T10:10:00Z"));
+    await engine.detect([read("2026-11-20T10:00:00Z", "a"), read("2026-11-20T10:00:10Z", "b")], store);
+    // the read misses this batch's "c" at 10:00: the union of stored and own values makes three
+    const hits = await engine.detect([read("2026-11-20T10:00:20Z", "c")], store);
+    expect(ofRule(hits, "many-buckets")).toHaveLength(1);
+  });
 
   it("counts distinct values across batches", async () => {
     const engine = new RuleEngine(load(rules).rules, defaultConfig);
