@@ -2,8 +2,9 @@
  * Derived facts rules can match on, keyed by their rule field names (`time.offHours`,
  * `action.destructive`, …); the exact semantics of each fact are documented in rules/README.md
  * ("Derived fields"). Lookup tables are built at module load, the business-hours calendar once per
- * config. Facts are computed on first read and kept: most events are read by no rule that needs
- * them, so enriching a batch costs one small object per event.
+ * config. Facts are computed when read (the costly groups once, then kept; a few cheap ones on each
+ * read): most events are read by no rule that needs them, so enriching a batch costs one small object
+ * per event.
  */
 import type { Config } from "./config.ts";
 import { type BusinessCalendar, calendarFor, type TimeFacts } from "./enrich/calendar.ts";

@@ -80,7 +80,7 @@ export function classifyDocument(doc: unknown): DocumentKind {
 /** Logsource check: only AWS CloudTrail rules run here; undefined when the rule is for us. */
 export function logsourceMismatch(doc: unknown): string | undefined {
   if (!isObject(doc) || !isObject(doc.logsource)) return undefined;
-  const { product, service, category } = doc.logsource as Record<string, unknown>;
+  const { product, service, category } = doc.logsource;
   const p = typeof product === "string" ? product.toLowerCase() : undefined;
   const s = typeof service === "string" ? service.toLowerCase() : undefined;
   if (p === "aws" && s === "cloudtrail") return undefined;
