@@ -108,13 +108,25 @@ export function eventLine(e: EventLineSource): EventLine {
     principalType: cleanText(e.principal.type, 32),
     sourceIp: cleanText(e.sourceIp, 128),
     userAgent: cleanText(e.userAgent, 512),
-    actor: cleanActor(e.actor),
+    actor: cleanedActor(e.actor),
     source: cleanText(e.origin.source, 1024),
   };
   if (e.principal.sessionName) line.sessionName = cleanText(e.principal.sessionName, 128);
   if (e.readOnly !== undefined) line.readOnly = e.readOnly;
   if (e.error) line.error = cleanText(e.error.code, 128);
   return line;
+}
+
+/** Verdicts are shared per session (attribution): each is cleaned once, however many lines carry it. */
+const cleanedActors = new WeakMap<Actor, Actor>();
+
+function cleanedActor(actor: Actor): Actor {
+  let cleaned = cleanedActors.get(actor);
+  if (!cleaned) {
+    cleaned = cleanActor(actor);
+    cleanedActors.set(actor, cleaned);
+  }
+  return cleaned;
 }
 
 /** What the summary counts of an event: an AuditEvent, or what the collector holds of one. */
