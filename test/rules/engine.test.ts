@@ -75,6 +75,25 @@ describe("rule index", () => {
     );
   });
 
+  it("gives the same candidates after an event name has met more combinations than it remembers", () => {
+    const filled = new RuleIndex(rules as CompiledDetectionRule[]);
+    const first = ids(filled.candidates("DeleteBucket", "s3.amazonaws.com", "ai", "IAMUser"));
+    for (let k = 0; k < 70; k++)
+      filled.candidates("DeleteBucket", `source${k}.amazonaws.com`, "ai", "IAMUser");
+    expect(ids(filled.candidates("DeleteBucket", "s3.amazonaws.com", "ai", "IAMUser"))).toEqual(first);
+    expect(ids(filled.candidates("DeleteBucket", "iam.amazonaws.com", "human", "Root"))).toEqual(
+      ids(
+        new RuleIndex(rules as CompiledDetectionRule[]).candidates(
+          "DeleteBucket",
+          "iam.amazonaws.com",
+          "human",
+          "Root",
+        ),
+      ),
+    );
+    expect(first).toContain("by-both");
+  });
+
   it("an omitted value filters nothing on that field", () => {
     expect(ids(index.candidates("DeleteBucket", "ec2.amazonaws.com"))).toContain("ai-only");
   });
