@@ -25,6 +25,11 @@ export interface FieldAccessor {
   value(event: AuditEvent): unknown;
   /** True when some resolved value satisfies `pred`; missing fields call nothing. */
   some(event: AuditEvent, pred: LeafPredicate): boolean;
+  /**
+   * some(), for an event whose value() was SEVERAL: walks the values without reading the field again
+   * (a caller that read value() first would otherwise walk an array path three times).
+   */
+  several(event: AuditEvent, pred: LeafPredicate): boolean;
   /** The first resolved value (first array element), or undefined. */
   first(event: AuditEvent): unknown;
 }
@@ -131,6 +136,13 @@ type Read = (e: AuditEvent) => unknown;
 type Some = (e: AuditEvent, pred: LeafPredicate) => boolean;
 type First = (e: AuditEvent) => unknown;
 
+interface Access {
+  value: Read;
+  some: Some;
+  several: Some;
+  first: First;
+}
+
 /** An object or an array: something a path can go into (json-values isObject excludes arrays). */
 const isContainer = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object";
 
@@ -169,7 +181,7 @@ function rawValue(parts: readonly string[]): Read {
 }
 
 /** A raw-record path: read directly, walked from the record only where an array makes several values. */
-function rawAccess(parts: readonly string[]): { value: Read; some: Some; first: First } {
+function rawAccess(parts: readonly string[]): Access {
   const value = rawValue(parts);
   return {
     value,
@@ -178,6 +190,7 @@ function rawAccess(parts: readonly string[]): { value: Read; some: Some; first: 
       if (v === SEVERAL) return someAt(e.raw, parts, 0, pred);
       return v !== undefined && pred(v);
     },
+    several: (e, pred) => someAt(e.raw, parts, 0, pred),
     first(e) {
       const v = value(e);
       return v === SEVERAL ? firstAt(e.raw, parts, 0) : v;
@@ -190,6 +203,7 @@ function fromValue(name: string, get: (e: AuditEvent) => unknown): FieldAccessor
     name,
     value: (e) => leafValue(get(e)),
     some: (e, pred) => leaf(get(e), pred),
+    several: (e, pred) => leaf(get(e), pred),
     first: (e) => leafFirst(get(e)),
   };
 }
@@ -249,6 +263,10 @@ export function compileField(name: string): FieldAccessor {
     some(e, pred) {
       const v = fact(e);
       return v !== undefined ? leaf(v, pred) : raw.some(e, pred);
+    },
+    several(e, pred) {
+      const v = fact(e);
+      return v !== undefined ? leaf(v, pred) : raw.several(e, pred);
     },
     first(e) {
       const v = fact(e);

@@ -515,7 +515,7 @@ function anyText(field: FieldAccessor, tests: StringTest[]): EventPredicate {
     if (typeof v === "string") return test(v);
     if (typeof v === "boolean") return v ? ifTrue : ifFalse;
     if (v === undefined) return false;
-    return v === SEVERAL ? field.some(e, leafTest) : leafTest(v);
+    return v === SEVERAL ? field.several(e, leafTest) : leafTest(v);
   };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FACT_NAMES } from "../../src/enrich.ts";
-import { compileField } from "../../src/rules/fields.ts";
+import { compileField, SEVERAL } from "../../src/rules/fields.ts";
 import { loadRuleSources } from "../../src/rules/load.ts";
 import {
   compilePattern,
@@ -716,6 +716,23 @@ describe("field shapes (a single string is tested directly, anything else by the
     ["cidr: number", sel("    annotation|cidr: 10.0.0.0/8"), { annotation: 10 }, false],
   ];
   it.each(cases)("%s", (...c) => check(c));
+
+  it("several() walks the values a field reports as SEVERAL, record paths and facts alike", () => {
+    const seen = (name: string, e: ReturnType<typeof event>) => {
+      const field = compileField(name);
+      expect(field.value(e)).toBe(SEVERAL);
+      const values: unknown[] = [];
+      field.several(e, (v) => {
+        values.push(v);
+        return v === "stop";
+      });
+      return values;
+    };
+    const record = event({ resources: [{ ARN: "a" }, { ARN: ["b", "stop", "never"] }, { ARN: "never" }] });
+    expect(seen("resources.ARN", record)).toEqual(["a", "b", "stop"]);
+    const fact = event({}, { facts: { "custom.value": ["x", "y"] } });
+    expect(seen("custom.value", fact)).toEqual(["x", "y"]);
+  });
 
   it("every derived fact is read under its own name", () => {
     const facts = Object.fromEntries(FACT_NAMES.map((name) => [name, `value of ${name}`]));
