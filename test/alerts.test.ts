@@ -97,6 +97,33 @@ describe("buildAlerts: first match, suppression, replay", () => {
     expect(third.count).toBe(1);
   });
 
+  it("lets a late event join the window it precedes by less than a window, and opens its own one further back", async () => {
+    const store = new MemoryStore();
+    const rule = makeRule();
+    const [opened] = await buildAlerts(
+      [makeHit(rule, deletes(["l1"], "2026-11-20T10:30:00Z"))],
+      store,
+      config,
+    );
+    // 20 minutes before the window's start (the file arrived late): the same alert, its first event earlier.
+    const [late] = await buildAlerts([makeHit(rule, deletes(["l0"], "2026-11-20T10:10:00Z"))], store, config);
+    expect(late.status).toBe("updated");
+    expect(late.id).toBe(opened.id);
+    expect(late.count).toBe(2);
+    expect(late.firstSeen).toBe("2026-11-20T10:10:00.000Z");
+    expect(late.lastSeen).toBe("2026-11-20T10:30:00.000Z");
+    expect(late.windowStart).toBe("2026-11-20T10:30:00.000Z");
+    // More than a window before the start: a separate alert.
+    const [earlier] = await buildAlerts(
+      [makeHit(rule, deletes(["k0"], "2026-11-20T09:29:00Z"))],
+      store,
+      config,
+    );
+    expect(earlier.status).toBe("new");
+    expect(earlier.id).not.toBe(opened.id);
+    expect(earlier.count).toBe(1);
+  });
+
   it("counts a replayed batch once and raises no alert for it", async () => {
     const store = new MemoryStore();
     const rule = makeRule();
