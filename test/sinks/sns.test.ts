@@ -378,6 +378,33 @@ describe("alertMessage", () => {
     expect(m.subject.startsWith("[HIGH] xxx")).toBe(true);
   });
 
+  it("as a last resort shortens ids, texts and evidence, and refuses an alert that fits in no form", async () => {
+    const [alert] = await makeAlerts(1);
+    const long: Alert = {
+      ...alert,
+      eventIds: Array.from({ length: 50 }, (_, i) => `event-${i}-${"i".repeat(60)}`),
+      description: "d".repeat(2000),
+      runbook: "r".repeat(2000),
+      sample: [{ eventID: "s0" }],
+    };
+    // Room for the alert without its sample's record, but not for its 50 ids and long texts.
+    const maxBytes = alertMessage({ ...long, sample: [] }).bytes + 2 * 1024 - 3000;
+    const m = alertMessage(long, maxBytes);
+    expect(m.bytes).toBeLessThanOrEqual(maxBytes - 2 * 1024);
+    const sqs = JSON.parse((JSON.parse(m.message) as { sqs: string }).sqs) as Alert & {
+      sampleOmitted?: number;
+      trimmed?: boolean;
+    };
+    expect(sqs.trimmed).toBe(true);
+    expect(sqs.sampleOmitted).toBe(1);
+    expect(sqs.sample).toEqual([]);
+    expect(sqs.eventIds).toEqual(long.eventIds.slice(0, 10));
+    expect(sqs.description?.length).toBeLessThanOrEqual(500);
+    expect(sqs.runbook?.length).toBeLessThanOrEqual(500);
+    expect(sqs.id).toBe(alert.id);
+    expect(() => alertMessage(long, 2 * 1024 + 500)).toThrow(SinkPublishError);
+  });
+
   it("publishes the trimmed message through moto", async () => {
     const feed = await createTopicWithQueue(sns);
     const [alert] = await makeAlerts(1);
