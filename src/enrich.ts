@@ -124,19 +124,18 @@ class EventFacts {
   }
 
   get "action.destructiveKind"(): DestructiveKind | undefined {
-    return this.#destructiveKind() || undefined;
+    return this.#destructiveKind();
   }
 
   get "action.target"(): string | undefined {
     if (this.#target === PENDING) {
       const e = this.#event;
-      const target = actionTarget({
+      this.#target = actionTarget({
         service: e.service,
         region: e.region,
         params: e.raw.requestParameters,
         resources: e.resources,
       });
-      this.#target = target || undefined;
     }
     return this.#target;
   }
@@ -159,7 +158,7 @@ class EventFacts {
   }
 
   get "security.service"(): string | undefined {
-    return this.#disabledService() || undefined;
+    return this.#disabledService();
   }
 
   get "error.accessDenied"(): boolean {

@@ -18,7 +18,7 @@ import type {
 } from "./event.ts";
 import { CONFIDENCE_RANK } from "./event.ts";
 import { seenKey } from "./pipeline.ts";
-import { cleanActor, cleanText, knownConfidence } from "./sanitize.ts";
+import { ACTOR_TEXT_MAX, cleanActor, cleanText, EVIDENCE_TEXT_MAX, knownConfidence } from "./sanitize.ts";
 
 /** One line of events.jsonl: the event and its final verdict. */
 export interface EventLine {
@@ -96,24 +96,41 @@ export type EventLineSource = Pick<
 const MAX_LISTED_MALFORMED = 200;
 const MAX_LISTED = 20;
 
+/** Longest text (code points) an events.jsonl line keeps of each field; the summary cleans alike. */
+const LINE_TEXT_MAX = {
+  id: 128,
+  service: 128,
+  action: 128,
+  account: 32,
+  region: 32,
+  principal: 512,
+  principalType: 32,
+  sessionName: 128,
+  sourceIp: 128,
+  userAgent: 512,
+  error: 128,
+  source: 1024,
+} as const;
+
 export function eventLine(e: EventLineSource): EventLine {
   const line: EventLine = {
-    id: cleanText(e.id, 128),
+    id: cleanText(e.id, LINE_TEXT_MAX.id),
     time: e.time.toISOString(),
-    service: cleanText(e.service, 128),
-    action: cleanText(e.action, 128),
-    account: cleanText(e.account, 32),
-    region: cleanText(e.region, 32),
-    principal: cleanText(e.principal.arn ?? e.principal.display, 512),
-    principalType: cleanText(e.principal.type, 32),
-    sourceIp: cleanText(e.sourceIp, 128),
-    userAgent: cleanText(e.userAgent, 512),
+    service: cleanText(e.service, LINE_TEXT_MAX.service),
+    action: cleanText(e.action, LINE_TEXT_MAX.action),
+    account: cleanText(e.account, LINE_TEXT_MAX.account),
+    region: cleanText(e.region, LINE_TEXT_MAX.region),
+    principal: cleanText(e.principal.arn ?? e.principal.display, LINE_TEXT_MAX.principal),
+    principalType: cleanText(e.principal.type, LINE_TEXT_MAX.principalType),
+    sourceIp: cleanText(e.sourceIp, LINE_TEXT_MAX.sourceIp),
+    userAgent: cleanText(e.userAgent, LINE_TEXT_MAX.userAgent),
     actor: cleanedActor(e.actor),
-    source: cleanText(e.origin.source, 1024),
+    source: cleanText(e.origin.source, LINE_TEXT_MAX.source),
   };
-  if (e.principal.sessionName) line.sessionName = cleanText(e.principal.sessionName, 128);
+  if (e.principal.sessionName)
+    line.sessionName = cleanText(e.principal.sessionName, LINE_TEXT_MAX.sessionName);
   if (e.readOnly !== undefined) line.readOnly = e.readOnly;
-  if (e.error) line.error = cleanText(e.error.code, 128);
+  if (e.error) line.error = cleanText(e.error.code, LINE_TEXT_MAX.error);
   return line;
 }
 
@@ -147,7 +164,7 @@ interface HeldEvent {
 export interface RunCollectorOptions {
   /**
    * Keep every event's events.jsonl line (`--out`). Without it nothing is kept per event whose
-   * verdict is final, and eventLines() throws.
+   * verdict is final, and eventJsonLines() throws.
    */
   keepEventLines?: boolean;
 }
@@ -223,11 +240,6 @@ export class RunCollector implements Sink {
     if (!this.lines)
       throw new Error("event lines were not kept: construct the RunCollector with { keepEventLines: true }");
     return this.lines.sorted([...this.held.values()]);
-  }
-
-  /** The lines of eventJsonLines(), as objects. */
-  eventLines(): EventLine[] {
-    return this.eventJsonLines().map((json) => JSON.parse(json) as EventLine);
   }
 
   fileFailed(source: string, reason: string): void {
@@ -373,17 +385,18 @@ class PairMemo {
 /**
  * The cleaned strings the AI-principal summary is made of, cleaned once per distinct value: an
  * agent's calls repeat the same principal, channel, sessions, evidence and actions. The caps are
- * those of eventLine and cleanActor, so the summary reads as the cleaned lines would.
+ * those of eventLine (LINE_TEXT_MAX) and cleanActor (ACTOR_TEXT_MAX, EVIDENCE_TEXT_MAX), so the
+ * summary reads as the cleaned lines would.
  */
 class SummaryText {
-  readonly account = new CleanedText(32);
-  readonly principal = new CleanedText(512);
-  readonly via = new CleanedText(64);
-  readonly session = new CleanedText(512);
-  private readonly service = new CleanedText(128);
-  private readonly action = new CleanedText(128);
-  private readonly signal = new CleanedText(64);
-  private readonly value = new CleanedText(256);
+  readonly account = new CleanedText(LINE_TEXT_MAX.account);
+  readonly principal = new CleanedText(LINE_TEXT_MAX.principal);
+  readonly via = new CleanedText(ACTOR_TEXT_MAX.via);
+  readonly session = new CleanedText(ACTOR_TEXT_MAX.session);
+  private readonly service = new CleanedText(LINE_TEXT_MAX.service);
+  private readonly action = new CleanedText(LINE_TEXT_MAX.action);
+  private readonly signal = new CleanedText(EVIDENCE_TEXT_MAX.signal);
+  private readonly value = new CleanedText(EVIDENCE_TEXT_MAX.value);
   /** "service:Action" of topActions, the service without ".amazonaws.com". */
   readonly actionKey = new PairMemo(
     (service, action) =>
@@ -399,11 +412,11 @@ class SummaryText {
       value: this.value.of(ev.value),
     };
     if (ev.issuedBy) {
-      const issuedBy = cleanText(ev.issuedBy, 128);
+      const issuedBy = cleanText(ev.issuedBy, EVIDENCE_TEXT_MAX.issuedBy);
       if (issuedBy) item.issuedBy = issuedBy;
     }
     if (ev.via) {
-      const via = cleanText(ev.via, 512);
+      const via = cleanText(ev.via, EVIDENCE_TEXT_MAX.via);
       if (via) item.via = via;
     }
     return item;

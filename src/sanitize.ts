@@ -217,6 +217,11 @@ export interface CleanActorOptions {
   evidenceConfidence?: boolean;
 }
 
+/** Longest text (code points) cleanActor keeps of an Actor's strings; the run summary cleans alike. */
+export const ACTOR_TEXT_MAX = { via: 64, session: 512 } as const;
+/** Longest text (code points) cleanActor keeps of an Evidence item's strings. */
+export const EVIDENCE_TEXT_MAX = { signal: 64, value: 256, issuedBy: 128, via: 512 } as const;
+
 /** A verdict safe to print, write or publish: every string cleaned and capped, enums validated. */
 export function cleanActor(actor: Actor, options: CleanActorOptions = {}): Actor {
   const maxEvidence = options.maxEvidence ?? Number.POSITIVE_INFINITY;
@@ -225,19 +230,22 @@ export function cleanActor(actor: Actor, options: CleanActorOptions = {}): Actor
   const out: Actor = {
     kind: knownActorKind(actor.kind),
     confidence: knownConfidence(actor.confidence),
-    via: cleanText(actor.via, 64),
+    via: cleanText(actor.via, ACTOR_TEXT_MAX.via),
     evidence: (evidence.length > maxEvidence ? evidence.slice(0, maxEvidence) : evidence).map((e) =>
       cleanEvidence(e, withConfidence),
     ),
   };
-  if (actor.session) out.session = cleanText(actor.session, 512);
+  if (actor.session) out.session = cleanText(actor.session, ACTOR_TEXT_MAX.session);
   return out;
 }
 
 function cleanEvidence(e: Evidence, withConfidence: boolean): Evidence {
-  const out: Evidence = { signal: cleanText(e.signal, 64), value: cleanText(e.value, 256) };
-  if (e.issuedBy) out.issuedBy = cleanText(e.issuedBy, 128);
-  if (e.via) out.via = cleanText(e.via, 512);
+  const out: Evidence = {
+    signal: cleanText(e.signal, EVIDENCE_TEXT_MAX.signal),
+    value: cleanText(e.value, EVIDENCE_TEXT_MAX.value),
+  };
+  if (e.issuedBy) out.issuedBy = cleanText(e.issuedBy, EVIDENCE_TEXT_MAX.issuedBy);
+  if (e.via) out.via = cleanText(e.via, EVIDENCE_TEXT_MAX.via);
   if (withConfidence && e.confidence && CONFIDENCES.has(e.confidence)) out.confidence = e.confidence;
   return out;
 }

@@ -4,6 +4,8 @@ import type { ActorKind, AuditEvent, Confidence, Evidence } from "../src/event.t
 import { emptyStats } from "../src/pipeline.ts";
 import { type AiPrincipal, type EventLine, eventLine, RunCollector } from "../src/report.ts";
 import { makeEvent } from "./support/alert-events.ts";
+import { assumeRole, call, iamUser, roleSession } from "./support/records.ts";
+import { eventLinesOf, replayBatches } from "./support/replay.ts";
 
 function batch(
   events: AuditEvent[],
@@ -38,7 +40,7 @@ describe("RunCollector verdicts", () => {
     // b1 becomes final first, a1 last: both keep their first-seen place among equal times and ids.
     await c.publish(batch([], [b1Again], []));
     await c.publish(batch([], [a1Again], []));
-    const lines = c.eventLines().map((l) => [l.account, l.id, l.actor.kind]);
+    const lines = eventLinesOf(c).map((l) => [l.account, l.id, l.actor.kind]);
     expect(lines).toEqual([
       ["444455556666", "e-1", "ai"],
       ["111122223333", "e-1", "service"],
@@ -89,14 +91,13 @@ describe("RunCollector verdicts", () => {
     expect(once.timeRange).toEqual({ first: "2026-05-08T10:00:00.000Z", last: "2026-05-08T10:00:00.000Z" });
     const twice = c.summary();
     expect(JSON.stringify(twice)).toBe(JSON.stringify(once));
-    expect(c.eventLines().map((l) => l.actor.kind)).toEqual(["ai"]);
-    expect(c.eventLines().map((l) => l.actor.kind)).toEqual(["ai"]);
+    expect(eventLinesOf(c).map((l) => l.actor.kind)).toEqual(["ai"]);
+    expect(eventLinesOf(c).map((l) => l.actor.kind)).toEqual(["ai"]);
   });
 
   it("keeps no event lines unless asked to, and says so", async () => {
     const c = new RunCollector();
     await c.publish(batch([makeEvent({ id: "e-1", time: T0 })]));
-    expect(() => c.eventLines()).toThrow(/keepEventLines/);
     expect(() => c.eventJsonLines()).toThrow(/keepEventLines/);
     expect(c.summary().records.events).toBe(1);
   });
@@ -139,6 +140,49 @@ describe("RunCollector verdicts", () => {
     expect(p.calls).toBe(2);
     expect(p.sessions).toContain("sess");
     expect(p.evidence).toEqual([{ signal: "invokedBy", value: "aws-mcp.amazonaws.com" }]);
+  });
+});
+
+describe("RunCollector behind the pipeline: events resent in later batches", () => {
+  const AGENT_KEY = "ASIAAGENT00000000001";
+  const alice = iamUser("dev-alice");
+  const issued = assumeRole("2026-05-08T09:05:00Z", alice, "agent-runner", "claude-task-42", AGENT_KEY, {
+    tags: { AccessType: "AI" },
+  });
+  // Made with the key `issued` hands out: it waits for that issuance when it comes first.
+  const agentCall = call(
+    "ListBuckets",
+    "2026-05-08T09:06:00Z",
+    roleSession("agent-runner", "claude-task-42", AGENT_KEY, "2026-05-08T09:05:00Z"),
+    { source: "s3.amazonaws.com" },
+  );
+  const humanCall = call("DescribeInstances", "2026-05-08T09:07:00Z", iamUser("dev-bob"));
+  const idsAndKinds = (lines: EventLine[]) => lines.map((l) => [l.id, l.actor.kind]);
+
+  it("counts an event whose verdict was final once when a later batch resends it", async () => {
+    const { summary, collector } = await replayBatches([
+      { source: "first", records: [humanCall] },
+      { source: "resent", records: [humanCall] },
+    ]);
+    expect(summary.records).toMatchObject({ read: 2, events: 1, duplicates: 1 });
+    expect(summary.byKind).toEqual({ ai: 0, human: 1, service: 0, unknown: 0 });
+    expect(idsAndKinds(eventLinesOf(collector))).toEqual([[humanCall.eventID, "human"]]);
+  });
+
+  it("counts an event resent while it waits for its session once, with the verdict its session gives it", async () => {
+    const { results, summary, collector } = await replayBatches([
+      { source: "calls", records: [agentCall] },
+      { source: "resent", records: [agentCall] },
+      { source: "sts", records: [issued, agentCall] },
+    ]);
+    expect(results[0].waiting.map((e) => e.id)).toEqual([agentCall.eventID]);
+    expect(summary.records).toMatchObject({ read: 4, events: 2, duplicates: 2, reattributed: 1 });
+    expect(summary.byKind).toEqual({ ai: 1, human: 1, service: 0, unknown: 0 });
+    expect(summary.aiPrincipals.map((p) => p.calls)).toEqual([1]);
+    expect(idsAndKinds(eventLinesOf(collector))).toEqual([
+      [issued.eventID, "human"],
+      [agentCall.eventID, "ai"],
+    ]);
   });
 });
 

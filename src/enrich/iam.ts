@@ -70,10 +70,6 @@ export interface SelfModification {
   self: boolean;
 }
 
-function paramsOf(event: AuditEvent): Params | undefined {
-  return asObject(event.raw.requestParameters);
-}
-
 function str(v: unknown): string | undefined {
   return typeof v === "string" && v !== "" ? v : undefined;
 }
@@ -122,7 +118,7 @@ export function collectAttachments(events: readonly AuditEvent[]): Set<string> {
   const seen = new Set<string>();
   for (const event of events) {
     if (event.service !== IAM || !ATTACH_ACTIONS.has(event.action) || event.error) continue;
-    const p = paramsOf(event);
+    const p = asObject(event.raw.requestParameters);
     const policyArn = str(p?.policyArn);
     if (!p || !policyArn) continue;
     const role = str(p.roleName);
@@ -142,7 +138,7 @@ export function selfModification(
 ): SelfModification | undefined {
   if (event.service !== IAM) return undefined;
   const action = event.action;
-  const p = paramsOf(event);
+  const p = asObject(event.raw.requestParameters);
   if (ROLE_ACTIONS.has(action)) {
     const role = str(p?.roleName);
     if (!role) return undefined;

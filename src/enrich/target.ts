@@ -101,18 +101,17 @@ export function actionTarget(input: TargetInput): string | undefined {
   if (REGIONAL_GROUPS.has(input.service)) return input.region ? `${prefix}:${input.region}` : prefix;
   const params = input.params;
   if (isObject(params)) {
-    const p = params;
     // DynamoDB backups are named by ARN: …:table/<table>/backup/<id> → group by table
-    if (typeof p.backupArn === "string") {
-      const table = /:table\/([^/]+)/.exec(p.backupArn);
+    if (typeof params.backupArn === "string") {
+      const table = /:table\/([^/]+)/.exec(params.backupArn);
       if (table) return `${prefix}:${table[1]}`;
     }
     let best: string | undefined;
     let bestRank: number = NAME_KEYS.length;
-    for (const key in p) {
+    for (const key in params) {
       const rank = NAME_RANK.get(key);
       if (rank === undefined || rank >= bestRank) continue;
-      const name = readableName(p[key]);
+      const name = readableName(params[key]);
       if (name) {
         best = name;
         bestRank = rank;

@@ -22,7 +22,12 @@ interface Feed {
   base: number;
 }
 
-/** A detection rule with what its matches do, resolved once: what the index hands the detect loop. */
+/**
+ * A detection rule with what its matches do, resolved once: what the index hands the detect loop.
+ * `match` and `alert` are copied out of the rule for that loop (every candidate of every event): routes
+ * all have one shape, rules several (linking spreads some, `name` is optional), so the reads stay
+ * monomorphic. `requires` is what RuleIndex indexes by.
+ */
 interface Route {
   readonly rule: CompiledDetectionRule;
   readonly match: EventPredicate;

@@ -7,10 +7,10 @@
 
 import { type CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import type { BatchResult, Sink } from "../batch.ts";
+import { chunkBySize } from "../chunk.ts";
 import type { Config } from "../config.ts";
 import { type MetricDatum, metricDatums } from "../metrics.ts";
 import { type RetryOptions, withRetry } from "../retry.ts";
-import { chunkBySize } from "./chunk.ts";
 
 /** PutMetricData limits (aws-formats.md §7.1). */
 export const MAX_DATUMS_PER_REQUEST = 1000;

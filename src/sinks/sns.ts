@@ -22,6 +22,7 @@ import {
 } from "@aws-sdk/client-sns";
 import { type Alert, alertMessageAttributes, renderAlertText } from "../alerts.ts";
 import type { BatchResult, Sink } from "../batch.ts";
+import { chunkBySize } from "../chunk.ts";
 import {
   attemptsOf,
   backoffDelay,
@@ -31,7 +32,6 @@ import {
   withRetry,
 } from "../retry.ts";
 import { cleanText, redactRecord } from "../sanitize.ts";
-import { chunkBySize } from "./chunk.ts";
 
 /** SNS message size limit (message + attributes), aws-formats.md §7.3. */
 export const MAX_MESSAGE_BYTES = 256 * 1024;

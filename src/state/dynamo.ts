@@ -26,6 +26,7 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { chunkByCount } from "../chunk.ts";
 import { sha256Hex } from "../hash.ts";
 import { type LeftoverRetry, retryLeftovers, type Sleep, sleep } from "../retry.ts";
 import { redactRecord } from "../sanitize.ts";
@@ -122,12 +123,6 @@ async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promi
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-function chunk<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }
 
 function isConditionFailure(err: unknown): boolean {
@@ -478,7 +473,7 @@ export class DynamoStore implements Store {
       byKey.delete(id); // keep the latest position as well as the latest value
       byKey.set(id, r);
     }
-    await forEachLimit(chunk([...byKey.values()], 25), this.concurrency, (batch) =>
+    await forEachLimit(chunkByCount([...byKey.values()], 25), this.concurrency, (batch) =>
       retryLeftovers(
         batch,
         async (pending) => {
@@ -498,7 +493,7 @@ export class DynamoStore implements Store {
   /** BatchGetItem in chunks of 100 (strongly consistent), UnprocessedKeys retried. */
   private async batchGet(keys: { pk: string; sk: string }[]): Promise<Item[]> {
     const out: Item[] = [];
-    await forEachLimit(chunk(keys, 100), this.concurrency, (batch) =>
+    await forEachLimit(chunkByCount(keys, 100), this.concurrency, (batch) =>
       retryLeftovers<Record<string, unknown>>(
         batch,
         async (pending) => {

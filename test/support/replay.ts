@@ -18,8 +18,13 @@ export async function replayBatches(batches: Batch[], config: ConfigInput = {}, 
   for (const b of batches)
     results.push(await processBatch(b, { store, config: cfg, sinks: [collector], detector, eventClock }));
   const byId = new Map<string, EventLine>();
-  for (const line of collector.eventLines()) byId.set(line.id, line);
+  for (const line of eventLinesOf(collector)) byId.set(line.id, line);
   return { store, collector, results, byId, summary: collector.summary() };
+}
+
+/** What `--out` writes to events.jsonl (the collector's eventJsonLines), as objects. */
+export function eventLinesOf(collector: RunCollector): EventLine[] {
+  return collector.eventJsonLines().map((json) => JSON.parse(json) as EventLine);
 }
 
 /** The verdict of the event with this id, failing loudly when it is missing. */

@@ -1,6 +1,18 @@
-/** Request chunking of the sinks: by count and by bytes, in order. */
+/** Request chunking: by count, and by count and bytes, in order. */
 import { describe, expect, it } from "vitest";
-import { chunkBySize } from "../../src/sinks/chunk.ts";
+import { chunkByCount, chunkBySize } from "../src/chunk.ts";
+
+describe("chunkByCount", () => {
+  it("splits in order into requests of at most the count, the last one holding the rest", () => {
+    expect(chunkByCount([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
+    expect(chunkByCount([1, 2, 3, 4], 2)).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    expect(chunkByCount([1, 2], 25)).toEqual([[1, 2]]);
+    expect(chunkByCount([], 25)).toEqual([]);
+  });
+});
 
 describe("chunkBySize", () => {
   it("starts a new request when the next item would pass the byte limit", () => {
