@@ -40,11 +40,27 @@ export interface FieldAccessor {
  */
 export const MAX_NESTING = 32;
 
+/** How a path step reads a key of an object. */
+type KeyRead = (obj: Record<string, unknown>, key: string) => unknown;
+
+const anyKey: KeyRead = (obj, key) => obj[key];
+/**
+ * For paths with a name every object answers to through Object.prototype (`constructor`,
+ * `toString`, `__proto__`…): only the record's own keys, so such a field is missing unless the
+ * record has it.
+ */
+const ownKey: KeyRead = (obj, key) => (Object.hasOwn(obj, key) ? obj[key] : undefined);
+
+function isInheritedName(part: string): boolean {
+  return part in Object.prototype;
+}
+
 function someAt(
   start: unknown,
   parts: readonly string[],
   from: number,
   pred: LeafPredicate,
+  read: KeyRead,
   depth = 0,
 ): boolean {
   let value = start;
@@ -52,30 +68,31 @@ function someAt(
   for (;;) {
     if (Array.isArray(value)) {
       if (depth >= MAX_NESTING) return false;
-      for (let k = 0; k < value.length; k++) if (someAt(value[k], parts, i, pred, depth + 1)) return true;
+      for (let k = 0; k < value.length; k++)
+        if (someAt(value[k], parts, i, pred, read, depth + 1)) return true;
       return false;
     }
     if (i === parts.length) return value !== undefined && pred(value);
     if (value === null || typeof value !== "object") return false;
-    value = (value as Record<string, unknown>)[parts[i++]];
+    value = read(value as Record<string, unknown>, parts[i++]);
   }
 }
 
-function firstAt(start: unknown, parts: readonly string[], from: number, depth = 0): unknown {
+function firstAt(start: unknown, parts: readonly string[], from: number, read: KeyRead, depth = 0): unknown {
   let value = start;
   let i = from;
   for (;;) {
     if (Array.isArray(value)) {
       if (depth >= MAX_NESTING) return undefined;
       for (let k = 0; k < value.length; k++) {
-        const v = firstAt(value[k], parts, i, depth + 1);
+        const v = firstAt(value[k], parts, i, read, depth + 1);
         if (v !== undefined) return v;
       }
       return undefined;
     }
     if (i === parts.length) return value;
     if (value === null || typeof value !== "object") return undefined;
-    value = (value as Record<string, unknown>)[parts[i++]];
+    value = read(value as Record<string, unknown>, parts[i++]);
   }
 }
 
@@ -120,12 +137,12 @@ const RECORD_FIELDS = new Set([
 /** Calls `pred` on a resolved value (element by element for arrays); undefined calls nothing. */
 function leaf(v: unknown, pred: LeafPredicate): boolean {
   if (v === undefined) return false;
-  if (Array.isArray(v)) return someAt(v, NO_PARTS, 0, pred);
+  if (Array.isArray(v)) return someAt(v, NO_PARTS, 0, pred, anyKey);
   return pred(v);
 }
 
 function leafFirst(v: unknown): unknown {
-  return Array.isArray(v) ? firstAt(v, NO_PARTS, 0) : v;
+  return Array.isArray(v) ? firstAt(v, NO_PARTS, 0, anyKey) : v;
 }
 
 function leafValue(v: unknown): unknown {
@@ -147,9 +164,11 @@ interface Access {
 const isContainer = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object";
 
 /** Raw-record path reading, unrolled for the usual one to three segments (the hot path of every rule). */
-function rawValue(parts: readonly string[]): Read {
+function rawValue(parts: readonly string[], read: KeyRead): Read {
   const [p0, p1, p2] = parts;
-  switch (parts.length) {
+  // The unrolled readers read any key; a path with an inherited name takes the loop (own keys).
+  const unrolled = read === anyKey ? parts.length : 0;
+  switch (unrolled) {
     case 1:
       return (e) => leafValue(e.raw[p0]);
     case 2:
@@ -173,7 +192,7 @@ function rawValue(parts: readonly string[]): Read {
         for (let i = 0; i < parts.length; i++) {
           if (!isContainer(v)) return undefined;
           if (Array.isArray(v)) return SEVERAL;
-          v = v[parts[i]];
+          v = read(v, parts[i]);
         }
         return leafValue(v);
       };
@@ -182,18 +201,19 @@ function rawValue(parts: readonly string[]): Read {
 
 /** A raw-record path: read directly, walked from the record only where an array makes several values. */
 function rawAccess(parts: readonly string[]): Access {
-  const value = rawValue(parts);
+  const read = parts.some(isInheritedName) ? ownKey : anyKey;
+  const value = rawValue(parts, read);
   return {
     value,
     some(e, pred) {
       const v = value(e);
-      if (v === SEVERAL) return someAt(e.raw, parts, 0, pred);
+      if (v === SEVERAL) return someAt(e.raw, parts, 0, pred, read);
       return v !== undefined && pred(v);
     },
-    several: (e, pred) => someAt(e.raw, parts, 0, pred),
+    several: (e, pred) => someAt(e.raw, parts, 0, pred, read),
     first(e) {
       const v = value(e);
-      return v === SEVERAL ? firstAt(e.raw, parts, 0) : v;
+      return v === SEVERAL ? firstAt(e.raw, parts, 0, read) : v;
     },
   };
 }
@@ -229,9 +249,17 @@ const FACT_READERS = {
   "error.accessDenied": (e) => e.facts?.["error.accessDenied"],
 } satisfies Record<FactName, Read>;
 
-/** A derived fact's reader; a name that is not a fact is read by the keyed lookup. */
+/**
+ * A derived fact's reader. A name that is not a fact is read only as an own key of the facts (events
+ * built with plain fact objects): enrich's facts are getters on a class, whose prototype also answers
+ * to `constructor`, `toJSON`, `toString`…, which must read the record, not the class.
+ */
 function factReader(name: string): Read {
-  return Object.hasOwn(FACT_READERS, name) ? FACT_READERS[name as FactName] : (e) => e.facts?.[name];
+  if (Object.hasOwn(FACT_READERS, name)) return FACT_READERS[name as FactName];
+  return (e) => {
+    const facts = e.facts;
+    return facts && Object.hasOwn(facts, name) ? facts[name] : undefined;
+  };
 }
 
 export function compileField(name: string): FieldAccessor {

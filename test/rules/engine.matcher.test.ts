@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { FACT_NAMES } from "../../src/enrich.ts";
+import { parseConfig } from "../../src/config.ts";
+import { enrichEvents, FACT_NAMES } from "../../src/enrich.ts";
 import { compileField, SEVERAL } from "../../src/rules/fields.ts";
 import { loadRuleSources } from "../../src/rules/load.ts";
 import {
@@ -738,6 +739,30 @@ describe("field shapes (a single string is tested directly, anything else by the
     const facts = Object.fromEntries(FACT_NAMES.map((name) => [name, `value of ${name}`]));
     const e = event({}, { facts });
     for (const name of FACT_NAMES) expect(compileField(name).value(e)).toBe(`value of ${name}`);
+  });
+
+  it("names every object answers to (constructor, toJSON, toString…) read the record's own keys only", () => {
+    const config = parseConfig({});
+    const enriched = (fields: Fields) => {
+      const e = event(fields);
+      enrichEvents([e], config);
+      return e;
+    };
+    for (const name of ["constructor", "toJSON", "toString"]) {
+      const equals = ruleWith(sel(`    ${name}: x`));
+      const exists = ruleWith(sel(`    ${name}|exists: true`));
+      expect(equals.match(enriched({ [name]: "x" }))).toBe(true);
+      expect(equals.match(enriched({}))).toBe(false);
+      expect(exists.match(enriched({}))).toBe(false);
+    }
+    const nested = ruleWith(sel("    requestParameters.constructor|exists: true"));
+    expect(nested.match(enriched({ requestParameters: { bucketName: "b" } }))).toBe(false);
+    expect(nested.match(enriched({ requestParameters: { constructor: "x" } }))).toBe(true);
+    const throughArray = ruleWith(sel("    resources.toString|exists: true"));
+    expect(throughArray.match(enriched({ resources: [{ ARN: "a" }, {}] }))).toBe(false);
+    expect(throughArray.match(enriched({ resources: [{ ARN: "a" }, { toString: "t" }] }))).toBe(true);
+    const group = compileField("requestParameters.hasOwnProperty");
+    expect(group.first(enriched({ requestParameters: { bucketName: "b" } }))).toBeUndefined();
   });
 
   it("a name that is not a fact of the event reads the record", () => {
