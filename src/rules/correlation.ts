@@ -7,8 +7,8 @@
  * → evaluate() the windows that contain this batch's events. A window is [start, start + span - 1] in
  * minutes, starting at a non-empty bucket; at most one hit per correlation group per batch.
  */
-import { createHash } from "node:crypto";
 import type { AuditEvent } from "../event.ts";
+import { sha256Base64url } from "../hash.ts";
 import { inMinuteOrder, type WindowBucket, type WindowIncrement } from "../state/store.ts";
 import { type CompiledCorrelationRule, conditionHolds } from "./compile.ts";
 import { compileField, describeGroup, type FieldAccessor, groupLookup, valueText } from "./fields.ts";
@@ -21,7 +21,7 @@ const MAX_VALUE_CHARS = 128;
 
 function bounded(s: string, limit: number): string {
   if (s.length <= limit) return s;
-  return `#${createHash("sha256").update(s).digest("base64url")}`;
+  return `#${sha256Base64url(s)}`;
 }
 
 export interface CorrelationPlan {

@@ -1,0 +1,14 @@
+import { describe, expect, it } from "vitest";
+import { sha256Base64url, sha256Hex } from "../src/hash.ts";
+
+describe("sha256 digests", () => {
+  it("match the published SHA-256 vector, as hex and as base64url", () => {
+    expect(sha256Hex("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    expect(sha256Base64url("abc")).toBe("ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+  });
+
+  it("hash the text as UTF-8", () => {
+    expect(sha256Hex("é")).toBe(Buffer.from(sha256Base64url("é"), "base64url").toString("hex"));
+    expect(sha256Hex("é")).not.toBe(sha256Hex("e"));
+  });
+});
