@@ -11,7 +11,8 @@ import type { AuditEvent } from "../event.ts";
 import { sha256Base64url } from "../hash.ts";
 import { inMinuteOrder, type WindowBucket, type WindowIncrement } from "../state/store.ts";
 import { type CompiledCorrelationRule, conditionHolds } from "./compile.ts";
-import { compileField, describeGroup, type FieldAccessor, groupLookup, valueText } from "./fields.ts";
+import { compileField, type FieldAccessor, valueText } from "./fields.ts";
+import { describeGroup, groupLookup } from "./groups.ts";
 import type { LinkedCorrelation } from "./link.ts";
 import type { RuleHit } from "./types.ts";
 

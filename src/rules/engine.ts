@@ -10,7 +10,7 @@ import type { Store, WindowBucket, WindowIncrement } from "../state/store.ts";
 import type { CompiledDetectionRule, CompiledRule } from "./compile.ts";
 import { CorrelationBatch, type CorrelationPlan, planCorrelation } from "./correlation.ts";
 import type { IndexRequirements } from "./detection.ts";
-import { GroupDescriptions, groupLookup } from "./fields.ts";
+import { GroupDescriptions, groupLookup } from "./groups.ts";
 import { linkRules, type RuleProblem } from "./link.ts";
 import { RuleIndex } from "./rule-index.ts";
 import type { RuleHit } from "./types.ts";

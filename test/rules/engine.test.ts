@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { defaultConfig } from "../../src/config.ts";
 import type { CompiledDetectionRule, CompiledRule } from "../../src/rules/compile.ts";
 import { RuleEngine } from "../../src/rules/engine.ts";
-import { groupKeyOf } from "../../src/rules/fields.ts";
+import { groupKeyOf } from "../../src/rules/groups.ts";
 import { lintRules } from "../../src/rules/lint.ts";
 import { loadRuleSources, loadRules } from "../../src/rules/load.ts";
 import { RuleIndex } from "../../src/rules/rule-index.ts";
