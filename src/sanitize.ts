@@ -1,4 +1,4 @@
-import type { Actor, ActorKind, Confidence, Evidence } from "./event.ts";
+import { type Actor, type ActorKind, CONFIDENCE_RANK, type Confidence, type Evidence } from "./event.ts";
 
 /**
  * Hygiene for strings and records that came from CloudTrail (attacker-influenced: user agents,
@@ -198,7 +198,7 @@ export function redactRecord(raw: unknown, limits: RedactLimits = {}): Record<st
 }
 
 const ACTOR_KINDS = new Set<ActorKind>(["ai", "human", "service", "unknown"]);
-const CONFIDENCES = new Set<Confidence>(["high", "medium", "low"]);
+const CONFIDENCES = new Set(Object.keys(CONFIDENCE_RANK) as Confidence[]);
 
 /** A confidence as cleaned actors carry it: anything else is low. */
 export function knownConfidence(confidence: unknown): Confidence {
