@@ -151,8 +151,24 @@ describe("the suppression state a group keeps", () => {
     const key = suppressionKey(rule.id, makeHit(rule, events(["x"], "2026-11-20T00:00:00Z")).groupKey);
     const stored = (await store.getItems<{ windows: { id: string }[] }>([key])).get(key);
     expect(stored?.windows.map((w) => w.id)).toEqual(ids.slice(-MAX_WINDOWS_PER_GROUP));
+    expect(puts).toHaveLength(MAX_WINDOWS_PER_GROUP + 2);
     expect(puts.every((p) => p.keys.length === 1 && p.ttl === (2 * 30 + config.latenessMinutes) * 60)).toBe(
       true,
     );
+  });
+
+  it("is kept at least an hour, however short the rule's suppression", async () => {
+    const store = new MemoryStore(() => Date.parse("2026-11-20T00:00:00Z"));
+    const ttls: number[] = [];
+    const putItems = store.putItems.bind(store);
+    store.putItems = async (items, ttl) => {
+      ttls.push(ttl);
+      return putItems(items, ttl);
+    };
+    // 2 × 1 minute + 20 minutes of lateness is under the hour.
+    const rule = makeRule({ suppressionMinutes: 1 });
+    await buildAlerts([makeHit(rule, events(["short"], "2026-11-20T00:00:00Z"))], store, config);
+    expect(config.latenessMinutes).toBe(20);
+    expect(ttls).toEqual([3600]);
   });
 });

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { defaultConfig } from "../../src/config.ts";
 import type { CompiledDetectionRule, CompiledRule } from "../../src/rules/compile.ts";
 import { RuleEngine } from "../../src/rules/engine.ts";
@@ -92,6 +92,23 @@ describe("rule index", () => {
       ),
     );
     expect(first).toContain("by-both");
+  });
+
+  it("computes a combination once, and again only after its event name's list started over", () => {
+    const memo = new RuleIndex(rules as CompiledDetectionRule[]);
+    const compute = vi.spyOn(memo as unknown as { compute: (v: unknown[]) => unknown }, "compute");
+    const ask = (source: string) => memo.candidates("DeleteBucket", source, "ai", "IAMUser");
+    const first = ask("s3.amazonaws.com");
+    expect(ask("s3.amazonaws.com")).toBe(first);
+    expect(compute).toHaveBeenCalledTimes(1);
+    // 63 more combinations fill the event name's list (64); the 65th starts it over.
+    for (let k = 0; k < 63; k++) ask(`source${k}.amazonaws.com`);
+    ask("s3.amazonaws.com");
+    expect(compute).toHaveBeenCalledTimes(64);
+    ask("source63.amazonaws.com");
+    expect(compute).toHaveBeenCalledTimes(65);
+    expect(ids(ask("s3.amazonaws.com"))).toEqual(ids(first));
+    expect(compute).toHaveBeenCalledTimes(66);
   });
 
   it("an omitted value filters nothing on that field", () => {
