@@ -74,6 +74,52 @@ describe("the events an alert is made from", () => {
   });
 });
 
+describe("a hit's events", () => {
+  it("count a repeated id within a small hit once, the later event standing for it", async () => {
+    const a = makeEvent({ id: "s1", time: "2026-11-20T10:00:00Z", region: "us-east-1" });
+    const b = makeEvent({ id: "s2", time: "2026-11-20T10:00:01Z", region: "us-east-1" });
+    const again = makeEvent({ id: "s1", time: "2026-11-20T10:00:02Z", region: "eu-west-1" });
+    const [alert] = await buildAlerts([makeHit(makeRule(), [a, b, again])], new MemoryStore(), config);
+    expect(alert.count).toBe(2);
+    expect(alert.eventIds).toEqual(["s1", "s2"]);
+    expect(sampledIds(alert.sample)).toEqual(["s1", "s2"]);
+    expect(alert.sample[0].awsRegion).toBe("eu-west-1");
+  });
+
+  it("open windows in event-time order even when the hit lists them otherwise", async () => {
+    const late = makeEvent({ id: "t2", time: "2026-11-20T10:30:00Z" });
+    const early = makeEvent({ id: "t1", time: "2026-11-20T10:00:00Z" });
+    const [alert, ...rest] = await buildAlerts(
+      [makeHit(makeRule(), [late, early])],
+      new MemoryStore(),
+      config,
+    );
+    expect(rest).toEqual([]);
+    expect(alert.windowStart).toBe("2026-11-20T10:00:00.000Z");
+    expect(alert.firstSeen).toBe("2026-11-20T10:00:00.000Z");
+    expect(alert.count).toBe(2);
+  });
+
+  it("an alert is made from at most 1000 of them", async () => {
+    const many = events(
+      Array.from({ length: 1000 }, (_, i) => `n${i}`),
+      "2026-11-20T10:00:00Z",
+      { region: "us-east-1" },
+    );
+    const beyond = makeEvent({ id: "n1000", time: "2026-11-20T10:20:00Z", region: "eu-west-1" });
+    const [one] = await buildAlerts([makeHit(makeRule(), [...many, beyond])], new MemoryStore(), config);
+    expect(one.count).toBe(1001);
+    expect(one.region).toBe("us-east-1");
+    const [merged] = await buildAlerts(
+      [makeHit(makeRule(), many), makeHit(makeRule(), [beyond])],
+      new MemoryStore(),
+      config,
+    );
+    expect(merged.count).toBe(1001);
+    expect(merged.region).toBe("us-east-1");
+  });
+});
+
 describe("an alert's texts", () => {
   it("lists the distinct regions of its events in order, three at most, then …", async () => {
     const regions = ["us-east-1", "us-east-1", "", "eu-west-1", "us-east-1", "ap-south-1"];

@@ -99,5 +99,14 @@ describe("config", () => {
     );
     expect(() => configFromEnv({ AGENTTRAIL_CONFIG: '{"agents":"x"}' })).not.toThrow(/"0"/);
     expect(() => configFromEnv({ AGENTTRAIL_CONFIG: '{"agents":"x"}' })).toThrow(/agents/);
+    // Environment settings for a section that is not an object: the schema's error, naming it.
+    for (const [section, env] of [
+      ["businessHours", { BUSINESS_HOURS: "09:00-17:00", BUSINESS_DAYS: "mon", TIME_ZONE: "UTC" }],
+      ["metrics", { METRICS_NAMESPACE: "Agenttrail" }],
+    ] as const) {
+      const run = () => configFromEnv({ AGENTTRAIL_CONFIG: JSON.stringify({ [section]: 5 }), ...env });
+      expect(run, section).toThrow(ConfigError);
+      expect(run, section).toThrow(section);
+    }
   });
 });

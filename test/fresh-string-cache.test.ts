@@ -35,4 +35,15 @@ describe("FreshStringCache", () => {
     expect(cache.get("a")).toBeUndefined();
     expect(cache.get("dddd")).toBe(4);
   });
+
+  it("empties the keys held beyond the scanned ones too when full", () => {
+    const cache = new FreshStringCache<number>(10);
+    const keys = Array.from({ length: 10 }, (_, i) => `k${i}`); // one length: the last two overflow
+    for (const [i, k] of keys.entries()) cache.add(k, i);
+    expect(cache.get(copy("k9"))).toBe(9);
+    cache.add("other", 99);
+    for (const k of keys) expect(cache.get(copy(k))).toBeUndefined();
+    expect(cache.get(copy("other"))).toBe(99);
+    expect(cache.size).toBe(1);
+  });
 });

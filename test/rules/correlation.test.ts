@@ -186,6 +186,18 @@ correlation:
     expect(hits).toHaveLength(1);
     expect(hits[0].count).toBe(3);
   });
+
+  it("puts a minute only this batch knows before the stored ones it precedes", async () => {
+    const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
+    const store = new StaleReads(() => Date.parse("2026-11-20T10:10:00Z"));
+    expect(await engine.detect([call("2026-11-20T10:04:00Z"), call("2026-11-20T10:05:00Z")], store)).toEqual(
+      [],
+    );
+    // a late file: 10:01, which the stale read does not return; 10:01–10:05 holds three events
+    const hits = await engine.detect([call("2026-11-20T10:01:00Z")], store);
+    expect(hits).toHaveLength(1);
+    expect(hits[0].count).toBe(3);
+  });
 });
 
 describe("correlations without group-by", () => {

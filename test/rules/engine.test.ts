@@ -5,7 +5,8 @@ import { describe, expect, it, vi } from "vitest";
 import { defaultConfig } from "../../src/config.ts";
 import type { CompiledDetectionRule, CompiledRule } from "../../src/rules/compile.ts";
 import { RuleEngine } from "../../src/rules/engine.ts";
-import { groupKeyOf } from "../../src/rules/groups.ts";
+import { compileField } from "../../src/rules/fields.ts";
+import { GroupDescriptions, groupKeyOf } from "../../src/rules/groups.ts";
 import { lintRules } from "../../src/rules/lint.ts";
 import { loadRuleSources, loadRules } from "../../src/rules/load.ts";
 import { RuleIndex } from "../../src/rules/rule-index.ts";
@@ -226,6 +227,36 @@ describe("RuleEngine single-event hits", () => {
     );
     expect(pairs[1]?.group).toBe(pairs[0]?.group);
     expect(pairs[1]?.groupKey).toBe(JSON.stringify(["arn:aws:iam::111122223333:user/alice", "reports"]));
+  });
+
+  it("keeps descriptions of lookups up to 1 KiB, and starts again empty after 10,000 groups", () => {
+    const groups = new GroupDescriptions(
+      ["requestParameters.bucketName"],
+      [compileField("requestParameters.bucketName")],
+    );
+    const e = event();
+    const kept = "k".repeat(1024);
+    expect(groups.of(kept, e)).toBe(groups.of(kept, e));
+    const tooLong = "k".repeat(1025);
+    expect(groups.of(tooLong, e)).not.toBe(groups.of(tooLong, e));
+    expect(groups.of(tooLong, e).groupKey).toBe(JSON.stringify([tooLong]));
+    const first = groups.of("bucket-0", e);
+    for (let k = 1; k < 9_999; k++) groups.of(`bucket-${k}`, e);
+    expect(groups.of("bucket-0", e)).toBe(first); // 10,000 groups held (with `kept`)
+    groups.of("bucket-10000", e);
+    expect(groups.of("bucket-0", e)).not.toBe(first);
+    expect(groups.of("bucket-0", e)).toEqual(first);
+    // ... or after a million characters of lookups
+    const long = new GroupDescriptions(
+      ["requestParameters.bucketName"],
+      [compileField("requestParameters.bucketName")],
+    );
+    const name = (k: number) => `${k}`.padEnd(1000, "x");
+    const firstLong = long.of(name(0), e);
+    for (let k = 1; k < 1000; k++) long.of(name(k), e);
+    expect(long.of(name(0), e)).toBe(firstLong);
+    long.of(name(1000), e);
+    expect(long.of(name(0), e)).not.toBe(firstLong);
   });
 
   it("describes a group whose value is very long per batch: hostile values are not kept across batches", async () => {

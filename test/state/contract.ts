@@ -202,6 +202,16 @@ export function storeContract(
         expect((await store.readWindows(["r1|alice"], 102, 104)).has("r1|alice")).toBe(false);
       });
 
+      it("hands out buckets that a later add to their minute leaves as they were read", async () => {
+        await store.addToWindows([{ key: "k", minute: 7, count: 1, values: ["a"] }], HOUR);
+        const [read] = (await store.readWindows(["k"], 7, 7)).get("k") ?? [];
+        await store.addToWindows([{ key: "k", minute: 7, count: 2, values: ["b"] }], HOUR);
+        expect(read).toEqual({ minute: 7, count: 1, values: ["a"] });
+        const [now] = (await store.readWindows(["k"], 7, 7)).get("k") ?? [];
+        expect(now.count).toBe(3);
+        expect([...now.values].sort()).toEqual(["a", "b"]);
+      });
+
       it("orders buckets by minute across digit-length boundaries", async () => {
         const minutes = [9, 10, 99, 100, 29_000_000];
         await store.addToWindows(
