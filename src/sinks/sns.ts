@@ -36,7 +36,7 @@ import { cleanText, redactRecord } from "../sanitize.ts";
 /** SNS message size limit (message + attributes), aws-formats.md §7.3. */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
 /** Room kept for the envelope and accounting differences. */
-const MESSAGE_MARGIN_BYTES = 2 * 1024;
+export const MESSAGE_MARGIN_BYTES = 2 * 1024;
 export const MAX_BATCH_ENTRIES = 10;
 /** The subject must be "less than 100 characters". */
 export const MAX_SUBJECT_CHARS = 99;

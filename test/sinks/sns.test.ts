@@ -11,7 +11,13 @@ import type { BatchResult } from "../../src/batch.ts";
 import { parseConfig } from "../../src/config.ts";
 import { emptyStats } from "../../src/pipeline.ts";
 import { SinkPublishError } from "../../src/retry.ts";
-import { alertMessage, alertSubject, MAX_MESSAGE_BYTES, SnsAlertSink } from "../../src/sinks/sns.ts";
+import {
+  alertMessage,
+  alertSubject,
+  MAX_MESSAGE_BYTES,
+  MESSAGE_MARGIN_BYTES,
+  SnsAlertSink,
+} from "../../src/sinks/sns.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
 import { makeEvent, makeHit, makeRule } from "../support/alert-events.ts";
 import { awsClientConfig, createTopicWithQueue, drainQueue, resetMoto, uniqueName } from "../support/aws.ts";
@@ -388,9 +394,9 @@ describe("alertMessage", () => {
       sample: [{ eventID: "s0" }],
     };
     // Room for the alert without its sample's record, but not for its 50 ids and long texts.
-    const maxBytes = alertMessage({ ...long, sample: [] }).bytes + 2 * 1024 - 3000;
+    const maxBytes = alertMessage({ ...long, sample: [] }).bytes + MESSAGE_MARGIN_BYTES - 3000;
     const m = alertMessage(long, maxBytes);
-    expect(m.bytes).toBeLessThanOrEqual(maxBytes - 2 * 1024);
+    expect(m.bytes).toBeLessThanOrEqual(maxBytes - MESSAGE_MARGIN_BYTES);
     const sqs = JSON.parse((JSON.parse(m.message) as { sqs: string }).sqs) as Alert & {
       sampleOmitted?: number;
       trimmed?: boolean;
@@ -402,7 +408,7 @@ describe("alertMessage", () => {
     expect(sqs.description?.length).toBeLessThanOrEqual(500);
     expect(sqs.runbook?.length).toBeLessThanOrEqual(500);
     expect(sqs.id).toBe(alert.id);
-    expect(() => alertMessage(long, 2 * 1024 + 500)).toThrow(SinkPublishError);
+    expect(() => alertMessage(long, MESSAGE_MARGIN_BYTES + 500)).toThrow(SinkPublishError);
   });
 
   it("publishes the trimmed message through moto", async () => {
