@@ -1,6 +1,12 @@
 /** The terminal progress line of long replays (issue: "a progress line on a terminal for long runs"). */
-import { describe, expect, it } from "vitest";
-import { endProgress, lookupProgressLine, progressLine } from "../../src/cli/options.ts";
+import { describe, expect, it, vi } from "vitest";
+import {
+  endProgress,
+  lookupProgressLine,
+  progressLine,
+  runAndFinish,
+  setupRun,
+} from "../../src/cli/options.ts";
 
 function terminal(isTTY: boolean) {
   const written: string[] = [];
@@ -62,5 +68,28 @@ describe("lookupProgressLine", () => {
     const { written, stream } = terminal(false);
     lookupProgressLine(stream, () => 0)({ pages: 1, events: 1, throttled: 1 });
     expect(written).toEqual([]);
+  });
+});
+
+describe("runAndFinish", () => {
+  it("clears the progress line when the run fails, so the error is not printed onto it", async () => {
+    const setup = await setupRun({ format: "text", "no-builtin-rules": true });
+    const wasTTY = process.stderr.isTTY;
+    const written: string[] = [];
+    const write = vi.spyOn(process.stderr, "write").mockImplementation((text) => {
+      written.push(String(text));
+      return true;
+    });
+    process.stderr.isTTY = true;
+    try {
+      const failing = runAndFinish(setup, async () => {
+        throw new Error("listing failed");
+      });
+      await expect(failing).rejects.toThrow("listing failed");
+    } finally {
+      process.stderr.isTTY = wasTTY;
+      write.mockRestore();
+    }
+    expect(written).toEqual(["\r\x1b[2K"]);
   });
 });
