@@ -193,7 +193,9 @@ export class SnsAlertSink implements Sink {
 
   /**
    * One PublishBatch call; entries that come back in Failed[] for a reason of SNS's own are sent
-   * again with backoff, and a rejected entry (SenderFault) fails the publish at once.
+   * again with backoff, and a rejected entry (SenderFault) fails the publish at once. An entry the
+   * response lists in neither Successful[] nor Failed[] is sent again too: an alert may then arrive
+   * twice (a feed's consumers dedup by alert id), but it is never taken as sent without SNS saying so.
    */
   private async publishBatch(batch: (AlertMessage & { alert: Alert })[]): Promise<void> {
     const retry = this.options.retry ?? {};
@@ -223,9 +225,10 @@ export class SnsAlertSink implements Sink {
           retry,
         );
         const failures = new Map((response.Failed ?? []).map((f) => [f.Id, f]));
+        const sent = new Set((response.Successful ?? []).map((s) => s.Id));
         const failed: BatchEntry[] = [];
         for (const e of pending) {
-          const failure = failures.get(e.request.Id);
+          const failure = failures.get(e.request.Id) ?? (sent.has(e.request.Id) ? undefined : NOT_ANSWERED);
           if (failure) failed.push({ ...e, failure });
         }
         const permanent = failed.filter((e) => e.failure?.SenderFault);
@@ -249,6 +252,14 @@ export class SnsAlertSink implements Sink {
     );
   }
 }
+
+/** Why an entry is sent again when the response does not mention it. */
+const NOT_ANSWERED: BatchResultErrorEntry = {
+  Id: undefined,
+  Code: "NotAnswered",
+  SenderFault: false,
+  Message: "in neither Successful nor Failed of the response",
+};
 
 /** A PublishBatch entry, its alert, and why SNS last refused it (Failed[]). */
 interface BatchEntry {

@@ -237,6 +237,37 @@ describe("SnsAlertSink", () => {
     expect(ids).toEqual(alerts.map((a) => a.id).sort());
   });
 
+  it("sends again an entry the response lists in neither Successful nor Failed", async () => {
+    const feed = await createTopicWithQueue(sns);
+    let dropOnce = true;
+    const sentIds: string[][] = [];
+    const retried: string[] = [];
+    // The first attempt loses the last entry on the way and the response says nothing of it.
+    sns.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== "PublishBatchCommand") return next(args);
+        const input = args.input as { PublishBatchRequestEntries: { Id: string }[] };
+        sentIds.push(input.PublishBatchRequestEntries.map((e) => e.Id));
+        if (!dropOnce) return next(args);
+        dropOnce = false;
+        const kept = input.PublishBatchRequestEntries.slice(0, -1);
+        return next({ ...args, input: { ...input, PublishBatchRequestEntries: kept } });
+      },
+      { step: "initialize", name: "unanswered" },
+    );
+    const alerts = await makeAlerts(3);
+    await new SnsAlertSink(sns, {
+      topicArn: feed.topicArn,
+      retry: { sleep: async () => {}, onRetry: (err) => void retried.push((err as Error).message) },
+    }).publish(result(alerts));
+    expect(sentIds).toEqual([["a0", "a1", "a2"], ["a2"]]);
+    expect(retried).toEqual([
+      `${alerts[2].id}: NotAnswered in neither Successful nor Failed of the response`,
+    ]);
+    const ids = (await received(feed.queueUrl)).map((m) => (JSON.parse(m.Message) as Alert).id).sort();
+    expect(ids).toEqual(alerts.map((a) => a.id).sort());
+  });
+
   it("gives up on an entry that keeps failing after the attempts, naming it, and delivers the rest", async () => {
     const feed = await createTopicWithQueue(sns);
     const sentIds: string[][] = [];
