@@ -138,7 +138,8 @@ interface WindowState {
   /**
    * Hash prefixes of the event ids counted (≤ MAX_TRACKED_EVENT_IDS), EVENT_HASH_LENGTH characters
    * each, joined. One string, not a list: a busy window's list was copied on every update, and each
-   * entry was an object for the collector to trace; appending to a string makes no copy until read.
+   * entry was an object for the garbage collector to trace; appending to a string copies nothing
+   * until it is next searched.
    */
   seen: string;
   /** Latest event time counted. */
@@ -330,7 +331,8 @@ function editableWindow(w: WindowState): WindowState {
     count: w.count,
     severity: w.severity,
     eventIds: w.eventIds,
-    seen: w.seen,
+    // Stored state is this module's own, but an item edited by hand must not stop the batch.
+    seen: typeof w.seen === "string" ? w.seen : "",
     maxCounted: w.maxCounted,
   };
 }

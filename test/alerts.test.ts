@@ -298,6 +298,17 @@ describe("buildAlerts: first match, suppression, replay", () => {
     expect(joined.startsWith(seen) && joined.length === 2 * EVENT_HASH_LENGTH).toBe(true);
   });
 
+  it("counts on when a stored window's hashes are not a string (an item edited by hand)", async () => {
+    const rule = makeRule();
+    const hit = () => makeHit(rule, deletes(["hand-1"], "2026-11-20T10:00:00Z"));
+    const { key, state } = await storedAfter(rule, hit());
+    const store = new MemoryStore();
+    const edited = { ...state, windows: [{ ...state.windows[0], seen: 42 }] };
+    await store.putItems([{ key, value: edited }], 3600);
+    const [alert] = await buildAlerts([hit()], store, config);
+    expect(alert).toMatchObject({ status: "updated", count: 2 });
+  });
+
   it("finds a counted hash only at a hash boundary, not straddling two", async () => {
     const rule = makeRule();
     const hit = () => makeHit(rule, deletes(["edge-1"], "2026-11-20T10:00:00Z"));
