@@ -135,39 +135,20 @@ interface WindowState {
   severity: Level;
   /** First MAX_ALERT_EVENT_IDS event ids, readable. */
   eventIds: string[];
-  /**
-   * Hash prefixes of the event ids counted (≤ MAX_TRACKED_EVENT_IDS), EVENT_HASH_LENGTH characters
-   * each, joined. One string, not a list: a busy window's list was copied on every update, and each
-   * entry was an object for the garbage collector to trace; appending to a string copies nothing
-   * until it is next searched.
-   */
-  seen: string;
+  /** Hash prefixes of the event ids counted (≤ MAX_TRACKED_EVENT_IDS). */
+  seen: string[];
   /** Latest event time counted. */
   maxCounted: number;
 }
 
 interface GroupState {
-  v: 2;
+  v: 1;
   windows: WindowState[];
 }
 
-/**
- * A stored group state; version 1 (written before `seen` was one string) is read as version 2, so
- * windows open at an upgrade go on counting instead of raising their alerts again.
- */
-function storedGroupState(value: unknown): GroupState | undefined {
-  if (!isObject(value) || !Array.isArray(value.windows)) return undefined;
-  if (value.v === 2) return value as unknown as GroupState;
-  if (value.v !== 1) return undefined;
-  const windows = (value.windows as (Omit<WindowState, "seen"> & { seen: unknown })[]).map((w) => ({
-    ...w,
-    seen: Array.isArray(w.seen) ? w.seen.join("") : "",
-  }));
-  return { v: 2, windows };
+function isGroupState(value: unknown): value is GroupState {
+  return isObject(value) && value.v === 1 && Array.isArray(value.windows);
 }
-
-/** Characters of one eventHash. */
-export const EVENT_HASH_LENGTH = 10;
 
 /**
  * 40 bits of a fast non-cryptographic hash (two FNV-1a 32-bit lanes): enough to tell a window's
@@ -267,7 +248,7 @@ function windowAt(
     count: 0,
     severity: hit.rule.level,
     eventIds: [],
-    seen: "",
+    seen: [],
     maxCounted: 0,
   };
   state.windows.push(window);
@@ -316,9 +297,8 @@ function slotsOf(state: GroupState, hit: RuleHit, events: AuditEvent[], spanMs: 
  * the stored one: they are replaced when events are counted, never changed in place.
  */
 function editableState(stored: unknown): GroupState {
-  const state = storedGroupState(stored);
-  if (!state) return { v: 2, windows: [] };
-  return { v: 2, windows: state.windows.map(editableWindow) };
+  if (!isGroupState(stored)) return { v: 1, windows: [] };
+  return { ...stored, windows: stored.windows.map(editableWindow) };
 }
 
 /** A copy of a stored window, field by field in the stored order (an object spread of it cost more). */
@@ -332,28 +312,27 @@ function editableWindow(w: WindowState): WindowState {
     severity: w.severity,
     eventIds: w.eventIds,
     // Stored state is this module's own, but an item edited by hand must not stop the batch.
-    seen: typeof w.seen === "string" ? w.seen : "",
+    seen: Array.isArray(w.seen) ? w.seen : [],
     maxCounted: w.maxCounted,
   };
 }
 
 /**
  * Counts the events of `slot` that its window has not counted, as hash prefixes of their ids
- * (`seen`, a set of the window's hashes for many events, or undefined to search its string).
+ * (`seen`, a set of the window's list for many events, or undefined to scan the list).
  * Returns how many were counted.
  */
 function countEvents(slot: Slot, seen: Set<string> | undefined, now: number): number {
   const w = slot.window;
-  const tracked = w.seen.length / EVENT_HASH_LENGTH;
-  // Hashes and ids counted here go to scratch lists first, then replace the window's values.
+  // Hashes and ids counted here go to scratch lists first, then replace the window's lists.
   let hashes = 0;
   let ids = 0;
   let fresh = 0;
   for (const e of slot.events) {
     const h = eventHash(e.id);
-    if (seen ? seen.has(h) : hasHash(w.seen, h) || includesFirst(scratchHashes, hashes, h)) continue;
+    if (seen ? seen.has(h) : w.seen.includes(h) || includesFirst(scratchHashes, hashes, h)) continue;
     const t = time(e.time, now);
-    if (tracked + hashes < MAX_TRACKED_EVENT_IDS) {
+    if (w.seen.length + hashes < MAX_TRACKED_EVENT_IDS) {
       seen?.add(h);
       scratchHashes[hashes++] = h;
     } else if (t <= w.maxCounted) continue; // untracked and not later than what was counted: maybe a replay
@@ -363,28 +342,9 @@ function countEvents(slot: Slot, seen: Set<string> | undefined, now: number): nu
     w.firstSeen = Math.min(w.firstSeen, t);
     w.lastSeen = Math.max(w.lastSeen, t);
   }
-  if (hashes) {
-    let added = "";
-    for (let i = 0; i < hashes; i++) added += scratchHashes[i];
-    w.seen += added;
-  }
+  if (hashes) w.seen = appended(w.seen, scratchHashes, hashes);
   if (ids) w.eventIds = appended(w.eventIds, scratchIds, ids);
   return fresh;
-}
-
-/** Whether the joined hashes `seen` hold `hash` (at a hash boundary: a match may straddle two). */
-function hasHash(seen: string, hash: string): boolean {
-  for (let at = seen.indexOf(hash); at !== -1; at = seen.indexOf(hash, at + 1)) {
-    if (at % EVENT_HASH_LENGTH === 0) return true;
-  }
-  return false;
-}
-
-/** The joined hashes `seen` as a set. */
-function hashSet(seen: string): Set<string> {
-  const set = new Set<string>();
-  for (let at = 0; at < seen.length; at += EVENT_HASH_LENGTH) set.add(seen.slice(at, at + EVENT_HASH_LENGTH));
-  return set;
 }
 
 /** Scratch lists of countEvents, reused from call to call (only their first entries are current). */
@@ -518,7 +478,7 @@ export async function planAlerts(hits: readonly RuleHit[], store: Store, config:
       // A few events are looked up in the window's list; a set of it pays off only for many.
       let seen = seenSets.get(w);
       if (!seen && slot.events.length > SEEN_SCAN_MAX_EVENTS) {
-        seen = hashSet(w.seen);
+        seen = new Set(w.seen);
         seenSets.set(w, seen);
       }
       const prior = touched.get(w);
