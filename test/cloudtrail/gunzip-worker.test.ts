@@ -1,5 +1,5 @@
 import { gunzipSync, gzipSync } from "node:zlib";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { GunzipWorker } from "../../src/cloudtrail/gunzip-worker.ts";
 
 describe("GunzipWorker (the replay's read-ahead)", () => {
@@ -49,5 +49,26 @@ describe("GunzipWorker (the replay's read-ahead)", () => {
     await worker.close();
     const out = await worker.gunzip(gzipSync(Buffer.from("after")));
     expect(Buffer.from(out).toString()).toBe("after");
+  });
+
+  it("gunzips on the main thread when no worker can start (a runtime without threads)", async () => {
+    vi.resetModules();
+    vi.doMock("node:worker_threads", () => ({
+      Worker: class {
+        constructor() {
+          throw new Error("ERR_WORKER_INIT_FAILED");
+        }
+      },
+    }));
+    try {
+      const { GunzipWorker: Unthreaded } = await import("../../src/cloudtrail/gunzip-worker.ts");
+      worker = new Unthreaded();
+      const out = await worker.gunzip(gzipSync(Buffer.from("no thread")));
+      expect(Buffer.from(out).toString()).toBe("no thread");
+      await expect(worker.gunzip(Buffer.from("not gzip"))).rejects.toThrow(/incorrect header/);
+    } finally {
+      vi.doUnmock("node:worker_threads");
+      vi.resetModules();
+    }
   });
 });

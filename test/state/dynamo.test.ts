@@ -148,15 +148,15 @@ describe("DynamoStore batch leftovers", () => {
 });
 
 describe("DynamoStore batch leftovers that never go", () => {
-  it("gives up after maxAttempts sends with the count left, backing off 25 ms·2^attempt, half jittered", async () => {
+  /** A store whose every BatchWriteItem comes back with all of its items unprocessed and nothing written. */
+  async function neverProcessed(maxAttempts: number) {
     const { client, table } = await freshStore();
     const sleeps: number[] = [];
-    let writes = 0;
-    // Every BatchWriteItem comes back with all of its items unprocessed and nothing written.
+    const sent = { writes: 0 };
     client.middlewareStack.add(
       (next, context) => async (args) => {
         if (context.commandName !== "BatchWriteItemCommand") return next(args);
-        writes++;
+        sent.writes++;
         const input = args.input as { RequestItems: Record<string, unknown[]> };
         return { output: { $metadata: {}, UnprocessedItems: input.RequestItems }, response: {} } as Awaited<
           ReturnType<typeof next>
@@ -168,19 +168,36 @@ describe("DynamoStore batch leftovers that never go", () => {
       client,
       tableName: table,
       clock: () => clock,
-      maxAttempts: 3,
+      maxAttempts,
       sleep: async (ms) => void sleeps.push(ms),
     });
+    return { store, sleeps, sent };
+  }
+
+  it("gives up after maxAttempts sends with the count left, backing off 25 ms·2^attempt, half jittered", async () => {
+    const { store, sleeps, sent } = await neverProcessed(3);
     const items = Array.from({ length: 4 }, (_, i) => ({ key: `k${i}`, value: i }));
     await expect(store.putItems(items, 3600)).rejects.toThrow(
       "DynamoDB BatchWriteItem: 4 writes still unprocessed after 3 attempts",
     );
-    expect(writes).toBe(3);
+    expect(sent.writes).toBe(3);
     expect(sleeps).toHaveLength(2);
     expect(sleeps[0]).toBeGreaterThanOrEqual(25);
     expect(sleeps[0]).toBeLessThanOrEqual(50);
     expect(sleeps[1]).toBeGreaterThanOrEqual(50);
     expect(sleeps[1]).toBeLessThanOrEqual(100);
+  });
+
+  it("never backs off longer than 2 s, however many attempts", async () => {
+    const { store, sleeps } = await neverProcessed(12);
+    await expect(store.putItems([{ key: "k", value: 1 }], 3600)).rejects.toThrow(/after 12 attempts/);
+    expect(sleeps).toHaveLength(11);
+    // 25 ms·2^7 is 3.2 s: from the 7th wait on, the ceiling is 2 s (half of it jittered).
+    for (const ms of sleeps.slice(6)) {
+      expect(ms).toBeGreaterThanOrEqual(1000);
+      expect(ms).toBeLessThanOrEqual(2000);
+    }
+    expect(sleeps[5]).toBeLessThanOrEqual(1600);
   });
 });
 
