@@ -1,6 +1,6 @@
 /**
  * One Lambda invocation: the trigger (S3 notification, SQS/SNS-wrapped S3, CloudTrail's SNS
- * notification, EventBridge) → batches through the pipeline → sinks. Core module: no AWS SDK;
+ * notification, EventBridge, EventBridge queued in SQS) → batches through the pipeline → sinks. Core module: no AWS SDK;
  * reading objects, the store and the sinks are injected by functions/handler.ts.
  *
  * Delivery semantics (DESIGN.md "Failure and bad input"):
@@ -10,11 +10,12 @@
  * - an object that cannot be read or processed fails the invocation (Lambda retries, then the
  *   failure destination gets it) after every other object was processed; under SQS it is reported
  *   in `batchItemFailures` instead, so one bad message does not replay the others;
- * - EventBridge records are one batch.
+ * - an EventBridge event is one batch, direct or queued in SQS (there, a failure is its message's
+ *   batch item failure; its event-id marker makes the redelivery count once).
  */
 import type { BatchResult, Detector, Sink } from "./batch.ts";
 import { decodeFile } from "./cloudtrail/decode.ts";
-import { parseTrigger, type S3ObjectRef } from "./cloudtrail/triggers.ts";
+import { parseTrigger, type QueuedRecord, type S3ObjectRef } from "./cloudtrail/triggers.ts";
 import type { Config } from "./config.ts";
 import { processBatch } from "./pipeline.ts";
 import { cleanText } from "./sanitize.ts";
@@ -51,7 +52,7 @@ export interface BatchSummary {
 }
 
 export interface InvocationSummary {
-  trigger: "s3-objects" | "cloudtrail-records" | "ignored";
+  trigger: "s3-objects" | "sqs" | "cloudtrail-records" | "ignored";
   batches: BatchSummary[];
   /** Why the event was ignored (S3 test event, digest keys only, …). */
   ignored?: string;
@@ -108,37 +109,69 @@ export async function handleInvocation(event: unknown, deps: InvocationDeps): Pr
     return summary;
   }
 
-  const summary: InvocationSummary = { trigger: "s3-objects", batches: [] };
-  const fromSqs = trigger.messageIds !== undefined;
+  const summary: InvocationSummary = { trigger: trigger.kind, batches: [] };
+  if (trigger.kind === "s3-objects") {
+    for (const object of trigger.objects) {
+      const batch = await processObject(object, `s3://${object.bucket}/${object.key}`, deps);
+      summary.batches.push(batch);
+      log(batchLine(batch));
+    }
+    const failures = summary.batches.filter((b) => b.status === "failed");
+    if (failures.length > 0) throw new InvocationError(failures, summary);
+    return summary;
+  }
+
   // SQS messages whose body named nothing readable: delivered again, then to the queue's DLQ.
   const failedMessages = new Set<string>();
-  for (const bad of trigger.malformed ?? []) {
+  for (const bad of trigger.malformed) {
     failedMessages.add(bad.messageId);
     log(JSON.stringify({ msg: "malformed message", error: cleanText(bad.error, 500) }));
   }
-
-  for (const object of trigger.objects) {
-    const source = `s3://${object.bucket}/${object.key}`;
-    // Another object of the same SQS message failed: the message is redelivered anyway, and the
-    // objects that succeeded carry their markers, so there is nothing to gain by going on here.
-    if (object.messageId !== undefined && failedMessages.has(object.messageId)) continue;
-    const batch = await processObject(object, source, deps);
-    summary.batches.push(batch);
-    log(batchLine(batch));
-    if (batch.status === "failed" && object.messageId !== undefined) failedMessages.add(object.messageId);
+  // Message by message, in the batch's order: a message's objects, then its EventBridge event.
+  const objectsOf = groupByMessage(trigger.objects);
+  const recordsOf = groupByMessage(trigger.records);
+  for (const messageId of new Set(trigger.messageIds)) {
+    for (const object of objectsOf.get(messageId) ?? []) {
+      // Another object of the same message failed: the message is redelivered anyway, and the
+      // objects that succeeded carry their markers, so there is nothing to gain by going on here.
+      if (failedMessages.has(messageId)) break;
+      const batch = await processObject(object, `s3://${object.bucket}/${object.key}`, deps);
+      summary.batches.push(batch);
+      log(batchLine(batch));
+      if (batch.status === "failed") failedMessages.add(messageId);
+    }
+    for (const queued of recordsOf.get(messageId) ?? []) {
+      const batch = await processQueuedRecord(queued, deps);
+      summary.batches.push(batch);
+      log(batchLine(batch));
+      if (batch.status === "failed") failedMessages.add(messageId);
+    }
   }
-
-  if (fromSqs) {
-    // In the batch's message order, as Lambda checkpoints on the first failure of FIFO queues.
-    const order = trigger.messageIds ?? [];
-    summary.batchItemFailures = order
-      .filter((id) => failedMessages.has(id))
-      .map((itemIdentifier) => ({ itemIdentifier }));
-    return summary;
-  }
-  const failures = summary.batches.filter((b) => b.status === "failed");
-  if (failures.length > 0) throw new InvocationError(failures, summary);
+  // In the batch's message order, as Lambda checkpoints on the first failure of FIFO queues.
+  summary.batchItemFailures = trigger.messageIds
+    .filter((id) => failedMessages.has(id))
+    .map((itemIdentifier) => ({ itemIdentifier }));
   return summary;
+}
+
+/** Items of an SQS batch by the message that carried them, each message's in their order. */
+function groupByMessage<T extends { messageId?: string }>(items: T[]): Map<string | undefined, T[]> {
+  const byMessage = new Map<string | undefined, T[]>();
+  for (const item of items) {
+    const list = byMessage.get(item.messageId);
+    if (list) list.push(item);
+    else byMessage.set(item.messageId, [item]);
+  }
+  return byMessage;
+}
+
+/** An EventBridge event's record from an SQS message: one batch; a failure fails only its message. */
+async function processQueuedRecord(queued: QueuedRecord, deps: InvocationDeps): Promise<BatchSummary> {
+  try {
+    return batchSummary(await runBatch(queued.source, [queued.record], deps, true));
+  } catch (err) {
+    return { source: cleanText(queued.source, 512), status: "failed", error: describeError(err) };
+  }
 }
 
 async function processObject(

@@ -205,6 +205,55 @@ describe("handleInvocation", () => {
     expect(sink.results.map((r) => r.source)).toEqual([`s3://${bucket}/${other.key}`]);
   });
 
+  it("under SQS reads queued EventBridge events beside trail files, in message order, each its own batch", async () => {
+    const { records, consoleLogin } = humanAndServiceFile(clock);
+    const agentRecords = mcpAgentFile(clock);
+    const agent = await put(trailFile(agentRecords));
+    const queued = eventBridgeEvent(consoleLogin, "AWS Console Sign In via CloudTrail");
+    const event = sqsEvent([
+      { id: "m-event", body: JSON.stringify(queued) },
+      { id: "m-file", body: JSON.stringify(s3Notification([agent])) },
+    ]);
+
+    const summary = await handleInvocation(event, deps);
+    expect(summary).toMatchObject({ trigger: "sqs", batchItemFailures: [] });
+    expect(summary.batches.map((b) => [b.source, b.status, b.events])).toEqual([
+      [`eventbridge:${queued.id}`, "processed", 1],
+      [`s3://${bucket}/${agent.key}`, "processed", agentRecords.length],
+    ]);
+
+    // The queued event's marker: the trail file that repeats it counts it once.
+    const file = await put(trailFile(records));
+    const viaS3 = await handleInvocation(s3Notification([file]), deps);
+    expect(viaS3.batches[0]).toMatchObject({ events: records.length - 1, duplicates: 1 });
+    const published = sink.results.flatMap((r) => r.events.map((e) => e.id));
+    expect(published.filter((id) => id === consoleLogin.eventID)).toHaveLength(1);
+  });
+
+  it("under SQS a queued EventBridge event that fails is only its own message's failure", async () => {
+    const { consoleLogin } = humanAndServiceFile(clock);
+    const agent = await put(trailFile(mcpAgentFile(clock)));
+    const queued = eventBridgeEvent(consoleLogin, "AWS Console Sign In via CloudTrail");
+    sink.failNext = 1; // the first publish, the queued event's
+    const event = sqsEvent([
+      { id: "m-event", body: JSON.stringify(queued) },
+      { id: "m-file", body: JSON.stringify(s3Notification([agent])) },
+    ]);
+
+    const summary = await handleInvocation(event, deps);
+    expect(summary.batchItemFailures).toEqual([{ itemIdentifier: "m-event" }]);
+    expect(summary.batches[0]).toMatchObject({
+      status: "failed",
+      error: expect.stringMatching(/Throttling/),
+    });
+    expect(sink.results.map((r) => r.source)).toEqual([`s3://${bucket}/${agent.key}`]);
+
+    // Redelivered, the event is processed (no marker was left by the failed attempt).
+    const retry = await handleInvocation(sqsEvent([{ id: "m-event", body: JSON.stringify(queued) }]), deps);
+    expect(retry.batches[0]).toMatchObject({ status: "processed", events: 1, duplicates: 0 });
+    expect(retry.batchItemFailures).toEqual([]);
+  });
+
   it("a failed publish fails the invocation without a marker, so the retry publishes the batch", async () => {
     const records = mcpAgentFile(clock);
     const file = await put(trailFile(records));

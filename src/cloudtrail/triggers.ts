@@ -3,7 +3,7 @@
  *
  * Accepted: S3 ObjectCreated notifications (directly, in SQS, in SNS, in SNS inside SQS), CloudTrail's own
  * SNS delivery notification (`s3Bucket`, `s3ObjectKey[]`, also inside SQS), and EventBridge CloudTrail
- * events (`detail` is the record). Core module: no AWS SDK.
+ * events (`detail` is the record), directly or queued in SQS (also inside SNS). Core module: no AWS SDK.
  */
 
 import { z } from "zod";
@@ -20,6 +20,15 @@ export interface S3ObjectRef {
   etag?: string;
 }
 
+/** A CloudTrail record an EventBridge event carried through SQS: one batch per message, like a direct event. */
+export interface QueuedRecord {
+  /** The SQS message that carried it, for `batchItemFailures`. */
+  messageId: string;
+  /** `eventbridge:<EventBridge event id>`, as for a direct event. */
+  source: string;
+  record: unknown;
+}
+
 /** An SQS message whose body could not be understood; the handler reports it as a batch item failure. */
 export interface MalformedMessage {
   messageId: string;
@@ -27,13 +36,17 @@ export interface MalformedMessage {
 }
 
 export type Trigger =
+  | { kind: "s3-objects"; objects: S3ObjectRef[] }
   | {
-      kind: "s3-objects";
+      kind: "sqs";
+      /** Trail files the messages name, each with its message id. */
       objects: S3ObjectRef[];
-      /** SQS only: every message id of the batch, in order (objects carry theirs). */
-      messageIds?: string[];
-      /** SQS only: messages that could not be parsed; the other messages' objects are still listed. */
-      malformed?: MalformedMessage[];
+      /** CloudTrail records of EventBridge events in the messages. */
+      records: QueuedRecord[];
+      /** Every message id of the batch, in order. */
+      messageIds: string[];
+      /** Messages that could not be parsed; the other messages' contents are still listed. */
+      malformed: MalformedMessage[];
     }
   | { kind: "cloudtrail-records"; records: unknown[]; source: string }
   | { kind: "ignored"; reason: string };
@@ -158,6 +171,32 @@ function objectsOfS3Notification(payload: z.infer<typeof s3Notification>): S3Obj
   return out;
 }
 
+/** What one message holds: trail files to read, or an EventBridge event's CloudTrail record. */
+interface MessageContents {
+  objects: S3ObjectRef[];
+  record?: { source: string; record: unknown };
+}
+
+/**
+ * What one queued message holds: what objectsOfNotification reads, or an EventBridge event (EventBridge
+ * → SQS, or → SNS → SQS). An EventBridge event that is not a CloudTrail record holds nothing.
+ */
+function contentsOfMessage(payload: unknown, depth = 0): MessageContents {
+  if (typeof payload === "string") payload = parseJson(payload, depth === 0 ? "message body" : "SNS Message");
+  if (isObject(payload) && "detail-type" in payload) {
+    const parsed = eventBridgeEvent.safeParse(payload);
+    if (!parsed.success) throw new Error(`malformed EventBridge event: ${describeIssues(parsed.error)}`);
+    const event = parseEventBridge(parsed.data);
+    if (event.kind !== "cloudtrail-records") return { objects: [] };
+    return { objects: [], record: { source: event.source, record: event.records[0] } };
+  }
+  if (isObject(payload) && payload.Type === "Notification" && depth < 2) {
+    const parsed = snsEnvelope.safeParse(payload);
+    if (parsed.success) return contentsOfMessage(parsed.data.Message, depth + 1);
+  }
+  return { objects: objectsOfNotification(payload, depth) };
+}
+
 /**
  * Objects named by one notification payload: an S3 notification, an S3 test event, CloudTrail's delivery
  * notification, or an SNS envelope around one of these. Strings are JSON-decoded (SQS bodies, SNS Message).
@@ -194,15 +233,18 @@ function objectsOfNotification(payload: unknown, depth = 0): S3ObjectRef[] {
 
 function parseSqs(event: z.infer<typeof sqsEvent>): Trigger {
   const objects: S3ObjectRef[] = [];
+  const records: QueuedRecord[] = [];
   const malformed: MalformedMessage[] = [];
   for (const { messageId, body } of event.Records) {
     try {
-      for (const o of dedupe(objectsOfNotification(body))) objects.push({ ...o, messageId });
+      const contents = contentsOfMessage(body);
+      for (const o of dedupe(contents.objects)) objects.push({ ...o, messageId });
+      if (contents.record) records.push({ messageId, ...contents.record });
     } catch (err) {
       malformed.push({ messageId, error: `SQS message ${messageId}: ${(err as Error).message}` });
     }
   }
-  return { kind: "s3-objects", objects, messageIds: event.Records.map((r) => r.messageId), malformed };
+  return { kind: "sqs", objects, records, messageIds: event.Records.map((r) => r.messageId), malformed };
 }
 
 function fromObjects(objects: S3ObjectRef[], what: string): Trigger {
@@ -211,7 +253,9 @@ function fromObjects(objects: S3ObjectRef[], what: string): Trigger {
   return { kind: "s3-objects", objects: unique };
 }
 
-function parseEventBridge(event: z.infer<typeof eventBridgeEvent>): Trigger {
+function parseEventBridge(
+  event: z.infer<typeof eventBridgeEvent>,
+): Extract<Trigger, { kind: "cloudtrail-records" | "ignored" }> {
   const detailType = event["detail-type"];
   if (!CLOUDTRAIL_DETAIL_TYPES.has(detailType)) {
     return { kind: "ignored", reason: `EventBridge detail-type ${JSON.stringify(detailType.slice(0, 100))}` };
@@ -223,7 +267,7 @@ function parseEventBridge(event: z.infer<typeof eventBridgeEvent>): Trigger {
 }
 
 /**
- * Classifies a Lambda event. SQS batches always give `s3-objects` (possibly empty) with per-message ids and
+ * Classifies a Lambda event. SQS batches always give `sqs` (possibly empty) with per-message ids and
  * the malformed messages, so one bad message never hides the others. Other shapes throw a TriggerError when
  * they cannot be understood.
  */

@@ -160,7 +160,8 @@ const CT_KEY =
   "myprefix/AWSLogs/123456789012/CloudTrail/us-east-1/2014/03/09/123456789012_CloudTrail_us-east-1_20140309T2015Z_996mpJdKNLd1Yvzl.json.gz";
 
 function objectsOf(t: Trigger) {
-  if (t.kind !== "s3-objects") throw new Error(`expected s3-objects, got ${JSON.stringify(t)}`);
+  if (t.kind !== "s3-objects" && t.kind !== "sqs")
+    throw new Error(`expected objects, got ${JSON.stringify(t)}`);
   return t.objects;
 }
 
@@ -242,11 +243,12 @@ describe("parseTrigger: SQS", () => {
     );
     const t = parseTrigger(sqsEvent(["m1", direct], ["m2", viaSns]));
     expect(t).toEqual({
-      kind: "s3-objects",
+      kind: "sqs",
       objects: [
         { bucket: "b", key: LOG_KEY, etag: ETAG, messageId: "m1" },
         { bucket: "b", key: "x/AWSLogs/1/CloudTrail/f 1.gz", etag: ETAG, messageId: "m2" },
       ],
+      records: [],
       messageIds: ["m1", "m2"],
       malformed: [],
     });
@@ -274,8 +276,8 @@ describe("parseTrigger: SQS", () => {
         ["test", JSON.stringify(S3_TEST_EVENT)],
       ),
     );
-    expect(t.kind).toBe("s3-objects");
-    if (t.kind !== "s3-objects") return;
+    expect(t.kind).toBe("sqs");
+    if (t.kind !== "sqs") return;
     expect(t.objects).toEqual([{ bucket: "my-test-bucket", key: CT_KEY, messageId: "good" }]);
     expect(t.messageIds).toEqual(["bad-1", "good", "bad-2", "bad-3", "test"]);
     expect(t.malformed?.map((m) => m.messageId)).toEqual(["bad-1", "bad-2", "bad-3"]);
@@ -289,7 +291,43 @@ describe("parseTrigger: SQS", () => {
   it("reports a key with broken URL encoding as a malformed message", () => {
     const body = JSON.stringify(s3Notification(s3Record("b", "AWSLogs/1/CloudTrail/%E0%A4%A.json.gz")));
     const t = parseTrigger(sqsEvent(["m1", body]));
-    expect(t).toMatchObject({ kind: "s3-objects", objects: [], malformed: [{ messageId: "m1" }] });
+    expect(t).toMatchObject({ kind: "sqs", objects: [], malformed: [{ messageId: "m1" }] });
+  });
+
+  it("takes an EventBridge event's record from a body, directly and inside an SNS envelope", () => {
+    const event = eventBridge("AWS API Call via CloudTrail");
+    const t = parseTrigger(
+      sqsEvent(
+        ["m-direct", JSON.stringify(event)],
+        ["m-file", JSON.stringify(s3Notification(s3Record("b", LOG_KEY)))],
+        ["m-sns", JSON.stringify(snsEnvelope(JSON.stringify({ ...event, id: "second-event" })))],
+      ),
+    );
+    expect(t).toEqual({
+      kind: "sqs",
+      objects: [{ bucket: "b", key: LOG_KEY, etag: ETAG, messageId: "m-file" }],
+      records: [
+        { messageId: "m-direct", source: `eventbridge:${event.id}`, record: stsRecord() },
+        { messageId: "m-sns", source: "eventbridge:second-event", record: stsRecord() },
+      ],
+      messageIds: ["m-direct", "m-file", "m-sns"],
+      malformed: [],
+    });
+  });
+
+  it("passes over queued EventBridge events that are not CloudTrail records, and reports broken ones", () => {
+    const t = parseTrigger(
+      sqsEvent(
+        ["m-insight", JSON.stringify(eventBridge("AWS Insight via CloudTrail"))],
+        ["m-text", JSON.stringify(eventBridge("AWS API Call via CloudTrail", "text"))],
+        ["m-no-id", JSON.stringify({ "detail-type": "AWS API Call via CloudTrail", detail: stsRecord() })],
+      ),
+    );
+    expect(t).toMatchObject({ kind: "sqs", objects: [], records: [] });
+    if (t.kind !== "sqs") return;
+    expect(t.malformed.map((m) => m.messageId)).toEqual(["m-text", "m-no-id"]);
+    expect(t.malformed[0].error).toMatch(/^SQS message m-text: EventBridge event 6a7e8feb.*: detail is not/);
+    expect(t.malformed[1].error).toMatch(/^SQS message m-no-id: malformed EventBridge event: id/);
   });
 });
 

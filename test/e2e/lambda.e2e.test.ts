@@ -371,9 +371,10 @@ describe("the deployed function on emulated AWS", () => {
     expect(await calls("ai")).toBe(3);
   });
 
-  it("under the SQS trigger (S3 → SNS → SQS) reports only the bad message for redelivery", async () => {
+  it("under the SQS trigger (S3 → SNS → SQS, EventBridge → SQS) reports only the bad message for redelivery", async () => {
     const good = await upload(trailFile(mcpAgentFile(clock)));
     const corrupt = await upload(Buffer.from("PK\u0003\u0004 not a trail file"));
+    const queuedOnly = eventBridgeOnlyRecord(clock);
     const viaSns = (objects: StoredObject[]) =>
       JSON.stringify({
         Type: "Notification",
@@ -391,6 +392,8 @@ describe("the deployed function on emulated AWS", () => {
       Records: [
         { id: "11111111-1111-4111-8111-111111111111", body: viaSns([good]) },
         { id: "22222222-2222-4222-8222-222222222222", body: viaSns([corrupt]) },
+        // An EventBridge rule can target the same queue: its body is the event itself.
+        { id: "33333333-3333-4333-8333-333333333333", body: JSON.stringify(eventBridgeEvent(queuedOnly)) },
       ].map(({ id, body }) => ({
         messageId: id,
         receiptHandle: `AQEB${id}`,
@@ -407,6 +410,11 @@ describe("the deployed function on emulated AWS", () => {
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: "22222222-2222-4222-8222-222222222222" }]);
     expect((await receivedAlerts()).some((a) => a.attributes.ruleId === "ai-destructive-action")).toBe(true);
     expect(await calls("ai")).toBe(3);
+    expect(result.batches.find((x) => x.source.startsWith("eventbridge:"))).toMatchObject({
+      status: "processed",
+      events: 1,
+    });
+    expect(await calls("human")).toBe(1);
   });
 
   it("attributes an agent's calls correctly when its STS file arrives after them", async () => {
