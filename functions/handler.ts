@@ -31,10 +31,20 @@ async function createDeps(): Promise<InvocationDeps> {
   const s3 = s3ClientFromEnv();
   const store = new DynamoStore({ client: new DynamoDBClient({}), tableName });
   // The built-in rules packaged beside the bundle (<task root>/rules), or AGENTTRAIL_RULES_DIR.
-  const { detector, errors, ruleCount } = await buildDetector(config, { builtin: true, extraDirs: [] });
+  const { detector, errors, ruleCount, disabledCount } = await buildDetector(config, {
+    builtin: true,
+    extraDirs: [],
+  });
   // A rule that does not load must not silently switch a detection off: fail, loudly, every invocation.
   if (errors.length > 0) throw new Error(`rules did not load: ${errors.join("; ")}`);
-  console.log(JSON.stringify({ msg: "cold start", rules: ruleCount, namespace: config.metrics.namespace }));
+  console.log(
+    JSON.stringify({
+      msg: "cold start",
+      rules: ruleCount,
+      disabledRules: disabledCount,
+      namespace: config.metrics.namespace,
+    }),
+  );
   return {
     store,
     config,

@@ -55,6 +55,8 @@ const configSchema = z
       .object({
         /** Values of Sigma `expand` placeholders (`%admin_roles%` → a list): a rule matches any of them. */
         placeholders: z.record(z.string().min(1), z.array(z.string())).default({}),
+        /** Ids of rules turned off (built-in or added); an id no loaded rule has is an error. */
+        disabled: z.array(z.string().min(1)).default([]),
       })
       .strict()
       .prefault({}),

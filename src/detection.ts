@@ -5,6 +5,7 @@ import type { Detector } from "./batch.ts";
 import type { Config } from "./config.ts";
 import { processBatch } from "./pipeline.ts";
 import type { CompiledRule } from "./rules/compile.ts";
+import { withoutDisabled } from "./rules/disable.ts";
 import { RuleEngine } from "./rules/engine.ts";
 import { loadRules } from "./rules/load.ts";
 import type { RuleHit } from "./rules/types.ts";
@@ -25,10 +26,14 @@ export interface DetectorOptions {
   builtinDir?: string;
 }
 
+/**
+ * The engine over the built-in and added rules, less those `config.rules.disabled` turns off.
+ * `errors`: rules that did not load and disabled ids no rule has; `ruleCount`: loaded rules not disabled.
+ */
 export async function buildDetector(
   config: Config,
   options: DetectorOptions,
-): Promise<{ detector: Detector; errors: string[]; ruleCount: number }> {
+): Promise<{ detector: Detector; errors: string[]; ruleCount: number; disabledCount: number }> {
   const paths: string[] = [];
   if (options.builtin) {
     const dir = options.builtinDir ?? builtinRulesDir();
@@ -37,8 +42,16 @@ export async function buildDetector(
   }
   paths.push(...options.extraDirs);
   const loaded = await loadRules(paths, { placeholders: config.rules.placeholders });
-  const errors = loaded.errors.map((e) => `${e.file}${e.ruleId ? ` (${e.ruleId})` : ""}: ${e.reason}`);
-  return { detector: new RuleEngine(loaded.rules, config), errors, ruleCount: loaded.rules.length };
+  const used = withoutDisabled(loaded.rules, config.rules.disabled);
+  const errors = [...loaded.errors, ...used.problems].map(
+    (e) => `${e.file}${e.ruleId ? ` (${e.ruleId})` : ""}: ${e.reason}`,
+  );
+  return {
+    detector: new RuleEngine(used.rules, config),
+    errors,
+    ruleCount: loaded.rules.length - used.disabled,
+    disabledCount: used.disabled,
+  };
 }
 
 /**

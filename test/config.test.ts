@@ -19,6 +19,7 @@ describe("config", () => {
     expect(defaultConfig.latenessMinutes).toBe(20);
     expect(defaultConfig.suppressionMinutes).toBe(60);
     expect(defaultConfig.metrics.namespace).toBe("AgentTrail");
+    expect(defaultConfig.rules).toEqual({ placeholders: {}, disabled: [] });
   });
 
   it("rejects unknown keys and bad values, naming each", () => {
@@ -28,6 +29,7 @@ describe("config", () => {
     );
     expect(() => parseConfig({ businessHours: { start: "25:00", days: ["funday"] } })).toThrow(ConfigError);
     expect(() => parseConfig({ latenessMinutes: -1 })).toThrow(/latenessMinutes/);
+    expect(() => parseConfig({ rules: { disabled: "ai-destructive-action" } })).toThrow(/rules.disabled/);
   });
 
   it("reads YAML and JSON files, and names the file in errors", async () => {

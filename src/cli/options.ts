@@ -40,11 +40,14 @@ export async function setupRun(values: {
   if (values.format !== "text" && values.format !== "json")
     throw new UsageError(`--format must be text or json, not ${values.format}`);
   const config = await readConfigFile(values.config);
-  const { detector, errors } = await buildDetector(config, {
+  const { detector, errors, disabledCount } = await buildDetector(config, {
     builtin: !values["no-builtin-rules"],
     extraDirs: values.rules ?? [],
   });
   for (const e of errors) process.stderr.write(`agenttrail: rule not loaded: ${e}\n`);
+  // Said every run: a rule switched off in a config file is easy to forget.
+  if (disabledCount > 0)
+    process.stderr.write(`agenttrail: ${disabledCount} rule(s) disabled by the config (rules.disabled)\n`);
   return {
     config,
     detector,

@@ -144,6 +144,25 @@ describe("agenttrail replay", () => {
     expect(ruleIds).toContain("cloudtrail-tampering");
     // SigmaHQ aws_cloudtrail_disable_logging
     expect(ruleIds).toContain("4db60cc0-36fb-42b7-9b58-a5b53019fb74");
+    // A rule switched off in the config: no alerts of it, and the run says so.
+    const quiet = join(out, "quiet.yaml");
+    writeFileSync(quiet, "rules:\n  disabled: [4db60cc0-36fb-42b7-9b58-a5b53019fb74]\n");
+    const quietOut = join(out, "quiet");
+    const withoutIt = agenttrail([
+      "replay",
+      INVICTUS,
+      "--rules",
+      "test/fixtures/corpus/sigma",
+      "--config",
+      quiet,
+      "--out",
+      quietOut,
+    ]);
+    expect(withoutIt.status, withoutIt.stderr).toBe(0);
+    expect(withoutIt.stderr).toContain("1 rule(s) disabled by the config (rules.disabled)");
+    const quietIds = lines(join(quietOut, "alerts.jsonl")).map((a) => a.ruleId);
+    expect(quietIds).toContain("cloudtrail-tampering");
+    expect(quietIds).not.toContain("4db60cc0-36fb-42b7-9b58-a5b53019fb74");
     const badConfig = join(out, "bad.yaml");
     writeFileSync(badConfig, "agents:\n  rolez: []\n");
     const bad = agenttrail(["replay", "examples/", "--config", badConfig]);

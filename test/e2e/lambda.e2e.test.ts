@@ -131,8 +131,11 @@ interface Invocation {
   logs: string;
 }
 
-/** Like the Lambda runtime: a Node process imports functions/handler.mjs from the task root and calls it. */
-function invoke(event: unknown): Promise<Invocation> {
+/**
+ * Like the Lambda runtime: a Node process imports functions/handler.mjs from the task root and calls it.
+ * `env` overrides the function's environment (a stack deployed with other parameters).
+ */
+function invoke(event: unknown, env: Record<string, string> = {}): Promise<Invocation> {
   const runtime = `
     const { handler } = await import(${JSON.stringify(pathToFileURL(join(taskRoot, "functions/handler.mjs")).href)});
     const event = JSON.parse(process.env.E2E_EVENT);
@@ -143,10 +146,11 @@ function invoke(event: unknown): Promise<Invocation> {
       process.stderr.write("\\n@@RESULT@@" + JSON.stringify({ ok: false, errorType: err?.name, errorMessage: err?.message }));
     }
   `;
-  const env = {
+  const processEnv = {
     PATH: process.env.PATH ?? "",
     ...awsEnv(),
     ...functionEnv(),
+    ...env,
     LAMBDA_TASK_ROOT: taskRoot,
     AWS_LAMBDA_FUNCTION_NAME: "agenttrail-e2e-trail",
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "2048",
@@ -154,7 +158,10 @@ function invoke(event: unknown): Promise<Invocation> {
     E2E_EVENT: JSON.stringify(event),
   };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--input-type=module", "-e", runtime], { cwd: taskRoot, env });
+    const child = spawn(process.execPath, ["--input-type=module", "-e", runtime], {
+      cwd: taskRoot,
+      env: processEnv,
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => {
@@ -346,6 +353,24 @@ describe("the deployed function on emulated AWS", () => {
     // ConsoleLogin once + CreateTags (EventBridge only) + GetSecretValue + ListUsers (file).
     expect(await calls("human")).toBe(4);
     expect(await calls("service")).toBe(1);
+  });
+
+  it("switches a rule off through configJson, and refuses to start on an id no rule has", async () => {
+    const file = await upload(trailFile(mcpAgentFile(clock)));
+    const quiet = { AGENTTRAIL_CONFIG: JSON.stringify({ rules: { disabled: ["ai-destructive-action"] } }) };
+    const run = await invoke(s3Notification([file]), quiet);
+    expect(run.ok, run.errorMessage).toBe(true);
+    expect(run.logs).toMatch(/"msg":"cold start".*"disabledRules":1/);
+    const ruleIds = (await receivedAlerts()).map((a) => a.attributes.ruleId);
+    expect(ruleIds).not.toContain("ai-destructive-action");
+    expect(await calls("ai")).toBe(3);
+
+    const typo = { AGENTTRAIL_CONFIG: JSON.stringify({ rules: { disabled: ["ai-destructive-actoin"] } }) };
+    const refused = await invoke(s3Notification([await upload(trailFile(mcpAgentFile(clock)))]), typo);
+    expect(refused.ok).toBe(false);
+    expect(refused.errorMessage).toMatch(
+      /rules did not load: .*ai-destructive-actoin.*no loaded rule has this id/,
+    );
   });
 
   it("fails the invocation on a corrupt object with a clear error, and loses nothing else", async () => {

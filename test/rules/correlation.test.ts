@@ -5,27 +5,7 @@ import { RuleEngine } from "../../src/rules/engine.ts";
 import type { RuleHit } from "../../src/rules/types.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
 import type { WindowBucket } from "../../src/state/store.ts";
-import { CountingStore, event, load } from "./engine.helpers.ts";
-
-const head = (id: string) =>
-  `title: ${id}\nid: ${id}\nlogsource: {product: aws, service: cloudtrail}\nlevel: low\n`;
-
-const S3_BURST = `${head("s3-call")}name: s3_call
-detection:
-  s:
-    eventSource: s3.amazonaws.com
-  condition: s
----
-title: S3 burst
-id: s3-burst
-level: high
-correlation:
-  type: event_count
-  rules: [s3_call]
-  group-by: [actor.principal]
-  timespan: 5m
-  condition: {gte: 3}
-`;
+import { CountingStore, event, load, ruleHead, S3_BURST } from "./engine.helpers.ts";
 
 /** A manual clock for the store: TTLs count from here. */
 function clockedStore(start = Date.parse("2026-11-20T10:10:00Z")) {
@@ -135,13 +115,13 @@ describe("event_count", () => {
 });
 
 describe("counting each event once", () => {
-  const TWO_BASES = `${head("s3-read")}name: s3_read
+  const TWO_BASES = `${ruleHead("s3-read")}name: s3_read
 detection:
   s:
     eventSource: s3.amazonaws.com
   condition: s
 ---
-${head("s3-any")}name: s3_any
+${ruleHead("s3-any")}name: s3_any
 detection:
   s:
     eventName|startswith: ''
@@ -246,7 +226,7 @@ describe("late events", () => {
 });
 
 describe("value_count", () => {
-  const rules = `${head("bucket-read")}detection:
+  const rules = `${ruleHead("bucket-read")}detection:
   s:
     eventName: GetObject
   condition: s
@@ -291,12 +271,12 @@ correlation:
 });
 
 describe("temporal", () => {
-  const rules = (type: string) => `${head("create-user")}detection:
+  const rules = (type: string) => `${ruleHead("create-user")}detection:
   s:
     eventName: CreateUser
   condition: s
 ---
-${head("attach-policy")}detection:
+${ruleHead("attach-policy")}detection:
   s:
     eventName: AttachUserPolicy
   condition: s
@@ -351,13 +331,13 @@ correlation:
   });
 
   it("aliases may name base rules by their Sigma name while the correlation refers to ids", async () => {
-    const text = `${head("key-for-user")}name: new_key
+    const text = `${ruleHead("key-for-user")}name: new_key
 detection:
   s:
     eventName: CreateAccessKey
   condition: s
 ---
-${head("user-login")}name: login
+${ruleHead("user-login")}name: login
 detection:
   s:
     eventName: ConsoleLogin
@@ -394,7 +374,7 @@ correlation:
     const r = loadRuleSources([
       {
         file: "a.yml",
-        text: `${head("one")}detection:\n  s:\n    eventName: A\n  condition: s\n---\ntitle: c\nid: c\ncorrelation:\n  type: temporal\n  rules: [one]\n  group-by: [x]\n  aliases:\n    x:\n      other: userIdentity.userName\n  timespan: 5m\n`,
+        text: `${ruleHead("one")}detection:\n  s:\n    eventName: A\n  condition: s\n---\ntitle: c\nid: c\ncorrelation:\n  type: temporal\n  rules: [one]\n  group-by: [x]\n  aliases:\n    x:\n      other: userIdentity.userName\n  timespan: 5m\n`,
       },
     ]);
     expect(r.rules.map((x) => x.meta.id)).toEqual(["one"]);
@@ -402,12 +382,12 @@ correlation:
   });
 
   it("aliases group different fields of different rules together", async () => {
-    const text = `${head("key-for-user")}detection:
+    const text = `${ruleHead("key-for-user")}detection:
   s:
     eventName: CreateAccessKey
   condition: s
 ---
-${head("user-login")}detection:
+${ruleHead("user-login")}detection:
   s:
     eventName: ConsoleLogin
   condition: s

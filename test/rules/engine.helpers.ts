@@ -58,6 +58,10 @@ export function load(yaml: string, options: LoadOptions = {}): LoadResult {
   return result;
 }
 
+/** The lines a rule starts with: title and id (both `id`), the CloudTrail logsource, a level. */
+export const ruleHead = (id: string, level = "low") =>
+  `title: ${id}\nid: ${id}\nlogsource: {product: aws, service: cloudtrail}\nlevel: ${level}\n`;
+
 const HEADER = "logsource: {product: aws, service: cloudtrail}\nlevel: high\n";
 
 /** One detection rule from its `detection:` section (YAML, indented by two spaces). */
@@ -92,3 +96,21 @@ export class CountingStore extends MemoryStore {
     return super.readWindows(...args);
   }
 }
+
+/** A base rule (by name) and an event_count correlation over it: three S3 calls in 5 minutes. */
+export const S3_BURST = `${ruleHead("s3-call")}name: s3_call
+detection:
+  s:
+    eventSource: s3.amazonaws.com
+  condition: s
+---
+title: S3 burst
+id: s3-burst
+level: high
+correlation:
+  type: event_count
+  rules: [s3_call]
+  group-by: [actor.principal]
+  timespan: 5m
+  condition: {gte: 3}
+`;

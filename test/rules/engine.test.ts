@@ -11,10 +11,9 @@ import { lintRules } from "../../src/rules/lint.ts";
 import { loadRuleSources, loadRules } from "../../src/rules/load.ts";
 import { RuleIndex } from "../../src/rules/rule-index.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
-import { CountingStore, detectionRule, event, load } from "./engine.helpers.ts";
+import { CountingStore, detectionRule, event, load, ruleHead } from "./engine.helpers.ts";
 
-const head = (id: string) =>
-  `title: ${id}\nid: ${id}\nlogsource: {product: aws, service: cloudtrail}\nlevel: high\n`;
+const head = (id: string) => ruleHead(id, "high");
 
 const INDEX_RULES = [
   `${head("by-name")}detection:\n  s:\n    eventName: [DeleteTrail, StopLogging]\n  condition: s`,
