@@ -6,13 +6,14 @@
  * measured back to back, so that the machine's speed drifting between runs cancels out.
  *   --records N (default 200000)  --per-file N (default 1000)  --no-rules  --rules DIR (extra)
  *   --stages (also print milliseconds per pipeline stage)  --runs N (default 3: medians of N alternating runs)
+ *   --disable ID (a rule off, as config rules.disabled does: what one rule costs)
  */
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { type InputFile, inDeliveryOrder } from "../src/cloudtrail/inputs.ts";
-import { defaultConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config.ts";
 import { buildDetector } from "../src/detection.ts";
 import type { StageTimes } from "../src/pipeline.ts";
 import { RunCollector } from "../src/report.ts";
@@ -28,9 +29,11 @@ const { values } = parseArgs({
     stages: { type: "boolean", default: false },
     runs: { type: "string", default: "3" },
     rules: { type: "string", multiple: true, default: [] },
+    disable: { type: "string", multiple: true, default: [] },
   },
 });
 const SIGMA_RULES = "test/fixtures/corpus/sigma";
+const config = parseConfig({ rules: { disabled: values.disable ?? [] } });
 const records = Number(values.records);
 const dir = `bench/.data/corpus-v2-${records}-${values["per-file"]}`;
 const complete = join(dir, ".complete");
@@ -74,7 +77,7 @@ async function pipeline(): Promise<{
   stages: StageTimes;
 }> {
   const extra = values["no-rules"] ? [] : [SIGMA_RULES, ...(values.rules ?? [])].filter(existsSync);
-  const { detector, errors, ruleCount } = await buildDetector(defaultConfig, {
+  const { detector, errors, ruleCount } = await buildDetector(config, {
     builtin: !values["no-rules"],
     extraDirs: extra,
   });
@@ -86,7 +89,7 @@ async function pipeline(): Promise<{
   await runFiles(files, {
     stageTimes: values.stages ? stages : undefined,
     ...replayState(),
-    config: defaultConfig,
+    config,
     collector,
     detector,
   });
