@@ -1,7 +1,8 @@
 /**
  * One Lambda invocation: the trigger (S3 notification, SQS/SNS-wrapped S3, CloudTrail's SNS
- * notification, EventBridge, EventBridge queued in SQS) → batches through the pipeline → sinks. Core module: no AWS SDK;
- * reading objects, the store and the sinks are injected by functions/handler.ts.
+ * notification, EventBridge, EventBridge queued in SQS) → batches through the pipeline → sinks.
+ * Core module: no AWS SDK; reading objects, the store and the sinks are injected by
+ * functions/handler.ts.
  *
  * Delivery semantics (DESIGN.md "Failure and bad input"):
  * - each S3 object is its own batch, processed in order, one at a time (50 MB files);
@@ -127,7 +128,7 @@ export async function handleInvocation(event: unknown, deps: InvocationDeps): Pr
     failedMessages.add(bad.messageId);
     log(JSON.stringify({ msg: "malformed message", error: cleanText(bad.error, 500) }));
   }
-  // Message by message, in the batch's order: a message's objects, then its EventBridge event.
+  // Message by message, in the batch's order (a message names trail files or holds one event).
   const objectsOf = groupByMessage(trigger.objects);
   const recordsOf = groupByMessage(trigger.records);
   for (const messageId of new Set(trigger.messageIds)) {
