@@ -31,17 +31,19 @@ async function createDeps(): Promise<InvocationDeps> {
   const s3 = s3ClientFromEnv();
   const store = new DynamoStore({ client: new DynamoDBClient({}), tableName });
   // The built-in rules packaged beside the bundle (<task root>/rules), or AGENTTRAIL_RULES_DIR.
-  const { detector, errors, ruleCount, disabledCount } = await buildDetector(config, {
+  const { detector, errors, ruleCount, disabledCount, exceptionCount } = await buildDetector(config, {
     builtin: true,
     extraDirs: [],
   });
-  // A rule that does not load must not silently switch a detection off: fail, loudly, every invocation.
-  if (errors.length > 0) throw new Error(`rules did not load: ${errors.join("; ")}`);
+  // A rule that does not load, or tuning that misses its rule, must not silently change detection:
+  // fail, loudly, every invocation.
+  if (errors.length > 0) throw new Error(`rule problems: ${errors.join("; ")}`);
   console.log(
     JSON.stringify({
       msg: "cold start",
       rules: ruleCount,
       disabledRules: disabledCount,
+      ruleExceptions: exceptionCount,
       namespace: config.metrics.namespace,
     }),
   );

@@ -23,6 +23,24 @@ const businessHoursSchema = z
 
 const agentTagSchema = z.object({ key: z.string().min(1), value: z.string().min(1) }).strict();
 
+/** A Sigma selection: a map of fields (with modifiers) that must all hold, or a list of such maps (any). */
+const selectionSchema = z.union([
+  z.record(z.string().min(1), z.unknown()),
+  z.array(z.record(z.string().min(1), z.unknown())).min(1),
+]);
+
+/** Events a rule must not count: a known-benign job, a sandbox account. */
+const ruleExceptionSchema = z
+  .object({
+    /** Ids of the detection rules it applies to. */
+    rules: z.array(z.string().min(1)).min(1),
+    /** The events it takes out, as a Sigma selection (field paths and modifiers as in rules). */
+    match: selectionSchema,
+    /** Why: kept with the configuration for whoever reviews it. */
+    reason: z.string().min(1),
+  })
+  .strict();
+
 const configSchema = z
   .object({
     agents: z
@@ -57,6 +75,8 @@ const configSchema = z
         placeholders: z.record(z.string().min(1), z.array(z.string())).default({}),
         /** Ids of rules turned off (built-in or added); an id no loaded rule has is an error. */
         disabled: z.array(z.string().min(1)).default([]),
+        /** Events that given detection rules do not count (see rules/README.md, "Tuning"). */
+        exceptions: z.array(ruleExceptionSchema).default([]),
       })
       .strict()
       .prefault({}),

@@ -7,6 +7,7 @@ import { processBatch } from "./pipeline.ts";
 import type { CompiledRule } from "./rules/compile.ts";
 import { withoutDisabled } from "./rules/disable.ts";
 import { RuleEngine } from "./rules/engine.ts";
+import { withExceptions } from "./rules/exceptions.ts";
 import { loadRules } from "./rules/load.ts";
 import type { RuleHit } from "./rules/types.ts";
 import { replayState } from "./state/memory.ts";
@@ -27,13 +28,20 @@ export interface DetectorOptions {
 }
 
 /**
- * The engine over the built-in and added rules, less those `config.rules.disabled` turns off.
- * `errors`: rules that did not load and disabled ids no rule has; `ruleCount`: loaded rules not disabled.
+ * The engine over the built-in and added rules, with the configuration's tuning: `rules.exceptions`
+ * narrowed, `rules.disabled` turned off. `errors`: rules that did not load and tuning that names no
+ * rule or does not compile; `ruleCount`: loaded rules not disabled.
  */
 export async function buildDetector(
   config: Config,
   options: DetectorOptions,
-): Promise<{ detector: Detector; errors: string[]; ruleCount: number; disabledCount: number }> {
+): Promise<{
+  detector: Detector;
+  errors: string[];
+  ruleCount: number;
+  disabledCount: number;
+  exceptionCount: number;
+}> {
   const paths: string[] = [];
   if (options.builtin) {
     const dir = options.builtinDir ?? builtinRulesDir();
@@ -42,8 +50,10 @@ export async function buildDetector(
   }
   paths.push(...options.extraDirs);
   const loaded = await loadRules(paths, { placeholders: config.rules.placeholders });
-  const used = withoutDisabled(loaded.rules, config.rules.disabled);
-  const errors = [...loaded.errors, ...used.problems].map(
+  const placeholders = config.rules.placeholders;
+  const narrowed = withExceptions(loaded.rules, config.rules.exceptions, { placeholders });
+  const used = withoutDisabled(narrowed.rules, config.rules.disabled);
+  const errors = [...loaded.errors, ...narrowed.problems, ...used.problems].map(
     (e) => `${e.file}${e.ruleId ? ` (${e.ruleId})` : ""}: ${e.reason}`,
   );
   return {
@@ -51,6 +61,7 @@ export async function buildDetector(
     errors,
     ruleCount: loaded.rules.length - used.disabled,
     disabledCount: used.disabled,
+    exceptionCount: config.rules.exceptions.length,
   };
 }
 

@@ -19,7 +19,7 @@ describe("config", () => {
     expect(defaultConfig.latenessMinutes).toBe(20);
     expect(defaultConfig.suppressionMinutes).toBe(60);
     expect(defaultConfig.metrics.namespace).toBe("AgentTrail");
-    expect(defaultConfig.rules).toEqual({ placeholders: {}, disabled: [] });
+    expect(defaultConfig.rules).toEqual({ placeholders: {}, disabled: [], exceptions: [] });
   });
 
   it("rejects unknown keys and bad values, naming each", () => {

@@ -40,14 +40,18 @@ export async function setupRun(values: {
   if (values.format !== "text" && values.format !== "json")
     throw new UsageError(`--format must be text or json, not ${values.format}`);
   const config = await readConfigFile(values.config);
-  const { detector, errors, disabledCount } = await buildDetector(config, {
+  const { detector, errors, disabledCount, exceptionCount } = await buildDetector(config, {
     builtin: !values["no-builtin-rules"],
     extraDirs: values.rules ?? [],
   });
-  for (const e of errors) process.stderr.write(`agenttrail: rule not loaded: ${e}\n`);
-  // Said every run: a rule switched off in a config file is easy to forget.
+  for (const e of errors) process.stderr.write(`agenttrail: rule problem: ${e}\n`);
+  // Said every run: tuning in a config file is easy to forget.
   if (disabledCount > 0)
     process.stderr.write(`agenttrail: ${disabledCount} rule(s) disabled by the config (rules.disabled)\n`);
+  if (exceptionCount > 0)
+    process.stderr.write(
+      `agenttrail: ${exceptionCount} rule exception(s) set by the config (rules.exceptions)\n`,
+    );
   return {
     config,
     detector,

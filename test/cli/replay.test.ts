@@ -144,9 +144,20 @@ describe("agenttrail replay", () => {
     expect(ruleIds).toContain("cloudtrail-tampering");
     // SigmaHQ aws_cloudtrail_disable_logging
     expect(ruleIds).toContain("4db60cc0-36fb-42b7-9b58-a5b53019fb74");
-    // A rule switched off in the config: no alerts of it, and the run says so.
+    // Tuning in the config: no alerts of a disabled rule, and the run says what it set and what it missed.
     const quiet = join(out, "quiet.yaml");
-    writeFileSync(quiet, "rules:\n  disabled: [4db60cc0-36fb-42b7-9b58-a5b53019fb74]\n");
+    writeFileSync(
+      quiet,
+      [
+        "rules:",
+        "  disabled: [4db60cc0-36fb-42b7-9b58-a5b53019fb74]",
+        "  exceptions:",
+        "    - rules: [ai-destructive-actoin]",
+        "      match: { eventName: DeleteBucket }",
+        "      reason: a typo the run must report",
+        "",
+      ].join("\n"),
+    );
     const quietOut = join(out, "quiet");
     const withoutIt = agenttrail([
       "replay",
@@ -160,6 +171,10 @@ describe("agenttrail replay", () => {
     ]);
     expect(withoutIt.status, withoutIt.stderr).toBe(0);
     expect(withoutIt.stderr).toContain("1 rule(s) disabled by the config (rules.disabled)");
+    expect(withoutIt.stderr).toContain("1 rule exception(s) set by the config (rules.exceptions)");
+    expect(withoutIt.stderr).toContain(
+      "rule problem: config rules.exceptions[0] (ai-destructive-actoin): no loaded rule has this id",
+    );
     const quietIds = lines(join(quietOut, "alerts.jsonl")).map((a) => a.ruleId);
     expect(quietIds).toContain("cloudtrail-tampering");
     expect(quietIds).not.toContain("4db60cc0-36fb-42b7-9b58-a5b53019fb74");

@@ -369,7 +369,7 @@ describe("the deployed function on emulated AWS", () => {
     const refused = await invoke(s3Notification([await upload(trailFile(mcpAgentFile(clock)))]), typo);
     expect(refused.ok).toBe(false);
     expect(refused.errorMessage).toMatch(
-      /rules did not load: .*ai-destructive-actoin.*no loaded rule has this id/,
+      /rule problems: .*ai-destructive-actoin.*no loaded rule has this id/,
     );
   });
 

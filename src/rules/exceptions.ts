@@ -1,0 +1,63 @@
+/**
+ * Exceptions a deployment sets for detection rules (config `rules.exceptions`): events a rule must not
+ * count, written as a Sigma selection, so a known-benign job no longer alerts while the rule still
+ * watches everyone else. Compiled with the rules' own compiler: the same fields, derived fields and
+ * modifiers.
+ */
+import type { Config } from "../config.ts";
+import type { CompiledRule } from "./compile.ts";
+import { compileDetection } from "./detection.ts";
+import type { RuleProblem } from "./link.ts";
+import type { CompileContext, EventPredicate } from "./values.ts";
+
+type RuleException = Config["rules"]["exceptions"][number];
+
+/** The selection name inside the one-selection detection an exception compiles to. */
+const SELECTION = "exception";
+
+export function withExceptions(
+  rules: readonly CompiledRule[],
+  exceptions: readonly RuleException[],
+  ctx: CompileContext,
+): { rules: CompiledRule[]; problems: RuleProblem[] } {
+  const problems: RuleProblem[] = [];
+  const byId = new Map(rules.map((r) => [r.meta.id, r]));
+  const excluded = new Map<string, EventPredicate[]>();
+  exceptions.forEach((exception, i) => {
+    const file = `config rules.exceptions[${i}]`;
+    let test: EventPredicate;
+    try {
+      test = compileDetection({ [SELECTION]: exception.match, condition: SELECTION }, ctx).match;
+    } catch (err) {
+      problems.push({ file, reason: `match: ${(err as Error).message}` });
+      return;
+    }
+    for (const id of exception.rules) {
+      const rule = byId.get(id);
+      if (!rule) {
+        problems.push({ file, ruleId: id, reason: "no loaded rule has this id" });
+      } else if (rule.kind === "correlation") {
+        // A correlation counts its base rules' matches: an exception belongs on those.
+        const bases = rule.ruleRefs.join(", ");
+        problems.push({
+          file,
+          ruleId: id,
+          reason: `a correlation rule: set the exception on its base rules (${bases})`,
+        });
+      } else {
+        const list = excluded.get(id) ?? [];
+        list.push(test);
+        excluded.set(id, list);
+      }
+    }
+  });
+  const out = rules.map((r) => {
+    const tests = r.kind === "detection" ? excluded.get(r.meta.id) : undefined;
+    if (!tests || r.kind !== "detection") return r;
+    const { match } = r;
+    // Only events the rule matches reach the exceptions: they cost nothing on the rest.
+    const narrowed: EventPredicate = (e) => match(e) && !tests.some((t) => t(e));
+    return { ...r, match: narrowed };
+  });
+  return { rules: out, problems };
+}
