@@ -61,6 +61,39 @@ describe("rules.exceptions", () => {
     ]);
   });
 
+  it("takes out a role's sessions by the role behind them (the documented example)", async () => {
+    const bySession = (session: string, bucket: string) =>
+      event({
+        eventName: "DeleteBucket",
+        userIdentity: {
+          type: "AssumedRole",
+          arn: `arn:aws:sts::111122223333:assumed-role/cleanup-bot/${session}`,
+          sessionContext: {
+            sessionIssuer: {
+              type: "Role",
+              arn: "arn:aws:iam::111122223333:role/cleanup-bot",
+              userName: "cleanup-bot",
+            },
+          },
+        },
+        requestParameters: { bucketName: bucket },
+      });
+    const roleJob: Exceptions[number] = {
+      rules: ["bucket-deleted"],
+      match: {
+        "userIdentity.sessionContext.sessionIssuer.arn": "arn:aws:iam::111122223333:role/cleanup-bot",
+        "requestParameters.bucketName|startswith": "scratch-",
+      },
+      reason: "the nightly cleanup job deletes its own scratch buckets",
+    };
+    const events = [
+      bySession("run-1", "scratch-1"),
+      bySession("run-2", "scratch-2"),
+      bySession("run-2", "prod"),
+    ];
+    expect(await hitEvents([roleJob], events)).toEqual(["bucket-deleted: prod"]);
+  });
+
   it("reads a list of maps as any of them, and applies several exceptions to one rule", async () => {
     const events = [
       deleteBy("bob", "a"),
