@@ -1,19 +1,34 @@
-/** `agenttrail rules test|lint [DIR]...`: detection as code. */
+/** `agenttrail rules test|lint [--config FILE] [DIR]...`: detection as code. */
+import { parseArgs } from "node:util";
 import { defaultConfig } from "../config.ts";
+import { readConfigFile } from "../config-file.ts";
 import { builtinRulesDir, scenarioRunner } from "../detection.ts";
 import { formatFixtureReport, runRuleFixtures } from "../rules/fixtures.ts";
 import { formatLintReport, lintRules } from "../rules/lint.ts";
 import { UsageError } from "./options.ts";
 
 export async function rulesCommand(args: string[]): Promise<number> {
-  const [sub, ...dirs] = args;
-  const paths = dirs.length ? dirs : [builtinRulesDir()];
+  const [sub, ...rest] = args;
+  let parsed: ReturnType<typeof parseRulesArgs>;
+  try {
+    parsed = parseRulesArgs(rest);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const paths = positionals.length ? positionals : [builtinRulesDir()];
   if (sub === "lint") {
-    const report = await lintRules(paths);
+    // With a configuration: its placeholders expand, and its tuning is checked against these rules.
+    const config = values.config ? await readConfigFile(values.config) : undefined;
+    const report = await lintRules(paths, {
+      placeholders: config?.rules.placeholders,
+      tuning: config?.rules,
+    });
     process.stdout.write(`${formatLintReport(report)}\n`);
     return report.ok ? 0 : 1;
   }
   if (sub === "test") {
+    if (values.config) throw new UsageError("rules test checks rules as written: it takes no --config");
     let ok = true;
     for (const dir of paths) {
       const report = await runRuleFixtures(dir, scenarioRunner(defaultConfig));
@@ -23,4 +38,8 @@ export async function rulesCommand(args: string[]): Promise<number> {
     return ok ? 0 : 1;
   }
   throw new UsageError(`rules needs test or lint, not ${sub ?? "nothing"}`);
+}
+
+function parseRulesArgs(args: string[]) {
+  return parseArgs({ args, options: { config: { type: "string" } }, allowPositionals: true, strict: true });
 }

@@ -1,5 +1,12 @@
-/** `agenttrail rules lint`: load and validate rules, one line per rule document. */
+/**
+ * `agenttrail rules lint`: load and validate rules, one line per rule document, and, given a
+ * configuration, its tuning (disabled ids and exceptions) against the rules loaded.
+ */
+import type { Config } from "../config.ts";
 import type { CompiledRule } from "./compile.ts";
+import { withoutDisabled } from "./disable.ts";
+import { withExceptions } from "./exceptions.ts";
+import type { RuleProblem } from "./link.ts";
 import { type LoadOptions, loadRules } from "./load.ts";
 
 export type LintStatus = "loaded" | "skipped" | "error" | "unsupported";
@@ -27,7 +34,19 @@ export interface LintReport {
   rules: CompiledRule[];
 }
 
-export async function lintRules(paths: readonly string[], options: LoadOptions = {}): Promise<LintReport> {
+export interface LintOptions extends LoadOptions {
+  /** A configuration's `rules` section: its tuning is checked too. */
+  tuning?: Config["rules"];
+}
+
+/** What a configuration's tuning gets wrong about these rules (as the CLI and the Lambda would report). */
+function tuningProblems(rules: readonly CompiledRule[], tuning: Config["rules"]): RuleProblem[] {
+  const placeholders = tuning.placeholders;
+  const narrowed = withExceptions(rules, tuning.exceptions, { placeholders });
+  return [...narrowed.problems, ...withoutDisabled(narrowed.rules, tuning.disabled).problems];
+}
+
+export async function lintRules(paths: readonly string[], options: LintOptions = {}): Promise<LintReport> {
   const result = await loadRules(paths, options);
   const entries: LintEntry[] = [];
   for (const r of result.rules) {
@@ -43,6 +62,10 @@ export async function lintRules(paths: readonly string[], options: LoadOptions =
   for (const s of result.skipped) entries.push({ ...s, status: "skipped", warnings: [] });
   for (const e of result.errors) {
     entries.push({ ...e, status: e.feature ? "unsupported" : "error", warnings: [] });
+  }
+  if (options.tuning) {
+    for (const e of tuningProblems(result.rules, options.tuning))
+      entries.push({ ...e, status: "error", warnings: [] });
   }
   entries.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   const counts: Record<LintStatus, number> = { loaded: 0, skipped: 0, error: 0, unsupported: 0 };

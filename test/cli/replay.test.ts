@@ -201,4 +201,34 @@ describe("agenttrail rules", () => {
     expect(lint.stdout).toContain("broken.yml");
     expect(agenttrail(["rules", "lint", "test/fixtures/corpus/sigma"]).status).toBe(0);
   });
+
+  it("lints a configuration's tuning and placeholders against the rules with --config", () => {
+    const dir = mkdtempSync(join(tmpdir(), "agenttrail-tuning-"));
+    const rules = join(dir, "rules");
+    mkdirSync(rules);
+    writeFileSync(
+      join(rules, "admin.yml"),
+      "title: admin role used\nid: admin-role-used\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel:\n    userIdentity.sessionContext.sessionIssuer.userName|expand: '%admin_roles%'\n  condition: sel\nlevel: low\n",
+    );
+    const config = (yaml: string) => {
+      const path = join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`);
+      writeFileSync(path, yaml);
+      return path;
+    };
+    // Without the placeholder's values the rule cannot load; with them it does.
+    expect(agenttrail(["rules", "lint", rules]).status).toBe(1);
+    const good = config(
+      "rules:\n  placeholders: {admin_roles: [OrgAdmin]}\n  exceptions:\n    - {rules: [admin-role-used], match: {eventName: GetCallerIdentity}, reason: read-only check}\n",
+    );
+    const ok = agenttrail(["rules", "lint", "--config", good, rules]);
+    expect(ok.status, ok.stdout).toBe(0);
+    const typo = config(
+      "rules:\n  placeholders: {admin_roles: [OrgAdmin]}\n  disabled: [admin-role-usd]\n  exceptions:\n    - {rules: [admin-role-used], match: {eventName|nosuch: x}, reason: broken}\n",
+    );
+    const bad = agenttrail(["rules", "lint", "--config", typo, rules]);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(/^error +config rules\.disabled admin-role-usd: no loaded rule has this id$/m);
+    expect(bad.stdout).toMatch(/^error +config rules\.exceptions\[0\]: match: .*nosuch/m);
+    expect(agenttrail(["rules", "test", "--config", good]).status).toBe(2);
+  });
 });
