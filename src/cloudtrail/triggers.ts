@@ -178,57 +178,51 @@ interface MessageContents {
 }
 
 /**
- * What one queued message holds: what objectsOfNotification reads, or an EventBridge event (EventBridge
- * → SQS, or → SNS → SQS). An EventBridge event that is not a CloudTrail record holds nothing.
+ * What one notification payload holds: an S3 notification, an S3 test event, CloudTrail's delivery
+ * notification, an EventBridge event where `events` allows it (EventBridge → SQS), or an SNS envelope
+ * around one of these. Strings are JSON-decoded (SQS bodies, SNS Message). Payloads that name nothing
+ * to read (an EventBridge event that is not a CloudTrail record among them) hold nothing; throws for
+ * payloads it does not recognise.
  */
-function contentsOfMessage(payload: unknown, depth = 0): MessageContents {
+function contentsOfMessage(payload: unknown, options: { events: boolean }, depth = 0): MessageContents {
   if (typeof payload === "string") payload = parseJson(payload, depth === 0 ? "message body" : "SNS Message");
-  if (isObject(payload) && "detail-type" in payload) {
+  if (!isObject(payload)) throw new Error("notification is not a JSON object");
+
+  if (options.events && "detail-type" in payload) {
     const parsed = eventBridgeEvent.safeParse(payload);
     if (!parsed.success) throw new Error(`malformed EventBridge event: ${describeIssues(parsed.error)}`);
     const event = parseEventBridge(parsed.data);
     if (event.kind !== "cloudtrail-records") return { objects: [] };
     return { objects: [], record: { source: event.source, record: event.records[0] } };
   }
-  if (isObject(payload) && payload.Type === "Notification" && depth < 2) {
-    const parsed = snsEnvelope.safeParse(payload);
-    if (parsed.success) return contentsOfMessage(parsed.data.Message, depth + 1);
-  }
-  return { objects: objectsOfNotification(payload, depth) };
-}
-
-/**
- * Objects named by one notification payload: an S3 notification, an S3 test event, CloudTrail's delivery
- * notification, or an SNS envelope around one of these. Strings are JSON-decoded (SQS bodies, SNS Message).
- * Returns [] for payloads that name nothing to read; throws for payloads it does not recognise.
- */
-function objectsOfNotification(payload: unknown, depth = 0): S3ObjectRef[] {
-  if (typeof payload === "string") payload = parseJson(payload, depth === 0 ? "message body" : "SNS Message");
-  if (!isObject(payload)) throw new Error("notification is not a JSON object");
-
   if ("Records" in payload) {
     const parsed = s3Notification.safeParse(payload);
     if (!parsed.success) throw new Error(`not an S3 event notification: ${describeIssues(parsed.error)}`);
-    return objectsOfS3Notification(parsed.data);
+    return { objects: objectsOfS3Notification(parsed.data) };
   }
-  if (s3TestEvent.safeParse(payload).success) return [];
+  if (s3TestEvent.safeParse(payload).success) return { objects: [] };
   if ("s3Bucket" in payload) {
     const parsed = cloudTrailNotification.safeParse(payload);
     if (!parsed.success)
       throw new Error(`not a CloudTrail delivery notification: ${describeIssues(parsed.error)}`);
     const keys = Array.isArray(parsed.data.s3ObjectKey) ? parsed.data.s3ObjectKey : [parsed.data.s3ObjectKey];
-    return keys.filter(isCloudTrailLogKey).map((key) => ({ bucket: parsed.data.s3Bucket, key }));
+    return { objects: keys.filter(isCloudTrailLogKey).map((key) => ({ bucket: parsed.data.s3Bucket, key })) };
   }
   if ("Type" in payload) {
     const parsed = snsEnvelope.safeParse(payload);
     if (!parsed.success) throw new Error(`not an SNS notification: ${describeIssues(parsed.error)}`);
     // SubscriptionConfirmation / UnsubscribeConfirmation carry nothing to read
-    if (parsed.data.Type !== "Notification") return [];
+    if (parsed.data.Type !== "Notification") return { objects: [] };
     if (depth >= 2) throw new Error("SNS notification nested too deep");
-    return objectsOfNotification(parsed.data.Message, depth + 1);
+    return contentsOfMessage(parsed.data.Message, options, depth + 1);
   }
   const keys = Object.keys(payload).slice(0, 8).join(", ");
   throw new Error(`not an S3, SNS or CloudTrail notification (keys: ${keys || "none"})`);
+}
+
+/** The trail files a notification names, where an EventBridge event is not expected. */
+function objectsOfNotification(payload: unknown, depth = 0): S3ObjectRef[] {
+  return contentsOfMessage(payload, { events: false }, depth).objects;
 }
 
 function parseSqs(event: z.infer<typeof sqsEvent>): Trigger {
@@ -237,7 +231,7 @@ function parseSqs(event: z.infer<typeof sqsEvent>): Trigger {
   const malformed: MalformedMessage[] = [];
   for (const { messageId, body } of event.Records) {
     try {
-      const contents = contentsOfMessage(body);
+      const contents = contentsOfMessage(body, { events: true });
       for (const o of dedupe(contents.objects)) objects.push({ ...o, messageId });
       if (contents.record) records.push({ messageId, ...contents.record });
     } catch (err) {
