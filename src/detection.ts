@@ -5,10 +5,9 @@ import type { Detector } from "./batch.ts";
 import type { Config } from "./config.ts";
 import { processBatch } from "./pipeline.ts";
 import type { CompiledRule } from "./rules/compile.ts";
-import { withoutDisabled } from "./rules/disable.ts";
 import { RuleEngine } from "./rules/engine.ts";
-import { withExceptions } from "./rules/exceptions.ts";
 import { loadRules } from "./rules/load.ts";
+import { tuneRules } from "./rules/tuning.ts";
 import type { RuleHit } from "./rules/types.ts";
 import { replayState } from "./state/memory.ts";
 
@@ -50,10 +49,8 @@ export async function buildDetector(
   }
   paths.push(...options.extraDirs);
   const loaded = await loadRules(paths, { placeholders: config.rules.placeholders });
-  const placeholders = config.rules.placeholders;
-  const narrowed = withExceptions(loaded.rules, config.rules.exceptions, { placeholders });
-  const used = withoutDisabled(narrowed.rules, config.rules.disabled);
-  const errors = [...loaded.errors, ...narrowed.problems, ...used.problems].map(
+  const used = tuneRules(loaded.rules, config.rules);
+  const errors = [...loaded.errors, ...used.problems].map(
     (e) => `${e.file}${e.ruleId ? ` (${e.ruleId})` : ""}: ${e.reason}`,
   );
   return {

@@ -52,7 +52,7 @@ export function withExceptions(
     }
   });
   const out = rules.map((r) => {
-    const tests = r.kind === "detection" ? excluded.get(r.meta.id) : undefined;
+    const tests = excluded.get(r.meta.id); // only detection rules get any
     if (!tests || r.kind !== "detection") return r;
     const { match } = r;
     // Only events the rule matches reach the exceptions: they cost nothing on the rest.

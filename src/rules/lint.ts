@@ -4,10 +4,8 @@
  */
 import type { Config } from "../config.ts";
 import type { CompiledRule } from "./compile.ts";
-import { withoutDisabled } from "./disable.ts";
-import { withExceptions } from "./exceptions.ts";
-import type { RuleProblem } from "./link.ts";
 import { type LoadOptions, loadRules } from "./load.ts";
+import { tuneRules } from "./tuning.ts";
 
 export type LintStatus = "loaded" | "skipped" | "error" | "unsupported";
 
@@ -39,13 +37,6 @@ export interface LintOptions extends LoadOptions {
   tuning?: Config["rules"];
 }
 
-/** What a configuration's tuning gets wrong about these rules (as the CLI and the Lambda would report). */
-function tuningProblems(rules: readonly CompiledRule[], tuning: Config["rules"]): RuleProblem[] {
-  const placeholders = tuning.placeholders;
-  const narrowed = withExceptions(rules, tuning.exceptions, { placeholders });
-  return [...narrowed.problems, ...withoutDisabled(narrowed.rules, tuning.disabled).problems];
-}
-
 export async function lintRules(paths: readonly string[], options: LintOptions = {}): Promise<LintReport> {
   const result = await loadRules(paths, options);
   const entries: LintEntry[] = [];
@@ -64,7 +55,8 @@ export async function lintRules(paths: readonly string[], options: LintOptions =
     entries.push({ ...e, status: e.feature ? "unsupported" : "error", warnings: [] });
   }
   if (options.tuning) {
-    for (const e of tuningProblems(result.rules, options.tuning))
+    // What the CLI and the Lambda would report for this configuration.
+    for (const e of tuneRules(result.rules, options.tuning).problems)
       entries.push({ ...e, status: "error", warnings: [] });
   }
   entries.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
