@@ -98,25 +98,24 @@ export async function handleInvocation(event: unknown, deps: InvocationDeps): Pr
     return { trigger: "ignored", batches: [], ignored: trigger.reason };
   }
 
+  const summary: InvocationSummary = { trigger: trigger.kind, batches: [] };
+  /** Keeps a batch's summary and logs it. */
+  const done = (batch: BatchSummary): BatchSummary => {
+    summary.batches.push(batch);
+    log(batchLine(batch));
+    return batch;
+  };
+
   if (trigger.kind === "cloudtrail-records") {
-    const source = trigger.source;
-    const summary: InvocationSummary = { trigger: "cloudtrail-records", batches: [] };
     // One batch; a failure here (store, publish) fails the invocation so EventBridge's async
     // retries redeliver it; eventID dedup makes the retry safe.
     // One EventBridge event: its marker lets the trail file that repeats it minutes later skip it.
-    const result = await runBatch(source, trigger.records, deps, true);
-    summary.batches.push(batchSummary(result));
-    log(batchLine(summary.batches[0]));
+    done(batchSummary(await runBatch(trigger.source, trigger.records, deps, true)));
     return summary;
   }
 
-  const summary: InvocationSummary = { trigger: trigger.kind, batches: [] };
   if (trigger.kind === "s3-objects") {
-    for (const object of trigger.objects) {
-      const batch = await processObject(object, `s3://${object.bucket}/${object.key}`, deps);
-      summary.batches.push(batch);
-      log(batchLine(batch));
-    }
+    for (const object of trigger.objects) done(await processObject(object, deps));
     const failures = summary.batches.filter((b) => b.status === "failed");
     if (failures.length > 0) throw new InvocationError(failures, summary);
     return summary;
@@ -136,16 +135,10 @@ export async function handleInvocation(event: unknown, deps: InvocationDeps): Pr
       // Another object of the same message failed: the message is redelivered anyway, and the
       // objects that succeeded carry their markers, so there is nothing to gain by going on here.
       if (failedMessages.has(messageId)) break;
-      const batch = await processObject(object, `s3://${object.bucket}/${object.key}`, deps);
-      summary.batches.push(batch);
-      log(batchLine(batch));
-      if (batch.status === "failed") failedMessages.add(messageId);
+      if (done(await processObject(object, deps)).status === "failed") failedMessages.add(messageId);
     }
     for (const queued of recordsOf.get(messageId) ?? []) {
-      const batch = await processQueuedRecord(queued, deps);
-      summary.batches.push(batch);
-      log(batchLine(batch));
-      if (batch.status === "failed") failedMessages.add(messageId);
+      if (done(await processQueuedRecord(queued, deps)).status === "failed") failedMessages.add(messageId);
     }
   }
   // In the batch's message order, as Lambda checkpoints on the first failure of FIFO queues.
@@ -175,11 +168,8 @@ async function processQueuedRecord(queued: QueuedRecord, deps: InvocationDeps): 
   }
 }
 
-async function processObject(
-  object: S3ObjectRef,
-  source: string,
-  deps: InvocationDeps,
-): Promise<BatchSummary> {
+async function processObject(object: S3ObjectRef, deps: InvocationDeps): Promise<BatchSummary> {
+  const source = `s3://${object.bucket}/${object.key}`;
   const markerKey = processedFileKey(object);
   try {
     const seen = await deps.store.getItems<ProcessedFileMarker>([markerKey]);
