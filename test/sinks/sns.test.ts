@@ -102,6 +102,46 @@ async function received(queueUrl: string): Promise<Envelope[]> {
   return (await drainQueue(queueUrl)).map((m) => JSON.parse(m.body) as Envelope);
 }
 
+/** Ids of the alerts the feed's queue received, sorted. */
+async function deliveredIds(queueUrl: string): Promise<string[]> {
+  return (await received(queueUrl)).map((m) => (JSON.parse(m.Message) as Alert).id).sort();
+}
+
+type BatchEntry = { Id: string };
+type BatchResponse = { output: { Failed?: unknown[] } & Record<string, unknown>; response: unknown };
+
+/**
+ * Passes every PublishBatch call of `sns` through `edit`, which sends the entries it chooses to moto
+ * (`send`) and may change the response. Returns the entry ids of each call, in call order.
+ */
+function onPublishBatch(
+  name: string,
+  edit: (
+    entries: BatchEntry[],
+    send: (entries: BatchEntry[]) => Promise<BatchResponse>,
+  ) => Promise<BatchResponse>,
+): string[][] {
+  const sentIds: string[][] = [];
+  sns.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== "PublishBatchCommand") return next(args);
+      const input = args.input as { PublishBatchRequestEntries: BatchEntry[] };
+      sentIds.push(input.PublishBatchRequestEntries.map((e) => e.Id));
+      // The SDK types the output as any SNS command's: here it is PublishBatch's.
+      const send = async (entries: BatchEntry[]) =>
+        (await next({
+          ...args,
+          input: { ...input, PublishBatchRequestEntries: entries },
+        })) as unknown as BatchResponse;
+      return (await edit(input.PublishBatchRequestEntries, send)) as unknown as Awaited<
+        ReturnType<typeof next>
+      >;
+    },
+    { step: "initialize", name },
+  );
+  return sentIds;
+}
+
 describe("SnsAlertSink", () => {
   it("publishes one message per new alert with subject, attributes and the JSON alert for SQS", async () => {
     const feed = await createTopicWithQueue(sns);
@@ -147,8 +187,7 @@ describe("SnsAlertSink", () => {
     const alerts = await makeAlerts(23);
     await new SnsAlertSink(sns, { topicArn: feed.topicArn, retry: noSleep }).publish(result(alerts));
     expect(calls.PublishBatchCommand).toBe(Math.ceil(alerts.length / 10));
-    const ids = (await received(feed.queueUrl)).map((m) => (JSON.parse(m.Message) as Alert).id).sort();
-    expect(ids).toEqual(alerts.map((a) => a.id).sort());
+    expect(await deliveredIds(feed.queueUrl)).toEqual(alerts.map((a) => a.id).sort());
   });
 
   it("sends escalated updates by default, every update with updates: all, none with updates: none", async () => {
@@ -207,54 +246,33 @@ describe("SnsAlertSink", () => {
   it("retries only the entries PublishBatch reported as failed", async () => {
     const feed = await createTopicWithQueue(sns);
     let failOnce = true;
-    const sentIds: string[][] = [];
     // Drops the second entry before it reaches moto and reports it in Failed[], as SNS does on a server fault.
-    sns.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName !== "PublishBatchCommand") return next(args);
-        const input = args.input as { PublishBatchRequestEntries: { Id: string }[] };
-        sentIds.push(input.PublishBatchRequestEntries.map((e) => e.Id));
-        if (!failOnce) return next(args);
-        failOnce = false;
-        const [kept, dropped] = [
-          input.PublishBatchRequestEntries.filter((_, i) => i !== 1),
-          input.PublishBatchRequestEntries[1],
-        ];
-        const out = await next({ ...args, input: { ...input, PublishBatchRequestEntries: kept } });
-        const output = out.output as { Failed?: unknown[] };
-        output.Failed = [
-          ...(output.Failed ?? []),
-          { Id: dropped.Id, Code: "InternalError", SenderFault: false, Message: "try again" },
-        ];
-        return out;
-      },
-      { step: "initialize", name: "partialFailure" },
-    );
+    const sentIds = onPublishBatch("partialFailure", async (entries, send) => {
+      if (!failOnce) return send(entries);
+      failOnce = false;
+      const out = await send(entries.filter((_, i) => i !== 1));
+      out.output.Failed = [
+        ...(out.output.Failed ?? []),
+        { Id: entries[1].Id, Code: "InternalError", SenderFault: false, Message: "try again" },
+      ];
+      return out;
+    });
     const alerts = await makeAlerts(3);
     await new SnsAlertSink(sns, { topicArn: feed.topicArn, retry: noSleep }).publish(result(alerts));
     expect(sentIds).toEqual([["a0", "a1", "a2"], ["a1"]]);
-    const ids = (await received(feed.queueUrl)).map((m) => (JSON.parse(m.Message) as Alert).id).sort();
-    expect(ids).toEqual(alerts.map((a) => a.id).sort());
+    expect(await deliveredIds(feed.queueUrl)).toEqual(alerts.map((a) => a.id).sort());
   });
 
   it("sends again an entry the response lists in neither Successful nor Failed", async () => {
     const feed = await createTopicWithQueue(sns);
     let dropOnce = true;
-    const sentIds: string[][] = [];
     const retried: string[] = [];
     // The first attempt loses the last entry on the way and the response says nothing of it.
-    sns.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName !== "PublishBatchCommand") return next(args);
-        const input = args.input as { PublishBatchRequestEntries: { Id: string }[] };
-        sentIds.push(input.PublishBatchRequestEntries.map((e) => e.Id));
-        if (!dropOnce) return next(args);
-        dropOnce = false;
-        const kept = input.PublishBatchRequestEntries.slice(0, -1);
-        return next({ ...args, input: { ...input, PublishBatchRequestEntries: kept } });
-      },
-      { step: "initialize", name: "unanswered" },
-    );
+    const sentIds = onPublishBatch("unanswered", async (entries, send) => {
+      if (!dropOnce) return send(entries);
+      dropOnce = false;
+      return send(entries.slice(0, -1));
+    });
     const alerts = await makeAlerts(3);
     await new SnsAlertSink(sns, {
       topicArn: feed.topicArn,
@@ -264,30 +282,21 @@ describe("SnsAlertSink", () => {
     expect(retried).toEqual([
       `${alerts[2].id}: NotAnswered in neither Successful nor Failed of the response`,
     ]);
-    const ids = (await received(feed.queueUrl)).map((m) => (JSON.parse(m.Message) as Alert).id).sort();
-    expect(ids).toEqual(alerts.map((a) => a.id).sort());
+    expect(await deliveredIds(feed.queueUrl)).toEqual(alerts.map((a) => a.id).sort());
   });
 
   it("gives up on an entry that keeps failing after the attempts, naming it, and delivers the rest", async () => {
     const feed = await createTopicWithQueue(sns);
-    const sentIds: string[][] = [];
     const retried: number[] = [];
     // The entry with Id a1 is never delivered: it always comes back in Failed[] as a server fault.
-    sns.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName !== "PublishBatchCommand") return next(args);
-        const input = args.input as { PublishBatchRequestEntries: { Id: string }[] };
-        sentIds.push(input.PublishBatchRequestEntries.map((e) => e.Id));
-        const kept = input.PublishBatchRequestEntries.filter((e) => e.Id !== "a1");
-        const out = kept.length
-          ? await next({ ...args, input: { ...input, PublishBatchRequestEntries: kept } })
-          : { output: { $metadata: {}, Successful: [] }, response: {} };
-        const output = out.output as { Failed?: unknown[] };
-        output.Failed = [{ Id: "a1", Code: "InternalError", SenderFault: false, Message: "try again" }];
-        return out as Awaited<ReturnType<typeof next>>;
-      },
-      { step: "initialize", name: "alwaysFailing" },
-    );
+    const sentIds = onPublishBatch("alwaysFailing", async (entries, send) => {
+      const kept = entries.filter((e) => e.Id !== "a1");
+      const out: BatchResponse = kept.length
+        ? await send(kept)
+        : { output: { $metadata: {}, Successful: [] }, response: {} };
+      out.output.Failed = [{ Id: "a1", Code: "InternalError", SenderFault: false, Message: "try again" }];
+      return out;
+    });
     const alerts = await makeAlerts(3);
     const sink = new SnsAlertSink(sns, {
       topicArn: feed.topicArn,
@@ -300,8 +309,7 @@ describe("SnsAlertSink", () => {
     );
     expect(sentIds).toEqual([["a0", "a1", "a2"], ["a1"], ["a1"]]);
     expect(retried).toEqual([1, 2]);
-    const ids = (await received(feed.queueUrl)).map((m) => (JSON.parse(m.Message) as Alert).id).sort();
-    expect(ids).toEqual([alerts[0].id, alerts[2].id].sort());
+    expect(await deliveredIds(feed.queueUrl)).toEqual([alerts[0].id, alerts[2].id].sort());
   });
 
   it("fails with a clear error when entries are rejected as the sender's fault", async () => {
