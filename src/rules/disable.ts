@@ -2,6 +2,7 @@
  * Rules a deployment turns off by id (config `rules.disabled`): a noisy SigmaHQ rule, a built-in that
  * does not fit an account, without editing the rule files. A disabled detection rule that an enabled
  * correlation still reads goes on feeding it, without alerting; otherwise it is not evaluated at all.
+ * A disabled correlation takes with it the base rules that only fed it.
  */
 import type { CompiledRule } from "./compile.ts";
 import type { RuleProblem } from "./link.ts";
@@ -20,22 +21,36 @@ export function withoutDisabled(
   for (const id of disabled) {
     if (!ids.has(id)) problems.push({ file: SOURCE, ruleId: id, reason: "no loaded rule has this id" });
   }
-  // Base rules are referenced by id or by Sigma name.
+  // Base rules are referenced by id or by Sigma name; the correlations on and off each feed some.
   const fed = new Set<string>();
+  const fedByDisabled = new Set<string>();
   for (const r of rules) {
-    if (r.kind === "correlation" && !disabled.has(r.meta.id)) for (const ref of r.ruleRefs) fed.add(ref);
+    if (r.kind !== "correlation") continue;
+    for (const ref of r.ruleRefs) (disabled.has(r.meta.id) ? fedByDisabled : fed).add(ref);
   }
+  const feeds = (r: CompiledRule, into: Set<string>) =>
+    r.kind === "detection" && (into.has(r.meta.id) || (r.name !== undefined && into.has(r.name)));
   const kept: CompiledRule[] = [];
   let count = 0;
   for (const r of rules) {
-    if (!disabled.has(r.meta.id)) {
+    if (disabled.has(r.meta.id)) {
+      count++;
+      if (feeds(r, fed)) kept.push(withAlert(r, false));
+    } else if (feeds(r, fedByDisabled)) {
+      // Its correlation is off: it stays only if it alerts or still feeds another, alerting as linked
+      // with all the rules (linked again without that correlation, Sigma's default would turn it on).
+      if (r.meta.alert || feeds(r, fed)) kept.push(withAlert(r, r.meta.alert));
+    } else {
       kept.push(r);
-      continue;
     }
-    count++;
-    const feeds = r.kind === "detection" && (fed.has(r.meta.id) || (r.name !== undefined && fed.has(r.name)));
-    // The policy, not only meta: the engine links rules again, and linking settles meta.alert from it.
-    if (feeds) kept.push({ ...r, policy: { ...r.policy, alert: false }, meta: { ...r.meta, alert: false } });
   }
   return { rules: kept, disabled: count, problems };
+}
+
+/**
+ * `rule` alerting or not, in its policy too: the engine links rules again, and linking settles
+ * meta.alert from the policy.
+ */
+function withAlert(rule: CompiledRule, alert: boolean): CompiledRule {
+  return { ...rule, policy: { ...rule.policy, alert }, meta: { ...rule.meta, alert } };
 }

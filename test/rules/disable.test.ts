@@ -60,6 +60,15 @@ describe("rules.disabled", () => {
     expect(alerting(await hitsWith(["s3-burst"]))).toEqual(["bucket-deleted", "s3-call"]);
   });
 
+  it("takes out with a disabled correlation the base rule that only fed it (Sigma's default: no generate)", async () => {
+    const plain = `${S3_BURST}---\n${ruleHead("bucket-deleted")}detection:\n  s:\n    eventName: DeleteBucket\n  condition: s\n`;
+    const { rules } = withoutDisabled(load(plain).rules, ["s3-burst"]);
+    expect(rules.map((r) => r.meta.id)).toEqual(["bucket-deleted"]);
+    // Nor, relinked without its correlation, does the base rule start alerting on its own.
+    const hits = await new RuleEngine(rules, defaultConfig).detect(s3Calls(3), new MemoryStore());
+    expect(alerting(hits)).toEqual(["bucket-deleted"]);
+  });
+
   it("reports an id that no loaded rule has (a typo must not leave a rule on unnoticed)", () => {
     const { problems, disabled } = withoutDisabled(load(RULES).rules, ["s3-cal"]);
     expect(disabled).toBe(0);
