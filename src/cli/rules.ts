@@ -5,17 +5,13 @@ import { readConfigFile } from "../config-file.ts";
 import { builtinRulesDir, scenarioRunner } from "../detection.ts";
 import { formatFixtureReport, runRuleFixtures } from "../rules/fixtures.ts";
 import { formatLintReport, lintRules } from "../rules/lint.ts";
-import { UsageError } from "./options.ts";
+import { parseOrUsage, UsageError } from "./options.ts";
 
 export async function rulesCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  let parsed: ReturnType<typeof parseRulesArgs>;
-  try {
-    parsed = parseRulesArgs(rest);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseOrUsage(() =>
+    parseArgs({ args: rest, options: { config: { type: "string" } }, allowPositionals: true }),
+  );
   const paths = positionals.length ? positionals : [builtinRulesDir()];
   if (sub === "lint") {
     // With a configuration: its placeholders expand, and its tuning is checked against these rules.
@@ -38,8 +34,4 @@ export async function rulesCommand(args: string[]): Promise<number> {
     return ok ? 0 : 1;
   }
   throw new UsageError(`rules needs test or lint, not ${sub ?? "nothing"}`);
-}
-
-function parseRulesArgs(args: string[]) {
-  return parseArgs({ args, options: { config: { type: "string" } }, allowPositionals: true, strict: true });
 }
