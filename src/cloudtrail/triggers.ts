@@ -174,7 +174,7 @@ function objectsOfS3Notification(payload: z.infer<typeof s3Notification>): S3Obj
 /** What one message holds: trail files to read, or an EventBridge event's CloudTrail record. */
 interface MessageContents {
   objects: S3ObjectRef[];
-  record?: { source: string; record: unknown };
+  record?: Omit<QueuedRecord, "messageId">;
 }
 
 /**

@@ -210,19 +210,21 @@ describe("agenttrail rules", () => {
       join(rules, "admin.yml"),
       "title: admin role used\nid: admin-role-used\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel:\n    userIdentity.sessionContext.sessionIssuer.userName|expand: '%admin_roles%'\n  condition: sel\nlevel: low\n",
     );
-    const config = (yaml: string) => {
-      const path = join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`);
+    const config = (name: string, yaml: string) => {
+      const path = join(dir, `${name}.yaml`);
       writeFileSync(path, yaml);
       return path;
     };
     // Without the placeholder's values the rule cannot load; with them it does.
     expect(agenttrail(["rules", "lint", rules]).status).toBe(1);
     const good = config(
+      "good",
       "rules:\n  placeholders: {admin_roles: [OrgAdmin]}\n  exceptions:\n    - {rules: [admin-role-used], match: {eventName: GetCallerIdentity}, reason: read-only check}\n",
     );
     const ok = agenttrail(["rules", "lint", "--config", good, rules]);
     expect(ok.status, ok.stdout).toBe(0);
     const typo = config(
+      "typo",
       "rules:\n  placeholders: {admin_roles: [OrgAdmin]}\n  disabled: [admin-role-usd]\n  exceptions:\n    - {rules: [admin-role-used], match: {eventName|nosuch: x}, reason: broken}\n",
     );
     const bad = agenttrail(["rules", "lint", "--config", typo, rules]);
