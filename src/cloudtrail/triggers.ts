@@ -3,7 +3,8 @@
  *
  * Accepted: S3 ObjectCreated notifications (directly, in SQS, in SNS, in SNS inside SQS), CloudTrail's own
  * SNS delivery notification (`s3Bucket`, `s3ObjectKey[]`, also inside SQS), and EventBridge CloudTrail
- * events (`detail` is the record), directly or queued in SQS (also inside SNS). Core module: no AWS SDK.
+ * events (`detail` is the record), directly, through SNS, or queued in SQS (also inside SNS). Core
+ * module: no AWS SDK.
  */
 
 import { z } from "zod";
@@ -179,16 +180,16 @@ interface MessageContents {
 
 /**
  * What one notification payload holds: an S3 notification, an S3 test event, CloudTrail's delivery
- * notification, an EventBridge event where `events` allows it (EventBridge → SQS), or an SNS envelope
- * around one of these. Strings are JSON-decoded (SQS bodies, SNS Message). Payloads that name nothing
+ * notification, an EventBridge event (a rule targeting a queue or a topic), or an SNS envelope around
+ * one of these. Strings are JSON-decoded (SQS bodies, SNS Message). Payloads that name nothing
  * to read (an EventBridge event that is not a CloudTrail record among them) hold nothing; throws for
  * payloads it does not recognise.
  */
-function contentsOfMessage(payload: unknown, options: { events: boolean }, depth = 0): MessageContents {
+function contentsOfMessage(payload: unknown, depth = 0): MessageContents {
   if (typeof payload === "string") payload = parseJson(payload, depth === 0 ? "message body" : "SNS Message");
   if (!isObject(payload)) throw new Error("notification is not a JSON object");
 
-  if (options.events && "detail-type" in payload) {
+  if ("detail-type" in payload) {
     const parsed = eventBridgeEvent.safeParse(payload);
     if (!parsed.success) throw new Error(`malformed EventBridge event: ${describeIssues(parsed.error)}`);
     const event = parseEventBridge(parsed.data);
@@ -214,15 +215,10 @@ function contentsOfMessage(payload: unknown, options: { events: boolean }, depth
     // SubscriptionConfirmation / UnsubscribeConfirmation carry nothing to read
     if (parsed.data.Type !== "Notification") return { objects: [] };
     if (depth >= 2) throw new Error("SNS notification nested too deep");
-    return contentsOfMessage(parsed.data.Message, options, depth + 1);
+    return contentsOfMessage(parsed.data.Message, depth + 1);
   }
   const keys = Object.keys(payload).slice(0, 8).join(", ");
   throw new Error(`not an S3, SNS or CloudTrail notification (keys: ${keys || "none"})`);
-}
-
-/** The trail files a notification names, where an EventBridge event is not expected. */
-function objectsOfNotification(payload: unknown, depth = 0): S3ObjectRef[] {
-  return contentsOfMessage(payload, { events: false }, depth).objects;
 }
 
 function parseSqs(event: z.infer<typeof sqsEvent>): Trigger {
@@ -231,7 +227,7 @@ function parseSqs(event: z.infer<typeof sqsEvent>): Trigger {
   const malformed: MalformedMessage[] = [];
   for (const { messageId, body } of event.Records) {
     try {
-      const contents = contentsOfMessage(body, { events: true });
+      const contents = contentsOfMessage(body);
       for (const o of dedupe(contents.objects)) objects.push({ ...o, messageId });
       if (contents.record) records.push({ messageId, ...contents.record });
     } catch (err) {
@@ -287,21 +283,33 @@ export function parseTrigger(event: unknown): Trigger {
       const parsed = snsLambdaEvent.safeParse(event);
       if (!parsed.success) throw new TriggerError(`malformed SNS event: ${describeIssues(parsed.error)}`);
       const objects: S3ObjectRef[] = [];
+      const records: Omit<QueuedRecord, "messageId">[] = [];
       for (const { Sns } of parsed.data.Records) {
         try {
-          objects.push(...objectsOfNotification(Sns.Message, 1));
+          // An EventBridge rule can target the topic: its Message is the event itself.
+          const contents = contentsOfMessage(Sns.Message, 1);
+          objects.push(...contents.objects);
+          if (contents.record) records.push(contents.record);
         } catch (err) {
           const id = Sns.MessageId ?? "(no MessageId)";
           throw new TriggerError(`SNS message ${id}: ${(err as Error).message}`);
         }
       }
-      return fromObjects(objects, "SNS notification");
+      if (records.length === 0) return fromObjects(objects, "SNS notification");
+      // Lambda hands an SNS subscription one message per invocation; an event is one batch, as directly.
+      if (records.length > 1 || objects.length > 0) {
+        throw new TriggerError(
+          `SNS event holds ${parsed.data.Records.length} messages with EventBridge events among them: expected one message per invocation`,
+        );
+      }
+      return { kind: "cloudtrail-records", records: [records[0].record], source: records[0].source };
     }
   }
 
   if (s3TestEvent.safeParse(event).success) return { kind: "ignored", reason: "s3:TestEvent" };
   try {
-    return fromObjects(objectsOfNotification(event), "S3 notification");
+    // An EventBridge event was taken above: what is left names trail files or nothing.
+    return fromObjects(contentsOfMessage(event).objects, "S3 notification");
   } catch (err) {
     throw new TriggerError(`unrecognised trigger event: ${(err as Error).message}`);
   }

@@ -227,6 +227,32 @@ describe("parseTrigger: SNS (Lambda subscription)", () => {
     expect(objectsOf(parseTrigger(snsLambdaEvent(message)))).toEqual([{ bucket: "trail-bucket", key }]);
   });
 
+  it("takes an EventBridge event's record from Sns.Message (a rule targeting the topic), as a direct event", () => {
+    const event = eventBridge("AWS API Call via CloudTrail");
+    expect(parseTrigger(snsLambdaEvent(JSON.stringify(event)))).toEqual(parseTrigger(event));
+    expect(parseTrigger(snsLambdaEvent(JSON.stringify(event)))).toEqual({
+      kind: "cloudtrail-records",
+      records: [stsRecord()],
+      source: `eventbridge:${event.id}`,
+    });
+    expect(
+      parseTrigger(snsLambdaEvent(JSON.stringify(eventBridge("AWS Insight via CloudTrail")))),
+    ).toMatchObject({ kind: "ignored" });
+    expect(() =>
+      parseTrigger(snsLambdaEvent(JSON.stringify(eventBridge("AWS API Call via CloudTrail", "text")))),
+    ).toThrow(
+      /^SNS message 95df01b4-ee98-5cb9-9903-4c221d41eb5e: EventBridge event 6a7e8feb.*: detail is not/,
+    );
+  });
+
+  it("refuses an SNS event of several messages when one is an EventBridge event (one batch per invocation)", () => {
+    const withEvent = snsLambdaEvent(JSON.stringify(eventBridge("AWS API Call via CloudTrail")));
+    const withFile = snsLambdaEvent(JSON.stringify(s3Notification(s3Record("b", LOG_KEY))));
+    const both = { Records: [...withFile.Records, ...withEvent.Records] };
+    expect(() => parseTrigger(both)).toThrow(TriggerError);
+    expect(() => parseTrigger(both)).toThrow(/2 messages with EventBridge events among them/);
+  });
+
   it("ignores the S3 test event sent through SNS, and fails on a message that is not JSON", () => {
     expect(parseTrigger(snsLambdaEvent(JSON.stringify(S3_TEST_EVENT)))).toMatchObject({ kind: "ignored" });
     expect(() => parseTrigger(snsLambdaEvent("{not json"))).toThrow(

@@ -35,6 +35,7 @@ import {
   ScenarioClock,
   type StoredObject,
   s3Notification,
+  snsLambdaEvent,
   taggedSessionScenario,
   tamperingFile,
   trailFile,
@@ -335,7 +336,7 @@ describe("the deployed function on emulated AWS", () => {
     expect(await metricSum("Alerts", { Severity: "high" })).toBe(highAlerts);
   });
 
-  it("counts an event once when it arrives through both EventBridge and S3", async () => {
+  it("counts an event once when it arrives through both EventBridge (directly or through SNS) and S3", async () => {
     const { records, consoleLogin } = humanAndServiceFile(clock);
     const signIn = eventBridgeEvent(consoleLogin, "AWS Console Sign In via CloudTrail");
     const first = await expectOk(signIn);
@@ -346,7 +347,10 @@ describe("the deployed function on emulated AWS", () => {
     const again = await expectOk(signIn);
     expect(again.batches[0]).toMatchObject({ events: 0, duplicates: 1 });
 
-    await expectOk(eventBridgeEvent(eventBridgeOnlyRecord(clock)));
+    // An EventBridge rule may target an SNS topic the function subscribes to: the same batch.
+    const viaTopic = await expectOk(snsLambdaEvent(eventBridgeEvent(eventBridgeOnlyRecord(clock))));
+    expect(viaTopic.trigger).toBe("cloudtrail-records");
+    expect(viaTopic.batches[0]).toMatchObject({ source: expect.stringMatching(/^eventbridge:/), events: 1 });
     const viaS3 = await expectOk(s3Notification([await upload(trailFile(records))]));
     expect(viaS3.batches[0]).toMatchObject({ records: records.length, duplicates: 1 });
 

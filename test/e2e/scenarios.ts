@@ -434,6 +434,33 @@ export function eventBridgeEvent(record: Rec, detailType = "AWS API Call via Clo
   };
 }
 
+/** A Lambda SNS subscription's event: one message, as SNS invokes a subscribed function. */
+export function snsLambdaEvent(message: Rec, topic = "cloudtrail-events"): Rec {
+  const topicArn = `arn:aws:sns:${REGION}:${ACCOUNT}:${topic}`;
+  return {
+    Records: [
+      {
+        EventVersion: "1.0",
+        EventSubscriptionArn: `${topicArn}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55`,
+        EventSource: "aws:sns",
+        Sns: {
+          Type: "Notification",
+          MessageId: eventId("sns"),
+          TopicArn: topicArn,
+          Subject: null,
+          Message: JSON.stringify(message),
+          Timestamp: new Date().toISOString(),
+          SignatureVersion: "1",
+          Signature: "EXAMPLE",
+          SigningCertUrl: `https://sns.${REGION}.amazonaws.com/SimpleNotificationService-EXAMPLE.pem`,
+          UnsubscribeUrl: `https://sns.${REGION}.amazonaws.com/?Action=Unsubscribe`,
+          MessageAttributes: {},
+        },
+      },
+    ],
+  };
+}
+
 /** A human call that only EventBridge delivers (not in any file). */
 export function eventBridgeOnlyRecord(clock: ScenarioClock): Rec {
   return {
