@@ -58,7 +58,7 @@ export async function buildDetector(
     errors,
     ruleCount: loaded.rules.length - used.disabled,
     disabledCount: used.disabled,
-    exceptionCount: config.rules.exceptions.length,
+    exceptionCount: used.exceptions,
   };
 }
 

@@ -19,8 +19,10 @@ export function withExceptions(
   rules: readonly CompiledRule[],
   exceptions: readonly RuleException[],
   ctx: CompileContext,
-): { rules: CompiledRule[]; problems: RuleProblem[] } {
+): { rules: CompiledRule[]; problems: RuleProblem[]; applied: number } {
   const problems: RuleProblem[] = [];
+  // Exceptions that narrow at least one rule: what a deployment is told is in force.
+  let applied = 0;
   const byId = new Map(rules.map((r) => [r.meta.id, r]));
   const excluded = new Map<string, EventPredicate[]>();
   exceptions.forEach((exception, i) => {
@@ -32,6 +34,7 @@ export function withExceptions(
       problems.push({ file, reason: `match: ${(err as Error).message}` });
       return;
     }
+    let narrows = false;
     for (const id of exception.rules) {
       const rule = byId.get(id);
       if (!rule) {
@@ -48,8 +51,10 @@ export function withExceptions(
         const list = excluded.get(id) ?? [];
         list.push(test);
         excluded.set(id, list);
+        narrows = true;
       }
     }
+    if (narrows) applied++;
   });
   const out = rules.map((r) => {
     const tests = excluded.get(r.meta.id); // only detection rules get any
@@ -59,5 +64,5 @@ export function withExceptions(
     const narrowed: EventPredicate = (e) => match(e) && !tests.some((t) => t(e));
     return { ...r, match: narrowed };
   });
-  return { rules: out, problems };
+  return { rules: out, problems, applied };
 }

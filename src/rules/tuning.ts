@@ -11,8 +11,13 @@ import type { RuleProblem } from "./link.ts";
 export function tuneRules(
   rules: readonly CompiledRule[],
   tuning: Config["rules"],
-): { rules: CompiledRule[]; disabled: number; problems: RuleProblem[] } {
+): { rules: CompiledRule[]; disabled: number; exceptions: number; problems: RuleProblem[] } {
   const narrowed = withExceptions(rules, tuning.exceptions, { placeholders: tuning.placeholders });
   const used = withoutDisabled(narrowed.rules, tuning.disabled);
-  return { rules: used.rules, disabled: used.disabled, problems: [...narrowed.problems, ...used.problems] };
+  return {
+    rules: used.rules,
+    disabled: used.disabled,
+    exceptions: narrowed.applied,
+    problems: [...narrowed.problems, ...used.problems],
+  };
 }
