@@ -149,8 +149,8 @@ export async function handleInvocation(event: unknown, deps: InvocationDeps): Pr
 }
 
 /** Items of an SQS batch by the message that carried them, each message's in their order. */
-function groupByMessage<T extends { messageId?: string }>(items: T[]): Map<string | undefined, T[]> {
-  const byMessage = new Map<string | undefined, T[]>();
+function groupByMessage<T extends { messageId: string }>(items: T[]): Map<string, T[]> {
+  const byMessage = new Map<string, T[]>();
   for (const item of items) {
     const list = byMessage.get(item.messageId);
     if (list) list.push(item);

@@ -15,10 +15,14 @@ export interface S3ObjectRef {
   bucket: string;
   /** Decoded object key (S3 notifications URL-encode keys; CloudTrail's own notification does not). */
   key: string;
-  /** The SQS message that carried this object, for `batchItemFailures`. */
-  messageId?: string;
   /** `s3.object.eTag` of an S3 notification (CloudTrail's own notification has none). */
   etag?: string;
+}
+
+/** A trail file an SQS message named. */
+export interface QueuedObject extends S3ObjectRef {
+  /** The SQS message that carried this object, for `batchItemFailures`. */
+  messageId: string;
 }
 
 /** A CloudTrail record an EventBridge event carried through SQS: one batch per message, like a direct event. */
@@ -41,7 +45,7 @@ export type Trigger =
   | {
       kind: "sqs";
       /** Trail files the messages name, each with its message id. */
-      objects: S3ObjectRef[];
+      objects: QueuedObject[];
       /** CloudTrail records of EventBridge events in the messages. */
       records: QueuedRecord[];
       /** Every message id of the batch, in order. */
@@ -222,7 +226,7 @@ function contentsOfMessage(payload: unknown, depth = 0): MessageContents {
 }
 
 function parseSqs(event: z.infer<typeof sqsEvent>): Trigger {
-  const objects: S3ObjectRef[] = [];
+  const objects: QueuedObject[] = [];
   const records: QueuedRecord[] = [];
   const malformed: MalformedMessage[] = [];
   for (const { messageId, body } of event.Records) {
