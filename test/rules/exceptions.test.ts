@@ -135,7 +135,11 @@ describe("rules.exceptions", () => {
 
   it("reports exceptions that name no rule, a correlation, or do not compile, and applies the rest", async () => {
     const rules = load(RULES).rules;
-    const { problems, rules: out, applied } = withExceptions(
+    const {
+      problems,
+      rules: out,
+      applied,
+    } = withExceptions(
       rules,
       [
         {
