@@ -4,7 +4,7 @@
  * terminal, --format json and summary.json; with `keepEventLines`, also every event's line of
  * events.jsonl (--out). Every string that came from a record is cleaned before it leaves here.
  */
-import type { Alert } from "./alerts.ts";
+import { type Alert, LEVELS, levelRank } from "./alerts.ts";
 import type { BatchResult, Sink } from "./batch.ts";
 import type {
   Actor,
@@ -666,6 +666,53 @@ class EarliestDistinct<T> {
   }
 }
 
+/** AI principals the terminal summary describes (the busiest); summary.json lists them all. */
+export const MAX_LISTED_AI_PRINCIPALS = 25;
+
+/** Alerts the terminal feed lists; the others are counted by severity (alerts.jsonl has them all). */
+export const MAX_FEED_ALERTS = 100;
+
+/**
+ * The feed: alerts in the order they began, at most MAX_FEED_ALERTS of them. When there are more, the
+ * most severe are listed (the earliest first among equals) and the rest counted, so a critical alert
+ * is never buried under thousands of low ones.
+ */
+export function alertFeed(alerts: readonly Alert[]): string[] {
+  const byTime = (a: Alert, b: Alert) =>
+    a.firstSeen < b.firstSeen ? -1 : a.firstSeen > b.firstSeen ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  let listed = [...alerts];
+  let omitted: Alert[] = [];
+  if (listed.length > MAX_FEED_ALERTS) {
+    listed.sort((a, b) => levelRank(b.severity) - levelRank(a.severity) || byTime(a, b));
+    omitted = listed.slice(MAX_FEED_ALERTS);
+    listed = listed.slice(0, MAX_FEED_ALERTS);
+  }
+  listed.sort(byTime);
+  const out = [`Alerts (${alerts.length}: ${severityCounts(alerts)}):`];
+  for (const a of listed) {
+    out.push(
+      `  [${a.severity.toUpperCase()}] ${cleanText(a.title, 200)}  (${a.ruleId}, ×${a.count}, ${a.firstSeen})`,
+    );
+  }
+  if (omitted.length) {
+    out.push(
+      `  … ${omitted.length} more not listed (${severityCounts(omitted)}): the feed keeps the ${MAX_FEED_ALERTS} most severe; --out DIR writes every alert to alerts.jsonl`,
+    );
+  }
+  return out;
+}
+
+/** "2 critical, 5 high, 1 low": the severities present, most severe first. */
+function severityCounts(alerts: readonly Alert[]): string {
+  const counts = new Map<string, number>();
+  for (const a of alerts) counts.set(a.severity, (counts.get(a.severity) ?? 0) + 1);
+  return [...LEVELS]
+    .reverse()
+    .filter((level) => counts.has(level))
+    .map((level) => `${counts.get(level)} ${level}`)
+    .join(", ");
+}
+
 /** The terminal summary: counts, the AI principals with their evidence, the alert feed. */
 export function renderSummary(s: RunSummary, alerts: Alert[]): string {
   const out: string[] = [];
@@ -685,7 +732,8 @@ export function renderSummary(s: RunSummary, alerts: Alert[]): string {
   }
   if (s.aiPrincipals.length) {
     out.push("", "AI principals:");
-    for (const p of s.aiPrincipals) {
+    // Busiest first (the summary's order).
+    for (const p of s.aiPrincipals.slice(0, MAX_LISTED_AI_PRINCIPALS)) {
       out.push(
         `  ${p.principal} (account ${p.account}): ${p.calls} call(s), ${p.confidence} confidence, via ${p.via.join(", ")}`,
       );
@@ -704,20 +752,17 @@ export function renderSummary(s: RunSummary, alerts: Alert[]): string {
           .join(", ")}`,
       );
     }
+    const more = s.aiPrincipals.slice(MAX_LISTED_AI_PRINCIPALS);
+    if (more.length) {
+      const calls = more.reduce((n, p) => n + p.calls, 0);
+      out.push(
+        `  … ${more.length} more AI principal(s) with ${calls} call(s) in all: --format json or --out DIR (summary.json) lists them all`,
+      );
+    }
   } else {
     out.push("", "No AI agent activity found.");
   }
-  if (alerts.length) {
-    out.push("", `Alerts (${alerts.length}):`);
-    const ordered = [...alerts].sort((a, b) =>
-      a.firstSeen < b.firstSeen ? -1 : a.firstSeen > b.firstSeen ? 1 : 0,
-    );
-    for (const a of ordered) {
-      out.push(
-        `  [${a.severity.toUpperCase()}] ${cleanText(a.title, 200)}  (${a.ruleId}, ×${a.count}, ${a.firstSeen})`,
-      );
-    }
-  }
+  if (alerts.length) out.push("", ...alertFeed(alerts));
   if (s.malformed.length) {
     out.push("", "Malformed records:");
     for (const m of s.malformed.slice(0, 10)) out.push(`  ${m.source} #${m.index}: ${m.reason}`);
