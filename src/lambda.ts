@@ -1,6 +1,6 @@
 /**
  * One Lambda invocation: the trigger (S3 notification, SQS/SNS-wrapped S3, CloudTrail's SNS
- * notification, EventBridge, EventBridge queued in SQS) → batches through the pipeline → sinks.
+ * notification, EventBridge directly, through SNS or queued in SQS) → batches through the pipeline → sinks.
  * Core module: no AWS SDK; reading objects, the store and the sinks are injected by
  * functions/handler.ts.
  *
