@@ -4,11 +4,10 @@ import { fileURLToPath } from "node:url";
 import type { Detector } from "./batch.ts";
 import type { Config } from "./config.ts";
 import { processBatch } from "./pipeline.ts";
-import type { CompiledRule } from "./rules/compile.ts";
 import { RuleEngine } from "./rules/engine.ts";
+import type { RunScenario } from "./rules/fixtures.ts";
 import { loadRules } from "./rules/load.ts";
 import { tuneRules } from "./rules/tuning.ts";
-import type { RuleHit } from "./rules/types.ts";
 import { replayState } from "./state/memory.ts";
 
 /**
@@ -66,15 +65,13 @@ export async function buildDetector(
  * Runs one fixture scenario through the real pipeline (normalise → attribute → enrich → detect)
  * with only the given rules and fresh in-memory state: what `agenttrail rules test` replays.
  */
-export function scenarioRunner(
-  config: Config,
-): (records: unknown[], rules: CompiledRule[]) => Promise<RuleHit[]> {
+export function scenarioRunner(config: Config): RunScenario {
   return async (records, rules) => {
     const { store, eventClock } = replayState();
     const result = await processBatch(
       { source: "fixture", records },
       { store, eventClock, config, detector: new RuleEngine(rules, config) },
     );
-    return result.hits;
+    return { hits: result.hits, malformed: result.malformed };
   };
 }

@@ -17,6 +17,11 @@ export interface InputFile {
 
 const TRAIL_FILE = /\.(json|jsonl|ndjson)(\.gz)?$|\.gz$/i;
 
+/** Whether a file name is one replay takes from a directory (rule fixtures use the same). */
+export function isTrailFileName(name: string): boolean {
+  return TRAIL_FILE.test(name);
+}
+
 export interface LocalInputs {
   files: InputFile[];
   /** Paths passed over in directories (digest/insight files, non-trail files). */
@@ -35,7 +40,7 @@ export async function localInputs(args: string[], stdin: () => Promise<Uint8Arra
     if (info.isDirectory()) {
       const found: string[] = [];
       for (const path of await walk(arg)) {
-        if (isDigestOrInsightPath(path) || !TRAIL_FILE.test(path)) skipped.push(path);
+        if (isDigestOrInsightPath(path) || !isTrailFileName(path)) skipped.push(path);
         else found.push(path);
       }
       files.push(...inDeliveryOrder(found).map(fileInput));

@@ -1,18 +1,28 @@
 /**
  * `agenttrail rules test`: every rule's fixtures replayed through the pipeline. For a rule with id X,
- * `<rulesDir>/fixtures/X/match/*.json` must make X hit at least once and `…/nomatch/*.json` never.
- * Each fixture is a JSON array of CloudTrail records (or `{"Records": […]}`), one scenario in order.
- * The pipeline is injected (`runScenario`), so this module stays independent of it.
+ * the files in `<rulesDir>/fixtures/X/match/` must make X hit at least once and those in `…/nomatch/`
+ * never. A fixture is a file in any format `agenttrail replay` reads (a JSON array of records,
+ * `{"Records": […]}`, JSON Lines, EventBridge events; gzipped or not), one scenario in order. A record
+ * the pipeline would count as malformed fails its fixture: dropped, it could make the fixture pass for
+ * the wrong reason. The pipeline is injected (`runScenario`), so this module stays independent of it.
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { isObject } from "../json-values.ts";
+import { decodeFile } from "../cloudtrail/decode.ts";
+import { isTrailFileName } from "../cloudtrail/inputs.ts";
+import type { MalformedRecord } from "../event.ts";
 import type { CompiledRule } from "./compile.ts";
 import type { RuleProblem } from "./link.ts";
 import { type LoadOptions, loadRules } from "./load.ts";
 import type { RuleHit } from "./types.ts";
 
-export type RunScenario = (records: unknown[], rules: CompiledRule[]) => Promise<RuleHit[]>;
+/** What one scenario gave: the rules' hits, and the records the pipeline could not read. */
+export interface ScenarioResult {
+  hits: RuleHit[];
+  malformed: readonly MalformedRecord[];
+}
+
+export type RunScenario = (records: unknown[], rules: CompiledRule[]) => Promise<ScenarioResult>;
 
 export type FixtureExpectation = "match" | "nomatch";
 
@@ -49,11 +59,12 @@ export interface FixtureOptions extends LoadOptions {
   requireFixtures?: boolean;
 }
 
-async function listJson(dir: string): Promise<string[]> {
+/** The fixture files of a match/ or nomatch/ directory: the names replay takes as trail files. */
+async function listFixtures(dir: string): Promise<string[]> {
   try {
     const names = await readdir(dir);
     return names
-      .filter((n) => n.toLowerCase().endsWith(".json"))
+      .filter(isTrailFileName)
       .sort()
       .map((n) => join(dir, n));
   } catch (err) {
@@ -76,11 +87,13 @@ async function listDirs(dir: string): Promise<string[]> {
 }
 
 async function readScenario(file: string): Promise<unknown[]> {
-  const doc = JSON.parse(await readFile(file, "utf8")) as unknown;
-  if (Array.isArray(doc)) return doc;
-  if (isObject(doc) && Array.isArray(doc.Records)) return doc.Records;
-  throw new Error('expected a JSON array of CloudTrail records (or {"Records": [...]})');
+  const decoded = decodeFile(await readFile(file), file);
+  if (decoded.skippedReason) throw new Error(`holds no records to replay (${decoded.skippedReason})`);
+  return decoded.records;
 }
+
+/** Malformed records listed in a failed fixture's reason. */
+const MAX_LISTED_MALFORMED = 3;
 
 async function runCase(
   ruleId: string,
@@ -103,7 +116,17 @@ async function runCase(
   }
   let hits: RuleHit[];
   try {
-    hits = await runScenario(records, rules);
+    const result = await runScenario(records, rules);
+    if (result.malformed.length) {
+      const listed = result.malformed
+        .slice(0, MAX_LISTED_MALFORMED)
+        .map((m) => `#${m.index}: ${m.reason}`)
+        .join("; ");
+      const more = result.malformed.length - MAX_LISTED_MALFORMED;
+      const reason = `${result.malformed.length} malformed record(s), ${listed}${more > 0 ? `; and ${more} more` : ""}`;
+      return { fixture, expect, passed: false, hits: 0, reason };
+    }
+    hits = result.hits;
   } catch (err) {
     return { fixture, expect, passed: false, hits: 0, reason: `pipeline failed: ${(err as Error).message}` };
   }
@@ -131,8 +154,8 @@ export async function runRuleFixtures(
   for (const rule of loaded.rules) {
     const id = rule.meta.id;
     const dir = join(fixturesRoot, id);
-    const match = fixtureIds.has(id) ? await listJson(join(dir, "match")) : [];
-    const nomatch = fixtureIds.has(id) ? await listJson(join(dir, "nomatch")) : [];
+    const match = fixtureIds.has(id) ? await listFixtures(join(dir, "match")) : [];
+    const nomatch = fixtureIds.has(id) ? await listFixtures(join(dir, "nomatch")) : [];
     fixtureIds.delete(id);
     const result: RuleFixtureResult = {
       ruleId: id,

@@ -1,8 +1,10 @@
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { defaultConfig } from "../../src/config.ts";
+import { scenarioRunner } from "../../src/detection.ts";
 import { RuleEngine } from "../../src/rules/engine.ts";
 import { formatFixtureReport, type RunScenario, runRuleFixtures } from "../../src/rules/fixtures.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
@@ -11,7 +13,10 @@ import { record, toEvent } from "./engine.helpers.ts";
 /** Normalise + detect, without attribution: enough for rules on raw fields. */
 const runScenario: RunScenario = async (records, rules) => {
   const events = records.map((r, i) => toEvent(r as Record<string, unknown>, {}, i));
-  return new RuleEngine(rules, defaultConfig).detect(events, new MemoryStore());
+  return {
+    hits: await new RuleEngine(rules, defaultConfig).detect(events, new MemoryStore()),
+    malformed: [],
+  };
 };
 
 const RULE = `title: Trail deleted
@@ -28,7 +33,9 @@ async function fixtureDir(files: Record<string, unknown>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "fixtures-"));
   for (const [path, content] of Object.entries(files)) {
     await mkdir(join(dir, path, ".."), { recursive: true });
-    await writeFile(join(dir, path), typeof content === "string" ? content : JSON.stringify(content));
+    const data =
+      typeof content === "string" || content instanceof Uint8Array ? content : JSON.stringify(content);
+    await writeFile(join(dir, path), data);
   }
   return dir;
 }
@@ -105,5 +112,44 @@ describe("runRuleFixtures", () => {
     expect(report.ok).toBe(true);
     const byId = Object.fromEntries(report.results.map((r) => [r.ruleId, r.status]));
     expect(byId).toEqual({ call: "no-fixtures", burst: "pass" });
+  });
+
+  it("reads fixtures in every format replay reads: JSON Lines, EventBridge events, gzipped", async () => {
+    const deleted = record({ eventName: "DeleteTrail", eventSource: "cloudtrail.amazonaws.com" });
+    const event = {
+      version: "0",
+      id: "evb-1",
+      "detail-type": "AWS API Call via CloudTrail",
+      detail: deleted,
+    };
+    const dir = await fixtureDir({
+      "trail.yml": RULE,
+      "fixtures/trail-deleted/match/eventbridge.json.gz": gzipSync(JSON.stringify(event)),
+      "fixtures/trail-deleted/nomatch/lines.jsonl": [record(), record({ eventName: "StopLogging" })]
+        .map((r) => JSON.stringify(r))
+        .join("\n"),
+      "fixtures/trail-deleted/nomatch/notes.txt": "not a fixture: passed over",
+    });
+    const report = await runRuleFixtures(dir, scenarioRunner(defaultConfig));
+    expect(report.results[0].cases.map((c) => [c.expect, c.fixture.slice(dir.length), c.passed])).toEqual([
+      ["match", "/fixtures/trail-deleted/match/eventbridge.json.gz", true],
+      ["nomatch", "/fixtures/trail-deleted/nomatch/lines.jsonl", true],
+    ]);
+    expect(report.ok).toBe(true);
+  });
+
+  it("fails a fixture with a record the pipeline cannot read, which would otherwise be dropped", async () => {
+    const { eventTime: _, ...noTime } = record({ eventName: "DeleteTrail" });
+    const dir = await fixtureDir({
+      "trail.yml": RULE,
+      "fixtures/trail-deleted/match/delete.json": [record({ eventName: "DeleteTrail" })],
+      // Without the check this passes: the DeleteTrail record is dropped as malformed.
+      "fixtures/trail-deleted/nomatch/typo.json": [record(), noTime],
+    });
+    const report = await runRuleFixtures(dir, scenarioRunner(defaultConfig));
+    expect(report.ok).toBe(false);
+    const [, typo] = report.results[0].cases;
+    expect(typo).toMatchObject({ expect: "nomatch", passed: false });
+    expect(typo.reason).toMatch(/^1 malformed record\(s\), #1: .*eventTime/);
   });
 });
