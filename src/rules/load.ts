@@ -54,8 +54,12 @@ export async function findRuleFiles(
   for (const p of paths) {
     try {
       const s = await stat(p);
-      if (s.isDirectory()) await walk(p);
-      else files.push(p);
+      if (s.isDirectory()) {
+        const before = files.length;
+        await walk(p);
+        // A directory given on purpose that holds no rules is a mistyped path, not an empty pack.
+        if (files.length === before) errors.push({ file: p, reason: "no rule files (.yml, .yaml) in it" });
+      } else files.push(p);
     } catch (err) {
       errors.push({ file: p, reason: `cannot read: ${(err as Error).message}` });
     }

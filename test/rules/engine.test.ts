@@ -341,6 +341,16 @@ describe("loading", () => {
     expect(r.errors[0]).toMatchObject({ file: "/nonexistent/rules-dir" });
   });
 
+  it("reports a directory that holds no rule files (a mistyped path), beside one that does", async () => {
+    const empty = await mkdtemp(join(tmpdir(), "no-rules-"));
+    await writeFile(join(empty, "README.md"), "rules live elsewhere");
+    const full = await mkdtemp(join(tmpdir(), "rules-"));
+    await writeFile(join(full, "a.yml"), `${head("a1")}detection:\n  s:\n    eventName: A\n  condition: s\n`);
+    const r = await loadRules([empty, full]);
+    expect(r.rules.map((x) => x.meta.id)).toEqual(["a1"]);
+    expect(r.errors).toEqual([{ file: empty, reason: "no rule files (.yml, .yaml) in it" }]);
+  });
+
   it("a rule without an id is known by its name; one with neither is an error", () => {
     const r = loadRuleSources([
       {
