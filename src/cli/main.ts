@@ -1,4 +1,5 @@
 /** `agenttrail`: command dispatch only. */
+import { FileError } from "../cloudtrail/decode.ts";
 import { ConfigError } from "../config.ts";
 import { lookupCommand } from "./lookup.ts";
 import { UsageError } from "./options.ts";
@@ -37,7 +38,8 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     const message =
-      err instanceof ConfigError || err instanceof UsageError
+      // Mistakes in what was asked for: their message says it all (a stack is for bugs).
+      err instanceof ConfigError || err instanceof UsageError || err instanceof FileError
         ? err.message
         : err instanceof Error
           ? (err.stack ?? err.message)

@@ -18,6 +18,15 @@ export async function replayCommand(args: string[]): Promise<number> {
     positionals.filter((p) => !p.startsWith("s3://")),
     () => readStream(process.stdin),
   );
+  if (local.files.length === 0 && s3Args.length === 0) {
+    // An empty summary would read as "no AI activity" when nothing was read at all.
+    const passedOver = local.skipped.length
+      ? ` (${local.skipped.length} file(s) passed over: digest, Insights or other names)`
+      : "";
+    throw new UsageError(
+      `no CloudTrail log files in ${positionals.join(", ")}${passedOver}; replay reads .json, .jsonl and .ndjson files, gzipped or not`,
+    );
+  }
   setup.collector.skippedFiles.push(...local.skipped);
   const reportListing = (url: string, err: unknown) =>
     setup.collector.fileFailed(url, describeReadError(url, err));

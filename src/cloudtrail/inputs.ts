@@ -3,8 +3,10 @@
  * standard input. Trail files are taken by name (.json, .jsonl, .ndjson, optionally .gz) and
  * Digest/Insight files are skipped by path segment, never by suffix (all three end in .json.gz).
  */
+import type { Stats } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join, sep } from "node:path";
+import { FileError } from "./decode.ts";
 import { isDigestOrInsightPath } from "./keys.ts";
 
 /** One input file: its name and how to read its bytes (lazily, one at a time). */
@@ -36,7 +38,13 @@ export async function localInputs(args: string[], stdin: () => Promise<Uint8Arra
       files.push({ source: "stdin", read: stdin });
       continue;
     }
-    const info = await stat(arg);
+    let info: Stats;
+    try {
+      info = await stat(arg);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new FileError(arg, code === "ENOENT" ? "no such file or directory" : (err as Error).message);
+    }
     if (info.isDirectory()) {
       const found: string[] = [];
       for (const path of await walk(arg)) {

@@ -119,6 +119,23 @@ describe("agenttrail replay", () => {
     expect(r.stderr).toContain(`${dir}/fake.json.gz: not gzip`);
   });
 
+  it("refuses input with nothing to replay, rather than a summary that reads as no AI activity (exit 2)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "agenttrail-nothing-"));
+    mkdirSync(join(dir, "CloudTrail-Digest"));
+    writeFileSync(join(dir, "CloudTrail-Digest", "x_CloudTrail-Digest_us-east-1_20260508T0910Z.json.gz"), "");
+    writeFileSync(join(dir, "notes.txt"), "not a trail file");
+    const empty = agenttrail(["replay", dir]);
+    expect(empty.status).toBe(2);
+    expect(empty.stdout).toBe("");
+    expect(empty.stderr).toBe(
+      `agenttrail: no CloudTrail log files in ${dir} (2 file(s) passed over: digest, Insights or other names); replay reads .json, .jsonl and .ndjson files, gzipped or not\n`,
+    );
+    const missing = agenttrail(["replay", join(dir, "no-such-dir")]);
+    expect(missing.status).toBe(2);
+    // The path and the reason, not a stack trace.
+    expect(missing.stderr).toBe(`agenttrail: ${join(dir, "no-such-dir")}: no such file or directory\n`);
+  });
+
   it("reads standard input", () => {
     const r = agenttrail(["replay", "-", "--format", "json"], readFileSync(STOP_LOGGING_FILE, "utf8"));
     expect(r.status, r.stderr).toBe(0);
