@@ -3,12 +3,14 @@
  * delivery order like a local directory (the whole listing is read first: keys only, not objects).
  */
 import type { S3Client } from "@aws-sdk/client-s3";
+import { FileError } from "./decode.ts";
 import { type InputFile, inDeliveryOrder } from "./inputs.ts";
 import { listS3Objects, parseS3Url, readS3Object } from "./s3.ts";
 
 /**
- * The trail objects under each URL in turn. A listing that fails (no such bucket, no permission) is
- * passed to `onListingFailed` and the next URL goes on, the way an unreadable file is reported.
+ * The trail objects under each URL in turn. A listing that fails (no such bucket, no permission) or
+ * finds no trail object is passed to `onListingFailed` and the next URL goes on, the way an unreadable
+ * file is reported.
  */
 export async function* s3Inputs(
   client: S3Client,
@@ -21,6 +23,8 @@ export async function* s3Inputs(
     try {
       bucket = parseS3Url(url).bucket;
       for await (const key of listS3Objects(client, url)) keys.push(key);
+      // A mistyped prefix lists nothing: said, not replayed as a quiet, empty trail.
+      if (keys.length === 0) throw new FileError(url, "no CloudTrail log files under this prefix");
     } catch (err) {
       onListingFailed(url, err);
       continue;

@@ -62,5 +62,14 @@ describe("agenttrail replay s3://bucket/prefix", () => {
       "s3://no-such-bucket-agenttrail/AWSLogs/",
     ]);
     expect(m.records).toEqual(l.records);
+
+    // So is a prefix with no trail object under it (a mistyped prefix), rather than an empty run.
+    const typo = spawnSync(
+      process.execPath,
+      ["bin/agenttrail.js", "replay", `s3://${bucket}/AWSLgos/`, "--format", "json"],
+      { encoding: "utf8", env, timeout: 60_000 },
+    );
+    expect(typo.status).toBe(1);
+    expect(typo.stderr).toContain(`s3://${bucket}/AWSLgos/: no CloudTrail log files under this prefix`);
   });
 });
