@@ -67,6 +67,17 @@ describe("agenttrail replay", () => {
     expect(readFileSync(join(out, "alerts.jsonl"), "utf8")).not.toContain("IQoJb3JpZ2luX2VjEXAMPLE");
   });
 
+  it("prints the feed the README shows for the bundled examples", () => {
+    const readme = readFileSync("README.md", "utf8");
+    const start = readme.indexOf("Alerts (6:");
+    const shown = readme.slice(start, readme.indexOf("```", start)).trimEnd().split("\n");
+    const r = agenttrail(["replay", "examples/"]);
+    expect(r.status, r.stderr).toBe(0);
+    // The README elides each alert's start time.
+    const feed = r.stdout.slice(r.stdout.indexOf("Alerts (")).trimEnd().split("\n");
+    expect(feed.map((line) => line.replace(/, 2026-[0-9T:.Z-]+\)$/, ", …)"))).toEqual(shown);
+  });
+
   it("prints a readable feed on the terminal, with no control characters from the records", () => {
     const dir = mkdtempSync(join(tmpdir(), "agenttrail-hostile-"));
     const hostile = call(
