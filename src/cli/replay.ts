@@ -18,13 +18,14 @@ export async function replayCommand(args: string[]): Promise<number> {
     positionals.filter((p) => !p.startsWith("s3://")),
     () => readStream(process.stdin),
   );
-  if (local.files.length === 0 && s3Args.length === 0) {
-    // An empty summary would read as "no AI activity" when nothing was read at all.
-    const passedOver = local.skipped.length
-      ? ` (${local.skipped.length} file(s) passed over: digest, Insights or other names)`
-      : "";
+  if (local.empty.length) {
+    // A directory with nothing to read is a wrong path: a summary without it would read as "no AI
+    // activity there".
+    const dirs = local.empty.map(({ dir, passedOver }) =>
+      passedOver ? `${dir} (${passedOver} file(s) passed over: digest, Insights or other names)` : dir,
+    );
     throw new UsageError(
-      `no CloudTrail log files in ${positionals.join(", ")}${passedOver}; replay reads .json, .jsonl and .ndjson files, gzipped or not`,
+      `no CloudTrail log files in ${dirs.join(", ")}; replay reads .json, .jsonl and .ndjson files, gzipped or not`,
     );
   }
   setup.collector.skippedFiles.push(...local.skipped);

@@ -28,11 +28,14 @@ export interface LocalInputs {
   files: InputFile[];
   /** Paths passed over in directories (digest/insight files, non-trail files). */
   skipped: string[];
+  /** Directories given that hold no trail file, with how many files in them were passed over. */
+  empty: { dir: string; passedOver: number }[];
 }
 
 export async function localInputs(args: string[], stdin: () => Promise<Uint8Array>): Promise<LocalInputs> {
   const files: InputFile[] = [];
   const skipped: string[] = [];
+  const empty: LocalInputs["empty"] = [];
   for (const arg of args) {
     if (arg === "-") {
       files.push({ source: "stdin", read: stdin });
@@ -47,16 +50,18 @@ export async function localInputs(args: string[], stdin: () => Promise<Uint8Arra
     }
     if (info.isDirectory()) {
       const found: string[] = [];
+      const skippedBefore = skipped.length;
       for (const path of await walk(arg)) {
         if (isDigestOrInsightPath(path) || !isTrailFileName(path)) skipped.push(path);
         else found.push(path);
       }
+      if (found.length === 0) empty.push({ dir: arg, passedOver: skipped.length - skippedBefore });
       files.push(...inDeliveryOrder(found).map(fileInput));
     } else {
       files.push(fileInput(arg));
     }
   }
-  return { files, skipped };
+  return { files, skipped, empty };
 }
 
 /** `…_CloudTrail_us-east-1_20260508T0910Z_Hk3mZp8QwA1rT5Lb.json.gz` → `20260508T0910Z` (delivery time, UTC). */

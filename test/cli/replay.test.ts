@@ -141,6 +141,13 @@ describe("agenttrail replay", () => {
     expect(empty.stderr).toBe(
       `agenttrail: no CloudTrail log files in ${dir} (2 file(s) passed over: digest, Insights or other names); replay reads .json, .jsonl and .ndjson files, gzipped or not\n`,
     );
+    // Beside a directory that has trail files, the empty one is still named.
+    const bare = mkdtempSync(join(tmpdir(), "agenttrail-bare-"));
+    const mixed = agenttrail(["replay", "examples/", bare]);
+    expect(mixed.status).toBe(2);
+    expect(mixed.stderr).toBe(
+      `agenttrail: no CloudTrail log files in ${bare}; replay reads .json, .jsonl and .ndjson files, gzipped or not\n`,
+    );
     const missing = agenttrail(["replay", join(dir, "no-such-dir")]);
     expect(missing.status).toBe(2);
     // The path and the reason, not a stack trace.
