@@ -713,11 +713,19 @@ function severityCounts(alerts: readonly Alert[]): string {
     .join(", ");
 }
 
+/** What the run read, as the summary names it: replay reads files, lookup reads LookupEvents pages. */
+export interface SummarySource {
+  command: string;
+  unit: string;
+}
+
+const REPLAY_SOURCE: SummarySource = { command: "replay", unit: "file" };
+
 /** The terminal summary: counts, the AI principals with their evidence, the alert feed. */
-export function renderSummary(s: RunSummary, alerts: Alert[]): string {
+export function renderSummary(s: RunSummary, alerts: Alert[], source: SummarySource = REPLAY_SOURCE): string {
   const out: string[] = [];
   const r = s.records;
-  out.push(`agenttrail replay: ${s.files.read} file(s), ${r.read} record(s)`);
+  out.push(`agenttrail ${source.command}: ${s.files.read} ${source.unit}(s), ${r.read} record(s)`);
   out.push(
     `  events ${r.events}  malformed ${r.malformed}  duplicates ${r.duplicates}  skipped ${r.skipped}  re-attributed ${r.reattributed}`,
   );
@@ -769,7 +777,7 @@ export function renderSummary(s: RunSummary, alerts: Alert[]): string {
     if (r.malformed > 10) out.push(`  … ${r.malformed - 10} more (see summary.json)`);
   }
   if (s.files.failed.length) {
-    out.push("", "Files that could not be read:");
+    out.push("", `${source.unit[0].toUpperCase()}${source.unit.slice(1)}s that could not be read:`);
     for (const f of s.files.failed) out.push(`  ${f.reason}`);
   }
   return out.join("\n");

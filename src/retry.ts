@@ -85,6 +85,15 @@ export function isRetryableError(error: unknown): boolean {
   return status !== undefined && status >= 500;
 }
 
+/** An AWS call's error for a one-line report: `AccessDenied (HTTP 403): Access Denied`. */
+export function describeAwsError(err: unknown): string {
+  if (err instanceof Error) {
+    const status = (err as ErrorLike).$metadata?.httpStatusCode;
+    return `${err.name}${status ? ` (HTTP ${status})` : ""}: ${err.message}`;
+  }
+  return String(err);
+}
+
 /** A sink call that failed for good: says what, where and why, keeps the last error as cause. */
 export class SinkPublishError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

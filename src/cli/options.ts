@@ -5,7 +5,7 @@ import type { LookupProgress } from "../cloudtrail/lookup.ts";
 import type { Config } from "../config.ts";
 import { readConfigFile } from "../config-file.ts";
 import { buildDetector } from "../detection.ts";
-import { RunCollector, renderSummary } from "../report.ts";
+import { RunCollector, renderSummary, type SummarySource } from "../report.ts";
 import type { RunDeps } from "../runner.ts";
 import { cleanText } from "../sanitize.ts";
 import { writeRunOutputs } from "../sinks/local.ts";
@@ -22,6 +22,8 @@ export const RUN_OPTIONS = {
 } as const;
 
 export interface RunSetup {
+  /** How the summary names the run and what it read. */
+  source: SummarySource;
   config: Config;
   detector: Detector;
   collector: RunCollector;
@@ -30,13 +32,16 @@ export interface RunSetup {
   state: ReturnType<typeof replayState>;
 }
 
-export async function setupRun(values: {
-  config?: string;
-  out?: string;
-  format?: string;
-  rules?: string[];
-  "no-builtin-rules"?: boolean;
-}): Promise<RunSetup> {
+export async function setupRun(
+  values: {
+    config?: string;
+    out?: string;
+    format?: string;
+    rules?: string[];
+    "no-builtin-rules"?: boolean;
+  },
+  source: SummarySource,
+): Promise<RunSetup> {
   if (values.format !== "text" && values.format !== "json")
     throw new UsageError(`--format must be text or json, not ${values.format}`);
   const config = await readConfigFile(values.config);
@@ -53,6 +58,7 @@ export async function setupRun(values: {
       `agenttrail: ${exceptionCount} rule exception(s) set by the config (rules.exceptions)\n`,
     );
   return {
+    source,
     config,
     detector,
     // Per-event lines are kept only for events.jsonl.
@@ -93,7 +99,8 @@ async function finishRun(setup: RunSetup): Promise<number> {
   const summary = setup.collector.summary();
   if (setup.out) await writeRunOutputs(setup.out, setup.collector, summary);
   if (setup.format === "json") process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-  else process.stdout.write(`${renderSummary(summary, [...setup.collector.alerts.values()])}\n`);
+  else
+    process.stdout.write(`${renderSummary(summary, [...setup.collector.alerts.values()], setup.source)}\n`);
   for (const f of summary.files.failed) process.stderr.write(`agenttrail: ${f.reason}\n`);
   return summary.files.failed.length > 0 || summary.records.malformed > 0 ? 1 : 0;
 }

@@ -12,7 +12,7 @@ export async function replayCommand(args: string[]): Promise<number> {
   );
   if (positionals.length === 0)
     throw new UsageError("replay needs at least one file, directory, - or s3://bucket/prefix");
-  const setup = await setupRun(values);
+  const setup = await setupRun(values, { command: "replay", unit: "file" });
   const s3Args = positionals.filter((p) => p.startsWith("s3://"));
   const local = await localInputs(
     positionals.filter((p) => !p.startsWith("s3://")),

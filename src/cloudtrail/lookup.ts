@@ -10,8 +10,8 @@ import {
   LookupEventsCommand,
   type LookupEventsCommandOutput,
 } from "@aws-sdk/client-cloudtrail";
-import { isThrottlingError, sleep as realSleep, type Sleep } from "../retry.ts";
-import { UnparseableRecord } from "./decode.ts";
+import { describeAwsError, isThrottlingError, sleep as realSleep, type Sleep } from "../retry.ts";
+import { FileError, UnparseableRecord } from "./decode.ts";
 
 export const LOOKUP_ATTRIBUTE_KEYS: readonly LookupAttributeKey[] = [
   "AccessKeyId",
@@ -58,6 +58,11 @@ export interface LookupOptions {
   ratePerSecond?: number;
   /** Retries of one request after ThrottlingException before giving up. */
   maxThrottleRetries?: number;
+  /**
+   * Called with the page's source and error when a page cannot be read (after the throttling
+   * retries); paging stops there, the pages already read stand. Without it the error is thrown.
+   */
+  onPageFailed?: (source: string, err: FileError) => void;
   /** Injectable time, so tests check the pacing without waiting. */
   clock?: () => number;
   sleep?: Sleep;
@@ -155,7 +160,13 @@ export async function* lookupEventBatches(
           }),
         );
       } catch (err) {
-        if (!isThrottlingError(err) || attempt >= maxRetries) throw err;
+        if (!isThrottlingError(err) || attempt >= maxRetries) {
+          if (!opts.onPageFailed) throw err;
+          // Without this page's NextToken there is no next page: report it, keep what was read.
+          const source = `cloudtrail-lookup ${attribute} page ${progress.pages + 1}`;
+          opts.onPageFailed(source, new FileError(source, `not readable: ${describeAwsError(err)}`));
+          return;
+        }
         progress.throttled++;
         opts.onProgress?.({ ...progress });
         await sleep(Math.min(MAX_BACKOFF_MS, THROTTLE_BACKOFF_MS * 2 ** attempt));

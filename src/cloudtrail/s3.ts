@@ -6,6 +6,7 @@
 import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { GetObjectCommand, paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3";
+import { describeAwsError } from "../retry.ts";
 import { FileError, isGzip, NAMED_GZ_NOT_GZIP } from "./decode.ts";
 import { isCloudTrailLogKey } from "./triggers.ts";
 
@@ -15,14 +16,6 @@ const DEFAULT_MAX_OBJECT_BYTES = 256 * 1024 * 1024;
 export interface ReadS3ObjectOptions {
   /** Largest body accepted after decompression. */
   maxBytes?: number;
-}
-
-function describe(err: unknown): string {
-  if (err instanceof Error) {
-    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    return `${err.name}${status ? ` (HTTP ${status})` : ""}: ${err.message}`;
-  }
-  return String(err);
 }
 
 /**
@@ -46,7 +39,7 @@ export async function readS3Object(
     if (!res.Body) throw new Error("response has no body");
     body = res.Body as unknown as AsyncIterable<Uint8Array> & Partial<Readable>;
   } catch (err) {
-    throw new FileError(where, `not readable: ${describe(err)}`);
+    throw new FileError(where, `not readable: ${describeAwsError(err)}`);
   }
 
   const chunks: Buffer[] = [];
@@ -70,7 +63,7 @@ export async function readS3Object(
       headLength += chunk.length;
     }
   } catch (err) {
-    throw new FileError(where, `not readable: ${describe(err)}`);
+    throw new FileError(where, `not readable: ${describeAwsError(err)}`);
   }
   const first = Buffer.concat(head);
   const gzip = isGzip(first);
@@ -87,7 +80,7 @@ export async function readS3Object(
     } catch (err) {
       body.destroy?.();
       if (err instanceof FileError) throw err;
-      throw new FileError(where, `not readable: ${describe(err)}`);
+      throw new FileError(where, `not readable: ${describeAwsError(err)}`);
     }
     return Buffer.concat(chunks, total);
   }
@@ -128,7 +121,7 @@ export async function readS3Object(
     const zlibError = String((err as { code?: unknown }).code ?? "").startsWith("Z_");
     throw new FileError(
       where,
-      `not readable: ${zlibError ? `gzip: ${(err as Error).message}` : describe(err)}`,
+      `not readable: ${zlibError ? `gzip: ${(err as Error).message}` : describeAwsError(err)}`,
     );
   }
   return Buffer.concat(chunks, total);
@@ -163,7 +156,7 @@ export async function* listS3Objects(
       }
     }
   } catch (err) {
-    throw new FileError(url, `not listable: ${describe(err)}`);
+    throw new FileError(url, `not listable: ${describeAwsError(err)}`);
   }
 }
 

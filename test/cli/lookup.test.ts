@@ -68,6 +68,32 @@ describe("agenttrail lookup", () => {
     expect(summary.byKind.ai).toBeGreaterThan(0);
   });
 
+  it("prints what the pages before a failed one held, names the failed page, and exits 1", async () => {
+    const records = await exampleRecords();
+    cloudtrail
+      .on(LookupEventsCommand)
+      .resolvesOnce({
+        Events: records
+          .slice(0, 10)
+          .map((r) => ({ EventId: String(r.eventID), CloudTrailEvent: JSON.stringify(r) })),
+        NextToken: "page-2",
+      })
+      .rejects(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:443"), { name: "Error" }));
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    vi.spyOn(process.stdout, "write").mockImplementation((text) => stdout.push(String(text)) > 0);
+    vi.spyOn(process.stderr, "write").mockImplementation((text) => stderr.push(String(text)) > 0);
+    const status = await lookupCommand(["--since", "3h", "--no-builtin-rules"]);
+    vi.restoreAllMocks();
+    expect(status).toBe(1);
+    const text = stdout.join("");
+    expect(text).toMatch(/^agenttrail lookup: 1 page\(s\), 10 record\(s\)/);
+    expect(text).toContain(
+      "Pages that could not be read:\n  cloudtrail-lookup all page 2: not readable: Error: connect ECONNREFUSED 127.0.0.1:443",
+    );
+    expect(stderr.join("")).toContain("agenttrail: cloudtrail-lookup all page 2: not readable:");
+  });
+
   it("parses Key=Value lookup attributes, keeping = inside the value", () => {
     expect(parseLookupAttribute("ResourceName=arn:aws:s3:::b?x=1")).toEqual({
       key: "ResourceName",

@@ -73,7 +73,10 @@ describe("lookupProgressLine", () => {
 
 describe("runAndFinish", () => {
   it("clears the progress line when the run fails, so the error is not printed onto it", async () => {
-    const setup = await setupRun({ format: "text", "no-builtin-rules": true });
+    const setup = await setupRun(
+      { format: "text", "no-builtin-rules": true },
+      { command: "replay", unit: "file" },
+    );
     const wasTTY = process.stderr.isTTY;
     const written: string[] = [];
     const write = vi.spyOn(process.stderr, "write").mockImplementation((text) => {

@@ -203,6 +203,33 @@ describe("lookupEventBatches", () => {
     expect(inputs()).toHaveLength(1);
   });
 
+  it("with onPageFailed, reports the page that cannot be read and keeps the pages before it", async () => {
+    const denied = Object.assign(new Error("not authorized to perform cloudtrail:LookupEvents"), {
+      name: "AccessDeniedException",
+      $metadata: { httpStatusCode: 400 },
+    });
+    cloudtrail
+      .on(LookupEventsCommand)
+      .resolvesOnce({ Events: [lookupEvent(RECORDS[0], 0)], NextToken: "t2" })
+      .rejectsOnce(throttled())
+      .rejects(denied);
+    const failed: [string, string][] = [];
+    const batches = await collect({
+      maxThrottleRetries: 1,
+      attribute: { key: "Username", value: "bob" },
+      onPageFailed: (source, err) => failed.push([source, err.message]),
+    });
+    expect(batches.map((b) => b.records)).toEqual([[RECORDS[0]]]);
+    expect(failed).toEqual([
+      [
+        "cloudtrail-lookup Username=bob page 2",
+        "cloudtrail-lookup Username=bob page 2: not readable: AccessDeniedException (HTTP 400): not authorized to perform cloudtrail:LookupEvents",
+      ],
+    ]);
+    // The throttled attempt was retried; the denied one was not, and no page came after it.
+    expect(inputs()).toHaveLength(3);
+  });
+
   it("turns an unparseable CloudTrailEvent into a malformed record, keeping the others", async () => {
     cloudtrail.on(LookupEventsCommand).resolvesOnce({
       Events: [
