@@ -8,7 +8,7 @@ import { buildDetector } from "../detection.ts";
 import { RunCollector, renderSummary, type SummarySource } from "../report.ts";
 import type { RunDeps } from "../runner.ts";
 import { cleanText } from "../sanitize.ts";
-import { writeRunOutputs } from "../sinks/local.ts";
+import { prepareOutputDir, writeRunOutputs } from "../sinks/local.ts";
 import { replayState } from "../state/memory.ts";
 
 export class UsageError extends Error {}
@@ -44,6 +44,13 @@ export async function setupRun(
 ): Promise<RunSetup> {
   if (values.format !== "text" && values.format !== "json")
     throw new UsageError(`--format must be text or json, not ${values.format}`);
+  if (values.out) {
+    try {
+      await prepareOutputDir(values.out);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
   const config = await readConfigFile(values.config);
   const { detector, errors, disabledCount, exceptionCount } = await buildDetector(config, {
     builtin: !values["no-builtin-rules"],

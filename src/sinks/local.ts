@@ -3,6 +3,18 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { RunCollector, RunSummary } from "../report.ts";
 
+/**
+ * Makes the --out directory before the run: a directory that cannot be made fails in a second, not
+ * after the whole input was read. Throws a one-line Error naming it.
+ */
+export async function prepareOutputDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw new Error(`--out ${dir}: cannot make the directory: ${(err as Error).message}`);
+  }
+}
+
 /** `collector` must keep event lines (`new RunCollector({ keepEventLines: true })`). */
 export async function writeRunOutputs(
   dir: string,

@@ -130,7 +130,7 @@ describe("agenttrail replay", () => {
     expect(r.stderr).toContain(`${dir}/fake.json.gz: not gzip`);
   });
 
-  it("refuses input with nothing to replay, rather than a summary that reads as no AI activity (exit 2)", () => {
+  it("refuses a path with nothing to replay (rather than a summary that reads as no AI activity) and an --out it cannot make, with exit 2", () => {
     const dir = mkdtempSync(join(tmpdir(), "agenttrail-nothing-"));
     mkdirSync(join(dir, "CloudTrail-Digest"));
     writeFileSync(join(dir, "CloudTrail-Digest", "x_CloudTrail-Digest_us-east-1_20260508T0910Z.json.gz"), "");
@@ -148,6 +148,12 @@ describe("agenttrail replay", () => {
     expect(mixed.stderr).toBe(
       `agenttrail: no CloudTrail log files in ${bare}; replay reads .json, .jsonl and .ndjson files, gzipped or not\n`,
     );
+    // An --out that cannot be made stops the run before any input is read.
+    writeFileSync(join(dir, "a-file"), "");
+    const badOut = agenttrail(["replay", "examples/", "--out", join(dir, "a-file", "out")]);
+    expect(badOut.status).toBe(2);
+    expect(badOut.stdout).toBe("");
+    expect(badOut.stderr).toMatch(/^agenttrail: --out .*a-file\/out: cannot make the directory: ENOTDIR/);
     const missing = agenttrail(["replay", join(dir, "no-such-dir")]);
     expect(missing.status).toBe(2);
     // The path and the reason, not a stack trace.
