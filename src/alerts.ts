@@ -42,6 +42,8 @@ export interface Alert {
   sample: Record<string, unknown>[];
   description?: string;
   runbook?: string;
+  /** The rule's known false positives (Sigma `falsepositives`), for the responder's triage. */
+  falsePositives?: readonly string[];
   /** new: first match in its suppression window (publish); updated: a later match raised the count. */
   status: "new" | "updated";
   /** The rule's title (the alert title is about the events). */
@@ -679,7 +681,11 @@ interface RuleTexts {
   ruleTitle: string;
   description?: string;
   runbook?: string;
+  falsePositives?: readonly string[];
 }
+
+/** Known false positives an alert lists (SigmaHQ rules name one to three). */
+const MAX_FALSE_POSITIVES = 5;
 
 const ruleTextsCache = new WeakMap<RuleMeta, RuleTexts>();
 
@@ -689,6 +695,12 @@ function ruleTexts(rule: RuleMeta): RuleTexts {
     texts = { ruleId: cleanText(rule.id, 256), ruleTitle: cleanText(rule.title, 256) };
     if (rule.description) texts.description = cleanText(rule.description, 2000).trim();
     if (rule.runbook) texts.runbook = cleanText(rule.runbook, 2000).trim();
+    const falsePositives = rule.falsepositives
+      .map((f) => cleanText(f, 300).trim())
+      .filter(Boolean)
+      .slice(0, MAX_FALSE_POSITIVES);
+    // Frozen: every alert of the rule shares the one list.
+    if (falsePositives.length) texts.falsePositives = Object.freeze(falsePositives);
     ruleTextsCache.set(rule, texts);
   }
   return texts;
@@ -824,6 +836,7 @@ function PlannedAlert(this: Alert, t: Touched): void {
   this.windowStart = w.start === w.firstSeen ? firstSeen : isoTime(w.start);
   if (texts.description !== undefined) this.description = texts.description;
   if (texts.runbook !== undefined) this.runbook = texts.runbook;
+  if (texts.falsePositives !== undefined) this.falsePositives = texts.falsePositives;
   if (!t.isNew && t.previousSeverity && levelRank(w.severity) > levelRank(t.previousSeverity)) {
     this.escalatedFrom = t.previousSeverity;
   }

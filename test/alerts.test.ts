@@ -489,6 +489,25 @@ describe("renderAlertText / alertMessageAttributes", () => {
     expect(text).toContain(`Alert id: ${alert.id}`);
   });
 
+  it("carries the rule's known false positives, cleaned and capped, and lists them for the responder", async () => {
+    const rule = makeRule({
+      falsepositives: ["Cleanup jobs\r\nFAKE LINE", "", "Backups rotated", "c", "d", "e", "f"],
+    });
+    const [alert] = await buildAlerts(
+      [makeHit(rule, deletes(["f1"], "2026-11-20T10:00:00Z"))],
+      new MemoryStore(),
+      config,
+    );
+    expect(alert.falsePositives).toEqual(["Cleanup jobs FAKE LINE", "Backups rotated", "c", "d", "e"]);
+    expect(JSON.parse(JSON.stringify(alert)).falsePositives).toEqual(alert.falsePositives);
+    const text = renderAlertText(alert);
+    expect(text).toContain("Known false positives: Cleanup jobs FAKE LINE; Backups rotated; c; d; e\n");
+    // A rule without any: no field, no line.
+    const plain = await sampleAlert();
+    expect("falsePositives" in plain).toBe(false);
+    expect(renderAlertText(plain)).not.toContain("Known false positives");
+  });
+
   it("lists a numbered runbook one step per line", async () => {
     const alert = await sampleAlert();
     const text = renderAlertText({

@@ -59,6 +59,10 @@ export function renderAlertText(alert: Alert): string {
     out.push("");
     out.push(`What this means: ${cleanText(alert.description, 2000).trim()}`);
   }
+  if (alert.falsePositives?.length) {
+    out.push("");
+    out.push(`Known false positives: ${alert.falsePositives.map((f) => cleanText(f, 300)).join("; ")}`);
+  }
   out.push("");
   const runbook = alert.runbook ? cleanText(alert.runbook, 2000).trim() : "";
   if (runbook) {
