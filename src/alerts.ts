@@ -44,6 +44,8 @@ export interface Alert {
   runbook?: string;
   /** The rule's known false positives (Sigma `falsepositives`), for the responder's triage. */
   falsePositives?: readonly string[];
+  /** The rule's Sigma tags, e.g. ATT&CK `attack.defense-evasion`, `attack.t1562.008`. */
+  tags?: readonly string[];
   /** new: first match in its suppression window (publish); updated: a later match raised the count. */
   status: "new" | "updated";
   /** The rule's title (the alert title is about the events). */
@@ -682,10 +684,13 @@ interface RuleTexts {
   description?: string;
   runbook?: string;
   falsePositives?: readonly string[];
+  tags?: readonly string[];
 }
 
 /** Known false positives an alert lists (SigmaHQ rules name one to three). */
 const MAX_FALSE_POSITIVES = 5;
+/** Tags an alert lists (SigmaHQ rules have two to six). */
+const MAX_TAGS = 20;
 
 const ruleTextsCache = new WeakMap<RuleMeta, RuleTexts>();
 
@@ -701,6 +706,11 @@ function ruleTexts(rule: RuleMeta): RuleTexts {
       .slice(0, MAX_FALSE_POSITIVES);
     // Frozen: every alert of the rule shares the one list.
     if (falsePositives.length) texts.falsePositives = Object.freeze(falsePositives);
+    const tags = rule.tags
+      .map((t) => cleanText(t, 100).trim())
+      .filter(Boolean)
+      .slice(0, MAX_TAGS);
+    if (tags.length) texts.tags = Object.freeze(tags);
     ruleTextsCache.set(rule, texts);
   }
   return texts;
@@ -837,6 +847,7 @@ function PlannedAlert(this: Alert, t: Touched): void {
   if (texts.description !== undefined) this.description = texts.description;
   if (texts.runbook !== undefined) this.runbook = texts.runbook;
   if (texts.falsePositives !== undefined) this.falsePositives = texts.falsePositives;
+  if (texts.tags !== undefined) this.tags = texts.tags;
   if (!t.isNew && t.previousSeverity && levelRank(w.severity) > levelRank(t.previousSeverity)) {
     this.escalatedFrom = t.previousSeverity;
   }

@@ -508,6 +508,29 @@ describe("renderAlertText / alertMessageAttributes", () => {
     expect(renderAlertText(plain)).not.toContain("Known false positives");
   });
 
+  it("carries the rule's Sigma tags and names the ATT&CK tactics and techniques in the text", async () => {
+    const rule = makeRule({
+      tags: [
+        "attack.defense-evasion",
+        "attack.t1562.008",
+        "attack.T1070",
+        "cve.2024-1234",
+        "detection.threat-hunting",
+      ],
+    });
+    const [alert] = await buildAlerts(
+      [makeHit(rule, deletes(["g1"], "2026-11-20T10:00:00Z"))],
+      new MemoryStore(),
+      config,
+    );
+    expect(alert.tags).toEqual(rule.tags);
+    expect(renderAlertText(alert)).toContain("\nATT&CK: defense-evasion, T1562.008, T1070\n");
+    const plain = await sampleAlert();
+    expect("tags" in plain).toBe(false);
+    expect(renderAlertText(plain)).not.toContain("ATT&CK");
+    expect(renderAlertText({ ...plain, tags: ["cve.2024-1234"] })).not.toContain("ATT&CK");
+  });
+
   it("lists a numbered runbook one step per line", async () => {
     const alert = await sampleAlert();
     const text = renderAlertText({

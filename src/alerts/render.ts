@@ -59,6 +59,11 @@ export function renderAlertText(alert: Alert): string {
     out.push("");
     out.push(`What this means: ${cleanText(alert.description, 2000).trim()}`);
   }
+  const attack = attackTags(alert.tags ?? []);
+  if (attack) {
+    out.push("");
+    out.push(`ATT&CK: ${attack}`);
+  }
   if (alert.falsePositives?.length) {
     out.push("");
     out.push(`Known false positives: ${alert.falsePositives.map((f) => cleanText(f, 300)).join("; ")}`);
@@ -81,6 +86,17 @@ export function renderAlertText(alert: Alert): string {
   out.push(`Event ids: ${ids.join(", ") || "none"}${more}`);
   out.push(`Alert id: ${cleanText(alert.id, 80)}`);
   return out.join("\n");
+}
+
+/** `attack.defense-evasion`, `attack.t1562.008` → "defense-evasion, T1562.008"; other tags are left to the JSON. */
+function attackTags(tags: readonly string[]): string {
+  return tags
+    .filter((t) => /^attack\./i.test(t))
+    .map((t) => {
+      const name = cleanText(t.slice("attack.".length), 80);
+      return /^t\d{4}(\.\d{3})?$/i.test(name) ? name.toUpperCase() : name;
+    })
+    .join(", ");
 }
 
 export interface StringAttribute {
