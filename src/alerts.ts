@@ -80,6 +80,12 @@ export function levelRank(level: Level): number {
 
 const LEVEL_RANKS = new Map(LEVELS.map((level, rank) => [level, rank]));
 
+/** Alerts in the order they began, then by id: the terminal feed's and alerts.jsonl's order. */
+export function byFirstSeen(a: Alert, b: Alert): number {
+  if (a.firstSeen !== b.firstSeen) return a.firstSeen < b.firstSeen ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
 function maxLevel(a: Level, b: Level): Level {
   return levelRank(a) >= levelRank(b) ? a : b;
 }

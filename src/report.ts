@@ -4,7 +4,7 @@
  * terminal, --format json and summary.json; with `keepEventLines`, also every event's line of
  * events.jsonl (--out). Every string that came from a record is cleaned before it leaves here.
  */
-import { type Alert, LEVELS, levelRank } from "./alerts.ts";
+import { type Alert, byFirstSeen, LEVELS, levelRank } from "./alerts.ts";
 import type { BatchResult, Sink } from "./batch.ts";
 import type {
   Actor,
@@ -678,16 +678,14 @@ export const MAX_FEED_ALERTS = 100;
  * is never buried under thousands of low ones.
  */
 export function alertFeed(alerts: readonly Alert[]): string[] {
-  const byTime = (a: Alert, b: Alert) =>
-    a.firstSeen < b.firstSeen ? -1 : a.firstSeen > b.firstSeen ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
   let listed = [...alerts];
   let omitted: Alert[] = [];
   if (listed.length > MAX_FEED_ALERTS) {
-    listed.sort((a, b) => levelRank(b.severity) - levelRank(a.severity) || byTime(a, b));
+    listed.sort((a, b) => levelRank(b.severity) - levelRank(a.severity) || byFirstSeen(a, b));
     omitted = listed.slice(MAX_FEED_ALERTS);
     listed = listed.slice(0, MAX_FEED_ALERTS);
   }
-  listed.sort(byTime);
+  listed.sort(byFirstSeen);
   const out = [`Alerts (${alerts.length}: ${severityCounts(alerts)}):`];
   for (const a of listed) {
     out.push(
