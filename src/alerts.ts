@@ -698,6 +698,22 @@ const MAX_FALSE_POSITIVES = 5;
 /** Tags an alert lists (SigmaHQ rules have two to six). */
 const MAX_TAGS = 20;
 
+/**
+ * A rule's list of texts as alerts carry it: cleaned, empty ones dropped, at most `maxEntries`;
+ * undefined when none is left. Frozen: every alert of the rule shares the one list.
+ */
+function cleanedList(
+  values: readonly string[],
+  maxLength: number,
+  maxEntries: number,
+): readonly string[] | undefined {
+  const list = values
+    .map((v) => cleanText(v, maxLength).trim())
+    .filter(Boolean)
+    .slice(0, maxEntries);
+  return list.length ? Object.freeze(list) : undefined;
+}
+
 const ruleTextsCache = new WeakMap<RuleMeta, RuleTexts>();
 
 function ruleTexts(rule: RuleMeta): RuleTexts {
@@ -706,17 +722,10 @@ function ruleTexts(rule: RuleMeta): RuleTexts {
     texts = { ruleId: cleanText(rule.id, 256), ruleTitle: cleanText(rule.title, 256) };
     if (rule.description) texts.description = cleanText(rule.description, 2000).trim();
     if (rule.runbook) texts.runbook = cleanText(rule.runbook, 2000).trim();
-    const falsePositives = rule.falsepositives
-      .map((f) => cleanText(f, 300).trim())
-      .filter(Boolean)
-      .slice(0, MAX_FALSE_POSITIVES);
-    // Frozen: every alert of the rule shares the one list.
-    if (falsePositives.length) texts.falsePositives = Object.freeze(falsePositives);
-    const tags = rule.tags
-      .map((t) => cleanText(t, 100).trim())
-      .filter(Boolean)
-      .slice(0, MAX_TAGS);
-    if (tags.length) texts.tags = Object.freeze(tags);
+    const falsePositives = cleanedList(rule.falsepositives, 300, MAX_FALSE_POSITIVES);
+    if (falsePositives) texts.falsePositives = falsePositives;
+    const tags = cleanedList(rule.tags, 100, MAX_TAGS);
+    if (tags) texts.tags = tags;
     ruleTextsCache.set(rule, texts);
   }
   return texts;
