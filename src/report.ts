@@ -242,7 +242,13 @@ export class RunCollector implements Sink {
     return this.lines.sorted([...this.held.values()]);
   }
 
-  fileFailed(source: string, reason: string): void {
+  /**
+   * An input that could not be read (a file, an S3 listing, a LookupEvents page): its error's message,
+   * named by the source unless the message already starts with it.
+   */
+  fileFailed(source: string, err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    const reason = message.startsWith(`${source}:`) ? message : `${source}: ${message}`;
     this.failures.push({ source: cleanText(source, 1024), reason: cleanText(reason, 500) });
   }
 

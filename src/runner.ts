@@ -87,7 +87,7 @@ async function decoded(
     if (!result.skippedReason) return { source: file.source, records: result.records };
     deps.collector.skippedFiles.push(`${file.source} (${result.skippedReason})`);
   } catch (err) {
-    deps.collector.fileFailed(file.source, describeReadError(file.source, err));
+    deps.collector.fileFailed(file.source, err);
   }
   return undefined;
 }
@@ -109,9 +109,4 @@ export async function runRecordBatches(batches: AsyncIterable<BatchInput>, deps:
     deps.onFile?.(++done, batch.source);
   }
   for (const sink of sinks) await sink.close?.();
-}
-
-export function describeReadError(source: string, err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return message.startsWith(`${source}:`) ? message : `${source}: ${message}`;
 }

@@ -46,7 +46,7 @@ export async function lookupCommand(args: string[]): Promise<number> {
   // Pages are not files: the lookup has a progress line of its own.
   const onProgress = lookupProgressLine();
   // A page that cannot be read ends the lookup: reported like an unreadable file, the pages read stand.
-  const onPageFailed = (source: string, err: Error) => setup.collector.fileFailed(source, err.message);
+  const onPageFailed = (source: string, err: unknown) => setup.collector.fileFailed(source, err);
   return runAndFinish(setup, (deps) =>
     runRecordBatches(
       lookupEventBatches(client, { start, end, attribute, maxPages, onProgress, onPageFailed }),

@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { type InputFile, localInputs, readStream } from "../cloudtrail/inputs.ts";
 import { s3ClientFromEnv } from "../cloudtrail/s3.ts";
 import { s3Inputs } from "../cloudtrail/s3-inputs.ts";
-import { describeReadError, runFiles } from "../runner.ts";
+import { runFiles } from "../runner.ts";
 import { parseOrUsage, progressLine, RUN_OPTIONS, runAndFinish, setupRun, UsageError } from "./options.ts";
 
 export async function replayCommand(args: string[]): Promise<number> {
@@ -29,8 +29,7 @@ export async function replayCommand(args: string[]): Promise<number> {
     );
   }
   setup.collector.skippedFiles.push(...local.skipped);
-  const reportListing = (url: string, err: unknown) =>
-    setup.collector.fileFailed(url, describeReadError(url, err));
+  const reportListing = (url: string, err: unknown) => setup.collector.fileFailed(url, err);
   // Local inputs first, then each S3 prefix: one run, one read-ahead, the sinks closed once.
   async function* inputs(): AsyncIterable<InputFile> {
     yield* local.files;
