@@ -23,10 +23,13 @@ export async function* s3Inputs(
     try {
       bucket = parseS3Url(url).bucket;
       for await (const key of listS3Objects(client, url)) keys.push(key);
-      // A mistyped prefix lists nothing: said, not replayed as a quiet, empty trail.
-      if (keys.length === 0) throw new FileError(url, "no CloudTrail log files under this prefix");
     } catch (err) {
       onListingFailed(url, err);
+      continue;
+    }
+    // A mistyped prefix lists nothing: said, not replayed as a quiet, empty trail.
+    if (keys.length === 0) {
+      onListingFailed(url, new FileError(url, "no CloudTrail log files under this prefix"));
       continue;
     }
     for (const key of inDeliveryOrder(keys)) {
