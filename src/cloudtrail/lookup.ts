@@ -125,7 +125,8 @@ function parseEvent(event: NonNullable<LookupEventsCommandOutput["Events"]>[numb
 
 /**
  * Pages through LookupEvents between `start` and `end`, one batch per non-empty page. Requests are paced by
- * a token bucket; a throttled request is retried with exponential backoff, then the error is thrown.
+ * a token bucket; a throttled request is retried with exponential backoff, then the error is thrown
+ * (or, with `onPageFailed`, reported there and paging stops).
  */
 export async function* lookupEventBatches(
   client: CloudTrailClient,
@@ -140,6 +141,8 @@ export async function* lookupEventBatches(
   const maxRetries = opts.maxThrottleRetries ?? 6;
   const progress: LookupProgress = { pages: 0, events: 0, throttled: 0 };
   const attribute = opts.attribute ? `${opts.attribute.key}=${opts.attribute.value}` : "all";
+  /** How a page is named as a batch source, and when it cannot be read. */
+  const pageSource = (page: number) => `cloudtrail-lookup ${attribute} page ${page}`;
 
   let nextToken: string | undefined;
   do {
@@ -163,7 +166,7 @@ export async function* lookupEventBatches(
         if (!isThrottlingError(err) || attempt >= maxRetries) {
           if (!opts.onPageFailed) throw err;
           // Without this page's NextToken there is no next page: report it, keep what was read.
-          const source = `cloudtrail-lookup ${attribute} page ${progress.pages + 1}`;
+          const source = pageSource(progress.pages + 1);
           opts.onPageFailed(source, new FileError(source, `not readable: ${describeAwsError(err)}`));
           return;
         }
@@ -178,7 +181,7 @@ export async function* lookupEventBatches(
     opts.onProgress?.({ ...progress });
     nextToken = page.NextToken || undefined;
     if (records.length > 0) {
-      yield { source: `cloudtrail-lookup ${attribute} page ${progress.pages}`, records };
+      yield { source: pageSource(progress.pages), records };
     }
   } while (nextToken);
 }
