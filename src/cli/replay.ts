@@ -1,6 +1,6 @@
 /** `agenttrail replay`: wiring of inputs, the memory store and the run outputs. */
 import { parseArgs } from "node:util";
-import { type InputFile, localInputs, readStream } from "../cloudtrail/inputs.ts";
+import { describeEmptyDirectories, type InputFile, localInputs, readStream } from "../cloudtrail/inputs.ts";
 import { s3ClientFromEnv } from "../cloudtrail/s3.ts";
 import { s3Inputs } from "../cloudtrail/s3-inputs.ts";
 import { runFiles } from "../runner.ts";
@@ -18,16 +18,9 @@ export async function replayCommand(args: string[]): Promise<number> {
     positionals.filter((p) => !p.startsWith("s3://")),
     () => readStream(process.stdin),
   );
-  if (local.empty.length) {
-    // A directory with nothing to read is a wrong path: a summary without it would read as "no AI
-    // activity there".
-    const dirs = local.empty.map(({ dir, passedOver }) =>
-      passedOver ? `${dir} (${passedOver} file(s) passed over: digest, Insights or other names)` : dir,
-    );
-    throw new UsageError(
-      `no CloudTrail log files in ${dirs.join(", ")}; replay reads .json, .jsonl and .ndjson files, gzipped or not`,
-    );
-  }
+  // A directory with nothing to read is a wrong path: a summary without it would read as "no AI
+  // activity there".
+  if (local.empty.length) throw new UsageError(describeEmptyDirectories(local.empty));
   setup.collector.skippedFiles.push(...local.skipped);
   const reportListing = (url: string, err: unknown) => setup.collector.fileFailed(url, err);
   // Local inputs first, then each S3 prefix: one run, one read-ahead, the sinks closed once.

@@ -64,6 +64,14 @@ export async function localInputs(args: string[], stdin: () => Promise<Uint8Arra
   return { files, skipped, empty };
 }
 
+/** Why directories given hold nothing to replay, in one line (LocalInputs.empty). */
+export function describeEmptyDirectories(empty: LocalInputs["empty"]): string {
+  const dirs = empty.map(({ dir, passedOver }) =>
+    passedOver ? `${dir} (${passedOver} file(s) passed over: digest, Insights or other names)` : dir,
+  );
+  return `no CloudTrail log files in ${dirs.join(", ")}; replay reads .json, .jsonl and .ndjson files, gzipped or not`;
+}
+
 /** `…_CloudTrail_us-east-1_20260508T0910Z_Hk3mZp8QwA1rT5Lb.json.gz` → `20260508T0910Z` (delivery time, UTC). */
 const DELIVERY_TIME = /_CloudTrail_[^_/\\]+_(\d{8}T\d{4}Z)_[^/\\]*$/;
 
