@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { inDeliveryOrder, localInputs } from "../../src/cloudtrail/inputs.ts";
+import { describeEmptyDirectories, inDeliveryOrder, localInputs } from "../../src/cloudtrail/inputs.ts";
 import { isDigestOrInsightPath } from "../../src/cloudtrail/keys.ts";
 
 const noStdin = async () => new Uint8Array();
@@ -24,9 +24,34 @@ describe("localInputs", () => {
       mkdirSync(join(path, ".."), { recursive: true });
       writeFileSync(path, "");
     }
-    const { files: taken, skipped } = await localInputs([root], noStdin);
+    const { files: taken, skipped, empty } = await localInputs([root], noStdin);
     expect(taken.map((f) => f.source)).toEqual([files.jsonl, files.early, files.sts, files.calls]);
     expect(skipped.sort()).toEqual([files.digest, files.insight, files.notes].sort());
+    expect(empty).toEqual([]);
+  });
+
+  it("lists each directory given that holds no trail file, with how many files it passed over", async () => {
+    const root = mkdtempSync(join(tmpdir(), "agenttrail-inputs-"));
+    const [digests, bare, full] = ["digests", "bare", "full"].map((d) => join(root, d));
+    for (const d of [digests, bare, full]) mkdirSync(d);
+    mkdirSync(join(digests, "CloudTrail-Digest"));
+    writeFileSync(join(digests, "CloudTrail-Digest", "a_CloudTrail-Digest_x.json.gz"), "");
+    writeFileSync(join(digests, "notes.txt"), "");
+    writeFileSync(join(full, "trail.json"), "");
+    const { files, empty } = await localInputs([digests, bare, full], noStdin);
+    expect(files.map((f) => f.source)).toEqual([join(full, "trail.json")]);
+    expect(empty).toEqual([
+      { dir: digests, passedOver: 2 },
+      { dir: bare, passedOver: 0 },
+    ]);
+    expect(describeEmptyDirectories(empty)).toBe(
+      `no CloudTrail log files in ${digests} (2 file(s) passed over: digest, Insights or other names), ${bare}; replay reads .json, .jsonl and .ndjson files, gzipped or not`,
+    );
+  });
+
+  it("names a path that does not exist in one line", async () => {
+    const missing = join(mkdtempSync(join(tmpdir(), "agenttrail-inputs-")), "nope");
+    await expect(localInputs([missing], noStdin)).rejects.toThrow(`${missing}: no such file or directory`);
   });
 
   it("takes a file named on the command line as it is, and - as standard input", async () => {
