@@ -242,6 +242,13 @@ describe("agenttrail rules", () => {
     expect(lint.status).toBe(1);
     expect(lint.stdout).toContain("broken.yml");
     expect(agenttrail(["rules", "lint", "test/fixtures/corpus/sigma"]).status).toBe(0);
+    // A directory with no rule in it (a mistyped path in CI) fails both, where it used to pass.
+    const empty = mkdtempSync(join(tmpdir(), "agenttrail-no-rules-"));
+    for (const sub of ["lint", "test"]) {
+      const r = agenttrail(["rules", sub, empty]);
+      expect(r.status, sub).toBe(1);
+      expect(r.stdout).toContain(`${empty}: no rule files (.yml, .yaml) in it`);
+    }
   });
 
   it("lints a configuration's tuning and placeholders against the rules with --config", () => {
