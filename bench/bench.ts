@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { type InputFile, inDeliveryOrder } from "../src/cloudtrail/inputs.ts";
+import { ReadAheadWorker } from "../src/cloudtrail/read-ahead-worker.ts";
 import { parseConfig } from "../src/config.ts";
 import { buildDetector } from "../src/detection.ts";
 import type { StageTimes } from "../src/pipeline.ts";
@@ -76,6 +77,8 @@ async function pipeline(): Promise<{
   ai: number;
   stages: StageTimes;
 }> {
+  // As `agenttrail replay` does: the read-ahead thread starts while the rules load.
+  const readAhead = new ReadAheadWorker();
   const extra = values["no-rules"] ? [] : [SIGMA_RULES, ...(values.rules ?? [])].filter(existsSync);
   const { detector, errors, ruleCount } = await buildDetector(config, {
     builtin: !values["no-rules"],
@@ -86,13 +89,17 @@ async function pipeline(): Promise<{
   const files: InputFile[] = paths.map((source, i) => ({ source, read: async () => bytes[i] }));
   const stages: StageTimes = {};
   const t0 = performance.now();
-  await runFiles(files, {
-    stageTimes: values.stages ? stages : undefined,
-    ...replayState(),
-    config,
-    collector,
-    detector,
-  });
+  await runFiles(
+    files,
+    {
+      stageTimes: values.stages ? stages : undefined,
+      ...replayState(),
+      config,
+      collector,
+      detector,
+    },
+    readAhead,
+  );
   const ms = performance.now() - t0;
   const s = collector.summary();
   return { records: s.records.read, ms, rules: ruleCount, alerts: s.alerts.total, ai: s.byKind.ai, stages };

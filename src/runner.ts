@@ -4,9 +4,9 @@
  * reported with its name and the run goes on; the caller decides the exit status.
  */
 import type { Detector, Sink } from "./batch.ts";
-import { decodeDecompressed, decompressFile } from "./cloudtrail/decode.ts";
-import { GunzipWorker } from "./cloudtrail/gunzip-worker.ts";
+import { decodePrepared, prepareFile } from "./cloudtrail/decode.ts";
 import type { InputFile } from "./cloudtrail/inputs.ts";
+import { type PreparedFile, ReadAheadWorker } from "./cloudtrail/read-ahead-worker.ts";
 import type { Config } from "./config.ts";
 import { type BatchInput, processBatch, type StageTimes } from "./pipeline.ts";
 import type { RunCollector } from "./report.ts";
@@ -27,62 +27,78 @@ export interface RunDeps {
   onFile?: (done: number, source: string) => void;
 }
 
+/**
+ * @param readAhead the read-ahead worker, when the caller started it earlier (replay starts it
+ *   before loading rules, so that the thread's start overlaps theirs); closed when the run ends.
+ */
 export async function runFiles(
   files: AsyncIterable<InputFile> | Iterable<InputFile>,
   deps: RunDeps,
+  readAhead: ReadAheadWorker = new ReadAheadWorker(),
 ): Promise<void> {
-  const gunzip = new GunzipWorker();
   try {
-    await runRecordBatches(decodedFiles(files, deps, gunzip), deps);
+    await runRecordBatches(decodedFiles(files, deps, readAhead), deps);
   } finally {
-    await gunzip.close();
+    await readAhead.close();
   }
 }
 
 /**
+ * Files being read and prepared ahead of the one in the pipeline. More than one: the worker's
+ * pace per file varies (its own garbage collection), S3 reads wait on the network, and a queue
+ * keeps the main thread fed.
+ */
+const READ_AHEAD = 8;
+
+/**
  * Each readable file as a batch; unreadable and digest files are reported to the collector and
- * passed over. The next file is read and gunzipped (on a worker thread) while the current batch
- * goes through the pipeline; files are still decoded and yielded one at a time, in order.
+ * passed over. The next files are read, gunzipped and scanned (on a worker thread) while the
+ * current batch goes through the pipeline; files are still decoded and yielded one at a time, in
+ * order.
  */
 async function* decodedFiles(
   files: AsyncIterable<InputFile> | Iterable<InputFile>,
   deps: RunDeps,
-  gunzip: GunzipWorker,
+  readAhead: ReadAheadWorker,
 ): AsyncIterable<BatchInput> {
-  let ahead: { file: InputFile; data: Promise<Uint8Array> } | undefined;
+  const ahead: { file: InputFile; data: Promise<PreparedFile> }[] = [];
   for await (const file of files) {
-    const next = { file, data: readDecompressed(file, gunzip) };
+    const data = readPrepared(file, readAhead);
     // A rejection is handled when this file's turn comes, not reported as unhandled meanwhile.
-    next.data.catch(() => {});
-    if (ahead) {
-      const batch = await decoded(ahead.file, ahead.data, deps);
+    data.catch(() => {});
+    ahead.push({ file, data });
+    if (ahead.length > READ_AHEAD) {
+      const first = ahead.shift() as (typeof ahead)[number];
+      const batch = await decoded(first.file, first.data, deps);
       if (batch) yield batch;
     }
-    ahead = next;
   }
-  if (ahead) {
-    const batch = await decoded(ahead.file, ahead.data, deps);
+  for (const { file, data } of ahead) {
+    const batch = await decoded(file, data, deps);
     if (batch) yield batch;
   }
 }
 
-async function readDecompressed(file: InputFile, worker: GunzipWorker): Promise<Uint8Array> {
-  return decompressFile(await file.read(), file.source, {
+async function readPrepared(file: InputFile, worker: ReadAheadWorker): Promise<PreparedFile> {
+  return prepareFile(await file.read(), file.source, {
     decompressed: file.decompressed,
-    gunzip: (gzip) => worker.gunzip(gzip),
+    prepare: (bytes, gzipped) => worker.prepare(bytes, gzipped),
   });
 }
 
 /** One file's records as a batch, or undefined when it was reported as unreadable or skipped. */
 async function decoded(
   file: InputFile,
-  data: Promise<Uint8Array>,
+  data: Promise<PreparedFile>,
   deps: RunDeps,
 ): Promise<BatchInput | undefined> {
   try {
-    const bytes = await data;
+    const waitFrom = performance.now();
+    const prepared = await data;
     const started = performance.now();
-    const result = decodeDecompressed(bytes, file.source);
+    // Time the main thread stood idle, waiting for the read-ahead (the file, the worker).
+    if (deps.stageTimes) deps.stageTimes.waiting = (deps.stageTimes.waiting ?? 0) + started - waitFrom;
+    const result = decodePrepared(prepared, file.source);
     if (deps.stageTimes) deps.stageTimes.decode = (deps.stageTimes.decode ?? 0) + performance.now() - started;
     if (!result.skippedReason) return { source: file.source, records: result.records };
     deps.collector.skippedFiles.push(`${file.source} (${result.skippedReason})`);

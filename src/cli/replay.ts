@@ -1,6 +1,7 @@
 /** `agenttrail replay`: wiring of inputs, the memory store and the run outputs. */
 import { parseArgs } from "node:util";
 import { describeEmptyDirectories, type InputFile, localInputs, readStream } from "../cloudtrail/inputs.ts";
+import { ReadAheadWorker } from "../cloudtrail/read-ahead-worker.ts";
 import { s3ClientFromEnv } from "../cloudtrail/s3.ts";
 import { s3Inputs } from "../cloudtrail/s3-inputs.ts";
 import { runFiles } from "../runner.ts";
@@ -12,6 +13,20 @@ export async function replayCommand(args: string[]): Promise<number> {
   );
   if (positionals.length === 0)
     throw new UsageError("replay needs at least one file, directory, - or s3://bucket/prefix");
+  // Started first: the thread loads while the rules do.
+  const readAhead = new ReadAheadWorker();
+  try {
+    return await replay(values, positionals, readAhead);
+  } finally {
+    await readAhead.close();
+  }
+}
+
+async function replay(
+  values: Parameters<typeof setupRun>[0],
+  positionals: string[],
+  readAhead: ReadAheadWorker,
+): Promise<number> {
   const setup = await setupRun(values, { command: "replay", unit: "file" });
   const s3Args = positionals.filter((p) => p.startsWith("s3://"));
   const local = await localInputs(
@@ -28,5 +43,5 @@ export async function replayCommand(args: string[]): Promise<number> {
     yield* local.files;
     if (s3Args.length) yield* s3Inputs(s3ClientFromEnv(), s3Args, reportListing);
   }
-  return runAndFinish(setup, (deps) => runFiles(inputs(), deps), progressLine("replay"));
+  return runAndFinish(setup, (deps) => runFiles(inputs(), deps, readAhead), progressLine("replay"));
 }

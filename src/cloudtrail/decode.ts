@@ -7,6 +7,8 @@
  */
 import { gunzipSync } from "node:zlib";
 import { isObject } from "../json-values.ts";
+import type { PreparedFile } from "./read-ahead-worker.ts";
+import { recordsOfScan } from "./trail-scan.ts";
 
 export class FileError extends Error {
   constructor(
@@ -54,25 +56,29 @@ export function decodeFile(
 }
 
 /**
- * A file's decompressed bytes, gunzipped by `gunzip` (the replay's worker thread, gunzip-worker.ts,
- * which falls back to this thread itself).
+ * A file's bytes made ready for decoding by `prepare` (the replay's read-ahead worker,
+ * read-ahead-worker.ts): checked as decodeFile checks them, gunzip failures named by the file.
  */
-export async function decompressFile(
+export async function prepareFile(
   bytes: Uint8Array,
   source: string,
-  options: { decompressed?: boolean; gunzip: (gzip: Uint8Array) => Promise<Uint8Array> },
-): Promise<Uint8Array> {
-  if (!isGzip(bytes)) return uncompressed(bytes, source, options);
+  options: {
+    decompressed?: boolean;
+    prepare: (bytes: Uint8Array, gzipped: boolean) => Promise<PreparedFile>;
+  },
+): Promise<PreparedFile> {
+  if (!isGzip(bytes)) return options.prepare(uncompressed(bytes, source, options), false);
   try {
-    return await options.gunzip(bytes);
+    return await options.prepare(bytes, true);
   } catch (err) {
     throw new FileError(source, `not readable gzip: ${(err as Error).message}`);
   }
 }
 
-/** Decompressed bytes (from decompressFile) → the records in them. */
-export function decodeDecompressed(data: Uint8Array, source: string): DecodedFile {
-  return decodeText(utf8(data), source);
+/** A prepared file (from prepareFile) → the records in it, as decodeFile gives them. */
+export function decodePrepared(prepared: PreparedFile, source: string): DecodedFile {
+  if ("scan" in prepared) return { records: recordsOfScan(prepared.scan) };
+  return decodeText(utf8(prepared.data), source);
 }
 
 function uncompressed(bytes: Uint8Array, source: string, options: { decompressed?: boolean }): Uint8Array {

@@ -2,13 +2,13 @@ import { readFileSync } from "node:fs";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
-  decodeDecompressed,
   decodeFile,
-  decompressFile,
+  decodePrepared,
   FileError,
+  prepareFile,
   UnparseableRecord,
 } from "../../src/cloudtrail/decode.ts";
-import { GunzipWorker } from "../../src/cloudtrail/gunzip-worker.ts";
+import { type PreparedFile, ReadAheadWorker } from "../../src/cloudtrail/read-ahead-worker.ts";
 import { normaliseRecord } from "../../src/normalise.ts";
 
 const LIB = "test/fixtures/corpus/aws-cloudtrail-processing-library";
@@ -92,7 +92,7 @@ describe("decodeFile", () => {
     const text = JSON.stringify({ Records: [record] });
     expect(decodeFile(Buffer.from(text), "u.json").records).toEqual([record]);
     expect(decodeFile(Buffer.from(`\ufeff${text}`), "bom.json").records).toEqual([record]);
-    expect(decodeDecompressed(Buffer.from(text), "u.json").records).toEqual([record]);
+    expect(decodePrepared({ data: Buffer.from(text) }, "u.json").records).toEqual([record]);
   });
 
   it("fails a file that is not JSON with an error naming the file", () => {
@@ -117,41 +117,61 @@ describe("decodeFile", () => {
 
 describe.each([
   ["on this thread", () => undefined],
-  ["on the replay's worker thread", () => new GunzipWorker()],
-])("decompressFile, gunzipping %s", (_, makeWorker) => {
+  ["on the replay's read-ahead worker", () => new ReadAheadWorker()],
+])("prepareFile + decodePrepared, preparing %s", (_, makeWorker) => {
   const trail = (ids: string[]) =>
     JSON.stringify({ Records: ids.map((eventID) => ({ eventID, eventName: "GetObject" })) });
-  let worker: GunzipWorker | undefined;
-  beforeEach(() => {
+  let worker: ReadAheadWorker | undefined;
+  beforeEach(async () => {
     worker = makeWorker();
+    if (worker) expect(await worker.started).toBe(true);
   });
   afterEach(async () => {
     await worker?.close();
   });
-  const decompress = (bytes: Uint8Array, source: string, options: { decompressed?: boolean } = {}) => {
+  const prepare = (bytes: Uint8Array, source: string, options: { decompressed?: boolean } = {}) => {
     const w = worker;
-    const gunzip = w ? (gzip: Uint8Array) => w.gunzip(gzip) : async (gzip: Uint8Array) => gunzipSync(gzip);
-    return decompressFile(bytes, source, { ...options, gunzip });
+    const here = async (b: Uint8Array, gzipped: boolean): Promise<PreparedFile> => ({
+      data: gzipped ? gunzipSync(b) : b,
+    });
+    return prepareFile(bytes, source, { ...options, prepare: w ? (b, g) => w.prepare(b, g) : here });
   };
 
   it("reads every member of a multi-member gzip, whose trailer states only the last member's size", async () => {
     const first = gzipSync(Buffer.from(`${trail(["a"]).slice(0, -2)},`));
     const second = gzipSync(Buffer.from(`${JSON.stringify({ eventID: "b", eventName: "GetObject" })}]}`));
     const bytes = Buffer.concat([first, second]);
-    const data = await decompress(bytes, "x.json.gz");
-    const { records } = decodeDecompressed(data, "x.json.gz");
+    const { records } = decodePrepared(await prepare(bytes, "x.json.gz"), "x.json.gz");
     expect(records.map((r) => (r as { eventID: string }).eventID)).toEqual(["a", "b"]);
     expect(decodeFile(bytes, "x.json.gz").records).toEqual(records);
+  });
+
+  it("gives the records decodeFile gives, for a trail file and for the formats it does not scan", async () => {
+    const lines =
+      '{"eventID":"a","eventName":"A"}\nnot json\n{"detail-type":"AWS API Call via CloudTrail","detail":{"eventID":"b"}}';
+    for (const text of [readFileSync(trailFile, "utf8"), lines, `\uFEFF${trail(["c"])}`]) {
+      for (const bytes of [Buffer.from(text), gzipSync(Buffer.from(text))]) {
+        const got = decodePrepared(await prepare(bytes, "f.json", { decompressed: false }), "f.json");
+        expect(got).toStrictEqual(decodeFile(bytes, "f.json"));
+      }
+    }
+  });
+
+  it("reports a file that is not JSON as decodeFile does", async () => {
+    const bytes = gzipSync(Buffer.from('{"Records":[{"eventID":"a"}'));
+    const prepared = await prepare(bytes, "cut.json.gz");
+    expect(() => decodePrepared(prepared, "cut.json.gz")).toThrow(/^cut\.json\.gz: not JSON/);
   });
 
   it("rejects a corrupt gzip and a plain file named .gz with the file's name", async () => {
     const corrupt = gzipSync(Buffer.from(trail(["a"])));
     corrupt[20] ^= 0xff;
-    await expect(decompress(corrupt, "bad.json.gz")).rejects.toThrow(FileError);
-    await expect(decompress(corrupt, "bad.json.gz")).rejects.toThrow(/^bad\.json\.gz: not readable gzip/);
-    await expect(decompress(Buffer.from(trail(["a"])), "plain.json.gz")).rejects.toThrow(
+    await expect(prepare(corrupt, "bad.json.gz")).rejects.toThrow(FileError);
+    await expect(prepare(corrupt, "bad.json.gz")).rejects.toThrow(/^bad\.json\.gz: not readable gzip/);
+    await expect(prepare(Buffer.from(trail(["a"])), "plain.json.gz")).rejects.toThrow(
       /^plain\.json\.gz: not gzip/,
     );
-    expect(await decompress(Buffer.from("{}"), "from-s3", { decompressed: true })).toEqual(Buffer.from("{}"));
+    const fromS3 = await prepare(Buffer.from("{}"), "from-s3", { decompressed: true });
+    expect(decodePrepared(fromS3, "from-s3").records).toEqual([{}]);
   });
 });

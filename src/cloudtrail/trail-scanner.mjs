@@ -1,0 +1,497 @@
+// @ts-check
+/**
+ * The scan of a CloudTrail trail file into compact form (the ScannedTrail of trail-scan.ts), run on
+ * the replay's read-ahead thread. Plain JavaScript (type-checked from its JSDoc) so that a worker
+ * loads it without a TypeScript loader: the thread starts in tens of milliseconds, not hundreds.
+ *
+ * The scan validates the JSON as it goes. Anything it does not take on — not valid JSON, a document
+ * that is not exactly `{"Records":[…]}`, a key `__proto__` — is left to the usual decoding
+ * (decode.ts), so the records and every error message are the same either way.
+ */
+
+/** A slot's low two bits say what its value is; the rest is an index (or which literal). */
+export const SLOT = Object.freeze({ string: 0, nested: 1, literal: 2 });
+/** The literals a literal slot names, by index. */
+export const LITERALS = Object.freeze([true, false, null]);
+/** A record's first slot when the record is kept whole as one nested text. */
+export const WHOLE = -1;
+
+// Byte values the scan looks at.
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+/** A key in the tree of records' key sequences (TrailScanner.nextKey). */
+class KeyNode {
+  /** @type {KeyNode[]} */
+  children = [];
+  /** The index of the shape whose last key this is, once a record has ended here. */
+  shape = -1;
+  /**
+   * @param {string} key
+   * @param {Uint8Array} bytes the key as written (empty when it had escapes: matched by string then)
+   * @param {string[]} path the keys from the root to here
+   * @param {ValueStats} stats
+   */
+  constructor(key, bytes, path, stats) {
+    this.key = key;
+    this.bytes = bytes;
+    this.path = path;
+    this.stats = stats;
+  }
+}
+/** How often one key's values repeated, over its first SAMPLE values. */
+class ValueStats {
+  static SAMPLE = 128;
+  values = 0;
+  repeats = 0;
+  /** Set once a key's values have shown they do not repeat: they are no longer looked up. */
+  distinct = false;
+  /** Where the key's previous value was written, and its slot: the same bytes are the same slot. */
+  lastStart = 0;
+  lastEnd = 0;
+  lastSlot = -1;
+}
+/** Thrown inside the scan when the text is not what it takes on; scanTrailFile returns undefined. */
+class NotTaken extends Error {}
+const NOT_TAKEN = new NotTaken();
+/**
+ * The records of a decompressed trail file in compact form, or undefined when the file is anything
+ * but valid JSON of the shape `{"Records":[…]}` (decode.ts reads those, and reports what is wrong).
+ */
+/**
+ * @param {Uint8Array} bytes
+ * @returns {import("./trail-scan.ts").ScannedTrail | undefined}
+ */
+export function scanTrailFile(bytes) {
+  try {
+    return new TrailScanner(bytes).scan();
+  } catch (err) {
+    if (err instanceof NotTaken) return undefined;
+    throw err;
+  }
+}
+/**
+ * Buffer's own decoders of a range: what `toString(encoding, start, end)` calls after checking its
+ * arguments, which on millions of short strings costs as much as the decoding.
+ * @typedef {Buffer & { latin1Slice(start: number, end: number): string, utf8Slice(start: number, end: number): string }} SlicingBuffer
+ */
+
+class TrailScanner {
+  pos = 0;
+  /** @type {string[]} */
+  strings = [];
+  /** @type {Map<string, number>} */
+  stringIndex = new Map();
+  /** @type {string[]} */
+  nested = [];
+  /** @type {Map<string, number>} */
+  nestedIndex = new Map();
+  /** @type {string[][]} */
+  shapes = [];
+  /** Keys seen in records, as a tree of key sequences: a path from the root is a record's shape. */
+  root = new KeyNode("", new Uint8Array(0), [], new ValueStats());
+  /** Repetition of each key's values (see ValueStats), shared by the key's nodes. @type {Map<string, ValueStats>} */
+  statsByKey = new Map();
+  slots = new Int32Array(4096);
+  used = 0;
+  /** Whether the last string stepped over had a backslash escape. */
+  lastEscaped = false;
+  /** Whether the last string stepped over had a byte above 0x7f (not ASCII: decoded as UTF-8). */
+  lastHadHigh = false;
+  /** @param {Uint8Array} bytes */
+  constructor(bytes) {
+    this.bytes = bytes;
+    this.buffer = /** @type {SlicingBuffer} */ (
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    );
+  }
+  scan() {
+    const b = this.bytes;
+    // A UTF-8 byte-order mark, as decode.ts allows.
+    if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) this.pos = 3;
+    this.expect(OPEN_BRACE);
+    this.skipSpace();
+    if (this.readKey() !== "Records") throw NOT_TAKEN;
+    this.expect(COLON);
+    this.expect(OPEN_BRACKET);
+    let records = 0;
+    this.skipSpace();
+    if (b[this.pos] === CLOSE_BRACKET) this.pos++;
+    else {
+      for (;;) {
+        this.skipSpace();
+        this.record();
+        records++;
+        this.skipSpace();
+        const c = b[this.pos++];
+        if (c === CLOSE_BRACKET) break;
+        if (c !== COMMA) throw NOT_TAKEN;
+      }
+    }
+    this.expect(CLOSE_BRACE);
+    this.skipSpace();
+    if (this.pos !== b.length) throw NOT_TAKEN;
+    return {
+      strings: this.strings,
+      nested: this.nested,
+      shapes: this.shapes,
+      slots: this.slots.slice(0, this.used),
+      records,
+    };
+  }
+  record() {
+    const b = this.bytes;
+    const start = this.pos;
+    if (b[this.pos] !== OPEN_BRACE) {
+      this.push(WHOLE);
+      this.push(this.valueSlot(this.root.stats));
+      return;
+    }
+    this.pos++;
+    const shapeAt = this.used;
+    this.push(0);
+    let node = this.root;
+    this.skipSpace();
+    if (b[this.pos] === CLOSE_BRACE) this.pos++;
+    else {
+      for (;;) {
+        this.skipSpace();
+        node = this.nextKey(node);
+        // Assigning `__proto__` would set the prototype where JSON.parse makes a property.
+        if (node.key === "__proto__") {
+          this.wholeRecord(start, shapeAt);
+          return;
+        }
+        this.expect(COLON);
+        this.skipSpace();
+        this.push(this.valueSlot(node.stats));
+        this.skipSpace();
+        const c = b[this.pos++];
+        if (c === CLOSE_BRACE) break;
+        if (c !== COMMA) throw NOT_TAKEN;
+      }
+    }
+    if (node.shape < 0) {
+      node.shape = this.shapes.length;
+      this.shapes.push(node.path);
+    }
+    this.slots[shapeAt] = node.shape;
+  }
+  /**
+   * The key at the scan (at its opening quote) as the child of `node` it names. Records of a file
+   * mostly share their keys in the same order, so a key is matched by its bytes against the keys
+   * that followed the same ones before; no string is made for it.
+   */
+  /**
+   * @param {KeyNode} node
+   * @returns {KeyNode}
+   */
+  nextKey(node) {
+    const b = this.bytes;
+    if (b[this.pos] !== QUOTE) throw NOT_TAKEN;
+    const at = this.pos + 1;
+    const children = node.children;
+    for (let i = 0; i < children.length; i++) {
+      const keyBytes = children[i].bytes;
+      const n = keyBytes.length;
+      if (b[at + n] !== QUOTE || n === 0) continue;
+      let k = 0;
+      while (k < n && b[at + k] === keyBytes[k]) k++;
+      if (k === n) {
+        this.pos = at + n + 1;
+        return children[i];
+      }
+    }
+    const start = this.pos;
+    const key = this.readString();
+    for (const child of children) if (child.key === key) return child;
+    // Only a key written without escapes can be matched by its bytes.
+    const bytes = this.lastEscaped ? new Uint8Array(0) : b.slice(start + 1, this.pos - 1);
+    let stats = this.statsByKey.get(key);
+    if (!stats) {
+      stats = new ValueStats();
+      this.statsByKey.set(key, stats);
+    }
+    const child = new KeyNode(key, bytes, [...node.path, key], stats);
+    children.push(child);
+    return child;
+  }
+  /**
+   * The record from `start` kept as one nested text (the scan goes on after it).
+   * @param {number} start
+   * @param {number} shapeAt
+   */
+  wholeRecord(start, shapeAt) {
+    this.pos = start;
+    this.used = shapeAt;
+    this.push(WHOLE);
+    this.push(this.nestedSlot(this.root.stats));
+  }
+  /**
+   * @param {ValueStats} stats
+   * @returns {number}
+   */
+  valueSlot(stats) {
+    const c = this.bytes[this.pos];
+    if (c === QUOTE) {
+      const start = this.pos;
+      this.skipString();
+      if (this.sameAsLast(stats, start)) return stats.lastSlot;
+      const s = this.stringAt(start);
+      return this.remember(
+        stats,
+        start,
+        (this.indexOf(s, this.strings, this.stringIndex, stats) << 2) | SLOT.string,
+      );
+    }
+    if (c === 0x74 /* t */) return this.literal("true", 0);
+    if (c === 0x66 /* f */) return this.literal("false", 1);
+    if (c === 0x6e /* n */) return this.literal("null", 2);
+    return this.nestedSlot(stats);
+  }
+  /**
+   * An object, array or number: its text, validated, kept once per distinct text.
+   * @param {ValueStats} stats
+   * @returns {number}
+   */
+  nestedSlot(stats) {
+    const start = this.pos;
+    const plain = this.skipValue();
+    if (this.sameAsLast(stats, start)) return stats.lastSlot;
+    const text = plain ? this.buffer.latin1Slice(start, this.pos) : this.buffer.utf8Slice(start, this.pos);
+    return this.remember(
+      stats,
+      start,
+      (this.indexOf(text, this.nested, this.nestedIndex, stats) << 2) | SLOT.nested,
+    );
+  }
+  /**
+   * Whether the value just stepped over (from `start`) is written exactly as the key's previous
+   * value: records of one session repeat their identity, agent and TLS details one after another,
+   * and comparing bytes where they lie costs less than making and hashing a string of them.
+   * @param {ValueStats} stats
+   * @param {number} start
+   */
+  sameAsLast(stats, start) {
+    const length = this.pos - start;
+    if (stats.lastSlot < 0 || stats.lastEnd - stats.lastStart !== length) return false;
+    const b = this.bytes;
+    const last = stats.lastStart;
+    for (let i = 0; i < length; i++) if (b[start + i] !== b[last + i]) return false;
+    return true;
+  }
+  /**
+   * @param {ValueStats} stats
+   * @param {number} start
+   * @param {number} slot
+   */
+  remember(stats, start, slot) {
+    stats.lastStart = start;
+    stats.lastEnd = this.pos;
+    stats.lastSlot = slot;
+    return slot;
+  }
+  /**
+   * The index of `value` in `table`, added if new. Values of a key that do not repeat (event and
+   * request ids, times) are not looked up at all once that is clear: hashing them is wasted work.
+   * @param {string} value
+   * @param {string[]} table
+   * @param {Map<string, number>} index
+   * @param {ValueStats} stats
+   */
+  indexOf(value, table, index, stats) {
+    if (stats.distinct) {
+      table.push(value);
+      return table.length - 1;
+    }
+    let i = index.get(value);
+    if (i === undefined) {
+      i = table.length;
+      table.push(value);
+      index.set(value, i);
+    } else stats.repeats++;
+    if (++stats.values === ValueStats.SAMPLE && stats.repeats * 8 < ValueStats.SAMPLE) stats.distinct = true;
+    return i;
+  }
+  /**
+   * @param {string} word
+   * @param {number} which its index in LITERALS
+   */
+  literal(word, which) {
+    const b = this.bytes;
+    for (let i = 0; i < word.length; i++) if (b[this.pos + i] !== word.charCodeAt(i)) throw NOT_TAKEN;
+    this.pos += word.length;
+    return (which << 2) | SLOT.literal;
+  }
+  /** Steps over one JSON value, checking it; true when all of its bytes are ASCII. */
+  skipValue() {
+    const c = this.bytes[this.pos];
+    return c === OPEN_BRACE || c === OPEN_BRACKET ? this.skipContainer() : this.skipScalar();
+  }
+  /** An object or array with everything in it, iteratively (hostile depth cannot overflow the stack). */
+  skipContainer() {
+    const b = this.bytes;
+    /** @type {number[]} */
+    const closers = [];
+    let plain = true;
+    let value = true; // at a value (else: just after one)
+    for (;;) {
+      if (value) {
+        const c = b[this.pos];
+        if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+          this.pos++;
+          const close = c === OPEN_BRACE ? CLOSE_BRACE : CLOSE_BRACKET;
+          closers.push(close);
+          this.skipSpace();
+          if (b[this.pos] === close) {
+            this.pos++;
+            closers.pop();
+            value = false;
+          } else if (close === CLOSE_BRACE) plain = this.memberKey() && plain;
+          continue;
+        }
+        plain = this.skipScalar() && plain;
+        value = false;
+        continue;
+      }
+      if (closers.length === 0) return plain;
+      this.skipSpace();
+      const c = b[this.pos++];
+      const close = closers[closers.length - 1];
+      if (c === close) {
+        closers.pop();
+      } else if (c === COMMA) {
+        this.skipSpace();
+        if (close === CLOSE_BRACE) plain = this.memberKey() && plain;
+        value = true;
+      } else throw NOT_TAKEN;
+    }
+  }
+  /** `"key":` inside a nested object, leaving the scan at its value; true when the key is ASCII. */
+  memberKey() {
+    if (this.bytes[this.pos] !== QUOTE) throw NOT_TAKEN;
+    this.skipString();
+    const plain = !this.lastHadHigh;
+    this.expect(COLON);
+    this.skipSpace();
+    return plain;
+  }
+  /** A string, number or literal; true when its bytes are ASCII. */
+  skipScalar() {
+    const c = this.bytes[this.pos];
+    if (c === QUOTE) {
+      this.skipString();
+      return !this.lastHadHigh;
+    }
+    if (c === 0x74) this.literal("true", 0);
+    else if (c === 0x66) this.literal("false", 1);
+    else if (c === 0x6e) this.literal("null", 2);
+    else this.skipNumber();
+    return true;
+  }
+  /** `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`, as JSON has it. */
+  skipNumber() {
+    const b = this.bytes;
+    if (b[this.pos] === 0x2d) this.pos++;
+    if (b[this.pos] === 0x30) this.pos++;
+    else if (isDigit(b[this.pos])) while (isDigit(b[this.pos])) this.pos++;
+    else throw NOT_TAKEN;
+    if (b[this.pos] === 0x2e) {
+      this.pos++;
+      if (!isDigit(b[this.pos])) throw NOT_TAKEN;
+      while (isDigit(b[this.pos])) this.pos++;
+    }
+    if (b[this.pos] === 0x65 || b[this.pos] === 0x45) {
+      this.pos++;
+      if (b[this.pos] === 0x2b || b[this.pos] === 0x2d) this.pos++;
+      if (!isDigit(b[this.pos])) throw NOT_TAKEN;
+      while (isDigit(b[this.pos])) this.pos++;
+    }
+  }
+  /**
+   * Steps over a string from its opening quote, checking escapes and refusing raw control
+   * characters as JSON.parse does; notes whether it had escapes or bytes above 0x7f.
+   */
+  skipString() {
+    const b = this.bytes;
+    const end = b.length;
+    let pos = this.pos + 1;
+    let escaped = false;
+    let high = false;
+    for (;;) {
+      if (pos >= end) throw NOT_TAKEN;
+      const c = b[pos++];
+      if (c === QUOTE) break;
+      if (c < 0x20) throw NOT_TAKEN;
+      if (c === BACKSLASH) {
+        escaped = true;
+        const e = b[pos++];
+        if (e === 0x75 /* u */) {
+          for (let k = 0; k < 4; k++) if (!isHex(b[pos++])) throw NOT_TAKEN;
+        } else if (!SIMPLE_ESCAPES.has(e)) throw NOT_TAKEN;
+      } else if (c >= 0x80) high = true;
+    }
+    this.pos = pos;
+    this.lastEscaped = escaped;
+    this.lastHadHigh = high;
+  }
+  /** A string's value (the scan is at its opening quote). */
+  readString() {
+    const start = this.pos;
+    this.skipString();
+    return this.stringAt(start);
+  }
+  /**
+   * The value of the string just stepped over, from its opening quote at `start`.
+   * @param {number} start
+   * @returns {string}
+   */
+  stringAt(start) {
+    // Escapes are decoded by JSON.parse itself (skipString has checked them).
+    if (this.lastEscaped) return JSON.parse(this.buffer.utf8Slice(start, this.pos));
+    return this.lastHadHigh
+      ? this.buffer.utf8Slice(start + 1, this.pos - 1)
+      : this.buffer.latin1Slice(start + 1, this.pos - 1);
+  }
+  readKey() {
+    this.skipSpace();
+    if (this.bytes[this.pos] !== QUOTE) throw NOT_TAKEN;
+    return this.readString();
+  }
+  skipSpace() {
+    const b = this.bytes;
+    let c = b[this.pos];
+    while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++this.pos];
+  }
+  /** @param {number} c */
+  expect(c) {
+    this.skipSpace();
+    if (this.bytes[this.pos] !== c) throw NOT_TAKEN;
+    this.pos++;
+  }
+  /** @param {number} v */
+  push(v) {
+    if (this.used === this.slots.length) {
+      const grown = new Int32Array(this.slots.length * 2);
+      grown.set(this.slots);
+      this.slots = grown;
+    }
+    this.slots[this.used++] = v;
+  }
+}
+const SIMPLE_ESCAPES = new Set([0x22, 0x5c, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74]);
+/** @param {number | undefined} c */
+function isDigit(c) {
+  return c !== undefined && c >= 0x30 && c <= 0x39;
+}
+/** @param {number | undefined} c */
+function isHex(c) {
+  return (
+    c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66))
+  );
+}

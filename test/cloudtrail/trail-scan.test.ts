@@ -1,0 +1,248 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { recordsOfScan } from "../../src/cloudtrail/trail-scan.ts";
+import { scanTrailFile } from "../../src/cloudtrail/trail-scanner.mjs";
+
+const INVICTUS = "test/fixtures/corpus/invictus-ir-aws-dataset/CloudTrail";
+const LIB = "test/fixtures/corpus/aws-cloudtrail-processing-library";
+
+/** The records by way of the scan, or undefined when the scan did not take the text on. */
+function viaScan(text: string | Uint8Array): unknown[] | undefined {
+  const scan = scanTrailFile(typeof text === "string" ? Buffer.from(text) : text);
+  return scan && recordsOfScan(scan);
+}
+
+/** The scan took the text on and gives JSON.parse's records: same values, same key order. */
+function expectSameAsParse(text: string): unknown[] {
+  const got = viaScan(text);
+  const want = (JSON.parse(text.replace(/^\uFEFF/, "")) as { Records: unknown[] }).Records;
+  expect(got).toBeDefined();
+  expect(got).toStrictEqual(want);
+  expect(JSON.stringify(got)).toBe(JSON.stringify(want));
+  return got as unknown[];
+}
+
+/** A small deterministic PRNG (mulberry32), so a failing mutation can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe("scanTrailFile + recordsOfScan", () => {
+  it("gives every record of the real trail files exactly as JSON.parse does", () => {
+    const files = readdirSync(INVICTUS).filter((f) => f.endsWith(".json"));
+    expect(files.length).toBeGreaterThan(50);
+    let records = 0;
+    for (const f of files) records += expectSameAsParse(readFileSync(join(INVICTUS, f), "utf8")).length;
+    expect(records).toBeGreaterThan(2000);
+    for (const f of ["SerializerTestFile.json", "SerializerAllFieldsNull.json"])
+      expectSameAsParse(readFileSync(join(LIB, f), "utf8"));
+  });
+
+  it("shares one object between records whose value had the same text, and only then", () => {
+    const identity = { type: "AssumedRole", arn: "arn:aws:sts::1:assumed-role/r/s" };
+    const text = JSON.stringify({
+      Records: [
+        { eventName: "A", userIdentity: identity },
+        { eventName: "B", userIdentity: identity },
+        { eventName: "C", userIdentity: { ...identity, arn: "arn:aws:sts::1:assumed-role/r/t" } },
+      ],
+    });
+    const [a, b, c] = expectSameAsParse(text) as { userIdentity: unknown }[];
+    expect(a.userIdentity).toBe(b.userIdentity);
+    expect(c.userIdentity).not.toBe(a.userIdentity);
+  });
+
+  it("decodes escapes, UTF-8 and keys written with escapes", () => {
+    const text = [
+      '{"Records":[',
+      '{"eventName":"Get\\"Object\\\\ \\/ \\b\\f\\n\\r\\t \\u0000 \\u00e9 \\ud83d\\ude00 \\ud800","userAgent":"été 日本 😀",',
+      '"requestParameters":{"k\\u00e9y":"v\\u0041","ü":["\\n",1]},"event\\u004eame2":"x","ключ":"значение"},',
+      '{"eventName":"plain","event\\u004eame2":"y"},{"eventName":"again","eventName2":"z"}',
+      "]}",
+    ].join("");
+    const [first, second, third] = expectSameAsParse(text) as Record<string, unknown>[];
+    expect(first.eventName).toBe('Get"Object\\ / \b\f\n\r\t \u0000 é 😀 \ud800');
+    expect(first.userAgent).toBe("été 日本 😀");
+    expect(first.ключ).toBe("значение");
+    expect(second.eventName2).toBe("y");
+    expect(third.eventName2).toBe("z");
+  });
+
+  it("reads bytes that are not valid UTF-8 as a whole-file UTF-8 decoding does", () => {
+    const bytes = Buffer.concat([
+      Buffer.from('{"Records":[{"eventName":"a'),
+      Buffer.from([0xff, 0xe2, 0x82]),
+      Buffer.from('","requestParameters":{"x":"'),
+      Buffer.from([0xc3]),
+      Buffer.from('"}}]}'),
+    ]);
+    const want = JSON.parse(bytes.toString("utf8")).Records;
+    expect(viaScan(bytes)).toStrictEqual(want);
+  });
+
+  it("keeps literals, numbers and records that are not objects", () => {
+    expectSameAsParse(
+      '{"Records":[{"readOnly":true,"managementEvent":false,"errorCode":null,"n":0,"m":-0,"x":1.5E-3,"big":12345678901234567890,"inf":1e400,"neg":-2e+2},null,5,"text",[1,{"a":[]}],{}]}',
+    );
+  });
+
+  it("reads whitespace anywhere JSON allows it, and a byte-order mark", () => {
+    const doc = {
+      Records: [{ eventName: "A", requestParameters: { a: [1, 2, { b: null }] } }, { eventName: "B" }],
+    };
+    expectSameAsParse(JSON.stringify(doc, null, 2).replaceAll("\n", "\r\n\t"));
+    expectSameAsParse(`\uFEFF ${JSON.stringify(doc)} \n`);
+    expectSameAsParse('{ "Records" : [ ] }');
+  });
+
+  it("makes a key __proto__ a property, as JSON.parse does, never the record's prototype", () => {
+    const text = '{"Records":[{"eventName":"A","__proto__":{"polluted":true}},{"eventName":"B"}]}';
+    const [a, b] = expectSameAsParse(text) as Record<string, unknown>[];
+    expect(Object.getPrototypeOf(a)).toBe(Object.prototype);
+    expect(Object.hasOwn(a, "__proto__")).toBe(true);
+    expect((a as { polluted?: boolean }).polluted).toBeUndefined();
+    expect(b.eventName).toBe("B");
+  });
+
+  it("takes the last of repeated keys, where the first one stood, as JSON.parse does", () => {
+    const [r] = expectSameAsParse('{"Records":[{"a":1,"b":2,"a":3}]}') as Record<string, unknown>[];
+    expect(Object.keys(r)).toEqual(["a", "b"]);
+    expect(r.a).toBe(3);
+  });
+
+  it("keeps every value of a key whose values stop being looked up (they did not repeat)", () => {
+    const records = Array.from({ length: 400 }, (_, i) => ({
+      eventID: i === 399 ? "id-0" : `id-${i}`,
+      requestParameters: { n: i === 398 ? 0 : i },
+      userAgent: "same",
+    }));
+    expectSameAsParse(JSON.stringify({ Records: records }));
+  });
+
+  it("walks hostile nesting without recursion", () => {
+    const depth = 100_000;
+    const text = `{"Records":[{"eventName":"deep","requestParameters":${"[".repeat(depth)}${"]".repeat(depth)}}]}`;
+    const records = viaScan(text) as { requestParameters: unknown }[];
+    let level = 0;
+    let v: unknown = records[0].requestParameters;
+    while (Array.isArray(v) && v.length) {
+      v = v[0];
+      level++;
+    }
+    expect(level).toBe(depth - 1);
+  });
+
+  it.each([
+    ["a truncated file", '{"Records":[{"eventName":"A"}'],
+    ["a trailing comma", '{"Records":[{"eventName":"A"},]}'],
+    ["a trailing comma in a nested object", '{"Records":[{"r":{"a":1,}}]}'],
+    ["a raw control character in a string", '{"Records":[{"eventName":"A\tB"}]}'],
+    ["an unknown escape", '{"Records":[{"eventName":"\\x41"}]}'],
+    ["a short \\u escape", '{"Records":[{"r":{"a":"\\u12"}}]}'],
+    ["a number with a leading zero", '{"Records":[{"n":01}]}'],
+    ["a number ending in a point", '{"Records":[{"r":[1.]}]}'],
+    ["a number with a plus sign", '{"Records":[{"n":+1}]}'],
+    ["a bare minus", '{"Records":[{"n":-}]}'],
+    ["NaN", '{"Records":[{"n":NaN}]}'],
+    ["a misspelt literal", '{"Records":[{"readOnly":tru}]}'],
+    ["single quotes", "{'Records':[]}"],
+    ["a key that is not a string", '{"Records":[{eventName:"A"}]}'],
+    ["a missing colon", '{"Records":[{"r":{"a" 1}}]}'],
+    ["text after the document", '{"Records":[]} x'],
+    ["whitespace JSON does not allow", '{"Records":[]}\u00a0'],
+  ])("does not take on invalid JSON (%s): decoding reports it", (_, text) => {
+    expect(() => JSON.parse(text)).toThrow();
+    expect(viaScan(text)).toBeUndefined();
+  });
+
+  it.each([
+    ["an array of records", '[{"eventName":"A"}]'],
+    ["a single record", '{"eventName":"A"}'],
+    ["another key before Records", '{"x":1,"Records":[]}'],
+    ["another key after Records", '{"Records":[],"x":1}'],
+    ["Records that is not an array", '{"Records":{}}'],
+    ["a digest file", '{"digestStartTime":"2026-05-08T11:00:00Z","logFiles":[]}'],
+    ["JSON Lines", '{"eventName":"A"}\n{"eventName":"B"}'],
+    ["an empty file", ""],
+  ])("leaves other documents to decode.ts (%s)", (_, text) => {
+    expect(viaScan(text)).toBeUndefined();
+  });
+
+  it("agrees with JSON.parse on randomly damaged trail files: same records, or not taken", () => {
+    const base = readFileSync(join(INVICTUS, readdirSync(INVICTUS).sort()[0]), "utf8").slice(0, 40_000);
+    const doc = JSON.parse(`${base.slice(0, base.lastIndexOf("},{") + 1)}]}`) as { Records: unknown[] };
+    const original = JSON.stringify(doc);
+    const alphabet = [
+      '"',
+      "\\",
+      "{",
+      "}",
+      "[",
+      "]",
+      ",",
+      ":",
+      " ",
+      "0",
+      "-",
+      "e",
+      ".",
+      "u",
+      "t",
+      "\u00e9",
+      "\n",
+    ];
+    const random = prng(20261121);
+    let taken = 0;
+    let validTrail = 0;
+    for (let i = 0; i < 3000; i++) {
+      let text = original;
+      const edits = 1 + Math.floor(random() * 3);
+      for (let e = 0; e < edits; e++) {
+        const at = Math.floor(random() * text.length);
+        const ch = alphabet[Math.floor(random() * alphabet.length)];
+        const kind = random();
+        text =
+          kind < 0.34
+            ? text.slice(0, at) + text.slice(at + 1)
+            : kind < 0.67
+              ? text.slice(0, at) + ch + text.slice(at)
+              : text.slice(0, at) + ch + text.slice(at + 1);
+      }
+      let parsed: unknown;
+      let parses = true;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parses = false;
+      }
+      const isTrail =
+        parses &&
+        parsed !== null &&
+        typeof parsed === "object" &&
+        !Array.isArray(parsed) &&
+        Object.keys(parsed).length === 1 &&
+        Array.isArray((parsed as { Records?: unknown }).Records) &&
+        !text.includes('"Records":[],"Records"');
+      const got = viaScan(text);
+      if (got !== undefined) {
+        taken++;
+        expect(parses, text).toBe(true);
+        expect(got).toStrictEqual((parsed as { Records: unknown[] }).Records);
+      }
+      if (isTrail) {
+        validTrail++;
+        expect(got, text).toBeDefined();
+      }
+    }
+    // The damage leaves both kinds often enough for the comparison to mean something.
+    expect(taken).toBeGreaterThan(300);
+    expect(3000 - validTrail).toBeGreaterThan(300);
+  });
+});

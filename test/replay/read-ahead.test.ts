@@ -1,0 +1,61 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { describe, expect, it, vi } from "vitest";
+import type { InputFile } from "../../src/cloudtrail/inputs.ts";
+import { type PreparedFile, ReadAheadWorker } from "../../src/cloudtrail/read-ahead-worker.ts";
+import { parseConfig } from "../../src/config.ts";
+import { buildDetector } from "../../src/detection.ts";
+import { RunCollector } from "../../src/report.ts";
+import { runFiles } from "../../src/runner.ts";
+import { replayState } from "../../src/state/memory.ts";
+
+const DIR = "test/fixtures/corpus/invictus-ir-aws-dataset/CloudTrail";
+const names = readdirSync(DIR).sort();
+// As CloudTrail delivers them: gzipped, one of them broken (its records must be reported, not lost).
+const files: InputFile[] = names.map((name, i) => {
+  const text = readFileSync(`${DIR}/${name}`);
+  const bytes = gzipSync(i === 7 ? text.subarray(0, text.length - 2) : text);
+  return { source: `${name}.gz`, read: async () => bytes };
+});
+
+/** A replay of the corpus with this read-ahead; the summary, the alerts, and how files were prepared. */
+async function replay(readAhead: ReadAheadWorker) {
+  const prepared: string[] = [];
+  const prepare = readAhead.prepare.bind(readAhead);
+  vi.spyOn(readAhead, "prepare").mockImplementation(async (bytes, gzipped) => {
+    const p: PreparedFile = await prepare(bytes, gzipped);
+    prepared.push("scan" in p ? "scanned" : "bytes");
+    return p;
+  });
+  const config = parseConfig({});
+  const { detector } = await buildDetector(config, { builtin: true, extraDirs: ["test/fixtures/corpus/sigma"] });
+  const collector = new RunCollector({ keepEventLines: true });
+  await runFiles(files, { ...replayState(), config, collector, detector }, readAhead);
+  const alerts = [...collector.alerts.values()].map((a) => `${a.id} ${a.count} ${a.title}`).sort();
+  return { summary: collector.summary(), alerts, events: collector.eventJsonLines().sort(), prepared };
+}
+
+describe("a replay with the read-ahead thread scanning its files", async () => {
+  const started = new ReadAheadWorker();
+  expect(await started.started).toBe(true);
+  const threaded = await replay(started);
+  const stopped = new ReadAheadWorker();
+  await stopped.close(); // every file gunzipped and parsed on the main thread
+  const unthreaded = await replay(stopped);
+
+  it("scans the trail files on the thread (and hands the broken one back to be reported)", () => {
+    expect(threaded.prepared.filter((p) => p === "scanned")).toHaveLength(names.length - 1);
+    expect(threaded.prepared.filter((p) => p === "bytes")).toHaveLength(1);
+    expect(unthreaded.prepared.every((p) => p === "bytes")).toBe(true);
+  });
+
+  it("gives the same run as parsing every file: records, verdicts, alerts, the broken file", () => {
+    expect(threaded.summary.records.read).toBeGreaterThan(2800);
+    expect(threaded.summary.files.failed).toHaveLength(1);
+    expect(threaded.summary.files.failed[0].source).toBe(`${names[7]}.gz`);
+    expect(threaded.alerts.length).toBeGreaterThan(10);
+    expect(threaded.summary).toStrictEqual(unthreaded.summary);
+    expect(threaded.alerts).toStrictEqual(unthreaded.alerts);
+    expect(threaded.events).toStrictEqual(unthreaded.events);
+  });
+});
