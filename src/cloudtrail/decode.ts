@@ -77,7 +77,7 @@ export async function prepareFile(
 
 /** A prepared file (from prepareFile) → the records in it, as decodeFile gives them. */
 export function decodePrepared(prepared: PreparedFile, source: string): DecodedFile {
-  if ("scan" in prepared) return { records: recordsOfScan(prepared.scan) };
+  if ("scan" in prepared) return { records: recordsOfScan(prepared.scan, prepared.shared) };
   return decodeText(utf8(prepared.data), source);
 }
 

@@ -7,7 +7,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { gunzipSync } from "node:zlib";
-import { scanTrailFile } from "./trail-scanner.mjs";
+import { ScanDictionary, scanTrailFile } from "./trail-scanner.mjs";
 
 /**
  * A file to prepare: its bytes as read, and whether they are gzip.
@@ -21,6 +21,8 @@ import { scanTrailFile } from "./trail-scanner.mjs";
  */
 
 const port = /** @type {import("node:worker_threads").MessagePort} */ (parentPort);
+/** The run's repeated values, shared across its files (the main thread keeps the same list). */
+const dictionary = new ScanDictionary();
 
 /** @param {PrepareAnswer} answer @param {ArrayBuffer[]} [moved] */
 const answer = (answer, moved = []) => port.postMessage(answer, moved);
@@ -35,7 +37,7 @@ port.on("message", (/** @type {PrepareRequest} */ { id, bytes, gzipped }) => {
   }
   let scan;
   try {
-    scan = scanTrailFile(data);
+    scan = scanTrailFile(data, dictionary);
   } catch {
     scan = undefined; // a fault of the scan's own: the main thread decodes the bytes instead
   }
@@ -50,7 +52,8 @@ port.on("message", (/** @type {PrepareRequest} */ { id, bytes, gzipped }) => {
   answer({ id, data: buffer }, [buffer]);
 });
 
-// The scan's code is compiled before the first file arrives (the thread starts while the rules load).
+// The scan's code is compiled before the first file arrives (the thread starts while the rules load);
+// these scans stand alone, outside the run's dictionary.
 const sample = Array.from({ length: 100 }, (_, i) => ({
   eventVersion: "1.08",
   userIdentity: { type: "IAMUser", arn: `arn:aws:iam::111122223333:user/u${i % 5}` },

@@ -9,10 +9,13 @@
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { gunzipSync } from "node:zlib";
 import type { PrepareAnswer, PrepareRequest } from "./read-ahead-thread.mjs";
-import type { ScannedTrail } from "./trail-scan.ts";
+import { type ScannedTrail, SharedValues } from "./trail-scan.ts";
 
-/** A file made ready for decoding: its records in compact form, or its decompressed bytes. */
-export type PreparedFile = { scan: ScannedTrail } | { data: Uint8Array };
+/**
+ * A file made ready for decoding: its records in compact form (with the run's shared values its
+ * slots name), or its decompressed bytes.
+ */
+export type PreparedFile = { scan: ScannedTrail; shared: readonly unknown[] } | { data: Uint8Array };
 
 /** The main thread's own preparation: gunzip only (scanning pays off only on another thread). */
 async function prepareHere(bytes: Uint8Array, gzipped: boolean): Promise<PreparedFile> {
@@ -32,6 +35,8 @@ export class ReadAheadWorker {
   /** Where the worker says it has started; read synchronously (see isReady). */
   private readySignal: MessagePort | undefined;
   private readonly pending = new Map<number, Pending>();
+  /** The values the worker's scans share across files, taken in the order the scans arrive. */
+  private readonly shared = new SharedValues();
   private nextId = 0;
   /** Settles true once the worker has started, false if it never will (files are prepared here). */
   readonly started: Promise<boolean>;
@@ -53,10 +58,12 @@ export class ReadAheadWorker {
       port1.once("message", () => this.markReady());
       port1.unref();
       worker.on("message", (m: PrepareAnswer) => {
+        // Taken before anything else: every scan's shared texts, in order, or the ids go astray.
+        const shared = "scan" in m ? this.shared.take(m.scan) : undefined;
         const p = this.pending.get(m.id);
         this.pending.delete(m.id);
         if (!p) return;
-        if ("scan" in m) p.resolve({ scan: m.scan });
+        if ("scan" in m) p.resolve({ scan: m.scan, shared: shared ?? [] });
         else if ("data" in m) p.resolve({ data: new Uint8Array(m.data) });
         else p.reject(new Error(m.error));
       });

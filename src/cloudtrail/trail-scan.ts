@@ -3,10 +3,11 @@
  * thread, so that the main thread builds the records without parsing the file's text.
  *
  * Why: a trail file's bytes are mostly repetition — the same userIdentity, user agent, TLS details
- * and service names in record after record. Here every record's top-level values are kept once
- * per file: strings in `strings`, objects and arrays as their JSON text in `nested` (each distinct
- * text once). The main thread parses only the distinct nested texts and shares the objects between
- * the records that had the same text (records are read-only past decoding).
+ * and service names in record after record. Here every record's top-level values are kept once:
+ * strings once per file, objects and arrays as their JSON text — once per run for values that
+ * repeat (`shared`), per record for those that do not (`nested`: request parameters). The main
+ * thread parses only those texts and shares each object between the records that had the same text
+ * (records are read-only past decoding).
  *
  * The scan itself (trail-scanner.mjs, plain JavaScript for the worker) validates the JSON as it
  * goes, and leaves anything it does not take on to the usual decoding (decode.ts).
@@ -17,8 +18,13 @@ import { LITERALS, SLOT, WHOLE } from "./trail-scanner.mjs";
 export interface ScannedTrail {
   /** Distinct string values and keys' shapes of the file. */
   strings: string[];
-  /** Distinct JSON texts of the objects, arrays and numbers that are record values. */
+  /** Distinct JSON texts of values that do not repeat across records (request parameters, …). */
   nested: string[];
+  /**
+   * JSON texts of values that repeat (userIdentity, TLS details), shared across the files of a run
+   * (ScanDictionary): those first seen in this file, after the ones before (from none if `reset`).
+   */
+  shared: { reset: boolean; added: string[] };
   /** Distinct key lists of records, in record order. */
   shapes: string[][];
   /**
@@ -29,8 +35,34 @@ export interface ScannedTrail {
   records: number;
 }
 
-/** The records of a scanned file, as `JSON.parse(text).Records` would give them. */
-export function recordsOfScan(scan: ScannedTrail): unknown[] {
+/**
+ * The shared values of a run's scans on the main thread: each scan's new texts parsed once, in the
+ * order the scans were made (ReadAheadWorker takes them as they arrive).
+ */
+export class SharedValues {
+  private values: unknown[] = [];
+
+  /** The values a scan's slots can name, once its new texts are in (call in scan order). */
+  take(scan: ScannedTrail): readonly unknown[] {
+    // A new list on reset: files taken earlier and not yet decoded keep the one they were given.
+    if (scan.shared.reset) this.values = [];
+    if (scan.shared.added.length) {
+      // One parse for every new text; the scan has validated each one.
+      const parsed = JSON.parse(`[${scan.shared.added.join(",")}]`) as unknown[];
+      for (const v of parsed) this.values.push(v);
+    }
+    return this.values;
+  }
+}
+
+/**
+ * The records of a scanned file, as `JSON.parse(text).Records` would give them. `shared`: from
+ * SharedValues.take, when the scan was one of a run's; without it the scan must stand alone.
+ */
+export function recordsOfScan(
+  scan: ScannedTrail,
+  shared: readonly unknown[] = new SharedValues().take(scan),
+): unknown[] {
   const { strings, shapes, slots } = scan;
   // One parse for every distinct nested text of the file; the scan has validated each one.
   const nested = scan.nested.length ? (JSON.parse(`[${scan.nested.join(",")}]`) as unknown[]) : [];
@@ -38,6 +70,7 @@ export function recordsOfScan(scan: ScannedTrail): unknown[] {
     const tag = slot & 3;
     if (tag === SLOT.string) return strings[slot >> 2];
     if (tag === SLOT.nested) return nested[slot >> 2];
+    if (tag === SLOT.shared) return shared[slot >> 2];
     return LITERALS[slot >> 2];
   };
   const records = new Array<unknown>(scan.records);

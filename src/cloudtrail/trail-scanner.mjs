@@ -1,4 +1,5 @@
 // @ts-check
+
 /**
  * The scan of a CloudTrail trail file into compact form (the ScannedTrail of trail-scan.ts), run on
  * the replay's read-ahead thread. Plain JavaScript (type-checked from its JSDoc) so that a worker
@@ -10,9 +11,11 @@
  */
 
 /** A slot's low two bits say what its value is; the rest is an index (or which literal). */
-export const SLOT = Object.freeze({ string: 0, nested: 1, literal: 2 });
+export const SLOT = Object.freeze({ string: 0, nested: 1, literal: 2, shared: 3 });
+
 /** The literals a literal slot names, by index. */
 export const LITERALS = Object.freeze([true, false, null]);
+
 /** A record's first slot when the record is kept whole as one nested text. */
 export const WHOLE = -1;
 
@@ -25,12 +28,15 @@ const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
+
 /** A key in the tree of records' key sequences (TrailScanner.nextKey). */
 class KeyNode {
   /** @type {KeyNode[]} */
   children = [];
+
   /** The index of the shape whose last key this is, once a record has ended here. */
   shape = -1;
+
   /**
    * @param {string} key
    * @param {Uint8Array} bytes the key as written (empty when it had escapes: matched by string then)
@@ -44,37 +50,104 @@ class KeyNode {
     this.stats = stats;
   }
 }
+
 /** How often one key's values repeated, over its first SAMPLE values. */
 class ValueStats {
   static SAMPLE = 128;
+
+  /** @param {string} key */
+  constructor(key) {
+    this.key = key;
+  }
   values = 0;
   repeats = 0;
+
   /** Set once a key's values have shown they do not repeat: they are no longer looked up. */
   distinct = false;
+
   /** Where the key's previous value was written, and its slot: the same bytes are the same slot. */
   lastStart = 0;
   lastEnd = 0;
   lastSlot = -1;
 }
+
 /** Thrown inside the scan when the text is not what it takes on; scanTrailFile returns undefined. */
 class NotTaken extends Error {}
+
 const NOT_TAKEN = new NotTaken();
+
+/**
+ * Nested texts that repeat from file to file (a session's userIdentity, TLS details), kept on the
+ * scanning thread across the files of a run: each is sent to the main thread once and parsed there
+ * once (`ScannedTrail.shared`), not once per file. Bounded: past MAX_ENTRIES or MAX_CHARS it starts
+ * again empty, and says so with the next file.
+ */
+export class ScanDictionary {
+  static MAX_ENTRIES = 50_000;
+  static MAX_CHARS = 32 * 1024 * 1024;
+
+  /** @type {Map<string, number>} */
+  ids = new Map();
+  chars = 0;
+
+  /** Texts given an id since the last file's scan was taken. @type {string[]} */
+  added = [];
+
+  /** Whether the ids start again with the next file's scan. */
+  reset = false;
+
+  /** Keys whose values have shown they do not repeat (ValueStats.distinct), remembered across files. @type {Set<string>} */
+  distinctKeys = new Set();
+
+  /** @param {string} text */
+  idOf(text) {
+    let id = this.ids.get(text);
+    if (id === undefined) {
+      id = this.ids.size;
+      this.ids.set(text, id);
+      this.added.push(text);
+      this.chars += text.length;
+    }
+    return id;
+  }
+
+  /** What the main thread needs of this file's scan; readies the dictionary for the next one. */
+  take() {
+    const shared = { reset: this.reset, added: this.added };
+    this.added = [];
+    this.reset = false;
+    if (this.ids.size >= ScanDictionary.MAX_ENTRIES || this.chars >= ScanDictionary.MAX_CHARS) {
+      this.ids.clear();
+      this.chars = 0;
+      this.reset = true;
+    }
+    return shared;
+  }
+}
+
 /**
  * The records of a decompressed trail file in compact form, or undefined when the file is anything
  * but valid JSON of the shape `{"Records":[…]}` (decode.ts reads those, and reports what is wrong).
- */
-/**
  * @param {Uint8Array} bytes
+ * @param {ScanDictionary} [dictionary] the run's, when files are scanned one after another; a
+ *   scan without one stands alone
  * @returns {import("./trail-scan.ts").ScannedTrail | undefined}
  */
-export function scanTrailFile(bytes) {
+export function scanTrailFile(bytes, dictionary = new ScanDictionary()) {
+  const added = dictionary.added.length;
   try {
-    return new TrailScanner(bytes).scan();
+    return new TrailScanner(bytes, dictionary).scan();
   } catch (err) {
+    // Texts this file added are forgotten with it: the main thread never hears of them.
+    for (const text of dictionary.added.splice(added)) {
+      dictionary.ids.delete(text);
+      dictionary.chars -= text.length;
+    }
     if (err instanceof NotTaken) return undefined;
     throw err;
   }
 }
+
 /**
  * Buffer's own decoders of a range: what `toString(encoding, start, end)` calls after checking its
  * arguments, which on millions of short strings costs as much as the decoding.
@@ -83,33 +156,45 @@ export function scanTrailFile(bytes) {
 
 class TrailScanner {
   pos = 0;
+
   /** @type {string[]} */
   strings = [];
+
   /** @type {Map<string, number>} */
   stringIndex = new Map();
-  /** @type {string[]} */
+
+  /** Texts of this file's values of keys whose values do not repeat. @type {string[]} */
   nested = [];
-  /** @type {Map<string, number>} */
-  nestedIndex = new Map();
+
   /** @type {string[][]} */
   shapes = [];
+
   /** Keys seen in records, as a tree of key sequences: a path from the root is a record's shape. */
-  root = new KeyNode("", new Uint8Array(0), [], new ValueStats());
+  root = new KeyNode("", new Uint8Array(0), [], new ValueStats(""));
+
   /** Repetition of each key's values (see ValueStats), shared by the key's nodes. @type {Map<string, ValueStats>} */
   statsByKey = new Map();
   slots = new Int32Array(4096);
   used = 0;
+
   /** Whether the last string stepped over had a backslash escape. */
   lastEscaped = false;
+
   /** Whether the last string stepped over had a byte above 0x7f (not ASCII: decoded as UTF-8). */
   lastHadHigh = false;
-  /** @param {Uint8Array} bytes */
-  constructor(bytes) {
+
+  /**
+   * @param {Uint8Array} bytes
+   * @param {ScanDictionary} dictionary
+   */
+  constructor(bytes, dictionary) {
     this.bytes = bytes;
+    this.dictionary = dictionary;
     this.buffer = /** @type {SlicingBuffer} */ (
       Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     );
   }
+
   scan() {
     const b = this.bytes;
     // A UTF-8 byte-order mark, as decode.ts allows.
@@ -139,11 +224,13 @@ class TrailScanner {
     return {
       strings: this.strings,
       nested: this.nested,
+      shared: this.dictionary.take(),
       shapes: this.shapes,
       slots: this.slots.slice(0, this.used),
       records,
     };
   }
+
   record() {
     const b = this.bytes;
     const start = this.pos;
@@ -182,12 +269,11 @@ class TrailScanner {
     }
     this.slots[shapeAt] = node.shape;
   }
+
   /**
    * The key at the scan (at its opening quote) as the child of `node` it names. Records of a file
    * mostly share their keys in the same order, so a key is matched by its bytes against the keys
    * that followed the same ones before; no string is made for it.
-   */
-  /**
    * @param {KeyNode} node
    * @returns {KeyNode}
    */
@@ -214,13 +300,15 @@ class TrailScanner {
     const bytes = this.lastEscaped ? new Uint8Array(0) : b.slice(start + 1, this.pos - 1);
     let stats = this.statsByKey.get(key);
     if (!stats) {
-      stats = new ValueStats();
+      stats = new ValueStats(key);
+      stats.distinct = this.dictionary.distinctKeys.has(key);
       this.statsByKey.set(key, stats);
     }
     const child = new KeyNode(key, bytes, [...node.path, key], stats);
     children.push(child);
     return child;
   }
+
   /**
    * The record from `start` kept as one nested text (the scan goes on after it).
    * @param {number} start
@@ -232,6 +320,7 @@ class TrailScanner {
     this.push(WHOLE);
     this.push(this.nestedSlot(this.root.stats));
   }
+
   /**
    * @param {ValueStats} stats
    * @returns {number}
@@ -254,8 +343,10 @@ class TrailScanner {
     if (c === 0x6e /* n */) return this.literal("null", 2);
     return this.nestedSlot(stats);
   }
+
   /**
-   * An object, array or number: its text, validated, kept once per distinct text.
+   * An object, array or number: its text, validated; kept in the run's dictionary unless the key's
+   * values do not repeat.
    * @param {ValueStats} stats
    * @returns {number}
    */
@@ -264,12 +355,16 @@ class TrailScanner {
     const plain = this.skipValue();
     if (this.sameAsLast(stats, start)) return stats.lastSlot;
     const text = plain ? this.buffer.latin1Slice(start, this.pos) : this.buffer.utf8Slice(start, this.pos);
-    return this.remember(
-      stats,
-      start,
-      (this.indexOf(text, this.nested, this.nestedIndex, stats) << 2) | SLOT.nested,
-    );
+    if (stats.distinct) {
+      this.nested.push(text);
+      return this.remember(stats, start, ((this.nested.length - 1) << 2) | SLOT.nested);
+    }
+    const known = this.dictionary.ids.size;
+    const id = this.dictionary.idOf(text);
+    this.sample(stats, this.dictionary.ids.size === known);
+    return this.remember(stats, start, (id << 2) | SLOT.shared);
   }
+
   /**
    * Whether the value just stepped over (from `start`) is written exactly as the key's previous
    * value: records of one session repeat their identity, agent and TLS details one after another,
@@ -285,6 +380,7 @@ class TrailScanner {
     for (let i = 0; i < length; i++) if (b[start + i] !== b[last + i]) return false;
     return true;
   }
+
   /**
    * @param {ValueStats} stats
    * @param {number} start
@@ -296,6 +392,7 @@ class TrailScanner {
     stats.lastSlot = slot;
     return slot;
   }
+
   /**
    * The index of `value` in `table`, added if new. Values of a key that do not repeat (event and
    * request ids, times) are not looked up at all once that is clear: hashing them is wasted work.
@@ -310,14 +407,30 @@ class TrailScanner {
       return table.length - 1;
     }
     let i = index.get(value);
+    const repeated = i !== undefined;
     if (i === undefined) {
       i = table.length;
       table.push(value);
       index.set(value, i);
-    } else stats.repeats++;
-    if (++stats.values === ValueStats.SAMPLE && stats.repeats * 8 < ValueStats.SAMPLE) stats.distinct = true;
+    }
+    this.sample(stats, repeated);
     return i;
   }
+
+  /**
+   * Counts a looked-up value of a key; past SAMPLE values with few repeats, the key's values are
+   * taken as distinct for the rest of the run.
+   * @param {ValueStats} stats
+   * @param {boolean} repeated
+   */
+  sample(stats, repeated) {
+    if (repeated) stats.repeats++;
+    if (++stats.values === ValueStats.SAMPLE && stats.repeats * 8 < ValueStats.SAMPLE) {
+      stats.distinct = true;
+      this.dictionary.distinctKeys.add(stats.key);
+    }
+  }
+
   /**
    * @param {string} word
    * @param {number} which its index in LITERALS
@@ -328,11 +441,13 @@ class TrailScanner {
     this.pos += word.length;
     return (which << 2) | SLOT.literal;
   }
+
   /** Steps over one JSON value, checking it; true when all of its bytes are ASCII. */
   skipValue() {
     const c = this.bytes[this.pos];
     return c === OPEN_BRACE || c === OPEN_BRACKET ? this.skipContainer() : this.skipScalar();
   }
+
   /** An object or array with everything in it, iteratively (hostile depth cannot overflow the stack). */
   skipContainer() {
     const b = this.bytes;
@@ -372,6 +487,7 @@ class TrailScanner {
       } else throw NOT_TAKEN;
     }
   }
+
   /** `"key":` inside a nested object, leaving the scan at its value; true when the key is ASCII. */
   memberKey() {
     if (this.bytes[this.pos] !== QUOTE) throw NOT_TAKEN;
@@ -381,6 +497,7 @@ class TrailScanner {
     this.skipSpace();
     return plain;
   }
+
   /** A string, number or literal; true when its bytes are ASCII. */
   skipScalar() {
     const c = this.bytes[this.pos];
@@ -394,6 +511,7 @@ class TrailScanner {
     else this.skipNumber();
     return true;
   }
+
   /** `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`, as JSON has it. */
   skipNumber() {
     const b = this.bytes;
@@ -413,6 +531,7 @@ class TrailScanner {
       while (isDigit(b[this.pos])) this.pos++;
     }
   }
+
   /**
    * Steps over a string from its opening quote, checking escapes and refusing raw control
    * characters as JSON.parse does; notes whether it had escapes or bytes above 0x7f.
@@ -440,12 +559,14 @@ class TrailScanner {
     this.lastEscaped = escaped;
     this.lastHadHigh = high;
   }
+
   /** A string's value (the scan is at its opening quote). */
   readString() {
     const start = this.pos;
     this.skipString();
     return this.stringAt(start);
   }
+
   /**
    * The value of the string just stepped over, from its opening quote at `start`.
    * @param {number} start
@@ -458,22 +579,26 @@ class TrailScanner {
       ? this.buffer.utf8Slice(start + 1, this.pos - 1)
       : this.buffer.latin1Slice(start + 1, this.pos - 1);
   }
+
   readKey() {
     this.skipSpace();
     if (this.bytes[this.pos] !== QUOTE) throw NOT_TAKEN;
     return this.readString();
   }
+
   skipSpace() {
     const b = this.bytes;
     let c = b[this.pos];
     while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++this.pos];
   }
+
   /** @param {number} c */
   expect(c) {
     this.skipSpace();
     if (this.bytes[this.pos] !== c) throw NOT_TAKEN;
     this.pos++;
   }
+
   /** @param {number} v */
   push(v) {
     if (this.used === this.slots.length) {
@@ -485,10 +610,12 @@ class TrailScanner {
   }
 }
 const SIMPLE_ESCAPES = new Set([0x22, 0x5c, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74]);
+
 /** @param {number | undefined} c */
 function isDigit(c) {
   return c !== undefined && c >= 0x30 && c <= 0x39;
 }
+
 /** @param {number | undefined} c */
 function isHex(c) {
   return (

@@ -25,9 +25,13 @@ describe("ReadAheadWorker (the replay's read-ahead)", () => {
     const files = texts.map((t) => gzipSync(Buffer.from(t)));
     const before = files.map((f) => Buffer.from(f));
     const out = await Promise.all(files.map((f) => worker?.prepare(f, true) as Promise<PreparedFile>));
-    expect(out.map((p) => ("scan" in p ? recordsOfScan(p.scan) : undefined))).toEqual(
+    expect(out.map((p) => ("scan" in p ? recordsOfScan(p.scan, p.shared) : undefined))).toEqual(
       texts.map((t) => JSON.parse(t).Records),
     );
+    // The userIdentity all files share is sent with the first and parsed once: later files name it.
+    const added = out.map((p) => ("scan" in p ? p.scan.shared.added.length : -1));
+    expect(added[0]).toBe(1);
+    expect(added.slice(1).every((n) => n === 0)).toBe(true);
     expect(files).toEqual(before);
     expect(files.every((f) => f.buffer.byteLength > 0)).toBe(true);
   });
@@ -42,7 +46,7 @@ describe("ReadAheadWorker (the replay's read-ahead)", () => {
       [text, false],
     ] as const) {
       const prepared = await worker.prepare(bytes, gzipped);
-      expect("scan" in prepared && recordsOfScan(prepared.scan)).toStrictEqual(want);
+      expect("scan" in prepared && recordsOfScan(prepared.scan, prepared.shared)).toStrictEqual(want);
     }
   });
 

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { recordsOfScan } from "../../src/cloudtrail/trail-scan.ts";
-import { scanTrailFile } from "../../src/cloudtrail/trail-scanner.mjs";
+import { recordsOfScan, SharedValues } from "../../src/cloudtrail/trail-scan.ts";
+import { ScanDictionary, scanTrailFile } from "../../src/cloudtrail/trail-scanner.mjs";
 
 const INVICTUS = "test/fixtures/corpus/invictus-ir-aws-dataset/CloudTrail";
 const LIB = "test/fixtures/corpus/aws-cloudtrail-processing-library";
@@ -244,5 +244,73 @@ describe("scanTrailFile + recordsOfScan", () => {
     // The damage leaves both kinds often enough for the comparison to mean something.
     expect(taken).toBeGreaterThan(300);
     expect(3000 - validTrail).toBeGreaterThan(300);
+  });
+});
+
+describe("a run's files scanned with one ScanDictionary", () => {
+  const identity = (n: number) => ({ type: "AssumedRole", arn: `arn:aws:sts::1:assumed-role/r/s${n}` });
+  const file = (ids: number[], extra: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      Records: ids.map((n, i) => ({ eventName: `E${i}`, userIdentity: identity(n), ...extra })),
+    });
+
+  /** Scans texts in order with one dictionary; records are built after all scans, as a read-ahead does. */
+  function scanAll(texts: string[], dictionary = new ScanDictionary()) {
+    const shared = new SharedValues();
+    const scans = texts.map((t) => {
+      const scan = scanTrailFile(Buffer.from(t), dictionary);
+      return scan && { scan, values: shared.take(scan) };
+    });
+    return scans.map((s) => s && { scan: s.scan, records: recordsOfScan(s.scan, s.values) });
+  }
+
+  it("sends a repeated value once, and its files' records share the one object", () => {
+    const texts = [file([1, 2, 1]), file([2, 3]), file([1])];
+    const out = scanAll(texts);
+    out.forEach((o, i) => expect(o?.records).toStrictEqual(JSON.parse(texts[i]).Records));
+    expect(out.map((o) => o?.scan.shared.added.length)).toEqual([2, 1, 0]);
+    const first = out[0]?.records[0] as { userIdentity: unknown };
+    const last = out[2]?.records[0] as { userIdentity: unknown };
+    expect(last.userIdentity).toBe(first.userIdentity);
+  });
+
+  it("starts again when full, and files scanned before then still read right", () => {
+    const dictionary = new ScanDictionary();
+    const limit = ScanDictionary.MAX_ENTRIES;
+    ScanDictionary.MAX_ENTRIES = 3;
+    try {
+      const texts = [file([1, 2, 3, 4]), file([1, 5]), file([5, 6]), file([1])];
+      const out = scanAll(texts, dictionary);
+      out.forEach((o, i) => expect(o?.records).toStrictEqual(JSON.parse(texts[i]).Records));
+      expect(out.map((o) => o?.scan.shared.reset)).toEqual([false, true, false, true]);
+    } finally {
+      ScanDictionary.MAX_ENTRIES = limit;
+    }
+  });
+
+  it("forgets what a file that was not taken on had added", () => {
+    const broken = file([7, 8]).slice(0, -3);
+    const texts = [file([1]), broken, file([7])];
+    const out = scanAll(texts);
+    expect(out[1]).toBeUndefined();
+    expect(out[2]?.scan.shared.added).toHaveLength(1);
+    expect(out[2]?.records).toStrictEqual(JSON.parse(texts[2]).Records);
+  });
+
+  it("keeps values that do not repeat out of the dictionary, in later files too", () => {
+    const unique = (file: number) =>
+      JSON.stringify({
+        Records: Array.from({ length: 200 }, (_, i) => ({
+          eventName: "PutObject",
+          userIdentity: identity(i % 3),
+          requestParameters: { key: `f${file}-${i}` },
+        })),
+      });
+    const out = scanAll([unique(1), unique(2)]);
+    out.forEach((o, i) => expect(o?.records).toStrictEqual(JSON.parse(unique(i + 1)).Records));
+    // The first file's sample of request parameters went in before they showed they do not repeat.
+    expect(out[0]?.scan.shared.added.length).toBeLessThanOrEqual(3 + 128);
+    expect(out[1]?.scan.shared.added).toEqual([]);
+    expect(out[1]?.scan.nested).toHaveLength(200);
   });
 });

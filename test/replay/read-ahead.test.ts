@@ -28,7 +28,10 @@ async function replay(readAhead: ReadAheadWorker) {
     return p;
   });
   const config = parseConfig({});
-  const { detector } = await buildDetector(config, { builtin: true, extraDirs: ["test/fixtures/corpus/sigma"] });
+  const { detector } = await buildDetector(config, {
+    builtin: true,
+    extraDirs: ["test/fixtures/corpus/sigma"],
+  });
   const collector = new RunCollector({ keepEventLines: true });
   await runFiles(files, { ...replayState(), config, collector, detector }, readAhead);
   const alerts = [...collector.alerts.values()].map((a) => `${a.id} ${a.count} ${a.title}`).sort();
