@@ -4,6 +4,7 @@ import type { ActorKind, AuditEvent, Confidence, Evidence } from "../src/event.t
 import { emptyStats } from "../src/pipeline.ts";
 import { type AiPrincipal, type EventLine, eventLine, RunCollector } from "../src/report.ts";
 import { makeEvent } from "./support/alert-events.ts";
+import { seededRandom } from "./support/random.ts";
 import { assumeRole, call, iamUser, roleSession } from "./support/records.ts";
 import { eventLinesOf, replayBatches } from "./support/replay.ts";
 
@@ -276,23 +277,12 @@ function referenceSummary(lines: EventLine[], times: number[]) {
   };
 }
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe("RunCollector summary, counted as verdicts become final", () => {
   // Events that wait and are re-attributed later become final after events seen after them: the
   // summary must still read as if every final verdict had been counted in first-seen order.
   for (const seed of [1, 2, 3, 4, 5]) {
     it(`matches the summary of the final verdicts in first-seen order (seed ${seed})`, async () => {
-      const rnd = random(seed);
+      const rnd = seededRandom(seed);
       const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)];
       const kinds: ActorKind[] = ["ai", "ai", "human", "service", "unknown"];
       const confidences: Confidence[] = ["low", "medium", "high"];

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { recordsOfScan, SharedValues } from "../../src/cloudtrail/trail-scan.ts";
 import { ScanDictionary, scanTrailFile } from "../../src/cloudtrail/trail-scanner.mjs";
+import { seededRandom } from "../support/random.ts";
 
 const INVICTUS = "test/fixtures/corpus/invictus-ir-aws-dataset/CloudTrail";
 const LIB = "test/fixtures/corpus/aws-cloudtrail-processing-library";
@@ -21,17 +22,6 @@ function expectSameAsParse(text: string): unknown[] {
   expect(got).toStrictEqual(want);
   expect(JSON.stringify(got)).toBe(JSON.stringify(want));
   return got as unknown[];
-}
-
-/** A small deterministic PRNG (mulberry32), so a failing mutation can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe("scanTrailFile + recordsOfScan", () => {
@@ -198,7 +188,7 @@ describe("scanTrailFile + recordsOfScan", () => {
       "\u00e9",
       "\n",
     ];
-    const random = prng(20261121);
+    const random = seededRandom(20261121);
     let taken = 0;
     let validTrail = 0;
     for (let i = 0; i < 3000; i++) {
