@@ -8,7 +8,7 @@
 import { gunzipSync } from "node:zlib";
 import { isObject } from "../json-values.ts";
 import type { PreparedFile } from "./read-ahead-worker.ts";
-import { recordsOfScan } from "./trail-scan.ts";
+import { NotJsonError, recordsOfScan } from "./trail-scan.ts";
 
 export class FileError extends Error {
   constructor(
@@ -77,8 +77,14 @@ export async function prepareFile(
 
 /** A prepared file (from prepareFile) → the records in it, as decodeFile gives them. */
 export function decodePrepared(prepared: PreparedFile, source: string): DecodedFile {
-  if ("scan" in prepared) return { records: recordsOfScan(prepared.scan, prepared.shared) };
-  return decodeText(utf8(prepared.data), source);
+  if (!("scan" in prepared)) return decodeText(utf8(prepared.data), source);
+  try {
+    return { records: recordsOfScan(prepared.scan, prepared.shared) };
+  } catch (err) {
+    // An object in it is not JSON: decoded the usual way, the file is reported as decodeFile does.
+    if (err instanceof NotJsonError) return decodeFile(prepared.original, source, { decompressed: true });
+    throw err;
+  }
 }
 
 function uncompressed(bytes: Uint8Array, source: string, options: { decompressed?: boolean }): Uint8Array {

@@ -13,9 +13,12 @@ import { type ScannedTrail, SharedValues } from "./trail-scan.ts";
 
 /**
  * A file made ready for decoding: its records in compact form (with the run's shared values its
- * slots name), or its decompressed bytes.
+ * slots name, and the bytes as read for when its objects turn out not to be JSON), or its
+ * decompressed bytes.
  */
-export type PreparedFile = { scan: ScannedTrail; shared: readonly unknown[] } | { data: Uint8Array };
+export type PreparedFile =
+  | { scan: ScannedTrail; shared: readonly unknown[]; original: Uint8Array }
+  | { data: Uint8Array };
 
 /** The main thread's own preparation: gunzip only (scanning pays off only on another thread). */
 async function prepareHere(bytes: Uint8Array, gzipped: boolean): Promise<PreparedFile> {
@@ -63,7 +66,7 @@ export class ReadAheadWorker {
         const p = this.pending.get(m.id);
         this.pending.delete(m.id);
         if (!p) return;
-        if ("scan" in m) p.resolve({ scan: m.scan, shared: shared ?? [] });
+        if ("scan" in m) p.resolve({ scan: m.scan, shared: shared ?? [], original: p.bytes });
         else if ("data" in m) p.resolve({ data: new Uint8Array(m.data) });
         else p.reject(new Error(m.error));
       });

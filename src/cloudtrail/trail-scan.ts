@@ -35,6 +35,12 @@ export interface ScannedTrail {
   records: number;
 }
 
+/** A shared text that is not JSON: a file whose slots name it is not taken on (NotJsonError). */
+const NOT_JSON = Symbol("not JSON");
+
+/** A scanned file whose objects or arrays are not valid JSON: decode it the usual way instead. */
+export class NotJsonError extends Error {}
+
 /**
  * The shared values of a run's scans on the main thread: each scan's new texts parsed once, in the
  * order the scans were made (ReadAheadWorker takes them as they arrive).
@@ -46,11 +52,24 @@ export class SharedValues {
   take(scan: ScannedTrail): readonly unknown[] {
     // A new list on reset: files taken earlier and not yet decoded keep the one they were given.
     if (scan.shared.reset) this.values = [];
-    if (scan.shared.added.length) {
-      // One parse for every new text; the scan has validated each one.
-      const parsed = JSON.parse(`[${scan.shared.added.join(",")}]`) as unknown[];
-      for (const v of parsed) this.values.push(v);
+    const added = scan.shared.added;
+    if (added.length === 0) return this.values;
+    let parsed: unknown[];
+    try {
+      // One parse for every new text.
+      parsed = JSON.parse(`[${added.join(",")}]`) as unknown[];
+    } catch {
+      // Some text is not JSON (the scan only delimits objects): each is parsed alone, to keep the
+      // ids in step, and the files that name a broken one are decoded the usual way.
+      parsed = added.map((text) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          return NOT_JSON;
+        }
+      });
     }
+    for (const v of parsed) this.values.push(v);
     return this.values;
   }
 }
@@ -58,19 +77,23 @@ export class SharedValues {
 /**
  * The records of a scanned file, as `JSON.parse(text).Records` would give them. `shared`: from
  * SharedValues.take, when the scan was one of a run's; without it the scan must stand alone.
+ * Throws NotJsonError when an object or array of the file is not JSON.
  */
 export function recordsOfScan(
   scan: ScannedTrail,
   shared: readonly unknown[] = new SharedValues().take(scan),
 ): unknown[] {
   const { strings, shapes, slots } = scan;
-  // One parse for every distinct nested text of the file; the scan has validated each one.
-  const nested = scan.nested.length ? (JSON.parse(`[${scan.nested.join(",")}]`) as unknown[]) : [];
+  const nested = scan.nested.length ? parseAll(scan.nested) : [];
   const value = (slot: number): unknown => {
     const tag = slot & 3;
     if (tag === SLOT.string) return strings[slot >> 2];
     if (tag === SLOT.nested) return nested[slot >> 2];
-    if (tag === SLOT.shared) return shared[slot >> 2];
+    if (tag === SLOT.shared) {
+      const v = shared[slot >> 2];
+      if (v === NOT_JSON) throw new NotJsonError("a shared object or array is not JSON");
+      return v;
+    }
     return LITERALS[slot >> 2];
   };
   const records = new Array<unknown>(scan.records);
@@ -87,4 +110,13 @@ export function recordsOfScan(
     records[i] = record;
   }
   return records;
+}
+
+/** The values of JSON texts, in one parse. */
+function parseAll(texts: string[]): unknown[] {
+  try {
+    return JSON.parse(`[${texts.join(",")}]`) as unknown[];
+  } catch (err) {
+    throw new NotJsonError(`an object or array is not JSON: ${(err as Error).message}`);
+  }
 }

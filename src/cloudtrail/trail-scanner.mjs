@@ -5,9 +5,11 @@
  * the replay's read-ahead thread. Plain JavaScript (type-checked from its JSDoc) so that a worker
  * loads it without a TypeScript loader: the thread starts in tens of milliseconds, not hundreds.
  *
- * The scan validates the JSON as it goes. Anything it does not take on — not valid JSON, a document
- * that is not exactly `{"Records":[…]}`, a key `__proto__` — is left to the usual decoding
- * (decode.ts), so the records and every error message are the same either way.
+ * The scan checks the JSON of everything it reads itself: the document, the records, their keys and
+ * string, number and literal values. Objects and arrays it only delimits: their texts are checked by
+ * JSON.parse on the main thread (recordsOfScan), which parses them anyway. Anything not taken on —
+ * not valid JSON, a document that is not exactly `{"Records":[…]}`, a key `__proto__` — is left to
+ * the usual decoding (decode.ts), so the records and every error message are the same either way.
  */
 
 /** A slot's low two bits say what its value is; the rest is an index (or which literal). */
@@ -442,60 +444,41 @@ class TrailScanner {
     return (which << 2) | SLOT.literal;
   }
 
-  /** Steps over one JSON value, checking it; true when all of its bytes are ASCII. */
+  /** Steps over one JSON value; true when its strings are ASCII. */
   skipValue() {
     const c = this.bytes[this.pos];
     return c === OPEN_BRACE || c === OPEN_BRACKET ? this.skipContainer() : this.skipScalar();
   }
 
-  /** An object or array with everything in it, iteratively (hostile depth cannot overflow the stack). */
+  /**
+   * An object or array with everything in it, found by its brackets outside strings. Not checked
+   * here: its text goes to JSON.parse on the main thread, which checks it as it parses (and the file
+   * is decoded the usual way if it is not JSON). Iterative: hostile depth cannot overflow the stack.
+   */
   skipContainer() {
     const b = this.bytes;
-    /** @type {number[]} */
-    const closers = [];
-    let plain = true;
-    let value = true; // at a value (else: just after one)
+    const end = b.length;
+    let pos = this.pos;
+    let depth = 0;
+    let high = 0;
     for (;;) {
-      if (value) {
-        const c = b[this.pos];
-        if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-          this.pos++;
-          const close = c === OPEN_BRACE ? CLOSE_BRACE : CLOSE_BRACKET;
-          closers.push(close);
-          this.skipSpace();
-          if (b[this.pos] === close) {
-            this.pos++;
-            closers.pop();
-            value = false;
-          } else if (close === CLOSE_BRACE) plain = this.memberKey() && plain;
-          continue;
+      if (pos >= end) throw NOT_TAKEN;
+      const c = b[pos++];
+      if (c === QUOTE) {
+        for (;;) {
+          if (pos >= end) throw NOT_TAKEN;
+          const d = b[pos++];
+          if (d === QUOTE) break;
+          if (d === BACKSLASH) pos++;
+          else high |= d;
         }
-        plain = this.skipScalar() && plain;
-        value = false;
-        continue;
+      } else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
+      else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+        if (--depth === 0) break;
       }
-      if (closers.length === 0) return plain;
-      this.skipSpace();
-      const c = b[this.pos++];
-      const close = closers[closers.length - 1];
-      if (c === close) {
-        closers.pop();
-      } else if (c === COMMA) {
-        this.skipSpace();
-        if (close === CLOSE_BRACE) plain = this.memberKey() && plain;
-        value = true;
-      } else throw NOT_TAKEN;
     }
-  }
-
-  /** `"key":` inside a nested object, leaving the scan at its value; true when the key is ASCII. */
-  memberKey() {
-    if (this.bytes[this.pos] !== QUOTE) throw NOT_TAKEN;
-    this.skipString();
-    const plain = !this.lastHadHigh;
-    this.expect(COLON);
-    this.skipSpace();
-    return plain;
+    this.pos = pos;
+    return high < 0x80;
   }
 
   /** A string, number or literal; true when its bytes are ASCII. */

@@ -157,10 +157,21 @@ describe.each([
     }
   });
 
-  it("reports a file that is not JSON as decodeFile does", async () => {
-    const bytes = gzipSync(Buffer.from('{"Records":[{"eventID":"a"}'));
-    const prepared = await prepare(bytes, "cut.json.gz");
-    expect(() => decodePrepared(prepared, "cut.json.gz")).toThrow(/^cut\.json\.gz: not JSON/);
+  it.each([
+    ["cut short", '{"Records":[{"eventID":"a"}'],
+    ["with a broken object inside a record", '{"Records":[{"eventID":"a","requestParameters":{"k":1,}}]}'],
+  ])("reports a file that is not JSON (%s) as decodeFile does", async (_, text) => {
+    const bytes = gzipSync(Buffer.from(text));
+    const prepared = await prepare(bytes, "bad.json.gz");
+    const expected = (() => {
+      try {
+        decodeFile(bytes, "bad.json.gz");
+      } catch (err) {
+        return (err as Error).message;
+      }
+    })();
+    expect(expected).toMatch(/^bad\.json\.gz: not JSON/);
+    expect(() => decodePrepared(prepared, "bad.json.gz")).toThrow(expected);
   });
 
   it("rejects a corrupt gzip and a plain file named .gz with the file's name", async () => {

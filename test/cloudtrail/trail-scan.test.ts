@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { recordsOfScan, SharedValues } from "../../src/cloudtrail/trail-scan.ts";
+import { NotJsonError, recordsOfScan, SharedValues } from "../../src/cloudtrail/trail-scan.ts";
 import { ScanDictionary, scanTrailFile } from "../../src/cloudtrail/trail-scanner.mjs";
 import { seededRandom } from "../support/random.ts";
 
@@ -12,6 +12,21 @@ const LIB = "test/fixtures/corpus/aws-cloudtrail-processing-library";
 function viaScan(text: string | Uint8Array): unknown[] | undefined {
   const scan = scanTrailFile(typeof text === "string" ? Buffer.from(text) : text);
   return scan && recordsOfScan(scan);
+}
+
+/**
+ * Whether the scan refuses invalid JSON one way or the other: it does not take the text on, or (an
+ * object or array it only delimited is broken) building the records throws NotJsonError.
+ */
+function refusedAsInvalid(text: string): boolean {
+  const scan = scanTrailFile(Buffer.from(text));
+  if (!scan) return true;
+  try {
+    recordsOfScan(scan);
+  } catch (err) {
+    return err instanceof NotJsonError;
+  }
+  return false;
 }
 
 /** The scan took the text on and gives JSON.parse's records: same values, same key order. */
@@ -147,9 +162,15 @@ describe("scanTrailFile + recordsOfScan", () => {
     ["a missing colon", '{"Records":[{"r":{"a" 1}}]}'],
     ["text after the document", '{"Records":[]} x'],
     ["whitespace JSON does not allow", '{"Records":[]}\u00a0'],
-  ])("does not take on invalid JSON (%s): decoding reports it", (_, text) => {
+  ])("gives no records for invalid JSON (%s): decoding reports it", (_, text) => {
     expect(() => JSON.parse(text)).toThrow();
-    expect(viaScan(text)).toBeUndefined();
+    expect(refusedAsInvalid(text)).toBe(true);
+  });
+
+  it("leaves the checking of objects and arrays to the parse of their text", () => {
+    const text = '{"Records":[{"eventName":"A","requestParameters":{"a":[1,]}}]}';
+    expect(scanTrailFile(Buffer.from(text))).toBeDefined();
+    expect(() => viaScan(text)).toThrow(NotJsonError);
   });
 
   it.each([
@@ -165,7 +186,7 @@ describe("scanTrailFile + recordsOfScan", () => {
     expect(viaScan(text)).toBeUndefined();
   });
 
-  it("agrees with JSON.parse on randomly damaged trail files: same records, or not taken", () => {
+  it("agrees with JSON.parse on randomly damaged trail files: same records, or none", () => {
     const base = readFileSync(join(INVICTUS, readdirSync(INVICTUS).sort()[0]), "utf8").slice(0, 40_000);
     const doc = JSON.parse(`${base.slice(0, base.lastIndexOf("},{") + 1)}]}`) as { Records: unknown[] };
     const original = JSON.stringify(doc);
@@ -220,11 +241,14 @@ describe("scanTrailFile + recordsOfScan", () => {
         Object.keys(parsed).length === 1 &&
         Array.isArray((parsed as { Records?: unknown }).Records) &&
         !text.includes('"Records":[],"Records"');
-      const got = viaScan(text);
-      if (got !== undefined) {
+      const scan = scanTrailFile(Buffer.from(text));
+      let got: unknown[] | undefined;
+      if (scan) {
         taken++;
-        expect(parses, text).toBe(true);
-        expect(got).toStrictEqual((parsed as { Records: unknown[] }).Records);
+        if (parses) {
+          got = recordsOfScan(scan);
+          expect(got).toStrictEqual((parsed as { Records: unknown[] }).Records);
+        } else expect(() => recordsOfScan(scan), text).toThrow(NotJsonError);
       }
       if (isTrail) {
         validTrail++;
@@ -285,6 +309,20 @@ describe("a run's files scanned with one ScanDictionary", () => {
     expect(out[1]).toBeUndefined();
     expect(out[2]?.scan.shared.added).toHaveLength(1);
     expect(out[2]?.records).toStrictEqual(JSON.parse(texts[2]).Records);
+  });
+
+  it("refuses each file that names a shared text that is not JSON, and only those", () => {
+    const broken = '{"Records":[{"eventName":"A","userIdentity":{"type":"IAMUser",}}]}';
+    const texts = [broken, file([1]), broken.replace('"A"', '"B"')];
+    const dictionary = new ScanDictionary();
+    const shared = new SharedValues();
+    const scans = texts.map((t) => scanTrailFile(Buffer.from(t), dictionary));
+    const values = scans.map((scan) => (scan ? shared.take(scan) : []));
+    expect(scans.every(Boolean)).toBe(true);
+    const build = (i: number) => recordsOfScan(scans[i] as NonNullable<(typeof scans)[number]>, values[i]);
+    expect(() => build(0)).toThrow(NotJsonError);
+    expect(build(1)).toStrictEqual(JSON.parse(texts[1]).Records);
+    expect(() => build(2)).toThrow(NotJsonError);
   });
 
   it("keeps values that do not repeat out of the dictionary, in later files too", () => {

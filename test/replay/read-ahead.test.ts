@@ -11,10 +11,15 @@ import { replayState } from "../../src/state/memory.ts";
 
 const DIR = "test/fixtures/corpus/invictus-ir-aws-dataset/CloudTrail";
 const names = readdirSync(DIR).sort();
-// As CloudTrail delivers them: gzipped, one of them broken (its records must be reported, not lost).
+// As CloudTrail delivers them, gzipped; two broken (reported as unreadable, as without the thread):
+// one cut short, which the scan does not take on, and one with a broken object inside a record,
+// which only the main thread's parse of that object finds.
+const BROKEN = [7, 11];
 const files: InputFile[] = names.map((name, i) => {
-  const text = readFileSync(`${DIR}/${name}`);
-  const bytes = gzipSync(i === 7 ? text.subarray(0, text.length - 2) : text);
+  let text = readFileSync(`${DIR}/${name}`, "utf8");
+  if (i === 7) text = text.slice(0, -2);
+  if (i === 11) text = text.replace('"requestParameters":{', '"requestParameters":{"x":1,,');
+  const bytes = gzipSync(text);
   return { source: `${name}.gz`, read: async () => bytes };
 });
 
@@ -46,7 +51,7 @@ describe("a replay with the read-ahead thread scanning its files", async () => {
   await stopped.close(); // every file gunzipped and parsed on the main thread
   const unthreaded = await replay(stopped);
 
-  it("scans the trail files on the thread (and hands the broken one back to be reported)", () => {
+  it("scans the trail files on the thread (and hands the one cut short back unscanned)", () => {
     expect(threaded.prepared.filter((p) => p === "scanned")).toHaveLength(names.length - 1);
     expect(threaded.prepared.filter((p) => p === "bytes")).toHaveLength(1);
     expect(unthreaded.prepared.every((p) => p === "bytes")).toBe(true);
@@ -54,8 +59,7 @@ describe("a replay with the read-ahead thread scanning its files", async () => {
 
   it("gives the same run as parsing every file: records, verdicts, alerts, the broken file", () => {
     expect(threaded.summary.records.read).toBeGreaterThan(2800);
-    expect(threaded.summary.files.failed).toHaveLength(1);
-    expect(threaded.summary.files.failed[0].source).toBe(`${names[7]}.gz`);
+    expect(threaded.summary.files.failed.map((f) => f.source)).toEqual(BROKEN.map((i) => `${names[i]}.gz`));
     expect(threaded.alerts.length).toBeGreaterThan(10);
     expect(threaded.summary).toStrictEqual(unthreaded.summary);
     expect(threaded.alerts).toStrictEqual(unthreaded.alerts);
