@@ -281,7 +281,7 @@ describe("a run's files scanned with one ScanDictionary", () => {
   it("sends a repeated value once, and its files' records share the one object", () => {
     const texts = [file([1, 2, 1]), file([2, 3]), file([1])];
     const out = scanAll(texts);
-    out.forEach((o, i) => expect(o?.records).toStrictEqual(JSON.parse(texts[i]).Records));
+    expect(out.map((o) => o?.records)).toStrictEqual(texts.map((t) => JSON.parse(t).Records));
     expect(out.map((o) => o?.scan.shared.added.length)).toEqual([2, 1, 0]);
     const first = out[0]?.records[0] as { userIdentity: unknown };
     const last = out[2]?.records[0] as { userIdentity: unknown };
@@ -295,7 +295,7 @@ describe("a run's files scanned with one ScanDictionary", () => {
     try {
       const texts = [file([1, 2, 3, 4]), file([1, 5]), file([5, 6]), file([1])];
       const out = scanAll(texts, dictionary);
-      out.forEach((o, i) => expect(o?.records).toStrictEqual(JSON.parse(texts[i]).Records));
+      expect(out.map((o) => o?.records)).toStrictEqual(texts.map((t) => JSON.parse(t).Records));
       expect(out.map((o) => o?.scan.shared.reset)).toEqual([false, true, false, true]);
     } finally {
       ScanDictionary.MAX_ENTRIES = limit;
@@ -335,7 +335,7 @@ describe("a run's files scanned with one ScanDictionary", () => {
         })),
       });
     const out = scanAll([unique(1), unique(2)]);
-    out.forEach((o, i) => expect(o?.records).toStrictEqual(JSON.parse(unique(i + 1)).Records));
+    expect(out.map((o) => o?.records)).toStrictEqual([1, 2].map((f) => JSON.parse(unique(f)).Records));
     // The first file's sample of request parameters went in before they showed they do not repeat.
     expect(out[0]?.scan.shared.added.length).toBeLessThanOrEqual(3 + 128);
     expect(out[1]?.scan.shared.added).toEqual([]);
