@@ -103,19 +103,32 @@ function isCanonicalEventTime(text: string): boolean {
   return true;
 }
 
+/**
+ * The last canonical minute read (`2023-07-10T11:45:`) and its time: the records of a file fall in a
+ * few minutes, so most times differ from the one before only in their seconds.
+ */
+let lastMinute = "";
+let lastMinuteMs = 0;
+
 export function parseEventTime(text: string): Date | undefined {
   if (isCanonicalEventTime(text)) {
+    const second = digitsAt(text, 17, 2);
+    if (second < 60 && lastMinute !== "" && text.startsWith(lastMinute))
+      return new Date(lastMinuteMs + second * 1000);
     const year = digitsAt(text, 0, 4);
     const month = digitsAt(text, 5, 2);
     const day = digitsAt(text, 8, 2);
     const hour = digitsAt(text, 11, 2);
     const minute = digitsAt(text, 14, 2);
-    const second = digitsAt(text, 17, 2);
     const t = Date.UTC(year, month - 1, day, hour, minute, second);
     // Impossible dates that Date.UTC would roll over (2023-02-30) are rejected. In range, that is a
     // table lookup; out of range (and years Date.UTC reads as 19xx), the Date says whether it rolled.
-    if (year >= 100 && hour < 24 && minute < 60 && second < 60 && month >= 1 && month <= 12)
-      return day >= 1 && day <= daysInMonth(year, month) ? new Date(t) : undefined;
+    if (year >= 100 && hour < 24 && minute < 60 && second < 60 && month >= 1 && month <= 12) {
+      if (day < 1 || day > daysInMonth(year, month)) return undefined;
+      lastMinute = text.slice(0, 17);
+      lastMinuteMs = t - second * 1000;
+      return new Date(t);
+    }
     const d = new Date(t);
     return d.getUTCDate() !== day ? undefined : d;
   }

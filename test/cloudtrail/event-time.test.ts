@@ -35,4 +35,24 @@ describe("parseEventTime: the canonical form and the general one", () => {
     expect(parseEventTime("2023-07-10X11:45:00Z")).toBeUndefined();
     expect(parseEventTime("2023-07-10 11:45:00Z")?.toISOString()).toBe("2023-07-10T11:45:00.000Z");
   });
+
+  it("reads times in the minute it read last (its shortcut) exactly as on their own", () => {
+    const sequence = [
+      "2023-07-10T11:45:00Z",
+      "2023-07-10T11:45:59Z",
+      "2023-07-10T11:45:07Z",
+      "2023-07-10T11:45:60Z", // not in the minute: the full reading decides
+      "2023-07-10T11:46:01Z",
+      "2023-07-10T11:45:30Z",
+      "2024-02-28T23:59:58Z",
+      "2024-02-29T00:00:01Z",
+      "2023-02-28T23:59:30Z",
+      "2023-02-29T00:00:01Z", // no such day, after a minute of the day before
+      "2023-02-28T23:59:31Z",
+    ];
+    const general = sequence.map((t) => parseEventTime(t.replace("Z", ".000Z"))?.getTime());
+    expect(sequence.map((t) => parseEventTime(t)?.getTime())).toEqual(general);
+    expect(general[9]).toBeUndefined();
+    expect(parseEventTime("2023-07-10T11:45:59Z")?.toISOString()).toBe("2023-07-10T11:45:59.000Z");
+  });
 });
