@@ -33,23 +33,35 @@ const CLOSE_BRACKET = 0x5d;
 
 /** A key in the tree of records' key sequences (TrailScanner.nextKey). */
 class KeyNode {
-  /** @type {KeyNode[]} */
+  /** The keys seen after this one, matched by their bytes (the first MATCHED of them). @type {KeyNode[]} */
   children = [];
+  /** The rest, by name: hostile input with many keys must not make every key a long search. @type {Map<string, KeyNode> | undefined} */
+  more = undefined;
 
   /** The index of the shape whose last key this is, once a record has ended here. */
   shape = -1;
 
+  static MATCHED = 16;
+
   /**
    * @param {string} key
    * @param {Uint8Array} bytes the key as written (empty when it had escapes: matched by string then)
-   * @param {string[]} path the keys from the root to here
+   * @param {KeyNode | undefined} parent the key before it (none for the root)
    * @param {ValueStats} stats
    */
-  constructor(key, bytes, path, stats) {
+  constructor(key, bytes, parent, stats) {
     this.key = key;
     this.bytes = bytes;
-    this.path = path;
+    this.parent = parent;
     this.stats = stats;
+  }
+
+  /** The keys from the root to here: a record's shape (made once per shape, not kept per node). */
+  path() {
+    /** @type {string[]} */
+    const keys = [];
+    for (let n = /** @type {KeyNode | undefined} */ (this); n?.parent; n = n.parent) keys.push(n.key);
+    return keys.reverse();
   }
 }
 
@@ -87,6 +99,7 @@ const NOT_TAKEN = new NotTaken();
 export class ScanDictionary {
   static MAX_ENTRIES = 50_000;
   static MAX_CHARS = 32 * 1024 * 1024;
+  static MAX_DISTINCT_KEYS = 1_000;
 
   /** @type {Map<string, number>} */
   ids = new Map();
@@ -172,7 +185,7 @@ class TrailScanner {
   shapes = [];
 
   /** Keys seen in records, as a tree of key sequences: a path from the root is a record's shape. */
-  root = new KeyNode("", new Uint8Array(0), [], new ValueStats(""));
+  root = new KeyNode("", new Uint8Array(0), undefined, new ValueStats(""));
 
   /** Repetition of each key's values (see ValueStats), shared by the key's nodes. @type {Map<string, ValueStats>} */
   statsByKey = new Map();
@@ -267,7 +280,7 @@ class TrailScanner {
     }
     if (node.shape < 0) {
       node.shape = this.shapes.length;
-      this.shapes.push(node.path);
+      this.shapes.push(node.path());
     }
     this.slots[shapeAt] = node.shape;
   }
@@ -298,6 +311,8 @@ class TrailScanner {
     const start = this.pos;
     const key = this.readString();
     for (const child of children) if (child.key === key) return child;
+    const known = node.more?.get(key);
+    if (known) return known;
     // Only a key written without escapes can be matched by its bytes.
     const bytes = this.lastEscaped ? new Uint8Array(0) : b.slice(start + 1, this.pos - 1);
     let stats = this.statsByKey.get(key);
@@ -306,8 +321,12 @@ class TrailScanner {
       stats.distinct = this.dictionary.distinctKeys.has(key);
       this.statsByKey.set(key, stats);
     }
-    const child = new KeyNode(key, bytes, [...node.path, key], stats);
-    children.push(child);
+    const child = new KeyNode(key, bytes, node, stats);
+    if (children.length < KeyNode.MATCHED) children.push(child);
+    else {
+      node.more ??= new Map();
+      node.more.set(key, child);
+    }
     return child;
   }
 
@@ -429,7 +448,8 @@ class TrailScanner {
     if (repeated) stats.repeats++;
     if (++stats.values === ValueStats.SAMPLE && stats.repeats * 8 < ValueStats.SAMPLE) {
       stats.distinct = true;
-      this.dictionary.distinctKeys.add(stats.key);
+      const keys = this.dictionary.distinctKeys;
+      if (keys.size < ScanDictionary.MAX_DISTINCT_KEYS) keys.add(stats.key);
     }
   }
 

@@ -131,6 +131,13 @@ describe("scanTrailFile + recordsOfScan", () => {
     expectSameAsParse(JSON.stringify({ Records: records }));
   });
 
+  it("reads hostile key sets in time and memory that grow with the input, not its square", () => {
+    // One record with 30,000 keys, and 5,000 records whose keys differ from the first one on.
+    const wide = Object.fromEntries(Array.from({ length: 30_000 }, (_, i) => [`k${i}`, i % 2 ? "v" : null]));
+    const many = Array.from({ length: 5_000 }, (_, i) => ({ [`first${i}`]: 1, eventName: "A" }));
+    expectSameAsParse(JSON.stringify({ Records: [wide, ...many] }));
+  });
+
   it("walks hostile nesting without recursion", () => {
     const depth = 100_000;
     const text = `{"Records":[{"eventName":"deep","requestParameters":${"[".repeat(depth)}${"]".repeat(depth)}}]}`;
