@@ -5,8 +5,9 @@
  * peak RSS. Prints the figures and the ratio b/a: the median of each run's own ratio, (a) and (b)
  * measured back to back, so that the machine's speed drifting between runs cancels out.
  *   --records N (default 200000)  --per-file N (default 1000)  --no-rules  --rules DIR (extra)
- *   --stages (also print milliseconds per pipeline stage; "waiting": the main thread idle, waiting
- *   for the read-ahead worker)  --runs N (default 3: medians of N alternating runs)
+ *   --stages (also print milliseconds per pipeline stage; "waiting": the main thread waiting for the
+ *   read-ahead worker's next file, and taking in its message)  --runs N (default 3: medians of N
+ *   alternating runs)
  *   --disable ID (a rule off, as config rules.disabled does: what one rule costs)
  */
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";

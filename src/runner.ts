@@ -96,7 +96,8 @@ async function decoded(
     const waitFrom = performance.now();
     const prepared = await data;
     const started = performance.now();
-    // Time the main thread stood idle, waiting for the read-ahead (the file, the worker).
+    // Time the main thread waited for the read-ahead: the file, the worker, and taking in its message
+    // (delivered while this awaits it).
     if (deps.stageTimes) deps.stageTimes.waiting = (deps.stageTimes.waiting ?? 0) + started - waitFrom;
     const result = decodePrepared(prepared, file.source);
     if (deps.stageTimes) deps.stageTimes.decode = (deps.stageTimes.decode ?? 0) + performance.now() - started;
