@@ -366,8 +366,8 @@ class TrailScanner {
   }
 
   /**
-   * An object, array or number: its text, validated; kept in the run's dictionary unless the key's
-   * values do not repeat.
+   * An object, array or number: its text (a number checked here, an object or array only delimited:
+   * see skipContainer), kept in the run's dictionary unless the key's values do not repeat.
    * @param {ValueStats} stats
    * @returns {number}
    */
