@@ -9,14 +9,15 @@
  * thread parses only those texts and shares each object between the records that had the same text
  * (records are read-only past decoding).
  *
- * The scan itself (trail-scanner.mjs, plain JavaScript for the worker) validates the JSON as it
- * goes, and leaves anything it does not take on to the usual decoding (decode.ts).
+ * The scan itself (trail-scanner.mjs, plain JavaScript for the worker) checks the JSON it reads and
+ * only delimits objects and arrays; their texts are checked here, by the parse that reads them. A
+ * file the scan does not take on, or whose texts do not parse, is decoded the usual way (decode.ts).
  */
 import { LITERALS, SLOT, WHOLE } from "./trail-scanner.mjs";
 
 /** One file's records in compact form (structured-cloneable; `slots` is transferable). */
 export interface ScannedTrail {
-  /** Distinct string values and keys' shapes of the file. */
+  /** Distinct string values of the file's records. */
   strings: string[];
   /** Distinct JSON texts of values that do not repeat across records (request parameters, …). */
   nested: string[];
@@ -52,24 +53,7 @@ export class SharedValues {
   take(scan: ScannedTrail): readonly unknown[] {
     // A new list on reset: files taken earlier and not yet decoded keep the one they were given.
     if (scan.shared.reset) this.values = [];
-    const added = scan.shared.added;
-    if (added.length === 0) return this.values;
-    let parsed: unknown[];
-    try {
-      // One parse for every new text.
-      parsed = JSON.parse(`[${added.join(",")}]`) as unknown[];
-    } catch {
-      // Some text is not JSON (the scan only delimits objects): each is parsed alone, to keep the
-      // ids in step, and the files that name a broken one are decoded the usual way.
-      parsed = added.map((text) => {
-        try {
-          return JSON.parse(text) as unknown;
-        } catch {
-          return NOT_JSON;
-        }
-      });
-    }
-    for (const v of parsed) this.values.push(v);
+    for (const v of parseTexts(scan.shared.added)) this.values.push(v);
     return this.values;
   }
 }
@@ -84,17 +68,14 @@ export function recordsOfScan(
   shared: readonly unknown[] = new SharedValues().take(scan),
 ): unknown[] {
   const { strings, shapes, slots } = scan;
-  const nested = scan.nested.length ? parseAll(scan.nested) : [];
+  const nested = parseTexts(scan.nested);
   const value = (slot: number): unknown => {
     const tag = slot & 3;
     if (tag === SLOT.string) return strings[slot >> 2];
-    if (tag === SLOT.nested) return nested[slot >> 2];
-    if (tag === SLOT.shared) {
-      const v = shared[slot >> 2];
-      if (v === NOT_JSON) throw new NotJsonError("a shared object or array is not JSON");
-      return v;
-    }
-    return LITERALS[slot >> 2];
+    if (tag === SLOT.literal) return LITERALS[slot >> 2];
+    const v = tag === SLOT.nested ? nested[slot >> 2] : shared[slot >> 2];
+    if (v === NOT_JSON) throw new NotJsonError("an object or array of the file is not JSON");
+    return v;
   };
   const records = new Array<unknown>(scan.records);
   let at = 0;
@@ -112,11 +93,22 @@ export function recordsOfScan(
   return records;
 }
 
-/** The values of JSON texts, in one parse. */
-function parseAll(texts: string[]): unknown[] {
+/**
+ * The values of JSON texts, in one parse. The scan only delimits objects and arrays: when some text
+ * is not JSON, each is parsed alone and a broken one is kept as NOT_JSON, so that indexes stay in
+ * step and only the files that name it are decoded the usual way.
+ */
+function parseTexts(texts: readonly string[]): unknown[] {
+  if (texts.length === 0) return [];
   try {
     return JSON.parse(`[${texts.join(",")}]`) as unknown[];
-  } catch (err) {
-    throw new NotJsonError(`an object or array is not JSON: ${(err as Error).message}`);
+  } catch {
+    return texts.map((text) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        return NOT_JSON;
+      }
+    });
   }
 }
