@@ -66,3 +66,40 @@ describe("a replay with the read-ahead thread scanning its files", async () => {
     expect(threaded.events).toStrictEqual(unthreaded.events);
   });
 });
+
+describe("runFiles reading ahead", () => {
+  it("reads several files at once and still runs them in the order given, whichever read ends first", async () => {
+    let reading = 0;
+    let mostAtOnce = 0;
+    const sources = Array.from({ length: 20 }, (_, i) => `f${String(i).padStart(2, "0")}.json`);
+    const inputs: InputFile[] = sources.map((source, i) => ({
+      source,
+      read: async () => {
+        reading++;
+        mostAtOnce = Math.max(mostAtOnce, reading);
+        // Later files are read faster: their reads end before the earlier ones'.
+        await new Promise((r) => setTimeout(r, (20 - i) * 2));
+        reading--;
+        const record = {
+          eventID: `e${i}`,
+          eventTime: "2026-05-08T10:00:00Z",
+          eventName: "A",
+          eventSource: "s3.amazonaws.com",
+        };
+        return Buffer.from(JSON.stringify({ Records: [record] }));
+      },
+    }));
+    const ran: string[] = [];
+    const collector = new RunCollector();
+    await runFiles(inputs, {
+      ...replayState(),
+      config: parseConfig({}),
+      collector,
+      onFile: (_, source) => ran.push(source),
+    });
+    expect(ran).toEqual(sources);
+    expect(collector.summary().records.events).toBe(20);
+    expect(mostAtOnce).toBeGreaterThan(1);
+    expect(mostAtOnce).toBeLessThanOrEqual(9); // the file in the pipeline and 8 ahead
+  });
+});
