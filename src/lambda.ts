@@ -19,6 +19,7 @@ import { decodeFile } from "./cloudtrail/decode.ts";
 import { parseTrigger, type QueuedRecord, type S3ObjectRef } from "./cloudtrail/triggers.ts";
 import type { Config } from "./config.ts";
 import { processBatch } from "./pipeline.ts";
+import { describeError } from "./retry.ts";
 import { cleanText } from "./sanitize.ts";
 import type { Store } from "./state/store.ts";
 
@@ -164,7 +165,7 @@ async function processQueuedRecord(queued: QueuedRecord, deps: InvocationDeps): 
   try {
     return batchSummary(await runBatch(queued.source, [queued.record], deps, true));
   } catch (err) {
-    return { source: cleanText(queued.source, 512), status: "failed", error: describeError(err) };
+    return { source: cleanText(queued.source, 512), status: "failed", error: describeFailure(err) };
   }
 }
 
@@ -195,7 +196,7 @@ async function processObject(object: S3ObjectRef, deps: InvocationDeps): Promise
     );
     return batchSummary(result);
   } catch (err) {
-    return { source: cleanText(source, 512), status: "failed", error: describeError(err) };
+    return { source: cleanText(source, 512), status: "failed", error: describeFailure(err) };
   }
 }
 
@@ -229,7 +230,7 @@ function batchLine(batch: BatchSummary): string {
   return JSON.stringify({ msg: "batch", ...batch });
 }
 
-function describeError(err: unknown): string {
-  if (err instanceof Error) return cleanText(`${err.name}: ${err.message}`, 500);
-  return cleanText(err, 500);
+/** An error for the batch log line: attacker-reachable text (a key, a record), so cleaned and capped. */
+function describeFailure(err: unknown): string {
+  return cleanText(describeError(err), 500);
 }

@@ -85,15 +85,6 @@ export function isRetryableError(error: unknown): boolean {
   return status !== undefined && status >= 500;
 }
 
-/** An AWS call's error for a one-line report: `AccessDenied (HTTP 403): Access Denied`. */
-export function describeAwsError(err: unknown): string {
-  if (err instanceof Error) {
-    const status = (err as ErrorLike).$metadata?.httpStatusCode;
-    return `${err.name}${status ? ` (HTTP ${status})` : ""}: ${err.message}`;
-  }
-  return String(err);
-}
-
 /** A sink call that failed for good: says what, where and why, keeps the last error as cause. */
 export class SinkPublishError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -102,10 +93,18 @@ export class SinkPublishError extends Error {
   }
 }
 
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
+/**
+ * An error for a one-line report: `Name: message`; with `httpStatus`, an AWS call's status too:
+ * `AccessDenied (HTTP 403): Access Denied`.
+ */
+export function describeError(error: unknown, options: { httpStatus?: boolean } = {}): string {
+  if (!(error instanceof Error)) return String(error);
+  const status = options.httpStatus ? (error as ErrorLike).$metadata?.httpStatusCode : undefined;
+  return `${error.name}${status ? ` (HTTP ${status})` : ""}: ${error.message}`;
 }
+
+/** An AWS call's error for a one-line report, its HTTP status included (see describeError). */
+export const describeAwsError = (err: unknown): string => describeError(err, { httpStatus: true });
 
 /** Attempts in total that `options` allow (default 5, at least 1). */
 export function attemptsOf(options: RetryOptions): number {

@@ -16,13 +16,15 @@ export async function prepareOutputDir(dir: string): Promise<void> {
   }
 }
 
-/** `collector` must keep event lines (`new RunCollector({ keepEventLines: true })`). */
+/**
+ * `collector` must keep event lines (`new RunCollector({ keepEventLines: true })`); `dir` was made
+ * before the run (prepareOutputDir).
+ */
 export async function writeRunOutputs(
   dir: string,
   collector: RunCollector,
   summary: RunSummary,
 ): Promise<void> {
-  await mkdir(dir, { recursive: true });
   // By time then id, as the collector sorts them.
   const events = collector.eventJsonLines();
   const alerts = [...collector.alerts.values()].sort(byFirstSeen);
