@@ -28,7 +28,8 @@ export interface DetectorOptions {
 /**
  * The engine over the built-in and added rules, with the configuration's tuning: `rules.exceptions`
  * narrowed, `rules.disabled` turned off. `errors`: rules that did not load and tuning that names no
- * rule or does not compile; `ruleCount`: loaded rules not disabled.
+ * rule or does not compile; `ruleCount`: rules that run, not counting disabled ones that run on only
+ * to feed a correlation.
  */
 export async function buildDetector(
   config: Config,
@@ -55,7 +56,7 @@ export async function buildDetector(
   return {
     detector: new RuleEngine(used.rules, config),
     errors,
-    ruleCount: loaded.rules.length - used.disabled,
+    ruleCount: used.enabled,
     disabledCount: used.disabled,
     exceptionCount: used.exceptions,
   };

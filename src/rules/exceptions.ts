@@ -19,10 +19,10 @@ export function withExceptions(
   rules: readonly CompiledRule[],
   exceptions: readonly RuleException[],
   ctx: CompileContext,
-): { rules: CompiledRule[]; problems: RuleProblem[]; applied: number } {
+): { rules: CompiledRule[]; problems: RuleProblem[]; narrowed: string[][] } {
   const problems: RuleProblem[] = [];
-  // Exceptions that narrow at least one rule: what a deployment is told is in force.
-  let applied = 0;
+  // Per exception that narrows at least one rule, the ids it narrows (what is in force: tuning.ts).
+  const narrowed: string[][] = [];
   const byId = new Map(rules.map((r) => [r.meta.id, r]));
   const excluded = new Map<string, EventPredicate[]>();
   exceptions.forEach((exception, i) => {
@@ -34,7 +34,7 @@ export function withExceptions(
       problems.push({ file, reason: `match: ${(err as Error).message}` });
       return;
     }
-    let narrows = false;
+    const narrows: string[] = [];
     for (const id of exception.rules) {
       const rule = byId.get(id);
       if (!rule) {
@@ -51,10 +51,10 @@ export function withExceptions(
         const list = excluded.get(id) ?? [];
         list.push(test);
         excluded.set(id, list);
-        narrows = true;
+        narrows.push(id);
       }
     }
-    if (narrows) applied++;
+    if (narrows.length) narrowed.push(narrows);
   });
   const out = rules.map((r) => {
     const tests = excluded.get(r.meta.id); // only detection rules get any
@@ -64,5 +64,5 @@ export function withExceptions(
     const narrowed: EventPredicate = (e) => match(e) && !tests.some((t) => t(e));
     return { ...r, match: narrowed };
   });
-  return { rules: out, problems, applied };
+  return { rules: out, problems, narrowed };
 }

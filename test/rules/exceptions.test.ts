@@ -144,7 +144,7 @@ describe("rules.exceptions", () => {
     const {
       problems,
       rules: out,
-      applied,
+      narrowed,
     } = withExceptions(
       rules,
       [
@@ -168,7 +168,7 @@ describe("rules.exceptions", () => {
       { file: "config rules.exceptions[2]", reason: expect.stringMatching(/^match: .*nosuchmodifier/) },
     ]);
     // Exception 0 still applies to the id it got right: the one in force.
-    expect(applied).toBe(1);
+    expect(narrowed).toEqual([["bucket-deleted"]]);
     const hits = await new RuleEngine(out, defaultConfig).detect(
       [deleteBy("bob", "b1"), deleteBy("alice", "a1")],
       new MemoryStore(),

@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config.ts";
+import { tuneRules } from "../../src/rules/tuning.ts";
+import { load, ruleHead, S3_BURST } from "./engine.helpers.ts";
+
+/** A correlation (s3-burst) over a base rule nothing else reads (s3-call), and a lone rule. */
+const RULES = `${S3_BURST}---
+${ruleHead("bucket-deleted")}detection:
+  s:
+    eventName: DeleteBucket
+  condition: s
+`;
+
+const tune = (rules: Record<string, unknown>) => tuneRules(load(RULES).rules, parseConfig({ rules }).rules);
+
+const exception = (ids: string[]) => ({ rules: ids, match: { eventName: "x" }, reason: "test" });
+
+describe("tuneRules: what a run is told is running and in force", () => {
+  it("counts the rules that run: not those a disabled correlation took with it", () => {
+    const tuned = tune({ disabled: ["s3-burst"] });
+    expect(tuned.rules.map((r) => r.meta.id)).toEqual(["bucket-deleted"]);
+    expect(tuned.disabled).toBe(1);
+    expect(tuned.enabled).toBe(1);
+  });
+
+  it("does not count a disabled base rule that runs on only to feed its correlation", () => {
+    const tuned = tune({ disabled: ["s3-call"] });
+    expect(tuned.rules.map((r) => r.meta.id).sort()).toEqual(["bucket-deleted", "s3-burst", "s3-call"]);
+    expect(tuned.enabled).toBe(2);
+  });
+
+  it("counts an exception in force only while a rule it narrows still runs", () => {
+    expect(tune({ exceptions: [exception(["s3-call"])] }).exceptions).toBe(1);
+    expect(tune({ disabled: ["s3-burst"], exceptions: [exception(["s3-call"])] }).exceptions).toBe(0);
+    expect(
+      tune({ disabled: ["bucket-deleted"], exceptions: [exception(["bucket-deleted"])] }).exceptions,
+    ).toBe(0);
+    const both = tune({
+      disabled: ["bucket-deleted"],
+      exceptions: [exception(["bucket-deleted", "s3-call"])],
+    });
+    expect(both.exceptions).toBe(1);
+  });
+});
