@@ -180,6 +180,8 @@ function objectsOfS3Notification(payload: z.infer<typeof s3Notification>): S3Obj
 interface MessageContents {
   objects: S3ObjectRef[];
   record?: Omit<QueuedRecord, "messageId">;
+  /** Why an EventBridge event holds nothing to read (its detail-type). */
+  ignored?: string;
 }
 
 /**
@@ -194,10 +196,8 @@ function contentsOfMessage(payload: unknown, depth = 0): MessageContents {
   if (!isObject(payload)) throw new Error("notification is not a JSON object");
 
   if ("detail-type" in payload) {
-    const parsed = eventBridgeEvent.safeParse(payload);
-    if (!parsed.success) throw new Error(`malformed EventBridge event: ${describeIssues(parsed.error)}`);
-    const event = parseEventBridge(parsed.data);
-    if (event.kind !== "cloudtrail-records") return { objects: [] };
+    const event = parseEventBridge(payload);
+    if (event.kind !== "cloudtrail-records") return { objects: [], ignored: event.reason };
     return { objects: [], record: { source: event.source, record: event.records[0] } };
   }
   if ("Records" in payload) {
@@ -247,9 +247,11 @@ function fromObjects(objects: S3ObjectRef[], what: string): Trigger {
   return { kind: "s3-objects", objects: unique };
 }
 
-function parseEventBridge(
-  event: z.infer<typeof eventBridgeEvent>,
-): Extract<Trigger, { kind: "cloudtrail-records" | "ignored" }> {
+/** An EventBridge event, direct or inside an SQS body or SNS message: its record, or why it holds none. */
+function parseEventBridge(payload: unknown): Extract<Trigger, { kind: "cloudtrail-records" | "ignored" }> {
+  const parsed = eventBridgeEvent.safeParse(payload);
+  if (!parsed.success) throw new TriggerError(`malformed EventBridge event: ${describeIssues(parsed.error)}`);
+  const event = parsed.data;
   const detailType = event["detail-type"];
   if (!CLOUDTRAIL_DETAIL_TYPES.has(detailType)) {
     return { kind: "ignored", reason: `EventBridge detail-type ${JSON.stringify(detailType.slice(0, 100))}` };
@@ -268,12 +270,7 @@ function parseEventBridge(
 export function parseTrigger(event: unknown): Trigger {
   if (!isObject(event)) throw new TriggerError("trigger event is not a JSON object");
 
-  if ("detail-type" in event) {
-    const parsed = eventBridgeEvent.safeParse(event);
-    if (!parsed.success)
-      throw new TriggerError(`malformed EventBridge event: ${describeIssues(parsed.error)}`);
-    return parseEventBridge(parsed.data);
-  }
+  if ("detail-type" in event) return parseEventBridge(event);
 
   if (Array.isArray(event.Records)) {
     const first: unknown = event.Records[0];
@@ -288,18 +285,23 @@ export function parseTrigger(event: unknown): Trigger {
       if (!parsed.success) throw new TriggerError(`malformed SNS event: ${describeIssues(parsed.error)}`);
       const objects: S3ObjectRef[] = [];
       const records: Omit<QueuedRecord, "messageId">[] = [];
+      let ignored: string | undefined;
       for (const { Sns } of parsed.data.Records) {
         try {
           // An EventBridge rule can target the topic: its Message is the event itself.
           const contents = contentsOfMessage(Sns.Message, 1);
           objects.push(...contents.objects);
           if (contents.record) records.push(contents.record);
+          ignored ??= contents.ignored;
         } catch (err) {
           const id = Sns.MessageId ?? "(no MessageId)";
           throw new TriggerError(`SNS message ${id}: ${(err as Error).message}`);
         }
       }
-      if (records.length === 0) return fromObjects(objects, "SNS notification");
+      if (records.length === 0) {
+        if (objects.length === 0 && ignored) return { kind: "ignored", reason: ignored };
+        return fromObjects(objects, "SNS notification");
+      }
       // Lambda hands an SNS subscription one message per invocation; an event is one batch, as directly.
       if (records.length > 1 || objects.length > 0) {
         throw new TriggerError(
