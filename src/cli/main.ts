@@ -1,5 +1,4 @@
 /** `agenttrail`: command dispatch only. */
-import { FileError } from "../cloudtrail/decode.ts";
 import { ConfigError } from "../config.ts";
 import { lookupCommand } from "./lookup.ts";
 import { UsageError } from "./options.ts";
@@ -39,7 +38,7 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     const message =
       // Mistakes in what was asked for: their message says it all (a stack is for bugs).
-      err instanceof ConfigError || err instanceof UsageError || err instanceof FileError
+      err instanceof ConfigError || err instanceof UsageError
         ? err.message
         : err instanceof Error
           ? (err.stack ?? err.message)

@@ -1,5 +1,6 @@
 /** `agenttrail replay`: wiring of inputs, the memory store and the run outputs. */
 import { parseArgs } from "node:util";
+import { FileError } from "../cloudtrail/decode.ts";
 import { describeEmptyDirectories, type InputFile, localInputs, readStream } from "../cloudtrail/inputs.ts";
 import { ReadAheadWorker } from "../cloudtrail/read-ahead-worker.ts";
 import { s3ClientFromEnv } from "../cloudtrail/s3.ts";
@@ -29,10 +30,13 @@ async function replay(
 ): Promise<number> {
   const setup = await setupRun(values, { command: "replay", unit: "file" });
   const s3Args = positionals.filter((p) => p.startsWith("s3://"));
+  // A path that is not there is a mistake in what was asked for, like an empty directory below.
   const local = await localInputs(
     positionals.filter((p) => !p.startsWith("s3://")),
     () => readStream(process.stdin),
-  );
+  ).catch((err: unknown) => {
+    throw err instanceof FileError ? new UsageError(err.message) : err;
+  });
   // A directory with nothing to read is a wrong path: a summary without it would read as "no AI
   // activity there".
   if (local.empty.length) throw new UsageError(describeEmptyDirectories(local.empty));
