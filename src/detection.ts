@@ -54,7 +54,7 @@ export async function buildDetector(
     (e) => `${e.file}${e.ruleId ? ` (${e.ruleId})` : ""}: ${e.reason}`,
   );
   return {
-    detector: new RuleEngine(used.rules, config),
+    detector: new RuleEngine(used.linked, config),
     errors,
     ruleCount: used.enabled,
     disabledCount: used.disabled,

@@ -11,7 +11,7 @@ import type { CompiledDetectionRule, CompiledRule } from "./compile.ts";
 import { CorrelationBatch, type CorrelationPlan, planCorrelation } from "./correlation.ts";
 import type { IndexRequirements } from "./detection.ts";
 import { GroupDescriptions, groupLookup } from "./groups.ts";
-import { linkRules, type RuleProblem } from "./link.ts";
+import { type LinkedRules, linkRules, type RuleProblem } from "./link.ts";
 import { RuleIndex } from "./rule-index.ts";
 import type { RuleHit } from "./types.ts";
 import type { EventPredicate } from "./values.ts";
@@ -49,8 +49,9 @@ export class RuleEngine implements Detector {
   private readonly plans: CorrelationPlan[];
   private readonly windowTtlSeconds: number;
 
-  constructor(rules: readonly CompiledRule[], config: Pick<Config, "latenessMinutes">) {
-    const linked = linkRules(rules);
+  /** @param rules compiled rules, linked here; or rules already linked (with the config's disabled ids: tuneRules). */
+  constructor(rules: readonly CompiledRule[] | LinkedRules, config: Pick<Config, "latenessMinutes">) {
+    const linked = isLinked(rules) ? rules : linkRules(rules);
     this.rules = linked.rules;
     this.problems = linked.problems;
     this.plans = linked.correlations.map(planCorrelation);
@@ -172,4 +173,8 @@ class SingleHits {
     for (const byGroup of this.inOrder) for (const hit of byGroup.values()) hits.push(hit);
     return hits;
   }
+}
+
+function isLinked(rules: readonly CompiledRule[] | LinkedRules): rules is LinkedRules {
+  return !Array.isArray(rules);
 }

@@ -2,6 +2,13 @@
  * Links a set of compiled rules: unique ids, correlations resolved to their base rules, and whether
  * each detection rule alerts on its own (explicit `agenttrail.alert` wins; otherwise, as Sigma says,
  * a rule referenced by a correlation only feeds it unless that correlation sets `generate: true`).
+ *
+ * Rules a deployment turns off by id (config `rules.disabled`: a noisy SigmaHQ rule, a built-in that
+ * does not fit an account) are settled here too, with the references every correlation resolves to:
+ * a disabled detection rule that an enabled correlation reads goes on feeding it without alerting,
+ * otherwise it is not evaluated at all; a disabled correlation takes with it the base rules that
+ * only fed it. A base rule keeps the alerting it has with every correlation present: turning a
+ * correlation off does not make its base rules start alerting on their own.
  */
 import type { CompiledCorrelationRule, CompiledDetectionRule, CompiledRule } from "./compile.ts";
 
@@ -25,9 +32,17 @@ export interface LinkedRules {
   detections: CompiledDetectionRule[];
   correlations: LinkedCorrelation[];
   problems: RuleProblem[];
+  /** Rules turned off by `disabled` (those that run on only to feed a correlation included). */
+  disabled: number;
 }
 
-export function linkRules(input: readonly CompiledRule[]): LinkedRules {
+/** Where a problem with the disabled list is reported from. */
+const DISABLED_SOURCE = "config rules.disabled";
+
+export function linkRules(
+  input: readonly CompiledRule[],
+  options: { disabled?: readonly string[] } = {},
+): LinkedRules {
   const problems: RuleProblem[] = [];
   const byId = new Map<string, CompiledRule>();
   for (const r of input) {
@@ -43,12 +58,21 @@ export function linkRules(input: readonly CompiledRule[]): LinkedRules {
     byId.set(r.meta.id, r);
   }
   const unique = [...byId.values()];
+  const disabled = new Set(options.disabled);
+  // An id that names no rule is a typo or a rule that moved: a rule the user meant to silence runs on.
+  for (const id of disabled) {
+    if (!byId.has(id))
+      problems.push({ file: DISABLED_SOURCE, ruleId: id, reason: "no loaded rule has this id" });
+  }
   const byName = new Map<string, CompiledRule>();
   for (const r of unique) if (r.name !== undefined && !byName.has(r.name)) byName.set(r.name, r);
 
   const correlations: LinkedCorrelation[] = [];
   const referenced = new Map<CompiledDetectionRule, boolean>(); // → some referencing correlation generates
   const dropped = new Set<CompiledRule>();
+  // Base rules of the enabled correlations, and of the disabled ones.
+  const fed = new Set<CompiledDetectionRule>();
+  const fedByDisabled = new Set<CompiledDetectionRule>();
   for (const r of unique) {
     if (r.kind !== "correlation") continue;
     const bases: CompiledDetectionRule[] = [];
@@ -91,18 +115,31 @@ export function linkRules(input: readonly CompiledRule[]): LinkedRules {
       dropped.add(r);
       continue;
     }
-    correlations.push({ rule: r, bases });
+    // Alerting is settled with every correlation, the disabled ones too (see above).
     for (const b of bases) referenced.set(b, (referenced.get(b) ?? false) || r.generate);
+    if (disabled.has(r.meta.id)) {
+      dropped.add(r);
+      for (const b of bases) fedByDisabled.add(b);
+      continue;
+    }
+    correlations.push({ rule: r, bases });
+    for (const b of bases) fed.add(b);
   }
 
   const detections: CompiledDetectionRule[] = [];
   const rules: CompiledRule[] = [];
   const linkedBase = new Map<CompiledDetectionRule, CompiledDetectionRule>();
+  let turnedOff = 0;
   for (const r of unique) {
+    if (disabled.has(r.meta.id)) turnedOff++;
     if (dropped.has(r)) continue;
     if (r.kind === "detection") {
       const generates = referenced.get(r);
-      const alert = r.policy.alert ?? (generates === undefined ? true : generates);
+      let alert = r.policy.alert ?? (generates === undefined ? true : generates);
+      if (disabled.has(r.meta.id)) {
+        if (!fed.has(r)) continue;
+        alert = false;
+      } else if (fedByDisabled.has(r) && !alert && !fed.has(r)) continue;
       const linked = alert === r.meta.alert ? r : { ...r, meta: { ...r.meta, alert } };
       linkedBase.set(r, linked);
       detections.push(linked);
@@ -112,5 +149,5 @@ export function linkRules(input: readonly CompiledRule[]): LinkedRules {
     }
   }
   for (const c of correlations) c.bases = c.bases.map((b) => linkedBase.get(b) ?? b);
-  return { rules, detections, correlations, problems };
+  return { rules, detections, correlations, problems, disabled: turnedOff };
 }

@@ -4,15 +4,15 @@
  */
 import type { Config } from "../config.ts";
 import type { CompiledRule } from "./compile.ts";
-import { withoutDisabled } from "./disable.ts";
 import { withExceptions } from "./exceptions.ts";
-import type { RuleProblem } from "./link.ts";
+import { type LinkedRules, linkRules, type RuleProblem } from "./link.ts";
 
 export function tuneRules(
   rules: readonly CompiledRule[],
   tuning: Config["rules"],
 ): {
-  rules: CompiledRule[];
+  /** The rules linked as they run (disabled ones out, or only feeding): what the engine takes. */
+  linked: LinkedRules;
   /** Rules that run and were not disabled (a disabled rule may run on, only to feed a correlation). */
   enabled: number;
   disabled: number;
@@ -21,14 +21,14 @@ export function tuneRules(
   problems: RuleProblem[];
 } {
   const narrowed = withExceptions(rules, tuning.exceptions, { placeholders: tuning.placeholders });
-  const used = withoutDisabled(narrowed.rules, tuning.disabled);
+  const linked = linkRules(narrowed.rules, { disabled: tuning.disabled });
   const disabled = new Set(tuning.disabled);
-  const running = new Set(used.rules.map((r) => r.meta.id));
+  const running = new Set(linked.rules.map((r) => r.meta.id));
   return {
-    rules: used.rules,
-    enabled: used.rules.filter((r) => !disabled.has(r.meta.id)).length,
-    disabled: used.disabled,
+    linked,
+    enabled: linked.rules.filter((r) => !disabled.has(r.meta.id)).length,
+    disabled: linked.disabled,
     exceptions: narrowed.narrowed.filter((ids) => ids.some((id) => running.has(id))).length,
-    problems: [...narrowed.problems, ...used.problems],
+    problems: [...narrowed.problems, ...linked.problems],
   };
 }

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { defaultConfig, parseConfig } from "../../src/config.ts";
 import { buildDetector } from "../../src/detection.ts";
 import type { AuditEvent } from "../../src/event.ts";
-import { withoutDisabled } from "../../src/rules/disable.ts";
 import { RuleEngine } from "../../src/rules/engine.ts";
+import { linkRules } from "../../src/rules/link.ts";
 import type { RuleHit } from "../../src/rules/types.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
 import { event, load, ruleHead, S3_BURST } from "./engine.helpers.ts";
@@ -26,9 +26,10 @@ const s3Calls = (n: number): AuditEvent[] =>
     }),
   );
 
-async function hitsWith(disabled: string[]): Promise<RuleHit[]> {
-  const { rules } = withoutDisabled(load(RULES).rules, disabled);
-  return new RuleEngine(rules, defaultConfig).detect(s3Calls(3), new MemoryStore());
+const linkedWithout = (text: string, disabled: string[]) => linkRules(load(text).rules, { disabled });
+
+async function hitsWith(disabled: string[], text = RULES): Promise<RuleHit[]> {
+  return new RuleEngine(linkedWithout(text, disabled), defaultConfig).detect(s3Calls(3), new MemoryStore());
 }
 
 /** Rule ids that would alert, each once. */
@@ -41,7 +42,7 @@ describe("rules.disabled", () => {
   });
 
   it("takes a disabled rule out: no hits, the others unchanged", async () => {
-    const { rules, disabled, problems } = withoutDisabled(load(RULES).rules, ["bucket-deleted"]);
+    const { rules, disabled, problems } = linkedWithout(RULES, ["bucket-deleted"]);
     expect(disabled).toBe(1);
     expect(problems).toEqual([]);
     expect(rules.map((r) => r.meta.id)).not.toContain("bucket-deleted");
@@ -55,22 +56,38 @@ describe("rules.disabled", () => {
   });
 
   it("takes a disabled correlation out, and its base rule with it when nothing else reads it", async () => {
-    const { rules } = withoutDisabled(load(RULES).rules, ["s3-burst", "s3-call"]);
+    const { rules } = linkedWithout(RULES, ["s3-burst", "s3-call"]);
     expect(rules.map((r) => r.meta.id)).toEqual(["bucket-deleted"]);
     expect(alerting(await hitsWith(["s3-burst"]))).toEqual(["bucket-deleted", "s3-call"]);
   });
 
   it("takes out with a disabled correlation the base rule that only fed it (Sigma's default: no generate)", async () => {
     const plain = `${S3_BURST}---\n${ruleHead("bucket-deleted")}detection:\n  s:\n    eventName: DeleteBucket\n  condition: s\n`;
-    const { rules } = withoutDisabled(load(plain).rules, ["s3-burst"]);
+    const { rules } = linkedWithout(plain, ["s3-burst"]);
     expect(rules.map((r) => r.meta.id)).toEqual(["bucket-deleted"]);
-    // Nor, relinked without its correlation, does the base rule start alerting on its own.
-    const hits = await new RuleEngine(rules, defaultConfig).detect(s3Calls(3), new MemoryStore());
-    expect(alerting(hits)).toEqual(["bucket-deleted"]);
+    // Nor, its correlation gone, does the base rule start alerting on its own.
+    expect(alerting(await hitsWith(["s3-burst"], plain))).toEqual(["bucket-deleted"]);
+  });
+
+  it("follows a correlation's reference by name to the rule linking resolves it to, not to every rule of that name", async () => {
+    // Two rules named s3_call: the correlation reads the first (as linking resolves names), so the
+    // second, disabled, feeds nothing and is not evaluated; the first, disabled, still feeds it.
+    const twin = `${ruleHead("s3-call-twin")}name: s3_call\ndetection:\n  s:\n    eventSource: s3.amazonaws.com\n  condition: s\n`;
+    const text = `${RULES}---\n${twin}`;
+    const twinOff = linkedWithout(text, ["s3-call-twin"]);
+    expect(twinOff.rules.map((r) => r.meta.id)).not.toContain("s3-call-twin");
+    expect(twinOff.correlations.map((c) => c.bases.map((b) => b.meta.id))).toEqual([["s3-call"]]);
+    const baseOff = linkedWithout(text, ["s3-call"]);
+    expect(baseOff.rules.map((r) => r.meta.id)).toContain("s3-call");
+    expect(alerting(await hitsWith(["s3-call"], text))).toEqual([
+      "bucket-deleted",
+      "s3-burst",
+      "s3-call-twin",
+    ]);
   });
 
   it("reports an id that no loaded rule has (a typo must not leave a rule on unnoticed)", () => {
-    const { problems, disabled } = withoutDisabled(load(RULES).rules, ["s3-cal"]);
+    const { problems, disabled } = linkedWithout(RULES, ["s3-cal"]);
     expect(disabled).toBe(0);
     expect(problems).toEqual([
       { file: "config rules.disabled", ruleId: "s3-cal", reason: "no loaded rule has this id" },

@@ -18,14 +18,18 @@ const exception = (ids: string[]) => ({ rules: ids, match: { eventName: "x" }, r
 describe("tuneRules: what a run is told is running and in force", () => {
   it("counts the rules that run: not those a disabled correlation took with it", () => {
     const tuned = tune({ disabled: ["s3-burst"] });
-    expect(tuned.rules.map((r) => r.meta.id)).toEqual(["bucket-deleted"]);
+    expect(tuned.linked.rules.map((r) => r.meta.id)).toEqual(["bucket-deleted"]);
     expect(tuned.disabled).toBe(1);
     expect(tuned.enabled).toBe(1);
   });
 
   it("does not count a disabled base rule that runs on only to feed its correlation", () => {
     const tuned = tune({ disabled: ["s3-call"] });
-    expect(tuned.rules.map((r) => r.meta.id).sort()).toEqual(["bucket-deleted", "s3-burst", "s3-call"]);
+    expect(tuned.linked.rules.map((r) => r.meta.id).sort()).toEqual([
+      "bucket-deleted",
+      "s3-burst",
+      "s3-call",
+    ]);
     expect(tuned.enabled).toBe(2);
   });
 
