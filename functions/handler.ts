@@ -53,7 +53,11 @@ async function createDeps(): Promise<InvocationDeps> {
     detector,
     sinks: [
       new CloudWatchSink(new CloudWatchClient({}), config),
-      new SnsAlertSink(new SNSClient({}), { topicArn }),
+      new SnsAlertSink(new SNSClient({}), {
+        topicArn,
+        updates: config.alerts.updates,
+        messageStructure: config.alerts.messageStructure,
+      }),
     ],
     readObject: (bucket, key) => readS3Object(s3, bucket, key),
   };

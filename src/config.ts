@@ -69,6 +69,16 @@ const configSchema = z
       .object({ namespace: z.string().min(1).max(255).default("AgentTrail") })
       .strict()
       .prefault({}),
+    /** The SNS alert feed (README, "Subscribing to the alert feed"). */
+    alerts: z
+      .object({
+        /** Updates of an alert already sent: "none", "escalations" (its severity rose) or "all". */
+        updates: z.enum(["none", "escalations", "all"]).default("escalations"),
+        /** "json": readable text for e-mail, the alert JSON for SQS/HTTPS/Lambda; "string": the JSON for all. */
+        messageStructure: z.enum(["json", "string"]).default("json"),
+      })
+      .strict()
+      .prefault({}),
     rules: z
       .object({
         /** Values of Sigma `expand` placeholders (`%admin_roles%` → a list): a rule matches any of them. */

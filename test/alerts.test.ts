@@ -549,7 +549,7 @@ describe("renderAlertText / alertMessageAttributes", () => {
     expect(text).not.toContain("\u001b");
   });
 
-  it("gives the four filterable attributes as SNS String attributes", async () => {
+  it("gives the four filterable attributes of an untagged rule as SNS String attributes", async () => {
     const alert = await sampleAlert();
     expect(alertMessageAttributes(alert)).toEqual({
       severity: { DataType: "String", StringValue: "high" },
@@ -558,5 +558,18 @@ describe("renderAlertText / alertMessageAttributes", () => {
       account: { DataType: "String", StringValue: "111122223333" },
     });
     expect(alertMessageAttributes({ ...alert, account: "" }).account.StringValue).toBe("unknown");
+  });
+
+  it("adds the rule's tags as a String.Array attribute, cleaned, only when there are any", async () => {
+    const alert = await sampleAlert();
+    expect("tags" in alertMessageAttributes(alert)).toBe(false);
+    const tagged = alertMessageAttributes({
+      ...alert,
+      tags: ["attack.defense-evasion", 'attack.t1562.008"]\u0000', "", ...Array(30).fill("x")],
+    });
+    expect(tagged.tags.DataType).toBe("String.Array");
+    const values = JSON.parse(tagged.tags.StringValue) as string[];
+    expect(values.slice(0, 2)).toEqual(["attack.defense-evasion", 'attack.t1562.008"]']);
+    expect(values).toHaveLength(20);
   });
 });

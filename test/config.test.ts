@@ -1,10 +1,19 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, configFromEnv, defaultConfig, parseConfig } from "../src/config.ts";
 import { readConfigFile } from "../src/config-file.ts";
 import { buildDetector } from "../src/detection.ts";
+
+/** The example configuration file of the README's "Configuration" section. */
+function readmeConfigExample(): string {
+  const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+  const section = readme.slice(readme.indexOf("\n## Configuration\n"));
+  const block = /```yaml\n([\s\S]*?)```/.exec(section);
+  if (!block) throw new Error("README: no yaml block in the Configuration section");
+  return block[1];
+}
 
 describe("config", () => {
   it("has the documented defaults", () => {
@@ -20,6 +29,18 @@ describe("config", () => {
     expect(defaultConfig.suppressionMinutes).toBe(60);
     expect(defaultConfig.metrics.namespace).toBe("AgentTrail");
     expect(defaultConfig.rules).toEqual({ placeholders: {}, disabled: [], exceptions: [] });
+    expect(defaultConfig.alerts).toEqual({ updates: "escalations", messageStructure: "json" });
+  });
+
+  it("reads the README's example configuration, every key of it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "agenttrail-readme-config-"));
+    const file = join(dir, "agenttrail.yaml");
+    writeFileSync(file, readmeConfigExample());
+    const cfg = await readConfigFile(file);
+    expect(cfg.businessHours.timeZone).toBe("Europe/Berlin");
+    expect(cfg.alerts).toEqual({ updates: "escalations", messageStructure: "json" });
+    expect(cfg.rules.exceptions).toHaveLength(1);
+    expect(() => parseConfig({ alerts: { messageStructure: "xml" } })).toThrow(/alerts.messageStructure/);
   });
 
   it("rejects unknown keys and bad values, naming each", () => {

@@ -100,17 +100,30 @@ function attackTags(tags: readonly string[]): string {
 }
 
 export interface StringAttribute {
-  DataType: "String";
+  DataType: "String" | "String.Array";
   StringValue: string;
 }
 
-/** SNS/SQS message attributes for subscription filter policies (String; never empty, SNS rejects that). */
+/** Tags an alert's `tags` attribute carries: SNS attributes count against the message size. */
+const MAX_TAG_ATTRIBUTE_ENTRIES = 20;
+
+/**
+ * SNS/SQS message attributes for subscription filter policies (never empty, SNS rejects that):
+ * `severity`, `ruleId`, `actorKind`, `account`, and `tags` (String.Array of the rule's Sigma tags,
+ * `attack.defense-evasion`, `attack.t1562.008`…: a filter policy matches any of them) when it has any.
+ */
 export function alertMessageAttributes(alert: Alert): Record<string, StringAttribute> {
   const attr = (value: string): StringAttribute => ({ DataType: "String", StringValue: value || "unknown" });
-  return {
+  const attributes: Record<string, StringAttribute> = {
     severity: attr(alert.severity),
     ruleId: attr(cleanText(alert.ruleId, 256)),
     actorKind: attr(alert.actor.kind),
     account: attr(cleanText(alert.account, 32)),
   };
+  const tags = (alert.tags ?? [])
+    .map((t) => cleanText(t, 100))
+    .filter(Boolean)
+    .slice(0, MAX_TAG_ATTRIBUTE_ENTRIES);
+  if (tags.length) attributes.tags = { DataType: "String.Array", StringValue: JSON.stringify(tags) };
+  return attributes;
 }

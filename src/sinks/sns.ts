@@ -2,9 +2,12 @@
  * SNS alert feed: one message per new alert, PublishBatch where several (≤10 entries, ≤256 KB per
  * request), entries that come back in Failed[] retried with backoff, a publish that still fails throws.
  *
- * Each message uses MessageStructure "json": `default` and `email` carry the readable text,
- * `sqs`, `lambda`, `https` and `http` the alert as JSON. Message attributes `severity`, `ruleId`,
- * `actorKind`, `account` serve subscription filter policies. The subject is under 100 characters with
+ * By default each message uses MessageStructure "json": `default` and `email` carry the readable
+ * text, `sqs`, `lambda`, `https` and `http` the alert as JSON. AWS documents message attributes as
+ * "sent only when the message structure is String, not JSON" (aws-formats.md §7.3), so
+ * `messageStructure: "string"` sends the alert JSON to every protocol, attributes certainly with it.
+ * Message attributes `severity`, `ruleId`, `actorKind`, `account` and `tags` serve subscription
+ * filter policies. The subject is under 100 characters with
  * no control characters; the message stays under 256 KB by trimming samples first. Samples are
  * redacted again here: nothing unredacted leaves the process even if an alert came from elsewhere.
  *
@@ -42,11 +45,15 @@ export const MAX_BATCH_ENTRIES = 10;
 export const MAX_SUBJECT_CHARS = 99;
 
 export type UpdatePolicy = "none" | "escalations" | "all";
+/** "json": a text for e-mail and the alert JSON for machines; "string": the alert JSON for all. */
+export type MessageStructure = "json" | "string";
 
 export interface SnsAlertSinkOptions {
   topicArn: string;
   /** Which "updated" alerts to send (default "escalations"). */
   updates?: UpdatePolicy;
+  /** Default "json". */
+  messageStructure?: MessageStructure;
   retry?: RetryOptions;
 }
 
@@ -74,16 +81,17 @@ function attributeBytes(attributes: Record<string, { DataType: string; StringVal
 
 export interface AlertMessage {
   subject: string;
-  /** The MessageStructure "json" document. */
+  /** The MessageStructure "json" document, or with "string" the alert JSON. */
   message: string;
   attributes: ReturnType<typeof alertMessageAttributes>;
   /** Bytes counted against the SNS limit. */
   bytes: number;
 }
 
-function structured(alert: Alert, extra: Record<string, unknown>): string {
-  const text = renderAlertText(alert);
+function messageText(alert: Alert, extra: Record<string, unknown>, structure: MessageStructure): string {
   const json = JSON.stringify({ ...alert, ...extra });
+  if (structure === "string") return json;
+  const text = renderAlertText(alert);
   return JSON.stringify({ default: text, email: text, sqs: json, lambda: json, https: json, http: json });
 }
 
@@ -91,7 +99,11 @@ function structured(alert: Alert, extra: Record<string, unknown>): string {
  * The SNS message for an alert, under the size limit: first with the full (re-redacted) sample, then
  * dropping sample records, then shortening lists and texts. Throws if even the minimum does not fit.
  */
-export function alertMessage(alert: Alert, maxBytes = MAX_MESSAGE_BYTES): AlertMessage {
+export function alertMessage(
+  alert: Alert,
+  maxBytes = MAX_MESSAGE_BYTES,
+  structure: MessageStructure = "json",
+): AlertMessage {
   const subject = alertSubject(alert);
   const attributes = alertMessageAttributes(alert);
   const overhead = attributeBytes(attributes) + Buffer.byteLength(subject);
@@ -118,7 +130,7 @@ export function alertMessage(alert: Alert, maxBytes = MAX_MESSAGE_BYTES): AlertM
   ]);
   for (const candidate of candidates) {
     const [a, extra] = candidate();
-    const message = structured(a, extra);
+    const message = messageText(a, extra, structure);
     const bytes = Buffer.byteLength(message);
     if (bytes <= budget) return { subject, message, attributes, bytes: bytes + overhead };
   }
@@ -156,12 +168,18 @@ export class SnsAlertSink implements Sink {
   async publish(result: BatchResult): Promise<void> {
     const alerts = this.selectAlerts(result.alerts);
     if (alerts.length === 0) return;
-    const messages = alerts.map((alert) => ({ alert, ...alertMessage(alert) }));
+    const structure = this.options.messageStructure ?? "json";
+    const messages = alerts.map((alert) => ({ alert, ...alertMessage(alert, MAX_MESSAGE_BYTES, structure) }));
     if (messages.length === 1) {
       await this.publishOne(messages[0]);
       return;
     }
     for (const batch of batchMessages(messages)) await this.publishBatch(batch);
+  }
+
+  /** MessageStructure as Publish takes it: "json", or left out for a plain string message. */
+  private structureField(): { MessageStructure?: "json" } {
+    return (this.options.messageStructure ?? "json") === "json" ? { MessageStructure: "json" } : {};
   }
 
   private fifoFields(alert: Alert): { MessageGroupId?: string; MessageDeduplicationId?: string } {
@@ -182,7 +200,7 @@ export class SnsAlertSink implements Sink {
             TopicArn: this.options.topicArn,
             Subject: m.subject,
             Message: m.message,
-            MessageStructure: "json",
+            ...this.structureField(),
             MessageAttributes: m.attributes,
             ...this.fifoFields(m.alert),
           }),
@@ -205,7 +223,7 @@ export class SnsAlertSink implements Sink {
         Id: `a${i}`,
         Subject: m.subject,
         Message: m.message,
-        MessageStructure: "json",
+        ...this.structureField(),
         MessageAttributes: m.attributes,
         ...this.fifoFields(m.alert),
       },

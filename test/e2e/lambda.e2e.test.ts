@@ -290,6 +290,8 @@ describe("the deployed function on emulated AWS", () => {
         actorKind: "ai",
         account: ACCOUNT,
         severity: "high",
+        // The rule's ATT&CK tags, for filter policies by tactic (String.Array).
+        tags: JSON.stringify(["attack.impact", "attack.t1485", "attack.t1490"]),
       });
       expect(a.subject).toMatch(/^\[HIGH\] AI agent/);
       expect(a.subject.length).toBeLessThan(100);
@@ -375,6 +377,21 @@ describe("the deployed function on emulated AWS", () => {
     expect(refused.errorMessage).toMatch(
       /rule problems: .*ai-destructive-actoin.*no loaded rule has this id/,
     );
+  });
+
+  it("publishes with the string message structure set through configJson, attributes with the alert", async () => {
+    const file = await upload(trailFile(mcpAgentFile(clock)));
+    const plain = { AGENTTRAIL_CONFIG: JSON.stringify({ alerts: { messageStructure: "string" } }) };
+    const run = await invoke(s3Notification([file]), plain);
+    expect(run.ok, run.errorMessage).toBe(true);
+    const destructive = (await receivedAlerts()).filter(
+      (a) => a.attributes.ruleId === "ai-destructive-action",
+    );
+    expect(destructive.length).toBeGreaterThanOrEqual(1);
+    for (const a of destructive) {
+      expect(a.json).toMatchObject({ ruleId: "ai-destructive-action", actor: { kind: "ai" } });
+      expect(JSON.parse(a.attributes.tags)).toContain("attack.impact");
+    }
   });
 
   it("fails the invocation on a corrupt object with a clear error, and loses nothing else", async () => {

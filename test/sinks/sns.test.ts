@@ -70,9 +70,9 @@ function result(alerts: Alert[]): BatchResult {
 /** Alerts made by the alert stage from events (n groups, one alert each). */
 async function makeAlerts(
   n: number,
-  opts: { level?: "high" | "critical"; sessionToken?: boolean } = {},
+  opts: { level?: "high" | "critical"; sessionToken?: boolean; tags?: string[] } = {},
 ): Promise<Alert[]> {
-  const rule = makeRule({ level: opts.level ?? "high" });
+  const rule = makeRule({ level: opts.level ?? "high", tags: opts.tags ?? [] });
   const hits = Array.from({ length: n }, (_, i) =>
     makeHit(
       rule,
@@ -180,6 +180,47 @@ describe("SnsAlertSink", () => {
     expect(raw[0].attributes.severity).toBe("critical");
     expect(raw[0].attributes.ruleId).toBe(crit.ruleId);
     expect((JSON.parse(raw[0].body) as Alert).id).toBe(crit.id);
+  });
+
+  it("lets a subscription filter on the rule's ATT&CK tags (String.Array attribute)", async () => {
+    const evasion = await createTopicWithQueue(sns, {
+      raw: true,
+      filterPolicy: { tags: ["attack.defense-evasion"] },
+    });
+    const [plain] = await makeAlerts(1);
+    const [tagged] = await makeAlerts(1, { tags: ["attack.defense-evasion", "attack.t1562.008"] });
+    await new SnsAlertSink(sns, { topicArn: evasion.topicArn, retry: noSleep }).publish(
+      result([plain, tagged]),
+    );
+    const raw = await drainQueue(evasion.queueUrl);
+    expect(raw.map((m) => (JSON.parse(m.body) as Alert).tags)).toEqual([
+      ["attack.defense-evasion", "attack.t1562.008"],
+    ]);
+  });
+
+  it("with messageStructure string, sends the alert JSON as the one message, attributes with it", async () => {
+    const feed = await createTopicWithQueue(sns);
+    const [alert] = await makeAlerts(1, { tags: ["attack.impact"] });
+    const published: { MessageStructure?: string; Message?: string }[] = [];
+    sns.middlewareStack.add(
+      (next) => async (args) => {
+        published.push(args.input as (typeof published)[number]);
+        return next(args);
+      },
+      { step: "initialize", name: "recordPublish" },
+    );
+    await new SnsAlertSink(sns, {
+      topicArn: feed.topicArn,
+      messageStructure: "string",
+      retry: noSleep,
+    }).publish(result([alert]));
+    expect(published).toHaveLength(1);
+    expect(published[0].MessageStructure).toBeUndefined();
+    expect((JSON.parse(published[0].Message ?? "") as Alert).id).toBe(alert.id);
+    const [m] = await received(feed.queueUrl);
+    expect(m.Message).toBe(published[0].Message);
+    expect(m.MessageAttributes?.severity).toEqual({ Type: "String", Value: alert.severity });
+    expect(m.MessageAttributes?.tags).toEqual({ Type: "String.Array", Value: '["attack.impact"]' });
   });
 
   it("batches many alerts with PublishBatch, ≤10 entries per request", async () => {
@@ -421,6 +462,17 @@ describe("alertMessage", () => {
     expect(m.subject.length).toBeLessThan(100);
     expect(m.subject).not.toMatch(CONTROL);
     expect(m.subject.startsWith("[HIGH] xxx")).toBe(true);
+  });
+
+  it("with the string structure, is the alert JSON itself, trimmed the same way", async () => {
+    const [alert] = await makeAlerts(1);
+    expect(JSON.parse(alertMessage(alert, MAX_MESSAGE_BYTES, "string").message)).toEqual(
+      JSON.parse((JSON.parse(alertMessage(alert).message) as { sqs: string }).sqs),
+    );
+    const huge: Alert = { ...alert, sample: [{ eventID: "big", list: Array(200).fill("q".repeat(2000)) }] };
+    const m = alertMessage(huge, MAX_MESSAGE_BYTES, "string");
+    expect(m.bytes).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+    expect((JSON.parse(m.message) as { sampleOmitted?: number }).sampleOmitted).toBe(1);
   });
 
   it("as a last resort shortens ids, texts and evidence, and refuses an alert that fits in no form", async () => {
