@@ -122,42 +122,30 @@ export async function handleInvocation(event: unknown, deps: InvocationDeps): Pr
     return summary;
   }
 
-  // SQS messages whose body named nothing readable: delivered again, then to the queue's DLQ.
+  // Message by message, in the batch's order (a message names trail files or holds one event). A
+  // failed message is delivered again, in the end to the queue's DLQ.
   const failedMessages = new Set<string>();
-  for (const bad of trigger.malformed) {
-    failedMessages.add(bad.messageId);
-    log(JSON.stringify({ msg: "malformed message", error: cleanText(bad.error, 500) }));
-  }
-  // Message by message, in the batch's order (a message names trail files or holds one event).
-  const objectsOf = groupByMessage(trigger.objects);
-  const recordsOf = groupByMessage(trigger.records);
-  for (const messageId of new Set(trigger.messageIds)) {
-    for (const object of objectsOf.get(messageId) ?? []) {
+  for (const { messageId, objects, record, error } of trigger.messages) {
+    if (error !== undefined) {
+      // Its body named nothing readable.
+      failedMessages.add(messageId);
+      log(JSON.stringify({ msg: "malformed message", error: cleanText(error, 500) }));
+      continue;
+    }
+    for (const object of objects) {
       // Another object of the same message failed: the message is redelivered anyway, and the
       // objects that succeeded carry their markers, so there is nothing to gain by going on here.
       if (failedMessages.has(messageId)) break;
       if (done(await processObject(object, deps)).status === "failed") failedMessages.add(messageId);
     }
-    for (const queued of recordsOf.get(messageId) ?? []) {
-      if (done(await processQueuedRecord(queued, deps)).status === "failed") failedMessages.add(messageId);
-    }
+    if (record && done(await processQueuedRecord(record, deps)).status === "failed")
+      failedMessages.add(messageId);
   }
   // In the batch's message order, as Lambda checkpoints on the first failure of FIFO queues.
-  summary.batchItemFailures = trigger.messageIds
+  summary.batchItemFailures = [...new Set(trigger.messages.map((m) => m.messageId))]
     .filter((id) => failedMessages.has(id))
     .map((itemIdentifier) => ({ itemIdentifier }));
   return summary;
-}
-
-/** Items of an SQS batch by the message that carried them, each message's in their order. */
-function groupByMessage<T extends { messageId: string }>(items: T[]): Map<string, T[]> {
-  const byMessage = new Map<string, T[]>();
-  for (const item of items) {
-    const list = byMessage.get(item.messageId);
-    if (list) list.push(item);
-    else byMessage.set(item.messageId, [item]);
-  }
-  return byMessage;
 }
 
 /** An EventBridge event's record from an SQS message: one batch; a failure fails only its message. */

@@ -19,39 +19,30 @@ export interface S3ObjectRef {
   etag?: string;
 }
 
-/** A trail file an SQS message named. */
-export interface QueuedObject extends S3ObjectRef {
-  /** The SQS message that carried this object, for `batchItemFailures`. */
-  messageId: string;
-}
-
 /** A CloudTrail record an EventBridge event carried through SQS: one batch per message, like a direct event. */
 export interface QueuedRecord {
-  /** The SQS message that carried it, for `batchItemFailures`. */
-  messageId: string;
   /** `eventbridge:<EventBridge event id>`, as for a direct event. */
   source: string;
   record: unknown;
 }
 
-/** An SQS message whose body could not be understood; the handler reports it as a batch item failure. */
-export interface MalformedMessage {
+/**
+ * One message of an SQS batch: the trail files it names or the record it carries, or why its body
+ * could not be understood (the handler reports that message as a batch item failure).
+ */
+export interface SqsMessage {
   messageId: string;
-  error: string;
+  objects: S3ObjectRef[];
+  record?: QueuedRecord;
+  error?: string;
 }
 
 export type Trigger =
   | { kind: "s3-objects"; objects: S3ObjectRef[] }
   | {
       kind: "sqs";
-      /** Trail files the messages name, each with its message id. */
-      objects: QueuedObject[];
-      /** CloudTrail records of EventBridge events in the messages. */
-      records: QueuedRecord[];
-      /** Every message id of the batch, in order. */
-      messageIds: string[];
-      /** Messages that could not be parsed; the other messages' contents are still listed. */
-      malformed: MalformedMessage[];
+      /** Every message of the batch, in order; one that could not be read has `error`, the others go on. */
+      messages: SqsMessage[];
     }
   | { kind: "cloudtrail-records"; records: unknown[]; source: string }
   | { kind: "ignored"; reason: string };
@@ -179,7 +170,7 @@ function objectsOfS3Notification(payload: z.infer<typeof s3Notification>): S3Obj
 /** What one message holds: trail files to read, or an EventBridge event's CloudTrail record. */
 interface MessageContents {
   objects: S3ObjectRef[];
-  record?: Omit<QueuedRecord, "messageId">;
+  record?: QueuedRecord;
   /** Why an EventBridge event holds nothing to read (its detail-type). */
   ignored?: string;
 }
@@ -226,19 +217,17 @@ function contentsOfMessage(payload: unknown, depth = 0): MessageContents {
 }
 
 function parseSqs(event: z.infer<typeof sqsEvent>): Trigger {
-  const objects: QueuedObject[] = [];
-  const records: QueuedRecord[] = [];
-  const malformed: MalformedMessage[] = [];
-  for (const { messageId, body } of event.Records) {
+  const messages = event.Records.map(({ messageId, body }): SqsMessage => {
     try {
       const contents = contentsOfMessage(body);
-      for (const o of dedupe(contents.objects)) objects.push({ ...o, messageId });
-      if (contents.record) records.push({ messageId, ...contents.record });
+      const message: SqsMessage = { messageId, objects: dedupe(contents.objects) };
+      if (contents.record) message.record = contents.record;
+      return message;
     } catch (err) {
-      malformed.push({ messageId, error: `SQS message ${messageId}: ${(err as Error).message}` });
+      return { messageId, objects: [], error: `SQS message ${messageId}: ${(err as Error).message}` };
     }
-  }
-  return { kind: "sqs", objects, records, messageIds: event.Records.map((r) => r.messageId), malformed };
+  });
+  return { kind: "sqs", messages };
 }
 
 function fromObjects(objects: S3ObjectRef[], what: string): Trigger {

@@ -160,10 +160,18 @@ const CT_KEY =
   "myprefix/AWSLogs/123456789012/CloudTrail/us-east-1/2014/03/09/123456789012_CloudTrail_us-east-1_20140309T2015Z_996mpJdKNLd1Yvzl.json.gz";
 
 function objectsOf(t: Trigger) {
-  if (t.kind !== "s3-objects" && t.kind !== "sqs")
-    throw new Error(`expected objects, got ${JSON.stringify(t)}`);
+  if (t.kind === "sqs") return t.messages.flatMap((m) => m.objects);
+  if (t.kind !== "s3-objects") throw new Error(`expected objects, got ${JSON.stringify(t)}`);
   return t.objects;
 }
+
+function messagesOf(t: Trigger) {
+  if (t.kind !== "sqs") throw new Error(`expected SQS messages, got ${JSON.stringify(t)}`);
+  return t.messages;
+}
+
+/** Ids of the messages that could not be read, and the errors, in batch order. */
+const unreadable = (t: Trigger) => messagesOf(t).filter((m) => m.error !== undefined);
 
 describe("parseTrigger: S3 notifications", () => {
   it("URL-decodes keys with + as space and keeps the bucket", () => {
@@ -274,26 +282,23 @@ describe("parseTrigger: SQS", () => {
     const t = parseTrigger(sqsEvent(["m1", direct], ["m2", viaSns]));
     expect(t).toEqual({
       kind: "sqs",
-      objects: [
-        { bucket: "b", key: LOG_KEY, etag: ETAG, messageId: "m1" },
-        { bucket: "b", key: "x/AWSLogs/1/CloudTrail/f 1.gz", etag: ETAG, messageId: "m2" },
+      messages: [
+        { messageId: "m1", objects: [{ bucket: "b", key: LOG_KEY, etag: ETAG }] },
+        { messageId: "m2", objects: [{ bucket: "b", key: "x/AWSLogs/1/CloudTrail/f 1.gz", etag: ETAG }] },
       ],
-      records: [],
-      messageIds: ["m1", "m2"],
-      malformed: [],
     });
   });
 
   it("reads the CloudTrail SNS notification in an SQS body (corpus SQSMessageBody), once per key", () => {
     const t = parseTrigger(sqsEvent(["m1", corpus("SQSMessageBody")]));
-    expect(objectsOf(t)).toEqual([{ bucket: "my-test-bucket", key: CT_KEY, messageId: "m1" }]);
+    expect(messagesOf(t)).toEqual([
+      { messageId: "m1", objects: [{ bucket: "my-test-bucket", key: CT_KEY }] },
+    ]);
   });
 
   it("reads the CloudTrail notification with raw delivery (no SNS envelope)", () => {
     const body = JSON.stringify({ s3Bucket: "trail", s3ObjectKey: LOG_KEY });
-    expect(objectsOf(parseTrigger(sqsEvent(["m1", body])))).toEqual([
-      { bucket: "trail", key: LOG_KEY, messageId: "m1" },
-    ]);
+    expect(objectsOf(parseTrigger(sqsEvent(["m1", body])))).toEqual([{ bucket: "trail", key: LOG_KEY }]);
   });
 
   it("reports malformed messages by id without losing the others (corpus SQSMessageBodyWrongFormat)", () => {
@@ -306,22 +311,25 @@ describe("parseTrigger: SQS", () => {
         ["test", JSON.stringify(S3_TEST_EVENT)],
       ),
     );
-    expect(t.kind).toBe("sqs");
-    if (t.kind !== "sqs") return;
-    expect(t.objects).toEqual([{ bucket: "my-test-bucket", key: CT_KEY, messageId: "good" }]);
-    expect(t.messageIds).toEqual(["bad-1", "good", "bad-2", "bad-3", "test"]);
-    expect(t.malformed?.map((m) => m.messageId)).toEqual(["bad-1", "bad-2", "bad-3"]);
-    expect(t.malformed?.[0].error).toMatch(/^SQS message bad-1: not an SNS notification: Message/);
-    expect(t.malformed?.[1].error).toMatch(/^SQS message bad-2: message body is not JSON/);
-    expect(t.malformed?.[2].error).toMatch(
-      /^SQS message bad-3: not an S3 event notification: Records\.0\.s3/,
-    );
+    expect(messagesOf(t).map((m) => m.messageId)).toEqual(["bad-1", "good", "bad-2", "bad-3", "test"]);
+    expect(messagesOf(t)[1]).toEqual({
+      messageId: "good",
+      objects: [{ bucket: "my-test-bucket", key: CT_KEY }],
+    });
+    expect(messagesOf(t)[4]).toEqual({ messageId: "test", objects: [] });
+    const bad = unreadable(t);
+    expect(bad.map((m) => m.messageId)).toEqual(["bad-1", "bad-2", "bad-3"]);
+    expect(bad.map((m) => m.objects)).toEqual([[], [], []]);
+    expect(bad[0].error).toMatch(/^SQS message bad-1: not an SNS notification: Message/);
+    expect(bad[1].error).toMatch(/^SQS message bad-2: message body is not JSON/);
+    expect(bad[2].error).toMatch(/^SQS message bad-3: not an S3 event notification: Records\.0\.s3/);
   });
 
   it("reports a key with broken URL encoding as a malformed message", () => {
     const body = JSON.stringify(s3Notification(s3Record("b", "AWSLogs/1/CloudTrail/%E0%A4%A.json.gz")));
     const t = parseTrigger(sqsEvent(["m1", body]));
-    expect(t).toMatchObject({ kind: "sqs", objects: [], malformed: [{ messageId: "m1" }] });
+    expect(t).toMatchObject({ kind: "sqs", messages: [{ messageId: "m1", objects: [] }] });
+    expect(unreadable(t)[0].error).toMatch(/^SQS message m1: /);
   });
 
   it("takes an EventBridge event's record from a body, directly and inside an SNS envelope", () => {
@@ -335,13 +343,19 @@ describe("parseTrigger: SQS", () => {
     );
     expect(t).toEqual({
       kind: "sqs",
-      objects: [{ bucket: "b", key: LOG_KEY, etag: ETAG, messageId: "m-file" }],
-      records: [
-        { messageId: "m-direct", source: `eventbridge:${event.id}`, record: stsRecord() },
-        { messageId: "m-sns", source: "eventbridge:second-event", record: stsRecord() },
+      messages: [
+        {
+          messageId: "m-direct",
+          objects: [],
+          record: { source: `eventbridge:${event.id}`, record: stsRecord() },
+        },
+        { messageId: "m-file", objects: [{ bucket: "b", key: LOG_KEY, etag: ETAG }] },
+        {
+          messageId: "m-sns",
+          objects: [],
+          record: { source: "eventbridge:second-event", record: stsRecord() },
+        },
       ],
-      messageIds: ["m-direct", "m-file", "m-sns"],
-      malformed: [],
     });
   });
 
@@ -353,11 +367,12 @@ describe("parseTrigger: SQS", () => {
         ["m-no-id", JSON.stringify({ "detail-type": "AWS API Call via CloudTrail", detail: stsRecord() })],
       ),
     );
-    expect(t).toMatchObject({ kind: "sqs", objects: [], records: [] });
-    if (t.kind !== "sqs") return;
-    expect(t.malformed.map((m) => m.messageId)).toEqual(["m-text", "m-no-id"]);
-    expect(t.malformed[0].error).toMatch(/^SQS message m-text: EventBridge event 6a7e8feb.*: detail is not/);
-    expect(t.malformed[1].error).toMatch(/^SQS message m-no-id: malformed EventBridge event: id/);
+    expect(messagesOf(t).some((m) => m.objects.length > 0 || m.record)).toBe(false);
+    expect(messagesOf(t)[0]).toEqual({ messageId: "m-insight", objects: [] });
+    const bad = unreadable(t);
+    expect(bad.map((m) => m.messageId)).toEqual(["m-text", "m-no-id"]);
+    expect(bad[0].error).toMatch(/^SQS message m-text: EventBridge event 6a7e8feb.*: detail is not/);
+    expect(bad[1].error).toMatch(/^SQS message m-no-id: malformed EventBridge event: id/);
   });
 });
 
