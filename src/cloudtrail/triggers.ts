@@ -19,7 +19,7 @@ export interface S3ObjectRef {
   etag?: string;
 }
 
-/** A CloudTrail record an EventBridge event carried through SQS: one batch per message, like a direct event. */
+/** A CloudTrail record an EventBridge event carried through SQS or SNS: one batch, like a direct event. */
 export interface QueuedRecord {
   /** `eventbridge:<EventBridge event id>`, as for a direct event. */
   source: string;
@@ -47,7 +47,7 @@ export type Trigger =
   | { kind: "cloudtrail-records"; records: unknown[]; source: string }
   | { kind: "ignored"; reason: string };
 
-/** A trigger that cannot be processed at all (not for one bad SQS message: see `malformed`). */
+/** A trigger that cannot be processed at all (not for one bad SQS message: see `SqsMessage.error`). */
 export class TriggerError extends Error {
   constructor(message: string) {
     super(message);
@@ -252,9 +252,9 @@ function parseEventBridge(payload: unknown): Extract<Trigger, { kind: "cloudtrai
 }
 
 /**
- * Classifies a Lambda event. SQS batches always give `sqs` (possibly empty) with per-message ids and
- * the malformed messages, so one bad message never hides the others. Other shapes throw a TriggerError when
- * they cannot be understood.
+ * Classifies a Lambda event. SQS batches always give `sqs` (possibly empty): every message with what
+ * it names or why it could not be read, so one bad message never hides the others. Other shapes throw
+ * a TriggerError when they cannot be understood.
  */
 export function parseTrigger(event: unknown): Trigger {
   if (!isObject(event)) throw new TriggerError("trigger event is not a JSON object");
@@ -272,40 +272,48 @@ export function parseTrigger(event: unknown): Trigger {
     if (isObject(first) && (first.EventSource === "aws:sns" || "Sns" in first)) {
       const parsed = snsLambdaEvent.safeParse(event);
       if (!parsed.success) throw new TriggerError(`malformed SNS event: ${describeIssues(parsed.error)}`);
-      const objects: S3ObjectRef[] = [];
-      const records: Omit<QueuedRecord, "messageId">[] = [];
-      let ignored: string | undefined;
-      for (const { Sns } of parsed.data.Records) {
+      const contents = parsed.data.Records.map(({ Sns }) => {
         try {
           // An EventBridge rule can target the topic: its Message is the event itself.
-          const contents = contentsOfMessage(Sns.Message, 1);
-          objects.push(...contents.objects);
-          if (contents.record) records.push(contents.record);
-          ignored ??= contents.ignored;
+          return contentsOfMessage(Sns.Message, 1);
         } catch (err) {
           const id = Sns.MessageId ?? "(no MessageId)";
           throw new TriggerError(`SNS message ${id}: ${(err as Error).message}`);
         }
-      }
-      if (records.length === 0) {
-        if (objects.length === 0 && ignored) return { kind: "ignored", reason: ignored };
-        return fromObjects(objects, "SNS notification");
-      }
-      // Lambda hands an SNS subscription one message per invocation; an event is one batch, as directly.
-      if (records.length > 1 || objects.length > 0) {
-        throw new TriggerError(
-          `SNS event holds ${parsed.data.Records.length} messages with EventBridge events among them: expected one message per invocation`,
-        );
-      }
-      return { kind: "cloudtrail-records", records: [records[0].record], source: records[0].source };
+      });
+      return triggerOf(contents, "SNS notification");
     }
   }
 
   if (s3TestEvent.safeParse(event).success) return { kind: "ignored", reason: "s3:TestEvent" };
+  let contents: MessageContents;
   try {
-    // An EventBridge event was taken above: what is left names trail files or nothing.
-    return fromObjects(contentsOfMessage(event).objects, "S3 notification");
+    // An S3 notification, CloudTrail's delivery notification, or an SNS envelope around either or
+    // around an EventBridge event (a subscription that is not Lambda's own SNS trigger).
+    contents = contentsOfMessage(event);
   } catch (err) {
     throw new TriggerError(`unrecognised trigger event: ${(err as Error).message}`);
   }
+  return triggerOf([contents], "S3 notification");
+}
+
+/**
+ * The trigger of the contents of one invocation's notifications: trail files to read, an
+ * EventBridge event's record (one batch, as a direct event), or nothing to read (with why).
+ */
+function triggerOf(contents: MessageContents[], what: string): Trigger {
+  const objects = contents.flatMap((c) => c.objects);
+  const records = contents.flatMap((c) => (c.record ? [c.record] : []));
+  if (records.length === 0) {
+    const ignored = contents.find((c) => c.ignored !== undefined)?.ignored;
+    if (objects.length === 0 && ignored) return { kind: "ignored", reason: ignored };
+    return fromObjects(objects, what);
+  }
+  // Lambda hands an SNS subscription one message per invocation; an event is one batch, as directly.
+  if (records.length > 1 || objects.length > 0) {
+    throw new TriggerError(
+      `${what} holds ${contents.length} messages with EventBridge events among them: expected one message per invocation`,
+    );
+  }
+  return { kind: "cloudtrail-records", records: [records[0].record], source: records[0].source };
 }

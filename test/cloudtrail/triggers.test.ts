@@ -257,6 +257,17 @@ describe("parseTrigger: SNS (Lambda subscription)", () => {
     );
   });
 
+  it("reads an EventBridge event in an SNS envelope handed over as it is, as Lambda's SNS trigger does", () => {
+    const event = eventBridge("AWS API Call via CloudTrail");
+    expect(parseTrigger(snsEnvelope(JSON.stringify(event)))).toEqual({
+      kind: "cloudtrail-records",
+      records: [stsRecord()],
+      source: `eventbridge:${event.id}`,
+    });
+    const insight = eventBridge("AWS Insight via CloudTrail");
+    expect(parseTrigger(snsEnvelope(JSON.stringify(insight)))).toEqual(parseTrigger(insight));
+  });
+
   it("refuses an SNS event of several messages when one is an EventBridge event (one batch per invocation)", () => {
     const withEvent = snsLambdaEvent(JSON.stringify(eventBridge("AWS API Call via CloudTrail")));
     const withFile = snsLambdaEvent(JSON.stringify(s3Notification(s3Record("b", LOG_KEY))));
