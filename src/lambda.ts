@@ -11,8 +11,8 @@
  * - an object that cannot be read or processed fails the invocation (Lambda retries, then the
  *   failure destination gets it) after every other object was processed; under SQS it is reported
  *   in `batchItemFailures` instead, so one bad message does not replay the others;
- * - an EventBridge event is one batch, direct, through SNS or queued in SQS (there, a failure is its message's
- *   batch item failure; its event-id marker makes the redelivery count once).
+ * - an EventBridge event is one batch, direct, through SNS or queued in SQS (there, a failure is its
+ *   message's batch item failure; its event-id marker makes the redelivery count once).
  */
 import type { BatchResult, Detector, Sink } from "./batch.ts";
 import { decodeFile } from "./cloudtrail/decode.ts";
