@@ -353,11 +353,7 @@ class TrailScanner {
       this.skipString();
       if (this.sameAsLast(stats, start)) return stats.lastSlot;
       const s = this.stringAt(start);
-      return this.remember(
-        stats,
-        start,
-        (this.indexOf(s, this.strings, this.stringIndex, stats) << 2) | SLOT.string,
-      );
+      return this.remember(stats, start, (this.stringIndexOf(s, stats) << 2) | SLOT.string);
     }
     if (c === 0x74 /* t */) return this.literal("true", 0);
     if (c === 0x66 /* f */) return this.literal("false", 1);
@@ -415,24 +411,24 @@ class TrailScanner {
   }
 
   /**
-   * The index of `value` in `table`, added if new. Values of a key that do not repeat (event and
-   * request ids, times) are not looked up at all once that is clear: hashing them is wasted work.
+   * The index of `value` in the file's strings, added if new. Values of a key that do not repeat
+   * (event and request ids, times) are not looked up at all once that is clear: hashing them is
+   * wasted work.
    * @param {string} value
-   * @param {string[]} table
-   * @param {Map<string, number>} index
    * @param {ValueStats} stats
    */
-  indexOf(value, table, index, stats) {
+  stringIndexOf(value, stats) {
+    const table = this.strings;
     if (stats.distinct) {
       table.push(value);
       return table.length - 1;
     }
-    let i = index.get(value);
+    let i = this.stringIndex.get(value);
     const repeated = i !== undefined;
     if (i === undefined) {
       i = table.length;
       table.push(value);
-      index.set(value, i);
+      this.stringIndex.set(value, i);
     }
     this.sample(stats, repeated);
     return i;
@@ -464,10 +460,15 @@ class TrailScanner {
     return (which << 2) | SLOT.literal;
   }
 
-  /** Steps over one JSON value; true when its strings are ASCII. */
+  /**
+   * Steps over an object, array or number (valueSlot takes strings and literals, and a whole record
+   * is an object); true when its strings are ASCII.
+   */
   skipValue() {
     const c = this.bytes[this.pos];
-    return c === OPEN_BRACE || c === OPEN_BRACKET ? this.skipContainer() : this.skipScalar();
+    if (c === OPEN_BRACE || c === OPEN_BRACKET) return this.skipContainer();
+    this.skipNumber();
+    return true;
   }
 
   /**
@@ -499,20 +500,6 @@ class TrailScanner {
     }
     this.pos = pos;
     return high < 0x80;
-  }
-
-  /** A string, number or literal; true when its bytes are ASCII. */
-  skipScalar() {
-    const c = this.bytes[this.pos];
-    if (c === QUOTE) {
-      this.skipString();
-      return !this.lastHadHigh;
-    }
-    if (c === 0x74) this.literal("true", 0);
-    else if (c === 0x66) this.literal("false", 1);
-    else if (c === 0x6e) this.literal("null", 2);
-    else this.skipNumber();
-    return true;
   }
 
   /** `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`, as JSON has it. */
