@@ -49,7 +49,7 @@ export interface PipelineDeps {
 export type StageTimes = Record<string, number>;
 
 /** Adds the time since the previous lap to `times[stage]`; a no-op without `times`. */
-function stageClock(times: StageTimes | undefined): (stage: string) => void {
+export function stageClock(times: StageTimes | undefined): (stage: string) => void {
   if (!times) return () => {};
   let last = performance.now();
   return (stage) => {

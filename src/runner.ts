@@ -4,11 +4,16 @@
  * reported with its name and the run goes on; the caller decides the exit status.
  */
 import type { Detector, Sink } from "./batch.ts";
-import { decodePrepared, prepareFile } from "./cloudtrail/decode.ts";
+
 import type { InputFile } from "./cloudtrail/inputs.ts";
-import { type PreparedFile, ReadAheadWorker } from "./cloudtrail/read-ahead-worker.ts";
+import {
+  decodePrepared,
+  type PreparedFile,
+  prepareFile,
+  ReadAheadWorker,
+} from "./cloudtrail/read-ahead-worker.ts";
 import type { Config } from "./config.ts";
-import { type BatchInput, processBatch, type StageTimes } from "./pipeline.ts";
+import { type BatchInput, processBatch, type StageTimes, stageClock } from "./pipeline.ts";
 import type { RunCollector } from "./report.ts";
 import type { EventTimeClock } from "./state/event-clock.ts";
 import type { Store } from "./state/store.ts";
@@ -93,14 +98,13 @@ async function decoded(
   deps: RunDeps,
 ): Promise<BatchInput | undefined> {
   try {
-    const waitFrom = performance.now();
+    const lap = stageClock(deps.stageTimes);
     const prepared = await data;
-    const started = performance.now();
     // Time the main thread waited for the read-ahead: the file, the worker, and taking in its message
     // (delivered while this awaits it).
-    if (deps.stageTimes) deps.stageTimes.waiting = (deps.stageTimes.waiting ?? 0) + started - waitFrom;
+    lap("waiting");
     const result = decodePrepared(prepared, file.source);
-    if (deps.stageTimes) deps.stageTimes.decode = (deps.stageTimes.decode ?? 0) + performance.now() - started;
+    lap("decode");
     if (!result.skippedReason) return { source: file.source, records: result.records };
     deps.collector.skippedFiles.push(`${file.source} (${result.skippedReason})`);
   } catch (err) {

@@ -7,8 +7,6 @@
  */
 import { gunzipSync } from "node:zlib";
 import { isObject } from "../json-values.ts";
-import type { PreparedFile } from "./read-ahead-worker.ts";
-import { NotJsonError, recordsOfScan } from "./trail-scan.ts";
 
 export class FileError extends Error {
   constructor(
@@ -52,42 +50,20 @@ export function decodeFile(
   options: { decompressed?: boolean } = {},
 ): DecodedFile {
   const data = isGzip(bytes) ? gunzipFile(bytes, source) : uncompressed(bytes, source, options);
+  return decodeUncompressed(data, source);
+}
+
+/** The records of a file's decompressed bytes (UTF-8). */
+export function decodeUncompressed(data: Uint8Array, source: string): DecodedFile {
   return decodeText(utf8(data), source);
 }
 
-/**
- * A file's bytes made ready for decoding by `prepare` (the replay's read-ahead worker,
- * read-ahead-worker.ts): checked as decodeFile checks them, gunzip failures named by the file.
- */
-export async function prepareFile(
+/** Bytes that are not gzip, refused when the name says they should be (see decodeFile). */
+export function uncompressed(
   bytes: Uint8Array,
   source: string,
-  options: {
-    decompressed?: boolean;
-    prepare: (bytes: Uint8Array, gzipped: boolean) => Promise<PreparedFile>;
-  },
-): Promise<PreparedFile> {
-  if (!isGzip(bytes)) return options.prepare(uncompressed(bytes, source, options), false);
-  try {
-    return await options.prepare(bytes, true);
-  } catch (err) {
-    throw new FileError(source, `not readable gzip: ${(err as Error).message}`);
-  }
-}
-
-/** A prepared file (from prepareFile) → the records in it, as decodeFile gives them. */
-export function decodePrepared(prepared: PreparedFile, source: string): DecodedFile {
-  if (!("scan" in prepared)) return decodeText(utf8(prepared.data), source);
-  try {
-    return { records: recordsOfScan(prepared.scan, prepared.shared) };
-  } catch (err) {
-    // An object in it is not JSON: decoded the usual way, the file is reported as decodeFile does.
-    if (err instanceof NotJsonError) return decodeFile(prepared.original, source, { decompressed: true });
-    throw err;
-  }
-}
-
-function uncompressed(bytes: Uint8Array, source: string, options: { decompressed?: boolean }): Uint8Array {
+  options: { decompressed?: boolean },
+): Uint8Array {
   if (!options.decompressed && /\.gz$/i.test(source)) {
     throw new FileError(source, NAMED_GZ_NOT_GZIP);
   }

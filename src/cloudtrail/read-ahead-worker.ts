@@ -8,8 +8,16 @@
  */
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { gunzipSync } from "node:zlib";
+import {
+  type DecodedFile,
+  decodeFile,
+  decodeUncompressed,
+  FileError,
+  isGzip,
+  uncompressed,
+} from "./decode.ts";
 import type { PrepareAnswer, PrepareRequest } from "./read-ahead-thread.mjs";
-import { type ScannedTrail, SharedValues } from "./trail-scan.ts";
+import { NotJsonError, recordsOfScan, type ScannedTrail, SharedValues } from "./trail-scan.ts";
 
 /**
  * A file made ready for decoding: its records in compact form (with the run's shared values its
@@ -130,5 +138,36 @@ export class ReadAheadWorker {
       this.pending.delete(id);
       prepareHere(p.bytes, p.gzipped).then(p.resolve, p.reject);
     }
+  }
+}
+
+/**
+ * A file's bytes made ready for decoding by `prepare` (a ReadAheadWorker's): checked as decodeFile checks them, gunzip failures named by the file.
+ */
+export async function prepareFile(
+  bytes: Uint8Array,
+  source: string,
+  options: {
+    decompressed?: boolean;
+    prepare: (bytes: Uint8Array, gzipped: boolean) => Promise<PreparedFile>;
+  },
+): Promise<PreparedFile> {
+  if (!isGzip(bytes)) return options.prepare(uncompressed(bytes, source, options), false);
+  try {
+    return await options.prepare(bytes, true);
+  } catch (err) {
+    throw new FileError(source, `not readable gzip: ${(err as Error).message}`);
+  }
+}
+
+/** A prepared file (from prepareFile) → the records in it, as decodeFile gives them. */
+export function decodePrepared(prepared: PreparedFile, source: string): DecodedFile {
+  if (!("scan" in prepared)) return decodeUncompressed(prepared.data, source);
+  try {
+    return { records: recordsOfScan(prepared.scan, prepared.shared) };
+  } catch (err) {
+    // An object in it is not JSON: decoded the usual way, the file is reported as decodeFile does.
+    if (err instanceof NotJsonError) return decodeFile(prepared.original, source, { decompressed: true });
+    throw err;
   }
 }

@@ -1,14 +1,13 @@
 import { readFileSync } from "node:fs";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { decodeFile, FileError, UnparseableRecord } from "../../src/cloudtrail/decode.ts";
 import {
-  decodeFile,
   decodePrepared,
-  FileError,
+  type PreparedFile,
   prepareFile,
-  UnparseableRecord,
-} from "../../src/cloudtrail/decode.ts";
-import { type PreparedFile, ReadAheadWorker } from "../../src/cloudtrail/read-ahead-worker.ts";
+  ReadAheadWorker,
+} from "../../src/cloudtrail/read-ahead-worker.ts";
 import { normaliseRecord } from "../../src/normalise.ts";
 
 const LIB = "test/fixtures/corpus/aws-cloudtrail-processing-library";
