@@ -91,17 +91,21 @@ async function pipeline(): Promise<{
   const files: InputFile[] = paths.map((source, i) => ({ source, read: async () => bytes[i] }));
   const stages: StageTimes = {};
   const t0 = performance.now();
-  await runFiles(
-    files,
-    {
-      stageTimes: values.stages ? stages : undefined,
-      ...replayState(),
-      config,
-      collector,
-      detector,
-    },
-    readAhead,
-  );
+  try {
+    await runFiles(
+      files,
+      {
+        stageTimes: values.stages ? stages : undefined,
+        ...replayState(),
+        config,
+        collector,
+        detector,
+      },
+      readAhead,
+    );
+  } finally {
+    await readAhead.close();
+  }
   const ms = performance.now() - t0;
   const s = collector.summary();
   return { records: s.records.read, ms, rules: ruleCount, alerts: s.alerts.total, ai: s.byKind.ai, stages };

@@ -34,17 +34,19 @@ export interface RunDeps {
 
 /**
  * @param readAhead the read-ahead worker, when the caller started it earlier (replay starts it
- *   before loading rules, so that the thread's start overlaps theirs); closed when the run ends.
+ *   before loading rules, so that the thread's start overlaps theirs) and closes it; without one,
+ *   the run starts its own and closes it when it ends.
  */
 export async function runFiles(
   files: AsyncIterable<InputFile> | Iterable<InputFile>,
   deps: RunDeps,
-  readAhead: ReadAheadWorker = new ReadAheadWorker(),
+  readAhead?: ReadAheadWorker,
 ): Promise<void> {
+  const worker = readAhead ?? new ReadAheadWorker();
   try {
-    await runRecordBatches(decodedFiles(files, deps, readAhead), deps);
+    await runRecordBatches(decodedFiles(files, deps, worker), deps);
   } finally {
-    await readAhead.close();
+    if (!readAhead) await worker.close();
   }
 }
 

@@ -47,6 +47,7 @@ describe("a replay with the read-ahead thread scanning its files", async () => {
   const started = new ReadAheadWorker();
   expect(await started.started).toBe(true);
   const threaded = await replay(started);
+  await started.close();
   const stopped = new ReadAheadWorker();
   await stopped.close(); // every file gunzipped and parsed on the main thread
   const unthreaded = await replay(stopped);
