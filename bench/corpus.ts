@@ -7,22 +7,12 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { seededRandom } from "../test/support/random.ts";
 
 export interface CorpusSpec {
   records: number;
   perFile: number;
   seed: number;
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ACCOUNTS = ["111122223333", "444455556666", "777788889999"];
@@ -94,7 +84,7 @@ interface Session {
 }
 
 export function generateCorpus(dir: string, spec: CorpusSpec): { files: string[]; records: number } {
-  const rand = prng(spec.seed);
+  const rand = seededRandom(spec.seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const hex = (n: number) => Array.from({ length: n }, () => Math.floor(rand() * 16).toString(16)).join("");
   const upper = (n: number) =>
