@@ -59,10 +59,11 @@ export function linkRules(
   }
   const unique = [...byId.values()];
   const disabled = new Set(options.disabled);
-  // An id that names no rule is a typo or a rule that moved: a rule the user meant to silence runs on.
+  let turnedOff = 0;
   for (const id of disabled) {
-    if (!byId.has(id))
-      problems.push({ file: DISABLED_SOURCE, ruleId: id, reason: "no loaded rule has this id" });
+    if (byId.has(id)) turnedOff++;
+    // A typo or a rule that moved: a rule the user meant to silence runs on.
+    else problems.push({ file: DISABLED_SOURCE, ruleId: id, reason: "no loaded rule has this id" });
   }
   const byName = new Map<string, CompiledRule>();
   for (const r of unique) if (r.name !== undefined && !byName.has(r.name)) byName.set(r.name, r);
@@ -70,9 +71,8 @@ export function linkRules(
   const correlations: LinkedCorrelation[] = [];
   const referenced = new Map<CompiledDetectionRule, boolean>(); // → some referencing correlation generates
   const dropped = new Set<CompiledRule>();
-  // Base rules of the enabled correlations, and of the disabled ones.
+  // Base rules of the enabled correlations (`referenced` holds those of the disabled ones too).
   const fed = new Set<CompiledDetectionRule>();
-  const fedByDisabled = new Set<CompiledDetectionRule>();
   for (const r of unique) {
     if (r.kind !== "correlation") continue;
     const bases: CompiledDetectionRule[] = [];
@@ -119,7 +119,6 @@ export function linkRules(
     for (const b of bases) referenced.set(b, (referenced.get(b) ?? false) || r.generate);
     if (disabled.has(r.meta.id)) {
       dropped.add(r);
-      for (const b of bases) fedByDisabled.add(b);
       continue;
     }
     correlations.push({ rule: r, bases });
@@ -129,9 +128,7 @@ export function linkRules(
   const detections: CompiledDetectionRule[] = [];
   const rules: CompiledRule[] = [];
   const linkedBase = new Map<CompiledDetectionRule, CompiledDetectionRule>();
-  let turnedOff = 0;
   for (const r of unique) {
-    if (disabled.has(r.meta.id)) turnedOff++;
     if (dropped.has(r)) continue;
     if (r.kind === "detection") {
       const generates = referenced.get(r);
@@ -139,7 +136,7 @@ export function linkRules(
       if (disabled.has(r.meta.id)) {
         if (!fed.has(r)) continue;
         alert = false;
-      } else if (fedByDisabled.has(r) && !alert && !fed.has(r)) continue;
+      } else if (!alert && referenced.has(r) && !fed.has(r)) continue; // fed only a disabled correlation
       const linked = alert === r.meta.alert ? r : { ...r, meta: { ...r.meta, alert } };
       linkedBase.set(r, linked);
       detections.push(linked);
