@@ -16,10 +16,7 @@ export async function rulesCommand(args: string[]): Promise<number> {
   if (sub === "lint") {
     // With a configuration: its placeholders expand, and its tuning is checked against these rules.
     const config = values.config ? await readConfigFile(values.config) : undefined;
-    const report = await lintRules(paths, {
-      placeholders: config?.rules.placeholders,
-      tuning: config?.rules,
-    });
+    const report = await lintRules(paths, { tuning: config?.rules });
     process.stdout.write(`${formatLintReport(report)}\n`);
     return report.ok ? 0 : 1;
   }

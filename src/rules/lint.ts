@@ -4,7 +4,7 @@
  */
 import type { Config } from "../config.ts";
 import type { CompiledRule } from "./compile.ts";
-import { type LoadOptions, loadRules } from "./load.ts";
+import { loadRules } from "./load.ts";
 import { tuneRules } from "./tuning.ts";
 
 export type LintStatus = "loaded" | "skipped" | "error" | "unsupported";
@@ -32,13 +32,13 @@ export interface LintReport {
   rules: CompiledRule[];
 }
 
-export interface LintOptions extends LoadOptions {
-  /** A configuration's `rules` section: its tuning is checked too. */
+export interface LintOptions {
+  /** A configuration's `rules` section: its placeholders expand, and its tuning is checked too. */
   tuning?: Config["rules"];
 }
 
 export async function lintRules(paths: readonly string[], options: LintOptions = {}): Promise<LintReport> {
-  const result = await loadRules(paths, options);
+  const result = await loadRules(paths, { placeholders: options.tuning?.placeholders });
   const entries: LintEntry[] = [];
   for (const r of result.rules) {
     entries.push({
