@@ -29,6 +29,8 @@ detection:
   condition: s
 `;
 
+const lines = (records: unknown[]) => records.map((r) => JSON.stringify(r)).join("\n");
+
 async function fixtureDir(files: Record<string, unknown>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "fixtures-"));
   for (const [path, content] of Object.entries(files)) {
@@ -125,14 +127,15 @@ describe("runRuleFixtures", () => {
     const dir = await fixtureDir({
       "trail.yml": RULE,
       "fixtures/trail-deleted/match/eventbridge.json.gz": gzipSync(JSON.stringify(event)),
-      "fixtures/trail-deleted/nomatch/lines.jsonl": [record(), record({ eventName: "StopLogging" })]
-        .map((r) => JSON.stringify(r))
-        .join("\n"),
+      // A match fixture: it passes only if its lines are replayed (the second one matches).
+      "fixtures/trail-deleted/match/lines.jsonl": lines([record(), deleted]),
+      "fixtures/trail-deleted/nomatch/lines.jsonl": lines([record(), record({ eventName: "StopLogging" })]),
       "fixtures/trail-deleted/nomatch/notes.txt": "not a fixture: passed over",
     });
     const report = await runRuleFixtures(dir, scenarioRunner(defaultConfig));
     expect(report.results[0].cases.map((c) => [c.expect, c.fixture.slice(dir.length), c.passed])).toEqual([
       ["match", "/fixtures/trail-deleted/match/eventbridge.json.gz", true],
+      ["match", "/fixtures/trail-deleted/match/lines.jsonl", true],
       ["nomatch", "/fixtures/trail-deleted/nomatch/lines.jsonl", true],
     ]);
     expect(report.ok).toBe(true);
@@ -151,5 +154,34 @@ describe("runRuleFixtures", () => {
     const [, typo] = report.results[0].cases;
     expect(typo).toMatchObject({ expect: "nomatch", passed: false });
     expect(typo.reason).toMatch(/^1 malformed record\(s\), #1: .*eventTime/);
+  });
+
+  it("lists the first three malformed records of a fixture and counts the rest", async () => {
+    const { eventTime: _, ...noTime } = record({ eventName: "DeleteTrail" });
+    const dir = await fixtureDir({
+      "trail.yml": RULE,
+      "fixtures/trail-deleted/match/delete.json": [record({ eventName: "DeleteTrail" })],
+      "fixtures/trail-deleted/nomatch/typos.json": [noTime, noTime, noTime, noTime, noTime],
+    });
+    const report = await runRuleFixtures(dir, scenarioRunner(defaultConfig));
+    const [, typos] = report.results[0].cases;
+    expect(typos.reason).toMatch(/^5 malformed record\(s\), #0: .*; #1: .*; #2: [^;]*; and 2 more$/);
+  });
+
+  it("fails a digest file given as a fixture: it holds no records, so it would pass as a non-match", async () => {
+    const dir = await fixtureDir({
+      "trail.yml": RULE,
+      "fixtures/trail-deleted/match/delete.json": [record({ eventName: "DeleteTrail" })],
+      "fixtures/trail-deleted/nomatch/digest.json": {
+        awsAccountId: "111122223333",
+        digestStartTime: "2026-05-08T10:00:00Z",
+        logFiles: [],
+      },
+    });
+    const report = await runRuleFixtures(dir, scenarioRunner(defaultConfig));
+    expect(report.ok).toBe(false);
+    const [, digest] = report.results[0].cases;
+    expect(digest).toMatchObject({ expect: "nomatch", passed: false });
+    expect(digest.reason).toBe("cannot read fixture: holds no records to replay (CloudTrail digest file)");
   });
 });
