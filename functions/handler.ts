@@ -53,11 +53,7 @@ async function createDeps(): Promise<InvocationDeps> {
     detector,
     sinks: [
       new CloudWatchSink(new CloudWatchClient({}), config),
-      new SnsAlertSink(new SNSClient({}), {
-        topicArn,
-        updates: config.alerts.updates,
-        messageStructure: config.alerts.messageStructure,
-      }),
+      new SnsAlertSink(new SNSClient({}), { topicArn, ...config.alerts }),
     ],
     readObject: (bucket, key) => readS3Object(s3, bucket, key),
   };

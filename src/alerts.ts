@@ -16,7 +16,7 @@ import { type Actor, type ActorKind, type AuditEvent, CONFIDENCE_RANK } from "./
 import { sha256Hex } from "./hash.ts";
 import { isObject } from "./json-values.ts";
 import type { Level, RuleHit, RuleMeta } from "./rules/types.ts";
-import { cleanActor, cleanText, knownActorKind, redactRecord } from "./sanitize.ts";
+import { cleanActor, cleanedList, cleanedTags, cleanText, knownActorKind, redactRecord } from "./sanitize.ts";
 import type { Store } from "./state/store.ts";
 
 export { alertMessageAttributes, renderAlertText, type StringAttribute } from "./alerts/render.ts";
@@ -695,24 +695,6 @@ interface RuleTexts {
 
 /** Known false positives an alert lists (SigmaHQ rules name one to three). */
 const MAX_FALSE_POSITIVES = 5;
-/** Tags an alert lists (SigmaHQ rules have two to six). */
-const MAX_TAGS = 20;
-
-/**
- * A rule's list of texts as alerts carry it: cleaned, empty ones dropped, at most `maxEntries`;
- * undefined when none is left. Frozen: every alert of the rule shares the one list.
- */
-function cleanedList(
-  values: readonly string[],
-  maxLength: number,
-  maxEntries: number,
-): readonly string[] | undefined {
-  const list = values
-    .map((v) => cleanText(v, maxLength).trim())
-    .filter(Boolean)
-    .slice(0, maxEntries);
-  return list.length ? Object.freeze(list) : undefined;
-}
 
 const ruleTextsCache = new WeakMap<RuleMeta, RuleTexts>();
 
@@ -724,7 +706,7 @@ function ruleTexts(rule: RuleMeta): RuleTexts {
     if (rule.runbook) texts.runbook = cleanText(rule.runbook, 2000).trim();
     const falsePositives = cleanedList(rule.falsepositives, 300, MAX_FALSE_POSITIVES);
     if (falsePositives) texts.falsePositives = falsePositives;
-    const tags = cleanedList(rule.tags, 100, MAX_TAGS);
+    const tags = cleanedTags(rule.tags);
     if (tags) texts.tags = tags;
     ruleTextsCache.set(rule, texts);
   }

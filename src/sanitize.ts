@@ -98,6 +98,30 @@ const SECRET_KEYS = new Set([
 const SECRET_KEY_SUFFIX = /(password|passphrase|clientsecret|secretkey|sessiontoken|accesstoken|privatekey)$/;
 
 /** Whether a record key names a secret (case-insensitive). */
+/**
+ * A list of texts as alerts carry it: cleaned, empty ones dropped, at most `maxEntries`; undefined
+ * when none is left. Frozen: every alert of a rule shares the one list.
+ */
+export function cleanedList(
+  values: readonly string[],
+  maxLength: number,
+  maxEntries: number,
+): readonly string[] | undefined {
+  const list = values
+    .map((v) => cleanText(v, maxLength).trim())
+    .filter(Boolean)
+    .slice(0, maxEntries);
+  return list.length ? Object.freeze(list) : undefined;
+}
+
+/** Tags an alert lists (SigmaHQ rules have two to six). */
+const MAX_TAGS = 20;
+
+/** A rule's (or an alert's) Sigma tags, cleaned as alerts carry them (see cleanedList). */
+export function cleanedTags(tags: readonly string[]): readonly string[] | undefined {
+  return cleanedList(tags, 100, MAX_TAGS);
+}
+
 export function isSecretKey(key: string): boolean {
   const k = key.toLowerCase();
   return SECRET_KEYS.has(k) || SECRET_KEY_SUFFIX.test(k);

@@ -3,7 +3,7 @@
  * policies. Values are cleaned again here: an Alert may have been read back from a file or a store.
  */
 import type { Alert } from "../alerts.ts";
-import { cleanText } from "../sanitize.ts";
+import { cleanedTags, cleanText } from "../sanitize.ts";
 import { actorPhrase } from "./title.ts";
 
 const MAX_LISTED_EVENT_IDS = 20;
@@ -104,9 +104,6 @@ export interface StringAttribute {
   StringValue: string;
 }
 
-/** Tags an alert's `tags` attribute carries: SNS attributes count against the message size. */
-const MAX_TAG_ATTRIBUTE_ENTRIES = 20;
-
 /**
  * SNS/SQS message attributes for subscription filter policies (never empty, SNS rejects that):
  * `severity`, `ruleId`, `actorKind`, `account`, and `tags` (String.Array of the rule's Sigma tags,
@@ -120,10 +117,8 @@ export function alertMessageAttributes(alert: Alert): Record<string, StringAttri
     actorKind: attr(alert.actor.kind),
     account: attr(cleanText(alert.account, 32)),
   };
-  const tags = (alert.tags ?? [])
-    .map((t) => cleanText(t, 100))
-    .filter(Boolean)
-    .slice(0, MAX_TAG_ATTRIBUTE_ENTRIES);
-  if (tags.length) attributes.tags = { DataType: "String.Array", StringValue: JSON.stringify(tags) };
+  // Cleaned again: nothing uncleaned leaves the process even if an alert came from elsewhere.
+  const tags = cleanedTags(alert.tags ?? []);
+  if (tags) attributes.tags = { DataType: "String.Array", StringValue: JSON.stringify(tags) };
   return attributes;
 }

@@ -26,6 +26,7 @@ import {
 import { type Alert, alertMessageAttributes, renderAlertText } from "../alerts.ts";
 import type { BatchResult, Sink } from "../batch.ts";
 import { chunkBySize } from "../chunk.ts";
+import type { Config } from "../config.ts";
 import {
   attemptsOf,
   backoffDelay,
@@ -44,16 +45,12 @@ export const MAX_BATCH_ENTRIES = 10;
 /** The subject must be "less than 100 characters". */
 export const MAX_SUBJECT_CHARS = 99;
 
-export type UpdatePolicy = "none" | "escalations" | "all";
 /** "json": a text for e-mail and the alert JSON for machines; "string": the alert JSON for all. */
-export type MessageStructure = "json" | "string";
+type MessageStructure = Config["alerts"]["messageStructure"];
 
-export interface SnsAlertSinkOptions {
+/** The configuration's `alerts` section (defaults "escalations" and "json", as there), and where to publish. */
+export interface SnsAlertSinkOptions extends Partial<Config["alerts"]> {
   topicArn: string;
-  /** Which "updated" alerts to send (default "escalations"). */
-  updates?: UpdatePolicy;
-  /** Default "json". */
-  messageStructure?: MessageStructure;
   retry?: RetryOptions;
 }
 
@@ -146,30 +143,35 @@ export function batchMessages<T extends { bytes: number }>(messages: readonly T[
 
 export class SnsAlertSink implements Sink {
   private readonly fifo: boolean;
+  private readonly updates: Config["alerts"]["updates"];
+  private readonly structure: MessageStructure;
 
   constructor(
     private readonly client: SNSClient,
     private readonly options: SnsAlertSinkOptions,
   ) {
     this.fifo = options.topicArn.endsWith(".fifo");
+    this.updates = options.updates ?? "escalations";
+    this.structure = options.messageStructure ?? "json";
   }
 
   /** The alerts of a batch this sink sends, per the update policy. */
   selectAlerts(alerts: readonly Alert[]): Alert[] {
-    const updates = this.options.updates ?? "escalations";
     return alerts.filter(
       (a) =>
         a.status === "new" ||
-        updates === "all" ||
-        (updates === "escalations" && a.escalatedFrom !== undefined),
+        this.updates === "all" ||
+        (this.updates === "escalations" && a.escalatedFrom !== undefined),
     );
   }
 
   async publish(result: BatchResult): Promise<void> {
     const alerts = this.selectAlerts(result.alerts);
     if (alerts.length === 0) return;
-    const structure = this.options.messageStructure ?? "json";
-    const messages = alerts.map((alert) => ({ alert, ...alertMessage(alert, MAX_MESSAGE_BYTES, structure) }));
+    const messages = alerts.map((alert) => ({
+      alert,
+      ...alertMessage(alert, MAX_MESSAGE_BYTES, this.structure),
+    }));
     if (messages.length === 1) {
       await this.publishOne(messages[0]);
       return;
@@ -179,7 +181,7 @@ export class SnsAlertSink implements Sink {
 
   /** MessageStructure as Publish takes it: "json", or left out for a plain string message. */
   private structureField(): { MessageStructure?: "json" } {
-    return (this.options.messageStructure ?? "json") === "json" ? { MessageStructure: "json" } : {};
+    return this.structure === "json" ? { MessageStructure: "json" } : {};
   }
 
   private fifoFields(alert: Alert): { MessageGroupId?: string; MessageDeduplicationId?: string } {

@@ -379,19 +379,27 @@ describe("the deployed function on emulated AWS", () => {
     );
   });
 
-  it("publishes with the string message structure set through configJson, attributes with the alert", async () => {
-    const file = await upload(trailFile(mcpAgentFile(clock)));
-    const plain = { AGENTTRAIL_CONFIG: JSON.stringify({ alerts: { messageStructure: "string" } }) };
-    const run = await invoke(s3Notification([file]), plain);
-    expect(run.ok, run.errorMessage).toBe(true);
-    const destructive = (await receivedAlerts()).filter(
-      (a) => a.attributes.ruleId === "ai-destructive-action",
+  it("takes the alert feed's settings from configJson: with alerts.updates all, count updates are sent too", async () => {
+    // messageStructure is passed the same way; an SQS subscriber gets the alert JSON under both
+    // structures, so which one was used is pinned by the sink's own tests.
+    const feedConfig = {
+      AGENTTRAIL_CONFIG: JSON.stringify({ alerts: { updates: "all", messageStructure: "string" } }),
+    };
+    const destructive = async () =>
+      (await receivedAlerts()).filter((a) => a.attributes.ruleId === "ai-destructive-action");
+    const first = await invoke(s3Notification([await upload(trailFile(mcpAgentFile(clock)))]), feedConfig);
+    expect(first.ok, first.errorMessage).toBe(true);
+    const created = await destructive();
+    expect(created.length).toBeGreaterThanOrEqual(1);
+    expect(created.map((a) => a.json?.status)).toEqual(created.map(() => "new"));
+    // The same agent deletes the same things again (new event ids) within the suppression window.
+    const second = await invoke(s3Notification([await upload(trailFile(mcpAgentFile(clock)))]), feedConfig);
+    expect(second.ok, second.errorMessage).toBe(true);
+    const updated = await destructive();
+    expect(updated.map((a) => [a.json?.id, a.json?.status, a.json?.count]).sort()).toEqual(
+      created.map((a) => [a.json?.id, "updated", 2]).sort(),
     );
-    expect(destructive.length).toBeGreaterThanOrEqual(1);
-    for (const a of destructive) {
-      expect(a.json).toMatchObject({ ruleId: "ai-destructive-action", actor: { kind: "ai" } });
-      expect(JSON.parse(a.attributes.tags)).toContain("attack.impact");
-    }
+    for (const a of updated) expect(JSON.parse(a.attributes.tags)).toContain("attack.impact");
   });
 
   it("fails the invocation on a corrupt object with a clear error, and loses nothing else", async () => {

@@ -223,6 +223,32 @@ describe("SnsAlertSink", () => {
     expect(m.MessageAttributes?.tags).toEqual({ Type: "String.Array", Value: '["attack.impact"]' });
   });
 
+  it("with messageStructure string, sends PublishBatch entries as plain messages too", async () => {
+    const feed = await createTopicWithQueue(sns);
+    const alerts = await makeAlerts(3);
+    const entries: { MessageStructure?: string; Message: string }[] = [];
+    sns.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "PublishBatchCommand")
+          entries.push(
+            ...(args.input as { PublishBatchRequestEntries: typeof entries }).PublishBatchRequestEntries,
+          );
+        return next(args);
+      },
+      { step: "initialize", name: "recordBatch" },
+    );
+    await new SnsAlertSink(sns, {
+      topicArn: feed.topicArn,
+      messageStructure: "string",
+      retry: noSleep,
+    }).publish(result(alerts));
+    expect(entries.map((e) => e.MessageStructure)).toEqual([undefined, undefined, undefined]);
+    expect(entries.map((e) => (JSON.parse(e.Message) as Alert).id).sort()).toEqual(
+      alerts.map((a) => a.id).sort(),
+    );
+    expect(await deliveredIds(feed.queueUrl)).toEqual(alerts.map((a) => a.id).sort());
+  });
+
   it("batches many alerts with PublishBatch, ≤10 entries per request", async () => {
     const feed = await createTopicWithQueue(sns);
     const alerts = await makeAlerts(23);
