@@ -107,6 +107,24 @@ async function deliveredIds(queueUrl: string): Promise<string[]> {
   return (await received(queueUrl)).map((m) => (JSON.parse(m.Message) as Alert).id).sort();
 }
 
+interface PublishedMessage {
+  MessageStructure?: string;
+  Message: string;
+}
+
+/** The inputs of every `commandName` call `sns` sends from here on (the calls still go to moto). */
+function inputsOf<T>(commandName: string): T[] {
+  const inputs: T[] = [];
+  sns.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === commandName) inputs.push(args.input as T);
+      return next(args);
+    },
+    { step: "initialize", name: `record${commandName}` },
+  );
+  return inputs;
+}
+
 type BatchEntry = { Id: string };
 type BatchResponse = { output: { Failed?: unknown[] } & Record<string, unknown>; response: unknown };
 
@@ -201,14 +219,7 @@ describe("SnsAlertSink", () => {
   it("with messageStructure string, sends the alert JSON as the one message, attributes with it", async () => {
     const feed = await createTopicWithQueue(sns);
     const [alert] = await makeAlerts(1, { tags: ["attack.impact"] });
-    const published: { MessageStructure?: string; Message?: string }[] = [];
-    sns.middlewareStack.add(
-      (next) => async (args) => {
-        published.push(args.input as (typeof published)[number]);
-        return next(args);
-      },
-      { step: "initialize", name: "recordPublish" },
-    );
+    const published = inputsOf<PublishedMessage>("PublishCommand");
     await new SnsAlertSink(sns, {
       topicArn: feed.topicArn,
       messageStructure: "string",
@@ -216,7 +227,7 @@ describe("SnsAlertSink", () => {
     }).publish(result([alert]));
     expect(published).toHaveLength(1);
     expect(published[0].MessageStructure).toBeUndefined();
-    expect((JSON.parse(published[0].Message ?? "") as Alert).id).toBe(alert.id);
+    expect((JSON.parse(published[0].Message) as Alert).id).toBe(alert.id);
     const [m] = await received(feed.queueUrl);
     expect(m.Message).toBe(published[0].Message);
     expect(m.MessageAttributes?.severity).toEqual({ Type: "String", Value: alert.severity });
@@ -226,22 +237,13 @@ describe("SnsAlertSink", () => {
   it("with messageStructure string, sends PublishBatch entries as plain messages too", async () => {
     const feed = await createTopicWithQueue(sns);
     const alerts = await makeAlerts(3);
-    const entries: { MessageStructure?: string; Message: string }[] = [];
-    sns.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === "PublishBatchCommand")
-          entries.push(
-            ...(args.input as { PublishBatchRequestEntries: typeof entries }).PublishBatchRequestEntries,
-          );
-        return next(args);
-      },
-      { step: "initialize", name: "recordBatch" },
-    );
+    const batches = inputsOf<{ PublishBatchRequestEntries: PublishedMessage[] }>("PublishBatchCommand");
     await new SnsAlertSink(sns, {
       topicArn: feed.topicArn,
       messageStructure: "string",
       retry: noSleep,
     }).publish(result(alerts));
+    const entries = batches.flatMap((b) => b.PublishBatchRequestEntries);
     expect(entries.map((e) => e.MessageStructure)).toEqual([undefined, undefined, undefined]);
     expect(entries.map((e) => (JSON.parse(e.Message) as Alert).id).sort()).toEqual(
       alerts.map((a) => a.id).sort(),
