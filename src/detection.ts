@@ -26,6 +26,21 @@ export interface DetectorOptions {
 }
 
 /**
+ * The rule paths a run loads, in order: the built-in pack (unless turned off), then the directories
+ * added. `agenttrail rules lint` lints the same list, so that what it passes is what a run loads.
+ */
+export function runRulePaths(options: DetectorOptions): string[] {
+  const paths: string[] = [];
+  if (options.builtin) {
+    const dir = options.builtinDir ?? builtinRulesDir();
+    if (!existsSync(dir)) throw new Error(`built-in rules not found at ${dir}`);
+    paths.push(dir);
+  }
+  paths.push(...options.extraDirs);
+  return paths;
+}
+
+/**
  * The engine over the built-in and added rules, with the configuration's tuning: `rules.exceptions`
  * narrowed, `rules.disabled` turned off. `errors`: rules that did not load and tuning that names no
  * rule or does not compile; `ruleCount`: rules that run, not counting disabled ones that run on only
@@ -41,14 +56,7 @@ export async function buildDetector(
   disabledCount: number;
   exceptionCount: number;
 }> {
-  const paths: string[] = [];
-  if (options.builtin) {
-    const dir = options.builtinDir ?? builtinRulesDir();
-    if (!existsSync(dir)) throw new Error(`built-in rules not found at ${dir}`);
-    paths.push(dir);
-  }
-  paths.push(...options.extraDirs);
-  const loaded = await loadRules(paths, { placeholders: config.rules.placeholders });
+  const loaded = await loadRules(runRulePaths(options), { placeholders: config.rules.placeholders });
   const used = tuneRules(loaded.rules, config.rules);
   const errors = [...loaded.errors, ...used.problems].map(
     (e) => `${e.file}${e.ruleId ? ` (${e.ruleId})` : ""}: ${e.reason}`,

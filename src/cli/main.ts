@@ -6,10 +6,10 @@ import { replayCommand } from "./replay.ts";
 import { rulesCommand } from "./rules.ts";
 
 const USAGE = `usage:
-  agenttrail replay [--config FILE] [--out DIR] [--format text|json] [--rules DIR]... <file|dir|-|s3://bucket/prefix>...
-  agenttrail lookup [--since 3h | --start ISO --end ISO] [--attribute Key=Value] [--region R] [--config FILE] [--out DIR] [--format text|json] [--rules DIR]...
+  agenttrail replay [--config FILE] [--out DIR] [--format text|json] [--rules DIR]... [--no-builtin-rules] <file|dir|-|s3://bucket/prefix>...
+  agenttrail lookup [--since 3h | --start ISO --end ISO] [--attribute Key=Value] [--region R] [--config FILE] [--out DIR] [--format text|json] [--rules DIR]... [--no-builtin-rules]
   agenttrail rules test [DIR]...
-  agenttrail rules lint [--config FILE] [DIR]...`;
+  agenttrail rules lint [--config FILE] [--no-builtin-rules] [DIR]...`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

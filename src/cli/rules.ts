@@ -1,8 +1,11 @@
-/** `agenttrail rules test|lint [--config FILE] [DIR]...`: detection as code. */
+/**
+ * `agenttrail rules test [DIR]...` and `agenttrail rules lint [--config FILE] [--no-builtin-rules]
+ * [DIR]...`: detection as code.
+ */
 import { parseArgs } from "node:util";
 import { defaultConfig } from "../config.ts";
 import { readConfigFile } from "../config-file.ts";
-import { builtinRulesDir, scenarioRunner } from "../detection.ts";
+import { builtinRulesDir, runRulePaths, scenarioRunner } from "../detection.ts";
 import { formatFixtureReport, runRuleFixtures } from "../rules/fixtures.ts";
 import { formatLintReport, lintRules } from "../rules/lint.ts";
 import { parseOrUsage, UsageError } from "./options.ts";
@@ -10,11 +13,19 @@ import { parseOrUsage, UsageError } from "./options.ts";
 export async function rulesCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   const { values, positionals } = parseOrUsage(() =>
-    parseArgs({ args: rest, options: { config: { type: "string" } }, allowPositionals: true }),
+    parseArgs({
+      args: rest,
+      options: { config: { type: "string" }, "no-builtin-rules": { type: "boolean", default: false } },
+      allowPositionals: true,
+    }),
   );
-  const paths = positionals.length ? positionals : [builtinRulesDir()];
   if (sub === "lint") {
-    // With a configuration: its placeholders expand, and its tuning is checked against these rules.
+    // The rules a run with `--rules DIR...` loads: duplicate ids across the sets, and the config's
+    // tuning (disabled ids, exceptions), are checked against what will run.
+    const builtin = !values["no-builtin-rules"];
+    if (!builtin && positionals.length === 0)
+      throw new UsageError("rules lint --no-builtin-rules needs a rule directory to lint");
+    const paths = runRulePaths({ builtin, extraDirs: positionals });
     const config = values.config ? await readConfigFile(values.config) : undefined;
     const report = await lintRules(paths, { tuning: config?.rules });
     process.stdout.write(`${formatLintReport(report)}\n`);
@@ -22,8 +33,10 @@ export async function rulesCommand(args: string[]): Promise<number> {
   }
   if (sub === "test") {
     if (values.config) throw new UsageError("rules test checks rules as written: it takes no --config");
+    if (values["no-builtin-rules"])
+      throw new UsageError("rules test tests the directories given (the built-in pack without any)");
     let ok = true;
-    for (const dir of paths) {
+    for (const dir of positionals.length ? positionals : [builtinRulesDir()]) {
       const report = await runRuleFixtures(dir, scenarioRunner(defaultConfig));
       process.stdout.write(`${formatFixtureReport(report)}\n`);
       ok &&= report.ok;

@@ -3,7 +3,7 @@
  * each document validated and compiled on its own. A document that cannot load is reported with its
  * file, rule id and reason, and the others go on; rules for other log sources are skipped, not errors.
  */
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { isObject } from "../json-values.ts";
@@ -36,30 +36,46 @@ export interface LoadResult {
 
 const RULE_FILE = /\.ya?ml$/i;
 
-/** Rule files under the given paths (files as given; directories recursively, sorted). */
+/**
+ * Rule files under the given paths (files as given; directories recursively, sorted). A file reached
+ * more than once (a directory given twice or inside another, the built-in pack given again with
+ * `--rules rules/`) is listed once, where it was first reached: loaded twice, each of its rules would
+ * be a duplicate id.
+ */
 export async function findRuleFiles(
   paths: readonly string[],
 ): Promise<{ files: string[]; errors: RuleProblem[] }> {
   const files: string[] = [];
   const errors: RuleProblem[] = [];
-  async function walk(dir: string): Promise<void> {
+  const reached = new Set<string>();
+  async function add(file: string): Promise<void> {
+    const real = await realpath(file);
+    if (reached.has(real)) return;
+    reached.add(real);
+    files.push(file);
+  }
+  /** Rule files under `dir`, counting those already listed. */
+  async function walk(dir: string): Promise<number> {
     const entries = await readdir(dir, { withFileTypes: true });
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    let found = 0;
     for (const e of entries) {
       const p = join(dir, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile() && RULE_FILE.test(e.name)) files.push(p);
+      if (e.isDirectory()) found += await walk(p);
+      else if (e.isFile() && RULE_FILE.test(e.name)) {
+        await add(p);
+        found++;
+      }
     }
+    return found;
   }
   for (const p of paths) {
     try {
       const s = await stat(p);
       if (s.isDirectory()) {
-        const before = files.length;
-        await walk(p);
         // A directory given on purpose that holds no rules is a mistyped path, not an empty pack.
-        if (files.length === before) errors.push({ file: p, reason: "no rule files (.yml, .yaml) in it" });
-      } else files.push(p);
+        if ((await walk(p)) === 0) errors.push({ file: p, reason: "no rule files (.yml, .yaml) in it" });
+      } else await add(p);
     } catch (err) {
       errors.push({ file: p, reason: `cannot read: ${(err as Error).message}` });
     }

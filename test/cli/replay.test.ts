@@ -282,4 +282,35 @@ describe("agenttrail rules", () => {
     expect(bad.stdout).toMatch(/^error +config rules\.exceptions\[0\]: match: .*nosuch/m);
     expect(agenttrail(["rules", "test", "--config", good]).status).toBe(2);
   });
+
+  it("lints the rules a run loads: the built-in pack beside the directories given, each file once", () => {
+    const dir = mkdtempSync(join(tmpdir(), "agenttrail-own-rules-"));
+    const rules = join(dir, "rules");
+    mkdirSync(rules);
+    writeFileSync(
+      join(rules, "own.yml"),
+      "title: own rule\nid: own-rule\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel: {eventName: GetCallerIdentity}\n  condition: sel\nlevel: low\n",
+    );
+    const config = join(dir, "agenttrail.yaml");
+    writeFileSync(config, "rules:\n  disabled: [ai-destructive-action, own-rule]\n");
+    // A run with `--rules DIR` has the built-ins too: disabling one of them is not an unknown id.
+    const lint = agenttrail(["rules", "lint", "--config", config, rules]);
+    expect(lint.status, lint.stdout).toBe(0);
+    expect(lint.stdout).toMatch(/^ok +\S*ai-destructive-action\.yml ai-destructive-action /m);
+    expect(lint.stdout).toMatch(/^ok +\S*own\.yml own-rule /m);
+    // Without the built-ins, as `--no-builtin-rules` runs, it is unknown.
+    const alone = agenttrail(["rules", "lint", "--no-builtin-rules", "--config", config, rules]);
+    expect(alone.status).toBe(1);
+    expect(alone.stdout).toMatch(
+      /^error +config rules\.disabled ai-destructive-action: no loaded rule has this id$/m,
+    );
+    expect(alone.stdout).not.toContain("ai-off-hours-burst");
+    expect(agenttrail(["rules", "lint", "--no-builtin-rules"]).status).toBe(2);
+    // The built-in pack given again (`rules/` in a clone) is the same files, not duplicate ids.
+    const again = agenttrail(["rules", "lint", "rules/", rules]);
+    expect(again.status, again.stdout).toBe(0);
+    const replay = agenttrail(["replay", "examples/", "--rules", "rules/"]);
+    expect(replay.status).toBe(0);
+    expect(replay.stderr).not.toContain("rule problem");
+  });
 });

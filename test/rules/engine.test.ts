@@ -351,6 +351,22 @@ describe("loading", () => {
     expect(r.errors).toEqual([{ file: empty, reason: "no rule files (.yml, .yaml) in it" }]);
   });
 
+  it("reads a rule file once when paths reach it twice (a directory again, or inside another)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rules-"));
+    await mkdir(join(dir, "more"));
+    await writeFile(join(dir, "a.yml"), `${head("a1")}detection:\n  s:\n    eventName: A\n  condition: s\n`);
+    await writeFile(
+      join(dir, "more", "b.yml"),
+      `${head("b1")}detection:\n  s:\n    eventName: B\n  condition: s\n`,
+    );
+    // Given twice, with the second spelled differently: the same files, not duplicate ids.
+    const r = await loadRules([dir, join(dir, "more"), `${dir}/`, join(dir, "a.yml")]);
+    expect(r.rules.map((x) => x.meta.id)).toEqual(["a1", "b1"]);
+    expect(r.files).toEqual([join(dir, "a.yml"), join(dir, "more", "b.yml")]);
+    // A directory whose files were all read already is not an empty one.
+    expect(r.errors).toEqual([]);
+  });
+
   it("a rule without an id is known by its name; one with neither is an error", () => {
     const r = loadRuleSources([
       {
