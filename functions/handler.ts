@@ -51,9 +51,11 @@ async function createDeps(): Promise<InvocationDeps> {
     store,
     config,
     detector,
+    // Alerts first: a batch retried because its metrics failed sends its alerts again (the same ids,
+    // which consumers dedup), where the other order would count its calls twice in the metrics.
     sinks: [
-      new CloudWatchSink(new CloudWatchClient({}), config),
       new SnsAlertSink(new SNSClient({}), { topicArn, ...config.alerts }),
+      new CloudWatchSink(new CloudWatchClient({}), config),
     ],
     readObject: (bucket, key) => readS3Object(s3, bucket, key),
   };

@@ -49,9 +49,17 @@ export interface BatchSummary {
   malformed?: number;
   parked?: number;
   alerts?: number;
+  /**
+   * Where the malformed records are and why they were left out of detection (the first
+   * MAX_LOGGED_MALFORMED; reasons cleaned): the batch's log line names them for a responder.
+   */
+  malformedRecords?: { index: number; reason: string }[];
   /** Why the batch failed (sanitized). */
   error?: string;
 }
+
+/** Malformed records named on a batch's log line; the count covers the rest. */
+export const MAX_LOGGED_MALFORMED = 20;
 
 export interface InvocationSummary {
   trigger: "s3-objects" | "sqs" | "cloudtrail-records" | "ignored";
@@ -211,6 +219,11 @@ function batchSummary(result: BatchResult): BatchSummary {
     malformed: result.stats.malformed,
     parked: result.stats.parked,
     alerts: result.alerts.length,
+    ...(result.malformed.length && {
+      malformedRecords: result.malformed
+        .slice(0, MAX_LOGGED_MALFORMED)
+        .map((m) => ({ index: m.index, reason: cleanText(m.reason, 300) })),
+    }),
   };
 }
 

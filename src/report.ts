@@ -202,7 +202,8 @@ export class RunCollector implements Sink {
     this.totals.reattributed += s.reattributed;
     for (const m of result.malformed) {
       if (this.malformed.length < MAX_LISTED_MALFORMED)
-        this.malformed.push({ ...m, reason: cleanText(m.reason, 300) });
+        // The source is a path or an S3 key: attacker-chosen text too (summary.json, the terminal).
+        this.malformed.push({ ...m, source: cleanText(m.source, 512), reason: cleanText(m.reason, 300) });
     }
     const waiting = result.waiting.length ? new Set(result.waiting) : undefined;
     // Contract with the pipeline: an event (account and id) is new in `events` once (seen events are
@@ -263,7 +264,12 @@ export class RunCollector implements Sink {
       byRule[a.ruleId] = (byRule[a.ruleId] ?? 0) + 1;
     }
     return {
-      files: { read: this.totals.files, failed: this.failures, skipped: this.skippedFiles },
+      // Skipped files are named by path or key: cleaned as the failures are.
+      files: {
+        read: this.totals.files,
+        failed: this.failures,
+        skipped: this.skippedFiles.map((f) => cleanText(f, 1024)),
+      },
       records: {
         read: this.totals.read,
         malformed: this.totals.malformed,

@@ -19,6 +19,7 @@ import {
   ScenarioClock,
   type StoredObject,
   s3Notification,
+  taggedSessionScenario,
   trailFile,
   trailKey,
 } from "./e2e/scenarios.ts";
@@ -331,6 +332,55 @@ describe("handleInvocation", () => {
   it("fails the invocation for an event it does not understand", async () => {
     await expect(handleInvocation({ hello: "world" }, deps)).rejects.toThrow(/unrecognised trigger/);
     expect(sink.results).toHaveLength(0);
+  });
+
+  it("names each malformed record of a file on the batch's log line, and goes on with the rest", async () => {
+    const [good] = mcpAgentFile(clock);
+    const broken = { ...good, eventID: "broken-1", eventTime: undefined };
+    const file = await put(trailFile([good, broken]));
+    const summary = await handleInvocation(s3Notification([file]), deps);
+    expect(summary.batches[0]).toMatchObject({ status: "processed", events: 1, malformed: 1 });
+    expect(summary.batches[0].malformedRecords).toEqual([
+      { index: 1, reason: expect.stringMatching(/eventTime/) },
+    ]);
+    const line = JSON.parse(logLines.find((l) => l.includes('"msg":"batch"')) as string);
+    expect(line.malformedRecords).toEqual(summary.batches[0].malformedRecords);
+  });
+
+  it("a failed publish loses no re-attribution: the retry revives the parked calls again", async () => {
+    const { detector } = await buildDetector(deps.config, { builtin: true, extraDirs: [] });
+    deps.detector = detector;
+    const scenario = taggedSessionScenario(clock);
+    // The agent's calls first: their session is not known yet, so they wait (parked) as human.
+    await handleInvocation(s3Notification([await put(trailFile(scenario.agentFile))]), deps);
+    const sts = await put(trailFile(scenario.stsFile));
+    sink.failNext = 1;
+    await expect(handleInvocation(s3Notification([sts]), deps)).rejects.toThrow(/ThrottlingException/);
+
+    await handleInvocation(s3Notification([sts]), deps);
+    const retried = sink.results.at(-1) as BatchResult;
+    expect(retried.kindChanges.map((c) => [c.event.id, c.from, c.event.actor.kind])).toContainEqual([
+      scenario.destructiveEventId,
+      "human",
+      "ai",
+    ]);
+    expect(retried.alerts.map((a) => a.ruleId)).toContain("ai-destructive-action");
+  });
+
+  it("a failed publish counts a batch once in the correlation windows", async () => {
+    const { detector } = await buildDetector(deps.config, { builtin: true, extraDirs: [] });
+    deps.detector = detector;
+    // Six denied calls by the agent: under ai-access-denied-burst's 10, even when retried.
+    const denied = mcpAgentFile(clock)
+      .concat(mcpAgentFile(clock))
+      .map((r) => ({ ...r, errorCode: "AccessDenied", errorMessage: "not authorized" }));
+    const file = await put(trailFile(denied));
+    sink.failNext = 1;
+    await expect(handleInvocation(s3Notification([file]), deps)).rejects.toThrow(/ThrottlingException/);
+    await handleInvocation(s3Notification([file]), deps);
+    const raised = sink.results.flatMap((r) => r.hits.map((h) => h.rule.id));
+    expect(raised).toContain("cis-unauthorized-api-calls"); // the batch was detected
+    expect(raised).not.toContain("ai-access-denied-burst"); // counted twice, it would be 12
   });
 
   // Alert state is committed after publishing (processBatch), so a retried batch raises its alerts again.

@@ -30,6 +30,12 @@ export interface AttributionResult {
   waiting: AuditEvent[];
   /** Sessions learned from this batch's STS calls. */
   sessions: SessionRecord[];
+  /**
+   * Removes the parked entries of the events re-decided here. Call after the batch was published:
+   * removed before, a failed publish would leave the retry nothing to revive, and their alerts and
+   * changed kinds would be lost.
+   */
+  commit(): Promise<void>;
 }
 
 export async function attributeBatch(
@@ -90,12 +96,21 @@ export async function attributeBatch(
     // Parked entries without a kind (written before it was recorded) count as changed.
     if (event.actor.kind !== kind) changedKind.push({ event, from: kind ?? "unknown" });
   }
-  if (toUnpark.length) await store.unpark(toUnpark);
+  // Parking again is idempotent (same key, same entry), so a retried batch may do it twice.
   if (toPark.length) await store.park(toPark, marginSeconds);
   const stillWaiting = revived.filter(
     ({ waitingFor }, r) => chains[events.length + r]?.missing === waitingFor,
   ).length;
-  return { reattributed, changedKind, parked: toPark.length + stillWaiting, waiting, sessions };
+  return {
+    reattributed,
+    changedKind,
+    parked: toPark.length + stillWaiting,
+    waiting,
+    sessions,
+    commit: async () => {
+      if (toUnpark.length) await store.unpark(toUnpark);
+    },
+  };
 }
 
 function parkedEntry(event: AuditEvent, waitingFor: string): ParkedEvent {

@@ -3,7 +3,7 @@
  * rules the index says can match it; single-event hits are grouped per rule and alert group; base
  * rule matches feed correlation windows in the store (one addToWindows and one readWindows per batch).
  */
-import type { Detector } from "../batch.ts";
+import type { DetectionPlan, Detector } from "../batch.ts";
 import type { Config } from "../config.ts";
 import type { AuditEvent } from "../event.ts";
 import type { Store, WindowBucket, WindowIncrement } from "../state/store.ts";
@@ -86,7 +86,18 @@ export class RuleEngine implements Detector {
     this.windowTtlSeconds = (maxSpan + config.latenessMinutes) * 60;
   }
 
+  /** The hits of a batch, its window counts written at once (tests, one-off evaluation). */
   async detect(events: AuditEvent[], store: Store): Promise<RuleHit[]> {
+    const planned = await this.plan(events, store);
+    await planned.commit();
+    return planned.hits;
+  }
+
+  /**
+   * The hits of a batch. Correlation windows are read before this batch's counts are added to them,
+   * and evaluated with those counts added in memory; `commit` adds them to the store.
+   */
+  async plan(events: AuditEvent[], store: Store): Promise<DetectionPlan> {
     const single = new SingleHits(this.index.rules.length);
     const batches = this.plans.map((p) => new CorrelationBatch(p));
     for (const event of events) {
@@ -101,7 +112,7 @@ export class RuleEngine implements Detector {
     }
     const hits = single.hits();
     const active = batches.filter((b) => !b.isEmpty);
-    if (active.length === 0) return hits;
+    if (active.length === 0) return { hits, commit: async () => {} };
 
     // loops, not flatMap: flatMap costs several times as much on these short arrays
     const increments: WindowIncrement[] = [];
@@ -118,11 +129,11 @@ export class RuleEngine implements Detector {
       if (range[0] < from) from = range[0];
       if (range[1] > to) to = range[1];
     }
-    await store.addToWindows(increments, this.windowTtlSeconds);
     const stored: Map<string, WindowBucket[]> =
       from <= to ? await store.readWindows(keys, from, to) : new Map<string, WindowBucket[]>();
     for (const b of active) hits.push(...b.evaluate(stored));
-    return hits;
+    const ttlSeconds = this.windowTtlSeconds;
+    return { hits, commit: () => store.addToWindows(increments, ttlSeconds) };
   }
 }
 

@@ -102,6 +102,21 @@ describe("agenttrail replay", () => {
     expect(r.stdout).not.toMatch(/\nFAKE ALERT/);
   });
 
+  it("cleans a hostile file name before printing it with its malformed record", () => {
+    const dir = mkdtempSync(join(tmpdir(), "agenttrail-name-"));
+    const good = JSON.parse(readFileSync(STOP_LOGGING_FILE, "utf8")).Records[0];
+    writeFileSync(
+      join(dir, "evil\u001b]0;pwned\u0007\u001b[2J.jsonl"),
+      `${JSON.stringify(good)}\n{"eventName": oops}\n`,
+    );
+    const r = agenttrail(["replay", dir]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("Malformed records:");
+    expect(r.stdout).toMatch(/evil.*\.jsonl #1: line 2: not JSON/);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
+    expect(r.stdout).not.toMatch(/[\u001b\u0007]/);
+  });
+
   it("goes on past bad files and records, counts duplicates once, and exits 1", () => {
     const dir = mkdtempSync(join(tmpdir(), "agenttrail-bad-"));
     mkdirSync(join(dir, "b"));
