@@ -69,6 +69,18 @@ export function isCloudTrailLogKey(key: string): boolean {
   return key !== "" && !key.endsWith("/") && !isDigestOrInsightPath(key);
 }
 
+/** A `CloudTrail` folder of the delivery layout, or CloudTrail's `<account>_CloudTrail_<region>_…` name. */
+const TRAIL_DELIVERY_KEY = /(^|\/)CloudTrail\/|(^|\/)\d{12}_CloudTrail_[^/]*$/;
+
+/**
+ * True for keys CloudTrail delivered a log file to (aws-formats.md §4.1). A notification on the bucket
+ * covers every key under `AWSLogs/`, where a shared log bucket also holds VPC Flow Logs, ELB and
+ * Config files: those are passed over, not read as malformed trail files.
+ */
+export function isTrailDeliveryKey(key: string): boolean {
+  return isCloudTrailLogKey(key) && TRAIL_DELIVERY_KEY.test(key);
+}
+
 /** S3 notification keys are URL-encoded with `+` for space. */
 function decodeS3Key(encoded: string): string {
   return decodeURIComponent(encoded.replace(/\+/g, " "));
@@ -159,7 +171,7 @@ function objectsOfS3Notification(payload: z.infer<typeof s3Notification>): S3Obj
         `object key ${JSON.stringify(r.s3.object.key.slice(0, 200))} is not valid URL encoding`,
       );
     }
-    if (!isCloudTrailLogKey(key)) continue;
+    if (!isTrailDeliveryKey(key)) continue;
     const ref: S3ObjectRef = { bucket: r.s3.bucket.name, key };
     if (r.s3.object.eTag) ref.etag = r.s3.object.eTag;
     out.push(ref);
@@ -202,7 +214,7 @@ function contentsOfMessage(payload: unknown, depth = 0): MessageContents {
     if (!parsed.success)
       throw new Error(`not a CloudTrail delivery notification: ${describeIssues(parsed.error)}`);
     const keys = Array.isArray(parsed.data.s3ObjectKey) ? parsed.data.s3ObjectKey : [parsed.data.s3ObjectKey];
-    return { objects: keys.filter(isCloudTrailLogKey).map((key) => ({ bucket: parsed.data.s3Bucket, key })) };
+    return { objects: keys.filter(isTrailDeliveryKey).map((key) => ({ bucket: parsed.data.s3Bucket, key })) };
   }
   if ("Type" in payload) {
     const parsed = snsEnvelope.safeParse(payload);

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   isCloudTrailLogKey,
+  isTrailDeliveryKey,
   parseTrigger,
   type Trigger,
   TriggerError,
@@ -200,6 +201,18 @@ describe("parseTrigger: S3 notifications", () => {
       ),
     );
     expect(objectsOf(t)).toEqual([{ bucket: "b", key: LOG_KEY, etag: ETAG }]);
+  });
+
+  it("passes over the other services' logs a shared bucket keeps under AWSLogs/", () => {
+    const flowLog =
+      "AWSLogs/111122223333/vpcflowlogs/us-east-2/2026/01/05/111122223333_vpcflowlogs_us-east-2_fl-0a1b_20260105T0210Z_ab12.log.gz";
+    const config =
+      "AWSLogs/111122223333/Config/us-east-2/2026/1/5/ConfigHistory/111122223333_Config_us-east-2_ConfigHistory_AWS::S3::Bucket_20260105T021000Z.json.gz";
+    const t = parseTrigger(
+      s3Notification(s3Record("b", flowLog), s3Record("b", config), s3Record("b", LOG_KEY)),
+    );
+    expect(objectsOf(t)).toEqual([{ bucket: "b", key: LOG_KEY, etag: ETAG }]);
+    expect(parseTrigger(s3Notification(s3Record("b", flowLog)))).toMatchObject({ kind: "ignored" });
   });
 
   it("ignores a notification that names only Digest files, and the s3:TestEvent", () => {
@@ -423,5 +436,19 @@ describe("isCloudTrailLogKey", () => {
     expect(isCloudTrailLogKey(INSIGHT_KEY)).toBe(false);
     expect(isCloudTrailLogKey("CloudTrail-Digest/x.json.gz")).toBe(false);
     expect(isCloudTrailLogKey("AWSLogs/111122223333/CloudTrail/")).toBe(false);
+  });
+
+  it("takes as delivered trail files the CloudTrail layout, an organization trail's and a prefixed one", () => {
+    expect(isTrailDeliveryKey(LOG_KEY)).toBe(true);
+    expect(isTrailDeliveryKey(`my-prefix/AWSLogs/o-fxozgwu6rc/${LOG_KEY.slice("AWSLogs/".length)}`)).toBe(
+      true,
+    );
+    expect(
+      isTrailDeliveryKey("copied/111122223333_CloudTrail_us-east-2_20260105T0210Z_Mu0KsOhtH1ar15ZZ.json.gz"),
+    ).toBe(true);
+    expect(isTrailDeliveryKey(DIGEST_KEY)).toBe(false);
+    expect(
+      isTrailDeliveryKey("AWSLogs/111122223333/elasticloadbalancing/us-east-2/2026/01/05/x.log.gz"),
+    ).toBe(false);
   });
 });
