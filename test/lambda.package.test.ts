@@ -74,7 +74,7 @@ describe("serverless.yml", () => {
     const read = statements.find((s) => actions(s).includes("s3:GetObject")) as Statement & {
       Resource: unknown;
     };
-    expect(JSON.stringify(read.Resource)).toContain("/AWSLogs/*/CloudTrail/*\"");
+    expect(JSON.stringify(read.Resource)).toContain('/AWSLogs/*/CloudTrail/*"');
     expect(statements.flatMap(actions).filter((a) => a.startsWith("s3:"))).toEqual(["s3:GetObject"]);
     const metrics = statements.find((s) => actions(s).includes("cloudwatch:PutMetricData")) as Statement & {
       Condition: Record<string, Record<string, unknown>>;
