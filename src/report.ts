@@ -184,7 +184,7 @@ export class RunCollector implements Sink {
   private readonly lines?: FinalEventLines;
   readonly alerts = new Map<string, Alert>();
   readonly failures: FileFailure[] = [];
-  readonly skippedFiles: string[] = [];
+  private readonly skippedFiles: string[] = [];
   private readonly malformed: MalformedRecord[] = [];
   private totals = { files: 0, read: 0, malformed: 0, duplicates: 0, skipped: 0, reattributed: 0 };
 
@@ -253,6 +253,11 @@ export class RunCollector implements Sink {
     this.failures.push({ source: cleanText(source, 1024), reason: cleanText(reason, 500) });
   }
 
+  /** Inputs passed over (digest files, non-trail names, …), each named by path or key: cleaned here. */
+  fileSkipped(...described: string[]): void {
+    for (const d of described) this.skippedFiles.push(cleanText(d, 1024));
+  }
+
   /** The run so far; events still waiting count with their latest verdict (and stay held). */
   summary(): RunSummary {
     const tally = this.held.size ? this.tally.copy() : this.tally;
@@ -264,12 +269,7 @@ export class RunCollector implements Sink {
       byRule[a.ruleId] = (byRule[a.ruleId] ?? 0) + 1;
     }
     return {
-      // Skipped files are named by path or key: cleaned as the failures are.
-      files: {
-        read: this.totals.files,
-        failed: this.failures,
-        skipped: this.skippedFiles.map((f) => cleanText(f, 1024)),
-      },
+      files: { read: this.totals.files, failed: this.failures, skipped: this.skippedFiles },
       records: {
         read: this.totals.read,
         malformed: this.totals.malformed,
