@@ -44,17 +44,7 @@ export interface BatchResult {
 
 /** Runs detection over a batch's events (new and re-attributed); state lives in the store. */
 export interface Detector {
-  plan(events: AuditEvent[], store: Store): Promise<DetectionPlan>;
-}
-
-/**
- * A batch's rule hits, and the state detection keeps for later batches (correlation window counts),
- * not yet written: `commit()` writes it once the batch was published, so that a failed publish is
- * retried without counting the batch's events in the windows twice.
- */
-export interface DetectionPlan {
-  hits: RuleHit[];
-  commit(): Promise<void>;
+  detect(events: AuditEvent[], store: Store): Promise<RuleHit[]>;
 }
 
 /** Where a processed batch goes: CloudWatch, SNS, terminal, files. Called once per batch, after processing. */

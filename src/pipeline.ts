@@ -5,8 +5,9 @@
  * the batch is processed, and event ids are marked as seen only after publishing succeeded, so a
  * failed publish is retried by the caller (Lambda retry) without losing the batch. The state a batch
  * changes for later ones is committed after publishing too: alert suppression (a retried batch raises
- * its alerts again), the parked entries of re-attributed events (the retry revives them again) and
- * correlation window counts (the retry does not count its events twice).
+ * its alerts again) and the parked entries of re-attributed events (the retry revives them again).
+ * Correlation window counts are written during detection, so that batches running at once see each
+ * other's; a retried batch finds its own marked and does not add them twice (RuleEngine.detect).
  */
 import { planAlerts } from "./alerts.ts";
 import { attributeBatch } from "./attribution/attribute.ts";
@@ -137,8 +138,7 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
   lap("attribute");
   enrichEvents(reattributed.length ? [...events, ...reattributed] : events, config);
   lap("enrich");
-  const detection = deps.detector ? await deps.detector.plan(detected, store) : undefined;
-  const hits = detection?.hits ?? [];
+  const hits = deps.detector ? await deps.detector.detect(detected, store) : [];
   // State is committed only after publishing: a failed publish is retried with the same alerts.
   lap("detect");
   const plan = hits.length ? await planAlerts(hits, store, config) : undefined;
@@ -166,10 +166,6 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
   lap("sinks");
   await plan?.commit();
   await attribution.commit();
-  // Window counts are added, not set: written once the rest is, so that only a failure of the seen
-  // markers after them can count this batch twice (then the retry may raise a correlation alert early,
-  // where marking first would lose the counts).
-  await detection?.commit();
   if (events.length && deps.markSeen !== false) {
     await store.markSeen(eventKeys, EVENT_DEDUP_TTL_SECONDS);
   }

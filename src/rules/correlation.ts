@@ -3,8 +3,8 @@
  * invocations). Event time picks the bucket; buckets live for timespan + lateness, so an event that
  * arrives late, within the lateness, still meets the events it belongs with.
  *
- * Per batch: collect() each base-rule match → (engine reads the store once) → evaluate() the windows
- * that contain this batch's events, with its increments() added → (engine writes them once published). A window is [start, start + span - 1] in
+ * Per batch: collect() each base-rule match → increments() → (engine writes and reads the store once)
+ * → evaluate() the windows that contain this batch's events. A window is [start, start + span - 1] in
  * minutes, starting at a non-empty bucket; at most one hit per correlation group per batch.
  */
 import type { AuditEvent } from "../event.ts";
@@ -257,9 +257,10 @@ export class CorrelationBatch {
 }
 
 /**
- * Stored buckets with this batch's own increments added (the store is read before they are written):
- * per minute the sum of the counts and the union of the values. Stored buckets are only read: one
- * is copied when an increment adds to it.
+ * Stored buckets, completed with this batch's own increments in case the store read did not see its
+ * own write yet (eventually consistent reads): per minute the larger count and the union of values.
+ * Stored buckets are only read: one is copied only when an increment adds to it, which a store that
+ * saw the write never needs.
  */
 function mergeBuckets(stored: WindowBucket[], local: ReadonlyMap<number, MinuteIncrement>): WindowBucket[] {
   const merged: WindowBucket[] = [];
@@ -272,7 +273,13 @@ function mergeBuckets(stored: WindowBucket[], local: ReadonlyMap<number, MinuteI
     }
     seen++;
     const missing = inc.values ? [...inc.values].filter((v) => !b.values.includes(v)) : [];
-    merged.push({ minute: b.minute, count: b.count + inc.count, values: [...b.values, ...missing] });
+    if (inc.count <= b.count && missing.length === 0) merged.push(b);
+    else
+      merged.push({
+        minute: b.minute,
+        count: Math.max(b.count, inc.count),
+        values: [...b.values, ...missing],
+      });
   }
   if (seen < local.size) {
     for (const [minute, inc] of local) {

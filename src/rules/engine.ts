@@ -1,11 +1,13 @@
 /**
  * The rule engine: evaluates compiled Sigma rules over a batch of events. Each event meets only the
  * rules the index says can match it; single-event hits are grouped per rule and alert group; base
- * rule matches feed correlation windows in the store (one addToWindows and one readWindows per batch).
+ * rule matches feed correlation windows in the store (one addToWindows, marked so that a retried
+ * batch does not add twice, and one readWindows per batch).
  */
-import type { DetectionPlan, Detector } from "../batch.ts";
+import type { Detector } from "../batch.ts";
 import type { Config } from "../config.ts";
 import type { AuditEvent } from "../event.ts";
+import { sha256Base64url } from "../hash.ts";
 import type { Store, WindowBucket, WindowIncrement } from "../state/store.ts";
 import type { CompiledDetectionRule, CompiledRule } from "./compile.ts";
 import { CorrelationBatch, type CorrelationPlan, planCorrelation } from "./correlation.ts";
@@ -86,20 +88,11 @@ export class RuleEngine implements Detector {
     this.windowTtlSeconds = (maxSpan + config.latenessMinutes) * 60;
   }
 
-  /** The hits of a batch, its window counts written at once (tests, one-off evaluation). */
   async detect(events: AuditEvent[], store: Store): Promise<RuleHit[]> {
-    const planned = await this.plan(events, store);
-    await planned.commit();
-    return planned.hits;
-  }
-
-  /**
-   * The hits of a batch. Correlation windows are read before this batch's counts are added to them,
-   * and evaluated with those counts added in memory; `commit` adds them to the store.
-   */
-  async plan(events: AuditEvent[], store: Store): Promise<DetectionPlan> {
     const single = new SingleHits(this.index.rules.length);
     const batches = this.plans.map((p) => new CorrelationBatch(p));
+    // The events that fed a correlation, each once: with the increments, what names this batch's write.
+    const fed: AuditEvent[] = [];
     for (const event of events) {
       const candidates = this.index.candidatesFor(event);
       for (let k = 0; k < candidates.length; k++) {
@@ -107,12 +100,13 @@ export class RuleEngine implements Detector {
         if (!route.match(event)) continue;
         if (route.alert) single.add(route, event);
         const feeds = route.feeds;
+        if (feeds.length && fed[fed.length - 1] !== event) fed.push(event);
         for (let f = 0; f < feeds.length; f++) batches[feeds[f].plan].collect(event, feeds[f].base);
       }
     }
     const hits = single.hits();
     const active = batches.filter((b) => !b.isEmpty);
-    if (active.length === 0) return { hits, commit: async () => {} };
+    if (active.length === 0) return hits;
 
     // loops, not flatMap: flatMap costs several times as much on these short arrays
     const increments: WindowIncrement[] = [];
@@ -129,11 +123,28 @@ export class RuleEngine implements Detector {
       if (range[0] < from) from = range[0];
       if (range[1] > to) to = range[1];
     }
+    await this.addOnce(increments, fed, store);
     const stored: Map<string, WindowBucket[]> =
       from <= to ? await store.readWindows(keys, from, to) : new Map<string, WindowBucket[]>();
     for (const b of active) hits.push(...b.evaluate(stored));
-    const ttlSeconds = this.windowTtlSeconds;
-    return { hits, commit: () => store.addToWindows(increments, ttlSeconds) };
+    return hits;
+  }
+
+  /**
+   * Adds a batch's window counts, once. They are written before the batch is published, so that
+   * batches running at the same time (Lambda invocations) see each other's; a batch retried after a
+   * failed publish feeds the same events and increments, finds the marker of its first write and
+   * does not count them twice.
+   */
+  private async addOnce(increments: WindowIncrement[], fed: AuditEvent[], store: Store): Promise<void> {
+    const parts = increments.map(
+      (i) => `${i.key}\u0000${i.minute}\u0000${i.count}\u0000${i.values?.join("\u0000") ?? ""}`,
+    );
+    for (const e of fed) parts.push(`${e.account}#${e.id}`);
+    const marker = `winbatch|${sha256Base64url(parts.join("\n"))}`;
+    if ((await store.getItems([marker])).has(marker)) return;
+    await store.addToWindows(increments, this.windowTtlSeconds);
+    await store.putItems([{ key: marker, value: 1 }], this.windowTtlSeconds);
   }
 }
 

@@ -327,9 +327,9 @@ describe("park and resolve", () => {
   it("sends a re-attributed event to detection again only when its actor kind changed", async () => {
     const seen: string[][] = [];
     const detector = {
-      plan: async (events: { id: string }[]) => {
+      detect: async (events: { id: string }[]) => {
         seen.push(events.map((e) => e.id));
-        return { hits: [], commit: async () => {} };
+        return [];
       },
     };
     const tagged = agentCall("2026-05-08T09:06:00Z");

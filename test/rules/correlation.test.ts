@@ -23,15 +23,25 @@ const call = (time: string, user = "alice", fields: Record<string, unknown> = {}
 
 const ofRule = (hits: RuleHit[], id: string) => hits.filter((h) => h.rule.id === id);
 
-/** A store whose reads hand out frozen buckets: what a store hands out must not be changed by its reader. */
-class FrozenReads extends MemoryStore {
+/**
+ * An eventually consistent store: reads return the buckets as they were before this batch's write,
+ * frozen (what a store hands out must not be changed by its reader).
+ */
+class StaleReads extends MemoryStore {
+  private before = new Map<string, WindowBucket[]>();
+  override async addToWindows(...args: Parameters<MemoryStore["addToWindows"]>) {
+    const [increments] = args;
+    const keys = [...new Set(increments.map((i) => i.key))];
+    this.before = await super.readWindows(keys, 0, Number.MAX_SAFE_INTEGER);
+    return super.addToWindows(...args);
+  }
   override async readWindows(keys: string[], from: number, to: number) {
     const out = new Map<string, WindowBucket[]>();
-    for (const [key, buckets] of await super.readWindows(keys, from, to)) {
-      out.set(
-        key,
-        buckets.map((b) => Object.freeze({ ...b, values: Object.freeze([...b.values]) as string[] })),
-      );
+    for (const k of keys) {
+      const buckets = (this.before.get(k) ?? [])
+        .filter((b) => b.minute >= from && b.minute <= to)
+        .map((b) => Object.freeze({ ...b, values: Object.freeze([...b.values]) as string[] }));
+      if (buckets.length) out.set(k, buckets);
     }
     return out;
   }
@@ -143,29 +153,48 @@ correlation:
     expect(two[0].events).toHaveLength(2);
   });
 
-  it("adds a batch's counts to the stored minutes, and writes them only when the batch is committed", async () => {
+  it("completes a stale store read with the batch's own increments (the larger count per minute)", async () => {
     const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
-    const store = new FrozenReads(() => Date.parse("2026-11-20T10:10:00Z"));
+    const store = new StaleReads(() => Date.parse("2026-11-20T10:10:00Z"));
+    // minute 10:00 holds one stored event; the next batch adds two more to that minute and one to 10:01
     expect(await engine.detect([call("2026-11-20T10:00:05Z")], store)).toEqual([]);
+    const hits = await engine.detect(
+      [call("2026-11-20T10:00:10Z"), call("2026-11-20T10:00:20Z"), call("2026-11-20T10:01:00Z")],
+      store,
+    );
+    // the stale read knows 1 event at 10:00, this batch 2: the larger (2) stands, plus 1 at 10:01
+    expect(hits).toHaveLength(1);
+    expect(hits[0].count).toBe(3);
+  });
+
+  it("adds a batch's counts once: detected again (a retry after a failed publish), it finds them marked", async () => {
+    const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
+    const { store } = clockedStore();
     const batch = [call("2026-11-20T10:00:10Z"), call("2026-11-20T10:00:20Z")];
-    // Planned but never committed (its publish failed): the store holds none of its counts…
-    const failed = await engine.plan(batch, store);
-    expect(failed.hits.map((h) => h.count)).toEqual([3]);
-    // …so the retry counts the same two events once, not four times in all.
-    const retried = await engine.plan(batch, store);
-    expect(retried.hits.map((h) => h.count)).toEqual([3]);
-    await retried.commit();
-    const later = await engine.detect([call("2026-11-20T10:01:00Z")], store);
-    expect(later.map((h) => h.count)).toEqual([4]);
+    expect(await engine.detect(batch, store)).toEqual([]);
+    expect(await engine.detect(batch, store)).toEqual([]); // 2 calls, not 4: under the threshold of 3
+    // Other events in the same minutes are another batch: they count.
+    const hits = await engine.detect([call("2026-11-20T10:00:30Z")], store);
+    expect(hits.map((h) => h.count)).toEqual([3]);
+  });
+
+  it("sees the counts of a batch detected at the same time (concurrent invocations)", async () => {
+    const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
+    const { store } = clockedStore();
+    const both = await Promise.all([
+      engine.detect([call("2026-11-20T10:00:10Z"), call("2026-11-20T10:00:20Z")], store),
+      engine.detect([call("2026-11-20T10:00:30Z"), call("2026-11-20T10:00:40Z")], store),
+    ]);
+    expect(both.flat().map((h) => h.count)).toContain(4);
   });
 
   it("puts a minute only this batch knows before the stored ones it precedes", async () => {
     const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
-    const store = new FrozenReads(() => Date.parse("2026-11-20T10:10:00Z"));
+    const store = new StaleReads(() => Date.parse("2026-11-20T10:10:00Z"));
     expect(await engine.detect([call("2026-11-20T10:04:00Z"), call("2026-11-20T10:05:00Z")], store)).toEqual(
       [],
     );
-    // a late file: 10:01, before the stored minutes; 10:01–10:05 holds three events
+    // a late file: 10:01, which the stale read does not return; 10:01–10:05 holds three events
     const hits = await engine.detect([call("2026-11-20T10:01:00Z")], store);
     expect(hits).toHaveLength(1);
     expect(hits[0].count).toBe(3);
@@ -237,11 +266,11 @@ correlation:
   const read = (time: string, bucket: string) =>
     call(time, "alice", { requestParameters: { bucketName: bucket } });
 
-  it("adds a batch's own values to a stored minute, without changing what the store handed out", async () => {
+  it("completes a stale store read with the batch's own values, without changing what the store handed out", async () => {
     const engine = new RuleEngine(load(rules).rules, defaultConfig);
-    const store = new FrozenReads(() => Date.parse("2026-11-20T10:10:00Z"));
+    const store = new StaleReads(() => Date.parse("2026-11-20T10:10:00Z"));
     await engine.detect([read("2026-11-20T10:00:00Z", "a"), read("2026-11-20T10:00:10Z", "b")], store);
-    // the store holds "a" and "b" at 10:00; with this batch's "c" the union makes three
+    // the read misses this batch's "c" at 10:00: the union of stored and own values makes three
     const hits = await engine.detect([read("2026-11-20T10:00:20Z", "c")], store);
     expect(ofRule(hits, "many-buckets")).toHaveLength(1);
   });

@@ -107,7 +107,7 @@ describe("rules.disabled", () => {
     });
     const options = { builtin: true, extraDirs: ["test/fixtures/corpus/sigma"] };
     const all = await buildDetector(defaultConfig, options);
-    const { hits } = await all.detector.plan([roleCall], new MemoryStore());
+    const hits = await all.detector.detect([roleCall], new MemoryStore());
     expect(hits.map((h) => h.rule.id)).toContain(assumeRoleMisuse);
 
     const config = parseConfig({ rules: { disabled: [assumeRoleMisuse, "no-such-rule"] } });
@@ -115,7 +115,7 @@ describe("rules.disabled", () => {
     expect(less.disabledCount).toBe(1);
     expect(less.ruleCount).toBe(all.ruleCount - 1);
     expect(less.errors).toEqual(["config rules.disabled (no-such-rule): no loaded rule has this id"]);
-    const { hits: after } = await less.detector.plan([roleCall], new MemoryStore());
+    const after = await less.detector.detect([roleCall], new MemoryStore());
     expect(after.map((h) => h.rule.id)).not.toContain(assumeRoleMisuse);
   });
 });

@@ -204,9 +204,9 @@ describe("rules.exceptions", () => {
     // The typo'd exception narrows nothing: it is reported, not counted as set.
     expect(tuned.exceptionCount).toBe(1);
     expect(tuned.errors).toEqual(["config rules.exceptions[1] (no-such-rule): no loaded rule has this id"]);
-    const before = (await all.detector.plan([tampering], new MemoryStore())).hits.map((h) => h.rule.id);
+    const before = (await all.detector.detect([tampering], new MemoryStore())).map((h) => h.rule.id);
     expect(before).toEqual(expect.arrayContaining(["cloudtrail-tampering", "cis-cloudtrail-config-changes"]));
-    const after = (await tuned.detector.plan([tampering], new MemoryStore())).hits.map((h) => h.rule.id);
+    const after = (await tuned.detector.detect([tampering], new MemoryStore())).map((h) => h.rule.id);
     expect(after).not.toContain("cloudtrail-tampering");
     expect(after).not.toContain("cis-cloudtrail-config-changes");
   });
