@@ -7,7 +7,7 @@ import type { Stats } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join, sep } from "node:path";
 import { FileError } from "./decode.ts";
-import { isDigestOrInsightPath } from "./keys.ts";
+import { isDigestOrInsightPath, isOtherServiceLogPath } from "./keys.ts";
 
 /** One input file: its name and how to read its bytes (lazily, one at a time). */
 export interface InputFile {
@@ -52,7 +52,8 @@ export async function localInputs(args: string[], stdin: () => Promise<Uint8Arra
       const found: string[] = [];
       const skippedBefore = skipped.length;
       for (const path of await walk(arg)) {
-        if (isDigestOrInsightPath(path) || !isTrailFileName(path)) skipped.push(path);
+        if (isDigestOrInsightPath(path) || isOtherServiceLogPath(path) || !isTrailFileName(path))
+          skipped.push(path);
         else found.push(path);
       }
       if (found.length === 0) empty.push({ dir: arg, passedOver: skipped.length - skippedBefore });

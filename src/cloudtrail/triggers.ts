@@ -9,7 +9,7 @@
 
 import { z } from "zod";
 import { isObject } from "../json-values.ts";
-import { isDigestOrInsightPath } from "./keys.ts";
+import { isDigestOrInsightPath, isOtherServiceLogPath } from "./keys.ts";
 
 export interface S3ObjectRef {
   bucket: string;
@@ -64,21 +64,13 @@ const CLOUDTRAIL_DETAIL_TYPES: ReadonlySet<string> = new Set([
   "AWS Service Event via CloudTrail",
 ]);
 
-/** True for keys that hold CloudTrail log files (not folder markers, not Digest or Insight files). */
-export function isCloudTrailLogKey(key: string): boolean {
-  return key !== "" && !key.endsWith("/") && !isDigestOrInsightPath(key);
-}
-
-/** A `CloudTrail` folder of the delivery layout, or CloudTrail's `<account>_CloudTrail_<region>_…` name. */
-const TRAIL_DELIVERY_KEY = /(^|\/)CloudTrail\/|(^|\/)\d{12}_CloudTrail_[^/]*$/;
-
 /**
- * True for keys CloudTrail delivered a log file to (aws-formats.md §4.1). A notification on the bucket
- * covers every key under `AWSLogs/`, where a shared log bucket also holds VPC Flow Logs, ELB and
- * Config files: those are passed over, not read as malformed trail files.
+ * True for keys that hold CloudTrail log files: not folder markers, not Digest or Insight files, and
+ * not the other services' logs a shared bucket keeps under `AWSLogs/` (a notification on the bucket
+ * and a listing of it name those too).
  */
-export function isTrailDeliveryKey(key: string): boolean {
-  return isCloudTrailLogKey(key) && TRAIL_DELIVERY_KEY.test(key);
+export function isCloudTrailLogKey(key: string): boolean {
+  return key !== "" && !key.endsWith("/") && !isDigestOrInsightPath(key) && !isOtherServiceLogPath(key);
 }
 
 /** S3 notification keys are URL-encoded with `+` for space. */
@@ -171,7 +163,7 @@ function objectsOfS3Notification(payload: z.infer<typeof s3Notification>): S3Obj
         `object key ${JSON.stringify(r.s3.object.key.slice(0, 200))} is not valid URL encoding`,
       );
     }
-    if (!isTrailDeliveryKey(key)) continue;
+    if (!isCloudTrailLogKey(key)) continue;
     const ref: S3ObjectRef = { bucket: r.s3.bucket.name, key };
     if (r.s3.object.eTag) ref.etag = r.s3.object.eTag;
     out.push(ref);
@@ -214,7 +206,7 @@ function contentsOfMessage(payload: unknown, depth = 0): MessageContents {
     if (!parsed.success)
       throw new Error(`not a CloudTrail delivery notification: ${describeIssues(parsed.error)}`);
     const keys = Array.isArray(parsed.data.s3ObjectKey) ? parsed.data.s3ObjectKey : [parsed.data.s3ObjectKey];
-    return { objects: keys.filter(isTrailDeliveryKey).map((key) => ({ bucket: parsed.data.s3Bucket, key })) };
+    return { objects: keys.filter(isCloudTrailLogKey).map((key) => ({ bucket: parsed.data.s3Bucket, key })) };
   }
   if ("Type" in payload) {
     const parsed = snsEnvelope.safeParse(payload);

@@ -8,7 +8,7 @@ import { isDigestOrInsightPath } from "../../src/cloudtrail/keys.ts";
 const noStdin = async () => new Uint8Array();
 
 describe("localInputs", () => {
-  it("walks directories, takes trail files in delivery order and skips digest, insight and other files by path", async () => {
+  it("walks directories, takes trail files in delivery order and skips digest, insight, other services' and other files by path", async () => {
     const root = mkdtempSync(join(tmpdir(), "agenttrail-inputs-"));
     const base = join(root, "AWSLogs/111122223333");
     const files = {
@@ -19,6 +19,7 @@ describe("localInputs", () => {
       insight: `${base}/CloudTrail-Insight/us-east-1/2026/05/08/111122223333_CloudTrail-Insight_us-east-1_20260508T1000Z_x.json.gz`,
       notes: `${root}/notes.txt`,
       jsonl: `${root}/extra/events.jsonl`,
+      config: `${base}/Config/us-east-1/2026/5/8/ConfigHistory/111122223333_Config_us-east-1_ConfigHistory_x.json.gz`,
     };
     for (const path of Object.values(files)) {
       mkdirSync(join(path, ".."), { recursive: true });
@@ -26,7 +27,7 @@ describe("localInputs", () => {
     }
     const { files: taken, skipped, empty } = await localInputs([root], noStdin);
     expect(taken.map((f) => f.source)).toEqual([files.jsonl, files.early, files.sts, files.calls]);
-    expect(skipped.sort()).toEqual([files.digest, files.insight, files.notes].sort());
+    expect(skipped.sort()).toEqual([files.digest, files.insight, files.notes, files.config].sort());
     expect(empty).toEqual([]);
   });
 

@@ -2,7 +2,6 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   isCloudTrailLogKey,
-  isTrailDeliveryKey,
   parseTrigger,
   type Trigger,
   TriggerError,
@@ -438,17 +437,17 @@ describe("isCloudTrailLogKey", () => {
     expect(isCloudTrailLogKey("AWSLogs/111122223333/CloudTrail/")).toBe(false);
   });
 
-  it("takes as delivered trail files the CloudTrail layout, an organization trail's and a prefixed one", () => {
-    expect(isTrailDeliveryKey(LOG_KEY)).toBe(true);
-    expect(isTrailDeliveryKey(`my-prefix/AWSLogs/o-fxozgwu6rc/${LOG_KEY.slice("AWSLogs/".length)}`)).toBe(
+  it("passes over other services' logs under AWSLogs/, in an organization trail's and a prefixed layout too", () => {
+    expect(isCloudTrailLogKey(`my-prefix/AWSLogs/o-fxozgwu6rc/${LOG_KEY.slice("AWSLogs/".length)}`)).toBe(
       true,
     );
     expect(
-      isTrailDeliveryKey("copied/111122223333_CloudTrail_us-east-2_20260105T0210Z_Mu0KsOhtH1ar15ZZ.json.gz"),
-    ).toBe(true);
-    expect(isTrailDeliveryKey(DIGEST_KEY)).toBe(false);
-    expect(
-      isTrailDeliveryKey("AWSLogs/111122223333/elasticloadbalancing/us-east-2/2026/01/05/x.log.gz"),
+      isCloudTrailLogKey("AWSLogs/111122223333/elasticloadbalancing/us-east-2/2026/01/05/x.log.gz"),
     ).toBe(false);
+    expect(isCloudTrailLogKey("my-prefix/AWSLogs/o-abc/111122223333/vpcflowlogs/us-east-2/x.log.gz")).toBe(
+      false,
+    );
+    // Outside AWSLogs/ (files copied elsewhere) only the name and the Digest/Insight folders count.
+    expect(isCloudTrailLogKey("incident-42/trail-part-1.json.gz")).toBe(true);
   });
 });
