@@ -97,7 +97,6 @@ const SECRET_KEYS = new Set([
 // Key suffixes that name a secret (e.g. "dbPassword", "apiClientSecret", "githubAccessToken").
 const SECRET_KEY_SUFFIX = /(password|passphrase|clientsecret|secretkey|sessiontoken|accesstoken|privatekey)$/;
 
-/** Whether a record key names a secret (case-insensitive). */
 /**
  * A list of texts as alerts carry it: cleaned, empty ones dropped, at most `maxEntries`; undefined
  * when none is left. Frozen: every alert of a rule shares the one list.
@@ -122,6 +121,7 @@ export function cleanedTags(tags: readonly string[]): readonly string[] | undefi
   return cleanedList(tags, 100, MAX_TAGS);
 }
 
+/** Whether a record key names a secret (case-insensitive). */
 export function isSecretKey(key: string): boolean {
   const k = key.toLowerCase();
   return SECRET_KEYS.has(k) || SECRET_KEY_SUFFIX.test(k);

@@ -59,7 +59,8 @@ export function renderAlertText(alert: Alert): string {
     out.push("");
     out.push(`What this means: ${cleanText(alert.description, 2000).trim()}`);
   }
-  const attack = attackTags(alert.tags ?? []);
+  // The same tags, capped, as the message attributes carry (an alert may come from a file).
+  const attack = attackTags(cleanedTags(alert.tags ?? []) ?? []);
   if (attack) {
     out.push("");
     out.push(`ATT&CK: ${attack}`);

@@ -26,7 +26,7 @@ import {
 import { type Alert, alertMessageAttributes, renderAlertText } from "../alerts.ts";
 import type { BatchResult, Sink } from "../batch.ts";
 import { chunkBySize } from "../chunk.ts";
-import type { Config } from "../config.ts";
+import { type Config, defaultConfig } from "../config.ts";
 import {
   attemptsOf,
   backoffDelay,
@@ -99,7 +99,7 @@ function messageText(alert: Alert, extra: Record<string, unknown>, structure: Me
 export function alertMessage(
   alert: Alert,
   maxBytes = MAX_MESSAGE_BYTES,
-  structure: MessageStructure = "json",
+  structure: MessageStructure = defaultConfig.alerts.messageStructure,
 ): AlertMessage {
   const subject = alertSubject(alert);
   const attributes = alertMessageAttributes(alert);
@@ -151,8 +151,9 @@ export class SnsAlertSink implements Sink {
     private readonly options: SnsAlertSinkOptions,
   ) {
     this.fifo = options.topicArn.endsWith(".fifo");
-    this.updates = options.updates ?? "escalations";
-    this.structure = options.messageStructure ?? "json";
+    // Defaults from the config schema: one place says what they are.
+    this.updates = options.updates ?? defaultConfig.alerts.updates;
+    this.structure = options.messageStructure ?? defaultConfig.alerts.messageStructure;
   }
 
   /** The alerts of a batch this sink sends, per the update policy. */
