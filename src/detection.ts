@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Detector } from "./batch.ts";
-import type { Config } from "./config.ts";
+import { type Config, ConfigError } from "./config.ts";
 import { processBatch } from "./pipeline.ts";
 import { RuleEngine } from "./rules/engine.ts";
 import type { RunScenario } from "./rules/fixtures.ts";
@@ -33,7 +33,8 @@ export function runRulePaths(options: DetectorOptions): string[] {
   const paths: string[] = [];
   if (options.builtin) {
     const dir = options.builtinDir ?? builtinRulesDir();
-    if (!existsSync(dir)) throw new Error(`built-in rules not found at ${dir}`);
+    // A setting (AGENTTRAIL_RULES_DIR, a broken install) to correct, not a bug: no stack trace.
+    if (!existsSync(dir)) throw new ConfigError(`built-in rules not found at ${dir}`);
     paths.push(dir);
   }
   paths.push(...options.extraDirs);

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { ConfigError, configFromEnv, defaultConfig, parseConfig } from "../src/config.ts";
 import { readConfigFile } from "../src/config-file.ts";
 import { buildDetector } from "../src/detection.ts";
@@ -37,6 +38,12 @@ describe("config", () => {
     const file = join(dir, "agenttrail.yaml");
     writeFileSync(file, readmeConfigExample());
     const cfg = await readConfigFile(file);
+    // Every key of the schema, each section's too, is in the example (parsed with no defaults filled in).
+    const documented = parseYaml(readmeConfigExample()) as Record<string, Record<string, unknown>>;
+    const sections = Object.entries(defaultConfig).filter(([, v]) => typeof v === "object");
+    expect(Object.keys(documented).sort()).toEqual(Object.keys(defaultConfig).sort());
+    for (const [name, value] of sections)
+      expect(Object.keys(documented[name]).sort(), name).toEqual(Object.keys(value).sort());
     expect(cfg.businessHours.timeZone).toBe("Europe/Berlin");
     expect(cfg.alerts).toEqual({ updates: "escalations", messageStructure: "json" });
     expect(cfg.rules.exceptions).toHaveLength(1);

@@ -46,8 +46,6 @@ export class RuleEngine implements Detector {
   readonly index: RuleIndex<Route>;
   /** Rules as linked (meta.alert settled). */
   readonly rules: readonly CompiledRule[];
-  /** Rules the engine could not use (duplicate ids, broken correlation references). */
-  readonly problems: readonly RuleProblem[];
   private readonly plans: CorrelationPlan[];
   private readonly windowTtlSeconds: number;
 
@@ -55,7 +53,6 @@ export class RuleEngine implements Detector {
   constructor(rules: readonly CompiledRule[] | LinkedRules, config: Pick<Config, "latenessMinutes">) {
     const linked = isLinked(rules) ? rules : linkRules(rules);
     this.rules = linked.rules;
-    this.problems = linked.problems;
     this.plans = linked.correlations.map(planCorrelation);
     const feeds = new Map<CompiledDetectionRule, Feed[]>();
     linked.correlations.forEach((c, plan) => {

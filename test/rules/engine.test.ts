@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
@@ -359,8 +359,11 @@ describe("loading", () => {
       join(dir, "more", "b.yml"),
       `${head("b1")}detection:\n  s:\n    eventName: B\n  condition: s\n`,
     );
+    // A link to the same directory: another path, the same files.
+    const link = join(await mkdtemp(join(tmpdir(), "rules-link-")), "pack");
+    await symlink(dir, link);
     // Given twice, with the second spelled differently: the same files, not duplicate ids.
-    const r = await loadRules([dir, join(dir, "more"), `${dir}/`, join(dir, "a.yml")]);
+    const r = await loadRules([dir, join(dir, "more"), `${dir}/`, join(dir, "a.yml"), link]);
     expect(r.rules.map((x) => x.meta.id)).toEqual(["a1", "b1"]);
     expect(r.files).toEqual([join(dir, "a.yml"), join(dir, "more", "b.yml")]);
     // A directory whose files were all read already is not an empty one.
