@@ -131,8 +131,7 @@ export class ReadAheadWorker {
 
   /** The worker is gone: what it had not answered is prepared on this thread instead. */
   private fallBack(): void {
-    this.worker = undefined;
-    this.ready = false;
+    this.worker = undefined; // prepare() checks it first: no file goes to the worker after this
     this.settleStarted(false);
     for (const [id, p] of this.pending) {
       this.pending.delete(id);

@@ -81,6 +81,21 @@ describe("ReadAheadWorker (the replay's read-ahead)", () => {
     expect(textOf(prepared)).toBe('{"Records":[]}');
   });
 
+  it("uses the worker once it has started even if the event loop never turned (files already in memory)", async () => {
+    worker = new ReadAheadWorker();
+    // The thread blocks without yielding while the worker starts: its ready message event cannot
+    // arrive, only the synchronous read of the ready port can see it.
+    const deadline = Date.now() + 10_000;
+    const blocked = new Int32Array(new SharedArrayBuffer(4));
+    let prepared: PreparedFile | undefined;
+    while (Date.now() < deadline) {
+      Atomics.wait(blocked, 0, 0, 100);
+      prepared = await worker.prepare(gzipSync(Buffer.from('{"Records":[{"a":1}]}')), true);
+      if ("scan" in prepared) break;
+    }
+    expect(prepared && "scan" in prepared).toBe(true);
+  });
+
   it("prepares on this thread what the worker had not answered when it stopped", async () => {
     worker = new ReadAheadWorker();
     await worker.started;
