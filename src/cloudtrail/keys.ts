@@ -10,7 +10,7 @@ export function isDigestOrInsightPath(path: string): boolean {
  * A path under `AWSLogs/` outside a `CloudTrail/` folder: another service's log (VPC Flow Logs, ELB,
  * Config) in a shared log bucket, not a trail file. Paths outside `AWSLogs/` (copied files) are not judged.
  */
-const OTHER_SERVICE_LOG = /(^|[/\\])AWSLogs[/\\](?![^]*[/\\]CloudTrail[/\\])/;
+const OTHER_SERVICE_LOG = /(^|[/\\])AWSLogs[/\\](?!.*[/\\]CloudTrail[/\\])/;
 
 export function isOtherServiceLogPath(path: string): boolean {
   return OTHER_SERVICE_LOG.test(path);

@@ -13,7 +13,7 @@ import type { CompiledDetectionRule, CompiledRule } from "./compile.ts";
 import { CorrelationBatch, type CorrelationPlan, planCorrelation } from "./correlation.ts";
 import type { IndexRequirements } from "./detection.ts";
 import { GroupDescriptions, groupLookup } from "./groups.ts";
-import { type LinkedRules, linkRules, type RuleProblem } from "./link.ts";
+import { type LinkedRules, linkRules } from "./link.ts";
 import { RuleIndex } from "./rule-index.ts";
 import type { RuleHit } from "./types.ts";
 import type { EventPredicate } from "./values.ts";
