@@ -94,8 +94,9 @@ const SECRET_KEYS = new Set([
   "keymaterial",
   "plaintext",
 ]);
-// Key suffixes that name a secret (e.g. "dbPassword", "apiClientSecret", "githubAccessToken").
-const SECRET_KEY_SUFFIX = /(password|passphrase|clientsecret|secretkey|sessiontoken|accesstoken|privatekey)$/;
+// Key suffixes that name a secret (e.g. "dbPassword", "apiClientSecret", "githubAccessToken", "xApiKey").
+const SECRET_KEY_SUFFIX =
+  /(password|passphrase|clientsecret|secretkey|sessiontoken|accesstoken|privatekey|apikey)$/;
 
 /**
  * A list of texts as alerts carry it: cleaned, empty ones dropped, at most `maxEntries`; undefined
@@ -127,15 +128,81 @@ export function isSecretKey(key: string): boolean {
   return SECRET_KEYS.has(k) || SECRET_KEY_SUFFIX.test(k);
 }
 
+// A user-chosen name (environment variable, parameter, tag key) that names a secret, looked for
+// anywhere in the name once separators and case are gone: "DB_PASSWORD", "stripeApiKey",
+// "/prod/github-token", "AWS_SECRET_ACCESS_KEY" (but not "AWS_ACCESS_KEY_ID": key ids are not secret).
+const SECRET_NAME_PART =
+  /passw(?:or)?d|passphrase|secret|token|apikey|privatekey|credential|connectionstring|signingkey|encryptionkey|masterkey|sessionkey|accesskey(?!id)/;
+// Short words that name a secret only as a whole word ("DB_PWD", "BASIC_AUTH"; not "author", "passport").
+const SECRET_NAME_WORDS = new Set(["pwd", "pass", "auth", "creds", "dsn", "cookie"]);
+
+/**
+ * Whether a user-chosen name, such as an environment variable's or a parameter's, names a secret.
+ * Broader than isSecretKey: it judges names inside name/value pairs and variable maps, never
+ * CloudTrail's own field names (where "credentials" and "nextToken" carry no secret of the user's).
+ */
+export function isSecretName(name: string): boolean {
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+  return SECRET_NAME_PART.test(words.join("")) || words.some((w) => SECRET_NAME_WORDS.has(w));
+}
+
+// Fields (lower-cased) holding a user-chosen name, and the value paired with it, in the name/value
+// lists AWS APIs take: ECS/Batch `environment: [{name, value}]`, CodeBuild `environmentVariables`,
+// CloudFormation `parameters: [{parameterKey, parameterValue}]`, tags `[{key, value}]`, SSM `{name, value}`.
+const PAIR_NAME_FIELDS = ["name", "key", "parameterkey", "parametername"];
+const PAIR_VALUE_FIELDS = new Set(["value", "parametervalue"]);
+// Keys (lower-cased) whose object value maps variable names to values: Lambda `environment.variables`,
+// SageMaker `environment: {NAME: value}`, Glue `defaultArguments`. Not generic ones ("properties"):
+// there the names are a service's own fields ("tokenIssuerType"), and judging them hides facts.
+const VARIABLE_MAP_KEYS = new Set(["variables", "environment", "environmentvariables", "defaultarguments"]);
+
+/**
+ * Whether the value fields of this object are secret: it pairs a secret-looking name with a value,
+ * or it is an SSM SecureString parameter.
+ */
+function hasSecretPairValue(obj: Record<string, unknown>, keys: readonly string[]): boolean {
+  let hasValue = false;
+  let secret = false;
+  for (const key of keys) {
+    const k = key.toLowerCase();
+    const v = obj[key];
+    if (PAIR_VALUE_FIELDS.has(k)) hasValue = true;
+    else if (typeof v !== "string") continue;
+    else if (PAIR_NAME_FIELDS.includes(k) && isSecretName(v)) secret = true;
+    else if (k === "type" && v.toLowerCase() === "securestring") secret = true;
+  }
+  return hasValue && secret;
+}
+
 // Secrets embedded in string values: presigned-URL tokens/signatures, "x-amz-security-token: …" headers,
 // and STS session tokens by their well-known base64 prefixes ("origin"/"er/aws" blobs).
 const TOKEN_IN_QUERY = /((?:x-amz-security-token|x-amz-signature)["']?\s*[=:]\s*["']?)[^&\s"',;]+/gi;
 const SESSION_TOKEN_BLOB = /\b(?:IQoJb3JpZ2lu|AgoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9+/=]{20,}/g;
 
-/** Replaces credentials embedded in free text (URLs, headers, token blobs) with "[REDACTED]". */
+// Credentials recognisable by their shape, wherever they sit (an agent pasting a key into a variable,
+// a tag, a description): PEM private keys, GitHub/Slack/OpenAI/Anthropic tokens, JWTs.
+const CREDENTIAL_SHAPES =
+  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)|\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|xox[abposr]-[A-Za-z0-9-]{10,}|sk-(?:ant-|proj-)?[A-Za-z0-9_-]{32,}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})/g;
+// The password of a URL's user info: "postgres://app:s3cret@db:5432" keeps user and host.
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s/@]+@/gi;
+// "password=…", "api_key: …" inside a command line, a connection string or a config blob; not the
+// "secret:" of a Secrets Manager ARN.
+const SECRET_ASSIGNMENT =
+  /((?<!:)\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)["']?\s*[=:]\s*["']?)[^\s&,;"']+/gi;
+
+/** Replaces credentials embedded in free text (URLs, headers, token blobs, keys, assignments) with "[REDACTED]". */
 export function redactText(text: string): string {
   if (text.length < 20) return text;
-  return text.replace(TOKEN_IN_QUERY, `$1${REDACTED}`).replace(SESSION_TOKEN_BLOB, REDACTED);
+  return text
+    .replace(TOKEN_IN_QUERY, `$1${REDACTED}`)
+    .replace(SESSION_TOKEN_BLOB, REDACTED)
+    .replace(CREDENTIAL_SHAPES, REDACTED)
+    .replace(URL_PASSWORD, `$1${REDACTED}@`)
+    .replace(SECRET_ASSIGNMENT, `$1${REDACTED}`);
 }
 
 function capString(text: string, max: number): string {
@@ -164,7 +231,8 @@ export interface RedactLimits {
 
 type Limits = Required<RedactLimits>;
 
-function redactValue(value: unknown, depth: number, limits: Limits): unknown {
+/** `variableMap`: the value's keys are user-chosen variable names, judged by isSecretName. */
+function redactValue(value: unknown, depth: number, limits: Limits, variableMap = false): unknown {
   if (value === null || typeof value === "boolean") return value;
   if (typeof value === "number") return Number.isFinite(value) ? value : String(value);
   if (typeof value === "string") return capString(value, limits.maxString);
@@ -177,24 +245,36 @@ function redactValue(value: unknown, depth: number, limits: Limits): unknown {
     if (value.length > limits.maxEntries) out.push(`[TRUNCATED: ${value.length - limits.maxEntries} more]`);
     return out;
   }
-  return redactObject(value as Record<string, unknown>, depth, limits);
+  return redactObject(value as Record<string, unknown>, depth, limits, variableMap);
 }
 
-function redactObject(obj: Record<string, unknown>, depth: number, limits: Limits): Record<string, unknown> {
+function redactObject(
+  obj: Record<string, unknown>,
+  depth: number,
+  limits: Limits,
+  variableMap = false,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  const keys = Object.keys(obj);
+  const secretPairValue = hasSecretPairValue(obj, keys);
   let kept = 0;
   let dropped = 0;
-  for (const rawKey of Object.keys(obj)) {
+  for (const rawKey of keys) {
     if (kept >= limits.maxEntries) {
       dropped++;
       continue;
     }
     const key = cleanText(rawKey, MAX_KEY_LENGTH);
     const value = obj[rawKey];
-    if (isSecretKey(rawKey) && value !== null && value !== undefined && typeof value !== "boolean") {
+    const lowerKey = rawKey.toLowerCase();
+    const secret =
+      isSecretKey(rawKey) ||
+      (variableMap && isSecretName(rawKey)) ||
+      (secretPairValue && PAIR_VALUE_FIELDS.has(lowerKey));
+    if (secret && value !== null && value !== undefined && typeof value !== "boolean") {
       setKey(out, key, REDACTED);
     } else {
-      const v = redactValue(value, depth + 1, limits);
+      const v = redactValue(value, depth + 1, limits, VARIABLE_MAP_KEYS.has(lowerKey));
       if (v === undefined) continue;
       setKey(out, key, v);
     }
@@ -208,7 +288,9 @@ function redactObject(obj: Record<string, unknown>, depth: number, limits: Limit
  * A deep copy of a CloudTrail record that is safe to store, log or publish: values under secret
  * keys (case-insensitive: sessionToken, secretAccessKey, passwords, SecretString/SecretBinary,
  * privateKey, SAML assertions, web identity and authorization tokens, client secrets,
- * x-amz-security-token, …) become "[REDACTED]"; tokens embedded in strings too; strings lose
+ * x-amz-security-token, …) become "[REDACTED]"; so do the values of name/value pairs and variable
+ * maps whose name looks secret (isSecretName: `{name: "DB_PASSWORD", value}`, `variables.API_KEY`)
+ * and of SSM SecureString parameters; credentials embedded in strings too (redactText); strings lose
  * control characters and are cut at MAX_RECORD_STRING; nesting is cut at MAX_RECORD_DEPTH.
  * Anything that is not a plain object gives {}.
  */

@@ -424,7 +424,12 @@ describe("alert hygiene", () => {
       actor: {
         evidence: [{ signal: "userAgent", value: "claude-code/1.0 \u001b]0;pwned\u0007\r\nX: y" }],
       },
-      requestParameters: { bucketName: "prod-reports", key: "a" },
+      requestParameters: {
+        bucketName: "prod-reports",
+        key: "a",
+        environment: [{ name: "DB_PASSWORD", value: "hunter2-in-alert" }],
+        description: "seeded with ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+      },
       responseElements: {
         credentials: { accessKeyId: "ASIAEXAMPLE", sessionToken: "IQoJb3JpZ2luSECRETSECRETSECRETSECRET" },
       },
@@ -446,6 +451,8 @@ describe("alert hygiene", () => {
     for (const s of strings) expect(s).not.toMatch(CONTROL);
     expect(alert.title).toContain("evil Severity: low");
     expect(JSON.stringify(alert)).not.toContain("SECRETSECRET");
+    expect(JSON.stringify(alert)).not.toContain("hunter2-in-alert");
+    expect(JSON.stringify(alert)).not.toContain("ghp_abcdef");
     const creds = (alert.sample[0].responseElements as { credentials: Record<string, string> }).credentials;
     expect(creds.sessionToken).toBe(REDACTED);
     expect(creds.accessKeyId).toBe("ASIAEXAMPLE");

@@ -5,6 +5,7 @@ import {
   cleanActor,
   cleanText,
   isSecretKey,
+  isSecretName,
   MAX_RECORD_DEPTH,
   MAX_RECORD_STRING,
   REDACTED,
@@ -255,6 +256,147 @@ describe("redactRecord", () => {
     expect(redactRecord(null)).toEqual({});
     expect(redactRecord("sessionToken")).toEqual({});
     expect(redactRecord([1, 2])).toEqual({});
+  });
+});
+
+describe("secrets under user-chosen names and in free text", () => {
+  it("judges environment variable, parameter and tag names, not ordinary ones", () => {
+    for (const n of [
+      "DB_PASSWORD",
+      "db_passwd",
+      "stripeApiKey",
+      "/prod/github-token",
+      "AWS_SECRET_ACCESS_KEY",
+      "BASIC_AUTH",
+      "DB_PWD",
+      "DATABASE_CONNECTION_STRING",
+      "/credentials/stratus-red-team/credentials-5",
+    ]) {
+      expect(isSecretName(n), n).toBe(true);
+    }
+    for (const n of ["AWS_ACCESS_KEY_ID", "LOG_LEVEL", "author", "passport", "CostCenter", "Name", "team"]) {
+      expect(isSecretName(n), n).toBe(false);
+    }
+  });
+
+  // requestParameters as the APIs take them (ECS RegisterTaskDefinition, CodeBuild CreateProject,
+  // CloudFormation CreateStack, SSM PutParameter, Lambda/SageMaker variable maps).
+  const configuredWithSecrets = {
+    eventName: "RegisterTaskDefinition",
+    requestParameters: {
+      containerDefinitions: [
+        {
+          name: "web",
+          environment: [
+            { name: "DB_PASSWORD", value: "hunter2-ecs" },
+            { name: "LOG_LEVEL", value: "debug" },
+          ],
+          secrets: [{ name: "API_TOKEN", valueFrom: "arn:aws:ssm:us-east-1:111122223333:parameter/api" }],
+        },
+      ],
+      environment: {
+        type: "LINUX_CONTAINER",
+        environmentVariables: [
+          { name: "GITHUB_TOKEN", value: "codebuild-plain", type: "PLAINTEXT" },
+          { name: "STAGE", value: "prod", type: "PLAINTEXT" },
+        ],
+      },
+      parameters: [
+        { parameterKey: "DBPassword", parameterValue: "cfn-secret" },
+        { ParameterKey: "InstanceType", ParameterValue: "t3.micro" },
+      ],
+      putParameter: { name: "/app/db/password", value: "ssm-string", type: "String" },
+      secureParameter: { name: "/app/config", value: "ssm-secure", type: "SecureString" },
+      function: { environment: { variables: { API_KEY: "lambda-key", REGION: "eu-west-1" } } },
+      model: { environment: { HF_TOKEN: "sagemaker-token", MODEL: "llama" } },
+      tags: [
+        { key: "team", value: "red" },
+        { Key: "deploy-secret", Value: "tag-secret" },
+      ],
+    },
+  };
+
+  it("redacts the value paired with a secret name and keeps the rest", () => {
+    const red = redactRecord(configuredWithSecrets);
+    const text = JSON.stringify(red);
+    for (const secret of [
+      "hunter2-ecs",
+      "codebuild-plain",
+      "cfn-secret",
+      "ssm-string",
+      "ssm-secure",
+      "lambda-key",
+      "sagemaker-token",
+      "tag-secret",
+    ]) {
+      expect(text, secret).not.toContain(secret);
+    }
+    // The names stay, so a responder sees which secret was set; so do ordinary values.
+    for (const kept of [
+      "DB_PASSWORD",
+      "GITHUB_TOKEN",
+      "DBPassword",
+      "/app/db/password",
+      "API_KEY",
+      "HF_TOKEN",
+      "debug",
+      "prod",
+      "t3.micro",
+      "eu-west-1",
+      "llama",
+      '"red"',
+      "arn:aws:ssm:us-east-1:111122223333:parameter/api",
+      "LINUX_CONTAINER",
+    ]) {
+      expect(text, kept).toContain(kept);
+    }
+    const container = (red.requestParameters as { containerDefinitions: { environment: unknown[] }[] })
+      .containerDefinitions[0];
+    expect(container?.environment).toEqual([
+      { name: "DB_PASSWORD", value: REDACTED },
+      { name: "LOG_LEVEL", value: "debug" },
+    ]);
+  });
+
+  it("does not judge CloudTrail's own field names as user-chosen ones", () => {
+    const red = redactRecord({
+      requestParameters: { name: "report-bucket", value: "kept", nextToken: "page-2" },
+      responseElements: { credentials: { accessKeyId: "ASIAEXAMPLE", expiration: "Nov 30, 2024" } },
+      additionalEventData: { properties: { tokenIssuerType: "AzureAD" } },
+    });
+    expect(red.requestParameters).toEqual({ name: "report-bucket", value: "kept", nextToken: "page-2" });
+    expect(JSON.stringify(red)).toContain("ASIAEXAMPLE");
+    expect(JSON.stringify(red)).toContain("AzureAD");
+  });
+
+  it("redacts credentials recognisable by their shape or assignment in free text", () => {
+    const cases: [string, string, string][] = [
+      ["token ghp_abcdefghijklmnopqrstuvwxyz0123456789 end", "ghp_", "end"],
+      ["slack xoxb-123456789012-abcdefghijkl ok", "xoxb-", "ok"],
+      ["OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstuvwxyz0123456789AB done", "sk-proj-abc", "done"],
+      [
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n-----END OPENSSH PRIVATE KEY----- after",
+        "b3Blbn",
+        "after",
+      ],
+      [
+        "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZ2VudCJ9.c2lnbmF0dXJlMTIz",
+        "eyJzdWIi",
+        "Bearer",
+      ],
+      ["postgres://app:s3cretpw@db.internal:5432/app", "s3cretpw", "app:"],
+      ["mysql -u root --password=topsecret1 -h db", "topsecret1", "-h db"],
+      ["curl -H 'x-api-key: abcdef123456' https://api", "abcdef123456", "https://api"],
+    ];
+    for (const [text, secret, kept] of cases) {
+      const out = redactText(text);
+      expect(out, text).not.toContain(secret);
+      expect(out, text).toContain(REDACTED);
+      expect(out, text).toContain(kept);
+    }
+    // A Secrets Manager ARN names a secret; it is not one.
+    const arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-AbCdEf";
+    expect(redactText(arn)).toBe(arn);
   });
 });
 
