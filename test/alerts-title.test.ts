@@ -135,6 +135,41 @@ describe("alertTitle", () => {
     );
   });
 
+  it("names what a mixed group did apart from what it only tried", () => {
+    const trail = (name: string, errorCode?: string): Partial<EventSpec> => ({
+      action: "StopLogging",
+      service: "cloudtrail.amazonaws.com",
+      kind: "human",
+      via: "unknown",
+      display: "user/bert-jan",
+      errorCode,
+      requestParameters: { name },
+      facts: { "action.target": `cloudtrail:${name}` },
+    });
+    expect(
+      title({ id: "cloudtrail-tampering", title: "Tampering" }, [
+        trail("audit", "AccessDenied"),
+        trail("ops"),
+      ]),
+    ).toBe(
+      "Human stopped CloudTrail logging for trail ops and tried to stop CloudTrail logging for trail audit as user/bert-jan (1 of 2 failed: AccessDenied)",
+    );
+    // The alert's count (earlier batches included) goes to what was done.
+    expect(
+      title(
+        {},
+        [
+          { action: "DeleteObject" },
+          { action: "DeleteObject", errorCode: "AccessDenied" },
+          { action: "DeleteObject" },
+        ],
+        5,
+      ),
+    ).toBe(
+      "AI agent (via aws-mcp) deleted 4 objects in prod-reports and tried to delete 1 object in prod-reports as dev-alice (1 of 3 failed: AccessDenied)",
+    );
+  });
+
   it("puts the right preposition before a target that is not the resource itself", () => {
     expect(
       title({ id: "cis-iam-policy-changes", title: "CIS 4.4: IAM policy changed" }, [

@@ -244,9 +244,22 @@ function namesItself(event: AuditEvent | undefined, noun: string, target: string
   return false;
 }
 
-function failureNote(events: AuditEvent[]): string {
-  const codes = distinct(events.map((e) => e.error?.code));
-  return codes.length ? ` (failed: ${cleanText(listNames(codes), 80)})` : " (failed)";
+/** " (failed: AccessDenied)"; with `of`, how many of the group's calls failed: " (1 of 3 failed: …)". */
+function failureNote(refused: AuditEvent[], of?: number): string {
+  const codes = distinct(refused.map((e) => e.error?.code));
+  const failed = of === undefined ? "failed" : `${refused.length} of ${of} failed`;
+  return codes.length ? ` (${failed}: ${cleanText(listNames(codes), 80)})` : ` (${failed})`;
+}
+
+/**
+ * callsPhrase for a group's outcome: all done, all tried, or what was done "and" what was tried.
+ * `count` (the alert's, across batches) goes to the done part: the refused calls are this batch's.
+ */
+function outcomePhrase(events: AuditEvent[], refused: AuditEvent[], count: number, failed: boolean): string {
+  if (failed || refused.length === 0) return callsPhrase(events, count, failed);
+  const done = events.filter((e) => !e.error);
+  const doneCount = Math.max(done.length, count - refused.length);
+  return `${callsPhrase(done, doneCount, false)} and ${callsPhrase(refused, refused.length, true)}`;
 }
 
 function spanPhrase(firstSeen: Date, lastSeen: Date): string {
@@ -326,14 +339,18 @@ export function alertTitle(input: TitleInput): string {
   const { rule, events, actor, count } = input;
   const who = actorPhrase(actor);
   const as = `as ${principalName(events[0])}`;
-  const failed = events.length > 0 && events.every((e) => e.error);
-  const failure = failed ? failureNote(events) : "";
+  const refused = events.filter((e) => e.error);
+  const failed = events.length > 0 && refused.length === events.length;
+  // A group where some calls were refused names what was done apart from what was only tried,
+  // so "stopped logging for A and B" is never said when the call on A failed.
+  const mixed = refused.length > 0 && !failed;
+  const failure = failed ? failureNote(events) : mixed ? failureNote(refused, events.length) : "";
   const span = spanPhrase(input.firstSeen, input.lastSeen);
   let title: string;
   if (events.length === 0) {
     title = `${cleanText(rule.title, 120)}: ${who} (${count} events)`;
   } else if (rule.id === "ai-destructive-action" || rule.id === "cloudtrail-tampering") {
-    title = `${who} ${callsPhrase(events, count, failed)} ${as}${failure}`;
+    title = `${who} ${outcomePhrase(events, refused, count, failed)} ${as}${failure}`;
   } else if (rule.id === "iam-self-modification") {
     const actions = cleanText(listNames(distinct(events.map((e) => e.action)), 3), 120);
     const targets = distinct(events.map(targetName));
@@ -344,7 +361,7 @@ export function alertTitle(input: TitleInput): string {
   } else if (rule.id === "ai-off-hours-burst") {
     title = `${who} made ${count} ${count === 1 ? "call" : "calls"} in ${span} outside business hours ${as}`;
   } else {
-    title = `${cleanText(rule.title, 100)}: ${who} ${callsPhrase(events, count, failed)} ${as}${failure}`;
+    title = `${cleanText(rule.title, 100)}: ${who} ${outcomePhrase(events, refused, count, failed)} ${as}${failure}`;
   }
   return cleanText(title, MAX_TITLE);
 }
