@@ -17,7 +17,7 @@ check() {
 }
 check --param="trailBucket=example-org-trail-bucket" --param="trigger=sqs" \
   --param="trailQueueArn=arn:aws:sqs:us-east-1:111122223333:trail-notifications" --param="readOnlyEvents=true"
-check --param="trailBucket=example-org-trail-bucket" \
+check --param="trailBucket=example-org-trail-bucket" --param="trailKeyPrefix=org-trail/" \
   --param="alertEmail=secops@example.com" --param="backfill=true" \
   --param="trailKmsKeyArn=arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab" \
   --param="alertTopicKmsKeyArn=arn:aws:kms:us-east-1:111122223333:key/5678abcd-12ab-34cd-56ef-1234567890ab"

@@ -74,13 +74,24 @@ describe("serverless.yml", () => {
     const read = statements.find((s) => actions(s).includes("s3:GetObject")) as Statement & {
       Resource: unknown;
     };
-    expect(JSON.stringify(read.Resource)).toContain('/AWSLogs/*/CloudTrail/*"');
+    // Under the trail's own key prefix, when it has one.
+    expect(JSON.stringify(read.Resource)).toContain(`/\${TrailKeyPrefix}AWSLogs/*/CloudTrail/*"`);
     expect(statements.flatMap(actions).filter((a) => a.startsWith("s3:"))).toEqual(["s3:GetObject"]);
     const metrics = statements.find((s) => actions(s).includes("cloudwatch:PutMetricData")) as Statement & {
       Condition: Record<string, Record<string, unknown>>;
     };
     expect(metrics.Condition.StringEquals["cloudwatch:namespace"]).toEqual({ Ref: "MetricsNamespace" });
     expect(statements.flatMap(actions).some((a) => a === "*" || a.endsWith(":*"))).toBe(false);
+  });
+
+  it("takes the trail's key prefix only with the slash CloudTrail puts before AWSLogs/", () => {
+    const parameters = (
+      doc.resources as unknown as { Parameters: Record<string, { AllowedPattern?: string }> }
+    ).Parameters;
+    const pattern = new RegExp(parameters.TrailKeyPrefix?.AllowedPattern ?? "");
+    for (const ok of ["", "org-trail/", "logs/org-trail/"]) expect(pattern.test(ok), ok).toBe(true);
+    // Without the slash the notification prefix would be "org-trailAWSLogs/": nothing would arrive.
+    for (const bad of ["org-trail", "/org-trail/", "AWSLogs"]) expect(pattern.test(bad), bad).toBe(false);
   });
 
   it("notifies the function for AWSLogs/ keys of the existing bucket, or reads an SQS queue with partial failures", () => {
@@ -93,7 +104,7 @@ describe("serverless.yml", () => {
           bucket: `\${param:trailBucket}`,
           event: "s3:ObjectCreated:*",
           existing: true,
-          rules: [{ prefix: "AWSLogs/" }],
+          rules: [{ prefix: `\${param:trailKeyPrefix}AWSLogs/` }],
         },
       },
     ]);
