@@ -573,6 +573,13 @@ describe("logging.reduced", () => {
     ).toBe(false);
   });
 
+  it("UpdateTrail making an organization trail single-account; making it one is no reduction", () => {
+    const update = (p: Record<string, unknown>) =>
+      record("cloudtrail.amazonaws.com", "UpdateTrail", { name: "org-trail", ...p });
+    expect(factsOf(update({ isOrganizationTrail: false }))["logging.reduced"]).toBe(true);
+    expect(factsOf(update({ isOrganizationTrail: true }))["logging.reduced"]).toBe(false);
+  });
+
   it("PutInsightSelectors with no selectors turns Insights off", () => {
     const insights = (s: unknown[]) =>
       record("cloudtrail.amazonaws.com", "PutInsightSelectors", { trailName: "t", insightSelectors: s });

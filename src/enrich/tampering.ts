@@ -75,11 +75,13 @@ function advancedLogsAllManagement(selector: unknown): boolean {
 
 /**
  * UpdateTrail reduces logging when it turns off multi-region or global service events or log file
- * validation, removes CloudWatch Logs delivery, or points the trail at another bucket.
+ * validation, makes an organization trail a single-account one (no more logs for the member
+ * accounts), removes CloudWatch Logs delivery, or points the trail at another bucket.
  */
 function updateTrailReduces(p: Params): boolean {
   return (
     p.isMultiRegionTrail === false ||
+    p.isOrganizationTrail === false ||
     p.includeGlobalServiceEvents === false ||
     p.enableLogFileValidation === false ||
     p.cloudWatchLogsLogGroupArn === "" ||
