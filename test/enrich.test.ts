@@ -306,6 +306,45 @@ describe("action.target", () => {
     );
   });
 
+  it("names the tables of DynamoDB batch and transaction writes, sorted", () => {
+    const target = (eventName: string, requestItems: unknown) =>
+      factsOf(record("dynamodb.amazonaws.com", eventName, { requestItems }))["action.target"];
+    const remove = [{ deleteRequest: { key: { pk: { S: "1" } } } }];
+    expect(target("BatchWriteItem", { orders: remove })).toBe("dynamodb:orders");
+    expect(
+      target("BatchWriteItem", {
+        orders: remove,
+        audit: remove,
+        [`arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/carts`]: remove,
+      }),
+    ).toBe("dynamodb:audit,carts,orders");
+    const transact = [
+      { operation: "Put", tableName: "Music", key: {} },
+      { operation: "Delete", TableName: "Music", key: {} },
+    ];
+    expect(target("TransactWriteItems", transact)).toBe("dynamodb:Music");
+  });
+
+  it("names a PartiQL statement's table by the record's resources", () => {
+    const f = factsOf(
+      record(
+        "dynamodb.amazonaws.com",
+        "ExecuteStatement",
+        { statement: "DELETE FROM Music WHERE Artist = 'No One You Know'" },
+        {
+          resources: [
+            {
+              accountId: ACCOUNT,
+              type: "AWS::DynamoDB::Table",
+              ARN: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/Music`,
+            },
+          ],
+        },
+      ),
+    );
+    expect(f["action.target"]).toBe("dynamodb:Music");
+  });
+
   it("reduces ARNs and queue URLs to the resource name", () => {
     const fn = `arn:aws:lambda:us-east-1:${ACCOUNT}:function:report-builder`;
     expect(

@@ -5,7 +5,7 @@
  * EC2 resources, whose ids are random and numerous, by region.
  * Format: `<service prefix>:<name>`, e.g. `s3:prod-reports`, `dynamodb:orders`, `ec2:us-east-1`.
  */
-import { isObject } from "../json-values.ts";
+import { asArray, isObject } from "../json-values.ts";
 
 /** requestParameters keys that name the target group, most specific container first. */
 const NAME_KEYS = [
@@ -69,6 +69,8 @@ const NAME_KEYS = [
 /** Parameter name → rank in NAME_KEYS: records have few parameters, so scanning theirs is cheaper. */
 const NAME_RANK = new Map<string, number>(NAME_KEYS.map((k, i) => [k, i]));
 
+const DYNAMODB = "dynamodb.amazonaws.com";
+
 /** Services whose resources are grouped per region rather than by name. */
 const REGIONAL_GROUPS = new Set(["ec2.amazonaws.com"]);
 
@@ -106,6 +108,10 @@ export function actionTarget(input: TargetInput): string | undefined {
       const table = /:table\/([^/]+)/.exec(params.backupArn);
       if (table) return `${prefix}:${table[1]}`;
     }
+    if (input.service === DYNAMODB) {
+      const tables = requestTables(params.requestItems);
+      if (tables) return `${prefix}:${tables}`;
+    }
     let best: string | undefined;
     let bestRank: number = NAME_KEYS.length;
     for (const key in params) {
@@ -124,6 +130,21 @@ export function actionTarget(input: TargetInput): string | undefined {
     if (name) return `${prefix}:${name}`;
   }
   return undefined;
+}
+
+/**
+ * The tables of a DynamoDB batch or transaction, sorted (one set of tables is one group, in whatever
+ * order the request lists them) and joined with commas: `requestItems` is a map keyed by table name or
+ * ARN (BatchWriteItem, BatchGetItem) or a list of items each with its `tableName` (TransactWriteItems).
+ */
+function requestTables(items: unknown): string | undefined {
+  const names = isObject(items)
+    ? Object.keys(items).map(readableName)
+    : asArray(items).map((item) =>
+        isObject(item) ? readableName(item.tableName ?? item.TableName) : undefined,
+      );
+  const tables = [...new Set(names.filter((n) => n !== undefined))].sort();
+  return tables.length > 0 ? tables.join(",").slice(0, MAX_NAME_CHARS) : undefined;
 }
 
 /** A short readable name from a parameter value: ARN → resource id, queue URL → queue name. */
