@@ -258,6 +258,64 @@ describe("action.destructive / action.destructiveKind", () => {
     );
   });
 
+  const dynamodb = (eventName: string, requestParameters: unknown) =>
+    factsOf(record("dynamodb.amazonaws.com", eventName, requestParameters, { eventCategory: "Data" }));
+
+  it("DynamoDB BatchWriteItem deletes when any request of any table deletes; puts alone do not", () => {
+    const key = { pk: { S: "order#1" } };
+    const put = { putRequest: { item: { pk: { S: "order#2" } } } };
+    const batch = (requestItems: unknown) =>
+      dynamodb("BatchWriteItem", { requestItems })["action.destructiveKind"];
+    expect(batch({ orders: [put, { deleteRequest: { key } }] })).toBe("delete");
+    expect(batch({ audit: [put], orders: [{ DeleteRequest: { Key: key } }] })).toBe("delete");
+    expect(batch({ orders: [put, { PutRequest: { Item: key } }] })).toBeUndefined();
+    expect(batch(undefined)).toBeUndefined();
+  });
+
+  it("DynamoDB TransactWriteItems deletes with a Delete operation (Developer Guide record shape)", () => {
+    const item = (operation: string) => ({
+      operation,
+      tableName: "Music",
+      key: { Artist: "No One You Know" },
+    });
+    const transact = (...ops: string[]) =>
+      dynamodb("TransactWriteItems", { requestItems: ops.map(item) })["action.destructiveKind"];
+    expect(transact("Put", "Update", "Delete", "ConditionCheck")).toBe("delete");
+    expect(transact("Put", "Update", "ConditionCheck")).toBeUndefined();
+  });
+
+  it("DynamoDB PartiQL statements are destructive when they DELETE", () => {
+    const statement = (text: unknown) =>
+      dynamodb("ExecuteStatement", { statement: text })["action.destructive"];
+    expect(statement(`DELETE FROM "orders" WHERE pk = 'order#1'`)).toBe(true);
+    expect(statement(`  \n-- clean up\n/* old rows */ delete from orders WHERE pk = ***(Redacted)`)).toBe(
+      true,
+    );
+    // the Developer Guide's logged SELECT; UPDATE … REMOVE drops an attribute, not the item
+    const select = "SELECT * FROM Music WHERE Artist = 'No One You Know' AND nonKeyAttr = ***(Redacted)";
+    expect(statement(select)).toBe(false);
+    expect(statement("UPDATE orders REMOVE note WHERE pk = 'order#1'")).toBe(false);
+    expect(statement("-- DELETE FROM orders\nSELECT * FROM orders")).toBe(false);
+    expect(statement("/* DELETE FROM orders")).toBe(false);
+    expect(statement("DELETED_ROWS")).toBe(false);
+    // redacted or absent: nothing says it deletes
+    expect(statement("***(Redacted)")).toBe(false);
+    expect(statement(undefined)).toBe(false);
+    expect(statement(`${"/**/".repeat(20_000)}SELECT 1`)).toBe(false);
+
+    const batch = (...texts: string[]) =>
+      dynamodb("BatchExecuteStatement", { requestItems: texts.map((t) => ({ statement: t })) })[
+        "action.destructive"
+      ];
+    const update = "UPDATE Music SET Album = ***(Redacted) WHERE Artist = 'No One You Know'";
+    expect(batch(update, "INSERT INTO Music VALUE {'Artist' : ***(Redacted)}")).toBe(false);
+    expect(batch(update, "DELETE FROM Music WHERE Artist = 'No One You Know'")).toBe(true);
+    const transaction = (statement: string) =>
+      dynamodb("ExecuteTransaction", { transactStatements: [{ statement }] })["action.destructive"];
+    expect(transaction("DELETE FROM Music WHERE Artist = 'No One You Know'")).toBe(true);
+    expect(transaction(update)).toBe(false);
+  });
+
   it("the table is keyed by eventSource|eventName for many services", () => {
     const services = new Set(destructiveActions().map((a) => a.service));
     for (const s of [
@@ -883,6 +941,13 @@ describe("hostile request parameters", () => {
     ],
     ["securityhub.amazonaws.com", "UpdateStandardsControl", { controlStatus: hostile }],
     ["guardduty.amazonaws.com", "UpdateDetector", { detectorId: "d", features: [{ status: hostile }] }],
+    [
+      "dynamodb.amazonaws.com",
+      "TransactWriteItems",
+      { requestItems: [{ operation: hostile, tableName: "t" }] },
+    ],
+    ["dynamodb.amazonaws.com", "ExecuteStatement", { statement: hostile }],
+    ["dynamodb.amazonaws.com", "BatchExecuteStatement", { requestItems: [{ statement: hostile }] }],
   ];
 
   /** The parameters with every hostile value left out (null in a list): data that says nothing. */

@@ -42,6 +42,14 @@ add(aws("s3"), "disable", ["PutBucketVersioning"], (p) => {
 });
 
 add(aws("dynamodb"), "delete", ["DeleteTable", "DeleteItem", "DeleteBackup", "DeleteTableReplica"]);
+// Bulk item deletes: batch and transaction writes, PartiQL statements (data events)
+add(aws("dynamodb"), "delete", ["BatchWriteItem", "TransactWriteItems"], writesDelete);
+add(
+  aws("dynamodb"),
+  "delete",
+  ["ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"],
+  partiqlDeletes,
+);
 add(aws("dynamodb"), "disable", ["UpdateContinuousBackups"], (p) => pitrDisabled(p));
 add(aws("dynamodb"), "disable", ["UpdateTable"], (p) => p.deletionProtectionEnabled === false);
 
@@ -251,6 +259,48 @@ function versioningStatus(p: Params): unknown {
 function pitrDisabled(p: Params): boolean {
   const spec = p.pointInTimeRecoverySpecification;
   return isObject(spec) && spec.pointInTimeRecoveryEnabled === false;
+}
+
+/**
+ * A write request that deletes: BatchWriteItem's `requestItems` maps each table (name or ARN) to a list
+ * of `{deleteRequest: {key}}` / `{putRequest: {item}}` (the API's DeleteRequest/PutRequest casing too);
+ * TransactWriteItems' `requestItems` is a list of `{operation: "Put"|"Update"|"Delete"|"ConditionCheck",
+ * tableName, key}` (DynamoDB Developer Guide, "Understanding DynamoDB log file entries").
+ */
+function writesDelete(p: Params): boolean {
+  const items = p.requestItems;
+  const requests = isObject(items) ? Object.values(items).flatMap(asArray) : asArray(items);
+  return requests.some(
+    (r) =>
+      isObject(r) &&
+      ((r.deleteRequest ?? r.DeleteRequest ?? null) !== null ||
+        scalarText(r.operation).toLowerCase() === "delete"),
+  );
+}
+
+/**
+ * Whitespace, line comments (`--`) and block comments before a PartiQL statement's keyword. Nothing
+ * follows the repetition, so the first way it matches is kept: linear time on any statement.
+ */
+const PARTIQL_LEADING = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/;
+
+/**
+ * A PartiQL DELETE: ExecuteStatement's `statement`, BatchExecuteStatement's `requestItems[].statement`
+ * (both in the Developer Guide's examples), ExecuteTransaction's `transactStatements[].statement` (the
+ * API's name; no logged example). CloudTrail redacts non-key values only, so the keyword is kept; a
+ * statement that is absent or not text says nothing and is not a delete.
+ */
+function partiqlDeletes(p: Params): boolean {
+  if (isDeleteStatement(p.statement)) return true;
+  return [p.requestItems, p.transactStatements].some((list) =>
+    asArray(list).some((s) => isObject(s) && isDeleteStatement(s.statement ?? s.Statement)),
+  );
+}
+
+function isDeleteStatement(statement: unknown): boolean {
+  const text = scalarText(statement);
+  const start = PARTIQL_LEADING.exec(text)?.[0].length ?? 0;
+  return /^delete\b/i.test(text.slice(start, start + 7));
 }
 
 function deletesRecordSets(p: Params): boolean {

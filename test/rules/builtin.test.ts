@@ -149,3 +149,27 @@ describe("built-in rules on the invictus-ir attack simulation (real trail files,
     expect(hits.some((h) => h.rule.id === "iam-self-modification")).toBe(false);
   });
 });
+
+describe("ai-destructive-action on DynamoDB bulk deletes", () => {
+  it("groups an agent's BatchWriteItem deletes by the table named in requestItems", async () => {
+    const loaded = await loadRules([RULES_DIR]);
+    const fixture = join(
+      RULES_DIR,
+      "fixtures/ai-destructive-action/match/mcp-batch-write-deletes-orders-items.json",
+    );
+    const records = JSON.parse(readFileSync(fixture, "utf8")) as unknown[];
+    // the table only in requestItems: the group must not come from the resources list
+    for (const r of records) delete (r as { resources?: unknown }).resources;
+    const { hits } = await runScenario(records, loaded.rules);
+    const destructive = hits.filter((h) => h.rule.id === "ai-destructive-action");
+    expect(destructive.flatMap((h) => h.events.map((e) => e.action))).toEqual([
+      "BatchWriteItem",
+      "BatchWriteItem",
+    ]);
+    expect(new Set(destructive.map((h) => h.groupKey)).size).toBe(1);
+    expect(destructive[0].group).toMatchObject({
+      "actor.session": "arn:aws:iam::111122223333:user/agent-user",
+      "action.target": "dynamodb:orders",
+    });
+  });
+});
