@@ -55,6 +55,10 @@ const RULE_OVERLAP: Record<string, string[]> = {
   "AWS.EC2.RouteTableModified": ["cis-route-table-changes"],
   "AWS.EC2.VPCModified": ["cis-vpc-changes"],
   "AWS.CloudTrail.AttemptToLeaveOrg": ["cis-organizations-changes"],
+  // Partial: Panther's list also has DeleteFlowLogs, DisableEbsEncryptionByDefault, DeleteRule… (for us
+  // action.destructive, not tampering). Its allowlisted DeleteRule case agrees only because tampering
+  // has no DeleteRule, not through an allowlist.
+  "AWS.CloudTrail.SecurityConfigurationChange": ["cloudtrail-tampering"],
 };
 
 /**
@@ -69,6 +73,10 @@ const DESTRUCTIVE_OVERLAP = new Set([
   "AWS.RDS.SnapshotDeleted",
   "AWS.RDS.AutomatedBackupDeleted",
   "AWS.S3.SuspendVersioning",
+  "AWS.RDS.DeletionProtectionDisabled",
+  // Panther also requires a CloudTrail bucket (by name); action.destructive counts a short expiry on any bucket.
+  "AWS.CloudTrail.ShortLifecycle",
+  "AWS.VPCFlow.LogsDeleted",
 ]);
 
 const CIS_COUNTS_FAILURES =
@@ -81,6 +89,8 @@ const TAMPERING_REPORTS_FAILURES =
 /** `rule_id / test_name` → why our verdict differs from Panther's. */
 const DOCUMENTED_DIFFERENCES: Record<string, string> = {
   "AWS.CloudTrail.Stopped / Error Stopping CloudTrail": TAMPERING_REPORTS_FAILURES,
+  "AWS.CloudTrail.SecurityConfigurationChange / Security Configuration Not Changed - Error":
+    TAMPERING_REPORTS_FAILURES,
   "AWS.ConfigService.DisabledDeleted / Error Deleting Config Recorder": TAMPERING_REPORTS_FAILURES,
   "AWS.Macie.Evasion / UpdateSession":
     "Panther flags every UpdateMacieSession; security.serviceDisabled is true only when the session is " +
