@@ -8,8 +8,12 @@ import { rulesCommand } from "./rules.ts";
 const USAGE = `usage:
   agenttrail replay [--config FILE] [--out DIR] [--format text|json] [--rules DIR]... [--no-builtin-rules] <file|dir|-|s3://bucket/prefix>...
   agenttrail lookup [--since 3h | --start ISO --end ISO] [--attribute Key=Value] [--region R] [--config FILE] [--out DIR] [--format text|json] [--rules DIR]... [--no-builtin-rules]
-  agenttrail rules test [DIR]...
-  agenttrail rules lint [--config FILE] [--no-builtin-rules] [DIR]...`;
+  agenttrail rules test [--config FILE] [DIR]...
+  agenttrail rules lint [--config FILE] [--no-builtin-rules] [DIR]...
+
+rules test --config FILE runs the fixtures as a run with FILE would: its placeholders, agents, business
+hours and exceptions apply, and a disabled rule's fixtures are not run (DISABLED). Without --config: the
+defaults, which the built-in pack's fixtures are written for.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

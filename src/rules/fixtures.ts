@@ -5,15 +5,18 @@
  * `{"Records": […]}`, JSON Lines, EventBridge events; gzipped or not), one scenario in order. A record
  * the pipeline would count as malformed fails its fixture: dropped, it could make the fixture pass for
  * the wrong reason. The pipeline is injected (`runScenario`), so this module stays independent of it.
+ * Given a configuration's `rules` section, the rules are tuned as a run tunes them: exceptions narrow
+ * them, and a disabled rule's fixtures are not run (it makes no alert).
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { decodeFile } from "../cloudtrail/decode.ts";
 import { isTrailFileName } from "../cloudtrail/inputs.ts";
+import { type Config, defaultConfig } from "../config.ts";
 import type { MalformedRecord } from "../event.ts";
-import type { CompiledRule } from "./compile.ts";
-import type { RuleProblem } from "./link.ts";
-import { type LoadOptions, loadRules } from "./load.ts";
+import type { LinkedRules, RuleProblem } from "./link.ts";
+import { loadRules } from "./load.ts";
+import { tuneRules, tuningFor } from "./tuning.ts";
 import type { RuleHit } from "./types.ts";
 
 /** What one scenario gave: the rules' hits, and the records the pipeline could not read. */
@@ -22,7 +25,8 @@ export interface ScenarioResult {
   malformed: readonly MalformedRecord[];
 }
 
-export type RunScenario = (records: unknown[], rules: CompiledRule[]) => Promise<ScenarioResult>;
+/** `rules` as linked with the tuning (a disabled rule that feeds a correlation keeps alert: false). */
+export type RunScenario = (records: unknown[], rules: LinkedRules) => Promise<ScenarioResult>;
 
 export type FixtureExpectation = "match" | "nomatch";
 
@@ -39,19 +43,22 @@ export interface RuleFixtureResult {
   ruleId: string;
   title?: string;
   file?: string;
-  status: "pass" | "fail" | "no-fixtures";
+  status: "pass" | "fail" | "no-fixtures" | "disabled";
   cases: FixtureCase[];
   reason?: string;
 }
 
 export interface FixtureReport {
   results: RuleFixtureResult[];
+  /** Rules that did not load, and tuning that cannot apply (an exception that does not compile…). */
   loadErrors: RuleProblem[];
   /** No failing rule and no load error. */
   ok: boolean;
 }
 
-export interface FixtureOptions extends LoadOptions {
+export interface FixtureOptions {
+  /** A configuration's `rules` section: placeholders, exceptions and disabled ids, as a run applies them. */
+  tuning?: Config["rules"];
   /**
    * Alerting rules must have both match and nomatch fixtures (default true: the built-in pack's rule).
    * Rules that only feed correlations (alert: false) never need their own.
@@ -99,7 +106,7 @@ async function runCase(
   ruleId: string,
   fixture: string,
   expect: FixtureExpectation,
-  rules: CompiledRule[],
+  rules: LinkedRules,
   runScenario: RunScenario,
 ): Promise<FixtureCase> {
   let records: unknown[];
@@ -147,7 +154,13 @@ export async function runRuleFixtures(
   options: FixtureOptions = {},
 ): Promise<FixtureReport> {
   const requireFixtures = options.requireFixtures ?? true;
-  const loaded = await loadRules([rulesDir], options);
+  const loaded = await loadRules([rulesDir], { placeholders: options.tuning?.placeholders });
+  const tuning = tuningFor(
+    options.tuning ?? defaultConfig.rules,
+    new Set(loaded.rules.map((r) => r.meta.id)),
+  );
+  const tuned = tuneRules(loaded.rules, tuning);
+  const disabled = new Set(tuning.disabled);
   const fixturesRoot = join(rulesDir, "fixtures");
   const fixtureIds = new Set(await listDirs(fixturesRoot));
   const results: RuleFixtureResult[] = [];
@@ -157,6 +170,18 @@ export async function runRuleFixtures(
     const match = fixtureIds.has(id) ? await listFixtures(join(dir, "match")) : [];
     const nomatch = fixtureIds.has(id) ? await listFixtures(join(dir, "nomatch")) : [];
     fixtureIds.delete(id);
+    if (disabled.has(id)) {
+      const reason = "turned off by the configuration (rules.disabled): fixtures not run";
+      results.push({
+        ruleId: id,
+        title: rule.meta.title,
+        file: rule.file,
+        status: "disabled",
+        cases: [],
+        reason,
+      });
+      continue;
+    }
     const result: RuleFixtureResult = {
       ruleId: id,
       title: rule.meta.title,
@@ -164,8 +189,8 @@ export async function runRuleFixtures(
       status: "pass",
       cases: [],
     };
-    for (const f of match) result.cases.push(await runCase(id, f, "match", loaded.rules, runScenario));
-    for (const f of nomatch) result.cases.push(await runCase(id, f, "nomatch", loaded.rules, runScenario));
+    for (const f of match) result.cases.push(await runCase(id, f, "match", tuned.linked, runScenario));
+    for (const f of nomatch) result.cases.push(await runCase(id, f, "nomatch", tuned.linked, runScenario));
     const missing = [match.length === 0 ? "match" : "", nomatch.length === 0 ? "nomatch" : ""].filter(
       Boolean,
     );
@@ -189,9 +214,16 @@ export async function runRuleFixtures(
       reason: `fixtures/${orphan} has no loaded rule with that id`,
     });
   }
-  const loadErrors = loaded.errors;
+  const loadErrors = [...loaded.errors, ...tuned.problems];
   return { results, loadErrors, ok: loadErrors.length === 0 && results.every((r) => r.status !== "fail") };
 }
+
+const STATUS_LABELS: Record<RuleFixtureResult["status"], string> = {
+  pass: "PASS",
+  fail: "FAIL",
+  "no-fixtures": "NO FIXTURES",
+  disabled: "DISABLED",
+};
 
 /** Human-readable report for the terminal. */
 export function formatFixtureReport(report: FixtureReport): string {
@@ -199,14 +231,14 @@ export function formatFixtureReport(report: FixtureReport): string {
   for (const e of report.loadErrors)
     lines.push(`LOAD ERROR  ${e.file}${e.ruleId ? ` ${e.ruleId}` : ""}: ${e.reason}`);
   for (const r of report.results) {
-    const label = r.status === "pass" ? "PASS" : r.status === "fail" ? "FAIL" : "NO FIXTURES";
-    lines.push(`${label.padEnd(11)} ${r.ruleId}${r.reason ? `: ${r.reason}` : ""}`);
+    lines.push(`${STATUS_LABELS[r.status].padEnd(11)} ${r.ruleId}${r.reason ? `: ${r.reason}` : ""}`);
     for (const c of r.cases) if (!c.passed) lines.push(`  ${c.expect} ${c.fixture}: ${c.reason}`);
   }
   const pass = report.results.filter((r) => r.status === "pass").length;
   const fail = report.results.filter((r) => r.status === "fail").length;
+  const off = report.results.filter((r) => r.status === "disabled").length;
   lines.push(
-    `${report.results.length} rules: ${pass} passed, ${fail} failed, ${report.loadErrors.length} load errors`,
+    `${report.results.length} rules: ${pass} passed, ${fail} failed, ${off ? `${off} disabled, ` : ""}${report.loadErrors.length} load errors`,
   );
   return lines.join("\n");
 }

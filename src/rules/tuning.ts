@@ -1,6 +1,7 @@
 /**
  * A configuration's tuning of the loaded rules: `rules.exceptions` narrow detection rules, then
- * `rules.disabled` turns rules off. One place, so that the detector and `rules lint --config` agree.
+ * `rules.disabled` turns rules off. One place, so that the detector, `rules lint --config` and
+ * `rules test --config` agree.
  */
 import type { Config } from "../config.ts";
 import type { CompiledRule } from "./compile.ts";
@@ -31,4 +32,18 @@ export function tuneRules(
     exceptions: narrowed.narrowed.filter((ids) => ids.some((id) => running.has(id))).length,
     problems: [...narrowed.problems, ...linked.problems],
   };
+}
+
+/**
+ * The part of a configuration's tuning about the rules with the given ids: `rules test DIR` tests one
+ * directory, and entries naming rules elsewhere (the built-in pack, another directory) are for
+ * `rules lint --config`, which checks them against the rules a run loads.
+ */
+export function tuningFor(tuning: Config["rules"], ids: ReadonlySet<string>): Config["rules"] {
+  const exceptions: Config["rules"]["exceptions"] = [];
+  for (const e of tuning.exceptions) {
+    const rules = e.rules.filter((id) => ids.has(id));
+    if (rules.length) exceptions.push({ ...e, rules });
+  }
+  return { ...tuning, disabled: tuning.disabled.filter((id) => ids.has(id)), exceptions };
 }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { call, iamUser } from "../support/records.ts";
+import { call, iamUser, roleSession } from "../support/records.ts";
 
 const INVICTUS = "test/fixtures/corpus/invictus-ir-aws-dataset/CloudTrail";
 const STOP_LOGGING_FILE = `${INVICTUS}/218007301253_CloudTrail_us-east-1_20230710T1145Z_7xgocspSowgK0Gto.json`;
@@ -295,7 +295,63 @@ describe("agenttrail rules", () => {
     expect(bad.status).toBe(1);
     expect(bad.stdout).toMatch(/^error +config rules\.disabled admin-role-usd: no loaded rule has this id$/m);
     expect(bad.stdout).toMatch(/^error +config rules\.exceptions\[0\]: match: .*nosuch/m);
-    expect(agenttrail(["rules", "test", "--config", good]).status).toBe(2);
+  });
+
+  it("tests fixtures under a configuration with rules test --config: placeholders, agents, tuning", () => {
+    const dir = mkdtempSync(join(tmpdir(), "agenttrail-test-config-"));
+    const rules = join(dir, "rules");
+    const file = (path: string, text: string) => {
+      mkdirSync(join(path, ".."), { recursive: true });
+      writeFileSync(path, text);
+      return path;
+    };
+    file(
+      join(rules, "admin.yml"),
+      "title: admin role used\nid: admin-role-used\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel:\n    userIdentity.sessionContext.sessionIssuer.userName|expand: '%admin_roles%'\n  condition: sel\nlevel: low\n",
+    );
+    // AI only through the configured agent role: the fixture tests attribution as the config sets it.
+    file(
+      join(rules, "agent.yml"),
+      "title: agent call\nid: agent-call\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel: {actor.kind: ai}\n  condition: sel\nlevel: low\n",
+    );
+    const session = (role: string) =>
+      JSON.stringify([
+        call(
+          "DescribeInstances",
+          "2026-11-18T10:10:00Z",
+          roleSession(role, "s", "ASIAEXAMPLE00000001", "2026-11-18T10:00:00Z"),
+        ),
+      ]);
+    file(join(rules, "fixtures/admin-role-used/match/org-admin.json"), session("OrgAdmin"));
+    file(join(rules, "fixtures/admin-role-used/nomatch/developer.json"), session("Developer"));
+    file(join(rules, "fixtures/agent-call/match/bedrock-agent.json"), session("bedrock-agent"));
+    file(join(rules, "fixtures/agent-call/nomatch/developer.json"), session("Developer"));
+    const placeholders = "rules:\n  placeholders: {admin_roles: [OrgAdmin]}\n";
+    const config = file(join(dir, "agenttrail.yaml"), `agents: {roles: [bedrock-agent]}\n${placeholders}`);
+
+    // Without the configuration the |expand rule cannot load (and the agent is not one).
+    const bare = agenttrail(["rules", "test", rules]);
+    expect(bare.status).toBe(1);
+    expect(bare.stdout).toMatch(
+      /^LOAD ERROR .*admin\.yml admin-role-used: .*placeholder %admin_roles% has no configured values\)$/m,
+    );
+    expect(bare.stdout).toMatch(/^FAIL +agent-call: 1 of 2 fixtures failed$/m);
+    const ok = agenttrail(["rules", "test", "--config", config, rules]);
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^PASS +admin-role-used$/m);
+    expect(ok.stdout).toMatch(/^PASS +agent-call$/m);
+    // Tuning applies as in a run: an exception that swallows a match fixture fails it; a disabled
+    // rule is not tested; entries for rules outside the directory are left to rules lint.
+    const tuned = file(
+      join(dir, "tuned.yaml"),
+      `${placeholders}  disabled: [agent-call, cis-vpc-changes]\n  exceptions:\n    - {rules: [admin-role-used, ai-destructive-action], match: {userIdentity.sessionContext.sessionIssuer.userName: OrgAdmin}, reason: too broad}\n`,
+    );
+    const t = agenttrail(["rules", "test", "--config", tuned, rules]);
+    expect(t.status).toBe(1);
+    expect(t.stdout).toMatch(/^FAIL +admin-role-used: 1 of 2 fixtures failed$/m);
+    expect(t.stdout).toMatch(/^DISABLED +agent-call: /m);
+    expect(t.stdout).not.toContain("LOAD ERROR");
+    expect(t.stdout).toMatch(/^2 rules: 0 passed, 1 failed, 1 disabled, 0 load errors$/m);
   });
 
   it("lints the rules a run loads: the built-in pack beside the directories given, each file once", () => {

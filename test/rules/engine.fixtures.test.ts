@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { defaultConfig } from "../../src/config.ts";
+import { defaultConfig, parseConfig } from "../../src/config.ts";
 import { scenarioRunner } from "../../src/detection.ts";
 import { RuleEngine } from "../../src/rules/engine.ts";
 import { formatFixtureReport, type RunScenario, runRuleFixtures } from "../../src/rules/fixtures.ts";
@@ -183,5 +183,53 @@ describe("runRuleFixtures", () => {
     const [, digest] = report.results[0].cases;
     expect(digest).toMatchObject({ expect: "nomatch", passed: false });
     expect(digest.reason).toBe("cannot read fixture: holds no records to replay (CloudTrail digest file)");
+  });
+
+  it("tunes the rules as a run does, given a configuration's rules section", async () => {
+    const admin = `title: admin\nid: admin-call\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    userIdentity.userName|expand: '%admins%'\n  condition: s\n`;
+    const dir = await fixtureDir({
+      "trail.yml": RULE,
+      "admin.yml": admin,
+      "fixtures/admin-call/match/alice.json": [record()],
+      "fixtures/admin-call/nomatch/bob.json": [
+        record({ userIdentity: { type: "IAMUser", userName: "bob" } }),
+      ],
+      // Would fail: a disabled rule's fixtures are not run.
+      "fixtures/trail-deleted/match/wrong.json": [record({ eventName: "StopLogging" })],
+      "fixtures/trail-deleted/nomatch/stop.json": [record({ eventName: "StopLogging" })],
+    });
+    const tuning = (rules: unknown) => parseConfig({ rules }).rules;
+    const placeholders = { admins: ["alice"] };
+    const report = await runRuleFixtures(dir, runScenario, {
+      // Ids of rules outside the directory are for rules lint, not errors here.
+      tuning: tuning({ placeholders, disabled: ["trail-deleted", "elsewhere"] }),
+    });
+    expect(report.loadErrors).toEqual([]);
+    expect(report.ok).toBe(true);
+    const byId = Object.fromEntries(report.results.map((r) => [r.ruleId, r]));
+    expect(byId["admin-call"].status).toBe("pass");
+    expect(byId["trail-deleted"]).toMatchObject({ status: "disabled", cases: [] });
+    expect(formatFixtureReport(report)).toMatch(
+      /^DISABLED +trail-deleted: .*\n2 rules: 1 passed, 0 failed, 1 disabled, 0 load errors$/m,
+    );
+
+    // An exception that takes out a match fixture's event fails it: in a run, it would hide that case.
+    const swallowed = await runRuleFixtures(dir, runScenario, {
+      tuning: tuning({
+        placeholders,
+        disabled: ["trail-deleted"],
+        exceptions: [
+          { rules: ["admin-call", "elsewhere"], match: { eventName: "GetObject" }, reason: "too broad" },
+        ],
+      }),
+    });
+    expect(swallowed.ok).toBe(false);
+    expect(swallowed.loadErrors).toEqual([]);
+    const [match] = swallowed.results.find((r) => r.ruleId === "admin-call")?.cases ?? [];
+    expect(match).toMatchObject({
+      expect: "match",
+      passed: false,
+      reason: "expected admin-call to hit, it did not",
+    });
   });
 });
