@@ -335,7 +335,10 @@ function expandPlaceholders(value: string, ctx: CompileContext, where: string): 
     const name = m[1];
     const values = ctx.placeholders[name];
     if (!values || values.length === 0) {
-      throw unsupported("expand", `${where}: placeholder %${name}% has no configured values`);
+      // A configuration gap, not an engine limit: the rule loads once the placeholder has values.
+      throw new RuleCompileError(
+        `${where}: placeholder %${name}% has no values; set rules.placeholders.${name} in the config (--config FILE)`,
+      );
     }
     const before = rest.slice(0, m.index);
     results = results.flatMap((r) => values.map((v) => r + before + v));

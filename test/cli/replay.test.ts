@@ -333,7 +333,7 @@ describe("agenttrail rules", () => {
     const bare = agenttrail(["rules", "test", rules]);
     expect(bare.status).toBe(1);
     expect(bare.stdout).toMatch(
-      /^LOAD ERROR .*admin\.yml admin-role-used: .*placeholder %admin_roles% has no configured values\)$/m,
+      /^LOAD ERROR .*admin\.yml admin-role-used: .*placeholder %admin_roles% has no values; set rules\.placeholders\.admin_roles in the config \(--config FILE\)$/m,
     );
     expect(bare.stdout).toMatch(/^FAIL +agent-call: 1 of 2 fixtures failed$/m);
     const ok = agenttrail(["rules", "test", "--config", config, rules]);
