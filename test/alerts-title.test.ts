@@ -135,6 +135,21 @@ describe("alertTitle", () => {
     );
   });
 
+  it("says a DynamoDB batch or PartiQL call deleted items only when it did", () => {
+    const batch = (deletes: boolean): Partial<EventSpec> => ({
+      action: "BatchWriteItem",
+      service: "dynamodb.amazonaws.com",
+      requestParameters: { requestItems: { orders: [{ [deletes ? "deleteRequest" : "putRequest"]: {} }] } },
+      facts: { "action.target": "dynamodb:orders", "action.destructive": deletes },
+    });
+    expect(title({}, [batch(true), batch(true)])).toBe(
+      "AI agent (via aws-mcp) deleted items with 2 BatchWriteItem calls in orders as dev-alice",
+    );
+    expect(title({}, [batch(false)])).toBe(
+      "AI agent (via aws-mcp) called BatchWriteItem on orders as dev-alice",
+    );
+  });
+
   it("names what a mixed group did apart from what it only tried", () => {
     const trail = (name: string, errorCode?: string): Partial<EventSpec> => ({
       action: "StopLogging",

@@ -219,6 +219,15 @@ const PHRASES: Record<string, [string, string]> = {
   ConsoleLogin: ["signed in to the console", "sign in to the console"],
 };
 
+/** DynamoDB calls that may delete items among other writes (enrich/destructive.ts tells which did). */
+const ITEM_WRITES = new Set([
+  "BatchWriteItem",
+  "TransactWriteItems",
+  "ExecuteStatement",
+  "BatchExecuteStatement",
+  "ExecuteTransaction",
+]);
+
 /** Phrases whose target names a different thing than the phrase: no name after them. */
 const NO_TARGET = new Set([
   "ConsoleLogin",
@@ -297,6 +306,11 @@ export function callsPhrase(events: AuditEvent[], count: number, attempt: boolea
       const what = tried(phrase[0], phrase[1]);
       const named = where && !NO_TARGET.has(action) ? `${what} ${where}` : what;
       return count > 1 ? `${named} (${count} times)` : named;
+    }
+    // DynamoDB batch, transaction and PartiQL calls are named for how they write, not what they did.
+    if (ITEM_WRITES.has(action) && events.every((e) => e.facts["action.destructive"] === true)) {
+      const what = `${tried("deleted", "delete")} items with ${count === 1 ? "a" : count} ${cleanText(action, MAX_NAME)} ${count === 1 ? "call" : "calls"}`;
+      return where ? `${what} in ${where}` : what;
     }
     const parts = cachedActionParts(action);
     if (parts) {
