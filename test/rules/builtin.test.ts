@@ -13,6 +13,7 @@ import { securityDisableActions } from "../../src/enrich/tampering.ts";
 import { processBatch } from "../../src/pipeline.ts";
 import { RuleEngine } from "../../src/rules/engine.ts";
 import { type RunScenario, runRuleFixtures } from "../../src/rules/fixtures.ts";
+import { linkRules } from "../../src/rules/link.ts";
 import { loadRules } from "../../src/rules/load.ts";
 import type { RuleHit } from "../../src/rules/types.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
@@ -160,7 +161,7 @@ describe("ai-destructive-action on DynamoDB bulk deletes", () => {
     const records = JSON.parse(readFileSync(fixture, "utf8")) as unknown[];
     // the table only in requestItems: the group must not come from the resources list
     for (const r of records) delete (r as { resources?: unknown }).resources;
-    const { hits } = await runScenario(records, loaded.rules);
+    const { hits } = await runScenario(records, linkRules(loaded.rules));
     const destructive = hits.filter((h) => h.rule.id === "ai-destructive-action");
     expect(destructive.flatMap((h) => h.events.map((e) => e.action))).toEqual([
       "BatchWriteItem",
