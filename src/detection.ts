@@ -6,8 +6,7 @@ import { type Config, ConfigError } from "./config.ts";
 import { processBatch } from "./pipeline.ts";
 import { RuleEngine } from "./rules/engine.ts";
 import type { RunScenario } from "./rules/fixtures.ts";
-import { loadRules } from "./rules/load.ts";
-import { tuneRules } from "./rules/tuning.ts";
+import { loadTunedRules } from "./rules/tuning.ts";
 import { replayState } from "./state/memory.ts";
 
 /**
@@ -57,17 +56,13 @@ export async function buildDetector(
   disabledCount: number;
   exceptionCount: number;
 }> {
-  const loaded = await loadRules(runRulePaths(options), { placeholders: config.rules.placeholders });
-  const used = tuneRules(loaded.rules, config.rules);
-  const errors = [...loaded.errors, ...used.problems].map(
-    (e) => `${e.file}${e.ruleId ? ` (${e.ruleId})` : ""}: ${e.reason}`,
-  );
+  const { tuned, errors } = await loadTunedRules(runRulePaths(options), config.rules);
   return {
-    detector: new RuleEngine(used.linked, config),
-    errors,
-    ruleCount: used.enabled,
-    disabledCount: used.disabled,
-    exceptionCount: used.exceptions,
+    detector: new RuleEngine(tuned.linked, config),
+    errors: errors.map((e) => `${e.file}${e.ruleId ? ` (${e.ruleId})` : ""}: ${e.reason}`),
+    ruleCount: tuned.enabled,
+    disabledCount: tuned.disabled,
+    exceptionCount: tuned.exceptions,
   };
 }
 

@@ -13,7 +13,7 @@ import type { CompiledDetectionRule, CompiledRule } from "./compile.ts";
 import { CorrelationBatch, type CorrelationPlan, planCorrelation } from "./correlation.ts";
 import type { IndexRequirements } from "./detection.ts";
 import { GroupDescriptions, groupLookup } from "./groups.ts";
-import { type LinkedRules, linkRules } from "./link.ts";
+import type { LinkedRules } from "./link.ts";
 import { RuleIndex } from "./rule-index.ts";
 import type { RuleHit } from "./types.ts";
 import type { EventPredicate } from "./values.ts";
@@ -49,9 +49,8 @@ export class RuleEngine implements Detector {
   private readonly plans: CorrelationPlan[];
   private readonly windowTtlSeconds: number;
 
-  /** @param rules compiled rules, linked here; or rules already linked (with the config's disabled ids: tuneRules). */
-  constructor(rules: readonly CompiledRule[] | LinkedRules, config: Pick<Config, "latenessMinutes">) {
-    const linked = isLinked(rules) ? rules : linkRules(rules);
+  /** @param linked the rules as they run, linked with the configuration's tuning (tuneRules). */
+  constructor(linked: LinkedRules, config: Pick<Config, "latenessMinutes">) {
     this.rules = linked.rules;
     this.plans = linked.correlations.map(planCorrelation);
     const feeds = new Map<CompiledDetectionRule, Feed[]>();
@@ -192,8 +191,4 @@ class SingleHits {
     for (const byGroup of this.inOrder) for (const hit of byGroup.values()) hits.push(hit);
     return hits;
   }
-}
-
-function isLinked(rules: readonly CompiledRule[] | LinkedRules): rules is LinkedRules {
-  return !Array.isArray(rules);
 }

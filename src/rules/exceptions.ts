@@ -23,7 +23,9 @@ export function withExceptions(
   const problems: RuleProblem[] = [];
   // Per exception that narrows at least one rule, the ids it narrows (what is in force: tuning.ts).
   const narrowed: string[][] = [];
-  const byId = new Map(rules.map((r) => [r.meta.id, r]));
+  // The first rule of an id, as linking keeps it (the rules are not linked yet).
+  const byId = new Map<string, CompiledRule>();
+  for (const r of rules) if (!byId.has(r.meta.id)) byId.set(r.meta.id, r);
   const excluded = new Map<string, EventPredicate[]>();
   exceptions.forEach((exception, i) => {
     const file = `config rules.exceptions[${i}]`;

@@ -154,34 +154,38 @@ export async function runRuleFixtures(
   options: FixtureOptions = {},
 ): Promise<FixtureReport> {
   const requireFixtures = options.requireFixtures ?? true;
-  const loaded = await loadRules([rulesDir], { placeholders: options.tuning?.placeholders });
-  const tuning = tuningFor(
-    options.tuning ?? defaultConfig.rules,
-    new Set(loaded.rules.map((r) => r.meta.id)),
-  );
+  const configured = options.tuning ?? defaultConfig.rules;
+  // Loaded before tuning: the tuning tested is the part about this directory's rules (tuningFor).
+  const loaded = await loadRules([rulesDir], { placeholders: configured.placeholders });
+  const tuning = tuningFor(configured, new Set(loaded.rules.map((r) => r.meta.id)));
   const tuned = tuneRules(loaded.rules, tuning);
+  const linked = tuned.linked;
   const disabled = new Set(tuning.disabled);
   const fixturesRoot = join(rulesDir, "fixtures");
   const fixtureIds = new Set(await listDirs(fixturesRoot));
   const results: RuleFixtureResult[] = [];
+  // Disabled rules are reported from what was loaded: linking drops those that feed no correlation.
   for (const rule of loaded.rules) {
     const id = rule.meta.id;
+    // A duplicated id is reported once (linking reports the duplicate).
+    if (!disabled.has(id) || results.some((r) => r.ruleId === id)) continue;
+    fixtureIds.delete(id);
+    results.push({
+      ruleId: id,
+      title: rule.meta.title,
+      file: rule.file,
+      status: "disabled",
+      cases: [],
+      reason: "turned off by the configuration (rules.disabled): fixtures not run",
+    });
+  }
+  for (const rule of linked.rules) {
+    const id = rule.meta.id;
+    if (disabled.has(id)) continue;
     const dir = join(fixturesRoot, id);
     const match = fixtureIds.has(id) ? await listFixtures(join(dir, "match")) : [];
     const nomatch = fixtureIds.has(id) ? await listFixtures(join(dir, "nomatch")) : [];
     fixtureIds.delete(id);
-    if (disabled.has(id)) {
-      const reason = "turned off by the configuration (rules.disabled): fixtures not run";
-      results.push({
-        ruleId: id,
-        title: rule.meta.title,
-        file: rule.file,
-        status: "disabled",
-        cases: [],
-        reason,
-      });
-      continue;
-    }
     const result: RuleFixtureResult = {
       ruleId: id,
       title: rule.meta.title,
@@ -189,8 +193,8 @@ export async function runRuleFixtures(
       status: "pass",
       cases: [],
     };
-    for (const f of match) result.cases.push(await runCase(id, f, "match", tuned.linked, runScenario));
-    for (const f of nomatch) result.cases.push(await runCase(id, f, "nomatch", tuned.linked, runScenario));
+    for (const f of match) result.cases.push(await runCase(id, f, "match", linked, runScenario));
+    for (const f of nomatch) result.cases.push(await runCase(id, f, "nomatch", linked, runScenario));
     const missing = [match.length === 0 ? "match" : "", nomatch.length === 0 ? "nomatch" : ""].filter(
       Boolean,
     );

@@ -34,6 +34,8 @@ export interface LinkedRules {
   problems: RuleProblem[];
   /** Rules turned off by `disabled` (those that run on only to feed a correlation included). */
   disabled: number;
+  /** Rules in `rules` that were not disabled: the others run on only to feed a correlation. */
+  enabled: number;
 }
 
 /** Where a problem with the disabled list is reported from. */
@@ -128,6 +130,7 @@ export function linkRules(
   const detections: CompiledDetectionRule[] = [];
   const rules: CompiledRule[] = [];
   const linkedBase = new Map<CompiledDetectionRule, CompiledDetectionRule>();
+  let feedingOnly = 0;
   for (const r of unique) {
     if (dropped.has(r)) continue;
     if (r.kind === "detection") {
@@ -136,6 +139,7 @@ export function linkRules(
       if (disabled.has(r.meta.id)) {
         if (!fed.has(r)) continue;
         alert = false;
+        feedingOnly++;
       } else if (!alert && referenced.has(r) && !fed.has(r)) continue; // fed only a disabled correlation
       const linked = alert === r.meta.alert ? r : { ...r, meta: { ...r.meta, alert } };
       linkedBase.set(r, linked);
@@ -146,5 +150,12 @@ export function linkRules(
     }
   }
   for (const c of correlations) c.bases = c.bases.map((b) => linkedBase.get(b) ?? b);
-  return { rules, detections, correlations, problems, disabled: turnedOff };
+  return {
+    rules,
+    detections,
+    correlations,
+    problems,
+    disabled: turnedOff,
+    enabled: rules.length - feedingOnly,
+  };
 }

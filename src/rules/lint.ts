@@ -2,10 +2,9 @@
  * `agenttrail rules lint`: load and validate rules, one line per rule document, and, given a
  * configuration, its tuning (disabled ids and exceptions) against the rules loaded.
  */
-import type { Config } from "../config.ts";
+import { type Config, defaultConfig } from "../config.ts";
 import type { CompiledRule } from "./compile.ts";
-import { loadRules } from "./load.ts";
-import { tuneRules } from "./tuning.ts";
+import { loadTunedRules } from "./tuning.ts";
 
 export type LintStatus = "loaded" | "skipped" | "error" | "unsupported";
 
@@ -33,14 +32,21 @@ export interface LintReport {
 }
 
 export interface LintOptions {
-  /** A configuration's `rules` section: its placeholders expand, and its tuning is checked too. */
+  /**
+   * A configuration's `rules` section: its placeholders expand, and its tuning is checked too
+   * (default: the default configuration's, which tunes nothing).
+   */
   tuning?: Config["rules"];
 }
 
 export async function lintRules(paths: readonly string[], options: LintOptions = {}): Promise<LintReport> {
-  const result = await loadRules(paths, { placeholders: options.tuning?.placeholders });
+  // What the CLI and the Lambda would report for this configuration.
+  const { loaded, errors } = await loadTunedRules(paths, options.tuning ?? defaultConfig.rules);
+  // A document linking left out (a duplicate id, a broken correlation) is listed by its error alone.
+  const refused = new Set(errors.map((e) => documentKey(e.file, e.ruleId)));
+  const rules = loaded.rules.filter((r) => !refused.has(documentKey(r.file, r.meta.id)));
   const entries: LintEntry[] = [];
-  for (const r of result.rules) {
+  for (const r of rules) {
     entries.push({
       file: r.file,
       ruleId: r.meta.id,
@@ -50,25 +56,23 @@ export async function lintRules(paths: readonly string[], options: LintOptions =
       warnings: [...r.warnings],
     });
   }
-  for (const s of result.skipped) entries.push({ ...s, status: "skipped", warnings: [] });
-  for (const e of result.errors) {
-    entries.push({ ...e, status: e.feature ? "unsupported" : "error", warnings: [] });
-  }
-  if (options.tuning) {
-    // What the CLI and the Lambda would report for this configuration.
-    for (const e of tuneRules(result.rules, options.tuning).problems)
-      entries.push({ ...e, status: "error", warnings: [] });
-  }
+  for (const s of loaded.skipped) entries.push({ ...s, status: "skipped", warnings: [] });
+  for (const e of errors) entries.push({ ...e, status: e.feature ? "unsupported" : "error", warnings: [] });
   entries.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   const counts: Record<LintStatus, number> = { loaded: 0, skipped: 0, error: 0, unsupported: 0 };
   for (const e of entries) counts[e.status]++;
   return {
     entries,
-    files: result.files,
+    files: loaded.files,
     counts,
     ok: counts.error === 0 && counts.unsupported === 0,
-    rules: result.rules,
+    rules,
   };
+}
+
+/** A rule document by its file (`file#n` in a file of several) and id. */
+function documentKey(file: string, ruleId: string | undefined): string {
+  return `${file}\u0000${ruleId ?? ""}`;
 }
 
 /** Human-readable report for the terminal. */

@@ -9,7 +9,7 @@ import { parseAllDocuments } from "yaml";
 import { isObject } from "../json-values.ts";
 import { type CompiledRule, compileDocument, logsourceMismatch } from "./compile.ts";
 import { RuleCompileError } from "./errors.ts";
-import { linkRules, type RuleProblem } from "./link.ts";
+import type { RuleProblem } from "./link.ts";
 
 export type { RuleProblem } from "./link.ts";
 
@@ -24,9 +24,12 @@ export interface RuleSource {
 }
 
 export interface LoadResult {
-  /** Compiled, linked rules ready for `new RuleEngine(rules, config)`. */
+  /**
+   * Compiled rules, as written: not yet linked (duplicate ids, correlation references and alerting
+   * are settled by tuneRules, which links them with the configuration's tuning).
+   */
   rules: CompiledRule[];
-  /** Documents that could not load (bad YAML, invalid rule, unsupported feature, broken reference). */
+  /** Documents that could not load (bad YAML, invalid rule, unsupported feature). */
   errors: RuleProblem[];
   /** Valid documents that are not for us (other log sources). */
   skipped: RuleProblem[];
@@ -134,16 +137,13 @@ export function compileSource(
 export function loadRuleSources(sources: readonly RuleSource[], options: LoadOptions = {}): LoadResult {
   const out = { rules: [] as CompiledRule[], errors: [] as RuleProblem[], skipped: [] as RuleProblem[] };
   for (const s of sources) compileSource(s, options, out);
-  const linked = linkRules(out.rules);
-  return {
-    rules: linked.rules,
-    errors: [...out.errors, ...linked.problems],
-    skipped: out.skipped,
-    files: sources.map((s) => s.file),
-  };
+  return { ...out, files: sources.map((s) => s.file) };
 }
 
-/** Loads every rule file under `paths` (files or directories). Load them in one call so correlations link across files. */
+/**
+ * Loads every rule file under `paths` (files or directories). Load them in one call so that
+ * correlations link across files (loadTunedRules: what a run and lint use).
+ */
 export async function loadRules(paths: readonly string[], options: LoadOptions = {}): Promise<LoadResult> {
   const found = await findRuleFiles(paths);
   const sources: RuleSource[] = [];

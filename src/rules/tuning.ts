@@ -1,17 +1,18 @@
 /**
  * A configuration's tuning of the loaded rules: `rules.exceptions` narrow detection rules, then
- * `rules.disabled` turns rules off. One place, so that the detector, `rules lint --config` and
- * `rules test --config` agree.
+ * `rules.disabled` turns rules off, and the rules are linked as they run. One place, so that the
+ * detector, `rules lint --config` and `rules test --config` agree.
  */
 import type { Config } from "../config.ts";
 import type { CompiledRule } from "./compile.ts";
 import { withExceptions } from "./exceptions.ts";
 import { type LinkedRules, linkRules, type RuleProblem } from "./link.ts";
+import { type LoadOptions, type LoadResult, loadRules } from "./load.ts";
 
-export function tuneRules(
-  rules: readonly CompiledRule[],
-  tuning: Config["rules"],
-): {
+/** A configuration's `rules` section, as tuning reads it (placeholder lists as LoadOptions takes them). */
+export type RuleTuning = Omit<Config["rules"], "placeholders"> & Required<LoadOptions>;
+
+export interface TunedRules {
   /** The rules linked as they run (disabled ones out, or only feeding): what the engine takes. */
   linked: LinkedRules;
   /** Rules that run and were not disabled (a disabled rule may run on, only to feed a correlation). */
@@ -19,15 +20,20 @@ export function tuneRules(
   disabled: number;
   /** Exceptions in force: those that narrow a rule that still runs. */
   exceptions: number;
+  /**
+   * Tuning that names no rule or does not compile, and the rules linking left out (a duplicate id, a
+   * correlation that refers to no rule).
+   */
   problems: RuleProblem[];
-} {
+}
+
+export function tuneRules(rules: readonly CompiledRule[], tuning: RuleTuning): TunedRules {
   const narrowed = withExceptions(rules, tuning.exceptions, { placeholders: tuning.placeholders });
   const linked = linkRules(narrowed.rules, { disabled: tuning.disabled });
-  const disabled = new Set(tuning.disabled);
   const running = new Set(linked.rules.map((r) => r.meta.id));
   return {
     linked,
-    enabled: linked.rules.filter((r) => !disabled.has(r.meta.id)).length,
+    enabled: linked.enabled,
     disabled: linked.disabled,
     exceptions: narrowed.narrowed.filter((ids) => ids.some((id) => running.has(id))).length,
     problems: [...narrowed.problems, ...linked.problems],
@@ -46,4 +52,19 @@ export function tuningFor(tuning: Config["rules"], ids: ReadonlySet<string>): Co
     if (rules.length) exceptions.push({ ...e, rules });
   }
   return { ...tuning, disabled: tuning.disabled.filter((id) => ids.has(id)), exceptions };
+}
+
+export interface TunedRuleLoad {
+  /** The rules as compiled (before tuning), the documents skipped, the files read. */
+  loaded: LoadResult;
+  tuned: TunedRules;
+  /** Every problem: the documents that did not load, then the tuning's and linking's. */
+  errors: RuleProblem[];
+}
+
+/** The rules under `paths` (see loadRules), with the placeholders and tuning of `tuning`. */
+export async function loadTunedRules(paths: readonly string[], tuning: RuleTuning): Promise<TunedRuleLoad> {
+  const loaded = await loadRules(paths, { placeholders: tuning.placeholders });
+  const tuned = tuneRules(loaded.rules, tuning);
+  return { loaded, tuned, errors: [...loaded.errors, ...tuned.problems] };
 }

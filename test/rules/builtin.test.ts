@@ -15,6 +15,7 @@ import { RuleEngine } from "../../src/rules/engine.ts";
 import { type RunScenario, runRuleFixtures } from "../../src/rules/fixtures.ts";
 import { linkRules } from "../../src/rules/link.ts";
 import { loadRules } from "../../src/rules/load.ts";
+import { loadTunedRules } from "../../src/rules/tuning.ts";
 import type { RuleHit } from "../../src/rules/types.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
 
@@ -36,9 +37,9 @@ const BUILTIN_IDS = [
 
 describe("built-in rules", () => {
   it("load with no error, with the agreed ids, 15 CIS checks, runbooks and tags", async () => {
-    const loaded = await loadRules([RULES_DIR]);
-    expect(loaded.errors).toEqual([]);
-    const alerting = loaded.rules.filter((r) => r.meta.alert);
+    const { tuned, errors } = await loadTunedRules([RULES_DIR], defaultConfig.rules);
+    expect(errors).toEqual([]);
+    const alerting = tuned.linked.rules.filter((r) => r.meta.alert);
     const ids = alerting.map((r) => r.meta.id);
     for (const id of BUILTIN_IDS) expect(ids).toContain(id);
     expect(ids.filter((id) => id.startsWith("cis-"))).toHaveLength(15);
@@ -96,9 +97,8 @@ describe("built-in rules", () => {
 
 describe("built-in rules on the invictus-ir attack simulation (real trail files, no AI involved)", () => {
   it("raise cloudtrail-tampering for the successful DeleteTrail and log-reducing PutEventSelectors, and no AI rule", async () => {
-    const loaded = await loadRules([RULES_DIR]);
     const config = defaultConfig;
-    const detector = new RuleEngine(loaded.rules, config);
+    const detector = new RuleEngine((await loadTunedRules([RULES_DIR], config.rules)).tuned.linked, config);
     const files = readdirSync(INVICTUS_DIR)
       .filter((f) => f.endsWith(".json"))
       .sort();

@@ -5,7 +5,7 @@ import { RuleEngine } from "../../src/rules/engine.ts";
 import type { RuleHit } from "../../src/rules/types.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
 import type { WindowBucket } from "../../src/state/store.ts";
-import { CountingStore, event, load, ruleHead, S3_BURST } from "./engine.helpers.ts";
+import { CountingStore, event, loadLinked, ruleHead, S3_BURST } from "./engine.helpers.ts";
 
 /** A manual clock for the store: TTLs count from here. */
 function clockedStore(start = Date.parse("2026-11-20T10:10:00Z")) {
@@ -49,7 +49,7 @@ class StaleReads extends MemoryStore {
 
 describe("event_count", () => {
   it("counts across batches through the store", async () => {
-    const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
+    const engine = new RuleEngine(loadLinked(S3_BURST), defaultConfig);
     const { store } = clockedStore();
     const first = await engine.detect([call("2026-11-20T10:00:10Z"), call("2026-11-20T10:01:20Z")], store);
     expect(first).toEqual([]);
@@ -69,20 +69,20 @@ describe("event_count", () => {
   });
 
   it("does not count events further apart than the timespan", async () => {
-    const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
+    const engine = new RuleEngine(loadLinked(S3_BURST), defaultConfig);
     const { store } = clockedStore();
     await engine.detect([call("2026-11-20T10:00:00Z"), call("2026-11-20T10:01:00Z")], store);
     expect(await engine.detect([call("2026-11-20T10:05:00Z")], store)).toEqual([]);
   });
 
   it("keeps groups apart", async () => {
-    const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
+    const engine = new RuleEngine(loadLinked(S3_BURST), defaultConfig);
     const events = ["alice", "bob", "alice", "bob"].map((u, k) => call(`2026-11-20T10:00:0${k}Z`, u));
     expect(await engine.detect(events, new MemoryStore())).toEqual([]);
   });
 
   it("emits one hit per group per batch, and one store write and read per batch", async () => {
-    const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
+    const engine = new RuleEngine(loadLinked(S3_BURST), defaultConfig);
     const { store } = clockedStore();
     const events = [0, 1, 2, 3, 4, 5].map((k) => call(`2026-11-20T10:0${k % 3}:0${k}Z`));
     events.push(call("2026-11-20T10:00:00Z", "bob"));
@@ -94,7 +94,7 @@ describe("event_count", () => {
   });
 
   it("uses event time: out-of-order events in one batch fill the same window", async () => {
-    const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
+    const engine = new RuleEngine(loadLinked(S3_BURST), defaultConfig);
     const hits = await engine.detect(
       [
         call("2026-11-20T10:04:00Z"),
@@ -140,7 +140,7 @@ correlation:
 `;
 
   it("counts an event that matches two base rules of one correlation once", async () => {
-    const engine = new RuleEngine(load(TWO_BASES).rules, defaultConfig);
+    const engine = new RuleEngine(loadLinked(TWO_BASES), defaultConfig);
     expect(ofRule(await engine.detect([call("2026-11-20T10:00:00Z")], new MemoryStore()), "s3-pair")).toEqual(
       [],
     );
@@ -154,7 +154,7 @@ correlation:
   });
 
   it("completes a stale store read with the batch's own increments (the larger count per minute)", async () => {
-    const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
+    const engine = new RuleEngine(loadLinked(S3_BURST), defaultConfig);
     const store = new StaleReads(() => Date.parse("2026-11-20T10:10:00Z"));
     // minute 10:00 holds one stored event; the next batch adds two more to that minute and one to 10:01
     expect(await engine.detect([call("2026-11-20T10:00:05Z")], store)).toEqual([]);
@@ -168,7 +168,7 @@ correlation:
   });
 
   it("adds a batch's counts once: detected again (a retry after a failed publish), it finds them marked", async () => {
-    const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
+    const engine = new RuleEngine(loadLinked(S3_BURST), defaultConfig);
     const { store } = clockedStore();
     const batch = [call("2026-11-20T10:00:10Z"), call("2026-11-20T10:00:20Z")];
     expect(await engine.detect(batch, store)).toEqual([]);
@@ -179,7 +179,7 @@ correlation:
   });
 
   it("sees the counts of a batch detected at the same time (concurrent invocations)", async () => {
-    const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
+    const engine = new RuleEngine(loadLinked(S3_BURST), defaultConfig);
     const { store } = clockedStore();
     const both = await Promise.all([
       engine.detect([call("2026-11-20T10:00:10Z"), call("2026-11-20T10:00:20Z")], store),
@@ -189,7 +189,7 @@ correlation:
   });
 
   it("puts a minute only this batch knows before the stored ones it precedes", async () => {
-    const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
+    const engine = new RuleEngine(loadLinked(S3_BURST), defaultConfig);
     const store = new StaleReads(() => Date.parse("2026-11-20T10:10:00Z"));
     expect(await engine.detect([call("2026-11-20T10:04:00Z"), call("2026-11-20T10:05:00Z")], store)).toEqual(
       [],
@@ -204,7 +204,7 @@ correlation:
 describe("correlations without group-by", () => {
   it("count every matching event in one group", async () => {
     const engine = new RuleEngine(
-      load(S3_BURST.replace("  group-by: [actor.principal]\n", "")).rules,
+      loadLinked(S3_BURST.replace("  group-by: [actor.principal]\n", "")),
       defaultConfig,
     );
     const events = ["alice", "bob", "carol"].map((u, k) => call(`2026-11-20T10:00:0${k}Z`, u));
@@ -216,7 +216,7 @@ describe("correlations without group-by", () => {
 
 describe("late events", () => {
   it("an event arriving late, within the lateness, still counts", async () => {
-    const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
+    const engine = new RuleEngine(loadLinked(S3_BURST), defaultConfig);
     const { store, advance } = clockedStore();
     await engine.detect([call("2026-11-20T10:03:00Z"), call("2026-11-20T10:04:00Z")], store);
     advance(15); // arrives 15 minutes after the others were processed, older than both
@@ -230,7 +230,7 @@ describe("late events", () => {
   });
 
   it("an event later than timespan + lateness no longer meets the window", async () => {
-    const engine = new RuleEngine(load(S3_BURST).rules, defaultConfig);
+    const engine = new RuleEngine(loadLinked(S3_BURST), defaultConfig);
     const { store, advance } = clockedStore();
     await engine.detect([call("2026-11-20T10:03:00Z"), call("2026-11-20T10:04:00Z")], store);
     advance(26); // default lateness 20 + timespan 5
@@ -238,7 +238,7 @@ describe("late events", () => {
   });
 
   it("the lateness comes from the config", async () => {
-    const engine = new RuleEngine(load(S3_BURST).rules, { ...defaultConfig, latenessMinutes: 0 });
+    const engine = new RuleEngine(loadLinked(S3_BURST), { ...defaultConfig, latenessMinutes: 0 });
     const { store, advance } = clockedStore();
     await engine.detect([call("2026-11-20T10:03:00Z"), call("2026-11-20T10:04:00Z")], store);
     advance(6);
@@ -267,7 +267,7 @@ correlation:
     call(time, "alice", { requestParameters: { bucketName: bucket } });
 
   it("completes a stale store read with the batch's own values, without changing what the store handed out", async () => {
-    const engine = new RuleEngine(load(rules).rules, defaultConfig);
+    const engine = new RuleEngine(loadLinked(rules), defaultConfig);
     const store = new StaleReads(() => Date.parse("2026-11-20T10:10:00Z"));
     await engine.detect([read("2026-11-20T10:00:00Z", "a"), read("2026-11-20T10:00:10Z", "b")], store);
     // the read misses this batch's "c" at 10:00: the union of stored and own values makes three
@@ -276,7 +276,7 @@ correlation:
   });
 
   it("counts distinct values across batches", async () => {
-    const engine = new RuleEngine(load(rules).rules, defaultConfig);
+    const engine = new RuleEngine(loadLinked(rules), defaultConfig);
     const { store } = clockedStore();
     expect(
       await engine.detect([read("2026-11-20T10:00:00Z", "a"), read("2026-11-20T10:01:00Z", "b")], store),
@@ -312,7 +312,7 @@ correlation:
 `;
 
   it("fires when every rule has matched within the timespan, across batches", async () => {
-    const engine = new RuleEngine(load(rules("temporal")).rules, defaultConfig);
+    const engine = new RuleEngine(loadLinked(rules("temporal")), defaultConfig);
     const { store } = clockedStore();
     expect(
       await engine.detect([call("2026-11-20T10:00:00Z", "alice", { eventName: "CreateUser" })], store),
@@ -326,7 +326,7 @@ correlation:
   });
 
   it("does not fire for one rule alone, or outside the timespan", async () => {
-    const engine = new RuleEngine(load(rules("temporal")).rules, defaultConfig);
+    const engine = new RuleEngine(loadLinked(rules("temporal")), defaultConfig);
     const { store } = clockedStore();
     const creates = [0, 1, 2].map((k) =>
       call(`2026-11-20T10:0${k}:00Z`, "alice", { eventName: "CreateUser" }),
@@ -337,7 +337,7 @@ correlation:
   });
 
   it("temporal_ordered needs the rules in order", async () => {
-    const engine = new RuleEngine(load(rules("temporal_ordered")).rules, defaultConfig);
+    const engine = new RuleEngine(loadLinked(rules("temporal_ordered")), defaultConfig);
     const attachFirst = [
       call("2026-11-20T10:00:10Z", "alice", { eventName: "AttachUserPolicy" }),
       call("2026-11-20T10:00:40Z", "alice", { eventName: "CreateUser" }),
@@ -376,7 +376,7 @@ correlation:
       login: userIdentity.userName
   timespan: 30m
 `;
-    const engine = new RuleEngine(load(text).rules, defaultConfig);
+    const engine = new RuleEngine(loadLinked(text), defaultConfig);
     const hits = await engine.detect(
       [
         call("2026-11-20T10:00:00Z", "admin", {
@@ -390,16 +390,19 @@ correlation:
     expect(hits.map((h) => h.group)).toEqual([{ target: "carol" }]);
   });
 
-  it("an alias naming a rule outside the correlation is a load error", async () => {
+  it("an alias naming a rule outside the correlation is an error when the rules are linked", async () => {
     const { loadRuleSources } = await import("../../src/rules/load.ts");
-    const r = loadRuleSources([
+    const { linkRules } = await import("../../src/rules/link.ts");
+    const loaded = loadRuleSources([
       {
         file: "a.yml",
         text: `${ruleHead("one")}detection:\n  s:\n    eventName: A\n  condition: s\n---\ntitle: c\nid: c\ncorrelation:\n  type: temporal\n  rules: [one]\n  group-by: [x]\n  aliases:\n    x:\n      other: userIdentity.userName\n  timespan: 5m\n`,
       },
     ]);
+    expect(loaded.errors).toEqual([]);
+    const r = linkRules(loaded.rules);
     expect(r.rules.map((x) => x.meta.id)).toEqual(["one"]);
-    expect(r.errors[0].reason).toMatch(/alias x names rule "other"/);
+    expect(r.problems[0].reason).toMatch(/alias x names rule "other"/);
   });
 
   it("aliases group different fields of different rules together", async () => {
@@ -425,7 +428,7 @@ correlation:
       user-login: userIdentity.userName
   timespan: 30m
 `;
-    const engine = new RuleEngine(load(text).rules, defaultConfig);
+    const engine = new RuleEngine(loadLinked(text), defaultConfig);
     const hits = await engine.detect(
       [
         call("2026-11-20T10:00:00Z", "admin", {

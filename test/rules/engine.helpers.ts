@@ -4,6 +4,7 @@ import { expect } from "vitest";
 import type { Actor, AuditEvent } from "../../src/event.ts";
 import { normaliseRecord } from "../../src/normalise.ts";
 import type { CompiledDetectionRule, CompiledRule } from "../../src/rules/compile.ts";
+import { type LinkedRules, linkRules } from "../../src/rules/link.ts";
 import { type LoadOptions, type LoadResult, loadRuleSources } from "../../src/rules/load.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
 
@@ -51,11 +52,18 @@ export function event(fields: Record<string, unknown> = {}, overrides: EventOver
   return toEvent(record(fields), overrides);
 }
 
-/** Loads YAML rule text; fails the test on any load error. */
+/** Loads YAML rule text (compiled, not linked); fails the test on any load error. */
 export function load(yaml: string, options: LoadOptions = {}): LoadResult {
   const result = loadRuleSources([{ file: "inline.yml", text: yaml }], options);
   expect(result.errors).toEqual([]);
   return result;
+}
+
+/** Loads YAML rule text and links it, untuned: what the engine takes. Fails the test on any problem. */
+export function loadLinked(yaml: string, options: LoadOptions = {}): LinkedRules {
+  const linked = linkRules(load(yaml, options).rules);
+  expect(linked.problems).toEqual([]);
+  return linked;
 }
 
 /** The lines a rule starts with: title and id (both `id`), the CloudTrail logsource, a level. */

@@ -7,11 +7,12 @@ import type { CompiledDetectionRule, CompiledRule } from "../../src/rules/compil
 import { RuleEngine } from "../../src/rules/engine.ts";
 import { compileField } from "../../src/rules/fields.ts";
 import { GroupDescriptions, groupKeyOf } from "../../src/rules/groups.ts";
+import { linkRules } from "../../src/rules/link.ts";
 import { lintRules } from "../../src/rules/lint.ts";
 import { loadRuleSources, loadRules } from "../../src/rules/load.ts";
 import { RuleIndex } from "../../src/rules/rule-index.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
-import { CountingStore, detectionRule, event, load, ruleHead } from "./engine.helpers.ts";
+import { CountingStore, detectionRule, event, load, loadLinked, ruleHead } from "./engine.helpers.ts";
 
 const head = (id: string) => ruleHead(id, "high");
 
@@ -146,7 +147,7 @@ describe("rule index", () => {
       };
       return wrapped;
     });
-    const engine = new RuleEngine(counted, defaultConfig);
+    const engine = new RuleEngine(linkRules(counted), defaultConfig);
     await engine.detect(
       [event({ eventName: "DeleteTrail", eventSource: "cloudtrail.amazonaws.com" })],
       new MemoryStore(),
@@ -172,7 +173,7 @@ describe("RuleEngine single-event hits", () => {
   ).rules;
 
   it("groups a batch's matches per rule and alert group", async () => {
-    const engine = new RuleEngine(rules, defaultConfig);
+    const engine = new RuleEngine(linkRules(rules), defaultConfig);
     const bucket = (name: string, time: string) => ({
       eventName: "DeleteObject",
       eventTime: time,
@@ -205,7 +206,7 @@ describe("RuleEngine single-event hits", () => {
     const byPrincipal = load(
       `${head("deletes")}detection:\n  s:\n    eventName|startswith: Delete\n  condition: s`,
     ).rules;
-    const engine = new RuleEngine([...byPrincipal, ...rules], defaultConfig);
+    const engine = new RuleEngine(linkRules([...byPrincipal, ...rules]), defaultConfig);
     const call = (time: string) =>
       event({ eventName: "DeleteObject", eventTime: time, requestParameters: { bucketName: "reports" } });
     const [first] = (await engine.detect([call("2026-11-20T10:00:01Z")], new MemoryStore())).filter(
@@ -259,9 +260,9 @@ describe("RuleEngine single-event hits", () => {
   });
 
   it("describes a group whose value is very long per batch: hostile values are not kept across batches", async () => {
-    const byBucket = load(
+    const byBucket = loadLinked(
       `${head("by-bucket")}agenttrail:\n  groupBy: [requestParameters.bucketName]\ndetection:\n  s:\n    eventName: DeleteBucket\n  condition: s`,
-    ).rules;
+    );
     const engine = new RuleEngine(byBucket, defaultConfig);
     const call = (name: string) =>
       event({ eventName: "DeleteBucket", requestParameters: { bucketName: name } });
@@ -273,9 +274,9 @@ describe("RuleEngine single-event hits", () => {
   });
 
   it("keeps groups of several fields apart whatever their values hold (no separator can make two collide)", async () => {
-    const byPair = load(
+    const byPair = loadLinked(
       `${head("by-pair")}agenttrail:\n  groupBy: [requestParameters.a, requestParameters.b]\ndetection:\n  s:\n    eventName: DeleteBucket\n  condition: s`,
-    ).rules;
+    );
     const call = (a: string, b: string) => event({ eventName: "DeleteBucket", requestParameters: { a, b } });
     const hits = await new RuleEngine(byPair, defaultConfig).detect(
       [call("x\u0000", ""), call("x", "\u0000")],
@@ -294,14 +295,17 @@ describe("RuleEngine single-event hits", () => {
   });
 
   it("rules with alert: false make no hits", async () => {
-    const engine = new RuleEngine(rules, defaultConfig);
+    const engine = new RuleEngine(linkRules(rules), defaultConfig);
     const hits = await engine.detect([event({ eventName: "DeleteBucket" })], new MemoryStore());
     expect(hits.map((h) => h.rule.id)).toEqual(["delete-any"]);
   });
 
   it("touches the store only when correlations have work", async () => {
     const store = new CountingStore();
-    await new RuleEngine(rules, defaultConfig).detect([event({ eventName: "DeleteBucket" })], store);
+    await new RuleEngine(linkRules(rules), defaultConfig).detect(
+      [event({ eventName: "DeleteBucket" })],
+      store,
+    );
     expect(store.calls).toEqual({ addToWindows: 0, readWindows: 0 });
   });
 });
@@ -384,12 +388,13 @@ describe("loading", () => {
   });
 
   it("reports duplicate ids and keeps the first", () => {
-    const r = loadRuleSources([
+    const loaded = loadRuleSources([
       { file: "one.yml", text: `${head("dup")}detection:\n  s:\n    eventName: A\n  condition: s` },
       { file: "two.yml", text: `${head("dup")}detection:\n  s:\n    eventName: B\n  condition: s` },
     ]);
+    const r = linkRules(loaded.rules);
     expect(r.rules.map((x) => x.file)).toEqual(["one.yml"]);
-    expect(r.errors).toEqual([
+    expect(r.problems).toEqual([
       { file: "two.yml", ruleId: "dup", reason: "duplicate rule id (already in one.yml)" },
     ]);
   });
@@ -425,26 +430,29 @@ describe("Sigma generate semantics for correlation base rules", () => {
   const alertOf = (rules: CompiledRule[]) => rules.find((r) => r.meta.id === "base")?.meta.alert;
 
   it("a referenced base rule does not alert on its own by default", () => {
-    expect(alertOf(load(corr("")).rules)).toBe(false);
+    expect(alertOf(loadLinked(corr("")).rules)).toBe(false);
   });
   it("generate: true makes it alert", () => {
-    expect(alertOf(load(corr("\n  generate: true")).rules)).toBe(true);
+    expect(alertOf(loadLinked(corr("\n  generate: true")).rules)).toBe(true);
   });
   it("an explicit agenttrail.alert wins", () => {
     const text = corr("").replace(
       "level: high\ndetection",
       "level: high\nagenttrail: {alert: true}\ndetection",
     );
-    expect(alertOf(load(text).rules)).toBe(true);
+    expect(alertOf(loadLinked(text).rules)).toBe(true);
   });
   it("generate may sit at the top level, as the Sigma specification has it", () => {
     const text = corr("").replace("level: high\ncorrelation:", "level: high\ngenerate: true\ncorrelation:");
-    expect(alertOf(load(text).rules)).toBe(true);
+    expect(alertOf(loadLinked(text).rules)).toBe(true);
   });
   it("a correlation naming an unknown rule is an error", () => {
-    const r = loadRuleSources([{ file: "c.yml", text: corr("").replace("rules: [base]", "rules: [nope]") }]);
+    const loaded = loadRuleSources([
+      { file: "c.yml", text: corr("").replace("rules: [base]", "rules: [nope]") },
+    ]);
+    const r = linkRules(loaded.rules);
     expect(r.rules.map((x) => x.meta.id)).toEqual(["base"]);
-    expect(r.errors[0]).toMatchObject({
+    expect(r.problems[0]).toMatchObject({
       file: "c.yml#2",
       ruleId: "c",
       reason: 'correlation refers to unknown rule "nope"',

@@ -6,6 +6,7 @@ import { buildDetector } from "../../src/detection.ts";
 import type { AuditEvent } from "../../src/event.ts";
 import { RuleEngine } from "../../src/rules/engine.ts";
 import { withExceptions } from "../../src/rules/exceptions.ts";
+import { linkRules } from "../../src/rules/link.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
 import { event, load, ruleHead, S3_BURST } from "./engine.helpers.ts";
 
@@ -40,7 +41,7 @@ const deleteBy = (user: string, bucket: string, second = 0): AuditEvent =>
 async function hitEvents(exceptions: Exceptions, events: AuditEvent[]): Promise<string[]> {
   const { rules, problems } = withExceptions(load(RULES).rules, exceptions, { placeholders: {} });
   expect(problems).toEqual([]);
-  const hits = await new RuleEngine(rules, defaultConfig).detect(events, new MemoryStore());
+  const hits = await new RuleEngine(linkRules(rules), defaultConfig).detect(events, new MemoryStore());
   return hits.flatMap((h) =>
     h.events.map((e) => {
       const bucket = (e.raw.requestParameters as { bucketName?: string } | undefined)?.bucketName;
@@ -169,7 +170,7 @@ describe("rules.exceptions", () => {
     ]);
     // Exception 0 still applies to the id it got right: the one in force.
     expect(narrowed).toEqual([["bucket-deleted"]]);
-    const hits = await new RuleEngine(out, defaultConfig).detect(
+    const hits = await new RuleEngine(linkRules(out), defaultConfig).detect(
       [deleteBy("bob", "b1"), deleteBy("alice", "a1")],
       new MemoryStore(),
     );

@@ -13,7 +13,8 @@ import { defaultConfig } from "../../src/config.ts";
 import type { AuditEvent } from "../../src/event.ts";
 import { processBatch } from "../../src/pipeline.ts";
 import { RuleEngine } from "../../src/rules/engine.ts";
-import { loadRules } from "../../src/rules/load.ts";
+import type { LinkedRules } from "../../src/rules/link.ts";
+import { loadTunedRules } from "../../src/rules/tuning.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
 
 interface PantherCase {
@@ -155,13 +156,13 @@ interface Verdict {
   malformed?: string;
 }
 
-let engineRules: Awaited<ReturnType<typeof loadRules>>["rules"];
+let engineRules: LinkedRules;
 const config: Config = defaultConfig;
 
 beforeAll(async () => {
-  const loaded = await loadRules([RULES_DIR]);
+  const loaded = await loadTunedRules([RULES_DIR], config.rules);
   expect(loaded.errors).toEqual([]);
-  engineRules = loaded.rules;
+  engineRules = loaded.tuned.linked;
 });
 
 async function run(c: PantherCase): Promise<{ hits: string[]; event?: AuditEvent; malformed?: string }> {

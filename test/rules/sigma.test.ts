@@ -9,8 +9,10 @@ import { defaultConfig } from "../../src/config.ts";
 import type { AuditEvent } from "../../src/event.ts";
 import type { CompiledDetectionRule } from "../../src/rules/compile.ts";
 import { RuleEngine } from "../../src/rules/engine.ts";
+import type { LinkedRules, RuleProblem } from "../../src/rules/link.ts";
 import { lintRules } from "../../src/rules/lint.ts";
-import { type LoadResult, loadRules } from "../../src/rules/load.ts";
+import type { LoadResult } from "../../src/rules/load.ts";
+import { loadTunedRules } from "../../src/rules/tuning.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
 import { invictusRecords, toEvent } from "./engine.helpers.ts";
 
@@ -22,8 +24,13 @@ const INVICTUS_DIR = fileURLToPath(
 );
 
 let loaded: LoadResult;
+/** The rules linked as a run links them (untuned): what the engine takes. */
+let linked: LinkedRules;
+let errors: RuleProblem[];
 beforeAll(async () => {
-  loaded = await loadRules([SIGMA_DIR]);
+  const sigma = await loadTunedRules([SIGMA_DIR], defaultConfig.rules);
+  ({ loaded, errors } = sigma);
+  linked = sigma.tuned.linked;
 });
 
 function sigma(fileName: string): CompiledDetectionRule {
@@ -56,10 +63,10 @@ describe("SigmaHQ CloudTrail rules", () => {
   it("all 57 load with no error and none skipped", () => {
     const files = readdirSync(SIGMA_DIR).filter((f) => f.endsWith(".yml"));
     expect(files).toHaveLength(57);
-    expect(loaded.errors).toEqual([]);
+    expect(errors).toEqual([]);
     expect(loaded.skipped).toEqual([]);
-    expect(loaded.rules).toHaveLength(57);
-    expect(loaded.rules.every((r) => r.kind === "detection" && r.meta.alert)).toBe(true);
+    expect(linked.rules).toHaveLength(57);
+    expect(linked.rules.every((r) => r.kind === "detection" && r.meta.alert)).toBe(true);
   });
 
   it("lint passes them, and warns about the one that compares a field name as text", async () => {
@@ -167,8 +174,8 @@ describe("SigmaHQ CloudTrail rules", () => {
   });
 
   it("the index changes no verdict: over the whole invictus dataset, indexed = every rule on every event", async () => {
-    const rules = loaded.rules as CompiledDetectionRule[];
-    const engine = new RuleEngine(rules, defaultConfig);
+    const rules = linked.detections;
+    const engine = new RuleEngine(linked, defaultConfig);
     let events = 0;
     let matches = 0;
     for (const file of readdirSync(INVICTUS_DIR).filter((f) => f.endsWith(".json"))) {

@@ -46,3 +46,23 @@ describe("tuneRules: what a run is told is running and in force", () => {
     expect(both.exceptions).toBe(1);
   });
 });
+
+describe("tuneRules on rules as loaded (linked here)", () => {
+  it("narrows the rule that runs when an id is duplicated (the first), not its refused copy", () => {
+    // The copy is a correlation: had the exception looked it up, it would be refused as one.
+    const copy = S3_BURST.split("---\n")[1].replace("id: s3-burst", "id: bucket-deleted");
+    const { rules } = load(`${RULES}---\n${copy}`);
+    const tuned = tuneRules(
+      rules,
+      parseConfig({ rules: { exceptions: [exception(["bucket-deleted"])] } }).rules,
+    );
+    expect(tuned.exceptions).toBe(1);
+    expect(tuned.problems).toEqual([
+      {
+        file: "inline.yml#4",
+        ruleId: "bucket-deleted",
+        reason: "duplicate rule id (already in inline.yml#3)",
+      },
+    ]);
+  });
+});
