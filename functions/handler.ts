@@ -14,8 +14,7 @@ import { readS3Object, s3ClientFromEnv } from "../src/cloudtrail/s3.ts";
 import { configFromEnv } from "../src/config.ts";
 import { buildDetector } from "../src/detection.ts";
 import { handleInvocation, type InvocationDeps, type InvocationSummary } from "../src/lambda.ts";
-import { CloudWatchSink } from "../src/sinks/cloudwatch.ts";
-import { SnsAlertSink } from "../src/sinks/sns.ts";
+import { lambdaSinks } from "../src/sinks/lambda-sinks.ts";
 import { DynamoStore } from "../src/state/dynamo.ts";
 
 function required(name: string): string {
@@ -51,12 +50,7 @@ async function createDeps(): Promise<InvocationDeps> {
     store,
     config,
     detector,
-    // Alerts first: a batch retried because its metrics failed sends its alerts again (the same ids,
-    // which consumers dedup), where the other order would count its calls twice in the metrics.
-    sinks: [
-      new SnsAlertSink(new SNSClient({}), { topicArn, ...config.alerts }),
-      new CloudWatchSink(new CloudWatchClient({}), config),
-    ],
+    sinks: lambdaSinks({ sns: new SNSClient({}), cloudWatch: new CloudWatchClient({}) }, config, topicArn),
     readObject: (bucket, key) => readS3Object(s3, bucket, key),
   };
 }

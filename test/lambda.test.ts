@@ -4,13 +4,17 @@
  * invocation (or only their SQS message), EventBridge + S3 dedup. No detector (rules are tested elsewhere),
  * except where alerts are the point.
  */
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { SNSClient } from "@aws-sdk/client-sns";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Alert } from "../src/alerts.ts";
 import type { BatchResult, Sink } from "../src/batch.ts";
 import { parseConfig } from "../src/config.ts";
 import { buildDetector } from "../src/detection.ts";
 import { handleInvocation, type InvocationDeps, InvocationError } from "../src/lambda.ts";
+import { lambdaSinks } from "../src/sinks/lambda-sinks.ts";
 import { DynamoStore } from "../src/state/dynamo.ts";
 import {
   eventBridgeEvent,
@@ -23,7 +27,14 @@ import {
   trailFile,
   trailKey,
 } from "./e2e/scenarios.ts";
-import { awsClientConfig, createBucket, createStoreTable, resetMoto } from "./support/aws.ts";
+import {
+  awsClientConfig,
+  createBucket,
+  createStoreTable,
+  createTopicWithQueue,
+  drainQueue,
+  resetMoto,
+} from "./support/aws.ts";
 
 /** A sink that keeps what it was given; `failNext` makes the next publish reject like a throttled SNS. */
 class RecordingSink implements Sink {
@@ -396,5 +407,55 @@ describe("handleInvocation", () => {
     expect(
       alerts.filter((a) => a.ruleId === "ai-destructive-action" && a.status === "new").length,
     ).toBeGreaterThan(0);
+  });
+});
+
+describe("the Lambda's sinks (lambdaSinks, as functions/handler.ts builds them)", () => {
+  it("publish alerts before metrics: a metrics failure re-sends the same alert ids and fails the batch", async () => {
+    const sns = new SNSClient({ ...awsClientConfig(), maxAttempts: 1 });
+    // Compression off: moto 5.2 gunzips a compressed PutMetricData body twice (see cloudwatch.test.ts).
+    const cloudWatch = new CloudWatchClient({
+      ...awsClientConfig(),
+      disableRequestCompression: true,
+      maxAttempts: 1,
+    });
+    let metricsFailures = 1;
+    cloudWatch.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "PutMetricDataCommand" && metricsFailures > 0) {
+          metricsFailures--;
+          // Not retryable: the sink gives up at once.
+          throw Object.assign(new Error("not authorized to put metrics"), {
+            name: "AccessDeniedException",
+            $metadata: { httpStatusCode: 403 },
+          });
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "failMetrics" },
+    );
+    try {
+      const feed = await createTopicWithQueue(sns);
+      deps.sinks = lambdaSinks({ sns, cloudWatch }, deps.config, feed.topicArn);
+      deps.detector = (await buildDetector(deps.config, { builtin: true, extraDirs: [] })).detector;
+      const alertIds = async () =>
+        (await drainQueue(feed.queueUrl))
+          .map((m) => (JSON.parse(JSON.parse(m.body).Message) as Alert).id)
+          .sort();
+      const file = await put(trailFile(mcpAgentFile(clock)));
+
+      await expect(handleInvocation(s3Notification([file]), deps)).rejects.toThrow(
+        /not authorized to put metrics/,
+      );
+      // Published before the metrics failed: with metrics first, nothing would have been sent.
+      const sent = await alertIds();
+      expect(sent.length).toBeGreaterThan(0);
+
+      await handleInvocation(s3Notification([file]), deps);
+      expect(await alertIds()).toEqual(sent);
+    } finally {
+      sns.destroy();
+      cloudWatch.destroy();
+    }
   });
 });
