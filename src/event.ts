@@ -104,7 +104,10 @@ export interface RecordOrigin {
   index: number;
 }
 
-/** A record that could not be normalised: counted and reported, never silently dropped. */
+/**
+ * A record that could not be normalised: counted and reported, never silently dropped. `source` and
+ * `reason` are cleaned (processBatch), ready to print.
+ */
 export interface MalformedRecord {
   source: string;
   index: number;

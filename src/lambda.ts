@@ -51,7 +51,8 @@ export interface BatchSummary {
   alerts?: number;
   /**
    * Where the malformed records are and why they were left out of detection (the first
-   * MAX_LOGGED_MALFORMED; reasons cleaned): the batch's log line names them for a responder.
+   * MAX_LOGGED_MALFORMED; reasons as processBatch cleaned them): the batch's log line names them for
+   * a responder.
    */
   malformedRecords?: { index: number; reason: string }[];
   /** Why the batch failed (sanitized). */
@@ -222,7 +223,7 @@ function batchSummary(result: BatchResult): BatchSummary {
     ...(result.malformed.length && {
       malformedRecords: result.malformed
         .slice(0, MAX_LOGGED_MALFORMED)
-        .map((m) => ({ index: m.index, reason: cleanText(m.reason, 300) })),
+        .map((m) => ({ index: m.index, reason: m.reason })),
     }),
   };
 }

@@ -16,6 +16,7 @@ import type { Config } from "./config.ts";
 import { enrichEvents } from "./enrich.ts";
 import type { AuditEvent, MalformedRecord } from "./event.ts";
 import { normaliseRecord } from "./normalise.ts";
+import { cleanText } from "./sanitize.ts";
 import type { EventTimeClock } from "./state/event-clock.ts";
 import type { Store } from "./state/store.ts";
 
@@ -80,6 +81,15 @@ export function seenKey(event: AuditEvent): string {
   return `evt#${event.account}#${event.id}`;
 }
 
+/**
+ * A record left out as malformed, its texts cleaned and capped here, once, for every output that names
+ * it (summary.json, the terminal, the Lambda's log line): the file name and the reason (which can quote
+ * the record) are attacker-chosen text.
+ */
+function malformedRecord(source: string, index: number, reason: string): MalformedRecord {
+  return { source: cleanText(source, 512), index, reason: cleanText(reason, 300) };
+}
+
 export async function processBatch(input: BatchInput, deps: PipelineDeps): Promise<BatchResult> {
   const { store, config } = deps;
   const lap = stageClock(deps.stageTimes);
@@ -95,7 +105,7 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
     const n = normaliseRecord(input.records[index], { source: input.source, index });
     if (!n.ok) {
       if (n.skipped) stats.skipped++;
-      else malformed.push({ source: input.source, index, reason: n.reason });
+      else malformed.push(malformedRecord(input.source, index, n.reason));
       continue;
     }
     const key = seenKey(n.event);

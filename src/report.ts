@@ -200,11 +200,8 @@ export class RunCollector implements Sink {
     this.totals.duplicates += s.duplicates;
     this.totals.skipped += s.skipped;
     this.totals.reattributed += s.reattributed;
-    for (const m of result.malformed) {
-      if (this.malformed.length < MAX_LISTED_MALFORMED)
-        // The source is a path or an S3 key: attacker-chosen text too (summary.json, the terminal).
-        this.malformed.push({ ...m, source: cleanText(m.source, 512), reason: cleanText(m.reason, 300) });
-    }
+    for (const m of result.malformed)
+      if (this.malformed.length < MAX_LISTED_MALFORMED) this.malformed.push(m);
     const waiting = result.waiting.length ? new Set(result.waiting) : undefined;
     // Contract with the pipeline: an event (account and id) is new in `events` once (seen events are
     // dropped), and only events that were waiting come back in `reattributed` (only parked events
