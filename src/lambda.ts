@@ -104,7 +104,7 @@ export async function handleInvocation(event: unknown, deps: InvocationDeps): Pr
   const trigger = parseTrigger(event);
 
   if (trigger.kind === "ignored") {
-    log(JSON.stringify({ msg: "ignored", reason: cleanText(trigger.reason, 200) }));
+    log(ignoredLine(trigger.reason));
     return { trigger: "ignored", batches: [], ignored: trigger.reason };
   }
 
@@ -134,13 +134,14 @@ export async function handleInvocation(event: unknown, deps: InvocationDeps): Pr
   // Message by message, in the batch's order (a message names trail files or holds one event). A
   // failed message is delivered again, in the end to the queue's DLQ.
   const failedMessages = new Set<string>();
-  for (const { messageId, objects, record, error } of trigger.messages) {
+  for (const { messageId, objects, record, ignored, error } of trigger.messages) {
     if (error !== undefined) {
       // Its body named nothing readable.
       failedMessages.add(messageId);
       log(JSON.stringify({ msg: "malformed message", error: cleanText(error, 500) }));
       continue;
     }
+    if (ignored !== undefined) log(ignoredLine(ignored));
     for (const object of objects) {
       // Another object of the same message failed: the message is redelivered anyway, and the
       // objects that succeeded carry their markers, so there is nothing to gain by going on here.
@@ -226,6 +227,11 @@ function batchSummary(result: BatchResult): BatchSummary {
         .map((m) => ({ index: m.index, reason: m.reason })),
     }),
   };
+}
+
+/** The log line of an event or an SQS message with nothing to read (the reason can quote its body). */
+function ignoredLine(reason: string): string {
+  return JSON.stringify({ msg: "ignored", reason: cleanText(reason, 200) });
 }
 
 function batchLine(batch: BatchSummary): string {

@@ -315,6 +315,29 @@ describe("handleInvocation", () => {
     expect(sink.results).toHaveLength(0);
   });
 
+  it("under SQS logs why a message is passed over (another service's log, an Insight event)", async () => {
+    const flowLog = trailKey(clock).replace("/CloudTrail/", "/vpcflowlogs/");
+    const [record] = mcpAgentFile(clock);
+    const summary = await handleInvocation(
+      sqsEvent([
+        {
+          id: "m-flow",
+          body: JSON.stringify(s3Notification([{ bucket, key: flowLog, size: 1, eTag: "0" }])),
+        },
+        { id: "m-insight", body: JSON.stringify(eventBridgeEvent(record, "AWS Insight via CloudTrail")) },
+      ]),
+      deps,
+    );
+    expect(summary).toMatchObject({ trigger: "sqs", batches: [], batchItemFailures: [] });
+    expect(logLines.map((l) => JSON.parse(l))).toEqual([
+      { msg: "ignored", reason: "SQS message m-flow names no CloudTrail log file" },
+      {
+        msg: "ignored",
+        reason: 'SQS message m-insight: EventBridge detail-type "AWS Insight via CloudTrail"',
+      },
+    ]);
+  });
+
   it("reads every file CloudTrail's own SNS notification lists, delivered through SQS", async () => {
     const a = await put(trailFile(mcpAgentFile(clock)));
     const b = await put(trailFile(humanAndServiceFile(clock).records));

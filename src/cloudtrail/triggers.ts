@@ -27,13 +27,16 @@ export interface QueuedRecord {
 }
 
 /**
- * One message of an SQS batch: the trail files it names or the record it carries, or why its body
- * could not be understood (the handler reports that message as a batch item failure).
+ * One message of an SQS batch: the trail files it names or the record it carries, why it holds
+ * nothing to read, or why its body could not be understood (the handler reports that message as a
+ * batch item failure).
  */
 export interface SqsMessage {
   messageId: string;
   objects: S3ObjectRef[];
   record?: QueuedRecord;
+  /** Why the message names no trail file and carries no record (logged, as an ignored event is). */
+  ignored?: string;
   error?: string;
 }
 
@@ -226,6 +229,10 @@ function parseSqs(event: z.infer<typeof sqsEvent>): Trigger {
       const contents = contentsOfMessage(body);
       const message: SqsMessage = { messageId, objects: dedupe(contents.objects) };
       if (contents.record) message.record = contents.record;
+      else if (message.objects.length === 0) {
+        const what = `SQS message ${messageId}`;
+        message.ignored = contents.ignored ? `${what}: ${contents.ignored}` : namesNoLogFile(what);
+      }
       return message;
     } catch (err) {
       return { messageId, objects: [], error: `SQS message ${messageId}: ${(err as Error).message}` };
@@ -234,9 +241,11 @@ function parseSqs(event: z.infer<typeof sqsEvent>): Trigger {
   return { kind: "sqs", messages };
 }
 
+const namesNoLogFile = (what: string) => `${what} names no CloudTrail log file`;
+
 function fromObjects(objects: S3ObjectRef[], what: string): Trigger {
   const unique = dedupe(objects);
-  if (unique.length === 0) return { kind: "ignored", reason: `${what} names no CloudTrail log file` };
+  if (unique.length === 0) return { kind: "ignored", reason: namesNoLogFile(what) };
   return { kind: "s3-objects", objects: unique };
 }
 

@@ -339,13 +339,34 @@ describe("parseTrigger: SQS", () => {
       messageId: "good",
       objects: [{ bucket: "my-test-bucket", key: CT_KEY }],
     });
-    expect(messagesOf(t)[4]).toEqual({ messageId: "test", objects: [] });
+    expect(messagesOf(t)[4]).toEqual({
+      messageId: "test",
+      objects: [],
+      ignored: "SQS message test names no CloudTrail log file",
+    });
     const bad = unreadable(t);
     expect(bad.map((m) => m.messageId)).toEqual(["bad-1", "bad-2", "bad-3"]);
     expect(bad.map((m) => m.objects)).toEqual([[], [], []]);
     expect(bad[0].error).toMatch(/^SQS message bad-1: not an SNS notification: Message/);
     expect(bad[1].error).toMatch(/^SQS message bad-2: message body is not JSON/);
     expect(bad[2].error).toMatch(/^SQS message bad-3: not an S3 event notification: Records\.0\.s3/);
+  });
+
+  it("says why a message names no trail file: other services' logs, Insight and Digest files", () => {
+    const flowLog =
+      "AWSLogs/111122223333/vpcflowlogs/us-east-2/2026/01/05/111122223333_vpcflowlogs_us-east-2_fl-0a1b_20260105T0210Z_ab12.log.gz";
+    const t = parseTrigger(
+      sqsEvent(
+        ["m-other", JSON.stringify(s3Notification(s3Record("b", flowLog), s3Record("b", INSIGHT_KEY)))],
+        ["m-digest", JSON.stringify({ s3Bucket: "trail", s3ObjectKey: [DIGEST_KEY] })],
+        ["m-log", JSON.stringify(s3Notification(s3Record("b", LOG_KEY)))],
+      ),
+    );
+    expect(messagesOf(t).map((m) => [m.messageId, m.ignored])).toEqual([
+      ["m-other", "SQS message m-other names no CloudTrail log file"],
+      ["m-digest", "SQS message m-digest names no CloudTrail log file"],
+      ["m-log", undefined],
+    ]);
   });
 
   it("reports a key with broken URL encoding as a malformed message", () => {
@@ -391,7 +412,11 @@ describe("parseTrigger: SQS", () => {
       ),
     );
     expect(messagesOf(t).some((m) => m.objects.length > 0 || m.record)).toBe(false);
-    expect(messagesOf(t)[0]).toEqual({ messageId: "m-insight", objects: [] });
+    expect(messagesOf(t)[0]).toEqual({
+      messageId: "m-insight",
+      objects: [],
+      ignored: 'SQS message m-insight: EventBridge detail-type "AWS Insight via CloudTrail"',
+    });
     const bad = unreadable(t);
     expect(bad.map((m) => m.messageId)).toEqual(["m-text", "m-no-id"]);
     expect(bad[0].error).toMatch(/^SQS message m-text: EventBridge event 6a7e8feb.*: detail is not/);
