@@ -87,10 +87,7 @@ async function* decodedFiles(
 }
 
 async function readPrepared(file: InputFile, worker: ReadAheadWorker): Promise<PreparedFile> {
-  return prepareFile(await file.read(), file.source, {
-    decompressed: file.decompressed,
-    prepare: (bytes, gzipped) => worker.prepare(bytes, gzipped),
-  });
+  return prepareFile(await file.read(), file.source, worker, { decompressed: file.decompressed });
 }
 
 /** One file's records as a batch, or undefined when it was reported as unreadable or skipped. */

@@ -141,19 +141,18 @@ export class ReadAheadWorker {
 }
 
 /**
- * A file's bytes made ready for decoding by `prepare` (a ReadAheadWorker's): checked as decodeFile checks them, gunzip failures named by the file.
+ * A file's bytes made ready for decoding by `readAhead`: checked as decodeFile checks them, gunzip
+ * failures named by the file.
  */
 export async function prepareFile(
   bytes: Uint8Array,
   source: string,
-  options: {
-    decompressed?: boolean;
-    prepare: (bytes: Uint8Array, gzipped: boolean) => Promise<PreparedFile>;
-  },
+  readAhead: ReadAheadWorker,
+  options: { decompressed?: boolean } = {},
 ): Promise<PreparedFile> {
-  if (!isGzip(bytes)) return options.prepare(uncompressed(bytes, source, options), false);
+  if (!isGzip(bytes)) return readAhead.prepare(uncompressed(bytes, source, options), false);
   try {
-    return await options.prepare(bytes, true);
+    return await readAhead.prepare(bytes, true);
   } catch (err) {
     throw new FileError(source, `not readable gzip: ${(err as Error).message}`);
   }

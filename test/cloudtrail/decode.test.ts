@@ -1,13 +1,8 @@
 import { readFileSync } from "node:fs";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { decodeFile, FileError, UnparseableRecord } from "../../src/cloudtrail/decode.ts";
-import {
-  decodePrepared,
-  type PreparedFile,
-  prepareFile,
-  ReadAheadWorker,
-} from "../../src/cloudtrail/read-ahead-worker.ts";
+import { decodePrepared, prepareFile, ReadAheadWorker } from "../../src/cloudtrail/read-ahead-worker.ts";
 import { normaliseRecord } from "../../src/normalise.ts";
 
 const LIB = "test/fixtures/corpus/aws-cloudtrail-processing-library";
@@ -115,26 +110,28 @@ describe("decodeFile", () => {
 });
 
 describe.each([
-  ["on this thread", () => undefined],
-  ["on the replay's read-ahead worker", () => new ReadAheadWorker()],
-])("prepareFile + decodePrepared, preparing %s", (_, makeWorker) => {
+  // Closed, the worker prepares on the calling thread, as it does before its thread has started.
+  ["on this thread", false],
+  ["on the replay's read-ahead worker", true],
+])("prepareFile + decodePrepared, preparing %s", (_, threaded) => {
   const trail = (ids: string[]) =>
     JSON.stringify({ Records: ids.map((eventID) => ({ eventID, eventName: "GetObject" })) });
-  let worker: ReadAheadWorker | undefined;
+  let worker: ReadAheadWorker;
   beforeEach(async () => {
-    worker = makeWorker();
-    if (worker) expect(await worker.started).toBe(true);
+    worker = new ReadAheadWorker();
+    if (!threaded) await worker.close();
+    expect(await worker.started).toBe(threaded);
   });
   afterEach(async () => {
-    await worker?.close();
+    await worker.close();
   });
-  const prepare = (bytes: Uint8Array, source: string, options: { decompressed?: boolean } = {}) => {
-    const w = worker;
-    const here = async (b: Uint8Array, gzipped: boolean): Promise<PreparedFile> => ({
-      data: gzipped ? gunzipSync(b) : b,
-    });
-    return prepareFile(bytes, source, { ...options, prepare: w ? (b, g) => w.prepare(b, g) : here });
-  };
+  const prepare = (bytes: Uint8Array, source: string, options: { decompressed?: boolean } = {}) =>
+    prepareFile(bytes, source, worker, options);
+
+  it("scans a trail file on the worker's thread, and only gunzips it on this one", async () => {
+    const prepared = await prepare(gzipSync(readFileSync(trailFile)), "t.json.gz");
+    expect("scan" in prepared).toBe(threaded);
+  });
 
   it("reads every member of a multi-member gzip, whose trailer states only the last member's size", async () => {
     const first = gzipSync(Buffer.from(`${trail(["a"]).slice(0, -2)},`));
