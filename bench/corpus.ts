@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { seededRandom } from "../test/support/random.ts";
+import { seededRandom } from "../support/seeded-random.ts";
 
 export interface CorpusSpec {
   records: number;

@@ -3,8 +3,8 @@ import type { BatchResult } from "../src/batch.ts";
 import type { ActorKind, AuditEvent, Confidence, Evidence } from "../src/event.ts";
 import { emptyStats } from "../src/pipeline.ts";
 import { type AiPrincipal, type EventLine, eventLine, RunCollector } from "../src/report.ts";
+import { seededRandom } from "../support/seeded-random.ts";
 import { makeEvent } from "./support/alert-events.ts";
-import { seededRandom } from "./support/random.ts";
 import { assumeRole, call, iamUser, roleSession } from "./support/records.ts";
 import { eventLinesOf, replayBatches } from "./support/replay.ts";
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { NotJsonError, recordsOfScan, SharedValues } from "../../src/cloudtrail/trail-scan.ts";
 import { ScanDictionary, scanTrailFile } from "../../src/cloudtrail/trail-scanner.mjs";
-import { seededRandom } from "../support/random.ts";
+import { seededRandom } from "../../support/seeded-random.ts";
 
 const INVICTUS = "test/fixtures/corpus/invictus-ir-aws-dataset/CloudTrail";
 const LIB = "test/fixtures/corpus/aws-cloudtrail-processing-library";

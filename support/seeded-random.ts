@@ -1,4 +1,7 @@
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so a failing case can be replayed. */
+/**
+ * Deterministic pseudo-random numbers in [0, 1) (mulberry32): a seed gives the same test case (so a
+ * failing one can be replayed) and the same benchmark corpus.
+ */
 export function seededRandom(seed: number): () => number {
   let a = seed;
   return () => {
