@@ -164,24 +164,28 @@ export async function runRuleFixtures(
   const fixturesRoot = join(rulesDir, "fixtures");
   const fixtureIds = new Set(await listDirs(fixturesRoot));
   const results: RuleFixtureResult[] = [];
-  // Disabled rules are reported from what was loaded: linking drops those that feed no correlation.
-  for (const rule of loaded.rules) {
-    const id = rule.meta.id;
-    // A duplicated id is reported once (linking reports the duplicate).
-    if (!disabled.has(id) || results.some((r) => r.ruleId === id)) continue;
-    fixtureIds.delete(id);
-    results.push({
-      ruleId: id,
-      title: rule.meta.title,
-      file: rule.file,
-      status: "disabled",
-      cases: [],
-      reason: "turned off by the configuration (rules.disabled): fixtures not run",
-    });
-  }
-  for (const rule of linked.rules) {
-    const id = rule.meta.id;
-    if (disabled.has(id)) continue;
+  // In load order; a disabled rule from what was loaded (linking drops those that feed no correlation),
+  // the others as linked (their alert flag settled). A duplicated id is tested once, as linking keeps it.
+  const linkedById = new Map(linked.rules.map((r) => [r.meta.id, r]));
+  const seen = new Set<string>();
+  for (const loadedRule of loaded.rules) {
+    const id = loadedRule.meta.id;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    if (disabled.has(id)) {
+      fixtureIds.delete(id);
+      results.push({
+        ruleId: id,
+        title: loadedRule.meta.title,
+        file: loadedRule.file,
+        status: "disabled",
+        cases: [],
+        reason: "turned off by the configuration (rules.disabled): fixtures not run",
+      });
+      continue;
+    }
+    const rule = linkedById.get(id);
+    if (!rule) continue; // refused by linking: reported among the load errors
     const dir = join(fixturesRoot, id);
     const match = fixtureIds.has(id) ? await listFixtures(join(dir, "match")) : [];
     const nomatch = fixtureIds.has(id) ? await listFixtures(join(dir, "nomatch")) : [];
