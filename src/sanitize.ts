@@ -194,9 +194,13 @@ const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s/@]+@/gi;
 const SECRET_ASSIGNMENT =
   /((?<!:)\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)["']?\s*[=:]\s*["']?)[^\s&,;"']+/gi;
 
+// One scan that every pattern above needs to match somewhere: most strings pass it and are left alone.
+const MAY_HOLD_CREDENTIAL =
+  /x-amz-s|IQoJb3|AgoJb3|FwoGZX|FQoGZX|-----BEGIN|gh[pousr]_|github_pat_|xox[abposr]-|sk-|eyJ|:\/\/|passw|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token/i;
+
 /** Replaces credentials embedded in free text (URLs, headers, token blobs, keys, assignments) with "[REDACTED]". */
 export function redactText(text: string): string {
-  if (text.length < 20) return text;
+  if (text.length < 20 || !MAY_HOLD_CREDENTIAL.test(text)) return text;
   return text
     .replace(TOKEN_IN_QUERY, `$1${REDACTED}`)
     .replace(SESSION_TOKEN_BLOB, REDACTED)
