@@ -124,8 +124,11 @@ export function cleanedTags(tags: readonly string[]): readonly string[] | undefi
 
 /** Whether a record key names a secret (case-insensitive). */
 export function isSecretKey(key: string): boolean {
-  const k = key.toLowerCase();
-  return SECRET_KEYS.has(k) || SECRET_KEY_SUFFIX.test(k);
+  return isLowerSecretKey(key.toLowerCase());
+}
+
+function isLowerSecretKey(lowerKey: string): boolean {
+  return SECRET_KEYS.has(lowerKey) || SECRET_KEY_SUFFIX.test(lowerKey);
 }
 
 // A user-chosen name (environment variable, parameter, tag key) that names a secret, looked for
@@ -155,27 +158,38 @@ export function isSecretName(name: string): boolean {
 // CloudFormation `parameters: [{parameterKey, parameterValue}]`, tags `[{key, value}]`, SSM `{name, value}`.
 const PAIR_NAME_FIELDS = ["name", "key", "parameterkey", "parametername"];
 const PAIR_VALUE_FIELDS = new Set(["value", "parametervalue"]);
-// Keys (lower-cased) whose object value maps variable names to values: Lambda `environment.variables`,
-// SageMaker `environment: {NAME: value}`, Glue `defaultArguments`. Not generic ones ("properties"):
-// there the names are a service's own fields ("tokenIssuerType"), and judging them hides facts.
+// Keys (lower-cased) whose object value, when it maps names to strings only, is a map of variables:
+// Lambda `environment.variables`, SageMaker `environment: {NAME: value}`, Glue `defaultArguments`.
+// Not generic ones ("properties"), nor a struct such as CodeBuild's `environment` (booleans, nested
+// objects): there the names are a service's own fields ("tokenIssuerType"), and judging them hides facts.
 const VARIABLE_MAP_KEYS = new Set(["variables", "environment", "environmentvariables", "defaultarguments"]);
 
 /**
  * Whether the value fields of this object are secret: it pairs a secret-looking name with a value,
  * or it is an SSM SecureString parameter.
  */
-function hasSecretPairValue(obj: Record<string, unknown>, keys: readonly string[]): boolean {
-  let hasValue = false;
-  let secret = false;
-  for (const key of keys) {
-    const k = key.toLowerCase();
-    const v = obj[key];
-    if (PAIR_VALUE_FIELDS.has(k)) hasValue = true;
-    else if (typeof v !== "string") continue;
-    else if (PAIR_NAME_FIELDS.includes(k) && isSecretName(v)) secret = true;
-    else if (k === "type" && v.toLowerCase() === "securestring") secret = true;
+function hasSecretPairValue(
+  obj: Record<string, unknown>,
+  keys: readonly string[],
+  lowerKeys: readonly string[],
+): boolean {
+  // Most objects pair nothing ({bucketName, key}): no name is judged without a value beside it.
+  if (!lowerKeys.some((k) => PAIR_VALUE_FIELDS.has(k))) return false;
+  for (let i = 0; i < keys.length; i++) {
+    const k = lowerKeys[i] as string;
+    const v = obj[keys[i] as string];
+    if (typeof v !== "string") continue;
+    if (PAIR_NAME_FIELDS.includes(k) && isSecretName(v)) return true;
+    if (k === "type" && v.toLowerCase() === "securestring") return true;
   }
-  return hasValue && secret;
+  return false;
+}
+
+/** Whether every value of this object is a string: a map of variables, not a service's struct. */
+function isStringMap(value: unknown): boolean {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  for (const v of Object.values(value)) if (typeof v !== "string") return false;
+  return true;
 }
 
 // Secrets embedded in string values: presigned-URL tokens/signatures, "x-amz-security-token: …" headers,
@@ -189,18 +203,22 @@ const CREDENTIAL_SHAPES =
   /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)|\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|xox[abposr]-[A-Za-z0-9-]{10,}|sk-(?:ant-|proj-)?[A-Za-z0-9_-]{32,}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})/g;
 // The password of a URL's user info: "postgres://app:s3cret@db:5432" keeps user and host.
 const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s/@]+@/gi;
-// "password=…", "api_key: …" inside a command line, a connection string or a config blob; not the
-// "secret:" of a Secrets Manager ARN.
+// An assignment to a name that ends in a secret word, in a command line, a connection string, an
+// environment file or a JSON blob: "--password=…", "DB_PASSWORD=…", "aws_secret_access_key = …",
+// '"MasterUserPassword":"…"', "x-api-key: …". Not "secretsmanager:GetSecretValue" (the name must end in
+// the word), nor the "secret:" of a Secrets Manager ARN (a name never starts after ":").
 const SECRET_ASSIGNMENT =
-  /((?<!:)\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)["']?\s*[=:]\s*["']?)[^\s&,;"']+/gi;
+  /((?<![\w.:-])[\w.-]*?(?:passw(?:or)?d|pwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|connection[_-]?string)["']?\s*[=:]\s*["']?)[^\s&,;"']+/gi;
 
 // One scan that every pattern above needs to match somewhere: most strings pass it and are left alone.
+// Kept in step with them: each alternative here is the cheapest part of one of them.
 const MAY_HOLD_CREDENTIAL =
-  /x-amz-s|IQoJb3|AgoJb3|FwoGZX|FQoGZX|-----BEGIN|gh[pousr]_|github_pat_|xox[abposr]-|sk-|eyJ|:\/\/|passw|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token/i;
+  /x-amz-s|IQoJb3|AgoJb3|FwoGZX|FQoGZX|-----BEGIN|gh[pousr]_|github_pat_|xox[abposr]-|sk-|eyJ|:\/\/|passw|pwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|connection[_-]?string/i;
 
 /** Replaces credentials embedded in free text (URLs, headers, token blobs, keys, assignments) with "[REDACTED]". */
 export function redactText(text: string): string {
-  if (text.length < 20 || !MAY_HOLD_CREDENTIAL.test(text)) return text;
+  // No length shortcut: "--password=hunter2" is a command-line argument of its own.
+  if (!MAY_HOLD_CREDENTIAL.test(text)) return text;
   return text
     .replace(TOKEN_IN_QUERY, `$1${REDACTED}`)
     .replace(SESSION_TOKEN_BLOB, REDACTED)
@@ -260,25 +278,28 @@ function redactObject(
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const keys = Object.keys(obj);
-  const secretPairValue = hasSecretPairValue(obj, keys);
+  const lowerKeys = keys.map((k) => k.toLowerCase());
+  const secretPairValue = hasSecretPairValue(obj, keys, lowerKeys);
   let kept = 0;
   let dropped = 0;
-  for (const rawKey of keys) {
+  for (let i = 0; i < keys.length; i++) {
     if (kept >= limits.maxEntries) {
       dropped++;
       continue;
     }
+    const rawKey = keys[i] as string;
+    const lowerKey = lowerKeys[i] as string;
     const key = cleanText(rawKey, MAX_KEY_LENGTH);
     const value = obj[rawKey];
-    const lowerKey = rawKey.toLowerCase();
     const secret =
-      isSecretKey(rawKey) ||
+      isLowerSecretKey(lowerKey) ||
       (variableMap && isSecretName(rawKey)) ||
       (secretPairValue && PAIR_VALUE_FIELDS.has(lowerKey));
     if (secret && value !== null && value !== undefined && typeof value !== "boolean") {
       setKey(out, key, REDACTED);
     } else {
-      const v = redactValue(value, depth + 1, limits, VARIABLE_MAP_KEYS.has(lowerKey));
+      const isVariableMap = VARIABLE_MAP_KEYS.has(lowerKey) && isStringMap(value);
+      const v = redactValue(value, depth + 1, limits, isVariableMap);
       if (v === undefined) continue;
       setKey(out, key, v);
     }

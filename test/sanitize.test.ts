@@ -110,6 +110,7 @@ describe("isSecretKey / redactText", () => {
       "SAMLAssertion",
       "X-Amz-Security-Token",
       "dbPassword",
+      "xApiKey",
     ]) {
       expect(isSecretKey(k), k).toBe(true);
     }
@@ -309,6 +310,8 @@ describe("secrets under user-chosen names and in free text", () => {
       secureParameter: { name: "/app/config", value: "ssm-secure", type: "SecureString" },
       function: { environment: { variables: { API_KEY: "lambda-key", REGION: "eu-west-1" } } },
       model: { environment: { HF_TOKEN: "sagemaker-token", MODEL: "llama" } },
+      job: { defaultArguments: { "--db-password": "glue-arg", "--job-language": "python" } },
+      stackParameters: [{ ParameterName: "ApiToken", ParameterValue: "param-name-value" }],
       tags: [
         { key: "team", value: "red" },
         { Key: "deploy-secret", Value: "tag-secret" },
@@ -327,6 +330,8 @@ describe("secrets under user-chosen names and in free text", () => {
       "ssm-secure",
       "lambda-key",
       "sagemaker-token",
+      "glue-arg",
+      "param-name-value",
       "tag-secret",
     ]) {
       expect(text, secret).not.toContain(secret);
@@ -344,6 +349,7 @@ describe("secrets under user-chosen names and in free text", () => {
       "t3.micro",
       "eu-west-1",
       "llama",
+      "python",
       '"red"',
       "arn:aws:ssm:us-east-1:111122223333:parameter/api",
       "LINUX_CONTAINER",
@@ -356,6 +362,17 @@ describe("secrets under user-chosen names and in free text", () => {
       { name: "DB_PASSWORD", value: REDACTED },
       { name: "LOG_LEVEL", value: "debug" },
     ]);
+  });
+
+  it("judges a service's struct under a variable-map key by CloudTrail's field names, not as variables", () => {
+    // CodeBuild's `environment` is a struct (booleans, nested objects), not a map of variables.
+    const environment = {
+      type: "LINUX_CONTAINER",
+      imagePullCredentialsType: "CODEBUILD",
+      privilegedMode: false,
+      registryCredential: { credentialProvider: "SECRETS_MANAGER" },
+    };
+    expect(redactRecord({ requestParameters: { environment } }).requestParameters).toEqual({ environment });
   });
 
   it("does not judge CloudTrail's own field names as user-chosen ones", () => {
@@ -387,6 +404,17 @@ describe("secrets under user-chosen names and in free text", () => {
       ["postgres://app:s3cretpw@db.internal:5432/app", "s3cretpw", "app:"],
       ["mysql -u root --password=topsecret1 -h db", "topsecret1", "-h db"],
       ["curl -H 'x-api-key: abcdef123456' https://api", "abcdef123456", "https://api"],
+      // Assignments to names that end in a secret word, however the name is written.
+      ["export DB_PASSWORD=hunter2hunter2; ./migrate", "hunter2", "./migrate"],
+      ["MYSQL_PWD=abc123 mysql", "abc123", "mysql"],
+      ["aws_secret_access_key = wJalrXUtnFEMI ok", "wJalr", "ok"],
+      ['{"MasterUserPassword":"Sup3rS3cret!","Engine":"mysql"}', "Sup3r", "mysql"],
+      // Short strings too: one argument of a command list.
+      ["--password=hunter2", "hunter2", "--password="],
+      // Each cheap pre-scan alternative is the only one these strings meet.
+      ["key sk-abcdefghijklmnopqrstuvwxyz0123456789ABCD end", "sk-abc", "end"],
+      ["?X-Amz-Signature=abcdef0123456789 end", "abcdef0123", "end"],
+      ["PASSPHRASE: correct-horse end", "correct-horse", "end"],
     ];
     for (const [text, secret, kept] of cases) {
       const out = redactText(text);
@@ -397,6 +425,14 @@ describe("secrets under user-chosen names and in free text", () => {
     // A Secrets Manager ARN names a secret; it is not one.
     const arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-AbCdEf";
     expect(redactText(arn)).toBe(arn);
+    // Nor is a policy's action, nor a key id, nor a name that only starts with a secret word.
+    for (const kept of [
+      '"Action": "secretsmanager:GetSecretValue"',
+      "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",
+      "DB_PASSWORD_FILE=/run/secrets/db",
+    ]) {
+      expect(redactText(kept)).toBe(kept);
+    }
   });
 });
 
