@@ -148,6 +148,19 @@ describe("alertTitle", () => {
     expect(title({}, [batch(false)])).toBe(
       "AI agent (via aws-mcp) called BatchWriteItem on orders as dev-alice",
     );
+    const partiql: Partial<EventSpec> = {
+      action: "ExecuteStatement",
+      service: "dynamodb.amazonaws.com",
+      requestParameters: { statement: "DELETE FROM orders WHERE id = ?" },
+      facts: { "action.target": "dynamodb:orders", "action.destructive": true },
+    };
+    expect(title({}, [partiql])).toBe(
+      "AI agent (via aws-mcp) deleted items with 1 ExecuteStatement call in orders as dev-alice",
+    );
+    // The same API name in another service (RDS Data API) is not read as a DynamoDB item write.
+    expect(
+      title({}, [{ ...partiql, service: "rds-data.amazonaws.com", facts: { "action.destructive": true } }]),
+    ).not.toContain("deleted items");
   });
 
   it("names what a mixed group did apart from what it only tried", () => {
@@ -169,7 +182,7 @@ describe("alertTitle", () => {
     ).toBe(
       "Human stopped CloudTrail logging for trail ops and tried to stop CloudTrail logging for trail audit as user/bert-jan (1 of 2 failed: AccessDenied)",
     );
-    // The alert's count (earlier batches included) goes to what was done.
+    // This batch's numbers: the alert's count of 5 may include calls refused in earlier batches.
     expect(
       title(
         {},
@@ -181,7 +194,7 @@ describe("alertTitle", () => {
         5,
       ),
     ).toBe(
-      "AI agent (via aws-mcp) deleted 4 objects in prod-reports and tried to delete 1 object in prod-reports as dev-alice (1 of 3 failed: AccessDenied)",
+      "AI agent (via aws-mcp) deleted 2 objects in prod-reports and tried to delete 1 object in prod-reports as dev-alice (1 of 3 failed: AccessDenied)",
     );
   });
 

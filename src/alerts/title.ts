@@ -4,6 +4,7 @@
  * ("tried to delete …"). Every value taken from a record passes through cleanText: titles end up in
  * e-mail subjects, chat messages and terminals.
  */
+import { DYNAMODB_ITEM_WRITES } from "../enrich/destructive.ts";
 import type { Actor, AuditEvent } from "../event.ts";
 import { asArray, asObject, scalarText } from "../json-values.ts";
 import type { RuleMeta } from "../rules/types.ts";
@@ -219,15 +220,6 @@ const PHRASES: Record<string, [string, string]> = {
   ConsoleLogin: ["signed in to the console", "sign in to the console"],
 };
 
-/** DynamoDB calls that may delete items among other writes (enrich/destructive.ts tells which did). */
-const ITEM_WRITES = new Set([
-  "BatchWriteItem",
-  "TransactWriteItems",
-  "ExecuteStatement",
-  "BatchExecuteStatement",
-  "ExecuteTransaction",
-]);
-
 /** Phrases whose target names a different thing than the phrase: no name after them. */
 const NO_TARGET = new Set([
   "ConsoleLogin",
@@ -261,14 +253,15 @@ function failureNote(refused: AuditEvent[], of?: number): string {
 }
 
 /**
- * callsPhrase for a group's outcome: all done, all tried, or what was done "and" what was tried.
- * `count` (the alert's, across batches) goes to the done part: the refused calls are this batch's.
+ * callsPhrase for a group's outcome: all done (the alert's count), all tried, or, when only some were
+ * refused, what this batch did "and" what it only tried, by this batch's numbers: the alert does not
+ * keep how many of its earlier calls were refused.
  */
-function outcomePhrase(events: AuditEvent[], refused: AuditEvent[], count: number, failed: boolean): string {
-  if (failed || refused.length === 0) return callsPhrase(events, count, failed);
+function outcomePhrase(events: AuditEvent[], refused: AuditEvent[], count: number): string {
+  if (refused.length === 0) return callsPhrase(events, count, false);
+  if (refused.length === events.length) return callsPhrase(events, count, true);
   const done = events.filter((e) => !e.error);
-  const doneCount = Math.max(done.length, count - refused.length);
-  return `${callsPhrase(done, doneCount, false)} and ${callsPhrase(refused, refused.length, true)}`;
+  return `${callsPhrase(done, done.length, false)} and ${callsPhrase(refused, refused.length, true)}`;
 }
 
 function spanPhrase(firstSeen: Date, lastSeen: Date): string {
@@ -308,8 +301,11 @@ export function callsPhrase(events: AuditEvent[], count: number, attempt: boolea
       return count > 1 ? `${named} (${count} times)` : named;
     }
     // DynamoDB batch, transaction and PartiQL calls are named for how they write, not what they did.
-    if (ITEM_WRITES.has(action) && events.every((e) => e.facts["action.destructive"] === true)) {
-      const what = `${tried("deleted", "delete")} items with ${count === 1 ? "a" : count} ${cleanText(action, MAX_NAME)} ${count === 1 ? "call" : "calls"}`;
+    if (
+      DYNAMODB_ITEM_WRITES.has(action) &&
+      events.every((e) => e.service === "dynamodb.amazonaws.com" && e.facts["action.destructive"] === true)
+    ) {
+      const what = `${tried("deleted", "delete")} items with ${count} ${cleanText(action, MAX_NAME)} ${count === 1 ? "call" : "calls"}`;
       return where ? `${what} in ${where}` : what;
     }
     const parts = cachedActionParts(action);
@@ -356,15 +352,14 @@ export function alertTitle(input: TitleInput): string {
   const refused = events.filter((e) => e.error);
   const failed = events.length > 0 && refused.length === events.length;
   // A group where some calls were refused names what was done apart from what was only tried,
-  // so "stopped logging for A and B" is never said when the call on A failed.
-  const mixed = refused.length > 0 && !failed;
-  const failure = failed ? failureNote(events) : mixed ? failureNote(refused, events.length) : "";
+  // so "stopped CloudTrail logging for trail A and B" is never said when the call on A failed.
+  const failure = refused.length ? failureNote(refused, failed ? undefined : events.length) : "";
   const span = spanPhrase(input.firstSeen, input.lastSeen);
   let title: string;
   if (events.length === 0) {
     title = `${cleanText(rule.title, 120)}: ${who} (${count} events)`;
   } else if (rule.id === "ai-destructive-action" || rule.id === "cloudtrail-tampering") {
-    title = `${who} ${outcomePhrase(events, refused, count, failed)} ${as}${failure}`;
+    title = `${who} ${outcomePhrase(events, refused, count)} ${as}${failure}`;
   } else if (rule.id === "iam-self-modification") {
     const actions = cleanText(listNames(distinct(events.map((e) => e.action)), 3), 120);
     const targets = distinct(events.map(targetName));
@@ -375,7 +370,7 @@ export function alertTitle(input: TitleInput): string {
   } else if (rule.id === "ai-off-hours-burst") {
     title = `${who} made ${count} ${count === 1 ? "call" : "calls"} in ${span} outside business hours ${as}`;
   } else {
-    title = `${cleanText(rule.title, 100)}: ${who} ${outcomePhrase(events, refused, count, failed)} ${as}${failure}`;
+    title = `${cleanText(rule.title, 100)}: ${who} ${outcomePhrase(events, refused, count)} ${as}${failure}`;
   }
   return cleanText(title, MAX_TITLE);
 }

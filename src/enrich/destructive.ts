@@ -43,13 +43,15 @@ add(aws("s3"), "disable", ["PutBucketVersioning"], (p) => {
 
 add(aws("dynamodb"), "delete", ["DeleteTable", "DeleteItem", "DeleteBackup", "DeleteTableReplica"]);
 // Bulk item deletes: batch and transaction writes, PartiQL statements (data events)
-add(aws("dynamodb"), "delete", ["BatchWriteItem", "TransactWriteItems"], writesDelete);
-add(
-  aws("dynamodb"),
-  "delete",
-  ["ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"],
-  partiqlDeletes,
-);
+const DYNAMODB_BATCH_WRITES = ["BatchWriteItem", "TransactWriteItems"];
+const DYNAMODB_PARTIQL = ["ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"];
+add(aws("dynamodb"), "delete", DYNAMODB_BATCH_WRITES, writesDelete);
+add(aws("dynamodb"), "delete", DYNAMODB_PARTIQL, partiqlDeletes);
+/** DynamoDB calls that delete items only among other writes: `action.destructive` tells which did. */
+export const DYNAMODB_ITEM_WRITES: ReadonlySet<string> = new Set([
+  ...DYNAMODB_BATCH_WRITES,
+  ...DYNAMODB_PARTIQL,
+]);
 add(aws("dynamodb"), "disable", ["UpdateContinuousBackups"], (p) => pitrDisabled(p));
 add(aws("dynamodb"), "disable", ["UpdateTable"], (p) => p.deletionProtectionEnabled === false);
 
