@@ -7,7 +7,7 @@ import type { Stats } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join, sep } from "node:path";
 import { FileError } from "./decode.ts";
-import { isDigestOrInsightPath, isOtherServiceLogPath } from "./keys.ts";
+import { isCloudTrailLogKey } from "./keys.ts";
 
 /** One input file: its name and how to read its bytes (lazily, one at a time). */
 export interface InputFile {
@@ -52,8 +52,7 @@ export async function localInputs(args: string[], stdin: () => Promise<Uint8Arra
       const found: string[] = [];
       const skippedBefore = skipped.length;
       for (const path of await walk(arg)) {
-        if (isDigestOrInsightPath(path) || isOtherServiceLogPath(path) || !isTrailFileName(path))
-          skipped.push(path);
+        if (!isCloudTrailLogKey(path) || !isTrailFileName(path)) skipped.push(path);
         else found.push(path);
       }
       if (found.length === 0) empty.push({ dir: arg, passedOver: skipped.length - skippedBefore });
@@ -68,7 +67,9 @@ export async function localInputs(args: string[], stdin: () => Promise<Uint8Arra
 /** Why directories given hold nothing to replay, in one line (LocalInputs.empty). */
 export function describeEmptyDirectories(empty: LocalInputs["empty"]): string {
   const dirs = empty.map(({ dir, passedOver }) =>
-    passedOver ? `${dir} (${passedOver} file(s) passed over: digest, Insights or other names)` : dir,
+    passedOver
+      ? `${dir} (${passedOver} file(s) passed over: digest, Insights, other services' logs or other names)`
+      : dir,
   );
   return `no CloudTrail log files in ${dirs.join(", ")}; replay reads .json, .jsonl and .ndjson files, gzipped or not`;
 }

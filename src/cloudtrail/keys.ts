@@ -7,11 +7,23 @@ export function isDigestOrInsightPath(path: string): boolean {
 }
 
 /**
- * A path under `AWSLogs/` outside a `CloudTrail/` folder: another service's log (VPC Flow Logs, ELB,
- * Config) in a shared log bucket, not a trail file. Paths outside `AWSLogs/` (copied files) are not judged.
+ * Another service's log in a shared log bucket, by AWS's layout: `AWSLogs/[o-org/]<account>/<service>/…`
+ * with a service folder other than `CloudTrail/` (VPC Flow Logs, ELB, Config), or a Hive-style
+ * `AWSLogs/aws-account-id=…/` flow-log partition. Any other path, under a folder a user named
+ * `AWSLogs` included, is not judged.
  */
-const OTHER_SERVICE_LOG = /(^|[/\\])AWSLogs[/\\](?!.*[/\\]CloudTrail[/\\])/;
+const OTHER_SERVICE_LOG =
+  /(^|[/\\])AWSLogs[/\\](?:(?:o-[a-z0-9]+[/\\])?\d{12}[/\\](?!CloudTrail[/\\])|aws-account-id=)/;
 
 export function isOtherServiceLogPath(path: string): boolean {
   return OTHER_SERVICE_LOG.test(path);
+}
+
+/**
+ * True for keys and paths that hold CloudTrail log files: not folder markers, not Digest or Insight
+ * files, and not the other services' logs a shared bucket keeps under `AWSLogs/` (a notification on the
+ * bucket, a listing of it and a copy of it name those too).
+ */
+export function isCloudTrailLogKey(key: string): boolean {
+  return key !== "" && !key.endsWith("/") && !isDigestOrInsightPath(key) && !isOtherServiceLogPath(key);
 }

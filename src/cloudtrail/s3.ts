@@ -8,7 +8,7 @@ import { createGunzip } from "node:zlib";
 import { GetObjectCommand, paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3";
 import { describeAwsError } from "../retry.ts";
 import { FileError, isGzip, NAMED_GZ_NOT_GZIP } from "./decode.ts";
-import { isCloudTrailLogKey } from "./triggers.ts";
+import { isCloudTrailLogKey } from "./keys.ts";
 
 /** CloudTrail files are at most 50 MB uncompressed; the cap stops a gzip bomb from exhausting memory. */
 const DEFAULT_MAX_OBJECT_BYTES = 256 * 1024 * 1024;
@@ -137,7 +137,7 @@ export function parseS3Url(url: string): { bucket: string; prefix: string } {
 
 /**
  * Keys of the CloudTrail log files under `s3://bucket/prefix`, in S3's (lexicographic) order, page by page.
- * Digest and Insight files and folder markers are skipped.
+ * Digest and Insight files, other services' logs and folder markers are skipped (isCloudTrailLogKey).
  */
 export async function* listS3Objects(
   client: S3Client,

@@ -9,7 +9,7 @@
 
 import { z } from "zod";
 import { isObject } from "../json-values.ts";
-import { isDigestOrInsightPath, isOtherServiceLogPath } from "./keys.ts";
+import { isCloudTrailLogKey } from "./keys.ts";
 
 export interface S3ObjectRef {
   bucket: string;
@@ -66,15 +66,6 @@ const CLOUDTRAIL_DETAIL_TYPES: ReadonlySet<string> = new Set([
   "AWS Console Action via CloudTrail",
   "AWS Service Event via CloudTrail",
 ]);
-
-/**
- * True for keys that hold CloudTrail log files: not folder markers, not Digest or Insight files, and
- * not the other services' logs a shared bucket keeps under `AWSLogs/` (a notification on the bucket
- * and a listing of it name those too).
- */
-export function isCloudTrailLogKey(key: string): boolean {
-  return key !== "" && !key.endsWith("/") && !isDigestOrInsightPath(key) && !isOtherServiceLogPath(key);
-}
 
 /** S3 notification keys are URL-encoded with `+` for space. */
 function decodeS3Key(encoded: string): string {

@@ -154,7 +154,7 @@ describe("agenttrail replay", () => {
     expect(empty.status).toBe(2);
     expect(empty.stdout).toBe("");
     expect(empty.stderr).toBe(
-      `agenttrail: no CloudTrail log files in ${dir} (2 file(s) passed over: digest, Insights or other names); replay reads .json, .jsonl and .ndjson files, gzipped or not\n`,
+      `agenttrail: no CloudTrail log files in ${dir} (2 file(s) passed over: digest, Insights, other services' logs or other names); replay reads .json, .jsonl and .ndjson files, gzipped or not\n`,
     );
     // Beside a directory that has trail files, the empty one is still named.
     const bare = mkdtempSync(join(tmpdir(), "agenttrail-bare-"));

@@ -46,7 +46,7 @@ describe("localInputs", () => {
       { dir: bare, passedOver: 0 },
     ]);
     expect(describeEmptyDirectories(empty)).toBe(
-      `no CloudTrail log files in ${digests} (2 file(s) passed over: digest, Insights or other names), ${bare}; replay reads .json, .jsonl and .ndjson files, gzipped or not`,
+      `no CloudTrail log files in ${digests} (2 file(s) passed over: digest, Insights, other services' logs or other names), ${bare}; replay reads .json, .jsonl and .ndjson files, gzipped or not`,
     );
   });
 

@@ -1,11 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import {
-  isCloudTrailLogKey,
-  parseTrigger,
-  type Trigger,
-  TriggerError,
-} from "../../src/cloudtrail/triggers.ts";
+import { isCloudTrailLogKey } from "../../src/cloudtrail/keys.ts";
+import { parseTrigger, type Trigger, TriggerError } from "../../src/cloudtrail/triggers.ts";
 
 const corpus = (name: string) =>
   readFileSync(
@@ -472,7 +468,17 @@ describe("isCloudTrailLogKey", () => {
     expect(isCloudTrailLogKey("my-prefix/AWSLogs/o-abc/111122223333/vpcflowlogs/us-east-2/x.log.gz")).toBe(
       false,
     );
-    // Outside AWSLogs/ (files copied elsewhere) only the name and the Digest/Insight folders count.
+    expect(isCloudTrailLogKey("AWSLogs/aws-account-id=111122223333/aws-service=vpcflowlogs/x.parquet")).toBe(
+      false,
+    );
+    // Outside AWS's layout (files copied elsewhere) only the name and the Digest/Insight folders count,
+    // under a folder a user named AWSLogs too.
     expect(isCloudTrailLogKey("incident-42/trail-part-1.json.gz")).toBe(true);
+    for (const copied of [
+      "/srv/AWSLogs/2026-05/111122223333_CloudTrail_us-east-1_20260508T0905Z_a.json.gz",
+      "case-42/AWSLogs/us-east-1/2026/05/08/111122223333_CloudTrail_us-east-1_20260508T0905Z_a.json.gz",
+    ]) {
+      expect(isCloudTrailLogKey(copied), copied).toBe(true);
+    }
   });
 });
