@@ -250,8 +250,11 @@ export class RunCollector implements Sink {
     this.failures.push({ source: cleanText(source, 1024), reason: cleanText(reason, 500) });
   }
 
-  /** Inputs passed over (digest files, non-trail names, …), each named by path or key: cleaned here. */
-  fileSkipped(...described: string[]): void {
+  /**
+   * Inputs passed over (digest files, non-trail names, …), each named by path or key: cleaned here.
+   * A list, not rest parameters: a copied bucket passes over more paths than a call's arguments hold.
+   */
+  fileSkipped(described: Iterable<string>): void {
     for (const d of described) this.skippedFiles.push(cleanText(d, 1024));
   }
 

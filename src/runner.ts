@@ -105,7 +105,7 @@ async function decoded(
     const result = decodePrepared(prepared, file.source);
     lap("decode");
     if (!result.skippedReason) return { source: file.source, records: result.records };
-    deps.collector.fileSkipped(`${file.source} (${result.skippedReason})`);
+    deps.collector.fileSkipped([`${file.source} (${result.skippedReason})`]);
   } catch (err) {
     deps.collector.fileFailed(file.source, err);
   }

@@ -371,3 +371,16 @@ describe("RunCollector summary, counted as verdicts become final", () => {
     });
   }
 });
+
+describe("RunCollector.fileSkipped", () => {
+  it("takes as many skipped paths as a copied bucket holds, each cleaned", () => {
+    const collector = new RunCollector();
+    // More than a call's arguments hold (~120k): rest parameters would overflow the stack here.
+    const paths = Array.from({ length: 200_000 }, (_, i) => `AWSLogs/111122223333/vpcflowlogs/${i}.log.gz`);
+    collector.fileSkipped(paths);
+    collector.fileSkipped(["evil\u001b[31m\r\nname.json"]);
+    const skipped = collector.summary().files.skipped;
+    expect(skipped).toHaveLength(200_001);
+    expect(skipped.at(-1)).toBe("evil name.json");
+  });
+});

@@ -40,7 +40,7 @@ async function replay(
   // A directory with nothing to read is a wrong path: a summary without it would read as "no AI
   // activity there".
   if (local.empty.length) throw new UsageError(describeEmptyDirectories(local.empty));
-  setup.collector.fileSkipped(...local.skipped);
+  setup.collector.fileSkipped(local.skipped);
   const reportListing = (url: string, err: unknown) => setup.collector.fileFailed(url, err);
   // Local inputs first, then each S3 prefix: one run, one read-ahead, the sinks closed once.
   async function* inputs(): AsyncIterable<InputFile> {
