@@ -60,8 +60,8 @@ export async function buildDetector(
   return {
     detector: new RuleEngine(tuned.linked, config),
     errors: errors.map((e) => `${e.file}${e.ruleId ? ` (${e.ruleId})` : ""}: ${e.reason}`),
-    ruleCount: tuned.enabled,
-    disabledCount: tuned.disabled,
+    ruleCount: tuned.linked.enabled,
+    disabledCount: tuned.linked.disabled,
     exceptionCount: tuned.exceptions,
   };
 }

@@ -14,9 +14,8 @@ import { decodeFile } from "../cloudtrail/decode.ts";
 import { isTrailFileName } from "../cloudtrail/inputs.ts";
 import { type Config, defaultConfig } from "../config.ts";
 import type { MalformedRecord } from "../event.ts";
-import type { LinkedRules, RuleProblem } from "./link.ts";
-import { loadRules } from "./load.ts";
-import { tuneRules, tuningFor } from "./tuning.ts";
+import { DISABLED_REASON, type LinkedRules, type RuleProblem } from "./link.ts";
+import { loadTunedRules } from "./tuning.ts";
 import type { RuleHit } from "./types.ts";
 
 /** What one scenario gave: the rules' hits, and the records the pipeline could not read. */
@@ -155,24 +154,32 @@ export async function runRuleFixtures(
 ): Promise<FixtureReport> {
   const requireFixtures = options.requireFixtures ?? true;
   const configured = options.tuning ?? defaultConfig.rules;
-  // Loaded before tuning: the tuning tested is the part about this directory's rules (tuningFor).
-  const loaded = await loadRules([rulesDir], { placeholders: configured.placeholders });
-  const tuning = tuningFor(configured, new Set(loaded.rules.map((r) => r.meta.id)));
-  const tuned = tuneRules(loaded.rules, tuning);
+  // The tuning tested is the part about this directory's rules; the rest is for `rules lint`.
+  const {
+    loaded,
+    tuned,
+    errors: loadErrors,
+  } = await loadTunedRules([rulesDir], configured, {
+    onlyLoadedRules: true,
+  });
   const linked = tuned.linked;
-  const disabled = new Set(tuning.disabled);
+  // Why a rule is not tested: the tuning left it out (linked.off), or it is disabled and runs on
+  // only to feed a correlation.
+  const offReasons = new Map(linked.off.map((o) => [o.rule.meta.id, o.reason]));
+  const disabled = new Set(configured.disabled);
   const fixturesRoot = join(rulesDir, "fixtures");
   const fixtureIds = new Set(await listDirs(fixturesRoot));
   const results: RuleFixtureResult[] = [];
-  // In load order; a disabled rule from what was loaded (linking drops those that feed no correlation),
-  // the others as linked (their alert flag settled). A duplicated id is tested once, as linking keeps it.
+  // In load order; the rules tested as linked (their alert flag settled). A duplicated id is tested
+  // once, as linking keeps it.
   const linkedById = new Map(linked.rules.map((r) => [r.meta.id, r]));
   const seen = new Set<string>();
   for (const loadedRule of loaded.rules) {
     const id = loadedRule.meta.id;
     if (seen.has(id)) continue;
     seen.add(id);
-    if (disabled.has(id)) {
+    const offReason = offReasons.get(id) ?? (disabled.has(id) ? DISABLED_REASON : undefined);
+    if (offReason) {
       fixtureIds.delete(id);
       results.push({
         ruleId: id,
@@ -180,7 +187,7 @@ export async function runRuleFixtures(
         file: loadedRule.file,
         status: "disabled",
         cases: [],
-        reason: "turned off by the configuration (rules.disabled): fixtures not run",
+        reason: `${offReason}: fixtures not run`,
       });
       continue;
     }
@@ -222,7 +229,6 @@ export async function runRuleFixtures(
       reason: `fixtures/${orphan} has no loaded rule with that id`,
     });
   }
-  const loadErrors = [...loaded.errors, ...tuned.problems];
   return { results, loadErrors, ok: loadErrors.length === 0 && results.every((r) => r.status !== "fail") };
 }
 

@@ -36,10 +36,16 @@ export interface LinkedRules {
   disabled: number;
   /** Rules in `rules` that were not disabled: the others run on only to feed a correlation. */
   enabled: number;
+  /**
+   * Rules the tuning left out of `rules`, with why: disabled by id, or a base rule that fed only
+   * disabled correlations (so `rules test` can say why a rule with fixtures is not run).
+   */
+  off: { rule: CompiledRule; reason: string }[];
 }
 
 /** Where a problem with the disabled list is reported from. */
 const DISABLED_SOURCE = "config rules.disabled";
+export const DISABLED_REASON = "turned off by the configuration (rules.disabled)";
 
 export function linkRules(
   input: readonly CompiledRule[],
@@ -73,6 +79,7 @@ export function linkRules(
   const correlations: LinkedCorrelation[] = [];
   const referenced = new Map<CompiledDetectionRule, boolean>(); // → some referencing correlation generates
   const dropped = new Set<CompiledRule>();
+  const off: LinkedRules["off"] = [];
   // Base rules of the enabled correlations (`referenced` holds those of the disabled ones too).
   const fed = new Set<CompiledDetectionRule>();
   for (const r of unique) {
@@ -121,6 +128,7 @@ export function linkRules(
     for (const b of bases) referenced.set(b, (referenced.get(b) ?? false) || r.generate);
     if (disabled.has(r.meta.id)) {
       dropped.add(r);
+      off.push({ rule: r, reason: DISABLED_REASON });
       continue;
     }
     correlations.push({ rule: r, bases });
@@ -137,10 +145,16 @@ export function linkRules(
       const generates = referenced.get(r);
       let alert = r.policy.alert ?? (generates === undefined ? true : generates);
       if (disabled.has(r.meta.id)) {
-        if (!fed.has(r)) continue;
+        if (!fed.has(r)) {
+          off.push({ rule: r, reason: DISABLED_REASON });
+          continue;
+        }
         alert = false;
         feedingOnly++;
-      } else if (!alert && referenced.has(r) && !fed.has(r)) continue; // fed only a disabled correlation
+      } else if (!alert && referenced.has(r) && !fed.has(r)) {
+        off.push({ rule: r, reason: "feeds only correlations the configuration turns off" });
+        continue;
+      }
       const linked = alert === r.meta.alert ? r : { ...r, meta: { ...r.meta, alert } };
       linkedBase.set(r, linked);
       detections.push(linked);
@@ -157,5 +171,6 @@ export function linkRules(
     problems,
     disabled: turnedOff,
     enabled: rules.length - feedingOnly,
+    off,
   };
 }

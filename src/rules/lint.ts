@@ -27,8 +27,6 @@ export interface LintReport {
   counts: Record<LintStatus, number>;
   /** True when every rule document loaded or was skipped as not-for-us. */
   ok: boolean;
-  /** The rules that loaded, for callers that go on to use them. */
-  rules: CompiledRule[];
 }
 
 export interface LintOptions {
@@ -41,12 +39,17 @@ export interface LintOptions {
 
 export async function lintRules(paths: readonly string[], options: LintOptions = {}): Promise<LintReport> {
   // What the CLI and the Lambda would report for this configuration.
-  const { loaded, errors } = await loadTunedRules(paths, options.tuning ?? defaultConfig.rules);
-  // A document linking left out (a duplicate id, a broken correlation) is listed by its error alone.
-  const refused = new Set(errors.map((e) => documentKey(e.file, e.ruleId)));
-  const rules = loaded.rules.filter((r) => !refused.has(documentKey(r.file, r.meta.id)));
+  const { loaded, tuned, errors } = await loadTunedRules(paths, options.tuning ?? defaultConfig.rules);
+  // A document linking refused (a duplicate id, a broken correlation) is listed by its error alone:
+  // "loaded" are those it kept, running or turned off by the tuning. By file and id, as exceptions
+  // hand linking narrowed copies of the rules.
+  const { linked } = tuned;
+  const kept = new Set(
+    [...linked.rules, ...linked.off.map((o) => o.rule)].map((r) => documentKey(r.file, r.meta.id)),
+  );
   const entries: LintEntry[] = [];
-  for (const r of rules) {
+  for (const r of loaded.rules) {
+    if (!kept.has(documentKey(r.file, r.meta.id))) continue;
     entries.push({
       file: r.file,
       ruleId: r.meta.id,
@@ -66,7 +69,6 @@ export async function lintRules(paths: readonly string[], options: LintOptions =
     files: loaded.files,
     counts,
     ok: counts.error === 0 && counts.unsupported === 0,
-    rules,
   };
 }
 

@@ -13,11 +13,11 @@ import { type LoadOptions, type LoadResult, loadRules } from "./load.ts";
 export type RuleTuning = Omit<Config["rules"], "placeholders"> & Required<LoadOptions>;
 
 export interface TunedRules {
-  /** The rules linked as they run (disabled ones out, or only feeding): what the engine takes. */
+  /**
+   * The rules linked as they run (disabled ones out, or only feeding): what the engine takes; its
+   * `enabled` and `disabled` count the rules that run and those turned off.
+   */
   linked: LinkedRules;
-  /** Rules that run and were not disabled (a disabled rule may run on, only to feed a correlation). */
-  enabled: number;
-  disabled: number;
   /** Exceptions in force: those that narrow a rule that still runs. */
   exceptions: number;
   /**
@@ -33,8 +33,6 @@ export function tuneRules(rules: readonly CompiledRule[], tuning: RuleTuning): T
   const running = new Set(linked.rules.map((r) => r.meta.id));
   return {
     linked,
-    enabled: linked.enabled,
-    disabled: linked.disabled,
     exceptions: narrowed.narrowed.filter((ids) => ids.some((id) => running.has(id))).length,
     problems: [...narrowed.problems, ...linked.problems],
   };
@@ -62,9 +60,19 @@ export interface TunedRuleLoad {
   errors: RuleProblem[];
 }
 
-/** The rules under `paths` (see loadRules), with the placeholders and tuning of `tuning`. */
-export async function loadTunedRules(paths: readonly string[], tuning: RuleTuning): Promise<TunedRuleLoad> {
+/**
+ * The rules under `paths` (see loadRules), with the placeholders and tuning of `tuning`. With
+ * `onlyLoadedRules`, tuning entries naming rules not loaded here are left out (tuningFor), not reported.
+ */
+export async function loadTunedRules(
+  paths: readonly string[],
+  tuning: Config["rules"],
+  options: { onlyLoadedRules?: boolean } = {},
+): Promise<TunedRuleLoad> {
   const loaded = await loadRules(paths, { placeholders: tuning.placeholders });
-  const tuned = tuneRules(loaded.rules, tuning);
+  const applied = options.onlyLoadedRules
+    ? tuningFor(tuning, new Set(loaded.rules.map((r) => r.meta.id)))
+    : tuning;
+  const tuned = tuneRules(loaded.rules, applied);
   return { loaded, tuned, errors: [...loaded.errors, ...tuned.problems] };
 }

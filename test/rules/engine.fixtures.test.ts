@@ -116,6 +116,45 @@ describe("runRuleFixtures", () => {
     expect(byId).toEqual({ call: "no-fixtures", burst: "pass" });
   });
 
+  it("tests the rules as linked, in load order, a duplicated id once", async () => {
+    // A Sigma-default base rule (no agenttrail.alert) only feeds its correlation once linked.
+    const base = `title: call\nid: call\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    eventSource: s3.amazonaws.com\n  condition: s\n---\ntitle: burst\nid: burst\ncorrelation:\n  type: event_count\n  rules: [call]\n  timespan: 5m\n  condition: {gte: 2}\n`;
+    const dir = await fixtureDir({
+      "a-trail.yml": RULE,
+      "b-burst.yml": base,
+      "c-again.yml": RULE.replace("Trail deleted", "Trail deleted again"),
+      "fixtures/trail-deleted/match/delete.json": [record({ eventName: "DeleteTrail" })],
+      "fixtures/trail-deleted/nomatch/stop.json": [record({ eventName: "StopLogging" })],
+      "fixtures/burst/match/two.json": [record(), record()],
+      "fixtures/burst/nomatch/one.json": [record()],
+    });
+    const report = await runRuleFixtures(dir, runScenario);
+    expect(report.results.map((r) => [r.ruleId, r.status])).toEqual([
+      ["trail-deleted", "pass"],
+      ["call", "no-fixtures"],
+      ["burst", "pass"],
+    ]);
+    expect(report.results[0].title).toBe("Trail deleted");
+    expect(report.loadErrors.map((e) => e.reason)).toEqual([expect.stringMatching(/^duplicate rule id/)]);
+  });
+
+  it("says why a base rule is not tested when the correlation it fed is disabled", async () => {
+    const withFixtures = `title: call\nid: call\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    eventSource: s3.amazonaws.com\n  condition: s\n---\ntitle: burst\nid: burst\ncorrelation:\n  type: event_count\n  rules: [call]\n  timespan: 5m\n  condition: {gte: 2}\n`;
+    const dir = await fixtureDir({
+      "burst.yml": withFixtures,
+      "fixtures/call/match/one.json": [record()],
+      "fixtures/call/nomatch/other.json": [record({ eventSource: "ec2.amazonaws.com" })],
+    });
+    const report = await runRuleFixtures(dir, runScenario, {
+      tuning: parseConfig({ rules: { disabled: ["burst"] } }).rules,
+    });
+    expect(report.ok).toBe(true);
+    expect(report.results.map((r) => [r.ruleId, r.status, r.reason])).toEqual([
+      ["call", "disabled", "feeds only correlations the configuration turns off: fixtures not run"],
+      ["burst", "disabled", "turned off by the configuration (rules.disabled): fixtures not run"],
+    ]);
+  });
+
   it("reads fixtures in every format replay reads: JSON Lines, EventBridge events, gzipped", async () => {
     const deleted = record({ eventName: "DeleteTrail", eventSource: "cloudtrail.amazonaws.com" });
     const event = {

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import { defaultConfig } from "../../src/config.ts";
+import { defaultConfig, parseConfig } from "../../src/config.ts";
 import type { CompiledDetectionRule, CompiledRule } from "../../src/rules/compile.ts";
 import { RuleEngine } from "../../src/rules/engine.ts";
 import { compileField } from "../../src/rules/fields.ts";
@@ -418,6 +418,21 @@ describe("loading", () => {
     expect(byId.gcp.status).toBe("skipped");
     expect(report.counts).toEqual({ loaded: 1, skipped: 1, error: 1, unsupported: 1 });
     expect(report.ok).toBe(false);
+  });
+
+  it("lint lists a document linking refused by its error alone, and a disabled rule as loaded", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "lint-"));
+    const rule = (id: string, title: string) =>
+      `title: ${title}\nid: ${id}\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    eventName: A\n  condition: s`;
+    await writeFile(join(dir, "a.yml"), rule("dup", "first"));
+    await writeFile(join(dir, "b.yml"), [rule("dup", "second"), rule("quiet", "quiet")].join("\n---\n"));
+    const report = await lintRules([dir], { tuning: parseConfig({ rules: { disabled: ["quiet"] } }).rules });
+    expect(report.entries.map((e) => [e.ruleId, e.title, e.status])).toEqual([
+      ["dup", "first", "loaded"],
+      ["dup", undefined, "error"],
+      ["quiet", "quiet", "loaded"],
+    ]);
+    expect(report.counts).toMatchObject({ loaded: 2, error: 1 });
   });
 });
 

@@ -19,8 +19,8 @@ describe("tuneRules: what a run is told is running and in force", () => {
   it("counts the rules that run: not those a disabled correlation took with it", () => {
     const tuned = tune({ disabled: ["s3-burst"] });
     expect(tuned.linked.rules.map((r) => r.meta.id)).toEqual(["bucket-deleted"]);
-    expect(tuned.disabled).toBe(1);
-    expect(tuned.enabled).toBe(1);
+    expect(tuned.linked.disabled).toBe(1);
+    expect(tuned.linked.enabled).toBe(1);
   });
 
   it("does not count a disabled base rule that runs on only to feed its correlation", () => {
@@ -30,7 +30,7 @@ describe("tuneRules: what a run is told is running and in force", () => {
       "s3-burst",
       "s3-call",
     ]);
-    expect(tuned.enabled).toBe(2);
+    expect(tuned.linked.enabled).toBe(2);
   });
 
   it("counts an exception in force only while a rule it narrows still runs", () => {
