@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { readConfigFile } from "../config-file.ts";
-import { builtinRulesDir, runRulePaths, scenarioRunner } from "../detection.ts";
+import { runRulePaths, scenarioRunner } from "../detection.ts";
 import { formatFixtureReport, runRuleFixtures } from "../rules/fixtures.ts";
 import { formatLintReport, lintRules } from "../rules/lint.ts";
 import { parseOrUsage, UsageError } from "./options.ts";
@@ -18,6 +18,8 @@ export async function rulesCommand(args: string[]): Promise<number> {
       allowPositionals: true,
     }),
   );
+  // The rules as a run with this configuration has them (the defaults without --config).
+  const config = await readConfigFile(values.config);
   if (sub === "lint") {
     // The rules a run with `--rules DIR...` loads: duplicate ids across the sets, and the config's
     // tuning (disabled ids, exceptions), are checked against what will run.
@@ -25,18 +27,17 @@ export async function rulesCommand(args: string[]): Promise<number> {
     if (!builtin && positionals.length === 0)
       throw new UsageError("rules lint --no-builtin-rules needs a rule directory to lint");
     const paths = runRulePaths({ builtin, extraDirs: positionals });
-    const config = values.config ? await readConfigFile(values.config) : undefined;
-    const report = await lintRules(paths, { tuning: config?.rules });
+    const report = await lintRules(paths, { tuning: config.rules });
     process.stdout.write(`${formatLintReport(report)}\n`);
     return report.ok ? 0 : 1;
   }
   if (sub === "test") {
     if (values["no-builtin-rules"])
       throw new UsageError("rules test tests the directories given (the built-in pack without any)");
-    // The rules as a run with this configuration has them (the defaults without --config).
-    const config = await readConfigFile(values.config);
     let ok = true;
-    for (const dir of positionals.length ? positionals : [builtinRulesDir()]) {
+    // Each directory on its own; none given: the built-in pack, checked as a run checks it.
+    const dirs = positionals.length ? positionals : runRulePaths({ builtin: true, extraDirs: [] });
+    for (const dir of dirs) {
       const report = await runRuleFixtures(dir, scenarioRunner(config), { tuning: config.rules });
       process.stdout.write(`${formatFixtureReport(report)}\n`);
       ok &&= report.ok;

@@ -63,8 +63,8 @@ export function withExceptions(
     if (!tests || r.kind !== "detection") return r;
     const { match } = r;
     // Only events the rule matches reach the exceptions: they cost nothing on the rest.
-    const narrowed: EventPredicate = (e) => match(e) && !tests.some((t) => t(e));
-    return { ...r, match: narrowed };
+    const matchUnlessExcepted: EventPredicate = (e) => match(e) && !tests.some((t) => t(e));
+    return { ...r, match: matchUnlessExcepted };
   });
   return { rules: out, problems, narrowed };
 }

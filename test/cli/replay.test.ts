@@ -244,6 +244,19 @@ describe("agenttrail replay", () => {
 });
 
 describe("agenttrail rules", () => {
+  it("test and lint stop with one line when the built-in rules are missing (a setting, not a bug)", () => {
+    const missing = join(tmpdir(), "agenttrail-no-such-rules-dir");
+    for (const sub of ["test", "lint"]) {
+      const r = spawnSync(process.execPath, ["bin/agenttrail.js", "rules", sub], {
+        encoding: "utf8",
+        timeout: 60_000,
+        env: { ...process.env, AGENTTRAIL_RULES_DIR: missing },
+      });
+      expect(r.status, sub + r.stderr).toBe(2);
+      expect(r.stderr).toBe(`agenttrail: built-in rules not found at ${missing}\n`);
+    }
+  });
+
   it("tests the built-in rules' fixtures and lints rule directories", () => {
     const t = agenttrail(["rules", "test"]);
     expect(t.status, t.stdout + t.stderr).toBe(0);

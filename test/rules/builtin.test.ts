@@ -13,7 +13,6 @@ import { securityDisableActions } from "../../src/enrich/tampering.ts";
 import { processBatch } from "../../src/pipeline.ts";
 import { RuleEngine } from "../../src/rules/engine.ts";
 import { type RunScenario, runRuleFixtures } from "../../src/rules/fixtures.ts";
-import { linkRules } from "../../src/rules/link.ts";
 import { loadRules } from "../../src/rules/load.ts";
 import { loadTunedRules } from "../../src/rules/tuning.ts";
 import type { RuleHit } from "../../src/rules/types.ts";
@@ -153,7 +152,7 @@ describe("built-in rules on the invictus-ir attack simulation (real trail files,
 
 describe("ai-destructive-action on DynamoDB bulk deletes", () => {
   it("groups an agent's BatchWriteItem deletes by the table named in requestItems", async () => {
-    const loaded = await loadRules([RULES_DIR]);
+    const { tuned } = await loadTunedRules([RULES_DIR], defaultConfig.rules);
     const fixture = join(
       RULES_DIR,
       "fixtures/ai-destructive-action/match/mcp-batch-write-deletes-orders-items.json",
@@ -161,7 +160,7 @@ describe("ai-destructive-action on DynamoDB bulk deletes", () => {
     const records = JSON.parse(readFileSync(fixture, "utf8")) as unknown[];
     // the table only in requestItems: the group must not come from the resources list
     for (const r of records) delete (r as { resources?: unknown }).resources;
-    const { hits } = await runScenario(records, linkRules(loaded.rules));
+    const { hits } = await runScenario(records, tuned.linked);
     const destructive = hits.filter((h) => h.rule.id === "ai-destructive-action");
     expect(destructive.flatMap((h) => h.events.map((e) => e.action))).toEqual([
       "BatchWriteItem",
