@@ -481,4 +481,45 @@ describe("the Lambda's sinks (lambdaSinks, as functions/handler.ts builds them)"
       cloudWatch.destroy();
     }
   });
+
+  it("publish alerts with the configured message structure (alerts.messageStructure)", async () => {
+    for (const structure of ["json", "string"] as const) {
+      // A state table of its own: the second run's alerts are new, not updates of the first's.
+      const table = await createStoreTable();
+      const sns = new SNSClient(awsClientConfig());
+      const cloudWatch = new CloudWatchClient({ ...awsClientConfig(), disableRequestCompression: true });
+      const published: (string | undefined)[] = [];
+      sns.middlewareStack.add(
+        (next, context) => async (args) => {
+          // Several alerts go out in a PublishBatch, one in a Publish.
+          const input = args.input as {
+            MessageStructure?: string;
+            PublishBatchRequestEntries?: { MessageStructure?: string }[];
+          };
+          if (context.commandName === "PublishCommand") published.push(input.MessageStructure);
+          if (context.commandName === "PublishBatchCommand")
+            for (const e of input.PublishBatchRequestEntries ?? []) published.push(e.MessageStructure);
+          return next(args);
+        },
+        { step: "initialize", name: "recordStructure" },
+      );
+      try {
+        const feed = await createTopicWithQueue(sns);
+        const config = { ...deps.config, alerts: { ...deps.config.alerts, messageStructure: structure } };
+        const run = {
+          ...deps,
+          config,
+          store: new DynamoStore({ client: ddb, tableName: table }),
+          sinks: lambdaSinks({ sns, cloudWatch }, config, feed.topicArn),
+          detector: (await buildDetector(config, { builtin: true, extraDirs: [] })).detector,
+        };
+        await handleInvocation(s3Notification([await put(trailFile(mcpAgentFile(clock)))]), run);
+        expect(published.length, structure).toBeGreaterThan(0);
+        expect(new Set(published), structure).toEqual(new Set([structure === "json" ? "json" : undefined]));
+      } finally {
+        sns.destroy();
+        cloudWatch.destroy();
+      }
+    }
+  });
 });
