@@ -60,7 +60,7 @@ export interface BatchSummary {
 }
 
 /** Malformed records named on a batch's log line; the count covers the rest. */
-export const MAX_LOGGED_MALFORMED = 20;
+const MAX_LOGGED_MALFORMED = 20;
 
 export interface InvocationSummary {
   trigger: "s3-objects" | "sqs" | "cloudtrail-records" | "ignored";

@@ -379,6 +379,22 @@ describe("handleInvocation", () => {
     ]);
     const line = JSON.parse(logLines.find((l) => l.includes('"msg":"batch"')) as string);
     expect(line.malformedRecords).toEqual(summary.batches[0].malformedRecords);
+
+    // A file of many broken records: the log line lists the first 20 and counts them all.
+    const many = Array.from({ length: 25 }, (_, i) => ({ ...broken, eventID: `broken-many-${i}` }));
+    const big = await handleInvocation(
+      s3Notification([
+        await put(
+          trailFile([good, ...many]),
+          "AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/22/123456789012_CloudTrail_us-east-1_20261122T0400Z_many.json.gz",
+        ),
+      ]),
+      deps,
+    );
+    expect(big.batches[0]).toMatchObject({ malformed: 25 });
+    expect(big.batches[0].malformedRecords?.map((m) => m.index)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
   });
 
   it("a failed publish loses no re-attribution: the retry revives the parked calls again", async () => {
