@@ -78,6 +78,7 @@ export function recordsOfScan(
     return v;
   };
   const records = new Array<unknown>(scan.records);
+  const builders = shapes.map(recordBuilder);
   let at = 0;
   for (let i = 0; i < scan.records; i++) {
     const shape = slots[at++];
@@ -85,13 +86,56 @@ export function recordsOfScan(
       records[i] = value(slots[at++]);
       continue;
     }
-    const keys = shapes[shape];
-    const record: Record<string, unknown> = {};
-    for (let k = 0; k < keys.length; k++) record[keys[k]] = value(slots[at++]);
-    records[i] = record;
+    records[i] = builders[shape](value, slots, at);
+    at += shapes[shape].length;
   }
   return records;
 }
+
+/** Builds one record of a shape from its slots (its keys in order, one slot each). */
+type RecordBuilder = (value: (slot: number) => unknown, slots: Int32Array, at: number) => unknown;
+
+/**
+ * A shape's record builder. Records are built as object literals of their shape's keys: V8 makes
+ * every record of a shape from one template with all its fields in the object, where assigning key
+ * after key to an empty object moved most of them out to a separate store, grown as it went: the
+ * records were slower to build, and every later stage slower to read.
+ * The literal's keys are JSON string literals, which JavaScript reads back as the same strings
+ * whatever a record holds. `__proto__` as a literal key would set the prototype: the scan keeps such
+ * a record WHOLE, and a shape with one is built key by key here all the same. So are shapes of many
+ * keys (no CloudTrail record has them; a function per odd shape would cost more than it saves) and
+ * every shape where code cannot be made from strings (node --disallow-code-generation-from-strings).
+ * Builders are kept by key list, a bounded number.
+ */
+function recordBuilder(keys: readonly string[]): RecordBuilder {
+  const id = JSON.stringify(keys);
+  let build = recordBuilders.get(id);
+  if (build) return build;
+  build = keys.length <= MAX_LITERAL_KEYS && !keys.includes("__proto__") ? literalBuilder(keys) : undefined;
+  build ??= (value, slots, at) => {
+    const record: Record<string, unknown> = {};
+    for (let k = 0; k < keys.length; k++) record[keys[k]] = value(slots[at + k]);
+    return record;
+  };
+  if (recordBuilders.size >= MAX_RECORD_BUILDERS) recordBuilders.clear();
+  recordBuilders.set(id, build);
+  return build;
+}
+
+function literalBuilder(keys: readonly string[]): RecordBuilder | undefined {
+  const fields = keys.map((key, k) => `${JSON.stringify(key)}: value(slots[at + ${k}])`);
+  try {
+    return new Function("value", "slots", "at", `return {${fields.join(", ")}};`) as RecordBuilder;
+  } catch (err) {
+    // Code generation disallowed (EvalError). Anything else is a fault of the code made here.
+    if (err instanceof EvalError) return undefined;
+    throw err;
+  }
+}
+
+const MAX_LITERAL_KEYS = 64;
+const MAX_RECORD_BUILDERS = 512;
+const recordBuilders = new Map<string, RecordBuilder>();
 
 /**
  * The values of JSON texts, in one parse. The scan only delimits objects and arrays: when some text

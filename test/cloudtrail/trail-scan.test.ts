@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -114,6 +115,37 @@ describe("scanTrailFile + recordsOfScan", () => {
     expect(Object.hasOwn(a, "__proto__")).toBe(true);
     expect((a as { polluted?: boolean }).polluted).toBeUndefined();
     expect(b.eventName).toBe("B");
+  });
+
+  it("builds records whose keys would read differently as code exactly as JSON.parse does", () => {
+    // Records are built from their keys as object-literal code: keys that would break out of a
+    // string literal, or that a literal treats apart (integer keys, __proto__), must not matter.
+    const keys = ['"', "\\", "'", "`$" + "{x}`", "*/", "\u2028", "\u2029", "\ud800", "0", "10", "-1"];
+    const odd = Object.fromEntries(keys.map((k, i) => [k, i]));
+    const text = JSON.stringify({
+      Records: [
+        { eventName: "A", ...odd, constructor: "c", toString: "t" },
+        { eventName: "B", ...odd, constructor: "c", toString: "t" },
+        Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`k${i}`, i])),
+        Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, i])),
+      ],
+    });
+    const records = expectSameAsParse(text) as Record<string, unknown>[];
+    for (const r of records) expect(Object.getPrototypeOf(r)).toBe(Object.prototype);
+    expect(records[0]['"']).toBe(0);
+    expect(Object.keys(records[0]).slice(0, 2)).toEqual(["0", "10"]);
+  });
+
+  it("builds records key by key where node may not make code from strings", () => {
+    const text = JSON.stringify({ Records: [{ eventName: "A", n: 1 }, { eventName: "B", n: 2 }, 3] });
+    const script = [
+      'const { recordsOfScan } = await import("./src/cloudtrail/trail-scan.ts");',
+      'const { scanTrailFile } = await import("./src/cloudtrail/trail-scanner.mjs");',
+      "process.stdout.write(JSON.stringify(recordsOfScan(scanTrailFile(Buffer.from(process.argv[1])))));",
+    ].join("\n");
+    const flags = ["--disallow-code-generation-from-strings", "--import", "tsx", "--input-type=module"];
+    const out = execFileSync(process.execPath, [...flags, "-e", script, text], { encoding: "utf8" });
+    expect(JSON.parse(out)).toStrictEqual(JSON.parse(text).Records);
   });
 
   it("takes the last of repeated keys, where the first one stood, as JSON.parse does", () => {
