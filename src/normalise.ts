@@ -171,11 +171,36 @@ export function parseStsArn(arn: string): {
   return {};
 }
 
+/** The principal of a record without userIdentity: shared and frozen (nothing changes a principal). */
+const NO_PRINCIPAL: Principal = Object.freeze(principal("", "unknown"));
+
+/**
+ * A principal with every field, absent ones undefined: all principals share one layout, so the
+ * stages that read them (attribution, detection, alerts) see one kind of object, not one per
+ * combination of fields present. JSON and toEqual read an undefined field as absent.
+ */
+function principal(type: string, display: string): Principal {
+  return {
+    type,
+    arn: undefined,
+    roleArn: undefined,
+    roleName: undefined,
+    sessionName: undefined,
+    userName: undefined,
+    accessKeyId: undefined,
+    sourceIdentity: undefined,
+    account: undefined,
+    invokedBy: undefined,
+    principalId: undefined,
+    display,
+  };
+}
+
 function principalOf(r: CloudTrailRecord): Principal {
   const ui = r.userIdentity;
-  if (!ui) return { type: "", display: "unknown" };
+  if (!ui) return NO_PRINCIPAL;
   const issuer = ui.sessionContext?.sessionIssuer ?? undefined;
-  const p: Principal = { type: ui.type ?? "", display: "" };
+  const p = principal(ui.type ?? "", "");
   if (ui.arn) p.arn = ui.arn;
   if (ui.accountId) p.account = ui.accountId;
   if (ui.accessKeyId) p.accessKeyId = ui.accessKeyId;

@@ -69,6 +69,35 @@ describe("normaliseRecord", () => {
     expect(n.ok && [n.event.action, n.event.rawAction]).toEqual(["ListFunctions", "ListFunctions20150331"]);
   });
 
+  it("gives every principal the same fields, in one order, whatever the record held", () => {
+    // Later stages read principals at every call: one layout keeps those reads on one kind of object.
+    const keysOf = (userIdentity: unknown): string[] => {
+      const n = normaliseRecord(
+        {
+          eventTime: "2026-01-01T00:00:00Z",
+          eventSource: "s3.amazonaws.com",
+          eventName: "GetObject",
+          userIdentity,
+        },
+        origin,
+      );
+      if (!n.ok) throw new Error(n.reason);
+      return Object.keys(n.event.principal);
+    };
+    const root = keysOf({ type: "Root", arn: "arn:aws:iam::111122223333:root", accountId: "111122223333" });
+    expect(root).toContain("sessionName");
+    expect(keysOf({ type: "AWSService", invokedBy: "ec2.amazonaws.com" })).toEqual(root);
+    expect(keysOf(undefined)).toEqual(root);
+    const role = keysOf({
+      type: "AssumedRole",
+      arn: "arn:aws:sts::111122223333:assumed-role/r/s",
+      sessionContext: {
+        sessionIssuer: { type: "Role", arn: "arn:aws:iam::111122223333:role/r", userName: "r" },
+      },
+    });
+    expect(role).toEqual(root);
+  });
+
   it("parses assumed-role principals: role, session, role ARN with path", () => {
     const n = normaliseRecord(
       {
