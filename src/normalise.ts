@@ -70,7 +70,6 @@ export function normaliseRecord(raw: unknown, origin: RecordOrigin): NormaliseRe
   if (!time)
     return { ok: false, reason: `eventTime is not a time: ${JSON.stringify(r.eventTime).slice(0, 40)}` };
 
-  const error = errorOf(r);
   const event: AuditEvent = {
     id: r.eventID || syntheticId(obj),
     time,
@@ -90,8 +89,9 @@ export function normaliseRecord(raw: unknown, origin: RecordOrigin): NormaliseRe
     actor: UNATTRIBUTED,
     facts: NO_FACTS,
     origin,
+    // Always present (undefined when the call succeeded): every event has one layout.
+    error: errorOf(r),
   };
-  if (error) event.error = error;
   return { ok: true, event };
 }
 

@@ -98,6 +98,25 @@ describe("normaliseRecord", () => {
     expect(role).toEqual(root);
   });
 
+  it("gives a failed call's event the same fields, in one order, as a successful one's", () => {
+    const keysOf = (extra: Record<string, unknown>): string[] => {
+      const n = normaliseRecord(
+        {
+          eventTime: "2026-01-01T00:00:00Z",
+          eventSource: "s3.amazonaws.com",
+          eventName: "GetObject",
+          ...extra,
+        },
+        origin,
+      );
+      if (!n.ok) throw new Error(n.reason);
+      return Object.keys(n.event);
+    };
+    const ok = keysOf({});
+    expect(ok).toContain("error");
+    expect(keysOf({ errorCode: "AccessDenied", errorMessage: "no" })).toEqual(ok);
+  });
+
   it("parses assumed-role principals: role, session, role ARN with path", () => {
     const n = normaliseRecord(
       {
