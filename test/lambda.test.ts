@@ -330,7 +330,7 @@ describe("handleInvocation", () => {
     );
     expect(summary).toMatchObject({ trigger: "sqs", batches: [], batchItemFailures: [] });
     expect(logLines.map((l) => JSON.parse(l))).toEqual([
-      { msg: "ignored", reason: "SQS message m-flow names no CloudTrail log file" },
+      { msg: "ignored", reason: "SQS message m-flow: S3 notification names no CloudTrail log file" },
       {
         msg: "ignored",
         reason: 'SQS message m-insight: EventBridge detail-type "AWS Insight via CloudTrail"',
