@@ -494,11 +494,11 @@ describe("alertMessage", () => {
 
   it("with the string structure, is the alert JSON itself, trimmed the same way", async () => {
     const [alert] = await makeAlerts(1);
-    expect(JSON.parse(alertMessage(alert, MAX_MESSAGE_BYTES, "string").message)).toEqual(
+    expect(JSON.parse(alertMessage(alert, { messageStructure: "string" }).message)).toEqual(
       JSON.parse((JSON.parse(alertMessage(alert).message) as { sqs: string }).sqs),
     );
     const huge: Alert = { ...alert, sample: [{ eventID: "big", list: Array(200).fill("q".repeat(2000)) }] };
-    const m = alertMessage(huge, MAX_MESSAGE_BYTES, "string");
+    const m = alertMessage(huge, { messageStructure: "string" });
     expect(m.bytes).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
     expect((JSON.parse(m.message) as { sampleOmitted?: number }).sampleOmitted).toBe(1);
   });
@@ -514,7 +514,7 @@ describe("alertMessage", () => {
     };
     // Room for the alert without its sample's record, but not for its 50 ids and long texts.
     const maxBytes = alertMessage({ ...long, sample: [] }).bytes + MESSAGE_MARGIN_BYTES - 3000;
-    const m = alertMessage(long, maxBytes);
+    const m = alertMessage(long, { maxBytes });
     expect(m.bytes).toBeLessThanOrEqual(maxBytes - MESSAGE_MARGIN_BYTES);
     const sqs = JSON.parse((JSON.parse(m.message) as { sqs: string }).sqs) as Alert & {
       sampleOmitted?: number;
@@ -527,7 +527,7 @@ describe("alertMessage", () => {
     expect(sqs.description?.length).toBeLessThanOrEqual(500);
     expect(sqs.runbook?.length).toBeLessThanOrEqual(500);
     expect(sqs.id).toBe(alert.id);
-    expect(() => alertMessage(long, MESSAGE_MARGIN_BYTES + 500)).toThrow(SinkPublishError);
+    expect(() => alertMessage(long, { maxBytes: MESSAGE_MARGIN_BYTES + 500 })).toThrow(SinkPublishError);
   });
 
   it("publishes the trimmed message through moto", async () => {
