@@ -6,6 +6,7 @@ import { type Config, ConfigError } from "./config.ts";
 import { processBatch } from "./pipeline.ts";
 import { RuleEngine } from "./rules/engine.ts";
 import type { RunScenario } from "./rules/fixtures.ts";
+import type { LinkedRules } from "./rules/link.ts";
 import { loadTunedRules } from "./rules/tuning.ts";
 import { replayState } from "./state/memory.ts";
 
@@ -71,11 +72,19 @@ export async function buildDetector(
  * with only the given rules and fresh in-memory state: what `agenttrail rules test` replays.
  */
 export function scenarioRunner(config: Config): RunScenario {
+  // One engine per rule set, not per fixture: an engine keeps only what it derives from its rules
+  // (routes, index, memoised lookups); a scenario's windows and markers are in its own store.
+  const engines = new WeakMap<LinkedRules, RuleEngine>();
   return async (records, rules) => {
+    let detector = engines.get(rules);
+    if (!detector) {
+      detector = new RuleEngine(rules, config);
+      engines.set(rules, detector);
+    }
     const { store, eventClock } = replayState();
     const result = await processBatch(
       { source: "fixture", records },
-      { store, eventClock, config, detector: new RuleEngine(rules, config) },
+      { store, eventClock, config, detector },
     );
     return { hits: result.hits, malformed: result.malformed };
   };

@@ -10,7 +10,7 @@ import {
   decodePrepared,
   type PreparedFile,
   prepareFile,
-  ReadAheadWorker,
+  type ReadAheadWorker,
 } from "./cloudtrail/read-ahead-worker.ts";
 import type { Config } from "./config.ts";
 import { type BatchInput, processBatch, type StageTimes, stageClock } from "./pipeline.ts";
@@ -33,21 +33,15 @@ export interface RunDeps {
 }
 
 /**
- * @param readAhead the read-ahead worker, when the caller started it earlier (replay starts it
- *   before loading rules, so that the thread's start overlaps theirs) and closes it; without one,
- *   the run starts its own and closes it when it ends.
+ * @param readAhead the read-ahead worker, started and closed by the caller (replay starts it before
+ *   loading rules, so that the thread's start overlaps theirs).
  */
 export async function runFiles(
   files: AsyncIterable<InputFile> | Iterable<InputFile>,
   deps: RunDeps,
-  readAhead?: ReadAheadWorker,
+  readAhead: ReadAheadWorker,
 ): Promise<void> {
-  const worker = readAhead ?? new ReadAheadWorker();
-  try {
-    await runRecordBatches(decodedFiles(files, deps, worker), deps);
-  } finally {
-    if (!readAhead) await worker.close();
-  }
+  await runRecordBatches(decodedFiles(files, deps, readAhead), deps);
 }
 
 /**

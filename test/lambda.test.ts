@@ -29,10 +29,12 @@ import {
 } from "./e2e/scenarios.ts";
 import {
   awsClientConfig,
+  commandInputs,
   createBucket,
   createStoreTable,
   createTopicWithQueue,
   drainQueue,
+  failCommand,
   resetMoto,
 } from "./support/aws.ts";
 
@@ -330,7 +332,7 @@ describe("handleInvocation", () => {
     );
     expect(summary).toMatchObject({ trigger: "sqs", batches: [], batchItemFailures: [] });
     expect(logLines.map((l) => JSON.parse(l))).toEqual([
-      { msg: "ignored", reason: "SQS message m-flow names no CloudTrail log file" },
+      { msg: "ignored", reason: "SQS message m-flow: S3 notification names no CloudTrail log file" },
       {
         msg: "ignored",
         reason: 'SQS message m-insight: EventBridge detail-type "AWS Insight via CloudTrail"',
@@ -458,21 +460,12 @@ describe("the Lambda's sinks (lambdaSinks, as functions/handler.ts builds them)"
       disableRequestCompression: true,
       maxAttempts: 1,
     });
-    let metricsFailures = 1;
-    cloudWatch.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === "PutMetricDataCommand" && metricsFailures > 0) {
-          metricsFailures--;
-          // Not retryable: the sink gives up at once.
-          throw Object.assign(new Error("not authorized to put metrics"), {
-            name: "AccessDeniedException",
-            $metadata: { httpStatusCode: 403 },
-          });
-        }
-        return next(args);
-      },
-      { step: "initialize", name: "failMetrics" },
-    );
+    // Not retryable: the sink gives up at once.
+    failCommand(cloudWatch, "PutMetricDataCommand", 1, {
+      name: "AccessDeniedException",
+      message: "not authorized to put metrics",
+      status: 403,
+    });
     try {
       const feed = await createTopicWithQueue(sns);
       deps.sinks = lambdaSinks({ sns, cloudWatch }, deps.config, feed.topicArn);
@@ -504,20 +497,11 @@ describe("the Lambda's sinks (lambdaSinks, as functions/handler.ts builds them)"
       const table = await createStoreTable();
       const sns = new SNSClient(awsClientConfig());
       const cloudWatch = new CloudWatchClient({ ...awsClientConfig(), disableRequestCompression: true });
-      const published: (string | undefined)[] = [];
-      sns.middlewareStack.add(
-        (next, context) => async (args) => {
-          // Several alerts go out in a PublishBatch, one in a Publish.
-          const input = args.input as {
-            MessageStructure?: string;
-            PublishBatchRequestEntries?: { MessageStructure?: string }[];
-          };
-          if (context.commandName === "PublishCommand") published.push(input.MessageStructure);
-          if (context.commandName === "PublishBatchCommand")
-            for (const e of input.PublishBatchRequestEntries ?? []) published.push(e.MessageStructure);
-          return next(args);
-        },
-        { step: "initialize", name: "recordStructure" },
+      // Several alerts go out in a PublishBatch, one in a Publish.
+      const publishes = commandInputs<{ MessageStructure?: string }>(sns, "PublishCommand");
+      const batches = commandInputs<{ PublishBatchRequestEntries: { MessageStructure?: string }[] }>(
+        sns,
+        "PublishBatchCommand",
       );
       try {
         const feed = await createTopicWithQueue(sns);
@@ -530,6 +514,9 @@ describe("the Lambda's sinks (lambdaSinks, as functions/handler.ts builds them)"
           detector: (await buildDetector(config, { builtin: true, extraDirs: [] })).detector,
         };
         await handleInvocation(s3Notification([await put(trailFile(mcpAgentFile(clock)))]), run);
+        const published = [...publishes, ...batches.flatMap((b) => b.PublishBatchRequestEntries)].map(
+          (m) => m.MessageStructure,
+        );
         expect(published.length, structure).toBeGreaterThan(0);
         expect(new Set(published), structure).toEqual(new Set([structure === "json" ? "json" : undefined]));
       } finally {

@@ -165,48 +165,56 @@ function objectsOfS3Notification(payload: z.infer<typeof s3Notification>): S3Obj
   return out;
 }
 
-/** What one message holds: trail files to read, or an EventBridge event's CloudTrail record. */
-interface MessageContents {
-  objects: S3ObjectRef[];
-  record?: QueuedRecord;
-  /** Why an EventBridge event holds nothing to read (its detail-type). */
-  ignored?: string;
+/**
+ * What one notification holds: trail files to read (at least one), an EventBridge event's CloudTrail
+ * record, or why it holds neither. contentsOfMessage (with parseEventBridge) decides the reason, once
+ * for every kind of notification; the callers only pass it on.
+ */
+type MessageContents =
+  | { kind: "objects"; objects: S3ObjectRef[] }
+  | { kind: "record"; record: QueuedRecord }
+  | { kind: "ignored"; reason: string };
+
+/** The trail files a notification names (`what`), or that it names none. */
+function namedObjects(objects: S3ObjectRef[], what: string): MessageContents {
+  if (objects.length === 0) return { kind: "ignored", reason: `${what} names no CloudTrail log file` };
+  return { kind: "objects", objects: dedupe(objects) };
 }
 
 /**
  * What one notification payload holds: an S3 notification, an S3 test event, CloudTrail's delivery
  * notification, an EventBridge event (a rule targeting a queue or a topic), or an SNS envelope around
- * one of these. Strings are JSON-decoded (SQS bodies, SNS Message). Payloads that name nothing
- * to read (an EventBridge event that is not a CloudTrail record among them) hold nothing; throws for
- * payloads it does not recognise.
+ * one of these. Strings are JSON-decoded (SQS bodies, SNS Message). Throws for payloads it does not
+ * recognise.
  */
 function contentsOfMessage(payload: unknown, depth = 0): MessageContents {
   if (typeof payload === "string") payload = parseJson(payload, depth === 0 ? "message body" : "SNS Message");
   if (!isObject(payload)) throw new Error("notification is not a JSON object");
 
-  if ("detail-type" in payload) {
-    const event = parseEventBridge(payload);
-    if (event.kind !== "cloudtrail-records") return { objects: [], ignored: event.reason };
-    return { objects: [], record: { source: event.source, record: event.records[0] } };
-  }
+  if ("detail-type" in payload) return parseEventBridge(payload);
   if ("Records" in payload) {
     const parsed = s3Notification.safeParse(payload);
     if (!parsed.success) throw new Error(`not an S3 event notification: ${describeIssues(parsed.error)}`);
-    return { objects: objectsOfS3Notification(parsed.data) };
+    return namedObjects(objectsOfS3Notification(parsed.data), "S3 notification");
   }
-  if (s3TestEvent.safeParse(payload).success) return { objects: [] };
+  if (s3TestEvent.safeParse(payload).success) return { kind: "ignored", reason: "s3:TestEvent" };
   if ("s3Bucket" in payload) {
     const parsed = cloudTrailNotification.safeParse(payload);
     if (!parsed.success)
       throw new Error(`not a CloudTrail delivery notification: ${describeIssues(parsed.error)}`);
     const keys = Array.isArray(parsed.data.s3ObjectKey) ? parsed.data.s3ObjectKey : [parsed.data.s3ObjectKey];
-    return { objects: keys.filter(isCloudTrailLogKey).map((key) => ({ bucket: parsed.data.s3Bucket, key })) };
+    return namedObjects(
+      keys.filter(isCloudTrailLogKey).map((key) => ({ bucket: parsed.data.s3Bucket, key })),
+      "CloudTrail delivery notification",
+    );
   }
   if ("Type" in payload) {
     const parsed = snsEnvelope.safeParse(payload);
     if (!parsed.success) throw new Error(`not an SNS notification: ${describeIssues(parsed.error)}`);
+    const type = parsed.data.Type;
     // SubscriptionConfirmation / UnsubscribeConfirmation carry nothing to read
-    if (parsed.data.Type !== "Notification") return { objects: [] };
+    if (type !== "Notification")
+      return { kind: "ignored", reason: `SNS Type ${JSON.stringify(type.slice(0, 100))}` };
     if (depth >= 2) throw new Error("SNS notification nested too deep");
     return contentsOfMessage(parsed.data.Message, depth + 1);
   }
@@ -216,32 +224,22 @@ function contentsOfMessage(payload: unknown, depth = 0): MessageContents {
 
 function parseSqs(event: z.infer<typeof sqsEvent>): Trigger {
   const messages = event.Records.map(({ messageId, body }): SqsMessage => {
+    const what = `SQS message ${messageId}`;
+    let contents: MessageContents;
     try {
-      const contents = contentsOfMessage(body);
-      const message: SqsMessage = { messageId, objects: dedupe(contents.objects) };
-      if (contents.record) message.record = contents.record;
-      else if (message.objects.length === 0) {
-        const what = `SQS message ${messageId}`;
-        message.ignored = contents.ignored ? `${what}: ${contents.ignored}` : namesNoLogFile(what);
-      }
-      return message;
+      contents = contentsOfMessage(body);
     } catch (err) {
-      return { messageId, objects: [], error: `SQS message ${messageId}: ${(err as Error).message}` };
+      return { messageId, objects: [], error: `${what}: ${(err as Error).message}` };
     }
+    if (contents.kind === "objects") return { messageId, objects: contents.objects };
+    if (contents.kind === "record") return { messageId, objects: [], record: contents.record };
+    return { messageId, objects: [], ignored: `${what}: ${contents.reason}` };
   });
   return { kind: "sqs", messages };
 }
 
-const namesNoLogFile = (what: string) => `${what} names no CloudTrail log file`;
-
-function fromObjects(objects: S3ObjectRef[], what: string): Trigger {
-  const unique = dedupe(objects);
-  if (unique.length === 0) return { kind: "ignored", reason: namesNoLogFile(what) };
-  return { kind: "s3-objects", objects: unique };
-}
-
 /** An EventBridge event, direct or inside an SQS body or SNS message: its record, or why it holds none. */
-function parseEventBridge(payload: unknown): Extract<Trigger, { kind: "cloudtrail-records" | "ignored" }> {
+function parseEventBridge(payload: unknown): Exclude<MessageContents, { kind: "objects" }> {
   const parsed = eventBridgeEvent.safeParse(payload);
   if (!parsed.success) throw new TriggerError(`malformed EventBridge event: ${describeIssues(parsed.error)}`);
   const event = parsed.data;
@@ -252,7 +250,7 @@ function parseEventBridge(payload: unknown): Extract<Trigger, { kind: "cloudtrai
   if (!isObject(event.detail)) {
     throw new TriggerError(`EventBridge event ${event.id}: detail is not a CloudTrail record object`);
   }
-  return { kind: "cloudtrail-records", records: [event.detail], source: `eventbridge:${event.id}` };
+  return { kind: "record", record: { source: `eventbridge:${event.id}`, record: event.detail } };
 }
 
 /**
@@ -263,7 +261,7 @@ function parseEventBridge(payload: unknown): Extract<Trigger, { kind: "cloudtrai
 export function parseTrigger(event: unknown): Trigger {
   if (!isObject(event)) throw new TriggerError("trigger event is not a JSON object");
 
-  if ("detail-type" in event) return parseEventBridge(event);
+  if ("detail-type" in event) return triggerOf(parseEventBridge(event));
 
   if (Array.isArray(event.Records)) {
     const first: unknown = event.Records[0];
@@ -285,39 +283,55 @@ export function parseTrigger(event: unknown): Trigger {
           throw new TriggerError(`SNS message ${id}: ${(err as Error).message}`);
         }
       });
-      return triggerOf(contents, "SNS notification");
+      return triggerOf(contentsOfSnsEvent(contents));
     }
   }
 
-  if (s3TestEvent.safeParse(event).success) return { kind: "ignored", reason: "s3:TestEvent" };
   let contents: MessageContents;
   try {
-    // An S3 notification, CloudTrail's delivery notification, or an SNS envelope around either or
-    // around an EventBridge event (a subscription that is not Lambda's own SNS trigger).
+    // An S3 notification, an S3 test event, CloudTrail's delivery notification, or an SNS envelope
+    // around one of these or around an EventBridge event (a subscription that is not Lambda's own
+    // SNS trigger).
     contents = contentsOfMessage(event);
   } catch (err) {
     throw new TriggerError(`unrecognised trigger event: ${(err as Error).message}`);
   }
-  return triggerOf([contents], "S3 notification");
+  return triggerOf(contents);
 }
 
 /**
- * The trigger of the contents of one invocation's notifications: trail files to read, an
- * EventBridge event's record (one batch, as a direct event), or nothing to read (with why).
+ * The messages of a Lambda SNS event as one notification: the trail files they name, an EventBridge
+ * event's record, or (when none names anything to read) the first one's reason.
  */
-function triggerOf(contents: MessageContents[], what: string): Trigger {
-  const objects = contents.flatMap((c) => c.objects);
-  const records = contents.flatMap((c) => (c.record ? [c.record] : []));
-  if (records.length === 0) {
-    const ignored = contents.find((c) => c.ignored !== undefined)?.ignored;
-    if (objects.length === 0 && ignored) return { kind: "ignored", reason: ignored };
-    return fromObjects(objects, what);
-  }
+function contentsOfSnsEvent(contents: MessageContents[]): MessageContents {
+  const objects = contents.flatMap((c) => (c.kind === "objects" ? c.objects : []));
+  const records = contents.filter((c) => c.kind === "record");
+  if (records.length === 0)
+    return objects.length > 0 ? { kind: "objects", objects: dedupe(objects) } : contents[0];
   // Lambda hands an SNS subscription one message per invocation; an event is one batch, as directly.
   if (records.length > 1 || objects.length > 0) {
     throw new TriggerError(
-      `${what} holds ${contents.length} messages with EventBridge events among them: expected one message per invocation`,
+      `SNS notification holds ${contents.length} messages with EventBridge events among them: expected one message per invocation`,
     );
   }
-  return { kind: "cloudtrail-records", records: [records[0].record], source: records[0].source };
+  return records[0];
+}
+
+/**
+ * The trigger of one notification's contents: trail files, an EventBridge event's record (one batch),
+ * or nothing to read and why.
+ */
+function triggerOf(contents: MessageContents): Trigger {
+  switch (contents.kind) {
+    case "objects":
+      return { kind: "s3-objects", objects: contents.objects };
+    case "record":
+      return {
+        kind: "cloudtrail-records",
+        records: [contents.record.record],
+        source: contents.record.source,
+      };
+    case "ignored":
+      return { kind: "ignored", reason: contents.reason };
+  }
 }

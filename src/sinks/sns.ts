@@ -92,14 +92,23 @@ function messageText(alert: Alert, extra: Record<string, unknown>, structure: Me
   return JSON.stringify({ default: text, email: text, sqs: json, lambda: json, https: json, http: json });
 }
 
+export interface AlertMessageOptions {
+  /** The size limit (message, subject and attributes); SNS's by default. */
+  maxBytes?: number;
+  /** The configuration's default unless given. */
+  messageStructure?: MessageStructure;
+}
+
 /**
  * The SNS message for an alert, under the size limit: first with the full (re-redacted) sample, then
  * dropping sample records, then shortening lists and texts. Throws if even the minimum does not fit.
  */
 export function alertMessage(
   alert: Alert,
-  maxBytes = MAX_MESSAGE_BYTES,
-  structure: MessageStructure = defaultConfig.alerts.messageStructure,
+  {
+    maxBytes = MAX_MESSAGE_BYTES,
+    messageStructure = defaultConfig.alerts.messageStructure,
+  }: AlertMessageOptions = {},
 ): AlertMessage {
   const subject = alertSubject(alert);
   const attributes = alertMessageAttributes(alert);
@@ -127,7 +136,7 @@ export function alertMessage(
   ]);
   for (const candidate of candidates) {
     const [a, extra] = candidate();
-    const message = messageText(a, extra, structure);
+    const message = messageText(a, extra, messageStructure);
     const bytes = Buffer.byteLength(message);
     if (bytes <= budget) return { subject, message, attributes, bytes: bytes + overhead };
   }
@@ -171,7 +180,7 @@ export class SnsAlertSink implements Sink {
     if (alerts.length === 0) return;
     const messages = alerts.map((alert) => ({
       alert,
-      ...alertMessage(alert, MAX_MESSAGE_BYTES, this.structure),
+      ...alertMessage(alert, { messageStructure: this.structure }),
     }));
     if (messages.length === 1) {
       await this.publishOne(messages[0]);

@@ -380,4 +380,26 @@ describe("a run's files scanned with one ScanDictionary", () => {
     expect(out[1]?.scan.shared.added).toEqual([]);
     expect(out[1]?.scan.nested).toHaveLength(200);
   });
+
+  it("remembers at most MAX_DISTINCT_KEYS keys whose values do not repeat, however many keys a run brings", () => {
+    const samples = 128; // ValueStats.SAMPLE: by then each key has shown its values do not repeat
+    /**
+     * A hostile file: records of `keys` keys whose values never repeat (unique across keys too: a
+     * shared text counts as a repeat whichever key it came from), numbered from `first`.
+     */
+    const hostile = (prefix: string, keys: number, first: number) =>
+      JSON.stringify({
+        Records: Array.from({ length: samples }, (_, r) =>
+          Object.fromEntries(Array.from({ length: keys }, (_, k) => [`${prefix}${k}`, first + r * keys + k])),
+        ),
+      });
+    const many = ScanDictionary.MAX_DISTINCT_KEYS + 10;
+    const texts = [hostile("a", many, 0), hostile("b", 10, samples * many)];
+    const dictionary = new ScanDictionary();
+    const out = scanAll(texts, dictionary);
+    expect(out.map((o) => o?.records)).toStrictEqual(texts.map((t) => JSON.parse(t).Records));
+    expect(dictionary.distinctKeys.size).toBe(ScanDictionary.MAX_DISTINCT_KEYS);
+    // The next file's keys come after the cap is reached: none of them is remembered.
+    expect([...dictionary.distinctKeys].filter((k) => k.startsWith("b"))).toEqual([]);
+  });
 });

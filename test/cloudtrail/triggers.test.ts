@@ -338,7 +338,7 @@ describe("parseTrigger: SQS", () => {
     expect(messagesOf(t)[4]).toEqual({
       messageId: "test",
       objects: [],
-      ignored: "SQS message test names no CloudTrail log file",
+      ignored: "SQS message test: s3:TestEvent",
     });
     const bad = unreadable(t);
     expect(bad.map((m) => m.messageId)).toEqual(["bad-1", "bad-2", "bad-3"]);
@@ -359,8 +359,8 @@ describe("parseTrigger: SQS", () => {
       ),
     );
     expect(messagesOf(t).map((m) => [m.messageId, m.ignored])).toEqual([
-      ["m-other", "SQS message m-other names no CloudTrail log file"],
-      ["m-digest", "SQS message m-digest names no CloudTrail log file"],
+      ["m-other", "SQS message m-other: S3 notification names no CloudTrail log file"],
+      ["m-digest", "SQS message m-digest: CloudTrail delivery notification names no CloudTrail log file"],
       ["m-log", undefined],
     ]);
   });
@@ -417,6 +417,67 @@ describe("parseTrigger: SQS", () => {
     expect(bad.map((m) => m.messageId)).toEqual(["m-text", "m-no-id"]);
     expect(bad[0].error).toMatch(/^SQS message m-text: EventBridge event 6a7e8feb.*: detail is not/);
     expect(bad[1].error).toMatch(/^SQS message m-no-id: malformed EventBridge event: id/);
+  });
+});
+
+describe("parseTrigger: why a notification holds nothing to read", () => {
+  /** What SNS sends a new (or a removed) subscription, here a queue of another account. */
+  const confirmation = (type: "SubscriptionConfirmation" | "UnsubscribeConfirmation") => ({
+    Type: type,
+    MessageId: "165545c9-2a5c-472c-8df2-7ff2be2b3b1b",
+    Token: "2336412f37fb687f5d51e6e2425f004aed5f8d3c",
+    TopicArn: "arn:aws:sns:us-east-2:111122223333:trail-topic",
+    Message: "You have chosen to subscribe to the topic arn:aws:sns:us-east-2:111122223333:trail-topic.",
+    SubscribeURL: "https://sns.us-east-2.amazonaws.com/?Action=ConfirmSubscription&Token=2336412f",
+    Timestamp: "2026-01-05T02:10:05.000Z",
+    SignatureVersion: "1",
+    Signature: "EXAMPLE==",
+    SigningCertURL: "https://sns.us-east-2.amazonaws.com/SimpleNotificationService-0000.pem",
+  });
+
+  it("names an SNS subscription confirmation by its Type, directly and queued", () => {
+    expect(parseTrigger(confirmation("SubscriptionConfirmation"))).toEqual({
+      kind: "ignored",
+      reason: 'SNS Type "SubscriptionConfirmation"',
+    });
+    const t = parseTrigger(
+      sqsEvent(
+        ["m-sub", JSON.stringify(confirmation("SubscriptionConfirmation"))],
+        ["m-unsub", JSON.stringify(confirmation("UnsubscribeConfirmation"))],
+      ),
+    );
+    expect(messagesOf(t)).toEqual([
+      { messageId: "m-sub", objects: [], ignored: 'SQS message m-sub: SNS Type "SubscriptionConfirmation"' },
+      {
+        messageId: "m-unsub",
+        objects: [],
+        ignored: 'SQS message m-unsub: SNS Type "UnsubscribeConfirmation"',
+      },
+    ]);
+  });
+
+  it("gives the S3 test event the same reason however it arrives", () => {
+    const ignored = { kind: "ignored", reason: "s3:TestEvent" };
+    expect(parseTrigger(S3_TEST_EVENT)).toEqual(ignored);
+    expect(parseTrigger(snsLambdaEvent(JSON.stringify(S3_TEST_EVENT)))).toEqual(ignored);
+    expect(parseTrigger(snsEnvelope(JSON.stringify(S3_TEST_EVENT)))).toEqual(ignored);
+    const queued = parseTrigger(sqsEvent(["m1", JSON.stringify(snsEnvelope(JSON.stringify(S3_TEST_EVENT)))]));
+    expect(messagesOf(queued)).toEqual([
+      { messageId: "m1", objects: [], ignored: "SQS message m1: s3:TestEvent" },
+    ]);
+  });
+
+  it("names the notification that names no trail file, and an event without Records", () => {
+    expect(parseTrigger(s3Notification(s3Record("b", DIGEST_KEY)))).toEqual({
+      kind: "ignored",
+      reason: "S3 notification names no CloudTrail log file",
+    });
+    const digestOnly = JSON.stringify({ s3Bucket: "trail", s3ObjectKey: [DIGEST_KEY] });
+    expect(parseTrigger(snsLambdaEvent(digestOnly))).toEqual({
+      kind: "ignored",
+      reason: "CloudTrail delivery notification names no CloudTrail log file",
+    });
+    expect(parseTrigger({ Records: [] })).toEqual({ kind: "ignored", reason: "event has no Records" });
   });
 });
 

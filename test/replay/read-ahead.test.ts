@@ -92,12 +92,16 @@ describe("runFiles reading ahead", () => {
     }));
     const ran: string[] = [];
     const collector = new RunCollector();
-    await runFiles(inputs, {
-      ...replayState(),
-      config: parseConfig({}),
-      collector,
-      onFile: (_, source) => ran.push(source),
-    });
+    const readAhead = new ReadAheadWorker();
+    try {
+      await runFiles(
+        inputs,
+        { ...replayState(), config: parseConfig({}), collector, onFile: (_, source) => ran.push(source) },
+        readAhead,
+      );
+    } finally {
+      await readAhead.close();
+    }
     expect(ran).toEqual(sources);
     expect(collector.summary().records.events).toBe(20);
     expect(mostAtOnce).toBeGreaterThan(1);

@@ -224,6 +224,36 @@ describe("runRuleFixtures", () => {
     expect(digest.reason).toBe("cannot read fixture: holds no records to replay (CloudTrail digest file)");
   });
 
+  it("runs every fixture with fresh state and every rule set with its own rules, however many runs one runner serves", async () => {
+    const burst = `title: call\nid: call\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    eventSource: s3.amazonaws.com\n  condition: s\n---\ntitle: burst\nid: burst\nlevel: high\ncorrelation:\n  type: event_count\n  rules: [call]\n  timespan: 5m\n  condition: {gte: 2}\n`;
+    const bursts = await fixtureDir({
+      "burst.yml": burst,
+      "fixtures/burst/match/two.json": [record(), record()],
+      // Runs after the match fixture: with its two calls still counted, this one would make a burst.
+      "fixtures/burst/nomatch/one.json": [record()],
+    });
+    const trails = await fixtureDir({
+      "trail.yml": RULE,
+      "fixtures/trail-deleted/match/delete.json": [record({ eventName: "DeleteTrail" })],
+      "fixtures/trail-deleted/nomatch/stop.json": [record({ eventName: "StopLogging" })],
+    });
+    const runner = scenarioRunner(defaultConfig);
+    for (const dir of [bursts, trails, bursts]) {
+      const report = await runRuleFixtures(dir, runner);
+      const tested = report.results.filter((r) => r.cases.length > 0);
+      expect(tested.map((r) => [r.ruleId, r.cases.map((c) => [c.expect, c.passed])])).toEqual([
+        [
+          dir === trails ? "trail-deleted" : "burst",
+          [
+            ["match", true],
+            ["nomatch", true],
+          ],
+        ],
+      ]);
+      expect(report.ok, formatFixtureReport(report)).toBe(true);
+    }
+  });
+
   it("tunes the rules as a run does, given a configuration's rules section", async () => {
     const admin = `title: admin\nid: admin-call\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    userIdentity.userName|expand: '%admins%'\n  condition: s\n`;
     const dir = await fixtureDir({

@@ -19,40 +19,18 @@ import { metricDatums } from "../../src/metrics.ts";
 import { SinkPublishError } from "../../src/retry.ts";
 import { CloudWatchSink, MAX_DATUMS_PER_REQUEST, metricRequests } from "../../src/sinks/cloudwatch.ts";
 import { type EventSpec, makeEvent } from "../support/alert-events.ts";
-import { awsClientConfig, resetMoto } from "../support/aws.ts";
+import { awsClientConfig, commandInputs, failCommand, resetMoto } from "../support/aws.ts";
 
 const NAMESPACE = "AgentTrailTest";
 const config = parseConfig({ metrics: { namespace: NAMESPACE } });
 const noSleep = { sleep: async () => {} };
+const THROTTLED = { name: "ThrottlingException", message: "Rate exceeded", status: 400 };
 
 let client: CloudWatchClient;
-let putCalls: number;
-
-/** Counts PutMetricData requests that reach the wire; optionally throws a throttle first (the request then goes to moto on retry). */
-function instrument(c: CloudWatchClient, throttles: number): void {
-  let left = throttles;
-  c.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName === "PutMetricDataCommand") {
-        if (left > 0) {
-          left--;
-          throw Object.assign(new Error("Rate exceeded"), {
-            name: "ThrottlingException",
-            $metadata: { httpStatusCode: 400 },
-          });
-        }
-        putCalls++;
-      }
-      return next(args);
-    },
-    { step: "initialize", name: "testThrottle" },
-  );
-}
 
 beforeEach(async () => {
   await resetMoto();
   client = new CloudWatchClient({ ...awsClientConfig(), disableRequestCompression: true, maxAttempts: 1 });
-  putCalls = 0;
 });
 afterEach(() => client.destroy());
 
@@ -114,7 +92,7 @@ describe("CloudWatchSink", () => {
       ev("c2", t, { kind: "ai", errorCode: "AccessDenied" }),
       ev("c3", minuteAgo(2), { kind: "human" }),
     ];
-    instrument(client, 0);
+    const puts = commandInputs(client, "PutMetricDataCommand");
     await new CloudWatchSink(client, config, { retry: noSleep }).publish(batch(events));
     const expectKind = (kind: string, pred: (e: AuditEvent) => boolean) =>
       events.filter((e) => e.actor.kind === kind && pred(e)).length;
@@ -131,7 +109,7 @@ describe("CloudWatchSink", () => {
     const listed = await client.send(new ListMetricsCommand({ Namespace: NAMESPACE, MetricName: "Calls" }));
     const kinds = new Set((listed.Metrics ?? []).map((m) => m.Dimensions?.[0]?.Value));
     expect(kinds).toEqual(new Set(["ai", "human"]));
-    expect(putCalls).toBe(1);
+    expect(puts).toHaveLength(1);
   });
 
   it("splits more than 1000 datums into several requests and loses none", async () => {
@@ -140,9 +118,9 @@ describe("CloudWatchSink", () => {
     const requests = metricRequests(metricDatums(batch(events)));
     expect(requests.length).toBeGreaterThan(2);
     for (const r of requests) expect(r.length).toBeLessThanOrEqual(MAX_DATUMS_PER_REQUEST);
-    instrument(client, 0);
+    const puts = commandInputs(client, "PutMetricDataCommand");
     await new CloudWatchSink(client, config, { retry: noSleep }).publish(batch(events));
-    expect(putCalls).toBe(requests.length);
+    expect(puts).toHaveLength(requests.length);
     const data = await client.send(
       new GetMetricDataCommand({
         StartTime: minuteAgo(1200),
@@ -168,25 +146,31 @@ describe("CloudWatchSink", () => {
   });
 
   it("retries a throttled request with backoff and then delivers it", async () => {
-    instrument(client, 1);
+    const throttled = failCommand(client, "PutMetricDataCommand", 1, THROTTLED);
+    // Added after the throttle: the requests that reach moto.
+    const puts = commandInputs(client, "PutMetricDataCommand");
     const retries: number[] = [];
     const sink = new CloudWatchSink(client, config, {
       retry: { ...noSleep, onRetry: (_e, attempt) => retries.push(attempt) },
     });
     await sink.publish(batch([ev("r1", minuteAgo(2))]));
     expect(retries).toEqual([1]);
-    expect(putCalls).toBe(1);
+    expect(throttled.failed).toBe(1);
+    expect(puts).toHaveLength(1);
     expect(await statistic("Calls", { ActorKind: "ai" }, "Sum")).toBe(1);
   });
 
   it("fails the publish with a clear error when throttling outlasts the retries", async () => {
-    instrument(client, 100);
+    const throttled = failCommand(client, "PutMetricDataCommand", 100, THROTTLED);
+    const puts = commandInputs(client, "PutMetricDataCommand");
     const sink = new CloudWatchSink(client, config, { retry: { ...noSleep, attempts: 3 } });
     const failure = sink.publish(batch([ev("f1", minuteAgo(2))]));
     await expect(failure).rejects.toBeInstanceOf(SinkPublishError);
     await expect(failure).rejects.toThrow(
       /PutMetricData \(namespace AgentTrailTest.*failed after 3 attempts: ThrottlingException/,
     );
-    expect(putCalls).toBe(0);
+    // Every attempt was throttled before it was sent.
+    expect(throttled.failed).toBe(3);
+    expect(puts).toHaveLength(0);
   });
 });

@@ -20,7 +20,15 @@ import {
 } from "../../src/sinks/sns.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
 import { makeEvent, makeHit, makeRule } from "../support/alert-events.ts";
-import { awsClientConfig, createTopicWithQueue, drainQueue, resetMoto, uniqueName } from "../support/aws.ts";
+import {
+  awsClientConfig,
+  commandInputs,
+  createTopicWithQueue,
+  drainQueue,
+  failCommand,
+  resetMoto,
+  uniqueName,
+} from "../support/aws.ts";
 
 const config = parseConfig({});
 const noSleep = { sleep: async () => {} };
@@ -110,19 +118,6 @@ async function deliveredIds(queueUrl: string): Promise<string[]> {
 interface PublishedMessage {
   MessageStructure?: string;
   Message: string;
-}
-
-/** The inputs of every `commandName` call `sns` sends from here on (the calls still go to moto). */
-function inputsOf<T>(commandName: string): T[] {
-  const inputs: T[] = [];
-  sns.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName === commandName) inputs.push(args.input as T);
-      return next(args);
-    },
-    { step: "initialize", name: `record${commandName}` },
-  );
-  return inputs;
 }
 
 type BatchEntry = { Id: string };
@@ -219,7 +214,7 @@ describe("SnsAlertSink", () => {
   it("with messageStructure string, sends the alert JSON as the one message, attributes with it", async () => {
     const feed = await createTopicWithQueue(sns);
     const [alert] = await makeAlerts(1, { tags: ["attack.impact"] });
-    const published = inputsOf<PublishedMessage>("PublishCommand");
+    const published = commandInputs<PublishedMessage>(sns, "PublishCommand");
     await new SnsAlertSink(sns, {
       topicArn: feed.topicArn,
       messageStructure: "string",
@@ -237,7 +232,10 @@ describe("SnsAlertSink", () => {
   it("with messageStructure string, sends PublishBatch entries as plain messages too", async () => {
     const feed = await createTopicWithQueue(sns);
     const alerts = await makeAlerts(3);
-    const batches = inputsOf<{ PublishBatchRequestEntries: PublishedMessage[] }>("PublishBatchCommand");
+    const batches = commandInputs<{ PublishBatchRequestEntries: PublishedMessage[] }>(
+      sns,
+      "PublishBatchCommand",
+    );
     await new SnsAlertSink(sns, {
       topicArn: feed.topicArn,
       messageStructure: "string",
@@ -292,23 +290,14 @@ describe("SnsAlertSink", () => {
 
   it("retries a throttled PublishBatch and delivers each alert once", async () => {
     const feed = await createTopicWithQueue(sns);
-    let throttles = 1;
-    sns.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === "PublishBatchCommand" && throttles > 0) {
-          throttles--;
-          throw Object.assign(new Error("Rate exceeded"), {
-            name: "Throttling",
-            $metadata: { httpStatusCode: 400 },
-          });
-        }
-        return next(args);
-      },
-      { step: "initialize", name: "throttleOnce" },
-    );
+    const throttled = failCommand(sns, "PublishBatchCommand", 1, {
+      name: "Throttling",
+      message: "Rate exceeded",
+      status: 400,
+    });
     const alerts = await makeAlerts(3);
     await new SnsAlertSink(sns, { topicArn: feed.topicArn, retry: noSleep }).publish(result(alerts));
-    expect(throttles).toBe(0);
+    expect(throttled.failed).toBe(1);
     expect(await received(feed.queueUrl)).toHaveLength(3);
   });
 
@@ -426,22 +415,13 @@ describe("SnsAlertSink", () => {
       }),
     );
     const topicArn = TopicArn as string;
-    const sent: { MessageGroupId?: string; MessageDeduplicationId?: string }[] = [];
-    sns.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === "PublishBatchCommand") {
-          sent.push(
-            ...(args.input as { PublishBatchRequestEntries: (typeof sent)[number][] })
-              .PublishBatchRequestEntries,
-          );
-        }
-        return next(args);
-      },
-      { step: "initialize", name: "captureFifo" },
-    );
+    const batches = commandInputs<{
+      PublishBatchRequestEntries: { MessageGroupId?: string; MessageDeduplicationId?: string }[];
+    }>(sns, "PublishBatchCommand");
     const alerts = await makeAlerts(2);
     // moto rejects FIFO entries without MessageGroupId, so success means the fields were sent
     await new SnsAlertSink(sns, { topicArn, retry: noSleep }).publish(result(alerts));
+    const sent = batches.flatMap((b) => b.PublishBatchRequestEntries);
     expect(sent.map((e) => e.MessageDeduplicationId)).toEqual(alerts.map((a) => `${a.id}-${a.count}`));
     for (const e of sent) expect(e.MessageGroupId).toBe(alerts[0].ruleId);
   });
@@ -494,11 +474,11 @@ describe("alertMessage", () => {
 
   it("with the string structure, is the alert JSON itself, trimmed the same way", async () => {
     const [alert] = await makeAlerts(1);
-    expect(JSON.parse(alertMessage(alert, MAX_MESSAGE_BYTES, "string").message)).toEqual(
+    expect(JSON.parse(alertMessage(alert, { messageStructure: "string" }).message)).toEqual(
       JSON.parse((JSON.parse(alertMessage(alert).message) as { sqs: string }).sqs),
     );
     const huge: Alert = { ...alert, sample: [{ eventID: "big", list: Array(200).fill("q".repeat(2000)) }] };
-    const m = alertMessage(huge, MAX_MESSAGE_BYTES, "string");
+    const m = alertMessage(huge, { messageStructure: "string" });
     expect(m.bytes).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
     expect((JSON.parse(m.message) as { sampleOmitted?: number }).sampleOmitted).toBe(1);
   });
@@ -514,7 +494,7 @@ describe("alertMessage", () => {
     };
     // Room for the alert without its sample's record, but not for its 50 ids and long texts.
     const maxBytes = alertMessage({ ...long, sample: [] }).bytes + MESSAGE_MARGIN_BYTES - 3000;
-    const m = alertMessage(long, maxBytes);
+    const m = alertMessage(long, { maxBytes });
     expect(m.bytes).toBeLessThanOrEqual(maxBytes - MESSAGE_MARGIN_BYTES);
     const sqs = JSON.parse((JSON.parse(m.message) as { sqs: string }).sqs) as Alert & {
       sampleOmitted?: number;
@@ -527,7 +507,7 @@ describe("alertMessage", () => {
     expect(sqs.description?.length).toBeLessThanOrEqual(500);
     expect(sqs.runbook?.length).toBeLessThanOrEqual(500);
     expect(sqs.id).toBe(alert.id);
-    expect(() => alertMessage(long, MESSAGE_MARGIN_BYTES + 500)).toThrow(SinkPublishError);
+    expect(() => alertMessage(long, { maxBytes: MESSAGE_MARGIN_BYTES + 500 })).toThrow(SinkPublishError);
   });
 
   it("publishes the trimmed message through moto", async () => {

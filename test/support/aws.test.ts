@@ -1,16 +1,18 @@
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { HeadBucketCommand, ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { ListTopicsCommand, PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   awsClientConfig,
   awsEnv,
+  commandInputs,
   createBucket,
   createMotoAccount,
   createStoreTable,
   createTopicWithQueue,
   currentAccount,
   drainQueue,
+  failCommand,
   resetMoto,
 } from "./aws.ts";
 
@@ -77,5 +79,31 @@ describe("emulated AWS support", () => {
     const env = awsEnv();
     expect(env.AWS_ACCESS_KEY_ID).toBe(currentAccount().accessKeyId);
     expect(env.AWS_ENDPOINT_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it("fails only the named command, the number of times asked, and records the inputs of the calls sent", async () => {
+    const sns = new SNSClient({ ...awsClientConfig(), maxAttempts: 1 });
+    try {
+      const { topicArn } = await createTopicWithQueue(sns);
+      const throttled = failCommand(sns, "PublishCommand", 2, {
+        name: "Throttling",
+        message: "Rate exceeded",
+        status: 400,
+      });
+      const sent = commandInputs<{ Message: string }>(sns, "PublishCommand");
+      const publish = (message: string) =>
+        sns.send(new PublishCommand({ TopicArn: topicArn, Message: message }));
+      const throttle = { name: "Throttling", message: "Rate exceeded", $metadata: { httpStatusCode: 400 } };
+      await expect(publish("first")).rejects.toMatchObject(throttle);
+      // Another command in between goes through and leaves the failures to come as they were.
+      const { Topics = [] } = await sns.send(new ListTopicsCommand({}));
+      expect(Topics.map((t) => t.TopicArn)).toContain(topicArn);
+      await expect(publish("second")).rejects.toMatchObject(throttle);
+      await publish("third");
+      expect(throttled.failed).toBe(2);
+      expect(sent.map((input) => input.Message)).toEqual(["third"]);
+    } finally {
+      sns.destroy();
+    }
   });
 });

@@ -252,3 +252,66 @@ export async function drainQueue(queueUrl: string): Promise<QueueMessage[]> {
     }
   }
 }
+
+/** A middleware of an SDK v3 client's stack, as the helpers below add one (initialize step). */
+type InitializeMiddleware = (
+  next: (args: { input: object }) => Promise<unknown>,
+  context: { commandName?: string },
+) => (args: { input: object }) => Promise<unknown>;
+
+/** Any SDK v3 client (S3, SNS, CloudWatch, DynamoDB…), for what the helpers below add to its stack. */
+interface MiddlewareClient {
+  middlewareStack: { add(middleware: InitializeMiddleware, options: { step: "initialize" }): void };
+}
+
+/** An error answer as the SDK raises it: `name` is the error code, `status` the HTTP status. */
+export interface ServiceFault {
+  name: string;
+  message: string;
+  status: number;
+}
+
+/**
+ * Makes the next `times` calls of `commandName` (e.g. "PutMetricDataCommand") on `client` fail with
+ * `fault` before they are sent, as a throttled or refused request does; the calls after those go to
+ * moto. `failed` counts the calls it made fail so far.
+ */
+export function failCommand(
+  client: MiddlewareClient,
+  commandName: string,
+  times: number,
+  fault: ServiceFault,
+): { failed: number } {
+  const counts = { failed: 0 };
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === commandName && counts.failed < times) {
+        counts.failed++;
+        throw Object.assign(new Error(fault.message), {
+          name: fault.name,
+          $metadata: { httpStatusCode: fault.status },
+        });
+      }
+      return next(args);
+    },
+    { step: "initialize" },
+  );
+  return counts;
+}
+
+/**
+ * The inputs of every `commandName` call `client` sends from here on, in order (the calls still go to
+ * moto). Middleware of one step runs in the order added: added after failCommand, this sees only the
+ * calls that got past it.
+ */
+export function commandInputs<T>(client: MiddlewareClient, commandName: string): T[] {
+  const inputs: T[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === commandName) inputs.push(args.input as T);
+      return next(args);
+    },
+    { step: "initialize" },
+  );
+  return inputs;
+}
