@@ -8,12 +8,19 @@
  * n²/2⁶⁵ for n keys (≈ 3·10⁻⁶ for ten million markers); a confusion can only make a key look seen.
  */
 
-/** Two 32-bit lanes of a cyrb53-style hash of a string (UTF-16 code units), each fully mixed. */
+/** Two 32-bit lanes of a cyrb53-style hash of a string (UTF-16 code units, two a step), each fully mixed. */
 function hashLanes(key: string, out: Int32Array): void {
   let h1 = 0xdeadbeef ^ key.length;
   let h2 = 0x41c6ce57 ^ key.length;
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
+  // Two UTF-16 code units a step: half the multiplications, every bit of both still mixed in.
+  const pairs = key.length - (key.length & 1);
+  for (let i = 0; i < pairs; i += 2) {
+    const c = key.charCodeAt(i) | (key.charCodeAt(i + 1) << 16);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  if (pairs < key.length) {
+    const c = key.charCodeAt(pairs);
     h1 = Math.imul(h1 ^ c, 2654435761);
     h2 = Math.imul(h2 ^ c, 1597334677);
   }
