@@ -5,8 +5,7 @@ import type { Detector } from "./batch.ts";
 import { type Config, ConfigError } from "./config.ts";
 import { processBatch } from "./pipeline.ts";
 import { RuleEngine } from "./rules/engine.ts";
-import type { RunScenario } from "./rules/fixtures.ts";
-import type { LinkedRules } from "./rules/link.ts";
+import type { ScenarioRunner } from "./rules/fixtures.ts";
 import { loadTunedRules } from "./rules/tuning.ts";
 import { replayState } from "./state/memory.ts";
 
@@ -68,24 +67,21 @@ export async function buildDetector(
 }
 
 /**
- * Runs one fixture scenario through the real pipeline (normalise → attribute → enrich → detect)
- * with only the given rules and fresh in-memory state: what `agenttrail rules test` replays.
+ * Runs fixture scenarios through the real pipeline (normalise → attribute → enrich → detect) with
+ * only the given rules and fresh in-memory state: what `agenttrail rules test` replays. One engine
+ * per rule set, not per fixture: an engine keeps only what it derives from its rules (routes, index,
+ * memoised lookups); a scenario's windows and markers are in its own store.
  */
-export function scenarioRunner(config: Config): RunScenario {
-  // One engine per rule set, not per fixture: an engine keeps only what it derives from its rules
-  // (routes, index, memoised lookups); a scenario's windows and markers are in its own store.
-  const engines = new WeakMap<LinkedRules, RuleEngine>();
-  return async (records, rules) => {
-    let detector = engines.get(rules);
-    if (!detector) {
-      detector = new RuleEngine(rules, config);
-      engines.set(rules, detector);
-    }
-    const { store, eventClock } = replayState();
-    const result = await processBatch(
-      { source: "fixture", records },
-      { store, eventClock, config, detector },
-    );
-    return { hits: result.hits, malformed: result.malformed };
+export function scenarioRunner(config: Config): ScenarioRunner {
+  return (rules) => {
+    const detector = new RuleEngine(rules, config);
+    return async (records) => {
+      const { store, eventClock } = replayState();
+      const result = await processBatch(
+        { source: "fixture", records },
+        { store, eventClock, config, detector },
+      );
+      return { hits: result.hits, malformed: result.malformed };
+    };
   };
 }

@@ -37,8 +37,9 @@ export async function rulesCommand(args: string[]): Promise<number> {
     let ok = true;
     // Each directory on its own; none given: the built-in pack, checked as a run checks it.
     const dirs = positionals.length ? positionals : runRulePaths({ builtin: true, extraDirs: [] });
+    const scenarios = scenarioRunner(config);
     for (const dir of dirs) {
-      const report = await runRuleFixtures(dir, scenarioRunner(config), { tuning: config.rules });
+      const report = await runRuleFixtures(dir, scenarios, { tuning: config.rules });
       process.stdout.write(`${formatFixtureReport(report)}\n`);
       ok &&= report.ok;
     }

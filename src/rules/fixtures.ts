@@ -4,7 +4,7 @@
  * never. A fixture is a file in any format `agenttrail replay` reads (a JSON array of records,
  * `{"Records": […]}`, JSON Lines, EventBridge events; gzipped or not), one scenario in order. A record
  * the pipeline would count as malformed fails its fixture: dropped, it could make the fixture pass for
- * the wrong reason. The pipeline is injected (`runScenario`), so this module stays independent of it.
+ * the wrong reason. The pipeline is injected (`ScenarioRunner`), so this module stays independent of it.
  * Given a configuration's `rules` section, the rules are tuned as a run tunes them: exceptions narrow
  * them, and a disabled rule's fixtures are not run (it makes no alert).
  */
@@ -24,8 +24,14 @@ export interface ScenarioResult {
   malformed: readonly MalformedRecord[];
 }
 
-/** `rules` as linked with the tuning (a disabled rule that feeds a correlation keeps alert: false). */
-export type RunScenario = (records: unknown[], rules: LinkedRules) => Promise<ScenarioResult>;
+/** Replays one fixture's records, with fresh state, through the rules it was made for. */
+export type RunScenario = (records: unknown[]) => Promise<ScenarioResult>;
+
+/**
+ * The scenarios of one rule set: called once per directory with its rules as linked with the tuning
+ * (a disabled rule that feeds a correlation keeps alert: false), then once per fixture.
+ */
+export type ScenarioRunner = (rules: LinkedRules) => RunScenario;
 
 export type FixtureExpectation = "match" | "nomatch";
 
@@ -105,7 +111,6 @@ async function runCase(
   ruleId: string,
   fixture: string,
   expect: FixtureExpectation,
-  rules: LinkedRules,
   runScenario: RunScenario,
 ): Promise<FixtureCase> {
   let records: unknown[];
@@ -122,7 +127,7 @@ async function runCase(
   }
   let hits: RuleHit[];
   try {
-    const result = await runScenario(records, rules);
+    const result = await runScenario(records);
     if (result.malformed.length) {
       const listed = result.malformed
         .slice(0, MAX_LISTED_MALFORMED)
@@ -149,7 +154,7 @@ async function runCase(
 
 export async function runRuleFixtures(
   rulesDir: string,
-  runScenario: RunScenario,
+  scenarios: ScenarioRunner,
   options: FixtureOptions = {},
 ): Promise<FixtureReport> {
   const requireFixtures = options.requireFixtures ?? true;
@@ -163,6 +168,7 @@ export async function runRuleFixtures(
     onlyLoadedRules: true,
   });
   const linked = tuned.linked;
+  const runScenario = scenarios(linked);
   // Why a rule is not tested: the tuning left it out (linked.off), or it is disabled and runs on
   // only to feed a correlation.
   const offReasons = new Map(linked.off.map((o) => [o.rule.meta.id, o.reason]));
@@ -204,8 +210,8 @@ export async function runRuleFixtures(
       status: "pass",
       cases: [],
     };
-    for (const f of match) result.cases.push(await runCase(id, f, "match", linked, runScenario));
-    for (const f of nomatch) result.cases.push(await runCase(id, f, "nomatch", linked, runScenario));
+    for (const f of match) result.cases.push(await runCase(id, f, "match", runScenario));
+    for (const f of nomatch) result.cases.push(await runCase(id, f, "nomatch", runScenario));
     const missing = [match.length === 0 ? "match" : "", nomatch.length === 0 ? "nomatch" : ""].filter(
       Boolean,
     );

@@ -12,7 +12,7 @@ import { SELF_MODIFICATION_ACTIONS } from "../../src/enrich/iam.ts";
 import { securityDisableActions } from "../../src/enrich/tampering.ts";
 import { processBatch } from "../../src/pipeline.ts";
 import { RuleEngine } from "../../src/rules/engine.ts";
-import { type RunScenario, runRuleFixtures } from "../../src/rules/fixtures.ts";
+import { runRuleFixtures, type ScenarioRunner } from "../../src/rules/fixtures.ts";
 import { loadRules } from "../../src/rules/load.ts";
 import { loadTunedRules } from "../../src/rules/tuning.ts";
 import type { RuleHit } from "../../src/rules/types.ts";
@@ -24,7 +24,7 @@ const INVICTUS_DIR = fileURLToPath(
 );
 
 /** The scenario runner `agenttrail rules test` uses: fresh in-memory state, the whole pipeline. */
-const runScenario: RunScenario = scenarioRunner(defaultConfig);
+const scenarios: ScenarioRunner = scenarioRunner(defaultConfig);
 
 const BUILTIN_IDS = [
   "ai-off-hours-burst",
@@ -83,7 +83,7 @@ describe("built-in rules", () => {
   });
 
   it("every rule passes its match and nomatch fixtures through the real pipeline", async () => {
-    const report = await runRuleFixtures(RULES_DIR, runScenario);
+    const report = await runRuleFixtures(RULES_DIR, scenarios);
     const failures = report.results
       .filter((r) => r.status === "fail")
       .map((r) => ({ rule: r.ruleId, reason: r.reason, cases: r.cases.filter((c) => !c.passed) }));
@@ -160,7 +160,7 @@ describe("ai-destructive-action on DynamoDB bulk deletes", () => {
     const records = JSON.parse(readFileSync(fixture, "utf8")) as unknown[];
     // the table only in requestItems: the group must not come from the resources list
     for (const r of records) delete (r as { resources?: unknown }).resources;
-    const { hits } = await runScenario(records, tuned.linked);
+    const { hits } = await scenarios(tuned.linked)(records);
     const destructive = hits.filter((h) => h.rule.id === "ai-destructive-action");
     expect(destructive.flatMap((h) => h.events.map((e) => e.action))).toEqual([
       "BatchWriteItem",

@@ -6,16 +6,16 @@ import { describe, expect, it } from "vitest";
 import { defaultConfig, parseConfig } from "../../src/config.ts";
 import { scenarioRunner } from "../../src/detection.ts";
 import { RuleEngine } from "../../src/rules/engine.ts";
-import { formatFixtureReport, type RunScenario, runRuleFixtures } from "../../src/rules/fixtures.ts";
+import { formatFixtureReport, runRuleFixtures, type ScenarioRunner } from "../../src/rules/fixtures.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
 import { record, toEvent } from "./engine.helpers.ts";
 
 /** Normalise + detect, without attribution: enough for rules on raw fields. */
-const runScenario: RunScenario = async (records, rules) => {
-  const events = records.map((r, i) => toEvent(r as Record<string, unknown>, {}, i));
-  return {
-    hits: await new RuleEngine(rules, defaultConfig).detect(events, new MemoryStore()),
-    malformed: [],
+const scenarios: ScenarioRunner = (rules) => {
+  const engine = new RuleEngine(rules, defaultConfig);
+  return async (records) => {
+    const events = records.map((r, i) => toEvent(r as Record<string, unknown>, {}, i));
+    return { hits: await engine.detect(events, new MemoryStore()), malformed: [] };
   };
 };
 
@@ -49,7 +49,7 @@ describe("runRuleFixtures", () => {
       "fixtures/trail-deleted/match/delete.json": [record({ eventName: "DeleteTrail" })],
       "fixtures/trail-deleted/nomatch/stop.json": [record({ eventName: "StopLogging" })],
     });
-    const report = await runRuleFixtures(dir, runScenario);
+    const report = await runRuleFixtures(dir, scenarios);
     expect(report.ok).toBe(true);
     expect(report.results).toHaveLength(1);
     expect(report.results[0]).toMatchObject({ ruleId: "trail-deleted", status: "pass" });
@@ -65,7 +65,7 @@ describe("runRuleFixtures", () => {
       "fixtures/trail-deleted/match/wrong.json": [record({ eventName: "StopLogging" })],
       "fixtures/trail-deleted/nomatch/wrong.json": { Records: [record({ eventName: "DeleteTrail" })] },
     });
-    const report = await runRuleFixtures(dir, runScenario);
+    const report = await runRuleFixtures(dir, scenarios);
     expect(report.ok).toBe(false);
     const [result] = report.results;
     expect(result.status).toBe("fail");
@@ -81,9 +81,9 @@ describe("runRuleFixtures", () => {
       "trail.yml": RULE,
       "fixtures/trail-deleted/match/delete.json": [record({ eventName: "DeleteTrail" })],
     });
-    const strict = await runRuleFixtures(dir, runScenario);
+    const strict = await runRuleFixtures(dir, scenarios);
     expect(strict.results[0]).toMatchObject({ status: "fail", reason: "no nomatch fixtures" });
-    const lenient = await runRuleFixtures(dir, runScenario, { requireFixtures: false });
+    const lenient = await runRuleFixtures(dir, scenarios, { requireFixtures: false });
     expect(lenient.results[0].status).toBe("pass");
     expect(lenient.ok).toBe(true);
   });
@@ -96,7 +96,7 @@ describe("runRuleFixtures", () => {
       "fixtures/trail-deleted/nomatch/ok.json": [],
       "fixtures/no-such-rule/match/a.json": [],
     });
-    const report = await runRuleFixtures(dir, runScenario);
+    const report = await runRuleFixtures(dir, scenarios);
     expect(report.ok).toBe(false);
     expect(report.loadErrors.map((e) => e.ruleId)).toEqual(["broken"]);
     const byId = Object.fromEntries(report.results.map((r) => [r.ruleId, r]));
@@ -110,7 +110,7 @@ describe("runRuleFixtures", () => {
       "fixtures/burst/match/two.json": [record(), record()],
       "fixtures/burst/nomatch/one.json": [record()],
     });
-    const report = await runRuleFixtures(dir, runScenario);
+    const report = await runRuleFixtures(dir, scenarios);
     expect(report.ok).toBe(true);
     const byId = Object.fromEntries(report.results.map((r) => [r.ruleId, r.status]));
     expect(byId).toEqual({ call: "no-fixtures", burst: "pass" });
@@ -128,7 +128,7 @@ describe("runRuleFixtures", () => {
       "fixtures/burst/match/two.json": [record(), record()],
       "fixtures/burst/nomatch/one.json": [record()],
     });
-    const report = await runRuleFixtures(dir, runScenario);
+    const report = await runRuleFixtures(dir, scenarios);
     expect(report.results.map((r) => [r.ruleId, r.status])).toEqual([
       ["trail-deleted", "pass"],
       ["call", "no-fixtures"],
@@ -145,7 +145,7 @@ describe("runRuleFixtures", () => {
       "fixtures/call/match/one.json": [record()],
       "fixtures/call/nomatch/other.json": [record({ eventSource: "ec2.amazonaws.com" })],
     });
-    const report = await runRuleFixtures(dir, runScenario, {
+    const report = await runRuleFixtures(dir, scenarios, {
       tuning: parseConfig({ rules: { disabled: ["burst"] } }).rules,
     });
     expect(report.ok).toBe(true);
@@ -237,7 +237,13 @@ describe("runRuleFixtures", () => {
       "fixtures/trail-deleted/match/delete.json": [record({ eventName: "DeleteTrail" })],
       "fixtures/trail-deleted/nomatch/stop.json": [record({ eventName: "StopLogging" })],
     });
-    const runner = scenarioRunner(defaultConfig);
+    // The runner makes one engine per rule set: runRuleFixtures asks for it once per directory.
+    const engines = scenarioRunner(defaultConfig);
+    let ruleSets = 0;
+    const runner: ScenarioRunner = (rules) => {
+      ruleSets++;
+      return engines(rules);
+    };
     for (const dir of [bursts, trails, bursts]) {
       const report = await runRuleFixtures(dir, runner);
       const tested = report.results.filter((r) => r.cases.length > 0);
@@ -252,6 +258,7 @@ describe("runRuleFixtures", () => {
       ]);
       expect(report.ok, formatFixtureReport(report)).toBe(true);
     }
+    expect(ruleSets).toBe(3);
   });
 
   it("tunes the rules as a run does, given a configuration's rules section", async () => {
@@ -269,7 +276,7 @@ describe("runRuleFixtures", () => {
     });
     const tuning = (rules: unknown) => parseConfig({ rules }).rules;
     const placeholders = { admins: ["alice"] };
-    const report = await runRuleFixtures(dir, runScenario, {
+    const report = await runRuleFixtures(dir, scenarios, {
       // Ids of rules outside the directory are for rules lint, not errors here.
       tuning: tuning({ placeholders, disabled: ["trail-deleted", "elsewhere"] }),
     });
@@ -283,7 +290,7 @@ describe("runRuleFixtures", () => {
     );
 
     // An exception that takes out a match fixture's event fails it: in a run, it would hide that case.
-    const swallowed = await runRuleFixtures(dir, runScenario, {
+    const swallowed = await runRuleFixtures(dir, scenarios, {
       tuning: tuning({
         placeholders,
         disabled: ["trail-deleted"],
