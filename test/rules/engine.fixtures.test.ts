@@ -155,6 +155,26 @@ describe("runRuleFixtures", () => {
     ]);
   });
 
+  it("reports a disabled base rule that still feeds its correlation as DISABLED, and the correlation as tested", async () => {
+    const rules = `title: call\nid: call\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    eventSource: s3.amazonaws.com\n  condition: s\n---\ntitle: burst\nid: burst\ncorrelation:\n  type: event_count\n  rules: [call]\n  timespan: 5m\n  condition: {gte: 2}\n`;
+    const dir = await fixtureDir({
+      "burst.yml": rules,
+      // Would fail if run: the disabled rule feeds the correlation but makes no hit of its own.
+      "fixtures/call/match/one.json": [record()],
+      "fixtures/call/nomatch/other.json": [record({ eventSource: "ec2.amazonaws.com" })],
+      "fixtures/burst/match/two.json": [record(), record()],
+      "fixtures/burst/nomatch/one.json": [record()],
+    });
+    const report = await runRuleFixtures(dir, scenarios, {
+      tuning: parseConfig({ rules: { disabled: ["call"] } }).rules,
+    });
+    expect(report.results.map((r) => [r.ruleId, r.status, r.reason])).toEqual([
+      ["call", "disabled", "turned off by the configuration (rules.disabled): fixtures not run"],
+      ["burst", "pass", undefined],
+    ]);
+    expect(report.ok).toBe(true);
+  });
+
   it("reads fixtures in every format replay reads: JSON Lines, EventBridge events, gzipped", async () => {
     const deleted = record({ eventName: "DeleteTrail", eventSource: "cloudtrail.amazonaws.com" });
     const event = {
