@@ -433,6 +433,16 @@ describe("loading", () => {
       ["quiet", "quiet", "loaded"],
     ]);
     expect(report.counts).toMatchObject({ loaded: 2, error: 1 });
+    // A rule an exception narrows runs as a copy of the one loaded: it is listed as loaded all the same.
+    const exception = { rules: ["dup", "quiet"], match: { eventName: "B" }, reason: "test" };
+    const narrowed = await lintRules([dir], {
+      tuning: parseConfig({ rules: { disabled: ["quiet"], exceptions: [exception] } }).rules,
+    });
+    expect(narrowed.entries.map((e) => [e.ruleId, e.title, e.status])).toEqual([
+      ["dup", "first", "loaded"],
+      ["dup", undefined, "error"],
+      ["quiet", "quiet", "loaded"],
+    ]);
   });
 });
 
