@@ -7,10 +7,7 @@ import type { Config } from "../config.ts";
 import type { CompiledRule } from "./compile.ts";
 import { withExceptions } from "./exceptions.ts";
 import { type LinkedRules, linkRules, type RuleProblem } from "./link.ts";
-import { type LoadOptions, type LoadResult, loadRules } from "./load.ts";
-
-/** A configuration's `rules` section, as tuning reads it (placeholder lists as LoadOptions takes them). */
-export type RuleTuning = Omit<Config["rules"], "placeholders"> & Required<LoadOptions>;
+import { type LoadResult, loadRules } from "./load.ts";
 
 export interface TunedRules {
   /**
@@ -27,7 +24,7 @@ export interface TunedRules {
   problems: RuleProblem[];
 }
 
-export function tuneRules(rules: readonly CompiledRule[], tuning: RuleTuning): TunedRules {
+export function tuneRules(rules: readonly CompiledRule[], tuning: Config["rules"]): TunedRules {
   const narrowed = withExceptions(rules, tuning.exceptions, { placeholders: tuning.placeholders });
   const linked = linkRules(narrowed.rules, { disabled: tuning.disabled });
   const running = new Set(linked.rules.map((r) => r.meta.id));
@@ -43,7 +40,7 @@ export function tuneRules(rules: readonly CompiledRule[], tuning: RuleTuning): T
  * directory, and entries naming rules elsewhere (the built-in pack, another directory) are for
  * `rules lint --config`, which checks them against the rules a run loads.
  */
-export function tuningFor(tuning: Config["rules"], ids: ReadonlySet<string>): Config["rules"] {
+function tuningFor(tuning: Config["rules"], ids: ReadonlySet<string>): Config["rules"] {
   const exceptions: Config["rules"]["exceptions"] = [];
   for (const e of tuning.exceptions) {
     const rules = e.rules.filter((id) => ids.has(id));
