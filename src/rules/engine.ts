@@ -9,7 +9,7 @@ import type { Config } from "../config.ts";
 import type { AuditEvent } from "../event.ts";
 import { sha256Base64url } from "../hash.ts";
 import type { Store, WindowBucket, WindowIncrement } from "../state/store.ts";
-import type { CompiledDetectionRule, CompiledRule } from "./compile.ts";
+import type { CompiledDetectionRule } from "./compile.ts";
 import { CorrelationBatch, type CorrelationPlan, planCorrelation } from "./correlation.ts";
 import type { IndexRequirements } from "./detection.ts";
 import { GroupDescriptions, groupLookup } from "./groups.ts";
@@ -44,14 +44,11 @@ interface Route {
 
 export class RuleEngine implements Detector {
   readonly index: RuleIndex<Route>;
-  /** Rules as linked (meta.alert settled). */
-  readonly rules: readonly CompiledRule[];
   private readonly plans: CorrelationPlan[];
   private readonly windowTtlSeconds: number;
 
   /** @param linked the rules as they run, linked with the configuration's tuning (tuneRules). */
   constructor(linked: LinkedRules, config: Pick<Config, "latenessMinutes">) {
-    this.rules = linked.rules;
     this.plans = linked.correlations.map(planCorrelation);
     const feeds = new Map<CompiledDetectionRule, Feed[]>();
     linked.correlations.forEach((c, plan) => {
