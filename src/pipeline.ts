@@ -81,20 +81,12 @@ export function seenKey(event: AuditEvent): string {
   return `evt#${event.account}#${event.id}`;
 }
 
-/**
- * A record left out as malformed, its texts cleaned and capped here, once, for every output that names
- * it (summary.json, the terminal, the Lambda's log line): the file name and the reason (which can quote
- * the record) are attacker-chosen text.
- */
-function malformedRecord(source: string, index: number, reason: string): MalformedRecord {
-  return { source: cleanText(source, 512), index, reason: cleanText(reason, 300) };
-}
-
 export async function processBatch(input: BatchInput, deps: PipelineDeps): Promise<BatchResult> {
   const { store, config } = deps;
   const lap = stageClock(deps.stageTimes);
   const stats = emptyStats();
   const malformed: MalformedRecord[] = [];
+  let malformedSource: string | undefined;
   const candidates: AuditEvent[] = [];
   // Each event's dedup key, built once: checked in the batch, against the store, then marked seen.
   const candidateKeys: string[] = [];
@@ -105,7 +97,13 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
     const n = normaliseRecord(input.records[index], { source: input.source, index });
     if (!n.ok) {
       if (n.skipped) stats.skipped++;
-      else malformed.push(malformedRecord(input.source, index, n.reason));
+      else {
+        // Cleaned and capped here, once, for every output that names a malformed record (summary.json,
+        // the terminal, the Lambda's log line): the file name and the reason (which can quote the
+        // record) are attacker-chosen text. The file name is the batch's: cleaned with its first one.
+        malformedSource ??= cleanText(input.source, 512);
+        malformed.push({ source: malformedSource, index, reason: cleanText(n.reason, 300) });
+      }
       continue;
     }
     const key = seenKey(n.event);

@@ -69,21 +69,24 @@ describe("normaliseRecord", () => {
     expect(n.ok && [n.event.action, n.event.rawAction]).toEqual(["ListFunctions", "ListFunctions20150331"]);
   });
 
+  /** The event of a GetObject record with only the fields normaliseRecord requires, and `extra`. */
+  const eventOf = (extra: Record<string, unknown>) => {
+    const n = normaliseRecord(
+      {
+        eventTime: "2026-01-01T00:00:00Z",
+        eventSource: "s3.amazonaws.com",
+        eventName: "GetObject",
+        ...extra,
+      },
+      origin,
+    );
+    if (!n.ok) throw new Error(n.reason);
+    return n.event;
+  };
+
   it("gives every principal the same fields, in one order, whatever the record held", () => {
     // Later stages read principals at every call: one layout keeps those reads on one kind of object.
-    const keysOf = (userIdentity: unknown): string[] => {
-      const n = normaliseRecord(
-        {
-          eventTime: "2026-01-01T00:00:00Z",
-          eventSource: "s3.amazonaws.com",
-          eventName: "GetObject",
-          userIdentity,
-        },
-        origin,
-      );
-      if (!n.ok) throw new Error(n.reason);
-      return Object.keys(n.event.principal);
-    };
+    const keysOf = (userIdentity: unknown): string[] => Object.keys(eventOf({ userIdentity }).principal);
     const root = keysOf({ type: "Root", arn: "arn:aws:iam::111122223333:root", accountId: "111122223333" });
     expect(root).toContain("sessionName");
     expect(keysOf({ type: "AWSService", invokedBy: "ec2.amazonaws.com" })).toEqual(root);
@@ -98,20 +101,19 @@ describe("normaliseRecord", () => {
     expect(role).toEqual(root);
   });
 
+  it("gives records without userIdentity one frozen principal: no type, shown as unknown", () => {
+    const a = eventOf({}).principal;
+    expect(a).toEqual({ type: "", display: "unknown" });
+    expect(Object.isFrozen(a)).toBe(true);
+    expect(eventOf({ eventID: "other" }).principal).toBe(a);
+    // A userIdentity without a type is shown the same way, in a principal of its own.
+    const empty = eventOf({ userIdentity: {} }).principal;
+    expect(empty).toEqual(a);
+    expect(empty).not.toBe(a);
+  });
+
   it("gives a failed call's event the same fields, in one order, as a successful one's", () => {
-    const keysOf = (extra: Record<string, unknown>): string[] => {
-      const n = normaliseRecord(
-        {
-          eventTime: "2026-01-01T00:00:00Z",
-          eventSource: "s3.amazonaws.com",
-          eventName: "GetObject",
-          ...extra,
-        },
-        origin,
-      );
-      if (!n.ok) throw new Error(n.reason);
-      return Object.keys(n.event);
-    };
+    const keysOf = (extra: Record<string, unknown>): string[] => Object.keys(eventOf(extra));
     const ok = keysOf({});
     expect(ok).toContain("error");
     expect(keysOf({ errorCode: "AccessDenied", errorMessage: "no" })).toEqual(ok);

@@ -4,6 +4,7 @@ import { UnparseableRecord } from "../src/cloudtrail/decode.ts";
 import { defaultConfig } from "../src/config.ts";
 import { processBatch } from "../src/pipeline.ts";
 import { MemoryStore } from "../src/state/memory.ts";
+import { call, iamUser } from "./support/records.ts";
 
 describe("processBatch malformed records", () => {
   it("names them with the file name and reason cleaned and capped, once for every output", async () => {
@@ -23,5 +24,26 @@ describe("processBatch malformed records", () => {
     // Escape sequences and controls gone, breaks a space, cut to 300 code points ending in "…".
     expect(m.reason).toMatch(/^line 1: not JSON: evil FAKE ALERTx+…$/);
     expect(Array.from(m.reason)).toHaveLength(300);
+  });
+
+  it("names every malformed record of a batch by the cleaned file name, a record read between them", async () => {
+    const result = await processBatch(
+      {
+        source: "s3://trail/\u001b[2Jevil.jsonl",
+        records: [
+          new UnparseableRecord("line 1: not JSON"),
+          call("GetCallerIdentity", "2026-01-05T02:10:00Z", iamUser("alice")),
+          null,
+          new UnparseableRecord("line 4: not JSON"),
+        ],
+      },
+      { store: new MemoryStore(), config: defaultConfig },
+    );
+    expect(result.stats.events).toBe(1);
+    expect(result.malformed).toEqual([
+      { source: "s3://trail/evil.jsonl", index: 0, reason: "line 1: not JSON" },
+      { source: "s3://trail/evil.jsonl", index: 2, reason: "not a CloudTrail record: null" },
+      { source: "s3://trail/evil.jsonl", index: 3, reason: "line 4: not JSON" },
+    ]);
   });
 });

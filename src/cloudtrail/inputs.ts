@@ -1,7 +1,8 @@
 /**
  * What `agenttrail replay` reads: files, directories (walked recursively, in name order), `-` for
- * standard input. Trail files are taken by name (.json, .jsonl, .ndjson, optionally .gz) and
- * Digest/Insight files are skipped by path segment, never by suffix (all three end in .json.gz).
+ * standard input. Trail files are taken by name (.json, .jsonl, .ndjson, optionally .gz); Digest and
+ * Insight files and other services' logs are skipped by path, never by suffix (all end in .json.gz),
+ * as the Lambda and an S3 listing skip them (keys.ts isCloudTrailLogKey).
  */
 import type { Stats } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
@@ -26,7 +27,7 @@ export function isTrailFileName(name: string): boolean {
 
 export interface LocalInputs {
   files: InputFile[];
-  /** Paths passed over in directories (digest/insight files, non-trail files). */
+  /** Paths passed over in directories (digest/insight files, other services' logs, non-trail files). */
   skipped: string[];
   /** Directories given that hold no trail file, with how many files in them were passed over. */
   empty: { dir: string; passedOver: number }[];

@@ -15,7 +15,7 @@ export function isDigestOrInsightPath(path: string): boolean {
 const OTHER_SERVICE_LOG =
   /(^|[/\\])AWSLogs[/\\](?:(?:o-[a-z0-9]+[/\\])?\d{12}[/\\](?!CloudTrail[/\\])|aws-account-id=)/;
 
-export function isOtherServiceLogPath(path: string): boolean {
+function isOtherServiceLogPath(path: string): boolean {
   return OTHER_SERVICE_LOG.test(path);
 }
 

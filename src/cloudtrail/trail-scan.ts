@@ -101,17 +101,17 @@ type RecordBuilder = (value: (slot: number) => unknown, slots: Int32Array, at: n
  * after key to an empty object moved most of them out to a separate store, grown as it went: the
  * records were slower to build, and every later stage slower to read.
  * The literal's keys are JSON string literals, which JavaScript reads back as the same strings
- * whatever a record holds. `__proto__` as a literal key would set the prototype: the scan keeps such
- * a record WHOLE, and a shape with one is built key by key here all the same. So are shapes of many
- * keys (no CloudTrail record has them; a function per odd shape would cost more than it saves) and
- * every shape where code cannot be made from strings (node --disallow-code-generation-from-strings).
+ * whatever a record holds. No shape holds `__proto__`: as a literal key, as an assigned one, it would
+ * set the prototype, so the scan keeps such a record WHOLE. Shapes of many keys (no CloudTrail record
+ * has them; a function per odd shape would cost more than it saves) and every shape where code
+ * cannot be made from strings (node --disallow-code-generation-from-strings) are built key by key.
  * Builders are kept by key list, a bounded number.
  */
 function recordBuilder(keys: readonly string[]): RecordBuilder {
   const id = JSON.stringify(keys);
   let build = recordBuilders.get(id);
   if (build) return build;
-  build = keys.length <= MAX_LITERAL_KEYS && !keys.includes("__proto__") ? literalBuilder(keys) : undefined;
+  build = keys.length <= MAX_LITERAL_KEYS ? literalBuilder(keys) : undefined;
   build ??= (value, slots, at) => {
     const record: Record<string, unknown> = {};
     for (let k = 0; k < keys.length; k++) record[keys[k]] = value(slots[at + k]);

@@ -115,6 +115,18 @@ describe("scanTrailFile + recordsOfScan", () => {
     expect(Object.hasOwn(a, "__proto__")).toBe(true);
     expect((a as { polluted?: boolean }).polluted).toBeUndefined();
     expect(b.eventName).toBe("B");
+    // Written with an escape, and again in a later record (matched by its bytes then): every such
+    // record is kept whole, so no shape holds the key (recordsOfScan builds shapes as literals).
+    const escaped =
+      '{"Records":[{"eventName":"A","\\u005f_proto__":{"polluted":true}},{"eventName":"B","__proto__":[1]},{"eventName":"C","__proto__":{"x":1}}]}';
+    for (const r of expectSameAsParse(escaped) as Record<string, unknown>[]) {
+      expect(Object.getPrototypeOf(r)).toBe(Object.prototype);
+      expect(Object.hasOwn(r, "__proto__")).toBe(true);
+    }
+    for (const t of [text, escaped]) {
+      const scan = scanTrailFile(Buffer.from(t));
+      expect(scan?.shapes.flat()).not.toContain("__proto__");
+    }
   });
 
   it("builds records whose keys would read differently as code exactly as JSON.parse does", () => {

@@ -284,6 +284,29 @@ describe("parseTrigger: SNS (Lambda subscription)", () => {
     expect(() => parseTrigger(both)).toThrow(/2 messages with EventBridge events among them/);
   });
 
+  it("reads an SNS event of several messages as one notification: their files once each, or the first's reason", () => {
+    const messages = (...bodies: unknown[]) => ({
+      Records: bodies.flatMap((body) => snsLambdaEvent(JSON.stringify(body)).Records),
+    });
+    const other = "AWSLogs/111122223333/CloudTrail/us-east-2/2026/01/05/other.json.gz";
+    const files = messages(
+      s3Notification(s3Record("b", LOG_KEY)),
+      S3_TEST_EVENT,
+      s3Notification(s3Record("b", LOG_KEY), s3Record("b", other)),
+    );
+    expect(parseTrigger(files)).toEqual({
+      kind: "s3-objects",
+      objects: [
+        { bucket: "b", key: LOG_KEY, etag: ETAG },
+        { bucket: "b", key: other, etag: ETAG },
+      ],
+    });
+    expect(parseTrigger(messages(S3_TEST_EVENT, s3Notification(s3Record("b", DIGEST_KEY))))).toEqual({
+      kind: "ignored",
+      reason: "s3:TestEvent",
+    });
+  });
+
   it("ignores the S3 test event sent through SNS, and fails on a message that is not JSON", () => {
     expect(parseTrigger(snsLambdaEvent(JSON.stringify(S3_TEST_EVENT)))).toMatchObject({ kind: "ignored" });
     expect(() => parseTrigger(snsLambdaEvent("{not json"))).toThrow(
