@@ -78,7 +78,8 @@ export function recordsOfScan(
     return v;
   };
   const records = new Array<unknown>(scan.records);
-  const builders = shapes.map(recordBuilder);
+  const compiles = { left: MAX_COMPILES_PER_FILE };
+  const builders = shapes.map((keys) => recordBuilder(keys, compiles));
   let at = 0;
   for (let i = 0; i < scan.records; i++) {
     const shape = slots[at++];
@@ -105,21 +106,29 @@ type RecordBuilder = (value: (slot: number) => unknown, slots: Int32Array, at: n
  * set the prototype, so the scan keeps such a record WHOLE. Shapes of many keys (no CloudTrail record
  * has them; a function per odd shape would cost more than it saves) and every shape where code
  * cannot be made from strings (node --disallow-code-generation-from-strings) are built key by key.
- * Builders are kept by key list, a bounded number.
+ * So are a file's shapes past the first MAX_COMPILES_PER_FILE new ones (`compiles`): a file of
+ * records that nearly all differ would compile a function per record, slower than building them key
+ * by key, and push the run's real shapes out of the cache. Compiled builders are kept by key list,
+ * a bounded number.
  */
-function recordBuilder(keys: readonly string[]): RecordBuilder {
+function recordBuilder(keys: readonly string[], compiles: { left: number }): RecordBuilder {
   const id = JSON.stringify(keys);
-  let build = recordBuilders.get(id);
-  if (build) return build;
-  build = keys.length <= MAX_LITERAL_KEYS ? literalBuilder(keys) : undefined;
-  build ??= (value, slots, at) => {
+  const known = recordBuilders.get(id);
+  if (known) return known;
+  const compiled = keys.length <= MAX_LITERAL_KEYS && compiles.left > 0 ? literalBuilder(keys) : undefined;
+  if (!compiled) return keyByKeyBuilder(keys);
+  compiles.left--;
+  if (recordBuilders.size >= MAX_RECORD_BUILDERS) recordBuilders.clear();
+  recordBuilders.set(id, compiled);
+  return compiled;
+}
+
+function keyByKeyBuilder(keys: readonly string[]): RecordBuilder {
+  return (value, slots, at) => {
     const record: Record<string, unknown> = {};
     for (let k = 0; k < keys.length; k++) record[keys[k]] = value(slots[at + k]);
     return record;
   };
-  if (recordBuilders.size >= MAX_RECORD_BUILDERS) recordBuilders.clear();
-  recordBuilders.set(id, build);
-  return build;
 }
 
 function literalBuilder(keys: readonly string[]): RecordBuilder | undefined {
@@ -134,6 +143,8 @@ function literalBuilder(keys: readonly string[]): RecordBuilder | undefined {
 }
 
 const MAX_LITERAL_KEYS = 64;
+/** New builders compiled per file: a real trail file has a handful of shapes (invictus: about 5). */
+const MAX_COMPILES_PER_FILE = 16;
 const MAX_RECORD_BUILDERS = 512;
 const recordBuilders = new Map<string, RecordBuilder>();
 
