@@ -40,8 +40,13 @@ function gunzipFile(bytes: Uint8Array, source: string): Buffer {
   try {
     return gunzipSync(bytes);
   } catch (err) {
-    throw new FileError(source, `not readable gzip: ${(err as Error).message}`);
+    throw notReadableGzip(source, err);
   }
+}
+
+/** A file whose gzip stream is broken, named by the file, with zlib's message (here or on the read-ahead thread). */
+export function notReadableGzip(source: string, err: unknown): FileError {
+  return new FileError(source, `not readable gzip: ${err instanceof Error ? err.message : String(err)}`);
 }
 
 export function decodeFile(

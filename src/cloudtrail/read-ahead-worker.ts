@@ -12,8 +12,8 @@ import {
   type DecodedFile,
   decodeFile,
   decodeUncompressed,
-  FileError,
   isGzip,
+  notReadableGzip,
   uncompressed,
 } from "./decode.ts";
 import type { PrepareAnswer, PrepareRequest } from "./read-ahead-thread.mjs";
@@ -154,7 +154,7 @@ export async function prepareFile(
   try {
     return await readAhead.prepare(bytes, true);
   } catch (err) {
-    throw new FileError(source, `not readable gzip: ${(err as Error).message}`);
+    throw notReadableGzip(source, err);
   }
 }
 
