@@ -79,19 +79,21 @@ async function pipeline(): Promise<{
   ai: number;
   stages: StageTimes;
 }> {
-  // As `agenttrail replay` does: the read-ahead thread starts while the rules load.
+  // As `agenttrail replay` does: the read-ahead thread starts while the rules load (and is closed
+  // if they fail to).
   const readAhead = new ReadAheadWorker();
-  const extra = values["no-rules"] ? [] : [SIGMA_RULES, ...(values.rules ?? [])].filter(existsSync);
-  const { detector, errors, ruleCount } = await buildDetector(config, {
-    builtin: !values["no-rules"],
-    extraDirs: extra,
-  });
-  if (errors.length) console.log(`rules not loaded: ${errors.length} (first: ${errors[0]})`);
   const collector = new RunCollector();
-  const files: InputFile[] = paths.map((source, i) => ({ source, read: async () => bytes[i] }));
   const stages: StageTimes = {};
-  const t0 = performance.now();
+  let ruleCount: number;
+  let t0: number;
   try {
+    const extra = values["no-rules"] ? [] : [SIGMA_RULES, ...(values.rules ?? [])].filter(existsSync);
+    const built = await buildDetector(config, { builtin: !values["no-rules"], extraDirs: extra });
+    const { detector, errors } = built;
+    ruleCount = built.ruleCount;
+    if (errors.length) console.log(`rules not loaded: ${errors.length} (first: ${errors[0]})`);
+    const files: InputFile[] = paths.map((source, i) => ({ source, read: async () => bytes[i] }));
+    t0 = performance.now();
     await runFiles(
       files,
       {
