@@ -4,7 +4,6 @@
  * reported with its name and the run goes on; the caller decides the exit status.
  */
 import type { Detector, Sink } from "./batch.ts";
-
 import type { InputFile } from "./cloudtrail/inputs.ts";
 import {
   decodePrepared,
