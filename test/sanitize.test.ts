@@ -284,6 +284,19 @@ describe("secrets under user-chosen names and in free text", () => {
       "DB_PWD",
       "DATABASE_CONNECTION_STRING",
       "/credentials/stratus-red-team/credentials-5",
+      // One name for each part and word no name above needs.
+      "CLIENT_SECRET",
+      "GPG_PASSPHRASE",
+      "SSH_PRIVATE_KEY",
+      "JWT_SIGNING_KEY",
+      "DATA_ENCRYPTION_KEY",
+      "MASTER_KEY",
+      "SESSION_KEY",
+      "STORAGE_ACCESS_KEY",
+      "DB_PASS",
+      "GIT_CREDS",
+      "SENTRY_DSN",
+      "SESSION_COOKIE",
     ]) {
       expect(isSecretName(n), n).toBe(true);
     }
