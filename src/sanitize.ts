@@ -1,4 +1,5 @@
 import { type Actor, type ActorKind, CONFIDENCE_RANK, type Confidence, type Evidence } from "./event.ts";
+import { isObject } from "./json-values.ts";
 
 /**
  * Hygiene for strings and records that came from CloudTrail (attacker-influenced: user agents,
@@ -187,7 +188,7 @@ function hasSecretPairValue(
 
 /** Whether every value of this object is a string: a map of variables, not a service's struct. */
 function isStringMap(value: unknown): boolean {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  if (!isObject(value)) return false;
   for (const v of Object.values(value)) if (typeof v !== "string") return false;
   return true;
 }
@@ -320,8 +321,8 @@ function redactObject(
  * Anything that is not a plain object gives {}.
  */
 export function redactRecord(raw: unknown, limits: RedactLimits = {}): Record<string, unknown> {
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return {};
-  return redactObject(raw as Record<string, unknown>, 0, {
+  if (!isObject(raw)) return {};
+  return redactObject(raw, 0, {
     maxString: Math.max(2, limits.maxString ?? MAX_RECORD_STRING),
     maxDepth: limits.maxDepth ?? MAX_RECORD_DEPTH,
     maxEntries: Math.max(1, limits.maxEntries ?? MAX_RECORD_ENTRIES),

@@ -536,6 +536,14 @@ describe("renderAlertText / alertMessageAttributes", () => {
     expect("tags" in plain).toBe(false);
     expect(renderAlertText(plain)).not.toContain("ATT&CK");
     expect(renderAlertText({ ...plain, tags: ["cve.2024-1234"] })).not.toContain("ATT&CK");
+    // An alert read back from elsewhere: the line lists the tags the tags attribute carries, 20 at most.
+    const many = Array.from({ length: 30 }, (_, i) => `attack.t${1000 + i}`);
+    const attack = renderAlertText({ ...plain, tags: many })
+      .split("\n")
+      .find((l) => l.startsWith("ATT&CK: "));
+    expect(attack?.slice("ATT&CK: ".length).split(", ")).toEqual(
+      many.slice(0, 20).map((t) => t.slice("attack.".length).toUpperCase()),
+    );
   });
 
   it("lists a numbered runbook one step per line", async () => {

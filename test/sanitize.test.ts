@@ -260,6 +260,18 @@ describe("redactRecord", () => {
   });
 });
 
+/** A text, the credential in it, and what around it redactText keeps. */
+type RedactionCase = [text: string, secret: string, kept: string];
+
+function expectRedacted(cases: readonly RedactionCase[]): void {
+  for (const [text, secret, kept] of cases) {
+    const out = redactText(text);
+    expect(out, text).not.toContain(secret);
+    expect(out, text).toContain(REDACTED);
+    expect(out, text).toContain(kept);
+  }
+}
+
 describe("secrets under user-chosen names and in free text", () => {
   it("judges environment variable, parameter and tag names, not ordinary ones", () => {
     for (const n of [
@@ -272,6 +284,19 @@ describe("secrets under user-chosen names and in free text", () => {
       "DB_PWD",
       "DATABASE_CONNECTION_STRING",
       "/credentials/stratus-red-team/credentials-5",
+      // One name for each part and word no name above needs.
+      "CLIENT_SECRET",
+      "GPG_PASSPHRASE",
+      "SSH_PRIVATE_KEY",
+      "JWT_SIGNING_KEY",
+      "DATA_ENCRYPTION_KEY",
+      "MASTER_KEY",
+      "SESSION_KEY",
+      "STORAGE_ACCESS_KEY",
+      "DB_PASS",
+      "GIT_CREDS",
+      "SENTRY_DSN",
+      "SESSION_COOKIE",
     ]) {
       expect(isSecretName(n), n).toBe(true);
     }
@@ -387,7 +412,7 @@ describe("secrets under user-chosen names and in free text", () => {
   });
 
   it("redacts credentials recognisable by their shape or assignment in free text", () => {
-    const cases: [string, string, string][] = [
+    const cases: RedactionCase[] = [
       ["token ghp_abcdefghijklmnopqrstuvwxyz0123456789 end", "ghp_", "end"],
       ["slack xoxb-123456789012-abcdefghijkl ok", "xoxb-", "ok"],
       ["OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstuvwxyz0123456789AB done", "sk-proj-abc", "done"],
@@ -411,17 +436,8 @@ describe("secrets under user-chosen names and in free text", () => {
       ['{"MasterUserPassword":"Sup3rS3cret!","Engine":"mysql"}', "Sup3r", "mysql"],
       // Short strings too: one argument of a command list.
       ["--password=hunter2", "hunter2", "--password="],
-      // Each cheap pre-scan alternative is the only one these strings meet.
-      ["key sk-abcdefghijklmnopqrstuvwxyz0123456789ABCD end", "sk-abc", "end"],
-      ["?X-Amz-Signature=abcdef0123456789 end", "abcdef0123", "end"],
-      ["PASSPHRASE: correct-horse end", "correct-horse", "end"],
     ];
-    for (const [text, secret, kept] of cases) {
-      const out = redactText(text);
-      expect(out, text).not.toContain(secret);
-      expect(out, text).toContain(REDACTED);
-      expect(out, text).toContain(kept);
-    }
+    expectRedacted(cases);
     // A Secrets Manager ARN names a secret; it is not one.
     const arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-AbCdEf";
     expect(redactText(arn)).toBe(arn);
@@ -433,6 +449,41 @@ describe("secrets under user-chosen names and in free text", () => {
     ]) {
       expect(redactText(kept)).toBe(kept);
     }
+  });
+
+  it("lets through the cheap pre-scan each credential it must redact, one alternative at a time", () => {
+    // One string per alternative of redactText's pre-scan, in its order, meeting that alternative
+    // only: an alternative dropped or narrowed leaves its string unredacted.
+    const blob = "A".repeat(24);
+    const cases: RedactionCase[] = [
+      ["?X-Amz-Signature=abcdef0123456789 end", "abcdef0123", "end"],
+      [`blob IQoJb3JpZ2lu${blob} end`, "IQoJb3JpZ2lu", "end"],
+      [`blob AgoJb3JpZ2lu${blob} end`, "AgoJb3JpZ2lu", "end"],
+      [`blob FwoGZXIvYXdz${blob} end`, "FwoGZXIvYXdz", "end"],
+      [`blob FQoGZXIvYXdz${blob} end`, "FQoGZXIvYXdz", "end"],
+      [
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY----- after",
+        "MIIEow",
+        "after",
+      ],
+      ["ghp_abcdefghijklmnopqrstuvwxyz0123456789 end", "ghp_", "end"],
+      ["pat github_pat_11ABCDEFGHIJKLMNOPQRSTUVWXYZ012345 end", "github_pat_", "end"],
+      ["slack xoxb-123456789012-abcdefghijkl ok", "xoxb-", "ok"],
+      ["key sk-abcdefghijklmnopqrstuvwxyz0123456789ABCD end", "sk-abc", "end"],
+      ["Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZ2VudCJ9.c2lnbmF0dXJlMTIz", "eyJzdWIi", "Bearer"],
+      ["postgres://app:hunter2@db.internal:5432/app", "hunter2", "app:"],
+      ["--password=hunter2", "hunter2", "--password="],
+      ["MYSQL_PWD=abc123 mysql", "abc123", "mysql"],
+      ["PASSPHRASE: correct-horse end", "correct-horse", "end"],
+      ["client_secret=abc123xyz end", "abc123xyz", "end"],
+      ["auth_token=abc123xyz end", "abc123xyz", "end"],
+      ["API_KEY=abc123xyz end", "abc123xyz", "end"],
+      ["access_key: abc123xyz end", "abc123xyz", "end"],
+      ["private_key=abc123xyz end", "abc123xyz", "end"],
+      ["credentials=abc123xyz end", "abc123xyz", "end"],
+      ["connection_string=abc123xyz end", "abc123xyz", "end"],
+    ];
+    expectRedacted(cases);
   });
 });
 

@@ -4,7 +4,7 @@
  * ("tried to delete …"). Every value taken from a record passes through cleanText: titles end up in
  * e-mail subjects, chat messages and terminals.
  */
-import { DYNAMODB_ITEM_WRITES } from "../enrich/destructive.ts";
+import { isDynamoDbItemWrite } from "../enrich/destructive.ts";
 import type { Actor, AuditEvent } from "../event.ts";
 import { asArray, asObject, scalarText } from "../json-values.ts";
 import type { RuleMeta } from "../rules/types.ts";
@@ -302,8 +302,7 @@ export function callsPhrase(events: AuditEvent[], count: number, attempt: boolea
     }
     // DynamoDB batch, transaction and PartiQL calls are named for how they write, not what they did.
     if (
-      DYNAMODB_ITEM_WRITES.has(action) &&
-      events.every((e) => e.service === "dynamodb.amazonaws.com" && e.facts["action.destructive"] === true)
+      events.every((e) => isDynamoDbItemWrite(e.service, action) && e.facts["action.destructive"] === true)
     ) {
       const what = `${tried("deleted", "delete")} items with ${count} ${cleanText(action, MAX_NAME)} ${count === 1 ? "call" : "calls"}`;
       return where ? `${what} in ${where}` : what;

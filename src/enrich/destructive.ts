@@ -47,11 +47,15 @@ const DYNAMODB_BATCH_WRITES = ["BatchWriteItem", "TransactWriteItems"];
 const DYNAMODB_PARTIQL = ["ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"];
 add(aws("dynamodb"), "delete", DYNAMODB_BATCH_WRITES, writesDelete);
 add(aws("dynamodb"), "delete", DYNAMODB_PARTIQL, partiqlDeletes);
-/** DynamoDB calls that delete items only among other writes: `action.destructive` tells which did. */
-export const DYNAMODB_ITEM_WRITES: ReadonlySet<string> = new Set([
-  ...DYNAMODB_BATCH_WRITES,
-  ...DYNAMODB_PARTIQL,
-]);
+const DYNAMODB_ITEM_WRITES: ReadonlySet<string> = new Set([...DYNAMODB_BATCH_WRITES, ...DYNAMODB_PARTIQL]);
+/**
+ * Whether the call is a DynamoDB batch, transaction or PartiQL write, which deletes items only among
+ * other writes (`action.destructive` tells which did). The same names elsewhere (the RDS Data API's
+ * ExecuteStatement) are not.
+ */
+export function isDynamoDbItemWrite(service: string, action: string): boolean {
+  return service === aws("dynamodb") && DYNAMODB_ITEM_WRITES.has(action);
+}
 add(aws("dynamodb"), "disable", ["UpdateContinuousBackups"], (p) => pitrDisabled(p));
 add(aws("dynamodb"), "disable", ["UpdateTable"], (p) => p.deletionProtectionEnabled === false);
 
