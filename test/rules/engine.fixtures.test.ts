@@ -29,6 +29,9 @@ detection:
   condition: s
 `;
 
+/** A Sigma-default base rule (call, no agenttrail.alert) and the event_count correlation it feeds (burst). */
+const CALL_AND_BURST = `title: call\nid: call\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    eventSource: s3.amazonaws.com\n  condition: s\n---\ntitle: burst\nid: burst\ncorrelation:\n  type: event_count\n  rules: [call]\n  timespan: 5m\n  condition: {gte: 2}\n`;
+
 const lines = (records: unknown[]) => records.map((r) => JSON.stringify(r)).join("\n");
 
 async function fixtureDir(files: Record<string, unknown>): Promise<string> {
@@ -118,10 +121,9 @@ describe("runRuleFixtures", () => {
 
   it("tests the rules as linked, in load order, a duplicated id once", async () => {
     // A Sigma-default base rule (no agenttrail.alert) only feeds its correlation once linked.
-    const base = `title: call\nid: call\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    eventSource: s3.amazonaws.com\n  condition: s\n---\ntitle: burst\nid: burst\ncorrelation:\n  type: event_count\n  rules: [call]\n  timespan: 5m\n  condition: {gte: 2}\n`;
     const dir = await fixtureDir({
       "a-trail.yml": RULE,
-      "b-burst.yml": base,
+      "b-burst.yml": CALL_AND_BURST,
       "c-again.yml": RULE.replace("Trail deleted", "Trail deleted again"),
       "fixtures/trail-deleted/match/delete.json": [record({ eventName: "DeleteTrail" })],
       "fixtures/trail-deleted/nomatch/stop.json": [record({ eventName: "StopLogging" })],
@@ -139,9 +141,8 @@ describe("runRuleFixtures", () => {
   });
 
   it("says why a base rule is not tested when the correlation it fed is disabled", async () => {
-    const withFixtures = `title: call\nid: call\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    eventSource: s3.amazonaws.com\n  condition: s\n---\ntitle: burst\nid: burst\ncorrelation:\n  type: event_count\n  rules: [call]\n  timespan: 5m\n  condition: {gte: 2}\n`;
     const dir = await fixtureDir({
-      "burst.yml": withFixtures,
+      "burst.yml": CALL_AND_BURST,
       "fixtures/call/match/one.json": [record()],
       "fixtures/call/nomatch/other.json": [record({ eventSource: "ec2.amazonaws.com" })],
     });
@@ -156,9 +157,8 @@ describe("runRuleFixtures", () => {
   });
 
   it("reports a disabled base rule that still feeds its correlation as DISABLED, and the correlation as tested", async () => {
-    const rules = `title: call\nid: call\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    eventSource: s3.amazonaws.com\n  condition: s\n---\ntitle: burst\nid: burst\ncorrelation:\n  type: event_count\n  rules: [call]\n  timespan: 5m\n  condition: {gte: 2}\n`;
     const dir = await fixtureDir({
-      "burst.yml": rules,
+      "burst.yml": CALL_AND_BURST,
       // Would fail if run: the disabled rule feeds the correlation but makes no hit of its own.
       "fixtures/call/match/one.json": [record()],
       "fixtures/call/nomatch/other.json": [record({ eventSource: "ec2.amazonaws.com" })],
