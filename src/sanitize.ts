@@ -132,13 +132,42 @@ function isLowerSecretKey(lowerKey: string): boolean {
   return SECRET_KEYS.has(lowerKey) || SECRET_KEY_SUFFIX.test(lowerKey);
 }
 
-// A user-chosen name (environment variable, parameter, tag key) that names a secret, looked for
-// anywhere in the name once separators and case are gone: "DB_PASSWORD", "stripeApiKey",
-// "/prod/github-token", "AWS_SECRET_ACCESS_KEY" (but not "AWS_ACCESS_KEY_ID": key ids are not secret).
-const SECRET_NAME_PART =
-  /passw(?:or)?d|passphrase|secret|token|apikey|privatekey|credential|connectionstring|signingkey|encryptionkey|masterkey|sessionkey|accesskey(?!id)/;
+// The parts that mark a name as a secret's (environment variable, parameter, tag key, assignment in
+// free text): "DB_PASSWORD", "stripeApiKey", "/prod/github-token", "AWS_SECRET_ACCESS_KEY" (but not
+// "AWS_ACCESS_KEY_ID": key ids are not secret). Regular-expression sources; a space stands for where
+// a separator may sit in free text ("api_key", "api-key", "apikey"). isSecretName looks for them
+// anywhere in a name, redactText at the end of an assigned name: one list, so the two cannot drift.
+const SECRET_NAME_PARTS = [
+  "passw(?:or)?d",
+  "passphrase",
+  "secret",
+  "token",
+  "api key",
+  "private key",
+  "credential",
+  "connection string",
+  "signing key",
+  "encryption key",
+  "master key",
+  "session key",
+  "access key(?!id)",
+];
 // Short words that name a secret only as a whole word ("DB_PWD", "BASIC_AUTH"; not "author", "passport").
-const SECRET_NAME_WORDS = new Set(["pwd", "pass", "auth", "creds", "dsn", "cookie"]);
+const SECRET_NAME_WORDS = ["pwd", "pass", "auth", "creds", "dsn", "cookie"];
+const SECRET_WORD_SET = new Set(SECRET_NAME_WORDS);
+const JOINED_PARTS = SECRET_NAME_PARTS.map((part) => part.replaceAll(" ", "")).join("|");
+const SECRET_PART_ANYWHERE = new RegExp(JOINED_PARTS);
+const SECRET_PART_AT_END = new RegExp(`(?:${JOINED_PARTS})s?$`);
+const FREE_TEXT_PARTS = SECRET_NAME_PARTS.map((part) => part.replaceAll(" ", "[_-]?")).join("|");
+
+/** A name's words, lower-cased: "DB_PASSWORD" and "dbPassword" are both ["db", "password"]. */
+function nameWords(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+}
 
 /**
  * Whether a user-chosen name, such as an environment variable's or a parameter's, names a secret.
@@ -146,12 +175,18 @@ const SECRET_NAME_WORDS = new Set(["pwd", "pass", "auth", "creds", "dsn", "cooki
  * CloudTrail's own field names (where "credentials" and "nextToken" carry no secret of the user's).
  */
 export function isSecretName(name: string): boolean {
-  const words = name
-    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter(Boolean);
-  return SECRET_NAME_PART.test(words.join("")) || words.some((w) => SECRET_NAME_WORDS.has(w));
+  const words = nameWords(name);
+  return SECRET_PART_ANYWHERE.test(words.join("")) || words.some((w) => SECRET_WORD_SET.has(w));
+}
+
+/**
+ * Whether a name assigned to in free text ends in a secret part or word: "DB_PASSWORD=" and "dbPass:"
+ * do, "DB_PASSWORD_FILE=" (a path) and "bypass=" do not.
+ */
+function isSecretAssignmentName(name: string): boolean {
+  const words = nameWords(name);
+  const last = words.at(-1);
+  return last !== undefined && (SECRET_WORD_SET.has(last) || SECRET_PART_AT_END.test(words.join("")));
 }
 
 // Fields (lower-cased) holding a user-chosen name, and the value paired with it, in the name/value
@@ -204,28 +239,59 @@ const CREDENTIAL_SHAPES =
   /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)|\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|xox[abposr]-[A-Za-z0-9-]{10,}|sk-(?:ant-|proj-)?[A-Za-z0-9_-]{32,}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})/g;
 // The password of a URL's user info: "postgres://app:s3cret@db:5432" keeps user and host.
 const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s/@]+@/gi;
-// An assignment to a name that ends in a secret word, in a command line, a connection string, an
-// environment file or a JSON blob: "--password=…", "DB_PASSWORD=…", "aws_secret_access_key = …",
-// '"MasterUserPassword":"…"', "x-api-key: …". Not "secretsmanager:GetSecretValue" (the name must end in
-// the word), nor the "secret:" of a Secrets Manager ARN (a name never starts after ":").
-const SECRET_ASSIGNMENT =
-  /((?<![\w.:-])[\w.-]*?(?:passw(?:or)?d|pwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|connection[_-]?string)["']?\s*[=:]\s*["']?)[^\s&,;"']+/gi;
+// An assignment to a name that may end in a secret part or word, in a command line, a connection
+// string, an environment file or a JSON blob: "--password=…", "DB_PASSWORD=…", "aws_secret_access_key = …",
+// '"MasterUserPassword":"…"', "x-api-key: …", "SENTRY_DSN=…". isSecretAssignmentName then judges the name.
+// Not "secretsmanager:GetSecretValue" (the name must end in the word), nor the "secret:" of a Secrets
+// Manager ARN (a name never starts after ":").
+const ASSIGNMENT = new RegExp(
+  `(?<![\\w.:-])([\\w.-]*?(?:${FREE_TEXT_PARTS}|${SECRET_NAME_WORDS.join("|")})s?)(["']?\\s*[=:]\\s*["']?)[^\\s&,;"']+`,
+  "gi",
+);
+// HTTP headers whose whole value is a credential, to the end of the line or the quoted string: every
+// cookie of "Cookie: a=1; b=2", an opaque "Authorization: Bearer …" (its scheme is kept).
+const CREDENTIAL_HEADER =
+  /((?<![\w-])(?:(?:proxy-)?authorization["']?\s*:\s*["']?(?:(?:bearer|basic|digest|negotiate|ntlm|token|aws4-hmac-sha256)\s+)?|(?:set-)?cookie["']?\s*:\s*["']?))[^\r\n"']+/gi;
 
 // One scan that every pattern above needs to match somewhere: most strings pass it and are left alone.
-// Kept in step with them: each alternative here is the cheapest part of one of them.
-const MAY_HOLD_CREDENTIAL =
-  /x-amz-s|IQoJb3|AgoJb3|FwoGZX|FQoGZX|-----BEGIN|gh[pousr]_|github_pat_|xox[abposr]-|sk-|eyJ|:\/\/|passw|pwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|connection[_-]?string/i;
+// Kept in step with them: each alternative here is the cheapest part of one of them, and the secret
+// name parts and words are the lists above.
+const MAY_HOLD_CREDENTIAL = new RegExp(
+  `x-amz-s|IQoJb3|AgoJb3|FwoGZX|FQoGZX|-----BEGIN|gh[pousr]_|github_pat_|xox[abposr]-|sk-|eyJ|:\\/\\/|${FREE_TEXT_PARTS}|${SECRET_NAME_WORDS.join("|")}`,
+  "i",
+);
+
+/** Hides the value of each assignment in `text` whose name is a secret's (isSecretAssignmentName). */
+function redactAssignments(text: string): string {
+  let out = "";
+  let copiedTo = 0;
+  ASSIGNMENT.lastIndex = 0;
+  for (let match = ASSIGNMENT.exec(text); match; match = ASSIGNMENT.exec(text)) {
+    const name = match[1] as string;
+    const operator = match[2] as string;
+    if (isSecretAssignmentName(name)) {
+      out += text.slice(copiedTo, match.index) + name + operator + REDACTED;
+      copiedTo = match.index + match[0].length;
+    } else {
+      // Not a secret's name ("bypass="): its value is read again, as it may hold an assignment of its own.
+      ASSIGNMENT.lastIndex = match.index + name.length + operator.length;
+    }
+  }
+  return copiedTo === 0 ? text : out + text.slice(copiedTo);
+}
 
 /** Replaces credentials embedded in free text (URLs, headers, token blobs, keys, assignments) with "[REDACTED]". */
 export function redactText(text: string): string {
   // No length shortcut: "--password=hunter2" is a command-line argument of its own.
   if (!MAY_HOLD_CREDENTIAL.test(text)) return text;
-  return text
-    .replace(TOKEN_IN_QUERY, `$1${REDACTED}`)
-    .replace(SESSION_TOKEN_BLOB, REDACTED)
-    .replace(CREDENTIAL_SHAPES, REDACTED)
-    .replace(URL_PASSWORD, `$1${REDACTED}@`)
-    .replace(SECRET_ASSIGNMENT, `$1${REDACTED}`);
+  return redactAssignments(
+    text
+      .replace(TOKEN_IN_QUERY, `$1${REDACTED}`)
+      .replace(SESSION_TOKEN_BLOB, REDACTED)
+      .replace(CREDENTIAL_SHAPES, REDACTED)
+      .replace(URL_PASSWORD, `$1${REDACTED}@`)
+      .replace(CREDENTIAL_HEADER, `$1${REDACTED}`),
+  );
 }
 
 function capString(text: string, max: number): string {

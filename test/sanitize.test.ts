@@ -272,32 +272,37 @@ function expectRedacted(cases: readonly RedactionCase[]): void {
   }
 }
 
+/**
+ * Secret names, one at least for each part and word isSecretName knows. Each ends in its secret word,
+ * so an assignment to it in free text is redacted too.
+ */
+const SECRET_NAMES = [
+  "DB_PASSWORD",
+  "db_passwd",
+  "stripeApiKey",
+  "/prod/github-token",
+  "AWS_SECRET_ACCESS_KEY",
+  "BASIC_AUTH",
+  "DB_PWD",
+  "DATABASE_CONNECTION_STRING",
+  // One name for each part and word no name above needs.
+  "CLIENT_SECRET",
+  "GPG_PASSPHRASE",
+  "SSH_PRIVATE_KEY",
+  "JWT_SIGNING_KEY",
+  "DATA_ENCRYPTION_KEY",
+  "MASTER_KEY",
+  "SESSION_KEY",
+  "STORAGE_ACCESS_KEY",
+  "DB_PASS",
+  "GIT_CREDS",
+  "SENTRY_DSN",
+  "SESSION_COOKIE",
+];
+
 describe("secrets under user-chosen names and in free text", () => {
   it("judges environment variable, parameter and tag names, not ordinary ones", () => {
-    for (const n of [
-      "DB_PASSWORD",
-      "db_passwd",
-      "stripeApiKey",
-      "/prod/github-token",
-      "AWS_SECRET_ACCESS_KEY",
-      "BASIC_AUTH",
-      "DB_PWD",
-      "DATABASE_CONNECTION_STRING",
-      "/credentials/stratus-red-team/credentials-5",
-      // One name for each part and word no name above needs.
-      "CLIENT_SECRET",
-      "GPG_PASSPHRASE",
-      "SSH_PRIVATE_KEY",
-      "JWT_SIGNING_KEY",
-      "DATA_ENCRYPTION_KEY",
-      "MASTER_KEY",
-      "SESSION_KEY",
-      "STORAGE_ACCESS_KEY",
-      "DB_PASS",
-      "GIT_CREDS",
-      "SENTRY_DSN",
-      "SESSION_COOKIE",
-    ]) {
+    for (const n of [...SECRET_NAMES, "/credentials/stratus-red-team/credentials-5"]) {
       expect(isSecretName(n), n).toBe(true);
     }
     for (const n of ["AWS_ACCESS_KEY_ID", "LOG_LEVEL", "author", "passport", "CostCenter", "Name", "team"]) {
@@ -436,6 +441,11 @@ describe("secrets under user-chosen names and in free text", () => {
       ['{"MasterUserPassword":"Sup3rS3cret!","Engine":"mysql"}', "Sup3r", "mysql"],
       // Short strings too: one argument of a command list.
       ["--password=hunter2", "hunter2", "--password="],
+      // Header values to the end of the line or quoted string: every cookie, an opaque bearer token.
+      ["Cookie: session=abc123; csrf=xyz789\nnext line", "xyz789", "next line"],
+      ['{"Authorization":"Bearer opaque-token-123","Host":"api"}', "opaque-token", '"Host":"api"'],
+      // An assignment inside the value of one that is not a secret's.
+      ["bypass=https://host/?password=inner123&mode=x", "inner123", "mode=x"],
     ];
     expectRedacted(cases);
     // A Secrets Manager ARN names a secret; it is not one.
@@ -446,8 +456,22 @@ describe("secrets under user-chosen names and in free text", () => {
       '"Action": "secretsmanager:GetSecretValue"',
       "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",
       "DB_PASSWORD_FILE=/run/secrets/db",
+      // Names that only hold a secret word inside a longer one.
+      "author: alice",
+      "bypass=true",
+      "authorizationType: NONE",
     ]) {
       expect(redactText(kept)).toBe(kept);
+    }
+  });
+
+  it("redacts an assignment to every secret name isSecretName knows, however it is written", () => {
+    for (const name of SECRET_NAMES) {
+      expectRedacted([
+        [`${name}=v4lue-1 end`, "v4lue", "end"],
+        [`{"${name}": "v4lue-2", "next": 1}`, "v4lue", '"next": 1'],
+        [`--${name.toLowerCase()} = v4lue-3 end`, "v4lue", "end"],
+      ]);
     }
   });
 
@@ -482,6 +506,16 @@ describe("secrets under user-chosen names and in free text", () => {
       ["private_key=abc123xyz end", "abc123xyz", "end"],
       ["credentials=abc123xyz end", "abc123xyz", "end"],
       ["connection_string=abc123xyz end", "abc123xyz", "end"],
+      ["jwt_signing_key=abc123xyz end", "abc123xyz", "end"],
+      ["encryption-key=abc123xyz end", "abc123xyz", "end"],
+      ["MasterKey=abc123xyz end", "abc123xyz", "end"],
+      ["session_key=abc123xyz end", "abc123xyz", "end"],
+      // The whole secret words.
+      ["DB_PASS=abc123xyz end", "abc123xyz", "end"],
+      ["BASIC_AUTH=abc123xyz end", "abc123xyz", "end"],
+      ["GIT_CREDS=abc123xyz end", "abc123xyz", "end"],
+      ["SENTRY_DSN=https://abc123xyz@o1.ingest.sentry.io/1 end", "abc123xyz", "end"],
+      ["Cookie: a=abc123xyz; b=2\nend", "abc123xyz", "end"],
     ];
     expectRedacted(cases);
   });
