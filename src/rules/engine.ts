@@ -1,8 +1,8 @@
 /**
  * The rule engine: evaluates compiled Sigma rules over a batch of events. Each event meets only the
  * rules the index says can match it; single-event hits are grouped per rule and alert group; base
- * rule matches feed correlation windows in the store (one addToWindows, marked so that a retried
- * batch does not add twice, and one readWindows per batch).
+ * rule matches feed correlation windows in the store (one addToWindows, under an id of the batch so
+ * that a retried batch does not add twice, and one readWindows per batch).
  */
 import type { Detector } from "../batch.ts";
 import type { Config } from "../config.ts";
@@ -126,18 +126,17 @@ export class RuleEngine implements Detector {
   /**
    * Adds a batch's window counts, once. They are written before the batch is published, so that
    * batches running at the same time (Lambda invocations) see each other's; a batch retried after a
-   * failed publish feeds the same events and increments, finds the marker of its first write and
-   * does not count them twice.
+   * failed publish feeds the same events and increments, so it has the same id, and the store adds
+   * only to the buckets this id has not added to (a first run may have stopped half-way).
    */
   private async addOnce(increments: WindowIncrement[], fed: AuditEvent[], store: Store): Promise<void> {
     const parts = increments.map(
       (i) => `${i.key}\u0000${i.minute}\u0000${i.count}\u0000${i.values?.join("\u0000") ?? ""}`,
     );
     for (const e of fed) parts.push(`${e.account}#${e.id}`);
-    const marker = `winbatch|${sha256Base64url(parts.join("\n"))}`;
-    if ((await store.getItems([marker])).has(marker)) return;
-    await store.addToWindows(increments, this.windowTtlSeconds);
-    await store.putItems([{ key: marker, value: 1 }], this.windowTtlSeconds);
+    // 96 bits of the hash: a bucket keeps up to a thousand batch ids, each costing item size.
+    const batchId = sha256Base64url(parts.join("\n")).slice(0, 16);
+    await store.addToWindows(increments, this.windowTtlSeconds, batchId);
   }
 }
 

@@ -5,7 +5,8 @@
  *   session#<key>  <issuedBy>   doc = SessionRecord JSON
  *   park#<key>     <eventId>    gz  = gzip(ParkedEvent JSON)  (binary: a 256 KB record fits in 400 KB)
  *   once#<key>     #            seen marker (event ids): presence and `exp` only
- *   win#<key>      <minute, zero-padded>  n = count (ADD), vals = string set of "v:"-prefixed values
+ *   win#<key>      <minute, zero-padded>  n = count (ADD), vals = string set of "v:"-prefixed values,
+ *                                         batches = string set of the ids of the batches that added
  *   item#<key>     #            doc = JSON value
  * Every item carries `exp` (epoch ms, what reads filter on: TTL deletion is lazy, days late) and `ttl`
  * (epoch seconds, the table's TTL attribute so DynamoDB eventually deletes it).
@@ -30,7 +31,7 @@ import { chunkByCount } from "../chunk.ts";
 import { sha256Hex } from "../hash.ts";
 import { type LeftoverRetry, retryLeftovers, type Sleep, sleep } from "../retry.ts";
 import { redactRecord } from "../sanitize.ts";
-import { MAX_BUCKET_VALUES } from "./memory.ts";
+import { MAX_BUCKET_BATCH_IDS, MAX_BUCKET_VALUES } from "./memory.ts";
 import {
   inMinuteOrder,
   type ParkedEvent,
@@ -273,7 +274,7 @@ export class DynamoStore implements Store {
 
   // ---- correlation windows --------------------------------------------------------------------------
 
-  async addToWindows(increments: WindowIncrement[], ttlSeconds: number): Promise<void> {
+  async addToWindows(increments: WindowIncrement[], ttlSeconds: number, batchId: string): Promise<void> {
     // Merge increments of one bucket first: one write per bucket per call.
     const merged = new Map<string, { key: string; minute: number; count: number; values: Set<string> }>();
     for (const inc of increments) {
@@ -288,38 +289,55 @@ export class DynamoStore implements Store {
     }
     const { exp, ttl } = this.expiry(ttlSeconds);
     await forEachLimit([...merged.values()], this.concurrency, (m) =>
-      this.addToBucket(m.key, m.minute, m.count, [...m.values].slice(0, MAX_BUCKET_VALUES), exp, ttl),
+      this.addToBucket(m, [...m.values].slice(0, MAX_BUCKET_VALUES), batchId, exp, ttl),
     );
   }
 
   /**
    * ADD to a live bucket; a bucket whose `exp` passed (TTL not yet applied) starts again from zero, as in
    * MemoryStore. Values stop being added at MAX_BUCKET_VALUES (concurrent writers may overshoot slightly).
+   * The write is conditional on the bucket not holding `batchId` and adds it, in one item, so a batch adds
+   * to a bucket once however often it is retried or run at once; ids stop being kept at
+   * MAX_BUCKET_BATCH_IDS, where the bucket, not the item size limit, gives way.
    */
   private async addToBucket(
-    key: string,
-    minute: number,
-    count: number,
+    bucket: { key: string; minute: number; count: number },
     values: string[],
+    batchId: string,
     exp: number,
     ttl: number,
   ): Promise<void> {
+    const { key, minute, count } = bucket;
     const Key = { pk: pkOf("win", key), sk: padMinute(minute) };
     const now = this.now();
-    const live = "(attribute_not_exists(pk) OR #exp > :now)";
+    const liveAndNew = "(attribute_not_exists(pk) OR #exp > :now) AND NOT contains(#b, :id)";
     let toAdd = values;
     let capCondition = values.length > 0;
+    let keepBatchId = true;
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
-      const names: Record<string, string> = { "#exp": "exp", "#ttl": "ttl", "#n": "n", "#m": "minute" };
+      const names: Record<string, string> = {
+        "#exp": "exp",
+        "#ttl": "ttl",
+        "#n": "n",
+        "#m": "minute",
+        "#b": "batches",
+      };
       const vals: Record<string, unknown> = {
         ":now": now,
         ":exp": exp,
         ":ttl": ttl,
         ":c": count,
         ":m": minute,
+        ":id": batchId,
       };
       let update = "SET #exp = :exp, #ttl = :ttl, #m = :m ADD #n :c";
-      let condition = live;
+      let condition = liveAndNew;
+      if (keepBatchId) {
+        vals[":ids"] = new Set([batchId]);
+        vals[":maxIds"] = MAX_BUCKET_BATCH_IDS;
+        update += ", #b :ids";
+        condition += " AND (attribute_not_exists(#b) OR size(#b) < :maxIds)";
+      }
       if (toAdd.length) {
         names["#vals"] = "vals";
         vals[":vals"] = new Set(toAdd.map(encodeValue));
@@ -350,7 +368,7 @@ export class DynamoStore implements Store {
       if (!this.live(old)) {
         // Expired bucket still stored: replace it, unless someone else just did.
         try {
-          const item: Item = { ...Key, minute, n: count, exp, ttl };
+          const item: Item = { ...Key, minute, n: count, exp, ttl, batches: new Set([batchId]) };
           if (values.length) item.vals = new Set(values.map(encodeValue));
           await this.doc.send(
             new PutCommand({
@@ -367,6 +385,9 @@ export class DynamoStore implements Store {
           continue;
         }
       }
+      const batches = (old?.batches as Set<string> | undefined) ?? new Set<string>();
+      if (batches.has(batchId)) return;
+      keepBatchId = batches.size < MAX_BUCKET_BATCH_IDS;
       // Live but close to full: add only what still fits, without the cap condition.
       const have = (old?.vals as Set<string> | undefined) ?? new Set<string>();
       toAdd = values

@@ -14,8 +14,19 @@ interface Expiring<T> {
   expiresAt: number;
 }
 
+/** A window bucket as stored: with the batches that added to it (see addToWindows). */
+interface StoredBucket extends Expiring<WindowBucket> {
+  batchIds: string[];
+}
+
 /** Distinct values kept per window bucket: enough for value_count thresholds, bounded memory. */
 export const MAX_BUCKET_VALUES = 1000;
+/**
+ * Ids of the batches that added to a window bucket, kept so that a batch adds to it once: past this
+ * many (a key hot enough for a thousand batches in one minute) a retried batch may count twice, rather
+ * than the bucket outgrowing memory or DynamoDB's item size limit.
+ */
+export const MAX_BUCKET_BATCH_IDS = 1000;
 
 /**
  * In-memory Store for replay and tests. `clock` lets tests move time. Sessions, parked events and
@@ -27,7 +38,7 @@ export class MemoryStore implements Store {
   private readonly sessions = new Map<string, Map<string, Expiring<SessionRecord>>>();
   private readonly parkedByKey = new Map<string, Map<string, Expiring<ParkedEvent>>>();
   private readonly seenMarkers = new SeenMarkers();
-  private readonly windows = new Map<string, Map<number, Expiring<WindowBucket>>>();
+  private readonly windows = new Map<string, Map<number, StoredBucket>>();
   private readonly items = new Map<string, Expiring<unknown>>();
 
   constructor(private readonly clock: () => number = Date.now) {}
@@ -100,10 +111,15 @@ export class MemoryStore implements Store {
     this.seenMarkers.setAll(keys, this.now() + ttlSeconds * 1000);
   }
 
-  /** A changed bucket is a new object: buckets readWindows handed out stay as they were read. */
-  async addToWindows(increments: WindowIncrement[], ttlSeconds: number): Promise<void> {
+  /**
+   * A changed bucket is a new object: buckets readWindows handed out stay as they were read. A batch's
+   * id stays with each bucket it added to for the bucket's life, so a repeated call adds nothing there.
+   */
+  async addToWindows(increments: WindowIncrement[], ttlSeconds: number, batchId: string): Promise<void> {
     const now = this.now();
     const expiresAt = now + ttlSeconds * 1000;
+    // Buckets this call adds to: one call may hold several increments of a bucket.
+    const addingTo = new Set<StoredBucket>();
     for (const inc of increments) {
       let buckets = this.windows.get(inc.key);
       if (!buckets) {
@@ -112,6 +128,11 @@ export class MemoryStore implements Store {
       }
       const cur = buckets.get(inc.minute);
       if (cur !== undefined && cur.expiresAt > now) {
+        if (!addingTo.has(cur)) {
+          if (cur.batchIds.includes(batchId)) continue;
+          if (cur.batchIds.length < MAX_BUCKET_BATCH_IDS) cur.batchIds.push(batchId);
+          addingTo.add(cur);
+        }
         const old = cur.value;
         cur.value = {
           minute: old.minute,
@@ -121,7 +142,13 @@ export class MemoryStore implements Store {
         if (expiresAt > cur.expiresAt) cur.expiresAt = expiresAt;
       } else {
         const bucket = { minute: inc.minute, count: inc.count, values: withValues([], inc.values) };
-        buckets.set(inc.minute, { value: bucket, expiresAt: Math.max(expiresAt, cur?.expiresAt ?? 0) });
+        const stored = {
+          value: bucket,
+          expiresAt: Math.max(expiresAt, cur?.expiresAt ?? 0),
+          batchIds: [batchId],
+        };
+        buckets.set(inc.minute, stored);
+        addingTo.add(stored);
       }
     }
   }

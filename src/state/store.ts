@@ -91,7 +91,12 @@ export interface Store {
   /** Marks keys as seen, unconditionally and in bulk (after a batch is published). */
   markSeen(keys: string[], ttlSeconds: number): Promise<void>;
 
-  addToWindows(increments: WindowIncrement[], ttlSeconds: number): Promise<void>;
+  /**
+   * Adds each increment to its bucket (key and minute), once per `batchId`: a batch that calls again
+   * with the same id, retried after a crash or a failed write or running twice at once, adds only to
+   * the buckets it has not added to yet.
+   */
+  addToWindows(increments: WindowIncrement[], ttlSeconds: number, batchId: string): Promise<void>;
   /** Buckets of each key with fromMinute <= minute <= toMinute. */
   readWindows(keys: string[], fromMinute: number, toMinute: number): Promise<Map<string, WindowBucket[]>>;
 

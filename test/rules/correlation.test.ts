@@ -167,7 +167,7 @@ correlation:
     expect(hits[0].count).toBe(3);
   });
 
-  it("adds a batch's counts once: detected again (a retry after a failed publish), it finds them marked", async () => {
+  it("adds a batch's counts once: detected again (a retry after a failed publish), its id is turned away", async () => {
     const engine = new RuleEngine(loadLinked(S3_BURST), defaultConfig);
     const { store } = clockedStore();
     const batch = [call("2026-11-20T10:00:10Z"), call("2026-11-20T10:00:20Z")];
@@ -175,6 +175,27 @@ correlation:
     expect(await engine.detect(batch, store)).toEqual([]); // 2 calls, not 4: under the threshold of 3
     // Other events in the same minutes are another batch: they count.
     const hits = await engine.detect([call("2026-11-20T10:00:30Z")], store);
+    expect(hits.map((h) => h.count)).toEqual([3]);
+  });
+
+  it("adds only what a batch that stopped half-way through its window writes had not added", async () => {
+    /** Adds the first increment of the first call, then fails: a write that stopped half-way. */
+    class StopsHalfWay extends MemoryStore {
+      private failed = false;
+      override async addToWindows(...args: Parameters<MemoryStore["addToWindows"]>) {
+        if (this.failed) return super.addToWindows(...args);
+        this.failed = true;
+        const [increments, ttl, batchId] = args;
+        await super.addToWindows(increments.slice(0, 1), ttl, batchId);
+        throw new Error("throttled");
+      }
+    }
+    const engine = new RuleEngine(loadLinked(S3_BURST), defaultConfig);
+    const store = new StopsHalfWay(() => Date.parse("2026-11-20T10:10:00Z"));
+    const batch = [call("2026-11-20T10:00:10Z"), call("2026-11-20T10:01:20Z")];
+    await expect(engine.detect(batch, store)).rejects.toThrow("throttled");
+    expect(await engine.detect(batch, store)).toEqual([]); // 2 calls, not 3
+    const hits = await engine.detect([call("2026-11-20T10:02:30Z")], store);
     expect(hits.map((h) => h.count)).toEqual([3]);
   });
 

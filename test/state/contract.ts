@@ -176,10 +176,12 @@ export function storeContract(
             { key: "r1|bob", minute: 100, count: 7, values: [] },
           ],
           HOUR,
+          "batch-1",
         );
         await store.addToWindows(
           [{ key: "r1|alice", minute: 101, count: 3, values: ["DeleteBucket"] }],
           HOUR,
+          "batch-2",
         );
 
         const read = await store.readWindows(["r1|alice", "r1|bob", "r1|nobody"], 100, 104);
@@ -203,9 +205,9 @@ export function storeContract(
       });
 
       it("hands out buckets that a later add to their minute leaves as they were read", async () => {
-        await store.addToWindows([{ key: "k", minute: 7, count: 1, values: ["a"] }], HOUR);
+        await store.addToWindows([{ key: "k", minute: 7, count: 1, values: ["a"] }], HOUR, "batch-3");
         const [read] = (await store.readWindows(["k"], 7, 7)).get("k") ?? [];
-        await store.addToWindows([{ key: "k", minute: 7, count: 2, values: ["b"] }], HOUR);
+        await store.addToWindows([{ key: "k", minute: 7, count: 2, values: ["b"] }], HOUR, "batch-4");
         expect(read).toEqual({ minute: 7, count: 1, values: ["a"] });
         const [now] = (await store.readWindows(["k"], 7, 7)).get("k") ?? [];
         expect(now.count).toBe(3);
@@ -217,6 +219,7 @@ export function storeContract(
         await store.addToWindows(
           minutes.map((minute) => ({ key: "k", minute, count: 1 })),
           HOUR,
+          "batch-5",
         );
         expect((await store.readWindows(["k"], 0, 30_000_000)).get("k")?.map((b) => b.minute)).toEqual(
           minutes,
@@ -224,10 +227,40 @@ export function storeContract(
         expect((await store.readWindows(["k"], 10, 99)).get("k")?.map((b) => b.minute)).toEqual([10, 99]);
       });
 
+      it("adds a batch to each bucket once, however often it calls, and only what it has not added", async () => {
+        const first = [
+          { key: "r|alice", minute: 1, count: 2, values: ["a"] },
+          { key: "r|alice", minute: 1, count: 1, values: ["b"] },
+          { key: "r|alice", minute: 2, count: 5 },
+        ];
+        await store.addToWindows(first, HOUR, "batch-A");
+        // Retried whole, and retried with a bucket its first run had not reached.
+        await store.addToWindows(first, HOUR, "batch-A");
+        await store.addToWindows([...first, { key: "r|bob", minute: 1, count: 4 }], HOUR, "batch-A");
+        // Another batch adds to the same buckets.
+        await store.addToWindows([{ key: "r|alice", minute: 1, count: 10, values: ["c"] }], HOUR, "batch-B");
+        await store.addToWindows([{ key: "r|alice", minute: 1, count: 10, values: ["c"] }], HOUR, "batch-B");
+
+        const read = await store.readWindows(["r|alice", "r|bob"], 0, 10);
+        expect(read.get("r|alice")?.map((b) => [b.minute, b.count, [...b.values].sort()])).toEqual([
+          [1, 13, ["a", "b", "c"]],
+          [2, 5, []],
+        ]);
+        expect(read.get("r|bob")?.map((b) => b.count)).toEqual([4]);
+      });
+
       it(`keeps at most ${MAX_BUCKET_VALUES} distinct values per bucket while still counting`, async () => {
         const values = (from: number, n: number) => Array.from({ length: n }, (_, i) => `v${from + i}`);
-        await store.addToWindows([{ key: "k", minute: 1, count: 1, values: values(0, 600) }], HOUR);
-        await store.addToWindows([{ key: "k", minute: 1, count: 1, values: values(500, 700) }], HOUR);
+        await store.addToWindows(
+          [{ key: "k", minute: 1, count: 1, values: values(0, 600) }],
+          HOUR,
+          "batch-6",
+        );
+        await store.addToWindows(
+          [{ key: "k", minute: 1, count: 1, values: values(500, 700) }],
+          HOUR,
+          "batch-7",
+        );
         const [bucket] = (await store.readWindows(["k"], 1, 1)).get("k") ?? [];
         expect(bucket.count).toBe(2);
         expect(bucket.values).toHaveLength(MAX_BUCKET_VALUES);
@@ -300,10 +333,10 @@ export function storeContract(
       });
 
       it("restarts an expired window bucket from zero", async () => {
-        await store.addToWindows([{ key: "w", minute: 7, count: 4, values: ["old"] }], 60);
+        await store.addToWindows([{ key: "w", minute: 7, count: 4, values: ["old"] }], 60, "batch-8");
         move(60);
         expect((await store.readWindows(["w"], 0, 10)).has("w")).toBe(false);
-        await store.addToWindows([{ key: "w", minute: 7, count: 1, values: ["new"] }], 60);
+        await store.addToWindows([{ key: "w", minute: 7, count: 1, values: ["new"] }], 60, "batch-9");
         expect((await store.readWindows(["w"], 0, 10)).get("w")).toEqual([
           { minute: 7, count: 1, values: ["new"] },
         ]);

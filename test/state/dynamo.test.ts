@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   boundedKeyPart,
@@ -9,6 +9,7 @@ import {
   encodeParkedEvent,
   storeTableDefinition,
 } from "../../src/state/dynamo.ts";
+import { MAX_BUCKET_BATCH_IDS } from "../../src/state/memory.ts";
 import type { ParkedEvent } from "../../src/state/store.ts";
 import { awsClientConfig, createStoreTable, resetMoto } from "../support/aws.ts";
 import { storeContract } from "./contract.ts";
@@ -220,7 +221,7 @@ describe("DynamoStore size bounds", () => {
     expect(await store.seen([long("a"), long("b")])).toEqual(new Set([long("a")]));
     await store.park([{ waitingFor: long("s"), eventId: long("e"), raw: {}, source: "f", index: 0 }], 3600);
     expect((await store.parked([long("s")])).get(long("s"))?.[0].eventId).toBe(long("e"));
-    await store.addToWindows([{ key: long("w"), minute: 5, count: 2 }], 3600);
+    await store.addToWindows([{ key: long("w"), minute: 5, count: 2 }], 3600, "batch-1");
     expect((await store.readWindows([long("w")], 0, 10)).get(long("w"))).toEqual([
       { minute: 5, count: 2, values: [] },
     ]);
@@ -229,11 +230,34 @@ describe("DynamoStore size bounds", () => {
   it("keeps a full bucket of long distinct values within the item size limit", async () => {
     const { store } = await freshStore();
     const values = Array.from({ length: 1000 }, (_, i) => `${"ua/".repeat(1500)}${i}`);
-    await store.addToWindows([{ key: "w", minute: 1, count: 1000, values }], 3600);
+    await store.addToWindows([{ key: "w", minute: 1, count: 1000, values }], 3600, "batch-2");
     const [bucket] = (await store.readWindows(["w"], 1, 1)).get("w") ?? [];
     expect(bucket.count).toBe(1000);
     expect(new Set(bucket.values).size).toBe(1000);
     expect(bucket.values.every((v) => Buffer.byteLength(v) <= 200 && v.startsWith("ua/ua/"))).toBe(true);
+  });
+});
+
+describe("DynamoStore window batch ids", () => {
+  it(`adds to a bucket holding ${MAX_BUCKET_BATCH_IDS} batch ids without keeping more, within the item limit`, async () => {
+    const { store, client, table } = await freshStore();
+    const doc = DynamoDBDocumentClient.from(client);
+    const Key = { pk: "win#hot", sk: "000000000001" };
+    const batches = new Set(
+      Array.from({ length: MAX_BUCKET_BATCH_IDS }, (_, k) => `b${String(k).padStart(15, "0")}`),
+    );
+    await doc.send(
+      new PutCommand({
+        TableName: table,
+        Item: { ...Key, minute: 1, n: 5, batches, exp: clock + 3_600_000, ttl: 0 },
+      }),
+    );
+    await store.addToWindows([{ key: "hot", minute: 1, count: 1 }], 3600, "b000000000000000");
+    await store.addToWindows([{ key: "hot", minute: 1, count: 2 }], 3600, "one-too-many");
+    await store.addToWindows([{ key: "hot", minute: 1, count: 2 }], 3600, "one-too-many");
+    const { Item } = await doc.send(new GetCommand({ TableName: table, Key }));
+    expect(Item?.n).toBe(9); // 5, the kept id turned away, the new one counted twice
+    expect((Item?.batches as Set<string> | undefined)?.size).toBe(MAX_BUCKET_BATCH_IDS);
   });
 });
 

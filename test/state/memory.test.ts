@@ -1,4 +1,5 @@
-import { MemoryStore } from "../../src/state/memory.ts";
+import { describe, expect, it } from "vitest";
+import { MAX_BUCKET_BATCH_IDS, MemoryStore } from "../../src/state/memory.ts";
 import { storeContract } from "./contract.ts";
 
 let clock = 0;
@@ -12,3 +13,16 @@ storeContract(
     clock += ms;
   },
 );
+
+describe("MemoryStore window batch ids", () => {
+  it(`keeps ${MAX_BUCKET_BATCH_IDS} batch ids per bucket, then counts every batch without keeping its id`, async () => {
+    const store = new MemoryStore();
+    const add = (batchId: string) => store.addToWindows([{ key: "hot", minute: 1, count: 1 }], 3600, batchId);
+    for (let k = 0; k < MAX_BUCKET_BATCH_IDS; k++) await add(`batch-${k}`);
+    await add("batch-0"); // kept: turned away
+    await add("one-too-many");
+    await add("one-too-many"); // not kept: counted again
+    const [bucket] = (await store.readWindows(["hot"], 1, 1)).get("hot") ?? [];
+    expect(bucket.count).toBe(MAX_BUCKET_BATCH_IDS + 2);
+  });
+});
