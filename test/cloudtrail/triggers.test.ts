@@ -223,7 +223,9 @@ describe("parseTrigger: S3 notifications", () => {
   });
 
   it("rejects events it does not recognise", () => {
-    expect(() => parseTrigger({ hello: "world" })).toThrow(/unrecognised trigger event.*hello/);
+    expect(() => parseTrigger({ hello: "world" })).toThrow(
+      "not an S3, SNS, CloudTrail or EventBridge notification (keys: hello)",
+    );
     expect(() => parseTrigger("text")).toThrow(TriggerError);
     expect(() => parseTrigger({ Records: [{ eventVersion: "1.08", eventName: "ListBuckets" }] })).toThrow(
       TriggerError,
@@ -310,7 +312,7 @@ describe("parseTrigger: SNS (Lambda subscription)", () => {
   it("ignores the S3 test event sent through SNS, and fails on a message that is not JSON", () => {
     expect(parseTrigger(snsLambdaEvent(JSON.stringify(S3_TEST_EVENT)))).toMatchObject({ kind: "ignored" });
     expect(() => parseTrigger(snsLambdaEvent("{not json"))).toThrow(
-      /SNS message 95df01b4-ee98-5cb9-9903-4c221d41eb5e: SNS Message is not JSON/,
+      /^SNS message 95df01b4-ee98-5cb9-9903-4c221d41eb5e: Message is not JSON/,
     );
   });
 });
@@ -367,7 +369,7 @@ describe("parseTrigger: SQS", () => {
     expect(bad.map((m) => m.messageId)).toEqual(["bad-1", "bad-2", "bad-3"]);
     expect(bad.map((m) => m.objects)).toEqual([[], [], []]);
     expect(bad[0].error).toMatch(/^SQS message bad-1: not an SNS notification: Message/);
-    expect(bad[1].error).toMatch(/^SQS message bad-2: message body is not JSON/);
+    expect(bad[1].error).toMatch(/^SQS message bad-2: body is not JSON/);
     expect(bad[2].error).toMatch(/^SQS message bad-3: not an S3 event notification: Records\.0\.s3/);
   });
 
@@ -530,6 +532,51 @@ describe("parseTrigger: EventBridge", () => {
     expect(() => parseTrigger(eventBridge("AWS API Call via CloudTrail", "text"))).toThrow(
       /EventBridge event 6a7e8feb-b491-4cf7-a9f1-bf3703467718: detail/,
     );
+  });
+});
+
+describe("parseTrigger: what an error names", () => {
+  const SNS_ID = "95df01b4-ee98-5cb9-9903-4c221d41eb5e";
+  const EVENT_ID = "6a7e8feb-b491-4cf7-a9f1-bf3703467718";
+  const brokenEvent = JSON.stringify(eventBridge("AWS API Call via CloudTrail", "text"));
+  /** What JSON.parse says of the text (its wording is the runtime's). */
+  const jsonError = (text: string) => {
+    try {
+      JSON.parse(text);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    throw new Error("expected invalid JSON");
+  };
+  const thrownBy = (event: unknown) => {
+    try {
+      parseTrigger(event);
+    } catch (err) {
+      expect(err).toBeInstanceOf(TriggerError);
+      return (err as Error).message;
+    }
+    throw new Error("expected parseTrigger to throw");
+  };
+
+  it("names each message an EventBridge event's error came in once, however it arrived", () => {
+    const detailError = `EventBridge event ${EVENT_ID}: detail is not a CloudTrail record object`;
+    expect(thrownBy(JSON.parse(brokenEvent))).toBe(detailError);
+    expect(thrownBy(snsLambdaEvent(brokenEvent))).toBe(`SNS message ${SNS_ID}: ${detailError}`);
+    // An SNS envelope handed over as it is: recognised, so labelled as the SNS message it is.
+    expect(thrownBy(snsEnvelope(brokenEvent))).toBe(`SNS message ${SNS_ID}: ${detailError}`);
+    const queued = parseTrigger(sqsEvent(["m1", JSON.stringify(snsEnvelope(brokenEvent))]));
+    expect(unreadable(queued).map((m) => m.error)).toEqual([
+      `SQS message m1: SNS message ${SNS_ID}: ${detailError}`,
+    ]);
+  });
+
+  it("names the SNS message whose Message is not JSON once, in Lambda's SNS event as in an SQS body", () => {
+    const notJson = `Message is not JSON (${jsonError("{not json")})`;
+    expect(thrownBy(snsLambdaEvent("{not json"))).toBe(`SNS message ${SNS_ID}: ${notJson}`);
+    const queued = parseTrigger(sqsEvent(["m1", JSON.stringify(snsEnvelope("{not json"))]));
+    expect(unreadable(queued).map((m) => m.error)).toEqual([
+      `SQS message m1: SNS message ${SNS_ID}: ${notJson}`,
+    ]);
   });
 });
 
