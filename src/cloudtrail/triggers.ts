@@ -28,29 +28,23 @@ export interface QueuedRecord {
 
 /**
  * One message of an SQS batch: the trail files it names or the record it carries, why it holds
- * nothing to read, or why its body could not be understood (the handler reports that message as a
- * batch item failure).
+ * nothing to read (logged, as an ignored event is), or why its body could not be understood (the
+ * handler reports that message as a batch item failure). Reasons and errors start with the message's
+ * label (`SQS message <id>: `).
  */
-export interface SqsMessage {
-  messageId: string;
-  objects: S3ObjectRef[];
-  record?: QueuedRecord;
-  /** Why the message names no trail file and carries no record (logged, as an ignored event is). */
-  ignored?: string;
-  error?: string;
-}
+export type SqsMessage = { messageId: string } & (MessageContents | { kind: "error"; error: string });
 
 export type Trigger =
   | { kind: "s3-objects"; objects: S3ObjectRef[] }
   | {
       kind: "sqs";
-      /** Every message of the batch, in order; one that could not be read has `error`, the others go on. */
+      /** Every message of the batch, in order; one that could not be read is an `error`, the others go on. */
       messages: SqsMessage[];
     }
   | { kind: "cloudtrail-records"; records: unknown[]; source: string }
   | { kind: "ignored"; reason: string };
 
-/** A trigger that cannot be processed at all (not for one bad SQS message: see `SqsMessage.error`). */
+/** A trigger that cannot be processed at all (not for one bad SQS message: see `SqsMessage`). */
 export class TriggerError extends Error {
   constructor(message: string) {
     super(message);
@@ -248,11 +242,11 @@ function parseSqs(event: z.infer<typeof sqsEvent>): Trigger {
     try {
       contents = contentsOfMessage(body);
     } catch (err) {
-      return { messageId, objects: [], error: `${what}: ${(err as Error).message}` };
+      return { messageId, kind: "error", error: `${what}: ${(err as Error).message}` };
     }
-    if (contents.kind === "objects") return { messageId, objects: contents.objects };
-    if (contents.kind === "record") return { messageId, objects: [], record: contents.record };
-    return { messageId, objects: [], ignored: `${what}: ${contents.reason}` };
+    if (contents.kind === "ignored")
+      return { messageId, kind: "ignored", reason: `${what}: ${contents.reason}` };
+    return { messageId, ...contents };
   });
   return { kind: "sqs", messages };
 }
