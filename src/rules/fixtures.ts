@@ -198,7 +198,11 @@ export async function runRuleFixtures(
       continue;
     }
     const rule = linkedById.get(id);
-    if (!rule) continue; // refused by linking: reported among the load errors
+    if (!rule) {
+      // Refused by linking: reported among the load errors, so its fixtures are not orphans.
+      fixtureIds.delete(id);
+      continue;
+    }
     const dir = join(fixturesRoot, id);
     const match = fixtureIds.has(id) ? await listFixtures(join(dir, "match")) : [];
     const nomatch = fixtureIds.has(id) ? await listFixtures(join(dir, "nomatch")) : [];
