@@ -134,22 +134,30 @@ export async function handleInvocation(event: unknown, deps: InvocationDeps): Pr
   // Message by message, in the batch's order (a message names trail files or holds one event). A
   // failed message is delivered again, in the end to the queue's DLQ.
   const failedMessages = new Set<string>();
-  for (const { messageId, objects, record, ignored, error } of trigger.messages) {
-    if (error !== undefined) {
-      // Its body named nothing readable.
-      failedMessages.add(messageId);
-      log(JSON.stringify({ msg: "malformed message", error: cleanText(error, 500) }));
-      continue;
+  for (const message of trigger.messages) {
+    const { messageId } = message;
+    switch (message.kind) {
+      case "error":
+        // Its body named nothing readable.
+        failedMessages.add(messageId);
+        log(JSON.stringify({ msg: "malformed message", error: cleanText(message.error, 500) }));
+        break;
+      case "ignored":
+        log(ignoredLine(message.reason));
+        break;
+      case "objects":
+        for (const object of message.objects) {
+          // Another object of the same message failed: the message is redelivered anyway, and the
+          // objects that succeeded carry their markers, so there is nothing to gain by going on here.
+          if (failedMessages.has(messageId)) break;
+          if (done(await processObject(object, deps)).status === "failed") failedMessages.add(messageId);
+        }
+        break;
+      case "record":
+        if (done(await processQueuedRecord(message.record, deps)).status === "failed")
+          failedMessages.add(messageId);
+        break;
     }
-    if (ignored !== undefined) log(ignoredLine(ignored));
-    for (const object of objects) {
-      // Another object of the same message failed: the message is redelivered anyway, and the
-      // objects that succeeded carry their markers, so there is nothing to gain by going on here.
-      if (failedMessages.has(messageId)) break;
-      if (done(await processObject(object, deps)).status === "failed") failedMessages.add(messageId);
-    }
-    if (record && done(await processQueuedRecord(record, deps)).status === "failed")
-      failedMessages.add(messageId);
   }
   // In the batch's message order, as Lambda checkpoints on the first failure of FIFO queues.
   summary.batchItemFailures = [...new Set(trigger.messages.map((m) => m.messageId))]

@@ -366,7 +366,9 @@ describe("handleInvocation", () => {
   });
 
   it("fails the invocation for an event it does not understand", async () => {
-    await expect(handleInvocation({ hello: "world" }, deps)).rejects.toThrow(/unrecognised trigger/);
+    await expect(handleInvocation({ hello: "world" }, deps)).rejects.toThrow(
+      "not an S3, SNS, CloudTrail or EventBridge notification (keys: hello)",
+    );
     expect(sink.results).toHaveLength(0);
   });
 

@@ -28,29 +28,23 @@ export interface QueuedRecord {
 
 /**
  * One message of an SQS batch: the trail files it names or the record it carries, why it holds
- * nothing to read, or why its body could not be understood (the handler reports that message as a
- * batch item failure).
+ * nothing to read (logged, as an ignored event is), or why its body could not be understood (the
+ * handler reports that message as a batch item failure). Reasons and errors start with the message's
+ * label (`SQS message <id>: `).
  */
-export interface SqsMessage {
-  messageId: string;
-  objects: S3ObjectRef[];
-  record?: QueuedRecord;
-  /** Why the message names no trail file and carries no record (logged, as an ignored event is). */
-  ignored?: string;
-  error?: string;
-}
+export type SqsMessage = { messageId: string } & (MessageContents | { kind: "error"; error: string });
 
 export type Trigger =
   | { kind: "s3-objects"; objects: S3ObjectRef[] }
   | {
       kind: "sqs";
-      /** Every message of the batch, in order; one that could not be read has `error`, the others go on. */
+      /** Every message of the batch, in order; one that could not be read is an `error`, the others go on. */
       messages: SqsMessage[];
     }
   | { kind: "cloudtrail-records"; records: unknown[]; source: string }
   | { kind: "ignored"; reason: string };
 
-/** A trigger that cannot be processed at all (not for one bad SQS message: see `SqsMessage.error`). */
+/** A trigger that cannot be processed at all (not for one bad SQS message: see `SqsMessage`). */
 export class TriggerError extends Error {
   constructor(message: string) {
     super(message);
@@ -184,11 +178,14 @@ function namedObjects(objects: S3ObjectRef[], what: string): MessageContents {
 /**
  * What one notification payload holds: an S3 notification, an S3 test event, CloudTrail's delivery
  * notification, an EventBridge event (a rule targeting a queue or a topic), or an SNS envelope around
- * one of these. Strings are JSON-decoded (SQS bodies, SNS Message). Throws for payloads it does not
- * recognise.
+ * one of these. Strings are JSON-decoded (SQS bodies, SNS Message). Throws an Error saying what is
+ * wrong with the payload, or that it is none of these; the message that carried it adds its own label
+ * (contentsOfSnsMessage, parseSqs) and parseTrigger makes it a TriggerError.
  */
 function contentsOfMessage(payload: unknown, depth = 0): MessageContents {
-  if (typeof payload === "string") payload = parseJson(payload, depth === 0 ? "message body" : "SNS Message");
+  // A string is an SQS body or an SNS Message: the label of its message (contentsOfSnsMessage, parseSqs)
+  // says which.
+  if (typeof payload === "string") payload = parseJson(payload, depth === 0 ? "body" : "Message");
   if (!isObject(payload)) throw new Error("notification is not a JSON object");
 
   if ("detail-type" in payload) return parseEventBridge(payload);
@@ -216,10 +213,26 @@ function contentsOfMessage(payload: unknown, depth = 0): MessageContents {
     if (type !== "Notification")
       return { kind: "ignored", reason: `SNS Type ${JSON.stringify(type.slice(0, 100))}` };
     if (depth >= 2) throw new Error("SNS notification nested too deep");
-    return contentsOfMessage(parsed.data.Message, depth + 1);
+    return contentsOfSnsMessage(parsed.data.Message, parsed.data.MessageId, depth + 1);
   }
   const keys = Object.keys(payload).slice(0, 8).join(", ");
-  throw new Error(`not an S3, SNS or CloudTrail notification (keys: ${keys || "none"})`);
+  throw new Error(`not an S3, SNS, CloudTrail or EventBridge notification (keys: ${keys || "none"})`);
+}
+
+/**
+ * An SNS notification's Message (in an envelope, or in a record of Lambda's SNS event): why it could
+ * not be read is labelled with the notification, once however it arrived.
+ */
+function contentsOfSnsMessage(
+  message: string,
+  messageId: string | undefined,
+  depth: number,
+): MessageContents {
+  try {
+    return contentsOfMessage(message, depth);
+  } catch (err) {
+    throw new Error(`SNS message ${messageId ?? "(no MessageId)"}: ${(err as Error).message}`);
+  }
 }
 
 function parseSqs(event: z.infer<typeof sqsEvent>): Trigger {
@@ -229,11 +242,11 @@ function parseSqs(event: z.infer<typeof sqsEvent>): Trigger {
     try {
       contents = contentsOfMessage(body);
     } catch (err) {
-      return { messageId, objects: [], error: `${what}: ${(err as Error).message}` };
+      return { messageId, kind: "error", error: `${what}: ${(err as Error).message}` };
     }
-    if (contents.kind === "objects") return { messageId, objects: contents.objects };
-    if (contents.kind === "record") return { messageId, objects: [], record: contents.record };
-    return { messageId, objects: [], ignored: `${what}: ${contents.reason}` };
+    if (contents.kind === "ignored")
+      return { messageId, kind: "ignored", reason: `${what}: ${contents.reason}` };
+    return { messageId, ...contents };
   });
   return { kind: "sqs", messages };
 }
@@ -241,14 +254,14 @@ function parseSqs(event: z.infer<typeof sqsEvent>): Trigger {
 /** An EventBridge event, direct or inside an SQS body or SNS message: its record, or why it holds none. */
 function parseEventBridge(payload: unknown): Exclude<MessageContents, { kind: "objects" }> {
   const parsed = eventBridgeEvent.safeParse(payload);
-  if (!parsed.success) throw new TriggerError(`malformed EventBridge event: ${describeIssues(parsed.error)}`);
+  if (!parsed.success) throw new Error(`malformed EventBridge event: ${describeIssues(parsed.error)}`);
   const event = parsed.data;
   const detailType = event["detail-type"];
   if (!CLOUDTRAIL_DETAIL_TYPES.has(detailType)) {
     return { kind: "ignored", reason: `EventBridge detail-type ${JSON.stringify(detailType.slice(0, 100))}` };
   }
   if (!isObject(event.detail)) {
-    throw new TriggerError(`EventBridge event ${event.id}: detail is not a CloudTrail record object`);
+    throw new Error(`EventBridge event ${event.id}: detail is not a CloudTrail record object`);
   }
   return { kind: "record", record: { source: `eventbridge:${event.id}`, record: event.detail } };
 }
@@ -261,8 +274,6 @@ function parseEventBridge(payload: unknown): Exclude<MessageContents, { kind: "o
 export function parseTrigger(event: unknown): Trigger {
   if (!isObject(event)) throw new TriggerError("trigger event is not a JSON object");
 
-  if ("detail-type" in event) return triggerOf(parseEventBridge(event));
-
   if (Array.isArray(event.Records)) {
     const first: unknown = event.Records[0];
     if (first === undefined) return { kind: "ignored", reason: "event has no Records" };
@@ -274,27 +285,25 @@ export function parseTrigger(event: unknown): Trigger {
     if (isObject(first) && (first.EventSource === "aws:sns" || "Sns" in first)) {
       const parsed = snsLambdaEvent.safeParse(event);
       if (!parsed.success) throw new TriggerError(`malformed SNS event: ${describeIssues(parsed.error)}`);
-      const contents = parsed.data.Records.map(({ Sns }) => {
-        try {
-          // An EventBridge rule can target the topic: its Message is the event itself.
-          return contentsOfMessage(Sns.Message, 1);
-        } catch (err) {
-          const id = Sns.MessageId ?? "(no MessageId)";
-          throw new TriggerError(`SNS message ${id}: ${(err as Error).message}`);
-        }
-      });
+      let contents: MessageContents[];
+      try {
+        // An EventBridge rule can target the topic: its Message is the event itself.
+        contents = parsed.data.Records.map(({ Sns }) => contentsOfSnsMessage(Sns.Message, Sns.MessageId, 1));
+      } catch (err) {
+        throw new TriggerError((err as Error).message);
+      }
       return triggerOf(contentsOfSnsEvent(contents));
     }
   }
 
   let contents: MessageContents;
   try {
-    // An S3 notification, an S3 test event, CloudTrail's delivery notification, or an SNS envelope
-    // around one of these or around an EventBridge event (a subscription that is not Lambda's own
-    // SNS trigger).
+    // An EventBridge event, an S3 notification, an S3 test event, CloudTrail's delivery notification,
+    // or an SNS envelope around one of these (a subscription that is not Lambda's own SNS trigger).
+    // Its error says what it was taken for, or that it is none of these.
     contents = contentsOfMessage(event);
   } catch (err) {
-    throw new TriggerError(`unrecognised trigger event: ${(err as Error).message}`);
+    throw new TriggerError((err as Error).message);
   }
   return triggerOf(contents);
 }

@@ -170,9 +170,9 @@ export async function runRuleFixtures(
   const linked = tuned.linked;
   const runScenario = scenarios(linked);
   // Why a rule is not tested: the tuning left it out (linked.off), or it is disabled and runs on
-  // only to feed a correlation.
+  // only to feed a correlation (linked.feedingOnly).
   const offReasons = new Map(linked.off.map((o) => [o.rule.meta.id, o.reason]));
-  const disabled = new Set(configured.disabled);
+  for (const r of linked.feedingOnly) offReasons.set(r.meta.id, DISABLED_REASON);
   const fixturesRoot = join(rulesDir, "fixtures");
   const fixtureIds = new Set(await listDirs(fixturesRoot));
   const results: RuleFixtureResult[] = [];
@@ -184,7 +184,7 @@ export async function runRuleFixtures(
     const id = loadedRule.meta.id;
     if (seen.has(id)) continue;
     seen.add(id);
-    const offReason = offReasons.get(id) ?? (disabled.has(id) ? DISABLED_REASON : undefined);
+    const offReason = offReasons.get(id);
     if (offReason) {
       fixtureIds.delete(id);
       results.push({
@@ -198,7 +198,11 @@ export async function runRuleFixtures(
       continue;
     }
     const rule = linkedById.get(id);
-    if (!rule) continue; // refused by linking: reported among the load errors
+    if (!rule) {
+      // Refused by linking: reported among the load errors, so its fixtures are not orphans.
+      fixtureIds.delete(id);
+      continue;
+    }
     const dir = join(fixturesRoot, id);
     const match = fixtureIds.has(id) ? await listFixtures(join(dir, "match")) : [];
     const nomatch = fixtureIds.has(id) ? await listFixtures(join(dir, "nomatch")) : [];

@@ -34,8 +34,13 @@ export interface LinkedRules {
   problems: RuleProblem[];
   /** Rules turned off by `disabled` (those that run on only to feed a correlation included). */
   disabled: number;
-  /** Rules in `rules` that were not disabled: the others run on only to feed a correlation. */
+  /** Rules in `rules` that were not disabled: the others, `feedingOnly`, run on only to feed one. */
   enabled: number;
+  /**
+   * Disabled detection rules kept in `rules` (alert: false) because an enabled correlation reads
+   * them: they run, but only to feed it.
+   */
+  feedingOnly: CompiledDetectionRule[];
   /**
    * Rules the tuning left out of `rules`, with why: disabled by id, or a base rule that fed only
    * disabled correlations (so `rules test` can say why a rule with fixtures is not run).
@@ -138,25 +143,26 @@ export function linkRules(
   const detections: CompiledDetectionRule[] = [];
   const rules: CompiledRule[] = [];
   const linkedBase = new Map<CompiledDetectionRule, CompiledDetectionRule>();
-  let feedingOnly = 0;
+  const feedingOnly: CompiledDetectionRule[] = [];
   for (const r of unique) {
     if (dropped.has(r)) continue;
     if (r.kind === "detection") {
       const generates = referenced.get(r);
       let alert = r.policy.alert ?? (generates === undefined ? true : generates);
-      if (disabled.has(r.meta.id)) {
+      const turnedOffById = disabled.has(r.meta.id);
+      if (turnedOffById) {
         if (!fed.has(r)) {
           off.push({ rule: r, reason: DISABLED_REASON });
           continue;
         }
         alert = false;
-        feedingOnly++;
       } else if (!alert && referenced.has(r) && !fed.has(r)) {
         off.push({ rule: r, reason: "feeds only correlations the configuration turns off" });
         continue;
       }
       const linked = alert === r.meta.alert ? r : { ...r, meta: { ...r.meta, alert } };
       linkedBase.set(r, linked);
+      if (turnedOffById) feedingOnly.push(linked);
       detections.push(linked);
       rules.push(linked);
     } else {
@@ -170,7 +176,8 @@ export function linkRules(
     correlations,
     problems,
     disabled: turnedOff,
-    enabled: rules.length - feedingOnly,
+    enabled: rules.length - feedingOnly.length,
+    feedingOnly,
     off,
   };
 }

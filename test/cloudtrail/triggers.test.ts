@@ -156,7 +156,7 @@ const CT_KEY =
   "myprefix/AWSLogs/123456789012/CloudTrail/us-east-1/2014/03/09/123456789012_CloudTrail_us-east-1_20140309T2015Z_996mpJdKNLd1Yvzl.json.gz";
 
 function objectsOf(t: Trigger) {
-  if (t.kind === "sqs") return t.messages.flatMap((m) => m.objects);
+  if (t.kind === "sqs") return t.messages.flatMap((m) => (m.kind === "objects" ? m.objects : []));
   if (t.kind !== "s3-objects") throw new Error(`expected objects, got ${JSON.stringify(t)}`);
   return t.objects;
 }
@@ -166,8 +166,8 @@ function messagesOf(t: Trigger) {
   return t.messages;
 }
 
-/** Ids of the messages that could not be read, and the errors, in batch order. */
-const unreadable = (t: Trigger) => messagesOf(t).filter((m) => m.error !== undefined);
+/** The messages that could not be read, in batch order. */
+const unreadable = (t: Trigger) => messagesOf(t).flatMap((m) => (m.kind === "error" ? [m] : []));
 
 describe("parseTrigger: S3 notifications", () => {
   it("URL-decodes keys with + as space and keeps the bucket", () => {
@@ -223,7 +223,9 @@ describe("parseTrigger: S3 notifications", () => {
   });
 
   it("rejects events it does not recognise", () => {
-    expect(() => parseTrigger({ hello: "world" })).toThrow(/unrecognised trigger event.*hello/);
+    expect(() => parseTrigger({ hello: "world" })).toThrow(
+      "not an S3, SNS, CloudTrail or EventBridge notification (keys: hello)",
+    );
     expect(() => parseTrigger("text")).toThrow(TriggerError);
     expect(() => parseTrigger({ Records: [{ eventVersion: "1.08", eventName: "ListBuckets" }] })).toThrow(
       TriggerError,
@@ -310,7 +312,7 @@ describe("parseTrigger: SNS (Lambda subscription)", () => {
   it("ignores the S3 test event sent through SNS, and fails on a message that is not JSON", () => {
     expect(parseTrigger(snsLambdaEvent(JSON.stringify(S3_TEST_EVENT)))).toMatchObject({ kind: "ignored" });
     expect(() => parseTrigger(snsLambdaEvent("{not json"))).toThrow(
-      /SNS message 95df01b4-ee98-5cb9-9903-4c221d41eb5e: SNS Message is not JSON/,
+      /^SNS message 95df01b4-ee98-5cb9-9903-4c221d41eb5e: Message is not JSON/,
     );
   });
 });
@@ -325,8 +327,12 @@ describe("parseTrigger: SQS", () => {
     expect(t).toEqual({
       kind: "sqs",
       messages: [
-        { messageId: "m1", objects: [{ bucket: "b", key: LOG_KEY, etag: ETAG }] },
-        { messageId: "m2", objects: [{ bucket: "b", key: "x/AWSLogs/1/CloudTrail/f 1.gz", etag: ETAG }] },
+        { messageId: "m1", kind: "objects", objects: [{ bucket: "b", key: LOG_KEY, etag: ETAG }] },
+        {
+          messageId: "m2",
+          kind: "objects",
+          objects: [{ bucket: "b", key: "x/AWSLogs/1/CloudTrail/f 1.gz", etag: ETAG }],
+        },
       ],
     });
   });
@@ -334,7 +340,7 @@ describe("parseTrigger: SQS", () => {
   it("reads the CloudTrail SNS notification in an SQS body (corpus SQSMessageBody), once per key", () => {
     const t = parseTrigger(sqsEvent(["m1", corpus("SQSMessageBody")]));
     expect(messagesOf(t)).toEqual([
-      { messageId: "m1", objects: [{ bucket: "my-test-bucket", key: CT_KEY }] },
+      { messageId: "m1", kind: "objects", objects: [{ bucket: "my-test-bucket", key: CT_KEY }] },
     ]);
   });
 
@@ -356,18 +362,18 @@ describe("parseTrigger: SQS", () => {
     expect(messagesOf(t).map((m) => m.messageId)).toEqual(["bad-1", "good", "bad-2", "bad-3", "test"]);
     expect(messagesOf(t)[1]).toEqual({
       messageId: "good",
+      kind: "objects",
       objects: [{ bucket: "my-test-bucket", key: CT_KEY }],
     });
     expect(messagesOf(t)[4]).toEqual({
       messageId: "test",
-      objects: [],
-      ignored: "SQS message test: s3:TestEvent",
+      kind: "ignored",
+      reason: "SQS message test: s3:TestEvent",
     });
     const bad = unreadable(t);
     expect(bad.map((m) => m.messageId)).toEqual(["bad-1", "bad-2", "bad-3"]);
-    expect(bad.map((m) => m.objects)).toEqual([[], [], []]);
     expect(bad[0].error).toMatch(/^SQS message bad-1: not an SNS notification: Message/);
-    expect(bad[1].error).toMatch(/^SQS message bad-2: message body is not JSON/);
+    expect(bad[1].error).toMatch(/^SQS message bad-2: body is not JSON/);
     expect(bad[2].error).toMatch(/^SQS message bad-3: not an S3 event notification: Records\.0\.s3/);
   });
 
@@ -381,17 +387,17 @@ describe("parseTrigger: SQS", () => {
         ["m-log", JSON.stringify(s3Notification(s3Record("b", LOG_KEY)))],
       ),
     );
-    expect(messagesOf(t).map((m) => [m.messageId, m.ignored])).toEqual([
+    expect(messagesOf(t).map((m) => [m.messageId, m.kind === "ignored" ? m.reason : m.kind])).toEqual([
       ["m-other", "SQS message m-other: S3 notification names no CloudTrail log file"],
       ["m-digest", "SQS message m-digest: CloudTrail delivery notification names no CloudTrail log file"],
-      ["m-log", undefined],
+      ["m-log", "objects"],
     ]);
   });
 
   it("reports a key with broken URL encoding as a malformed message", () => {
     const body = JSON.stringify(s3Notification(s3Record("b", "AWSLogs/1/CloudTrail/%E0%A4%A.json.gz")));
     const t = parseTrigger(sqsEvent(["m1", body]));
-    expect(t).toMatchObject({ kind: "sqs", messages: [{ messageId: "m1", objects: [] }] });
+    expect(t).toMatchObject({ kind: "sqs", messages: [{ messageId: "m1", kind: "error" }] });
     expect(unreadable(t)[0].error).toMatch(/^SQS message m1: /);
   });
 
@@ -409,13 +415,13 @@ describe("parseTrigger: SQS", () => {
       messages: [
         {
           messageId: "m-direct",
-          objects: [],
+          kind: "record",
           record: { source: `eventbridge:${event.id}`, record: stsRecord() },
         },
-        { messageId: "m-file", objects: [{ bucket: "b", key: LOG_KEY, etag: ETAG }] },
+        { messageId: "m-file", kind: "objects", objects: [{ bucket: "b", key: LOG_KEY, etag: ETAG }] },
         {
           messageId: "m-sns",
-          objects: [],
+          kind: "record",
           record: { source: "eventbridge:second-event", record: stsRecord() },
         },
       ],
@@ -430,11 +436,11 @@ describe("parseTrigger: SQS", () => {
         ["m-no-id", JSON.stringify({ "detail-type": "AWS API Call via CloudTrail", detail: stsRecord() })],
       ),
     );
-    expect(messagesOf(t).some((m) => m.objects.length > 0 || m.record)).toBe(false);
+    expect(messagesOf(t).map((m) => m.kind)).toEqual(["ignored", "error", "error"]);
     expect(messagesOf(t)[0]).toEqual({
       messageId: "m-insight",
-      objects: [],
-      ignored: 'SQS message m-insight: EventBridge detail-type "AWS Insight via CloudTrail"',
+      kind: "ignored",
+      reason: 'SQS message m-insight: EventBridge detail-type "AWS Insight via CloudTrail"',
     });
     const bad = unreadable(t);
     expect(bad.map((m) => m.messageId)).toEqual(["m-text", "m-no-id"]);
@@ -470,11 +476,15 @@ describe("parseTrigger: why a notification holds nothing to read", () => {
       ),
     );
     expect(messagesOf(t)).toEqual([
-      { messageId: "m-sub", objects: [], ignored: 'SQS message m-sub: SNS Type "SubscriptionConfirmation"' },
+      {
+        messageId: "m-sub",
+        kind: "ignored",
+        reason: 'SQS message m-sub: SNS Type "SubscriptionConfirmation"',
+      },
       {
         messageId: "m-unsub",
-        objects: [],
-        ignored: 'SQS message m-unsub: SNS Type "UnsubscribeConfirmation"',
+        kind: "ignored",
+        reason: 'SQS message m-unsub: SNS Type "UnsubscribeConfirmation"',
       },
     ]);
   });
@@ -486,7 +496,7 @@ describe("parseTrigger: why a notification holds nothing to read", () => {
     expect(parseTrigger(snsEnvelope(JSON.stringify(S3_TEST_EVENT)))).toEqual(ignored);
     const queued = parseTrigger(sqsEvent(["m1", JSON.stringify(snsEnvelope(JSON.stringify(S3_TEST_EVENT)))]));
     expect(messagesOf(queued)).toEqual([
-      { messageId: "m1", objects: [], ignored: "SQS message m1: s3:TestEvent" },
+      { messageId: "m1", kind: "ignored", reason: "SQS message m1: s3:TestEvent" },
     ]);
   });
 
@@ -530,6 +540,51 @@ describe("parseTrigger: EventBridge", () => {
     expect(() => parseTrigger(eventBridge("AWS API Call via CloudTrail", "text"))).toThrow(
       /EventBridge event 6a7e8feb-b491-4cf7-a9f1-bf3703467718: detail/,
     );
+  });
+});
+
+describe("parseTrigger: what an error names", () => {
+  const SNS_ID = "95df01b4-ee98-5cb9-9903-4c221d41eb5e";
+  const EVENT_ID = "6a7e8feb-b491-4cf7-a9f1-bf3703467718";
+  const brokenEvent = JSON.stringify(eventBridge("AWS API Call via CloudTrail", "text"));
+  /** What JSON.parse says of the text (its wording is the runtime's). */
+  const jsonError = (text: string) => {
+    try {
+      JSON.parse(text);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    throw new Error("expected invalid JSON");
+  };
+  const thrownBy = (event: unknown) => {
+    try {
+      parseTrigger(event);
+    } catch (err) {
+      expect(err).toBeInstanceOf(TriggerError);
+      return (err as Error).message;
+    }
+    throw new Error("expected parseTrigger to throw");
+  };
+
+  it("names each message an EventBridge event's error came in once, however it arrived", () => {
+    const detailError = `EventBridge event ${EVENT_ID}: detail is not a CloudTrail record object`;
+    expect(thrownBy(JSON.parse(brokenEvent))).toBe(detailError);
+    expect(thrownBy(snsLambdaEvent(brokenEvent))).toBe(`SNS message ${SNS_ID}: ${detailError}`);
+    // An SNS envelope handed over as it is: recognised, so labelled as the SNS message it is.
+    expect(thrownBy(snsEnvelope(brokenEvent))).toBe(`SNS message ${SNS_ID}: ${detailError}`);
+    const queued = parseTrigger(sqsEvent(["m1", JSON.stringify(snsEnvelope(brokenEvent))]));
+    expect(unreadable(queued).map((m) => m.error)).toEqual([
+      `SQS message m1: SNS message ${SNS_ID}: ${detailError}`,
+    ]);
+  });
+
+  it("names the SNS message whose Message is not JSON once, in Lambda's SNS event as in an SQS body", () => {
+    const notJson = `Message is not JSON (${jsonError("{not json")})`;
+    expect(thrownBy(snsLambdaEvent("{not json"))).toBe(`SNS message ${SNS_ID}: ${notJson}`);
+    const queued = parseTrigger(sqsEvent(["m1", JSON.stringify(snsEnvelope("{not json"))]));
+    expect(unreadable(queued).map((m) => m.error)).toEqual([
+      `SQS message m1: SNS message ${SNS_ID}: ${notJson}`,
+    ]);
   });
 });
 

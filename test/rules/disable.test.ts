@@ -86,6 +86,28 @@ describe("rules.disabled", () => {
     ]);
   });
 
+  it("lists as feeding only the disabled rules an enabled correlation still reads, as they run", () => {
+    const callOf = (id: string, source: string) =>
+      `${ruleHead(id)}detection:\n  s:\n    eventSource: ${source}\n  condition: s\n`;
+    const burstOver = (id: string, base: string) =>
+      `title: ${id}\nid: ${id}\ncorrelation:\n  type: event_count\n  rules: [${base}]\n  timespan: 5m\n  condition: {gte: 3}\n`;
+    // s3-call feeds s3-burst (enabled); bucket-deleted feeds nothing; ec2-call, enabled, feeds
+    // ec2-burst; iam-call feeds only iam-burst, disabled with it.
+    const text = [
+      RULES,
+      callOf("ec2-call", "ec2.amazonaws.com"),
+      burstOver("ec2-burst", "ec2-call"),
+      callOf("iam-call", "iam.amazonaws.com"),
+      burstOver("iam-burst", "iam-call"),
+    ].join("---\n");
+    const linked = linkedWithout(text, ["s3-call", "bucket-deleted", "iam-call", "iam-burst"]);
+    expect(linked.problems).toEqual([]);
+    expect(linked.feedingOnly.map((r) => r.meta.id)).toEqual(["s3-call"]);
+    // The rule as it runs: in `rules`, alerting settled off.
+    expect(linked.rules).toContain(linked.feedingOnly[0]);
+    expect(linked.feedingOnly[0].meta.alert).toBe(false);
+  });
+
   it("reports an id that no loaded rule has (a typo must not leave a rule on unnoticed)", () => {
     const { problems, disabled } = linkedWithout(RULES, ["s3-cal"]);
     expect(disabled).toBe(0);

@@ -107,6 +107,17 @@ describe("runRuleFixtures", () => {
     expect(byId["no-such-rule"]).toMatchObject({ status: "fail" });
   });
 
+  it("reports a rule refused at linking as a load error, not its fixtures as without a rule", async () => {
+    const dir = await fixtureDir({
+      "burst.yml": `title: burst\nid: burst\ncorrelation:\n  type: event_count\n  rules: [no-such-base]\n  timespan: 5m\n  condition: {gte: 2}\n`,
+      "fixtures/burst/match/two.json": [record(), record()],
+    });
+    const report = await runRuleFixtures(dir, scenarios);
+    expect(report.ok).toBe(false);
+    expect(report.loadErrors.map((e) => e.ruleId)).toEqual(["burst"]);
+    expect(report.results).toEqual([]);
+  });
+
   it("a correlation's base rule with alert: false needs no fixtures of its own", async () => {
     const dir = await fixtureDir({
       "burst.yml": `title: call\nid: call\nlogsource: {product: aws, service: cloudtrail}\nagenttrail: {alert: false}\ndetection:\n  s:\n    eventSource: s3.amazonaws.com\n  condition: s\n---\ntitle: burst\nid: burst\ncorrelation:\n  type: event_count\n  rules: [call]\n  timespan: 5m\n  condition: {gte: 2}\n`,
