@@ -84,7 +84,7 @@ export class RuleEngine implements Detector {
   async detect(events: AuditEvent[], store: Store): Promise<RuleHit[]> {
     const single = new SingleHits(this.index.rules.length);
     const batches = this.plans.map((p) => new CorrelationBatch(p));
-    // The events that fed a correlation, each once: with the increments, what names this batch's write.
+    // The events that fed a correlation, each once: what names this batch's window write (addOnce).
     const fed: AuditEvent[] = [];
     for (const event of events) {
       const candidates = this.index.candidatesFor(event);
@@ -126,16 +126,15 @@ export class RuleEngine implements Detector {
   /**
    * Adds a batch's window counts, once. They are written before the batch is published, so that
    * batches running at the same time (Lambda invocations) see each other's; a batch retried after a
-   * failed publish feeds the same events and increments, so it has the same id, and the store adds
-   * only to the buckets this id has not added to (a first run may have stopped half-way).
+   * failed publish feeds the same events, so it has the same id, and the store adds only to the
+   * buckets this id has not added to (a first run may have stopped half-way). The id names the events
+   * alone, not the increments they make: a retry under changed rules still counts each event once.
    */
   private async addOnce(increments: WindowIncrement[], fed: AuditEvent[], store: Store): Promise<void> {
-    const parts = increments.map(
-      (i) => `${i.key}\u0000${i.minute}\u0000${i.count}\u0000${i.values?.join("\u0000") ?? ""}`,
-    );
-    for (const e of fed) parts.push(`${e.account}#${e.id}`);
+    const ids = new Array<string>(fed.length);
+    for (let i = 0; i < fed.length; i++) ids[i] = `${fed[i].account}#${fed[i].id}`;
     // 96 bits of the hash: a bucket keeps up to a thousand batch ids, each costing item size.
-    const batchId = sha256Base64url(parts.join("\n")).slice(0, 16);
+    const batchId = sha256Base64url(ids.join("\n")).slice(0, 16);
     await store.addToWindows(increments, this.windowTtlSeconds, batchId);
   }
 }

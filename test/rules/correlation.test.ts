@@ -199,6 +199,28 @@ correlation:
     expect(hits.map((h) => h.count)).toEqual([3]);
   });
 
+  it("adds a batch's counts once when it is retried under changed rules (a deploy between attempts)", async () => {
+    const { store } = clockedStore();
+    const batch = [call("2026-11-20T10:00:10Z"), call("2026-11-20T10:00:20Z")];
+    await new RuleEngine(loadLinked(S3_BURST), defaultConfig).detect(batch, store);
+    // The redeployed rules add a correlation on the same events: its buckets are new, s3-burst's are not.
+    const redeployed = `${S3_BURST}
+---
+title: S3 users
+id: s3-users
+correlation:
+  type: value_count
+  rules: [s3_call]
+  group-by: [eventSource]
+  timespan: 5m
+  condition: {gte: 5, field: actor.principal}
+`;
+    const engine = new RuleEngine(loadLinked(redeployed), defaultConfig);
+    expect(await engine.detect(batch, store)).toEqual([]); // 2 calls, not 4: under the threshold of 3
+    const hits = await engine.detect([call("2026-11-20T10:00:30Z")], store);
+    expect(hits.map((h) => [h.rule.id, h.count])).toEqual([["s3-burst", 3]]);
+  });
+
   it("sees the counts of a batch detected at the same time (concurrent invocations)", async () => {
     const engine = new RuleEngine(loadLinked(S3_BURST), defaultConfig);
     const { store } = clockedStore();
