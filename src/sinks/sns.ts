@@ -154,6 +154,8 @@ export class SnsAlertSink implements Sink {
   private readonly fifo: boolean;
   private readonly updates: Config["alerts"]["updates"];
   private readonly structure: MessageStructure;
+  /** MessageStructure as Publish takes it: "json", or left out for a plain string message. */
+  private readonly structureField: { MessageStructure?: "json" };
 
   constructor(
     private readonly client: SNSClient,
@@ -163,6 +165,7 @@ export class SnsAlertSink implements Sink {
     // Defaults from the config schema: one place says what they are.
     this.updates = options.updates ?? defaultConfig.alerts.updates;
     this.structure = options.messageStructure ?? defaultConfig.alerts.messageStructure;
+    this.structureField = this.structure === "json" ? { MessageStructure: "json" } : {};
   }
 
   /** The alerts of a batch this sink sends, per the update policy. */
@@ -189,11 +192,6 @@ export class SnsAlertSink implements Sink {
     for (const batch of batchMessages(messages)) await this.publishBatch(batch);
   }
 
-  /** MessageStructure as Publish takes it: "json", or left out for a plain string message. */
-  private structureField(): { MessageStructure?: "json" } {
-    return this.structure === "json" ? { MessageStructure: "json" } : {};
-  }
-
   private fifoFields(alert: Alert): { MessageGroupId?: string; MessageDeduplicationId?: string } {
     if (!this.fifo) return {};
     // Same alert and count → same dedup id: SNS drops a retried duplicate within 5 minutes.
@@ -212,7 +210,7 @@ export class SnsAlertSink implements Sink {
             TopicArn: this.options.topicArn,
             Subject: m.subject,
             Message: m.message,
-            ...this.structureField(),
+            ...this.structureField,
             MessageAttributes: m.attributes,
             ...this.fifoFields(m.alert),
           }),
@@ -235,7 +233,7 @@ export class SnsAlertSink implements Sink {
         Id: `a${i}`,
         Subject: m.subject,
         Message: m.message,
-        ...this.structureField(),
+        ...this.structureField,
         MessageAttributes: m.attributes,
         ...this.fifoFields(m.alert),
       },
