@@ -67,6 +67,11 @@ export interface ResourceRef {
 /** A raw CloudTrail record: read-only, unknown fields kept, for Sigma field access. */
 export type RawRecord = Readonly<Record<string, unknown>>;
 
+/** The eventSource of an AWS service's calls by its prefix: `s3` → `s3.amazonaws.com`. */
+export function awsEventSource(prefix: string): string {
+  return `${prefix}.amazonaws.com`;
+}
+
 export interface AuditEvent {
   id: string;
   time: Date;

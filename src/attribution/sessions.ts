@@ -7,11 +7,13 @@
  */
 
 import { parseCreationDate, parseExpiration } from "../cloudtrail/records.ts";
-import type { AuditEvent, Evidence } from "../event.ts";
+import { type AuditEvent, awsEventSource, type Evidence } from "../event.ts";
 import { asObject, scalarText } from "../json-values.ts";
 import type { SessionRecord, Store } from "../state/store.ts";
 import { type AgentMatchers, agentTagMatches, recordAiSignals } from "./signals.ts";
 import type { SharedVerdict } from "./verdict.ts";
+
+const STS = awsEventSource("sts");
 
 export const ISSUING_APIS = new Set([
   "AssumeRole",
@@ -62,8 +64,7 @@ export function issuedTags(requestParameters: Record<string, unknown> | undefine
 
 /** The session a successful STS issuing call created, or undefined for anything else. */
 export function issuanceOf(event: AuditEvent, m: AgentMatchers): SessionRecord | undefined {
-  if (event.service !== "sts.amazonaws.com" || !ISSUING_APIS.has(event.action) || event.error)
-    return undefined;
+  if (event.service !== STS || !ISSUING_APIS.has(event.action) || event.error) return undefined;
   const req = asObject(event.raw.requestParameters);
   const resp = asObject(event.raw.responseElements);
   if (!resp) return undefined;

@@ -5,6 +5,7 @@
  * Some calls are destructive only with certain parameters (a lifecycle rule that expires objects within
  * days, versioning suspended, deletion protection turned off); those carry a predicate.
  */
+import { awsEventSource } from "../event.ts";
 import { asArray, isObject, type Params, scalarNumber, scalarText } from "../json-values.ts";
 
 export type DestructiveKind = "delete" | "terminate" | "purge" | "disable" | "expire";
@@ -22,7 +23,9 @@ const DAY_MS = 86_400_000;
 /** eventSource → eventName → entry; built once at module load. */
 const TABLE = new Map<string, Map<string, Entry>>();
 
-function add(source: string, kind: DestructiveKind, names: string[], when?: Predicate): void {
+/** Adds `names` of the service whose eventSource prefix is `prefix` (`s3` for s3.amazonaws.com). */
+function add(prefix: string, kind: DestructiveKind, names: string[], when?: Predicate): void {
+  const source = awsEventSource(prefix);
   let byName = TABLE.get(source);
   if (!byName) {
     byName = new Map();
@@ -31,22 +34,21 @@ function add(source: string, kind: DestructiveKind, names: string[], when?: Pred
   for (const name of names) byName.set(name, when ? { kind, when } : { kind });
 }
 
-const aws = (prefix: string) => `${prefix}.amazonaws.com`;
-
 // S3: objects and buckets, lifecycle expiry, versioning suspension (removes the undo for deletes)
-add(aws("s3"), "delete", ["DeleteObject", "DeleteObjects", "DeleteBucket", "DeleteObjectVersion"]);
-add(aws("s3"), "expire", ["PutBucketLifecycle", "PutBucketLifecycleConfiguration"], lifecycleExpiresSoon);
-add(aws("s3"), "disable", ["PutBucketVersioning"], (p) => {
+add("s3", "delete", ["DeleteObject", "DeleteObjects", "DeleteBucket", "DeleteObjectVersion"]);
+add("s3", "expire", ["PutBucketLifecycle", "PutBucketLifecycleConfiguration"], lifecycleExpiresSoon);
+add("s3", "disable", ["PutBucketVersioning"], (p) => {
   const status = versioningStatus(p);
   return status === "Suspended" || status === "Disabled";
 });
 
-add(aws("dynamodb"), "delete", ["DeleteTable", "DeleteItem", "DeleteBackup", "DeleteTableReplica"]);
+add("dynamodb", "delete", ["DeleteTable", "DeleteItem", "DeleteBackup", "DeleteTableReplica"]);
 // Bulk item deletes: batch and transaction writes, PartiQL statements (data events)
 const DYNAMODB_BATCH_WRITES = ["BatchWriteItem", "TransactWriteItems"];
 const DYNAMODB_PARTIQL = ["ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"];
-add(aws("dynamodb"), "delete", DYNAMODB_BATCH_WRITES, writesDelete);
-add(aws("dynamodb"), "delete", DYNAMODB_PARTIQL, partiqlDeletes);
+add("dynamodb", "delete", DYNAMODB_BATCH_WRITES, writesDelete);
+add("dynamodb", "delete", DYNAMODB_PARTIQL, partiqlDeletes);
+const DYNAMODB = awsEventSource("dynamodb");
 const DYNAMODB_ITEM_WRITES: ReadonlySet<string> = new Set([...DYNAMODB_BATCH_WRITES, ...DYNAMODB_PARTIQL]);
 /**
  * Whether the call is a DynamoDB batch, transaction or PartiQL write, which deletes items only among
@@ -54,13 +56,13 @@ const DYNAMODB_ITEM_WRITES: ReadonlySet<string> = new Set([...DYNAMODB_BATCH_WRI
  * ExecuteStatement) are not.
  */
 export function isDynamoDbItemWrite(service: string, action: string): boolean {
-  return service === aws("dynamodb") && DYNAMODB_ITEM_WRITES.has(action);
+  return service === DYNAMODB && DYNAMODB_ITEM_WRITES.has(action);
 }
-add(aws("dynamodb"), "disable", ["UpdateContinuousBackups"], (p) => pitrDisabled(p));
-add(aws("dynamodb"), "disable", ["UpdateTable"], (p) => p.deletionProtectionEnabled === false);
+add("dynamodb", "disable", ["UpdateContinuousBackups"], (p) => pitrDisabled(p));
+add("dynamodb", "disable", ["UpdateTable"], (p) => p.deletionProtectionEnabled === false);
 
-add(aws("ec2"), "terminate", ["TerminateInstances"]);
-add(aws("ec2"), "delete", [
+add("ec2", "terminate", ["TerminateInstances"]);
+add("ec2", "delete", [
   "DeleteVolume",
   "DeleteSnapshot",
   "DeleteSecurityGroup",
@@ -85,9 +87,9 @@ add(aws("ec2"), "delete", [
   "DeleteFleets",
   "ReleaseAddress",
 ]);
-add(aws("ec2"), "disable", ["DisableEbsEncryptionByDefault"]);
+add("ec2", "disable", ["DisableEbsEncryptionByDefault"]);
 
-add(aws("rds"), "delete", [
+add("rds", "delete", [
   "DeleteDBInstance",
   "DeleteDBCluster",
   "DeleteDBSnapshot",
@@ -96,9 +98,9 @@ add(aws("rds"), "delete", [
   "DeleteDBClusterAutomatedBackup",
   "DeleteGlobalCluster",
 ]);
-add(aws("rds"), "disable", ["ModifyDBInstance", "ModifyDBCluster"], (p) => p.deletionProtection === false);
+add("rds", "disable", ["ModifyDBInstance", "ModifyDBCluster"], (p) => p.deletionProtection === false);
 
-add(aws("lambda"), "delete", [
+add("lambda", "delete", [
   "DeleteFunction",
   "DeleteLayerVersion",
   "DeleteAlias",
@@ -106,24 +108,24 @@ add(aws("lambda"), "delete", [
   "DeleteFunctionUrlConfig",
 ]);
 
-add(aws("kms"), "delete", ["ScheduleKeyDeletion", "DeleteImportedKeyMaterial", "DeleteAlias"]);
-add(aws("kms"), "disable", ["DisableKey"]);
+add("kms", "delete", ["ScheduleKeyDeletion", "DeleteImportedKeyMaterial", "DeleteAlias"]);
+add("kms", "disable", ["DisableKey"]);
 
-add(aws("secretsmanager"), "delete", ["DeleteSecret"]);
-add(aws("ssm"), "delete", ["DeleteParameter", "DeleteParameters", "DeleteDocument"]);
-add(aws("logs"), "delete", [
+add("secretsmanager", "delete", ["DeleteSecret"]);
+add("ssm", "delete", ["DeleteParameter", "DeleteParameters", "DeleteDocument"]);
+add("logs", "delete", [
   "DeleteLogGroup",
   "DeleteLogStream",
   "DeleteMetricFilter",
   "DeleteSubscriptionFilter",
   "DeleteDestination",
 ]);
-add(aws("monitoring"), "delete", ["DeleteAlarms", "DeleteDashboards"]);
-add(aws("monitoring"), "disable", ["DisableAlarmActions"]);
+add("monitoring", "delete", ["DeleteAlarms", "DeleteDashboards"]);
+add("monitoring", "disable", ["DisableAlarmActions"]);
 
-add(aws("ecr"), "delete", ["DeleteRepository", "BatchDeleteImage"]);
-add(aws("eks"), "delete", ["DeleteCluster", "DeleteNodegroup", "DeleteFargateProfile", "DeleteAddon"]);
-add(aws("ecs"), "delete", [
+add("ecr", "delete", ["DeleteRepository", "BatchDeleteImage"]);
+add("eks", "delete", ["DeleteCluster", "DeleteNodegroup", "DeleteFargateProfile", "DeleteAddon"]);
+add("ecs", "delete", [
   "DeleteCluster",
   "DeleteService",
   "DeleteTaskDefinitions",
@@ -131,12 +133,12 @@ add(aws("ecs"), "delete", [
   "DeleteCapacityProvider",
 ]);
 
-add(aws("sqs"), "purge", ["PurgeQueue"]);
-add(aws("sqs"), "delete", ["DeleteQueue"]);
-add(aws("sns"), "delete", ["DeleteTopic", "DeletePlatformApplication"]);
-add(aws("cloudformation"), "delete", ["DeleteStack", "DeleteStackSet", "DeleteStackInstances"]);
+add("sqs", "purge", ["PurgeQueue"]);
+add("sqs", "delete", ["DeleteQueue"]);
+add("sns", "delete", ["DeleteTopic", "DeletePlatformApplication"]);
+add("cloudformation", "delete", ["DeleteStack", "DeleteStackSet", "DeleteStackInstances"]);
 
-add(aws("iam"), "delete", [
+add("iam", "delete", [
   "DeleteUser",
   "DeleteRole",
   "DeleteGroup",
@@ -155,59 +157,59 @@ add(aws("iam"), "delete", [
   "DeleteSSHPublicKey",
   "DeleteVirtualMFADevice",
 ]);
-add(aws("iam"), "disable", ["DeactivateMFADevice"]);
+add("iam", "disable", ["DeactivateMFADevice"]);
 
-add(aws("route53"), "delete", ["DeleteHostedZone", "DeleteHealthCheck", "DeleteTrafficPolicy"]);
-add(aws("route53"), "delete", ["ChangeResourceRecordSets"], deletesRecordSets);
-add(aws("elasticfilesystem"), "delete", [
+add("route53", "delete", ["DeleteHostedZone", "DeleteHealthCheck", "DeleteTrafficPolicy"]);
+add("route53", "delete", ["ChangeResourceRecordSets"], deletesRecordSets);
+add("elasticfilesystem", "delete", [
   "DeleteFileSystem",
   "DeleteMountTarget",
   "DeleteAccessPoint",
   "DeleteReplicationConfiguration",
 ]);
-add(aws("elasticache"), "delete", [
+add("elasticache", "delete", [
   "DeleteCacheCluster",
   "DeleteReplicationGroup",
   "DeleteSnapshot",
   "DeleteServerlessCache",
   "DeleteGlobalReplicationGroup",
 ]);
-add(aws("redshift"), "delete", ["DeleteCluster", "DeleteClusterSnapshot"]);
-add(aws("redshift-serverless"), "delete", ["DeleteNamespace", "DeleteWorkgroup", "DeleteSnapshot"]);
-add(aws("backup"), "delete", [
+add("redshift", "delete", ["DeleteCluster", "DeleteClusterSnapshot"]);
+add("redshift-serverless", "delete", ["DeleteNamespace", "DeleteWorkgroup", "DeleteSnapshot"]);
+add("backup", "delete", [
   "DeleteBackupVault",
   "DeleteRecoveryPoint",
   "DeleteBackupPlan",
   "DeleteBackupSelection",
   "DeleteBackupVaultLockConfiguration",
 ]);
-add(aws("glacier"), "delete", ["DeleteVault", "DeleteArchive"]);
-add(aws("es"), "delete", ["DeleteDomain", "DeleteElasticsearchDomain"]);
-add(aws("kinesis"), "delete", ["DeleteStream"]);
-add(aws("firehose"), "delete", ["DeleteDeliveryStream"]);
-add(aws("glue"), "delete", ["DeleteDatabase", "DeleteTable"]);
-add(aws("apigateway"), "delete", ["DeleteRestApi", "DeleteApi"]);
-add(aws("cognito-idp"), "delete", ["DeleteUserPool"]);
-add(aws("codecommit"), "delete", ["DeleteRepository"]);
-add(aws("states"), "delete", ["DeleteStateMachine"]);
-add(aws("events"), "delete", ["DeleteRule", "DeleteEventBus"]);
-add(aws("elasticloadbalancing"), "delete", ["DeleteLoadBalancer", "DeleteTargetGroup"]);
-add(aws("autoscaling"), "delete", ["DeleteAutoScalingGroup"]);
-add(aws("acm"), "delete", ["DeleteCertificate"]);
-add(aws("wafv2"), "delete", ["DeleteWebACL"]);
-add(aws("bedrock"), "delete", ["DeleteGuardrail", "DeleteModelInvocationLoggingConfiguration"]);
+add("glacier", "delete", ["DeleteVault", "DeleteArchive"]);
+add("es", "delete", ["DeleteDomain", "DeleteElasticsearchDomain"]);
+add("kinesis", "delete", ["DeleteStream"]);
+add("firehose", "delete", ["DeleteDeliveryStream"]);
+add("glue", "delete", ["DeleteDatabase", "DeleteTable"]);
+add("apigateway", "delete", ["DeleteRestApi", "DeleteApi"]);
+add("cognito-idp", "delete", ["DeleteUserPool"]);
+add("codecommit", "delete", ["DeleteRepository"]);
+add("states", "delete", ["DeleteStateMachine"]);
+add("events", "delete", ["DeleteRule", "DeleteEventBus"]);
+add("elasticloadbalancing", "delete", ["DeleteLoadBalancer", "DeleteTargetGroup"]);
+add("autoscaling", "delete", ["DeleteAutoScalingGroup"]);
+add("acm", "delete", ["DeleteCertificate"]);
+add("wafv2", "delete", ["DeleteWebACL"]);
+add("bedrock", "delete", ["DeleteGuardrail", "DeleteModelInvocationLoggingConfiguration"]);
 
 // Audit and security services: turning them off is destruction of the defenders' view.
-add(aws("cloudtrail"), "delete", ["DeleteTrail", "DeleteEventDataStore"]);
-add(aws("cloudtrail"), "disable", ["StopLogging", "StopEventDataStoreIngestion"]);
-add(aws("guardduty"), "delete", ["DeleteDetector"]);
-add(aws("guardduty"), "disable", ["UpdateDetector"], (p) => p.enable === false);
-add(aws("config"), "delete", ["DeleteConfigurationRecorder", "DeleteDeliveryChannel"]);
-add(aws("config"), "disable", ["StopConfigurationRecorder"]);
-add(aws("securityhub"), "disable", ["DisableSecurityHub", "BatchDisableStandards"]);
-add(aws("macie2"), "disable", ["DisableMacie"]);
-add(aws("macie2"), "disable", ["UpdateMacieSession"], (p) => p.status === "PAUSED");
-add(aws("access-analyzer"), "delete", ["DeleteAnalyzer"]);
+add("cloudtrail", "delete", ["DeleteTrail", "DeleteEventDataStore"]);
+add("cloudtrail", "disable", ["StopLogging", "StopEventDataStoreIngestion"]);
+add("guardduty", "delete", ["DeleteDetector"]);
+add("guardduty", "disable", ["UpdateDetector"], (p) => p.enable === false);
+add("config", "delete", ["DeleteConfigurationRecorder", "DeleteDeliveryChannel"]);
+add("config", "disable", ["StopConfigurationRecorder"]);
+add("securityhub", "disable", ["DisableSecurityHub", "BatchDisableStandards"]);
+add("macie2", "disable", ["DisableMacie"]);
+add("macie2", "disable", ["UpdateMacieSession"], (p) => p.status === "PAUSED");
+add("access-analyzer", "delete", ["DeleteAnalyzer"]);
 
 /** The kind of destruction an API call performs, or undefined when it destroys nothing. */
 export function destructiveKind(

@@ -3,10 +3,10 @@
  * assumed-role session, or its own IAM user (also when reached through a GetFederationToken session).
  * This is how an agent widens its own permissions, plants credentials for itself or steers ABAC.
  */
-import type { AuditEvent } from "../event.ts";
+import { type AuditEvent, awsEventSource } from "../event.ts";
 import { asObject, type Params } from "../json-values.ts";
 
-const IAM = "iam.amazonaws.com";
+const IAM = awsEventSource("iam");
 
 /** Calls that change a role, by requestParameters.roleName. */
 const ROLE_ACTIONS = new Set([

@@ -3,9 +3,10 @@
  * Security Hub, Macie, IAM Access Analyzer) turned off. Judged from the request alone: the state before
  * the call is not in the record, so "reduced" means "the trail no longer logs everything it can".
  */
+import { awsEventSource } from "../event.ts";
 import { isObject, type Params, scalarText } from "../json-values.ts";
 
-const CLOUDTRAIL = "cloudtrail.amazonaws.com";
+const CLOUDTRAIL = awsEventSource("cloudtrail");
 
 /** Trail calls that reduce logging whatever their parameters. */
 const ALWAYS_REDUCES = new Set([
@@ -95,11 +96,12 @@ const always: DisablePredicate = () => true;
 /** eventSource → eventName → predicate on requestParameters; short service name for titles. */
 const SECURITY = new Map<string, { service: string; actions: Map<string, DisablePredicate> }>();
 
-function security(source: string, service: string, actions: Record<string, DisablePredicate>): void {
-  SECURITY.set(source, { service, actions: new Map(Object.entries(actions)) });
+/** `prefix`: the eventSource prefix (`macie2` for macie2.amazonaws.com); `service`: the name in titles. */
+function security(prefix: string, service: string, actions: Record<string, DisablePredicate>): void {
+  SECURITY.set(awsEventSource(prefix), { service, actions: new Map(Object.entries(actions)) });
 }
 
-security("guardduty.amazonaws.com", "guardduty", {
+security("guardduty", "guardduty", {
   DeleteDetector: always,
   UpdateDetector: (p) => p.enable === false || featuresDisabled(p),
   DisassociateFromMasterAccount: always,
@@ -108,12 +110,12 @@ security("guardduty.amazonaws.com", "guardduty", {
   DisassociateMembers: always,
   DeleteMembers: always,
 });
-security("config.amazonaws.com", "config", {
+security("config", "config", {
   StopConfigurationRecorder: always,
   DeleteConfigurationRecorder: always,
   DeleteDeliveryChannel: always,
 });
-security("securityhub.amazonaws.com", "securityhub", {
+security("securityhub", "securityhub", {
   DisableSecurityHub: always,
   BatchDisableStandards: always,
   DisableImportFindingsForProduct: always,
@@ -121,13 +123,13 @@ security("securityhub.amazonaws.com", "securityhub", {
   DisassociateFromAdministratorAccount: always,
   UpdateStandardsControl: (p) => scalarText(p.controlStatus ?? p.ControlStatus) === "DISABLED",
 });
-security("macie2.amazonaws.com", "macie", {
+security("macie2", "macie", {
   DisableMacie: always,
   UpdateMacieSession: (p) => p.status === "PAUSED",
   DisassociateFromMasterAccount: always,
   DisassociateFromAdministratorAccount: always,
 });
-security("access-analyzer.amazonaws.com", "access-analyzer", {
+security("access-analyzer", "access-analyzer", {
   DeleteAnalyzer: always,
 });
 

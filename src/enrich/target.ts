@@ -5,6 +5,7 @@
  * EC2 resources, whose ids are random and numerous, by region.
  * Format: `<service prefix>:<name>`, e.g. `s3:prod-reports`, `dynamodb:orders`, `ec2:us-east-1`.
  */
+import { awsEventSource } from "../event.ts";
 import { asArray, isObject } from "../json-values.ts";
 
 /** requestParameters keys that name the target group, most specific container first. */
@@ -69,10 +70,10 @@ const NAME_KEYS = [
 /** Parameter name → rank in NAME_KEYS: records have few parameters, so scanning theirs is cheaper. */
 const NAME_RANK = new Map<string, number>(NAME_KEYS.map((k, i) => [k, i]));
 
-const DYNAMODB = "dynamodb.amazonaws.com";
+const DYNAMODB = awsEventSource("dynamodb");
 
 /** Services whose resources are grouped per region rather than by name. */
-const REGIONAL_GROUPS = new Set(["ec2.amazonaws.com"]);
+const REGIONAL_GROUPS = new Set([awsEventSource("ec2")]);
 
 /** Names come from the record (attacker-controlled): long ones are cut, they only need to group. */
 const MAX_NAME_CHARS = 200;
