@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { defaultConfig } from "../../src/config.ts";
 import type { AuditEvent } from "../../src/event.ts";
 import { RuleEngine } from "../../src/rules/engine.ts";
+import { linkRules } from "../../src/rules/link.ts";
+import { loadRuleSources } from "../../src/rules/load.ts";
 import type { RuleHit } from "../../src/rules/types.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
 import type { WindowBucket } from "../../src/state/store.ts";
@@ -433,9 +435,7 @@ correlation:
     expect(hits.map((h) => h.group)).toEqual([{ target: "carol" }]);
   });
 
-  it("an alias naming a rule outside the correlation is an error when the rules are linked", async () => {
-    const { loadRuleSources } = await import("../../src/rules/load.ts");
-    const { linkRules } = await import("../../src/rules/link.ts");
+  it("an alias naming a rule outside the correlation is an error when the rules are linked", () => {
     const loaded = loadRuleSources([
       {
         file: "a.yml",
@@ -490,8 +490,7 @@ correlation:
 });
 
 describe("correlation rule validation", () => {
-  it("value_count without a field, and a bad timespan, are load errors", async () => {
-    const { loadRuleSources } = await import("../../src/rules/load.ts");
+  it("value_count without a field, and a bad timespan, are load errors", () => {
     const r = loadRuleSources([
       {
         file: "c.yml",
