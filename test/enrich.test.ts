@@ -683,6 +683,37 @@ describe("logging.reduced", () => {
     expect(factsOf(insights([]))["logging.reduced"]).toBe(true);
     expect(factsOf(insights([{ insightType: "ApiCallRateInsight" }]))["logging.reduced"]).toBe(false);
   });
+
+  it("VPC flow logs and Route 53 Resolver query logs deleted or detached; created or attached is no reduction", () => {
+    expect(factsOf(invictusRecord("de58d903-38d7-4f30-a84b-b79d858e8376"))["logging.reduced"]).toBe(true); // DeleteFlowLogs
+    expect(factsOf(invictusRecord("a3fbe842-f8df-4bb3-accf-1407cc925cbd"))["logging.reduced"]).toBe(false); // CreateFlowLogs
+    expect(factsOf(pantherRecord("AWS.CloudTrail.DNSLogsDeleted", "Logs Deleted"))["logging.reduced"]).toBe(
+      true,
+    );
+    const association = {
+      resolverQueryLogConfigId: "rqlc-8ca61fe7c055415a",
+      resourceId: "vpc-0a1b2c3d4e5f67890",
+    };
+    const resolver = (name: string) =>
+      factsOf(record("route53resolver.amazonaws.com", name, association))["logging.reduced"];
+    expect(resolver("DisassociateResolverQueryLogConfig")).toBe(true);
+    expect(resolver("AssociateResolverQueryLogConfig")).toBe(false);
+  });
+
+  it("PutBucketLogging without a logging target turns S3 server access logging off", () => {
+    const bucketLogging = (test: string) =>
+      factsOf(pantherRecord("AWS.S3.DisableBucketLogging", test))["logging.reduced"];
+    // BucketLoggingStatus with xmlns alone: S3's empty element, logging off
+    expect(bucketLogging("Bucket Logging Disabled Successfully")).toBe(true);
+    // LoggingEnabled names the target bucket: logging on (or moved)
+    expect(bucketLogging("Bucket Logging Enabled")).toBe(false);
+    // no BucketLoggingStatus at all: the record does not say what was set
+    expect(bucketLogging("Logging Field Missing")).toBe(false);
+    // the same call name on another service
+    expect(
+      factsOf(pantherRecord("AWS.S3.SecurityControlDisabling", "No Match - Non-S3 Event"))["logging.reduced"],
+    ).toBe(false);
+  });
 });
 
 describe("security.serviceDisabled / security.service", () => {

@@ -1,38 +1,67 @@
 /**
- * Calls that blind the defenders: CloudTrail logging reduced, and security services (GuardDuty, Config,
- * Security Hub, Macie, IAM Access Analyzer) turned off. Judged from the request alone: the state before
- * the call is not in the record, so "reduced" means "the trail no longer logs everything it can".
+ * Calls that blind the defenders: audit logging reduced (CloudTrail, VPC flow logs, Route 53 Resolver
+ * query logs, S3 server access logs), and security services (GuardDuty, Config, Security Hub, Macie,
+ * IAM Access Analyzer) turned off. Judged from the request alone: the state before the call is not in
+ * the record, so "reduced" means "the log no longer records everything it can".
  */
 import { awsEventSource } from "../event.ts";
 import { isObject, type Params, scalarText } from "../json-values.ts";
 
-const CLOUDTRAIL = awsEventSource("cloudtrail");
+/** Whether a call, by its requestParameters, turns a log or a security service off. */
+type Predicate = (p: Params) => boolean;
+const always: Predicate = () => true;
 
-/** Trail calls that reduce logging whatever their parameters. */
-const ALWAYS_REDUCES = new Set([
-  "StopLogging",
-  "DeleteTrail",
-  "DeleteEventDataStore",
-  "StopEventDataStoreIngestion",
-]);
+/** eventSource → eventName → whether the request reduces what that log records. */
+const LOG_REDUCTIONS = new Map<string, Map<string, Predicate>>();
 
-/** Whether a CloudTrail call reduces what is logged (see rules/README.md, `logging.reduced`). */
+/** `prefix`: the eventSource prefix (`ec2` for ec2.amazonaws.com). */
+function logs(prefix: string, actions: Record<string, Predicate>): void {
+  LOG_REDUCTIONS.set(awsEventSource(prefix), new Map(Object.entries(actions)));
+}
+
+logs("cloudtrail", {
+  StopLogging: always,
+  DeleteTrail: always,
+  DeleteEventDataStore: always,
+  StopEventDataStoreIngestion: always,
+  PutEventSelectors: eventSelectorsReduce,
+  PutInsightSelectors: (p) => Array.isArray(p.insightSelectors) && p.insightSelectors.length === 0,
+  UpdateTrail: updateTrailReduces,
+});
+// Flow logs and Resolver query logs are the network and DNS record of the VPCs: deleting or detaching
+// them always leaves a gap.
+logs("ec2", { DeleteFlowLogs: always });
+logs("route53resolver", {
+  DeleteResolverQueryLogConfig: always,
+  DisassociateResolverQueryLogConfig: always,
+});
+logs("s3", { PutBucketLogging: bucketLoggingOff });
+
+/** Whether a call reduces what an audit log records (see rules/README.md, `logging.reduced`). */
 export function loggingReduced(service: string, action: string, params: unknown): boolean {
-  if (service !== CLOUDTRAIL) return false;
-  if (ALWAYS_REDUCES.has(action)) return true;
-  if (!isObject(params)) return false;
-  switch (action) {
-    case "PutEventSelectors":
-      return eventSelectorsReduce(params);
-    case "PutInsightSelectors": {
-      const selectors = params.insightSelectors;
-      return Array.isArray(selectors) && selectors.length === 0;
-    }
-    case "UpdateTrail":
-      return updateTrailReduces(params);
-    default:
-      return false;
-  }
+  const predicate = LOG_REDUCTIONS.get(service)?.get(action);
+  if (!predicate) return false;
+  return predicate === always || (isObject(params) && predicate(params));
+}
+
+/** Every eventSource/eventName pair logging.reduced can be true for (for rules and tests). */
+export function loggingReductionActions(): Array<{ service: string; action: string }> {
+  const out: Array<{ service: string; action: string }> = [];
+  for (const [service, actions] of LOG_REDUCTIONS)
+    for (const action of actions.keys()) out.push({ service, action });
+  return out;
+}
+
+/**
+ * S3 turns server access logging off with an empty BucketLoggingStatus element: CloudTrail records
+ * it as `{xmlns}` alone, a request that logs somewhere as `{xmlns, LoggingEnabled: {TargetBucket, …}}`.
+ * A record without the element says nothing about the body.
+ */
+function bucketLoggingOff(p: Params): boolean {
+  const status = p.BucketLoggingStatus;
+  if (status === undefined || status === null) return false;
+  const target = isObject(status) ? status.LoggingEnabled : undefined;
+  return target === undefined || target === null;
 }
 
 /**
@@ -90,14 +119,11 @@ function updateTrailReduces(p: Params): boolean {
   );
 }
 
-type DisablePredicate = (p: Params) => boolean;
-const always: DisablePredicate = () => true;
-
 /** eventSource → eventName → predicate on requestParameters; short service name for titles. */
-const SECURITY = new Map<string, { service: string; actions: Map<string, DisablePredicate> }>();
+const SECURITY = new Map<string, { service: string; actions: Map<string, Predicate> }>();
 
 /** `prefix`: the eventSource prefix (`macie2` for macie2.amazonaws.com); `service`: the name in titles. */
-function security(prefix: string, service: string, actions: Record<string, DisablePredicate>): void {
+function security(prefix: string, service: string, actions: Record<string, Predicate>): void {
   SECURITY.set(awsEventSource(prefix), { service, actions: new Map(Object.entries(actions)) });
 }
 

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { defaultConfig } from "../../src/config.ts";
 import { scenarioRunner } from "../../src/detection.ts";
 import { SELF_MODIFICATION_ACTIONS } from "../../src/enrich/iam.ts";
-import { securityDisableActions } from "../../src/enrich/tampering.ts";
+import { loggingReductionActions, securityDisableActions } from "../../src/enrich/tampering.ts";
 import { processBatch } from "../../src/pipeline.ts";
 import { RuleEngine } from "../../src/rules/engine.ts";
 import { runRuleFixtures, type ScenarioRunner } from "../../src/rules/fixtures.ts";
@@ -50,29 +50,22 @@ describe("built-in rules", () => {
     }
   });
 
-  it("name every call their derived facts can be true for, so the engine indexes them by eventName", async () => {
+  it("name every call their derived facts can be true for, so the engine indexes them by eventName and eventSource", async () => {
     const loaded = await loadRules([RULES_DIR]);
     const byId = new Map(loaded.rules.map((r) => [r.meta.id, r]));
-    const names = (id: string) => {
+    const requires = (id: string) => {
       const rule = byId.get(id);
       if (rule?.kind !== "detection" || !rule.requires.eventName)
         throw new Error(`${id} is not indexed by eventName`);
-      return rule.requires.eventName;
+      return rule.requires;
     };
-    const selfModification = names("iam-self-modification");
+    const selfModification = requires("iam-self-modification").eventName;
     for (const action of SELF_MODIFICATION_ACTIONS)
-      expect(selfModification.has(action.toLowerCase()), action).toBe(true);
-    const tampering = names("cloudtrail-tampering");
-    for (const { action } of securityDisableActions())
-      expect(tampering.has(action.toLowerCase()), action).toBe(true);
-    for (const action of [
-      "StopLogging",
-      "DeleteTrail",
-      "UpdateTrail",
-      "PutEventSelectors",
-      "PutInsightSelectors",
-    ]) {
-      expect(tampering.has(action.toLowerCase()), action).toBe(true);
+      expect(selfModification?.has(action.toLowerCase()), action).toBe(true);
+    const tampering = requires("cloudtrail-tampering");
+    for (const { service, action } of [...loggingReductionActions(), ...securityDisableActions()]) {
+      expect(tampering.eventName?.has(action.toLowerCase()), action).toBe(true);
+      expect(tampering.eventSource?.has(service), `${service} ${action}`).toBe(true);
     }
   });
 
@@ -95,7 +88,7 @@ describe("built-in rules", () => {
 });
 
 describe("built-in rules on the invictus-ir attack simulation (real trail files, no AI involved)", () => {
-  it("raise cloudtrail-tampering for the successful DeleteTrail and log-reducing PutEventSelectors, and no AI rule", async () => {
+  it("raise cloudtrail-tampering for the successful DeleteTrail, log-reducing PutEventSelectors and DeleteFlowLogs, and no AI rule", async () => {
     const config = defaultConfig;
     const detector = new RuleEngine((await loadTunedRules([RULES_DIR], config.rules)).tuned.linked, config);
     const files = readdirSync(INVICTUS_DIR)
@@ -134,6 +127,9 @@ describe("built-in rules on the invictus-ir attack simulation (real trail files,
     expect(tamperingEvents.get("076e96d5-2983-473f-920a-2fc2d7e02777")?.name).toBe("PutEventSelectors");
     // the later call restoring ReadWriteType All with management events does not reduce logging
     expect(tamperingEvents.has("3d6df238-f83c-4a34-bea8-45cf80a2050b")).toBe(false);
+    // Stratus's remove-flow-logs technique deletes the VPC flow log that Terraform created just before
+    expect(tamperingEvents.get("de58d903-38d7-4f30-a84b-b79d858e8376")?.name).toBe("DeleteFlowLogs");
+    expect(tamperingEvents.has("a3fbe842-f8df-4bb3-accf-1407cc925cbd")).toBe(false); // CreateFlowLogs
     // failed StopLogging attempts (TrailNotFoundException) are still reported
     expect(
       [...tamperingEvents.values()].some(

@@ -40,6 +40,12 @@ const RULE_OVERLAP: Record<string, string[]> = {
   "AWS.CloudTrail.EventSelectorsDisabled": ["cloudtrail-tampering"],
   "AWS.ConfigService.DisabledDeleted": ["cloudtrail-tampering"],
   "AWS.Macie.Evasion": ["cloudtrail-tampering"],
+  "AWS.VPCFlow.LogsDeleted": ["cloudtrail-tampering"],
+  "AWS.CloudTrail.DNSLogsDeleted": ["cloudtrail-tampering"],
+  "AWS.S3.DisableBucketLogging": ["cloudtrail-tampering"],
+  // Not mapped: AWS.S3.SecurityControlDisabling. Its bucket-logging cases are DisableBucketLogging's
+  // records again; its versioning cases are not tampering for us (a suspension is action.destructive,
+  // reported for AI agents by ai-destructive-action; MFA delete turned off, by no rule).
   "AWS.CloudTrail.Created": ["cis-cloudtrail-config-changes"],
   "AWS.IAM.PolicyModified": ["cis-iam-policy-changes"],
   "AWS.Root.Activity": ["cis-root-account-usage"],
@@ -56,9 +62,9 @@ const RULE_OVERLAP: Record<string, string[]> = {
   "AWS.EC2.RouteTableModified": ["cis-route-table-changes"],
   "AWS.EC2.VPCModified": ["cis-vpc-changes"],
   "AWS.CloudTrail.AttemptToLeaveOrg": ["cis-organizations-changes"],
-  // Partial: Panther's list also has DeleteFlowLogs, DisableEbsEncryptionByDefault, DeleteRule… (for us
-  // action.destructive, not tampering). Its allowlisted DeleteRule case agrees only because tampering
-  // has no DeleteRule, not through an allowlist.
+  // Partial: Panther's list also has DisableEbsEncryptionByDefault, DeleteRule… (for us action.destructive,
+  // not tampering). Its allowlisted DeleteRule case agrees only because tampering has no DeleteRule, not
+  // through an allowlist.
   "AWS.CloudTrail.SecurityConfigurationChange": ["cloudtrail-tampering"],
 };
 
@@ -77,7 +83,6 @@ const DESTRUCTIVE_OVERLAP = new Set([
   "AWS.RDS.DeletionProtectionDisabled",
   // Panther also requires a CloudTrail bucket (by name); action.destructive counts a short expiry on any bucket.
   "AWS.CloudTrail.ShortLifecycle",
-  "AWS.VPCFlow.LogsDeleted",
 ]);
 
 const CIS_COUNTS_FAILURES =
@@ -93,6 +98,7 @@ const DOCUMENTED_DIFFERENCES: Record<string, string> = {
   "AWS.CloudTrail.SecurityConfigurationChange / Security Configuration Not Changed - Error":
     TAMPERING_REPORTS_FAILURES,
   "AWS.ConfigService.DisabledDeleted / Error Deleting Config Recorder": TAMPERING_REPORTS_FAILURES,
+  "AWS.S3.DisableBucketLogging / Bucket Logging Disabled - Failed": TAMPERING_REPORTS_FAILURES,
   "AWS.Macie.Evasion / UpdateSession":
     "Panther flags every UpdateMacieSession; security.serviceDisabled is true only when the session is " +
     "paused (status PAUSED): changing findingPublishingFrequency does not disable Macie",
