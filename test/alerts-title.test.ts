@@ -135,6 +135,31 @@ describe("alertTitle", () => {
     );
   });
 
+  it("says a call turned a log off only when it did, and names Resolver query logging calls", () => {
+    const tampering = { id: "cloudtrail-tampering", title: "Tampering" };
+    const bucketLogging = (off: boolean): Partial<EventSpec> => ({
+      action: "PutBucketLogging",
+      facts: { "action.target": "s3:prod-reports", "logging.reduced": off },
+    });
+    expect(title(tampering, [bucketLogging(true)])).toBe(
+      "AI agent (via aws-mcp) turned off S3 server access logging for bucket prod-reports as dev-alice",
+    );
+    expect(title({}, [bucketLogging(false)])).toBe(
+      "AI agent (via aws-mcp) set bucket logging on prod-reports as dev-alice",
+    );
+    const resolver = (action: string): Partial<EventSpec> => ({
+      action,
+      service: "route53resolver.amazonaws.com",
+      facts: { "action.target": "route53resolver:rqlc-1" },
+    });
+    expect(title(tampering, [resolver("DisassociateResolverQueryLogConfig")])).toBe(
+      "AI agent (via aws-mcp) detached Route 53 Resolver query logging from a VPC as dev-alice",
+    );
+    expect(title(tampering, [resolver("DeleteResolverQueryLogConfig")])).toBe(
+      "AI agent (via aws-mcp) deleted Route 53 Resolver query logging config rqlc-1 as dev-alice",
+    );
+  });
+
   it("says a DynamoDB batch or PartiQL call deleted items only when it did", () => {
     const batch = (deletes: boolean): Partial<EventSpec> => ({
       action: "BatchWriteItem",

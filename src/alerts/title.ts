@@ -217,7 +217,26 @@ const PHRASES: Record<string, [string, string]> = {
   DisableMacie: ["disabled Macie", "disable Macie"],
   UpdateMacieSession: ["changed the Macie session", "change the Macie session"],
   DeleteAnalyzer: ["deleted IAM Access Analyzer", "delete IAM Access Analyzer"],
+  DeleteResolverQueryLogConfig: [
+    "deleted Route 53 Resolver query logging config",
+    "delete Route 53 Resolver query logging config",
+  ],
+  DisassociateResolverQueryLogConfig: [
+    "detached Route 53 Resolver query logging from a VPC",
+    "detach Route 53 Resolver query logging from a VPC",
+  ],
   ConsoleLogin: ["signed in to the console", "sign in to the console"],
+};
+
+/**
+ * Calls that can turn a log on or off, phrased as turning it off when every call of the group did
+ * (`logging.reduced`); otherwise they are read from their API name like any other call.
+ */
+const LOG_OFF_PHRASES: Record<string, [string, string]> = {
+  PutBucketLogging: [
+    "turned off S3 server access logging for bucket",
+    "turn off S3 server access logging for bucket",
+  ],
 };
 
 /** Phrases whose target names a different thing than the phrase: no name after them. */
@@ -227,6 +246,7 @@ const NO_TARGET = new Set([
   "BatchDisableStandards",
   "DisableMacie",
   "UpdateMacieSession",
+  "DisassociateResolverQueryLogConfig",
 ]);
 
 /** Whether the request names the resource by the noun (bucketName → a bucket, dBInstanceIdentifier → a DB instance). */
@@ -294,7 +314,10 @@ export function callsPhrase(events: AuditEvent[], count: number, attempt: boolea
   const tried = (past: string, infinitive: string) => (attempt ? `tried to ${infinitive}` : past);
   if (actions.length === 1) {
     const action = actions[0];
-    const phrase = PHRASES[action];
+    const phrase =
+      (LOG_OFF_PHRASES[action] && events.every((e) => e.facts["logging.reduced"] === true)
+        ? LOG_OFF_PHRASES[action]
+        : undefined) ?? PHRASES[action];
     if (phrase) {
       const what = tried(phrase[0], phrase[1]);
       const named = where && !NO_TARGET.has(action) ? `${what} ${where}` : what;
