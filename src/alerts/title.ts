@@ -314,10 +314,9 @@ export function callsPhrase(events: AuditEvent[], count: number, attempt: boolea
   const tried = (past: string, infinitive: string) => (attempt ? `tried to ${infinitive}` : past);
   if (actions.length === 1) {
     const action = actions[0];
+    const logOff = LOG_OFF_PHRASES[action];
     const phrase =
-      (LOG_OFF_PHRASES[action] && events.every((e) => e.facts["logging.reduced"] === true)
-        ? LOG_OFF_PHRASES[action]
-        : undefined) ?? PHRASES[action];
+      logOff && events.every((e) => e.facts["logging.reduced"] === true) ? logOff : PHRASES[action];
     if (phrase) {
       const what = tried(phrase[0], phrase[1]);
       const named = where && !NO_TARGET.has(action) ? `${what} ${where}` : what;
