@@ -147,6 +147,8 @@ describe("alertTitle", () => {
     expect(title({}, [bucketLogging(false)])).toBe(
       "AI agent (via aws-mcp) set bucket logging on prod-reports as dev-alice",
     );
+    // Only when every call of the group did: one that turned logging on reads by its API name.
+    expect(title(tampering, [bucketLogging(true), bucketLogging(false)])).not.toContain("turned off");
     const resolver = (action: string): Partial<EventSpec> => ({
       action,
       service: "route53resolver.amazonaws.com",
@@ -173,6 +175,8 @@ describe("alertTitle", () => {
     expect(title({}, [batch(false)])).toBe(
       "AI agent (via aws-mcp) called BatchWriteItem on orders as dev-alice",
     );
+    // Only when every call of the group deleted: a put beside a delete is not said to delete.
+    expect(title({}, [batch(true), batch(false)])).not.toContain("deleted items");
     const partiql: Partial<EventSpec> = {
       action: "ExecuteStatement",
       service: "dynamodb.amazonaws.com",
