@@ -158,7 +158,11 @@ const SECRET_WORD_SET = new Set(SECRET_NAME_WORDS);
 const JOINED_PARTS = SECRET_NAME_PARTS.map((part) => part.replaceAll(" ", "")).join("|");
 const SECRET_PART_ANYWHERE = new RegExp(JOINED_PARTS);
 const SECRET_PART_AT_END = new RegExp(`(?:${JOINED_PARTS})s?$`);
-const FREE_TEXT_PARTS = SECRET_NAME_PARTS.map((part) => part.replaceAll(" ", "[_-]?")).join("|");
+// The parts and words as free text may write the end of a secret's name, for redactText.
+const FREE_TEXT_SECRET_ENDS = [
+  ...SECRET_NAME_PARTS.map((part) => part.replaceAll(" ", "[_-]?")),
+  ...SECRET_NAME_WORDS,
+].join("|");
 
 /** A name's words, lower-cased: "DB_PASSWORD" and "dbPassword" are both ["db", "password"]. */
 function nameWords(name: string): string[] {
@@ -245,7 +249,7 @@ const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s/@]+@/gi;
 // Not "secretsmanager:GetSecretValue" (the name must end in the word), nor the "secret:" of a Secrets
 // Manager ARN (a name never starts after ":").
 const ASSIGNMENT = new RegExp(
-  `(?<![\\w.:-])([\\w.-]*?(?:${FREE_TEXT_PARTS}|${SECRET_NAME_WORDS.join("|")})s?)(["']?\\s*[=:]\\s*["']?)[^\\s&,;"']+`,
+  `(?<![\\w.:-])([\\w.-]*?(?:${FREE_TEXT_SECRET_ENDS})s?)(["']?\\s*[=:]\\s*["']?)[^\\s&,;"']+`,
   "gi",
 );
 // HTTP headers whose whole value is a credential, to the end of the line or the quoted string: every
@@ -254,10 +258,11 @@ const CREDENTIAL_HEADER =
   /((?<![\w-])(?:(?:proxy-)?authorization["']?\s*:\s*["']?(?:(?:bearer|basic|digest|negotiate|ntlm|token|aws4-hmac-sha256)\s+)?|(?:set-)?cookie["']?\s*:\s*["']?))[^\r\n"']+/gi;
 
 // One scan that every pattern above needs to match somewhere: most strings pass it and are left alone.
-// Kept in step with them: each alternative here is the cheapest part of one of them, and the secret
-// name parts and words are the lists above.
+// Kept in step with them: each alternative written here is the cheapest part of one of them; then
+// come ASSIGNMENT's secret name ends, whose words "auth" and "cookie" also let CREDENTIAL_HEADER's
+// names through (a word dropped from SECRET_NAME_WORDS needs its own alternative here).
 const MAY_HOLD_CREDENTIAL = new RegExp(
-  `x-amz-s|IQoJb3|AgoJb3|FwoGZX|FQoGZX|-----BEGIN|gh[pousr]_|github_pat_|xox[abposr]-|sk-|eyJ|:\\/\\/|${FREE_TEXT_PARTS}|${SECRET_NAME_WORDS.join("|")}`,
+  `x-amz-s|IQoJb3|AgoJb3|FwoGZX|FQoGZX|-----BEGIN|gh[pousr]_|github_pat_|xox[abposr]-|sk-|eyJ|:\\/\\/|${FREE_TEXT_SECRET_ENDS}`,
   "i",
 );
 
