@@ -417,9 +417,8 @@ describe("secrets under user-chosen names and in free text", () => {
   });
 
   it("redacts credentials recognisable by their shape or assignment in free text", () => {
+    // Each shape and name alone, in as little text as it takes, is in the pre-scan test below.
     const cases: RedactionCase[] = [
-      ["token ghp_abcdefghijklmnopqrstuvwxyz0123456789 end", "ghp_", "end"],
-      ["slack xoxb-123456789012-abcdefghijkl ok", "xoxb-", "ok"],
       ["OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstuvwxyz0123456789AB done", "sk-proj-abc", "done"],
       [
         "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n-----END OPENSSH PRIVATE KEY----- after",
@@ -431,16 +430,12 @@ describe("secrets under user-chosen names and in free text", () => {
         "eyJzdWIi",
         "Bearer",
       ],
-      ["postgres://app:s3cretpw@db.internal:5432/app", "s3cretpw", "app:"],
       ["mysql -u root --password=topsecret1 -h db", "topsecret1", "-h db"],
       ["curl -H 'x-api-key: abcdef123456' https://api", "abcdef123456", "https://api"],
       // Assignments to names that end in a secret word, however the name is written.
       ["export DB_PASSWORD=hunter2hunter2; ./migrate", "hunter2", "./migrate"],
-      ["MYSQL_PWD=abc123 mysql", "abc123", "mysql"],
       ["aws_secret_access_key = wJalrXUtnFEMI ok", "wJalr", "ok"],
       ['{"MasterUserPassword":"Sup3rS3cret!","Engine":"mysql"}', "Sup3r", "mysql"],
-      // Short strings too: one argument of a command list.
-      ["--password=hunter2", "hunter2", "--password="],
       // Header values to the end of the line or quoted string: every cookie, an opaque bearer token.
       ["Cookie: session=abc123; csrf=xyz789\nnext line", "xyz789", "next line"],
       // (No "token" in it: the header gets past the pre-scan on the word "auth" alone.)
@@ -498,6 +493,7 @@ describe("secrets under user-chosen names and in free text", () => {
       ["key sk-abcdefghijklmnopqrstuvwxyz0123456789ABCD end", "sk-abc", "end"],
       ["Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZ2VudCJ9.c2lnbmF0dXJlMTIz", "eyJzdWIi", "Bearer"],
       ["postgres://app:hunter2@db.internal:5432/app", "hunter2", "app:"],
+      // Short strings too: one argument of a command list.
       ["--password=hunter2", "hunter2", "--password="],
       ["PASSPHRASE: correct-horse end", "correct-horse", "end"],
       ["client_secret=abc123xyz end", "abc123xyz", "end"],
