@@ -586,6 +586,20 @@ describe("parseTrigger: what an error names", () => {
       `SQS message m1: SNS message ${SNS_ID}: ${notJson}`,
     ]);
   });
+
+  it("reads SNS envelopes two deep and refuses a third, in Lambda's SNS event as in an SQS body", () => {
+    const wrap = (message: string) => JSON.stringify(snsEnvelope(message));
+    const file = JSON.stringify(s3Notification(s3Record("b", LOG_KEY)));
+    const objects = [{ bucket: "b", key: LOG_KEY, etag: ETAG }];
+    expect(objectsOf(parseTrigger(sqsEvent(["m1", wrap(wrap(file))])))).toEqual(objects);
+    expect(objectsOf(parseTrigger(snsLambdaEvent(wrap(file))))).toEqual(objects);
+    const tooDeep = `SNS message ${SNS_ID}: SNS message ${SNS_ID}: SNS notification nested too deep`;
+    expect(unreadable(parseTrigger(sqsEvent(["m1", wrap(wrap(wrap(file)))]))).map((m) => m.error)).toEqual([
+      `SQS message m1: ${tooDeep}`,
+    ]);
+    // Lambda's SNS record is the first envelope.
+    expect(thrownBy(snsLambdaEvent(wrap(wrap(file))))).toBe(tooDeep);
+  });
 });
 
 describe("isCloudTrailLogKey", () => {
