@@ -15,6 +15,9 @@ const DIGEST_KEY =
   "AWSLogs/111122223333/CloudTrail-Digest/us-east-2/2026/01/05/111122223333_CloudTrail-Digest_us-east-2_main_us-east-2_20260105T021000Z.json.gz";
 const INSIGHT_KEY =
   "AWSLogs/o-fxozgwu6rc/123456789015/CloudTrail-Insight/ca-central-1/2020/09/23/123456789015_CloudTrail-Insight_ca-central-1_20200923T0516Z_KL5e9VCV2SS7IqzB.json.gz";
+/** Another service's log in the trail bucket, under AWSLogs/ too (a shared log bucket). */
+const FLOW_LOG_KEY =
+  "AWSLogs/111122223333/vpcflowlogs/us-east-2/2026/01/05/111122223333_vpcflowlogs_us-east-2_fl-0a1b_20260105T0210Z_ab12.log.gz";
 
 const ETAG = "d41d8cd98f00b204e9800998ecf8427e";
 
@@ -199,15 +202,13 @@ describe("parseTrigger: S3 notifications", () => {
   });
 
   it("passes over the other services' logs a shared bucket keeps under AWSLogs/", () => {
-    const flowLog =
-      "AWSLogs/111122223333/vpcflowlogs/us-east-2/2026/01/05/111122223333_vpcflowlogs_us-east-2_fl-0a1b_20260105T0210Z_ab12.log.gz";
     const config =
       "AWSLogs/111122223333/Config/us-east-2/2026/1/5/ConfigHistory/111122223333_Config_us-east-2_ConfigHistory_AWS::S3::Bucket_20260105T021000Z.json.gz";
     const t = parseTrigger(
-      s3Notification(s3Record("b", flowLog), s3Record("b", config), s3Record("b", LOG_KEY)),
+      s3Notification(s3Record("b", FLOW_LOG_KEY), s3Record("b", config), s3Record("b", LOG_KEY)),
     );
     expect(objectsOf(t)).toEqual([{ bucket: "b", key: LOG_KEY, etag: ETAG }]);
-    expect(parseTrigger(s3Notification(s3Record("b", flowLog)))).toMatchObject({ kind: "ignored" });
+    expect(parseTrigger(s3Notification(s3Record("b", FLOW_LOG_KEY)))).toMatchObject({ kind: "ignored" });
   });
 
   it("ignores a notification that names only Digest files, and the s3:TestEvent", () => {
@@ -378,11 +379,9 @@ describe("parseTrigger: SQS", () => {
   });
 
   it("says why a message names no trail file: other services' logs, Insight and Digest files", () => {
-    const flowLog =
-      "AWSLogs/111122223333/vpcflowlogs/us-east-2/2026/01/05/111122223333_vpcflowlogs_us-east-2_fl-0a1b_20260105T0210Z_ab12.log.gz";
     const t = parseTrigger(
       sqsEvent(
-        ["m-other", JSON.stringify(s3Notification(s3Record("b", flowLog), s3Record("b", INSIGHT_KEY)))],
+        ["m-other", JSON.stringify(s3Notification(s3Record("b", FLOW_LOG_KEY), s3Record("b", INSIGHT_KEY)))],
         ["m-digest", JSON.stringify({ s3Bucket: "trail", s3ObjectKey: [DIGEST_KEY] })],
         ["m-log", JSON.stringify(s3Notification(s3Record("b", LOG_KEY)))],
       ),
