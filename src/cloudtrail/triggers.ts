@@ -180,7 +180,7 @@ function namedObjects(objects: S3ObjectRef[], what: string): MessageContents {
  * notification, an EventBridge event (a rule targeting a queue or a topic), or an SNS envelope around
  * one of these. Strings are JSON-decoded (SQS bodies, SNS Message). Throws an Error saying what is
  * wrong with the payload, or that it is none of these; the message that carried it adds its own label
- * (contentsOfSnsMessage, parseSqs) and parseTrigger makes it a TriggerError.
+ * (contentsOfSnsMessage, parseSqs) and triggerOf makes it a TriggerError.
  */
 function contentsOfMessage(payload: unknown, depth = 0): MessageContents {
   // A string is an SQS body or an SNS Message: the label of its message (contentsOfSnsMessage, parseSqs)
@@ -285,41 +285,30 @@ export function parseTrigger(event: unknown): Trigger {
     if (isObject(first) && (first.EventSource === "aws:sns" || "Sns" in first)) {
       const parsed = snsLambdaEvent.safeParse(event);
       if (!parsed.success) throw new TriggerError(`malformed SNS event: ${describeIssues(parsed.error)}`);
-      let contents: MessageContents[];
-      try {
-        // An EventBridge rule can target the topic: its Message is the event itself.
-        contents = parsed.data.Records.map(({ Sns }) => contentsOfSnsMessage(Sns.Message, Sns.MessageId, 1));
-      } catch (err) {
-        throw new TriggerError((err as Error).message);
-      }
-      return triggerOf(contentsOfSnsEvent(contents));
+      return triggerOf(() => contentsOfSnsEvent(parsed.data));
     }
   }
 
-  let contents: MessageContents;
-  try {
-    // An EventBridge event, an S3 notification, an S3 test event, CloudTrail's delivery notification,
-    // or an SNS envelope around one of these (a subscription that is not Lambda's own SNS trigger).
-    // Its error says what it was taken for, or that it is none of these.
-    contents = contentsOfMessage(event);
-  } catch (err) {
-    throw new TriggerError((err as Error).message);
-  }
-  return triggerOf(contents);
+  // An EventBridge event, an S3 notification, an S3 test event, CloudTrail's delivery notification,
+  // or an SNS envelope around one of these (a subscription that is not Lambda's own SNS trigger).
+  // Its error says what it was taken for, or that it is none of these.
+  return triggerOf(() => contentsOfMessage(event));
 }
 
 /**
  * The messages of a Lambda SNS event as one notification: the trail files they name, an EventBridge
  * event's record, or (when none names anything to read) the first one's reason.
  */
-function contentsOfSnsEvent(contents: MessageContents[]): MessageContents {
+function contentsOfSnsEvent(event: z.infer<typeof snsLambdaEvent>): MessageContents {
+  // An EventBridge rule can target the topic: its Message is the event itself.
+  const contents = event.Records.map(({ Sns }) => contentsOfSnsMessage(Sns.Message, Sns.MessageId, 1));
   const objects = contents.flatMap((c) => (c.kind === "objects" ? c.objects : []));
   const records = contents.filter((c) => c.kind === "record");
   if (records.length === 0)
     return objects.length > 0 ? { kind: "objects", objects: dedupe(objects) } : contents[0];
   // Lambda hands an SNS subscription one message per invocation; an event is one batch, as directly.
   if (records.length > 1 || objects.length > 0) {
-    throw new TriggerError(
+    throw new Error(
       `SNS notification holds ${contents.length} messages with EventBridge events among them: expected one message per invocation`,
     );
   }
@@ -327,10 +316,17 @@ function contentsOfSnsEvent(contents: MessageContents[]): MessageContents {
 }
 
 /**
- * The trigger of one notification's contents: trail files, an EventBridge event's record (one batch),
- * or nothing to read and why.
+ * The trigger of the one notification an event is: trail files, an EventBridge event's record (one
+ * batch), or nothing to read and why. What is wrong with the notification (`read` throws) fails the
+ * invocation: a TriggerError, its message as it is (labelled already by the messages it came in).
  */
-function triggerOf(contents: MessageContents): Trigger {
+function triggerOf(read: () => MessageContents): Trigger {
+  let contents: MessageContents;
+  try {
+    contents = read();
+  } catch (err) {
+    throw new TriggerError((err as Error).message);
+  }
   switch (contents.kind) {
     case "objects":
       return { kind: "s3-objects", objects: contents.objects };

@@ -15,6 +15,9 @@ const DIGEST_KEY =
   "AWSLogs/111122223333/CloudTrail-Digest/us-east-2/2026/01/05/111122223333_CloudTrail-Digest_us-east-2_main_us-east-2_20260105T021000Z.json.gz";
 const INSIGHT_KEY =
   "AWSLogs/o-fxozgwu6rc/123456789015/CloudTrail-Insight/ca-central-1/2020/09/23/123456789015_CloudTrail-Insight_ca-central-1_20200923T0516Z_KL5e9VCV2SS7IqzB.json.gz";
+/** Another service's log in the trail bucket, under AWSLogs/ too (a shared log bucket). */
+const FLOW_LOG_KEY =
+  "AWSLogs/111122223333/vpcflowlogs/us-east-2/2026/01/05/111122223333_vpcflowlogs_us-east-2_fl-0a1b_20260105T0210Z_ab12.log.gz";
 
 const ETAG = "d41d8cd98f00b204e9800998ecf8427e";
 
@@ -199,15 +202,13 @@ describe("parseTrigger: S3 notifications", () => {
   });
 
   it("passes over the other services' logs a shared bucket keeps under AWSLogs/", () => {
-    const flowLog =
-      "AWSLogs/111122223333/vpcflowlogs/us-east-2/2026/01/05/111122223333_vpcflowlogs_us-east-2_fl-0a1b_20260105T0210Z_ab12.log.gz";
     const config =
       "AWSLogs/111122223333/Config/us-east-2/2026/1/5/ConfigHistory/111122223333_Config_us-east-2_ConfigHistory_AWS::S3::Bucket_20260105T021000Z.json.gz";
     const t = parseTrigger(
-      s3Notification(s3Record("b", flowLog), s3Record("b", config), s3Record("b", LOG_KEY)),
+      s3Notification(s3Record("b", FLOW_LOG_KEY), s3Record("b", config), s3Record("b", LOG_KEY)),
     );
     expect(objectsOf(t)).toEqual([{ bucket: "b", key: LOG_KEY, etag: ETAG }]);
-    expect(parseTrigger(s3Notification(s3Record("b", flowLog)))).toMatchObject({ kind: "ignored" });
+    expect(parseTrigger(s3Notification(s3Record("b", FLOW_LOG_KEY)))).toMatchObject({ kind: "ignored" });
   });
 
   it("ignores a notification that names only Digest files, and the s3:TestEvent", () => {
@@ -308,13 +309,6 @@ describe("parseTrigger: SNS (Lambda subscription)", () => {
       reason: "s3:TestEvent",
     });
   });
-
-  it("ignores the S3 test event sent through SNS, and fails on a message that is not JSON", () => {
-    expect(parseTrigger(snsLambdaEvent(JSON.stringify(S3_TEST_EVENT)))).toMatchObject({ kind: "ignored" });
-    expect(() => parseTrigger(snsLambdaEvent("{not json"))).toThrow(
-      /^SNS message 95df01b4-ee98-5cb9-9903-4c221d41eb5e: Message is not JSON/,
-    );
-  });
 });
 
 describe("parseTrigger: SQS", () => {
@@ -378,11 +372,9 @@ describe("parseTrigger: SQS", () => {
   });
 
   it("says why a message names no trail file: other services' logs, Insight and Digest files", () => {
-    const flowLog =
-      "AWSLogs/111122223333/vpcflowlogs/us-east-2/2026/01/05/111122223333_vpcflowlogs_us-east-2_fl-0a1b_20260105T0210Z_ab12.log.gz";
     const t = parseTrigger(
       sqsEvent(
-        ["m-other", JSON.stringify(s3Notification(s3Record("b", flowLog), s3Record("b", INSIGHT_KEY)))],
+        ["m-other", JSON.stringify(s3Notification(s3Record("b", FLOW_LOG_KEY), s3Record("b", INSIGHT_KEY)))],
         ["m-digest", JSON.stringify({ s3Bucket: "trail", s3ObjectKey: [DIGEST_KEY] })],
         ["m-log", JSON.stringify(s3Notification(s3Record("b", LOG_KEY)))],
       ),
@@ -585,6 +577,20 @@ describe("parseTrigger: what an error names", () => {
     expect(unreadable(queued).map((m) => m.error)).toEqual([
       `SQS message m1: SNS message ${SNS_ID}: ${notJson}`,
     ]);
+  });
+
+  it("reads SNS envelopes two deep and refuses a third, in Lambda's SNS event as in an SQS body", () => {
+    const wrap = (message: string) => JSON.stringify(snsEnvelope(message));
+    const file = JSON.stringify(s3Notification(s3Record("b", LOG_KEY)));
+    const objects = [{ bucket: "b", key: LOG_KEY, etag: ETAG }];
+    expect(objectsOf(parseTrigger(sqsEvent(["m1", wrap(wrap(file))])))).toEqual(objects);
+    expect(objectsOf(parseTrigger(snsLambdaEvent(wrap(file))))).toEqual(objects);
+    const tooDeep = `SNS message ${SNS_ID}: SNS message ${SNS_ID}: SNS notification nested too deep`;
+    expect(unreadable(parseTrigger(sqsEvent(["m1", wrap(wrap(wrap(file)))]))).map((m) => m.error)).toEqual([
+      `SQS message m1: ${tooDeep}`,
+    ]);
+    // Lambda's SNS record is the first envelope.
+    expect(thrownBy(snsLambdaEvent(wrap(wrap(file))))).toBe(tooDeep);
   });
 });
 
