@@ -14,7 +14,7 @@ import { decodeFile } from "../cloudtrail/decode.ts";
 import { isTrailFileName } from "../cloudtrail/inputs.ts";
 import { type Config, defaultConfig } from "../config.ts";
 import type { MalformedRecord } from "../event.ts";
-import { DISABLED_REASON, type LinkedRules, type RuleProblem } from "./link.ts";
+import type { LinkedRules, RuleProblem } from "./link.ts";
 import { loadTunedRules } from "./tuning.ts";
 import type { RuleHit } from "./types.ts";
 
@@ -169,10 +169,9 @@ export async function runRuleFixtures(
   });
   const linked = tuned.linked;
   const runScenario = scenarios(linked);
-  // Why a rule is not tested: the tuning left it out (linked.off), or it is disabled and runs on
-  // only to feed a correlation (linked.feedingOnly).
+  // Why a rule is not tested: the tuning turned it off (a disabled rule that runs on only to feed a
+  // correlation makes no alert of its own either).
   const offReasons = new Map(linked.off.map((o) => [o.rule.meta.id, o.reason]));
-  for (const r of linked.feedingOnly) offReasons.set(r.meta.id, DISABLED_REASON);
   const fixturesRoot = join(rulesDir, "fixtures");
   const fixtureIds = new Set(await listDirs(fixturesRoot));
   const results: RuleFixtureResult[] = [];
