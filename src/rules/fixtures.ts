@@ -183,9 +183,10 @@ export async function runRuleFixtures(
     const id = loadedRule.meta.id;
     if (seen.has(id)) continue;
     seen.add(id);
+    // A loaded rule's fixtures are its own, run or not: those of no loaded rule are orphans.
+    const hasFixtures = fixtureIds.delete(id);
     const offReason = offReasons.get(id);
     if (offReason) {
-      fixtureIds.delete(id);
       results.push({
         ruleId: id,
         title: loadedRule.meta.title,
@@ -197,15 +198,10 @@ export async function runRuleFixtures(
       continue;
     }
     const rule = linkedById.get(id);
-    if (!rule) {
-      // Refused by linking: reported among the load errors, so its fixtures are not orphans.
-      fixtureIds.delete(id);
-      continue;
-    }
+    if (!rule) continue; // refused by linking: reported among the load errors
     const dir = join(fixturesRoot, id);
-    const match = fixtureIds.has(id) ? await listFixtures(join(dir, "match")) : [];
-    const nomatch = fixtureIds.has(id) ? await listFixtures(join(dir, "nomatch")) : [];
-    fixtureIds.delete(id);
+    const match = hasFixtures ? await listFixtures(join(dir, "match")) : [];
+    const nomatch = hasFixtures ? await listFixtures(join(dir, "nomatch")) : [];
     const result: RuleFixtureResult = {
       ruleId: id,
       title: rule.meta.title,
