@@ -14,7 +14,7 @@ import { decodeFile } from "../cloudtrail/decode.ts";
 import { isTrailFileName } from "../cloudtrail/inputs.ts";
 import { type Config, defaultConfig } from "../config.ts";
 import type { MalformedRecord } from "../event.ts";
-import { DISABLED_REASON, type LinkedRules, type RuleProblem } from "./link.ts";
+import type { LinkedRules, RuleProblem } from "./link.ts";
 import { loadTunedRules } from "./tuning.ts";
 import type { RuleHit } from "./types.ts";
 
@@ -169,10 +169,9 @@ export async function runRuleFixtures(
   });
   const linked = tuned.linked;
   const runScenario = scenarios(linked);
-  // Why a rule is not tested: the tuning left it out (linked.off), or it is disabled and runs on
-  // only to feed a correlation (linked.feedingOnly).
+  // Why a rule is not tested: the tuning turned it off (a disabled rule that runs on only to feed a
+  // correlation makes no alert of its own either).
   const offReasons = new Map(linked.off.map((o) => [o.rule.meta.id, o.reason]));
-  for (const r of linked.feedingOnly) offReasons.set(r.meta.id, DISABLED_REASON);
   const fixturesRoot = join(rulesDir, "fixtures");
   const fixtureIds = new Set(await listDirs(fixturesRoot));
   const results: RuleFixtureResult[] = [];
@@ -184,9 +183,10 @@ export async function runRuleFixtures(
     const id = loadedRule.meta.id;
     if (seen.has(id)) continue;
     seen.add(id);
+    // A loaded rule's fixtures are its own, run or not: those of no loaded rule are orphans.
+    const hasFixtures = fixtureIds.delete(id);
     const offReason = offReasons.get(id);
     if (offReason) {
-      fixtureIds.delete(id);
       results.push({
         ruleId: id,
         title: loadedRule.meta.title,
@@ -198,15 +198,10 @@ export async function runRuleFixtures(
       continue;
     }
     const rule = linkedById.get(id);
-    if (!rule) {
-      // Refused by linking: reported among the load errors, so its fixtures are not orphans.
-      fixtureIds.delete(id);
-      continue;
-    }
+    if (!rule) continue; // refused by linking: reported among the load errors
     const dir = join(fixturesRoot, id);
-    const match = fixtureIds.has(id) ? await listFixtures(join(dir, "match")) : [];
-    const nomatch = fixtureIds.has(id) ? await listFixtures(join(dir, "nomatch")) : [];
-    fixtureIds.delete(id);
+    const match = hasFixtures ? await listFixtures(join(dir, "match")) : [];
+    const nomatch = hasFixtures ? await listFixtures(join(dir, "nomatch")) : [];
     const result: RuleFixtureResult = {
       ruleId: id,
       title: rule.meta.title,

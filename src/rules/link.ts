@@ -42,15 +42,16 @@ export interface LinkedRules {
    */
   feedingOnly: CompiledDetectionRule[];
   /**
-   * Rules the tuning left out of `rules`, with why: disabled by id, or a base rule that fed only
-   * disabled correlations (so `rules test` can say why a rule with fixtures is not run).
+   * Every rule the tuning turned off, as given, with why: disabled by id (left out of `rules`, or kept
+   * in it as `feedingOnly`), or a base rule that fed only disabled correlations (so `rules test` can
+   * say why a rule with fixtures is not run).
    */
   off: { rule: CompiledRule; reason: string }[];
 }
 
 /** Where a problem with the disabled list is reported from. */
 const DISABLED_SOURCE = "config rules.disabled";
-export const DISABLED_REASON = "turned off by the configuration (rules.disabled)";
+const DISABLED_REASON = "turned off by the configuration (rules.disabled)";
 
 export function linkRules(
   input: readonly CompiledRule[],
@@ -151,10 +152,8 @@ export function linkRules(
       let alert = r.policy.alert ?? (generates === undefined ? true : generates);
       const turnedOffById = disabled.has(r.meta.id);
       if (turnedOffById) {
-        if (!fed.has(r)) {
-          off.push({ rule: r, reason: DISABLED_REASON });
-          continue;
-        }
+        off.push({ rule: r, reason: DISABLED_REASON });
+        if (!fed.has(r)) continue;
         alert = false;
       } else if (!alert && referenced.has(r) && !fed.has(r)) {
         off.push({ rule: r, reason: "feeds only correlations the configuration turns off" });

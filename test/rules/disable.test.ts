@@ -106,6 +106,13 @@ describe("rules.disabled", () => {
     // The rule as it runs: in `rules`, alerting settled off.
     expect(linked.rules).toContain(linked.feedingOnly[0]);
     expect(linked.feedingOnly[0].meta.alert).toBe(false);
+    // Turned off all the same: listed with the rules left out (correlations first), with why.
+    expect(linked.off.map((o) => [o.rule.meta.id, o.reason])).toEqual([
+      ["iam-burst", "turned off by the configuration (rules.disabled)"],
+      ["s3-call", "turned off by the configuration (rules.disabled)"],
+      ["bucket-deleted", "turned off by the configuration (rules.disabled)"],
+      ["iam-call", "turned off by the configuration (rules.disabled)"],
+    ]);
   });
 
   it("reports an id that no loaded rule has (a typo must not leave a rule on unnoticed)", () => {

@@ -120,7 +120,7 @@ describe("runRuleFixtures", () => {
 
   it("a correlation's base rule with alert: false needs no fixtures of its own", async () => {
     const dir = await fixtureDir({
-      "burst.yml": `title: call\nid: call\nlogsource: {product: aws, service: cloudtrail}\nagenttrail: {alert: false}\ndetection:\n  s:\n    eventSource: s3.amazonaws.com\n  condition: s\n---\ntitle: burst\nid: burst\ncorrelation:\n  type: event_count\n  rules: [call]\n  timespan: 5m\n  condition: {gte: 2}\n`,
+      "burst.yml": CALL_AND_BURST.replace("detection:", "agenttrail: {alert: false}\ndetection:"),
       "fixtures/burst/match/two.json": [record(), record()],
       "fixtures/burst/nomatch/one.json": [record()],
     });
@@ -256,9 +256,8 @@ describe("runRuleFixtures", () => {
   });
 
   it("runs every fixture with fresh state and every rule set with its own rules, however many runs one runner serves", async () => {
-    const burst = `title: call\nid: call\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    eventSource: s3.amazonaws.com\n  condition: s\n---\ntitle: burst\nid: burst\nlevel: high\ncorrelation:\n  type: event_count\n  rules: [call]\n  timespan: 5m\n  condition: {gte: 2}\n`;
     const bursts = await fixtureDir({
-      "burst.yml": burst,
+      "burst.yml": CALL_AND_BURST,
       "fixtures/burst/match/two.json": [record(), record()],
       // Runs after the match fixture: with its two calls still counted, this one would make a burst.
       "fixtures/burst/nomatch/one.json": [record()],
