@@ -31,9 +31,10 @@ import { chunkByCount } from "../chunk.ts";
 import { sha256Hex } from "../hash.ts";
 import { type LeftoverRetry, retryLeftovers, type Sleep, sleep } from "../retry.ts";
 import { redactRecord } from "../sanitize.ts";
-import { MAX_BUCKET_BATCH_IDS, MAX_BUCKET_VALUES } from "./memory.ts";
 import {
   inMinuteOrder,
+  MAX_BUCKET_BATCH_IDS,
+  MAX_BUCKET_VALUES,
   type ParkedEvent,
   type SessionRecord,
   type Store,
