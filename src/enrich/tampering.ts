@@ -11,15 +11,37 @@ import { isObject, type Params, scalarText } from "../json-values.ts";
 type Predicate = (p: Params) => boolean;
 const always: Predicate = () => true;
 
-/** eventSource → eventName → whether the request reduces what that log records. */
-const LOG_REDUCTIONS = new Map<string, Map<string, Predicate>>();
+/** Calls by eventSource and eventName, each with a predicate on its requestParameters. */
+class CallTable {
+  private readonly bySource = new Map<string, Map<string, Predicate>>();
 
-/** `prefix`: the eventSource prefix (`ec2` for ec2.amazonaws.com). */
-function logs(prefix: string, actions: Record<string, Predicate>): void {
-  LOG_REDUCTIONS.set(awsEventSource(prefix), new Map(Object.entries(actions)));
+  /** Adds the calls of the service whose eventSource prefix is `prefix`; returns that eventSource. */
+  add(prefix: string, actions: Record<string, Predicate>): string {
+    const source = awsEventSource(prefix);
+    this.bySource.set(source, new Map(Object.entries(actions)));
+    return source;
+  }
+
+  /** Whether the table holds the call and its requestParameters (`params`) satisfy its predicate. */
+  holds(service: string, action: string, params: unknown): boolean {
+    const predicate = this.bySource.get(service)?.get(action);
+    if (!predicate) return false;
+    return predicate === always || (isObject(params) && predicate(params));
+  }
+
+  /** Every eventSource/eventName pair in the table. */
+  calls(): Array<{ service: string; action: string }> {
+    const out: Array<{ service: string; action: string }> = [];
+    for (const [service, actions] of this.bySource)
+      for (const action of actions.keys()) out.push({ service, action });
+    return out;
+  }
 }
 
-logs("cloudtrail", {
+/** The calls that reduce what an audit log records. */
+const LOG_REDUCTIONS = new CallTable();
+
+LOG_REDUCTIONS.add("cloudtrail", {
   StopLogging: always,
   DeleteTrail: always,
   DeleteEventDataStore: always,
@@ -30,26 +52,21 @@ logs("cloudtrail", {
 });
 // Flow logs and Resolver query logs are the network and DNS record of the VPCs: deleting or detaching
 // them always leaves a gap.
-logs("ec2", { DeleteFlowLogs: always });
-logs("route53resolver", {
+LOG_REDUCTIONS.add("ec2", { DeleteFlowLogs: always });
+LOG_REDUCTIONS.add("route53resolver", {
   DeleteResolverQueryLogConfig: always,
   DisassociateResolverQueryLogConfig: always,
 });
-logs("s3", { PutBucketLogging: bucketLoggingOff });
+LOG_REDUCTIONS.add("s3", { PutBucketLogging: bucketLoggingOff });
 
 /** Whether a call reduces what an audit log records (see rules/README.md, `logging.reduced`). */
 export function loggingReduced(service: string, action: string, params: unknown): boolean {
-  const predicate = LOG_REDUCTIONS.get(service)?.get(action);
-  if (!predicate) return false;
-  return predicate === always || (isObject(params) && predicate(params));
+  return LOG_REDUCTIONS.holds(service, action, params);
 }
 
 /** Every eventSource/eventName pair logging.reduced can be true for (for rules and tests). */
 export function loggingReductionActions(): Array<{ service: string; action: string }> {
-  const out: Array<{ service: string; action: string }> = [];
-  for (const [service, actions] of LOG_REDUCTIONS)
-    for (const action of actions.keys()) out.push({ service, action });
-  return out;
+  return LOG_REDUCTIONS.calls();
 }
 
 /**
@@ -119,12 +136,14 @@ function updateTrailReduces(p: Params): boolean {
   );
 }
 
-/** eventSource → eventName → predicate on requestParameters; short service name for titles. */
-const SECURITY = new Map<string, { service: string; actions: Map<string, Predicate> }>();
+/** The calls that turn a security service off or blind it. */
+const SECURITY = new CallTable();
+/** eventSource → the security service's short name, for titles. */
+const SECURITY_NAMES = new Map<string, string>();
 
 /** `prefix`: the eventSource prefix (`macie2` for macie2.amazonaws.com); `service`: the name in titles. */
 function security(prefix: string, service: string, actions: Record<string, Predicate>): void {
-  SECURITY.set(awsEventSource(prefix), { service, actions: new Map(Object.entries(actions)) });
+  SECURITY_NAMES.set(SECURITY.add(prefix, actions), service);
 }
 
 security("guardduty", "guardduty", {
@@ -173,17 +192,10 @@ export function securityServiceDisabled(
   action: string,
   params: unknown,
 ): string | undefined {
-  const entry = SECURITY.get(service);
-  const predicate = entry?.actions.get(action);
-  if (!entry || !predicate) return undefined;
-  if (predicate === always) return entry.service;
-  return isObject(params) && predicate(params) ? entry.service : undefined;
+  return SECURITY.holds(service, action, params) ? SECURITY_NAMES.get(service) : undefined;
 }
 
 /** Every eventSource/eventName pair that can disable a security service (for rules and tests). */
 export function securityDisableActions(): Array<{ service: string; action: string }> {
-  const out: Array<{ service: string; action: string }> = [];
-  for (const [service, entry] of SECURITY)
-    for (const action of entry.actions.keys()) out.push({ service, action });
-  return out;
+  return SECURITY.calls();
 }

@@ -31,9 +31,10 @@ import { chunkByCount } from "../chunk.ts";
 import { sha256Hex } from "../hash.ts";
 import { type LeftoverRetry, retryLeftovers, type Sleep, sleep } from "../retry.ts";
 import { redactRecord } from "../sanitize.ts";
-import { MAX_BUCKET_BATCH_IDS, MAX_BUCKET_VALUES } from "./memory.ts";
 import {
   inMinuteOrder,
+  MAX_BUCKET_BATCH_IDS,
+  MAX_BUCKET_VALUES,
   type ParkedEvent,
   type SessionRecord,
   type Store,
@@ -114,6 +115,12 @@ const skOf = (sk: string) => boundedKeyPart(sk, MAX_KEY_BYTES);
 /** String sets cannot hold "" and must not be empty: store every value with a prefix. */
 const encodeValue = (v: string) => `v:${boundedKeyPart(v, MAX_VALUE_BYTES)}`;
 const decodeValue = (v: string) => v.slice(2);
+
+/** Of `values`, those a live bucket lacks, as many as still fit under MAX_BUCKET_VALUES. */
+function valuesThatFit(values: string[], bucket: Item): string[] {
+  const have = (bucket.vals as Set<string> | undefined) ?? new Set<string>();
+  return values.filter((v) => !have.has(encodeValue(v))).slice(0, Math.max(0, MAX_BUCKET_VALUES - have.size));
+}
 
 async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -311,9 +318,9 @@ export class DynamoStore implements Store {
     const Key = { pk: pkOf("win", key), sk: padMinute(minute) };
     const now = this.now();
     const liveAndNew = "(attribute_not_exists(pk) OR #exp > :now) AND NOT contains(#b, :id)";
-    let toAdd = values;
-    let capCondition = values.length > 0;
-    let keepBatchId = true;
+    // The bucket as read after a write's condition failed: live, without this batch's id. Until then
+    // the write adds every value under the cap condition; after, only the values that still fit.
+    let read: Item | undefined;
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
       const names: Record<string, string> = {
         "#exp": "exp",
@@ -332,17 +339,20 @@ export class DynamoStore implements Store {
       };
       let update = "SET #exp = :exp, #ttl = :ttl, #m = :m ADD #n :c";
       let condition = liveAndNew;
-      if (keepBatchId) {
+      // A bucket read with MAX_BUCKET_BATCH_IDS ids keeps no more: the batch adds without its id.
+      const ids = (read?.batches as Set<string> | undefined)?.size ?? 0;
+      if (ids < MAX_BUCKET_BATCH_IDS) {
         vals[":ids"] = new Set([batchId]);
         vals[":maxIds"] = MAX_BUCKET_BATCH_IDS;
         update += ", #b :ids";
         condition += " AND (attribute_not_exists(#b) OR size(#b) < :maxIds)";
       }
+      const toAdd = read ? valuesThatFit(values, read) : values;
       if (toAdd.length) {
         names["#vals"] = "vals";
         vals[":vals"] = new Set(toAdd.map(encodeValue));
         update += ", #vals :vals";
-        if (capCondition) {
+        if (!read) {
           vals[":room"] = MAX_BUCKET_VALUES - toAdd.length;
           condition += " AND (attribute_not_exists(#vals) OR size(#vals) <= :room)";
         }
@@ -385,15 +395,8 @@ export class DynamoStore implements Store {
           continue;
         }
       }
-      const batches = (old?.batches as Set<string> | undefined) ?? new Set<string>();
-      if (batches.has(batchId)) return;
-      keepBatchId = batches.size < MAX_BUCKET_BATCH_IDS;
-      // Live but close to full: add only what still fits, without the cap condition.
-      const have = (old?.vals as Set<string> | undefined) ?? new Set<string>();
-      toAdd = values
-        .filter((v) => !have.has(encodeValue(v)))
-        .slice(0, Math.max(0, MAX_BUCKET_VALUES - have.size));
-      capCondition = false;
+      if ((old?.batches as Set<string> | undefined)?.has(batchId)) return;
+      read = old;
     }
     throw new Error(`window ${key} minute ${minute}: gave up after ${this.maxAttempts} conflicting writes`);
   }

@@ -2,6 +2,8 @@ import { EventTimeClock } from "./event-clock.ts";
 import { SeenMarkers } from "./seen-markers.ts";
 import {
   inMinuteOrder,
+  MAX_BUCKET_BATCH_IDS,
+  MAX_BUCKET_VALUES,
   type ParkedEvent,
   type SessionRecord,
   type Store,
@@ -18,15 +20,6 @@ interface Expiring<T> {
 interface StoredBucket extends Expiring<WindowBucket> {
   batchIds: string[];
 }
-
-/** Distinct values kept per window bucket: enough for value_count thresholds, bounded memory. */
-export const MAX_BUCKET_VALUES = 1000;
-/**
- * Ids of the batches that added to a window bucket, kept so that a batch adds to it once: past this
- * many (a key hot enough for a thousand batches in one minute) a retried batch may count twice, rather
- * than the bucket outgrowing memory or DynamoDB's item size limit.
- */
-export const MAX_BUCKET_BATCH_IDS = 1000;
 
 /**
  * In-memory Store for replay and tests. `clock` lets tests move time. Sessions, parked events and

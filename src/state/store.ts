@@ -48,6 +48,15 @@ export interface ParkedEvent {
   kind?: ActorKind;
 }
 
+/** Distinct values kept per window bucket: enough for value_count thresholds, bounded memory. */
+export const MAX_BUCKET_VALUES = 1000;
+/**
+ * Ids of the batches that added to a window bucket, kept so that a batch adds to it once: past this
+ * many (a key hot enough for a thousand batches in one minute) a retried batch may count twice, rather
+ * than the bucket outgrowing memory or DynamoDB's item size limit.
+ */
+export const MAX_BUCKET_BATCH_IDS = 1000;
+
 export interface WindowIncrement {
   /** e.g. ruleId|groupValues */
   key: string;

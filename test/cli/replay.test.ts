@@ -10,11 +10,12 @@ import { call, iamUser, roleSession } from "../support/records.ts";
 const INVICTUS = "test/fixtures/corpus/invictus-ir-aws-dataset/CloudTrail";
 const STOP_LOGGING_FILE = `${INVICTUS}/218007301253_CloudTrail_us-east-1_20230710T1145Z_7xgocspSowgK0Gto.json`;
 
-function agenttrail(args: string[], input?: string) {
+function agenttrail(args: string[], input?: string, env?: Record<string, string>) {
   const r = spawnSync(process.execPath, ["bin/agenttrail.js", ...args], {
     encoding: "utf8",
     input,
     timeout: 60_000,
+    env: env && { ...process.env, ...env },
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -244,14 +245,20 @@ describe("agenttrail replay", () => {
 });
 
 describe("agenttrail rules", () => {
+  /** Writes `text` to `path`, making its directory first; returns the path. */
+  const file = (path: string, text: string) => {
+    mkdirSync(join(path, ".."), { recursive: true });
+    writeFileSync(path, text);
+    return path;
+  };
+  /** A rule that loads only with the values of its placeholder, from a configuration. */
+  const ADMIN_ROLE_RULE =
+    "title: admin role used\nid: admin-role-used\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel:\n    userIdentity.sessionContext.sessionIssuer.userName|expand: '%admin_roles%'\n  condition: sel\nlevel: low\n";
+
   it("test and lint stop with one line when the built-in rules are missing (a setting, not a bug)", () => {
     const missing = join(tmpdir(), "agenttrail-no-such-rules-dir");
     for (const sub of ["test", "lint"]) {
-      const r = spawnSync(process.execPath, ["bin/agenttrail.js", "rules", sub], {
-        encoding: "utf8",
-        timeout: 60_000,
-        env: { ...process.env, AGENTTRAIL_RULES_DIR: missing },
-      });
+      const r = agenttrail(["rules", sub], undefined, { AGENTTRAIL_RULES_DIR: missing });
       expect(r.status, sub + r.stderr).toBe(2);
       expect(r.stderr).toBe(`agenttrail: built-in rules not found at ${missing}\n`);
     }
@@ -282,16 +289,8 @@ describe("agenttrail rules", () => {
   it("lints a configuration's tuning and placeholders against the rules with --config", () => {
     const dir = mkdtempSync(join(tmpdir(), "agenttrail-tuning-"));
     const rules = join(dir, "rules");
-    mkdirSync(rules);
-    writeFileSync(
-      join(rules, "admin.yml"),
-      "title: admin role used\nid: admin-role-used\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel:\n    userIdentity.sessionContext.sessionIssuer.userName|expand: '%admin_roles%'\n  condition: sel\nlevel: low\n",
-    );
-    const config = (name: string, yaml: string) => {
-      const path = join(dir, `${name}.yaml`);
-      writeFileSync(path, yaml);
-      return path;
-    };
+    file(join(rules, "admin.yml"), ADMIN_ROLE_RULE);
+    const config = (name: string, yaml: string) => file(join(dir, `${name}.yaml`), yaml);
     // Without the placeholder's values the rule cannot load; with them it does.
     expect(agenttrail(["rules", "lint", rules]).status).toBe(1);
     const good = config(
@@ -313,15 +312,7 @@ describe("agenttrail rules", () => {
   it("tests fixtures under a configuration with rules test --config: placeholders, agents, tuning", () => {
     const dir = mkdtempSync(join(tmpdir(), "agenttrail-test-config-"));
     const rules = join(dir, "rules");
-    const file = (path: string, text: string) => {
-      mkdirSync(join(path, ".."), { recursive: true });
-      writeFileSync(path, text);
-      return path;
-    };
-    file(
-      join(rules, "admin.yml"),
-      "title: admin role used\nid: admin-role-used\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel:\n    userIdentity.sessionContext.sessionIssuer.userName|expand: '%admin_roles%'\n  condition: sel\nlevel: low\n",
-    );
+    file(join(rules, "admin.yml"), ADMIN_ROLE_RULE);
     // AI only through the configured agent role: the fixture tests attribution as the config sets it.
     file(
       join(rules, "agent.yml"),
@@ -370,13 +361,14 @@ describe("agenttrail rules", () => {
   it("lints the rules a run loads: the built-in pack beside the directories given, each file once", () => {
     const dir = mkdtempSync(join(tmpdir(), "agenttrail-own-rules-"));
     const rules = join(dir, "rules");
-    mkdirSync(rules);
-    writeFileSync(
+    file(
       join(rules, "own.yml"),
       "title: own rule\nid: own-rule\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel: {eventName: GetCallerIdentity}\n  condition: sel\nlevel: low\n",
     );
-    const config = join(dir, "agenttrail.yaml");
-    writeFileSync(config, "rules:\n  disabled: [ai-destructive-action, own-rule]\n");
+    const config = file(
+      join(dir, "agenttrail.yaml"),
+      "rules:\n  disabled: [ai-destructive-action, own-rule]\n",
+    );
     // A run with `--rules DIR` has the built-ins too: disabling one of them is not an unknown id.
     const lint = agenttrail(["rules", "lint", "--config", config, rules]);
     expect(lint.status, lint.stdout).toBe(0);

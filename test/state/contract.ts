@@ -6,8 +6,12 @@
 
 import { randomBytes } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
-import { MAX_BUCKET_VALUES } from "../../src/state/memory.ts";
-import type { ParkedEvent, SessionRecord, Store } from "../../src/state/store.ts";
+import {
+  MAX_BUCKET_VALUES,
+  type ParkedEvent,
+  type SessionRecord,
+  type Store,
+} from "../../src/state/store.ts";
 
 const HOUR = 3600;
 

@@ -9,8 +9,7 @@ import {
   encodeParkedEvent,
   storeTableDefinition,
 } from "../../src/state/dynamo.ts";
-import { MAX_BUCKET_BATCH_IDS } from "../../src/state/memory.ts";
-import type { ParkedEvent } from "../../src/state/store.ts";
+import { MAX_BUCKET_BATCH_IDS, type ParkedEvent } from "../../src/state/store.ts";
 import { awsClientConfig, createStoreTable, resetMoto } from "../support/aws.ts";
 import { storeContract } from "./contract.ts";
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { MAX_BUCKET_BATCH_IDS, MemoryStore } from "../../src/state/memory.ts";
+import { MemoryStore } from "../../src/state/memory.ts";
+import { MAX_BUCKET_BATCH_IDS } from "../../src/state/store.ts";
 import { storeContract } from "./contract.ts";
 
 let clock = 0;
