@@ -72,6 +72,14 @@ export function awsEventSource(prefix: string): string {
   return `${prefix}.amazonaws.com`;
 }
 
+/**
+ * An event's identity: eventID scoped by the receiving account (aws-formats.md §4.6). The dedup key of
+ * replay and Lambda, and what names the events a batch fed to correlation windows.
+ */
+export function eventKey(event: Pick<AuditEvent, "account" | "id">): string {
+  return `evt#${event.account}#${event.id}`;
+}
+
 export interface AuditEvent {
   id: string;
   time: Date;

@@ -14,7 +14,7 @@ import { attributeBatch } from "./attribution/attribute.ts";
 import type { BatchResult, BatchStats, Detector, Sink } from "./batch.ts";
 import type { Config } from "./config.ts";
 import { enrichEvents } from "./enrich.ts";
-import type { AuditEvent, MalformedRecord } from "./event.ts";
+import { type AuditEvent, eventKey, type MalformedRecord } from "./event.ts";
 import { normaliseRecord } from "./normalise.ts";
 import { cleanText } from "./sanitize.ts";
 import type { EventTimeClock } from "./state/event-clock.ts";
@@ -76,11 +76,6 @@ export function emptyStats(): BatchStats {
   };
 }
 
-/** Dedup key of an event: eventID scoped by the receiving account (aws-formats.md §4.6). */
-export function seenKey(event: AuditEvent): string {
-  return `evt#${event.account}#${event.id}`;
-}
-
 export async function processBatch(input: BatchInput, deps: PipelineDeps): Promise<BatchResult> {
   const { store, config } = deps;
   const lap = stageClock(deps.stageTimes);
@@ -106,7 +101,7 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
       }
       continue;
     }
-    const key = seenKey(n.event);
+    const key = eventKey(n.event);
     if (inBatch.has(key)) {
       stats.duplicates++;
       continue;

@@ -16,8 +16,7 @@ import type {
   Principal,
   RecordOrigin,
 } from "./event.ts";
-import { CONFIDENCE_RANK } from "./event.ts";
-import { seenKey } from "./pipeline.ts";
+import { CONFIDENCE_RANK, eventKey } from "./event.ts";
 import { ACTOR_TEXT_MAX, cleanActor, cleanText, EVIDENCE_TEXT_MAX, knownConfidence } from "./sanitize.ts";
 
 /** One line of events.jsonl: the event and its final verdict. */
@@ -173,7 +172,7 @@ export class RunCollector implements Sink {
   private readonly text = new SummaryText();
   /** Counts over the events whose verdict is final. */
   private readonly tally = new SummaryTally(this.text);
-  /** Events still waiting for their session, by their dedup key (seenKey): counted with their latest verdict by summary(). */
+  /** Events still waiting for their session, by their dedup key (eventKey): counted with their latest verdict by summary(). */
   private readonly held = new Map<string, HeldEvent>();
   /**
    * Sequence number of the next distinct event, in first-seen order. Held events become final after
@@ -208,11 +207,11 @@ export class RunCollector implements Sink {
     // are re-attributed, and a parked event is waiting).
     for (const e of result.events) {
       const seq = this.nextSeq++;
-      if (waiting?.has(e)) this.held.set(seenKey(e), { event: heldEvent(e), seq });
+      if (waiting?.has(e)) this.held.set(eventKey(e), { event: heldEvent(e), seq });
       else this.final(e, seq);
     }
     for (const e of result.reattributed) {
-      const key = seenKey(e);
+      const key = eventKey(e);
       const before = this.held.get(key);
       const seq = before ? before.seq : this.nextSeq++;
       if (waiting?.has(e)) this.held.set(key, { event: heldEvent(e), seq });

@@ -6,7 +6,7 @@
  */
 import type { Detector } from "../batch.ts";
 import type { Config } from "../config.ts";
-import type { AuditEvent } from "../event.ts";
+import { type AuditEvent, eventKey } from "../event.ts";
 import { sha256Base64url } from "../hash.ts";
 import type { Store, WindowBucket, WindowIncrement } from "../state/store.ts";
 import type { CompiledDetectionRule } from "./compile.ts";
@@ -132,7 +132,7 @@ export class RuleEngine implements Detector {
    */
   private async addOnce(increments: WindowIncrement[], fed: AuditEvent[], store: Store): Promise<void> {
     const ids = new Array<string>(fed.length);
-    for (let i = 0; i < fed.length; i++) ids[i] = `${fed[i].account}#${fed[i].id}`;
+    for (let i = 0; i < fed.length; i++) ids[i] = eventKey(fed[i]);
     // 96 bits of the hash: a bucket keeps up to a thousand batch ids, each costing item size.
     const batchId = sha256Base64url(ids.join("\n")).slice(0, 16);
     await store.addToWindows(increments, this.windowTtlSeconds, batchId);
