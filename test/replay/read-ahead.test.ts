@@ -6,7 +6,7 @@ import { type PreparedFile, ReadAheadWorker } from "../../src/cloudtrail/read-ah
 import { parseConfig } from "../../src/config.ts";
 import { buildDetector } from "../../src/detection.ts";
 import { RunCollector } from "../../src/report.ts";
-import { runFiles } from "../../src/runner.ts";
+import { READ_AHEAD, type ReadAheadLimits, runFiles } from "../../src/runner.ts";
 import { replayState } from "../../src/state/memory.ts";
 
 const DIR = "test/fixtures/corpus/invictus-ir-aws-dataset/CloudTrail";
@@ -69,42 +69,91 @@ describe("a replay with the read-ahead thread scanning its files", async () => {
 });
 
 describe("runFiles reading ahead", () => {
-  it("reads several files at once and still runs them in the order given, whichever read ends first", async () => {
-    let reading = 0;
-    let mostAtOnce = 0;
+  /** 20 one-record files; later ones are read faster, so their reads end before the earlier ones'. */
+  function inputs(bytesEach = 0) {
+    const reads = { now: 0, mostAtOnce: 0, started: 0 };
     const sources = Array.from({ length: 20 }, (_, i) => `f${String(i).padStart(2, "0")}.json`);
-    const inputs: InputFile[] = sources.map((source, i) => ({
+    const files: InputFile[] = sources.map((source, i) => ({
       source,
       read: async () => {
-        reading++;
-        mostAtOnce = Math.max(mostAtOnce, reading);
-        // Later files are read faster: their reads end before the earlier ones'.
+        reads.started++;
+        reads.now++;
+        reads.mostAtOnce = Math.max(reads.mostAtOnce, reads.now);
         await new Promise((r) => setTimeout(r, (20 - i) * 2));
-        reading--;
+        reads.now--;
         const record = {
           eventID: `e${i}`,
           eventTime: "2026-05-08T10:00:00Z",
           eventName: "A",
           eventSource: "s3.amazonaws.com",
         };
-        return Buffer.from(JSON.stringify({ Records: [record] }));
+        const text = JSON.stringify({ Records: [record] });
+        // Padded with JSON whitespace to the size asked for.
+        return Buffer.from(text.padEnd(bytesEach, " "));
       },
     }));
-    const ran: string[] = [];
+    return { sources, files, reads };
+  }
+
+  async function run(files: InputFile[], limits?: ReadAheadLimits) {
+    const ran: { source: string; readsStarted: number }[] = [];
     const collector = new RunCollector();
     const readAhead = new ReadAheadWorker();
     try {
       await runFiles(
-        inputs,
-        { ...replayState(), config: parseConfig({}), collector, onFile: (_, source) => ran.push(source) },
+        files,
+        {
+          ...replayState(),
+          config: parseConfig({}),
+          collector,
+          readAheadLimits: limits,
+          onFile: (_, source) => ran.push({ source, readsStarted: started() }),
+        },
         readAhead,
       );
     } finally {
       await readAhead.close();
     }
-    expect(ran).toEqual(sources);
+    return { ran, collector };
+  }
+  let started = () => 0;
+
+  /** Per file run: how many files past it had been asked for when it ran. */
+  const aheadOf = (ran: { readsStarted: number }[]) => ran.map((r, k) => r.readsStarted - (k + 1));
+
+  it("reads several files at once and still runs them in the order given, whichever read ends first", async () => {
+    const { sources, files, reads } = inputs();
+    started = () => reads.started;
+    const { ran, collector } = await run(files, { files: 8, bytes: READ_AHEAD.bytes });
+    expect(ran.map((r) => r.source)).toEqual(sources);
     expect(collector.summary().records.events).toBe(20);
-    expect(mostAtOnce).toBeGreaterThan(1);
-    expect(mostAtOnce).toBeLessThanOrEqual(9); // the file in the pipeline and 8 ahead
+    expect(reads.mostAtOnce).toBeGreaterThan(1);
+    expect(reads.mostAtOnce).toBeLessThanOrEqual(9); // the file in the pipeline and 8 ahead
+    expect(aheadOf(ran)[0]).toBe(8);
+  });
+
+  it("reads as many files ahead as the limit says when they are small", async () => {
+    const { files, reads } = inputs();
+    started = () => reads.started;
+    const { ran } = await run(files, { files: 4, bytes: READ_AHEAD.bytes });
+    expect(aheadOf(ran).slice(0, 10)).toEqual([4, 4, 4, 4, 4, 4, 4, 4, 4, 4]);
+    expect(READ_AHEAD.files).toBeGreaterThan(8);
+  });
+
+  it("reads fewer files ahead once their sizes fill the byte budget, and always one", async () => {
+    const { sources, files, reads } = inputs(10_000);
+    started = () => reads.started;
+    // Before any read has ended, a file counts as an eighth of the budget: 8 ahead. Once sizes are
+    // known, room for two files of 10 kB (and the one being read counted as 10 kB too).
+    const { ran } = await run(files, { files: 16, bytes: 25_000 });
+    expect(ran.map((r) => r.source)).toEqual(sources);
+    expect(aheadOf(ran)[0]).toBe(8);
+    for (const ahead of aheadOf(ran).slice(10, 17)) expect(ahead).toBeLessThanOrEqual(2);
+    // A budget smaller than one file: the pipeline still gets its next file read ahead.
+    const tight = inputs(10_000);
+    started = () => tight.reads.started;
+    const one = await run(tight.files, { files: 16, bytes: 1 });
+    expect(one.ran.map((r) => r.source)).toEqual(sources);
+    expect(aheadOf(one.ran).slice(10, 19)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1]);
   });
 });
