@@ -416,6 +416,20 @@ describe("action.target", () => {
     );
   });
 
+  it("names a Route 53 Resolver query logging config by its id, also when a VPC is named too", () => {
+    const target = (eventName: string, params: Record<string, string>) =>
+      factsOf(record("route53resolver.amazonaws.com", eventName, params))["action.target"];
+    expect(
+      target("DeleteResolverQueryLogConfig", { resolverQueryLogConfigId: "rqlc-8ca61fe7c055415a" }),
+    ).toBe("route53resolver:rqlc-8ca61fe7c055415a");
+    expect(
+      target("DisassociateResolverQueryLogConfig", {
+        resourceId: "vpc-0a1b2c3d",
+        resolverQueryLogConfigId: "rqlc-8ca61fe7c055415a",
+      }),
+    ).toBe("route53resolver:rqlc-8ca61fe7c055415a");
+  });
+
   it("groups EC2 resources by region", () => {
     const terminate = record("ec2.amazonaws.com", "TerminateInstances", {
       instancesSet: { items: [{ instanceId: "i-0abc1234def567890" }] },

@@ -47,6 +47,7 @@ const NAME_KEYS = [
   "configurationRecorderName",
   "deliveryChannelName",
   "hostedZoneId",
+  "resolverQueryLogConfigId",
   "id",
   "domainName",
   "streamName",
