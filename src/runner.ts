@@ -50,8 +50,8 @@ export async function runFiles(
  * than a few: the worker's pace per file varies (its own garbage collection, the main thread's
  * collector taking its core), the pipeline's pace varies with the alerts a file raises, and S3
  * reads wait on the network; a deep queue lets the worker run ahead while the pipeline is slow and
- * feeds the pipeline while the worker is (32 files against 8: the main thread's waits a third
- * shorter in `npm run bench`). Bounded by the bytes read too, since a prepared file is held with its
+ * feeds the pipeline while the worker is (32 files against 8: the main thread's waits about a
+ * quarter shorter in `npm run bench`). Bounded by the bytes read too, since a prepared file is held with its
  * bytes as read and its texts: trail files run from kilobytes to tens of megabytes.
  */
 export interface ReadAheadLimits {
