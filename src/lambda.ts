@@ -16,7 +16,13 @@
  */
 import type { BatchResult, Detector, Sink } from "./batch.ts";
 import { decodeFile } from "./cloudtrail/decode.ts";
-import { parseTrigger, type QueuedRecord, type S3ObjectRef } from "./cloudtrail/triggers.ts";
+import {
+  parseTrigger,
+  type QueuedRecord,
+  type S3ObjectRef,
+  type Trigger,
+  TriggerError,
+} from "./cloudtrail/triggers.ts";
 import type { Config } from "./config.ts";
 import { processBatch } from "./pipeline.ts";
 import { describeError } from "./retry.ts";
@@ -101,7 +107,7 @@ interface ProcessedFileMarker {
 
 export async function handleInvocation(event: unknown, deps: InvocationDeps): Promise<InvocationSummary> {
   const log = deps.log ?? ((line: string) => console.log(line));
-  const trigger = parseTrigger(event);
+  const trigger = readTrigger(event);
 
   if (trigger.kind === "ignored") {
     log(ignoredLine(trigger.reason));
@@ -164,6 +170,20 @@ export async function handleInvocation(event: unknown, deps: InvocationDeps): Pr
     .filter((id) => failedMessages.has(id))
     .map((itemIdentifier) => ({ itemIdentifier }));
   return summary;
+}
+
+/**
+ * The event's trigger. A TriggerError fails the invocation; its message can quote the event (its keys,
+ * a Message that is not JSON) and reaches the function's log and failure destination, so it is
+ * cleaned like every other line the handler writes.
+ */
+function readTrigger(event: unknown): Trigger {
+  try {
+    return parseTrigger(event);
+  } catch (err) {
+    if (err instanceof TriggerError) throw new TriggerError(cleanText(err.message, 500));
+    throw err;
+  }
 }
 
 /** An EventBridge event's record from an SQS message: one batch; a failure fails only its message. */

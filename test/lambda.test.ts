@@ -11,6 +11,7 @@ import { SNSClient } from "@aws-sdk/client-sns";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Alert } from "../src/alerts.ts";
 import type { BatchResult, Sink } from "../src/batch.ts";
+import { TriggerError } from "../src/cloudtrail/triggers.ts";
 import { parseConfig } from "../src/config.ts";
 import { buildDetector } from "../src/detection.ts";
 import { handleInvocation, type InvocationDeps, InvocationError } from "../src/lambda.ts";
@@ -23,6 +24,7 @@ import {
   ScenarioClock,
   type StoredObject,
   s3Notification,
+  snsLambdaEvent,
   taggedSessionScenario,
   trailFile,
   trailKey,
@@ -105,6 +107,16 @@ function sqsEvent(bodies: { id: string; body: string }[]) {
       awsRegion: "us-east-1",
     })),
   };
+}
+
+/** What JSON.parse says of `text` (its wording is the runtime's). */
+function jsonError(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error("expected invalid JSON");
 }
 
 describe("handleInvocation", () => {
@@ -302,18 +314,133 @@ describe("handleInvocation", () => {
     expect(published.filter((id) => id === consoleLogin.eventID)).toHaveLength(1);
   });
 
-  it("ignores S3 test events and digest files without reading anything", async () => {
-    const test = await handleInvocation(
-      { Service: "Amazon S3", Event: "s3:TestEvent", Time: "2026-01-01T00:00:00.000Z", Bucket: bucket },
-      deps,
-    );
-    expect(test.trigger).toBe("ignored");
+  it("ignores what names no trail file, directly and through SNS: one log line each, nothing read or stored", async () => {
+    const reads: string[] = [];
+    const readObject = deps.readObject;
+    deps.readObject = (b, k) => {
+      reads.push(k);
+      return readObject(b, k);
+    };
+    const testEvent = {
+      Service: "Amazon S3",
+      Event: "s3:TestEvent",
+      Time: "2026-01-01T00:00:00.000Z",
+      Bucket: bucket,
+      RequestId: "5582815E1AEA5ADF",
+      HostId: "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE",
+    };
     const digestKey = trailKey(clock).replace("/CloudTrail/", "/CloudTrail-Digest/");
-    const digest = await handleInvocation(
-      s3Notification([{ bucket, key: digestKey, size: 1, eTag: "0" }]),
+    const elbKey = trailKey(clock).replace("/CloudTrail/", "/elasticloadbalancing/");
+    const notified = (key: string) => s3Notification([{ bucket, key, size: 1, eTag: "0" }]);
+    const cases: [string, unknown, string][] = [
+      ["S3 test event", testEvent, "s3:TestEvent"],
+      ["S3 test event through SNS", snsLambdaEvent(testEvent), "s3:TestEvent"],
+      ["digest file", notified(digestKey), "S3 notification names no CloudTrail log file"],
+      ["load balancer log", notified(elbKey), "S3 notification names no CloudTrail log file"],
+      [
+        "CloudTrail's notification of a digest file",
+        snsLambdaEvent({ s3Bucket: bucket, s3ObjectKey: [digestKey] }),
+        "CloudTrail delivery notification names no CloudTrail log file",
+      ],
+    ];
+    for (const [what, event, reason] of cases) {
+      logLines = [];
+      expect(await handleInvocation(event, deps), what).toEqual({
+        trigger: "ignored",
+        batches: [],
+        ignored: reason,
+      });
+      expect(
+        logLines.map((l) => JSON.parse(l)),
+        what,
+      ).toEqual([{ msg: "ignored", reason }]);
+    }
+    expect(reads).toEqual([]);
+    expect(sink.results).toHaveLength(0);
+    expect((await ddb.send(new ScanCommand({ TableName: tableName }))).Items ?? []).toEqual([]);
+  });
+
+  it("under SQS logs each malformed message's reason, cleaned, reports it for redelivery and reads the others", async () => {
+    const good = await put(trailFile(mcpAgentFile(clock)));
+    const { consoleLogin } = humanAndServiceFile(clock);
+    const queued = eventBridgeEvent(consoleLogin, "AWS Console Sign In via CloudTrail");
+    const snsId = "95df01b4-ee98-5cb9-9903-4c221d41eb5e";
+    const snsEnvelope = { Type: "Notification", MessageId: snsId, Message: "{not json" };
+    const summary = await handleInvocation(
+      sqsEvent([
+        { id: "m-body", body: "{not json" },
+        { id: "m-file", body: JSON.stringify(s3Notification([good])) },
+        { id: "m-sns", body: JSON.stringify(snsEnvelope) },
+        // Neither an S3, SNS, CloudTrail nor EventBridge notification, its one key a terminal escape.
+        { id: "m-neither", body: JSON.stringify({ "\u001b[31mevil\nline": 1 }) },
+        { id: "m-event", body: JSON.stringify(queued) },
+      ]),
       deps,
     );
-    expect(digest.trigger).toBe("ignored");
+    expect(summary.batchItemFailures).toEqual([
+      { itemIdentifier: "m-body" },
+      { itemIdentifier: "m-sns" },
+      { itemIdentifier: "m-neither" },
+    ]);
+    expect(summary.batches.map((b) => [b.source, b.status])).toEqual([
+      [`s3://${bucket}/${good.key}`, "processed"],
+      [`eventbridge:${queued.id}`, "processed"],
+    ]);
+    expect(sink.results.map((r) => r.source)).toEqual([
+      `s3://${bucket}/${good.key}`,
+      `eventbridge:${queued.id}`,
+    ]);
+    const notJson = `is not JSON (${jsonError("{not json")})`;
+    expect(logLines.map((l) => JSON.parse(l)).map((l) => (l.msg === "batch" ? l.source : l))).toEqual([
+      { msg: "malformed message", error: `SQS message m-body: body ${notJson}` },
+      `s3://${bucket}/${good.key}`,
+      { msg: "malformed message", error: `SQS message m-sns: SNS message ${snsId}: Message ${notJson}` },
+      {
+        msg: "malformed message",
+        error:
+          "SQS message m-neither: not an S3, SNS, CloudTrail or EventBridge notification (keys: evil line)",
+      },
+      `eventbridge:${queued.id}`,
+    ]);
+  });
+
+  it("fails the invocation for a malformed SNS or S3 event, naming the message, its text cleaned, reading nothing", async () => {
+    const reads: string[] = [];
+    deps.readObject = async (_b, k) => {
+      reads.push(k);
+      return new Uint8Array();
+    };
+    const file = await put(trailFile(mcpAgentFile(clock)));
+    /** Lambda's SNS event around `message` as it is (a string that need not be JSON). */
+    const snsWith = (message: string) => {
+      const event = snsLambdaEvent({});
+      const sns = (event.Records as { Sns: { Message: string; MessageId: string } }[])[0].Sns;
+      sns.Message = message;
+      return { event, id: sns.MessageId };
+    };
+    const notJson = snsWith("{not json");
+    await expect(handleInvocation(notJson.event, deps)).rejects.toThrow(
+      new TriggerError(`SNS message ${notJson.id}: Message is not JSON (${jsonError("{not json")})`),
+    );
+    // What the message quotes of the event reaches the function's log: no terminal escape, no line break.
+    const hostile = snsWith(JSON.stringify({ "\u001b[31mevil\nline": 1 }));
+    await expect(handleInvocation(hostile.event, deps)).rejects.toThrow(
+      new TriggerError(
+        `SNS message ${hostile.id}: not an S3, SNS, CloudTrail or EventBridge notification (keys: evil line)`,
+      ),
+    );
+    // Records that are neither SQS nor SNS messages: taken for an S3 notification, which they are not;
+    // the file the good record names is not read either (Lambda retries the whole event).
+    const [goodRecord] = s3Notification([file]).Records as unknown[];
+    await expect(handleInvocation({ Records: [goodRecord, { hello: "world" }] }, deps)).rejects.toThrow(
+      /^not an S3 event notification: Records\.1\.eventName: /,
+    );
+    const noMessage = snsWith("");
+    delete (noMessage.event.Records as { Sns: { Message?: string } }[])[0].Sns.Message;
+    await expect(handleInvocation(noMessage.event, deps)).rejects.toThrow(
+      /^malformed SNS event: Records\.0\.Sns\.Message: /,
+    );
+    expect(reads).toEqual([]);
     expect(sink.results).toHaveLength(0);
   });
 

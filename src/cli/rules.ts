@@ -33,7 +33,9 @@ export async function rulesCommand(args: string[]): Promise<number> {
   }
   if (sub === "test") {
     if (values["no-builtin-rules"])
-      throw new UsageError("rules test tests the directories given (the built-in pack without any)");
+      throw new UsageError(
+        "rules test takes no --no-builtin-rules: it tests the directories given (the built-in pack when none is)",
+      );
     let ok = true;
     // Each directory on its own; none given: the built-in pack, checked as a run checks it.
     const dirs = positionals.length ? positionals : runRulePaths({ builtin: true, extraDirs: [] });

@@ -264,6 +264,22 @@ describe("agenttrail rules", () => {
     }
   });
 
+  it("rules test refuses --no-builtin-rules with one line naming it, with or without a directory", () => {
+    // It tests the directories given, so the option would either do nothing or leave no rule to test.
+    for (const dirs of [[], ["rules/"]]) {
+      const r = agenttrail(["rules", "test", "--no-builtin-rules", ...dirs]);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toBe(
+        "agenttrail: rules test takes no --no-builtin-rules: it tests the directories given (the built-in pack when none is)\n",
+      );
+      expect(r.stdout).toBe("");
+    }
+    const lint = agenttrail(["rules", "lint", "--no-builtin-rules"]);
+    expect(lint.status).toBe(2);
+    expect(lint.stderr).toBe("agenttrail: rules lint --no-builtin-rules needs a rule directory to lint\n");
+    expect(lint.stdout).toBe("");
+  });
+
   it("tests the built-in rules' fixtures and lints rule directories", () => {
     const t = agenttrail(["rules", "test"]);
     expect(t.status, t.stdout + t.stderr).toBe(0);
@@ -381,7 +397,6 @@ describe("agenttrail rules", () => {
       /^error +config rules\.disabled ai-destructive-action: no loaded rule has this id$/m,
     );
     expect(alone.stdout).not.toContain("ai-off-hours-burst");
-    expect(agenttrail(["rules", "lint", "--no-builtin-rules"]).status).toBe(2);
     // The built-in pack given again (`rules/` in a clone) is the same files, not duplicate ids.
     const again = agenttrail(["rules", "lint", "rules/", rules]);
     expect(again.status, again.stdout).toBe(0);

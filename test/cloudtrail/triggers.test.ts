@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { isCloudTrailLogKey } from "../../src/cloudtrail/keys.ts";
 import { parseTrigger, type Trigger, TriggerError } from "../../src/cloudtrail/triggers.ts";
 
 const corpus = (name: string) =>
@@ -591,39 +590,5 @@ describe("parseTrigger: what an error names", () => {
     ]);
     // Lambda's SNS record is the first envelope.
     expect(thrownBy(snsLambdaEvent(wrap(wrap(file))))).toBe(tooDeep);
-  });
-});
-
-describe("isCloudTrailLogKey", () => {
-  it("accepts log files and rejects Digest, Insight and folder keys", () => {
-    expect(isCloudTrailLogKey(LOG_KEY)).toBe(true);
-    expect(isCloudTrailLogKey(DIGEST_KEY)).toBe(false);
-    expect(isCloudTrailLogKey(INSIGHT_KEY)).toBe(false);
-    expect(isCloudTrailLogKey("CloudTrail-Digest/x.json.gz")).toBe(false);
-    expect(isCloudTrailLogKey("AWSLogs/111122223333/CloudTrail/")).toBe(false);
-  });
-
-  it("passes over other services' logs under AWSLogs/, in an organization trail's and a prefixed layout too", () => {
-    expect(isCloudTrailLogKey(`my-prefix/AWSLogs/o-fxozgwu6rc/${LOG_KEY.slice("AWSLogs/".length)}`)).toBe(
-      true,
-    );
-    expect(
-      isCloudTrailLogKey("AWSLogs/111122223333/elasticloadbalancing/us-east-2/2026/01/05/x.log.gz"),
-    ).toBe(false);
-    expect(isCloudTrailLogKey("my-prefix/AWSLogs/o-abc/111122223333/vpcflowlogs/us-east-2/x.log.gz")).toBe(
-      false,
-    );
-    expect(isCloudTrailLogKey("AWSLogs/aws-account-id=111122223333/aws-service=vpcflowlogs/x.parquet")).toBe(
-      false,
-    );
-    // Outside AWS's layout (files copied elsewhere) only the name and the Digest/Insight folders count,
-    // under a folder a user named AWSLogs too.
-    expect(isCloudTrailLogKey("incident-42/trail-part-1.json.gz")).toBe(true);
-    for (const copied of [
-      "/srv/AWSLogs/2026-05/111122223333_CloudTrail_us-east-1_20260508T0905Z_a.json.gz",
-      "case-42/AWSLogs/us-east-1/2026/05/08/111122223333_CloudTrail_us-east-1_20260508T0905Z_a.json.gz",
-    ]) {
-      expect(isCloudTrailLogKey(copied), copied).toBe(true);
-    }
   });
 });
