@@ -28,8 +28,9 @@ export interface Actor {
   via: string;
   evidence: Evidence[];
   /**
-   * The credential session: the assumed-role / federated-user ARN for temporary credentials (the ARN
-   * embeds the account), else the principal's ARN or name. Groups correlations per agent session.
+   * The credential session: the assumed-role / federated-user ARN for role and federation sessions
+   * (the ARN embeds the account), else the principal's ARN or name (an IAM user's, also with
+   * GetSessionToken credentials). Groups correlations per agent session.
    */
   session?: string;
 }

@@ -1,15 +1,19 @@
 /**
- * STS sessions: learning issuances from AssumeRole* / GetFederationToken records, and resolving an
- * event's credential chain (its session, the session that issued it, …) through the store.
+ * STS sessions: learning issuances from AssumeRole* / GetFederationToken / GetSessionToken records,
+ * and resolving an event's credential chain (its session, the session that issued it, …) through
+ * the store.
  * Join rules (aws-formats.md §2.4): the issued access key id first; the session ARN only within
  * the credential's lifetime and only when a key is missing on either side; the ARN embeds the
- * account, so every join is scoped by account.
+ * account, so every join is scoped by account. GetSessionToken credentials are recorded under the
+ * IAM user's (or root's) own ARN, which is not a session: they join by their access key id only,
+ * within their lifetime.
  */
 
 import { parseCreationDate, parseExpiration } from "../cloudtrail/records.ts";
 import { type AuditEvent, awsEventSource, type Evidence } from "../event.ts";
 import { asObject, scalarText } from "../json-values.ts";
 import type { SessionRecord, Store } from "../state/store.ts";
+import { channelOf, userAgentChannel } from "./markers.ts";
 import { type AgentMatchers, agentTagMatches, recordAiSignals } from "./signals.ts";
 import type { SharedVerdict } from "./verdict.ts";
 
@@ -20,7 +24,19 @@ export const ISSUING_APIS = new Set([
   "AssumeRoleWithSAML",
   "AssumeRoleWithWebIdentity",
   "GetFederationToken",
+  "GetSessionToken",
 ]);
+
+/** Credential lifetime when neither the expiration nor durationSeconds is recorded (STS defaults). */
+const DEFAULT_DURATION_SECONDS: Readonly<Record<string, number>> = { GetSessionToken: 43_200 };
+
+/**
+ * Issuances keyed by a principal that is not a session (GetSessionToken: the IAM user's or root's
+ * ARN): the ARN names every credential the principal ever had, so only the issued key joins.
+ */
+function joinsByKeyOnly(r: SessionRecord): boolean {
+  return r.api === "GetSessionToken";
+}
 
 /** Clock skew tolerated between an issuance's times and the calls made with it. */
 const SKEW_MS = 5 * 60_000;
@@ -33,10 +49,26 @@ function usableKey(value: unknown): string | undefined {
   return typeof value === "string" && ACCESS_KEY.test(value) ? value : undefined;
 }
 
-/** The session an event's caller used, when it used temporary role or federation credentials. */
+/**
+ * The session an event's caller used, when it used temporary credentials an STS call may have
+ * issued: a role or federation session, or an IAM user's or root's ASIA key (GetSessionToken).
+ * Long-term AKIA keys have no issuance to look up; nor do console sign-in credentials (also ASIA).
+ * Most calls are an IAM user's with an AKIA key: they leave at the key's prefix, unparsed.
+ */
 export function sessionKeyOf(event: AuditEvent): string | undefined {
   const p = event.principal;
-  if ((p.type === "AssumedRole" || p.type === "FederatedUser") && p.arn) return p.arn;
+  if (!p.arn) return undefined;
+  if (p.type === "AssumedRole" || p.type === "FederatedUser") return p.arn;
+  if ((p.type === "IAMUser" || p.type === "Root") && p.accessKeyId?.startsWith("ASIA")) {
+    // The console's credentials are issued at sign-in, never by a logged STS call: looking them up
+    // would only park the call for an issuance that cannot arrive. Calls an AWS service makes on the
+    // user's behalf (invokedBy: mostly the console's backend, "AWS Internal") are the service's
+    // whatever the chain says, and would wait the same way.
+    if (p.invokedBy) return undefined;
+    if (channelOf(userAgentChannel(event.userAgent), event.eventType, event.raw) === "console")
+      return undefined;
+    return p.arn;
+  }
   return undefined;
 }
 
@@ -71,8 +103,14 @@ export function issuanceOf(event: AuditEvent, m: AgentMatchers): SessionRecord |
   const creds = asObject(resp.credentials);
   const arn = issuedArn(event, req, resp);
   if (!arn) return undefined;
+  const accessKeyId = usableKey(creds?.accessKeyId);
+  // Without its key a GetSessionToken issuance could never be joined (joinsByKeyOnly).
+  if (!accessKeyId && event.action === "GetSessionToken") return undefined;
   const issuedAt = event.time.getTime();
-  const duration = typeof req?.durationSeconds === "number" ? req.durationSeconds : 3600;
+  const duration =
+    typeof req?.durationSeconds === "number"
+      ? req.durationSeconds
+      : (DEFAULT_DURATION_SECONDS[event.action] ?? 3600);
   const expiresAt = parseExpiration(creds?.expiration)?.getTime() ?? issuedAt + duration * 1000;
   const caller = event.principal;
   const record: SessionRecord = {
@@ -87,7 +125,6 @@ export function issuanceOf(event: AuditEvent, m: AgentMatchers): SessionRecord |
     issuerPrincipal: caller.arn ?? caller.display,
     issuerEvidence: recordAiSignals(event, m).map((s) => ({ ...s.evidence, confidence: s.confidence })),
   };
-  const accessKeyId = usableKey(creds?.accessKeyId);
   if (accessKeyId) record.accessKeyId = accessKeyId;
   const roleArn = typeof req?.roleArn === "string" ? req.roleArn : undefined;
   if (roleArn) record.roleArn = roleArn;
@@ -108,6 +145,11 @@ function issuedArn(
   req: Record<string, unknown> | undefined,
   resp: Record<string, unknown>,
 ): string | undefined {
+  if (event.action === "GetSessionToken") {
+    // The credentials are the caller's own: its calls with them name the user's (or root's) ARN.
+    const p = event.principal;
+    return (p.type === "IAMUser" || p.type === "Root") && p.arn?.startsWith("arn:") ? p.arn : undefined;
+  }
   const arn = asObject(resp.assumedRoleUser)?.arn ?? asObject(resp.federatedUser)?.arn;
   if (typeof arn === "string" && arn.startsWith("arn:")) return arn;
   // Older or trimmed records: rebuild the session ARN from the role ARN and the session name.
@@ -130,7 +172,8 @@ function arnAccount(arn: string): string | undefined {
 /**
  * Which issuance of a session ARN a call used: the one that issued its access key; else (a key
  * missing on either side) the one whose lifetime covers the call and whose issue time matches the
- * call's sessionContext creationDate when the record has one.
+ * call's sessionContext creationDate when the record has one. A GetSessionToken issuance joins only
+ * by its key, and only within its lifetime.
  */
 export function matchIssuance(
   records: SessionRecord[],
@@ -141,17 +184,21 @@ export function matchIssuance(
   const key = usableKey(accessKeyId);
   if (key) {
     const exact = records.find((r) => r.accessKeyId === key);
-    if (exact) return exact;
+    if (exact && (!joinsByKeyOnly(exact) || withinLifetime(exact, at))) return exact;
   }
   let best: SessionRecord | undefined;
   for (const r of records) {
-    if (key && r.accessKeyId) continue;
-    if (at < r.issuedAt - SKEW_MS || at > r.expiresAt + SKEW_MS) continue;
+    if (joinsByKeyOnly(r) || (key && r.accessKeyId)) continue;
+    if (!withinLifetime(r, at)) continue;
     if (creationDate !== undefined && Math.abs(creationDate - r.issuedAt) > SKEW_MS) continue;
     if (!best || r.issuedAt > best.issuedAt || (r.issuedAt === best.issuedAt && r.issuedBy > best.issuedBy))
       best = r;
   }
   return best;
+}
+
+function withinLifetime(r: SessionRecord, at: number): boolean {
+  return at >= r.issuedAt - SKEW_MS && at <= r.expiresAt + SKEW_MS;
 }
 
 /** What the credential chain behind an event says. */
@@ -206,7 +253,7 @@ export class SessionResolver {
     }
   }
 
-  /** Each event's chain, by position in `events` (undefined: not a role or federation session). */
+  /** Each event's chain, by position in `events` (undefined: no temporary credentials to look up, see sessionKeyOf). */
   async resolveAll(events: AuditEvent[]): Promise<(ChainResolution | undefined)[]> {
     // Positions, not a Map keyed by event: a Map gives every event object an identity hash.
     const out: (ChainResolution | undefined)[] = new Array(events.length).fill(undefined);

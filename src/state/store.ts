@@ -9,7 +9,10 @@ import type { ActorKind, Evidence } from "../event.ts";
 
 /** An STS credential issuance learned from AssumeRole*, GetFederationToken, GetSessionToken. */
 export interface SessionRecord {
-  /** account|session ARN (assumed-role or federated-user ARN): the key events look it up by. */
+  /**
+   * The session ARN (assumed-role or federated-user; for GetSessionToken the IAM user's or root's
+   * ARN): the key events look it up by.
+   */
   key: string;
   account: string;
   arn: string;

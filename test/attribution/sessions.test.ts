@@ -1,9 +1,24 @@
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { issuedTags } from "../../src/attribution/sessions.ts";
+import { issuedTags, matchIssuance, SessionResolver } from "../../src/attribution/sessions.ts";
+import { agentMatchers } from "../../src/attribution/signals.ts";
+import { parseConfig } from "../../src/config.ts";
+import type { AuditEvent } from "../../src/event.ts";
+import { normaliseRecord } from "../../src/normalise.ts";
 import { encodeParkedEvent } from "../../src/state/dynamo.ts";
-import { ACCOUNT, assumeRole, call, iamUser, roleSession } from "../support/records.ts";
+import { MemoryStore } from "../../src/state/memory.ts";
+import type { SessionRecord } from "../../src/state/store.ts";
+import {
+  ACCOUNT,
+  assumeRole,
+  call,
+  getSessionToken,
+  iamUser,
+  roleSession,
+  rootUser,
+  withTemporaryKey,
+} from "../support/records.ts";
 import { type Batch, replayBatches, verdictOf } from "../support/replay.ts";
 
 const alice = iamUser("dev-alice");
@@ -376,6 +391,245 @@ describe("park and resolve", () => {
     const persisted = gunzipSync(encodeParkedEvent(entry)).toString("utf8");
     expect(persisted).toContain("ASIAAGENTCHAIN000001");
     expect(persisted).not.toContain("IQoJb3JpZ2luX2VjEXAMPLE");
+  });
+});
+
+describe("GetSessionToken credentials", () => {
+  const agentUser = iamUser("ci-agent");
+  const agentUserArn = `arn:aws:iam::${ACCOUNT}:user/ci-agent`;
+  const GST_KEY = "ASIAGSTAGENT00000001";
+  /** An agent (claude-code user agent) gets temporary credentials for its IAM user... */
+  const agentGst = getSessionToken("2026-05-08T09:05:00Z", agentUser, GST_KEY, {
+    userAgent: "claude-code/2.1.284 aws-sdk-js/3.614.0",
+  });
+  /** ...and another process (a plain aws-cli, no AI marker) uses them. */
+  const gstCall = (time: string, key = GST_KEY) =>
+    call("ListBuckets", time, withTemporaryKey(agentUser, key, "2026-05-08T09:05:00Z"), {
+      source: "s3.amazonaws.com",
+    });
+  const carriesAgentMarker = (a: { evidence: unknown[] }) =>
+    expect(a.evidence).toContainEqual(
+      expect.objectContaining({
+        signal: "issuer.userAgentMarker",
+        value: "claude-code/",
+        issuedBy: agentGst.eventID,
+      }),
+    );
+
+  it("learns the issuance under the caller's ARN with the issued key, and no session token", async () => {
+    const { store } = await replayBatches(one(agentGst));
+    const [record] = (await store.getSessions([agentUserArn])).get(agentUserArn) ?? [];
+    expect(record).toMatchObject({
+      api: "GetSessionToken",
+      arn: agentUserArn,
+      accessKeyId: GST_KEY,
+      issuedBy: agentGst.eventID,
+      issuedAt: Date.parse("2026-05-08T09:05:00Z"),
+      expiresAt: Date.parse("2026-05-08T21:05:00Z"),
+      issuerPrincipal: agentUserArn,
+    });
+    expect(JSON.stringify(record)).not.toContain("IQoJb3JpZ2lu");
+    // requestParameters null and no expiration: STS's default lifetime, 43200 s.
+    const bare = structuredClone(agentGst) as { responseElements: { credentials: Record<string, unknown> } };
+    delete bare.responseElements.credentials.expiration;
+    const learned = await replayBatches(one(bare));
+    const [fromDefault] = (await learned.store.getSessions([agentUserArn])).get(agentUserArn) ?? [];
+    expect(fromDefault.expiresAt).toBe(Date.parse("2026-05-08T21:05:00Z"));
+  });
+
+  it("carries the issuing call's AI evidence to the calls made with its key, in one batch or across batches", async () => {
+    const c = gstCall("2026-05-08T09:20:00Z");
+    const same = await replayBatches(one(agentGst, c));
+    const a = verdictOf(same.byId, c.eventID as string);
+    expect(a).toMatchObject({ kind: "ai", confidence: "medium", session: agentUserArn });
+    carriesAgentMarker(a);
+
+    // The issuance read back from the store by the next batch.
+    const later = await replayBatches([
+      { source: "sts", records: [agentGst] },
+      { source: "calls", records: [c] },
+    ]);
+    expect(later.results[1].events[0].actor.kind).toBe("ai");
+    carriesAgentMarker(verdictOf(later.byId, c.eventID as string));
+
+    // The call first: parked under the user's ARN, re-decided when the GetSessionToken arrives.
+    const reversed = await replayBatches([
+      { source: "calls", records: [c] },
+      { source: "sts", records: [agentGst] },
+    ]);
+    expect(reversed.results[0].stats.parked).toBe(1);
+    expect(reversed.results[0].events[0].actor.kind).toBe("human");
+    expect(reversed.results[1].reattributed.map((e) => e.id)).toEqual([c.eventID]);
+    carriesAgentMarker(verdictOf(reversed.byId, c.eventID as string));
+    expect((await reversed.store.parked([agentUserArn])).size).toBe(0);
+  });
+
+  it("joins only the issued key, only within the credential's lifetime", async () => {
+    const shortLived = getSessionToken("2026-05-08T09:05:00Z", agentUser, GST_KEY, {
+      durationSeconds: 900,
+      serialNumber: `arn:aws:iam::${ACCOUNT}:mfa/ci-agent`,
+      userAgent: "claude-code/2.1.284 aws-sdk-js/3.614.0",
+    });
+    const within = gstCall("2026-05-08T09:10:00Z");
+    const longTermKey = call("ListBuckets", "2026-05-08T09:10:01Z", agentUser, {
+      source: "s3.amazonaws.com",
+    });
+    const otherKey = gstCall("2026-05-08T09:10:02Z", "ASIAGSTOTHER00000001");
+    const expired = gstCall("2026-05-08T10:00:00Z");
+    const { byId } = await replayBatches(one(shortLived, within, longTermKey, otherKey, expired));
+    expect(verdictOf(byId, within.eventID as string).kind).toBe("ai");
+    for (const c of [longTermKey, otherKey, expired]) {
+      const a = verdictOf(byId, c.eventID as string);
+      expect(a.kind).toBe("human");
+      expect(a.evidence.filter((e) => e.issuedBy !== undefined)).toEqual([]);
+    }
+  });
+
+  it("names the GetSessionToken call in a human verdict's facts, for an IAM user and for root", async () => {
+    const alicesGst = getSessionToken("2026-05-08T09:05:00Z", alice, "ASIAGSTALICE00000001");
+    const alicesCall = call(
+      "DescribeVpcs",
+      "2026-05-08T09:30:00Z",
+      withTemporaryKey(alice, "ASIAGSTALICE00000001", "2026-05-08T09:05:00Z"),
+    );
+    const rootGst = getSessionToken(
+      "2026-05-08T09:05:00Z",
+      rootUser("AKIAROOT000000000001"),
+      "ASIAGSTROOT000000001",
+    );
+    const rootCall = call(
+      "DescribeVpcs",
+      "2026-05-08T09:31:00Z",
+      withTemporaryKey(rootUser("AKIAROOT000000000001"), "ASIAGSTROOT000000001", "2026-05-08T09:05:00Z"),
+    );
+    const { byId } = await replayBatches(one(alicesGst, alicesCall, rootGst, rootCall));
+    expect(verdictOf(byId, alicesCall.eventID as string)).toMatchObject({
+      kind: "human",
+      confidence: "medium",
+    });
+    expect(verdictOf(byId, alicesCall.eventID as string).evidence).toContainEqual({
+      signal: "sessionIssuedBy",
+      value: `GetSessionToken by arn:aws:iam::${ACCOUNT}:user/dev-alice`,
+      issuedBy: alicesGst.eventID,
+    });
+    expect(verdictOf(byId, rootCall.eventID as string)).toMatchObject({ kind: "human", confidence: "high" });
+    expect(verdictOf(byId, rootCall.eventID as string).evidence).toContainEqual({
+      signal: "sessionIssuedBy",
+      value: `GetSessionToken by arn:aws:iam::${ACCOUNT}:root`,
+      issuedBy: rootGst.eventID,
+    });
+  });
+
+  it("never joins a GetSessionToken issuance by the user's ARN alone", async () => {
+    const at = Date.parse("2026-05-08T09:10:00Z");
+    const keyless: SessionRecord = {
+      key: agentUserArn,
+      account: ACCOUNT,
+      arn: agentUserArn,
+      issuedBy: "gst-without-key",
+      issuedAt: Date.parse("2026-05-08T09:05:00Z"),
+      expiresAt: Date.parse("2026-05-08T21:05:00Z"),
+      api: "GetSessionToken",
+      tags: {},
+      issuerEvidence: [],
+    };
+    expect(matchIssuance([keyless], undefined, at)).toBeUndefined();
+    expect(matchIssuance([keyless], GST_KEY, at)).toBeUndefined();
+    // An export that drops the issued key: nothing to join by, so nothing is learned.
+    const hidden = getSessionToken("2026-05-08T09:05:00Z", agentUser, GST_KEY, {
+      hideKey: true,
+      userAgent: "claude-code/2.1.284 aws-sdk-js/3.614.0",
+    });
+    const c = gstCall("2026-05-08T09:10:00Z");
+    const { byId, store } = await replayBatches(one(hidden, c));
+    expect(verdictOf(byId, c.eventID as string).kind).toBe("human");
+    expect((await store.getSessions([agentUserArn])).get(agentUserArn) ?? []).toEqual([]);
+  });
+
+  it("carries it through a role assumed with the GetSessionToken credentials", async () => {
+    const assumed = assumeRole(
+      "2026-05-08T09:07:00Z",
+      withTemporaryKey(agentUser, GST_KEY, "2026-05-08T09:05:00Z"),
+      "deployer",
+      "ci-deploy",
+      "ASIAGSTCHAIN00000001",
+    );
+    const c = call(
+      "PutObject",
+      "2026-05-08T09:08:00Z",
+      roleSession("deployer", "ci-deploy", "ASIAGSTCHAIN00000001", "2026-05-08T09:07:00Z"),
+      { source: "s3.amazonaws.com" },
+    );
+    const { byId } = await replayBatches([
+      { source: "calls", records: [c, assumed] },
+      { source: "sts", records: [agentGst] },
+    ]);
+    const a = verdictOf(byId, c.eventID as string);
+    expect(a.kind).toBe("ai");
+    expect(a.evidence).toContainEqual(
+      expect.objectContaining({
+        signal: "issuer.userAgentMarker",
+        issuedBy: agentGst.eventID,
+        via: agentUserArn,
+      }),
+    );
+  });
+
+  it("reads the store only for temporary keys outside the console and AWS services' calls", async () => {
+    /** A MemoryStore that records which session keys were read. */
+    class ReadsRecorded extends MemoryStore {
+      readonly reads: string[][] = [];
+      override async getSessions(keys: string[]) {
+        this.reads.push(keys);
+        return super.getSessions(keys);
+      }
+    }
+    const store = new ReadsRecorded();
+    const events = (...records: Record<string, unknown>[]): AuditEvent[] =>
+      records.map((r, index) => {
+        const n = normaliseRecord(r, { source: "test", index });
+        if (!n.ok) throw new Error(n.reason);
+        return n.event;
+      });
+    const resolver = new SessionResolver(store, agentMatchers(parseConfig({})));
+    const consoleCredentials = call(
+      "ListBuckets",
+      "2026-05-08T09:10:00Z",
+      withTemporaryKey(agentUser, "ASIACONSOLE000000001", "2026-05-08T09:00:00Z"),
+      { userAgent: "AWS Internal", extra: { sessionCredentialFromConsole: "true" } },
+    );
+    const consoleUserAgent = call(
+      "GetBucketAcl",
+      "2026-05-08T09:10:00Z",
+      withTemporaryKey(agentUser, "ASIACONSOLE000000001", "2026-05-08T09:00:00Z"),
+      { source: "s3.amazonaws.com", userAgent: "[S3Console/0.4, aws-internal/3 aws-sdk-java/1.12.488]" },
+    );
+    // An AWS service on the console user's behalf (invictus-ir trail: health.amazonaws.com, "AWS Internal").
+    const forService = call(
+      "DescribeEventAggregates",
+      "2026-05-08T09:10:00Z",
+      withTemporaryKey(
+        { ...agentUser, invokedBy: "AWS Internal" },
+        "ASIACONSOLE000000001",
+        "2026-05-08T09:00:00Z",
+      ),
+      { source: "health.amazonaws.com", userAgent: "AWS Internal", sourceIp: "AWS Internal" },
+    );
+    const noKey = call("ListBuckets", "2026-05-08T09:10:01Z", { ...agentUser, accessKeyId: "" });
+    const untouched = await resolver.resolveAll(
+      events(
+        call("ListBuckets", "2026-05-08T09:10:02Z", agentUser),
+        consoleCredentials,
+        consoleUserAgent,
+        forService,
+        noKey,
+      ),
+    );
+    expect(untouched).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(store.reads).toEqual([]);
+    const [temporary] = await resolver.resolveAll(events(gstCall("2026-05-08T09:10:03Z")));
+    expect(store.reads).toEqual([[agentUserArn]]);
+    expect(temporary?.missing).toBe(agentUserArn);
   });
 });
 

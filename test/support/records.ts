@@ -171,6 +171,75 @@ export function assumeRole(
   });
 }
 
+/** The root user, as its calls name it (aws-formats.md §1.3 `Root` shape). */
+export function rootUser(accessKeyId: string): Identity {
+  return {
+    type: "Root",
+    principalId: ACCOUNT,
+    arn: `arn:aws:iam::${ACCOUNT}:root`,
+    accountId: ACCOUNT,
+    accessKeyId,
+  };
+}
+
+/**
+ * An IAM user's (or root's) identity on calls made with temporary credentials: the user's own ARN,
+ * an ASIA key, session attributes and an empty sessionIssuer (as in the invictus-ir trail).
+ */
+export function withTemporaryKey(
+  caller: Identity,
+  accessKeyId: string,
+  creationDate: string,
+  mfaAuthenticated = "true",
+): Identity {
+  return {
+    ...caller,
+    accessKeyId,
+    sessionContext: {
+      sessionIssuer: {},
+      webIdFederationData: {},
+      attributes: { creationDate, mfaAuthenticated },
+    },
+  };
+}
+
+export interface GetSessionTokenOptions {
+  /** requestParameters.durationSeconds; absent: requestParameters is null and STS's default 43200 s applies. */
+  durationSeconds?: number;
+  serialNumber?: string;
+  userAgent?: string;
+  sourceIp?: string;
+  /** Omit responseElements.credentials.accessKeyId as some exports do. */
+  hideKey?: boolean;
+}
+
+/** A successful sts:GetSessionToken: credentials only, no assumed-role user. */
+export function getSessionToken(
+  time: string,
+  caller: Identity,
+  accessKeyId: string,
+  o: GetSessionTokenOptions = {},
+) {
+  let req: Record<string, unknown> | null = null;
+  if (o.durationSeconds !== undefined || o.serialNumber) {
+    req = {};
+    if (o.durationSeconds !== undefined) req.durationSeconds = o.durationSeconds;
+    if (o.serialNumber) req.serialNumber = o.serialNumber;
+  }
+  const credentials: Record<string, unknown> = {
+    sessionToken: `IQoJb3JpZ2luX2VjEXAMPLE${accessKeyId}`,
+    expiration: expirationAfter(time, o.durationSeconds ?? 43_200),
+  };
+  if (!o.hideKey) credentials.accessKeyId = accessKeyId;
+  return call("GetSessionToken", time, caller, {
+    source: "sts.amazonaws.com",
+    requestParameters: req,
+    responseElements: { credentials },
+    userAgent: o.userAgent,
+    sourceIp: o.sourceIp,
+  });
+}
+
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /** `May 8, 2026, 10:05:00 AM`: the human format STS writes into credentials.expiration. */
