@@ -51,8 +51,8 @@ export async function runFiles(
  * collector taking its core), the pipeline's pace varies with the alerts a file raises, and S3
  * reads wait on the network; a deep queue lets the worker run ahead while the pipeline is slow and
  * feeds the pipeline while the worker is (32 files against 8: the main thread's waits about a
- * quarter shorter in `npm run bench`). Bounded by the bytes read too, since a prepared file is held with its
- * bytes as read and its texts: trail files run from kilobytes to tens of megabytes.
+ * quarter shorter in `npm run bench`). Bounded by the bytes read too, since a prepared file is held
+ * with its bytes as read and its texts: trail files run from kilobytes to tens of megabytes.
  */
 export interface ReadAheadLimits {
   files: number;
@@ -76,8 +76,7 @@ interface Ahead {
 /** The files read ahead, and the bytes they hold or are taken to hold (ReadAheadLimits.bytes). */
 class AheadQueue {
   private readonly entries: Ahead[] = [];
-  private bytesRead = 0;
-  private unread = 0;
+  /** What a file still being read counts as: the largest read so far. */
   private largest: number;
 
   constructor(private readonly limits: ReadAheadLimits) {
@@ -94,35 +93,29 @@ class AheadQueue {
     };
     // A rejection is handled when this file's turn comes, not reported as unhandled meanwhile.
     entry.data.catch(() => {});
-    this.entries.push(entry);
-    this.unread++;
     const settled = (size: number) => {
-      if (!this.entries.includes(entry)) return; // its turn came first: already taken off
-      this.unread--;
       entry.size = size;
-      this.bytesRead += size;
       if (size > this.largest) this.largest = size;
     };
     read.then(
       (bytes) => settled(bytes.byteLength),
       () => settled(0),
     );
+    this.entries.push(entry);
   }
 
   /** Whether the first file must go through before another is read. */
   full(): boolean {
     const n = this.entries.length;
     if (n > this.limits.files) return true;
-    return n > 1 && this.bytesRead + this.unread * this.largest > this.limits.bytes;
+    if (n <= 1) return false;
+    let bytes = 0;
+    for (const entry of this.entries) bytes += entry.size ?? this.largest;
+    return bytes > this.limits.bytes;
   }
 
   shift(): Ahead | undefined {
-    const first = this.entries.shift();
-    if (first) {
-      if (first.size === undefined) this.unread--;
-      else this.bytesRead -= first.size;
-    }
-    return first;
+    return this.entries.shift();
   }
 }
 
