@@ -19,23 +19,32 @@ import type { SharedVerdict } from "./verdict.ts";
 
 const STS = awsEventSource("sts");
 
-export const ISSUING_APIS = new Set([
-  "AssumeRole",
-  "AssumeRoleWithSAML",
-  "AssumeRoleWithWebIdentity",
-  "GetFederationToken",
-  "GetSessionToken",
+/** How an issuing API's credentials are named and joined. */
+interface IssuingApi {
+  /** Credential lifetime when neither the expiration nor durationSeconds is recorded. */
+  defaultSeconds: number;
+  /**
+   * The credentials are the caller's own (GetSessionToken): recorded under the IAM user's or root's
+   * ARN, which names every credential the principal ever had, so only the issued key joins.
+   */
+  callersOwn: boolean;
+}
+
+const ISSUING_APIS = new Map<string, IssuingApi>([
+  ["AssumeRole", { defaultSeconds: 3600, callersOwn: false }],
+  ["AssumeRoleWithSAML", { defaultSeconds: 3600, callersOwn: false }],
+  ["AssumeRoleWithWebIdentity", { defaultSeconds: 3600, callersOwn: false }],
+  ["GetFederationToken", { defaultSeconds: 3600, callersOwn: false }],
+  ["GetSessionToken", { defaultSeconds: 43_200, callersOwn: true }],
 ]);
 
-/** Credential lifetime when neither the expiration nor durationSeconds is recorded (STS defaults). */
-const DEFAULT_DURATION_SECONDS: Readonly<Record<string, number>> = { GetSessionToken: 43_200 };
-
-/**
- * Issuances keyed by a principal that is not a session (GetSessionToken: the IAM user's or root's
- * ARN): the ARN names every credential the principal ever had, so only the issued key joins.
- */
 function joinsByKeyOnly(r: SessionRecord): boolean {
-  return r.api === "GetSessionToken";
+  return ISSUING_APIS.get(r.api)?.callersOwn === true;
+}
+
+/** Principals whose temporary credentials are their own (GetSessionToken), under their own ARN. */
+function hasOwnCredentials(type: string | undefined): boolean {
+  return type === "IAMUser" || type === "Root";
 }
 
 /** Clock skew tolerated between an issuance's times and the calls made with it. */
@@ -59,7 +68,7 @@ export function sessionKeyOf(event: AuditEvent): string | undefined {
   const p = event.principal;
   if (!p.arn) return undefined;
   if (p.type === "AssumedRole" || p.type === "FederatedUser") return p.arn;
-  if ((p.type === "IAMUser" || p.type === "Root") && p.accessKeyId?.startsWith("ASIA")) {
+  if (hasOwnCredentials(p.type) && p.accessKeyId?.startsWith("ASIA")) {
     // The console's credentials are issued at sign-in, never by a logged STS call: looking them up
     // would only park the call for an issuance that cannot arrive. Calls an AWS service makes on the
     // user's behalf (invokedBy: mostly the console's backend, "AWS Internal") are the service's
@@ -96,21 +105,19 @@ export function issuedTags(requestParameters: Record<string, unknown> | undefine
 
 /** The session a successful STS issuing call created, or undefined for anything else. */
 export function issuanceOf(event: AuditEvent, m: AgentMatchers): SessionRecord | undefined {
-  if (event.service !== STS || !ISSUING_APIS.has(event.action) || event.error) return undefined;
+  const api = ISSUING_APIS.get(event.action);
+  if (event.service !== STS || !api || event.error) return undefined;
   const req = asObject(event.raw.requestParameters);
   const resp = asObject(event.raw.responseElements);
   if (!resp) return undefined;
   const creds = asObject(resp.credentials);
-  const arn = issuedArn(event, req, resp);
+  const arn = issuedArn(event, api, req, resp);
   if (!arn) return undefined;
   const accessKeyId = usableKey(creds?.accessKeyId);
-  // Without its key a GetSessionToken issuance could never be joined (joinsByKeyOnly).
-  if (!accessKeyId && event.action === "GetSessionToken") return undefined;
+  // Without its key, an issuance that joins by key only could never be joined.
+  if (!accessKeyId && api.callersOwn) return undefined;
   const issuedAt = event.time.getTime();
-  const duration =
-    typeof req?.durationSeconds === "number"
-      ? req.durationSeconds
-      : (DEFAULT_DURATION_SECONDS[event.action] ?? 3600);
+  const duration = typeof req?.durationSeconds === "number" ? req.durationSeconds : api.defaultSeconds;
   const expiresAt = parseExpiration(creds?.expiration)?.getTime() ?? issuedAt + duration * 1000;
   const caller = event.principal;
   const record: SessionRecord = {
@@ -142,13 +149,14 @@ export function issuanceOf(event: AuditEvent, m: AgentMatchers): SessionRecord |
 
 function issuedArn(
   event: AuditEvent,
+  api: IssuingApi,
   req: Record<string, unknown> | undefined,
   resp: Record<string, unknown>,
 ): string | undefined {
-  if (event.action === "GetSessionToken") {
-    // The credentials are the caller's own: its calls with them name the user's (or root's) ARN.
+  if (api.callersOwn) {
+    // Its calls with the credentials name the user's (or root's) own ARN.
     const p = event.principal;
-    return (p.type === "IAMUser" || p.type === "Root") && p.arn?.startsWith("arn:") ? p.arn : undefined;
+    return hasOwnCredentials(p.type) && p.arn?.startsWith("arn:") ? p.arn : undefined;
   }
   const arn = asObject(resp.assumedRoleUser)?.arn ?? asObject(resp.federatedUser)?.arn;
   if (typeof arn === "string" && arn.startsWith("arn:")) return arn;
@@ -257,13 +265,18 @@ export class SessionResolver {
   async resolveAll(events: AuditEvent[]): Promise<(ChainResolution | undefined)[]> {
     // Positions, not a Map keyed by event: a Map gives every event object an identity hash.
     const out: (ChainResolution | undefined)[] = new Array(events.length).fill(undefined);
+    // Each event's session key, worked out once: resolve() is asked again in every round.
+    const keys: (string | undefined)[] = new Array(events.length);
     let pending: number[] = [];
-    for (let i = 0; i < events.length; i++) if (sessionKeyOf(events[i]) !== undefined) pending.push(i);
+    for (let i = 0; i < events.length; i++) {
+      keys[i] = sessionKeyOf(events[i]);
+      if (keys[i] !== undefined) pending.push(i);
+    }
     for (let round = 0; round <= MAX_CHAIN_DEPTH && pending.length; round++) {
       const toFetch = new Set<string>();
       const retry: number[] = [];
       for (const i of pending) {
-        const r = this.resolve(events[i]);
+        const r = this.resolve(events[i], keys[i] as string);
         if ("fetch" in r) {
           toFetch.add(r.fetch);
           retry.push(i);
@@ -297,8 +310,7 @@ export class SessionResolver {
   }
 
   /** Finds the event's own issuance in the cache; asks for a fetch when its key has not been looked up yet. */
-  private resolve(event: AuditEvent): ChainResolution | { fetch: string } {
-    const key = sessionKeyOf(event) as string;
+  private resolve(event: AuditEvent, key: string): ChainResolution | { fetch: string } {
     const known = this.cache.get(key);
     if (known === undefined) return { fetch: key };
     const session = matchIssuance(
