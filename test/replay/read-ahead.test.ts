@@ -70,16 +70,17 @@ describe("a replay with the read-ahead thread scanning its files", async () => {
 
 describe("runFiles reading ahead", () => {
   /** 20 one-record files; later ones are read faster, so their reads end before the earlier ones'. */
-  function inputs(bytesEach = 0) {
+  function inputs(bytesEach = 0, count = 20) {
     const reads = { now: 0, mostAtOnce: 0, started: 0 };
-    const sources = Array.from({ length: 20 }, (_, i) => `f${String(i).padStart(2, "0")}.json`);
+    const sources = Array.from({ length: count }, (_, i) => `f${String(i).padStart(2, "0")}.json`);
     const files: InputFile[] = sources.map((source, i) => ({
       source,
       read: async () => {
         reads.started++;
         reads.now++;
         reads.mostAtOnce = Math.max(reads.mostAtOnce, reads.now);
-        await new Promise((r) => setTimeout(r, (20 - i) * 2));
+        // Files past the twentieth are read at once (no timer), as from memory.
+        if (i < 20) await new Promise((r) => setTimeout(r, (20 - i) * 2));
         reads.now--;
         const record = {
           eventID: `e${i}`,
@@ -137,6 +138,15 @@ describe("runFiles reading ahead", () => {
     started = () => reads.started;
     const { ran } = await run(files, { files: 4, bytes: READ_AHEAD.bytes });
     expect(aheadOf(ran).slice(0, 10)).toEqual([4, 4, 4, 4, 4, 4, 4, 4, 4, 4]);
+  });
+
+  it("by default reads 8 files ahead until sizes are known, then up to READ_AHEAD.files of small ones", async () => {
+    const { files, reads } = inputs(0, 60);
+    started = () => reads.started;
+    const { ran } = await run(files);
+    const ahead = aheadOf(ran);
+    expect(ahead[0]).toBe(8);
+    expect(Math.max(...ahead.slice(1, 20))).toBe(READ_AHEAD.files);
     expect(READ_AHEAD.files).toBeGreaterThan(8);
   });
 
