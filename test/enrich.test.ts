@@ -446,6 +446,14 @@ describe("action.target", () => {
     const long = "x".repeat(5000);
     const target = factsOf(record("ssm.amazonaws.com", "DeleteParameter", { name: long }))["action.target"];
     expect(target).toBe(`ssm:${"x".repeat(200)}`);
+    // A batch's tables, each short, are cut the same way once joined: a request may name 100 of them.
+    const tables = Array.from({ length: 100 }, (_, i) => `orders-${String(i).padStart(2, "0")}`);
+    const batch = factsOf(
+      record("dynamodb.amazonaws.com", "BatchWriteItem", {
+        requestItems: Object.fromEntries(tables.map((t) => [t, [{ deleteRequest: { key: {} } }]])),
+      }),
+    )["action.target"];
+    expect(batch).toBe(`dynamodb:${tables.join(",").slice(0, 200)}`);
   });
 
   it("is absent when nothing names a target", () => {

@@ -7,6 +7,7 @@
  */
 import { awsEventSource } from "../event.ts";
 import { asArray, isObject, type Params, scalarNumber, scalarText } from "../json-values.ts";
+import { CallTable } from "./call-table.ts";
 
 export type DestructiveKind = "delete" | "terminate" | "purge" | "disable" | "expire";
 
@@ -20,18 +21,11 @@ interface Entry {
 const EXPIRY_DAYS = 7;
 const DAY_MS = 86_400_000;
 
-/** eventSource → eventName → entry; built once at module load. */
-const TABLE = new Map<string, Map<string, Entry>>();
+const TABLE = new CallTable<Entry>();
 
 /** Adds `names` of the service whose eventSource prefix is `prefix` (`s3` for s3.amazonaws.com). */
 function add(prefix: string, kind: DestructiveKind, names: string[], when?: Predicate): void {
-  const source = awsEventSource(prefix);
-  let byName = TABLE.get(source);
-  if (!byName) {
-    byName = new Map();
-    TABLE.set(source, byName);
-  }
-  for (const name of names) byName.set(name, when ? { kind, when } : { kind });
+  TABLE.add(prefix, Object.fromEntries(names.map((name) => [name, when ? { kind, when } : { kind }])));
 }
 
 // S3: objects and buckets, lifecycle expiry, versioning suspension (removes the undo for deletes)
@@ -218,7 +212,7 @@ export function destructiveKind(
   params: unknown,
   eventTime: Date,
 ): DestructiveKind | undefined {
-  const entry = TABLE.get(service)?.get(action);
+  const entry = TABLE.get(service, action);
   if (!entry) return undefined;
   if (!entry.when) return entry.kind;
   return isObject(params) && entry.when(params, eventTime) ? entry.kind : undefined;
@@ -226,11 +220,7 @@ export function destructiveKind(
 
 /** The eventSource/eventName pairs in the table (for documentation and tests). */
 export function destructiveActions(): Array<{ service: string; action: string; kind: DestructiveKind }> {
-  const out: Array<{ service: string; action: string; kind: DestructiveKind }> = [];
-  for (const [service, byName] of TABLE) {
-    for (const [action, entry] of byName) out.push({ service, action, kind: entry.kind });
-  }
-  return out;
+  return TABLE.calls().map(({ service, action, entry }) => ({ service, action, kind: entry.kind }));
 }
 
 /**

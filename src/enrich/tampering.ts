@@ -4,42 +4,27 @@
  * IAM Access Analyzer) turned off. Judged from the request alone: the state before the call is not in
  * the record, so "reduced" means "the log no longer records everything it can".
  */
-import { awsEventSource } from "../event.ts";
 import { isObject, type Params, scalarText } from "../json-values.ts";
+import { CallTable } from "./call-table.ts";
 
 /** Whether a call, by its requestParameters, turns a log or a security service off. */
 type Predicate = (p: Params) => boolean;
 const always: Predicate = () => true;
 
-/** Calls by eventSource and eventName, each with a predicate on its requestParameters. */
-class CallTable {
-  private readonly bySource = new Map<string, Map<string, Predicate>>();
+/** Whether `table` holds the call and its requestParameters (`params`) satisfy its predicate. */
+function holds(table: CallTable<Predicate>, service: string, action: string, params: unknown): boolean {
+  const predicate = table.get(service, action);
+  if (!predicate) return false;
+  return predicate === always || (isObject(params) && predicate(params));
+}
 
-  /** Adds the calls of the service whose eventSource prefix is `prefix`; returns that eventSource. */
-  add(prefix: string, actions: Record<string, Predicate>): string {
-    const source = awsEventSource(prefix);
-    this.bySource.set(source, new Map(Object.entries(actions)));
-    return source;
-  }
-
-  /** Whether the table holds the call and its requestParameters (`params`) satisfy its predicate. */
-  holds(service: string, action: string, params: unknown): boolean {
-    const predicate = this.bySource.get(service)?.get(action);
-    if (!predicate) return false;
-    return predicate === always || (isObject(params) && predicate(params));
-  }
-
-  /** Every eventSource/eventName pair in the table. */
-  calls(): Array<{ service: string; action: string }> {
-    const out: Array<{ service: string; action: string }> = [];
-    for (const [service, actions] of this.bySource)
-      for (const action of actions.keys()) out.push({ service, action });
-    return out;
-  }
+/** Every eventSource/eventName pair in `table`. */
+function callsOf(table: CallTable<Predicate>): Array<{ service: string; action: string }> {
+  return table.calls().map(({ service, action }) => ({ service, action }));
 }
 
 /** The calls that reduce what an audit log records. */
-const LOG_REDUCTIONS = new CallTable();
+const LOG_REDUCTIONS = new CallTable<Predicate>();
 
 LOG_REDUCTIONS.add("cloudtrail", {
   StopLogging: always,
@@ -61,12 +46,12 @@ LOG_REDUCTIONS.add("s3", { PutBucketLogging: bucketLoggingOff });
 
 /** Whether a call reduces what an audit log records (see rules/README.md, `logging.reduced`). */
 export function loggingReduced(service: string, action: string, params: unknown): boolean {
-  return LOG_REDUCTIONS.holds(service, action, params);
+  return holds(LOG_REDUCTIONS, service, action, params);
 }
 
 /** Every eventSource/eventName pair logging.reduced can be true for (for rules and tests). */
 export function loggingReductionActions(): Array<{ service: string; action: string }> {
-  return LOG_REDUCTIONS.calls();
+  return callsOf(LOG_REDUCTIONS);
 }
 
 /**
@@ -137,7 +122,7 @@ function updateTrailReduces(p: Params): boolean {
 }
 
 /** The calls that turn a security service off or blind it. */
-const SECURITY = new CallTable();
+const SECURITY = new CallTable<Predicate>();
 /** eventSource → the security service's short name, for titles. */
 const SECURITY_NAMES = new Map<string, string>();
 
@@ -192,10 +177,10 @@ export function securityServiceDisabled(
   action: string,
   params: unknown,
 ): string | undefined {
-  return SECURITY.holds(service, action, params) ? SECURITY_NAMES.get(service) : undefined;
+  return holds(SECURITY, service, action, params) ? SECURITY_NAMES.get(service) : undefined;
 }
 
 /** Every eventSource/eventName pair that can disable a security service (for rules and tests). */
 export function securityDisableActions(): Array<{ service: string; action: string }> {
-  return SECURITY.calls();
+  return callsOf(SECURITY);
 }
