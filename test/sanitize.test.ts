@@ -405,6 +405,28 @@ describe("secrets under user-chosen names and in free text", () => {
     expect(redactRecord({ requestParameters: { environment } }).requestParameters).toEqual({ environment });
   });
 
+  it("judges the names of each kind of variable map by isSecretName", () => {
+    // Names isSecretKey does not know: only reading the map as variables hides their values.
+    const red = redactRecord({
+      requestParameters: {
+        // Amplify CreateApp / CreateBranch.
+        environmentVariables: { GITHUB_TOKEN: "amplify-token", STAGE: "prod" },
+        // Glue CreateJob.
+        defaultArguments: { "--api-token": "glue-token", "--job-language": "python" },
+        // SageMaker CreateModel's container.
+        environment: { DB_PASS: "sagemaker-pass", MODEL: "llama" },
+        // Lambda CreateFunction.
+        function: { environment: { variables: { SESSION_COOKIE: "lambda-cookie", REGION: "eu-west-1" } } },
+      },
+    });
+    expect(red.requestParameters).toEqual({
+      environmentVariables: { GITHUB_TOKEN: REDACTED, STAGE: "prod" },
+      defaultArguments: { "--api-token": REDACTED, "--job-language": "python" },
+      environment: { DB_PASS: REDACTED, MODEL: "llama" },
+      function: { environment: { variables: { SESSION_COOKIE: REDACTED, REGION: "eu-west-1" } } },
+    });
+  });
+
   it("does not judge CloudTrail's own field names as user-chosen ones", () => {
     const red = redactRecord({
       requestParameters: { name: "report-bucket", value: "kept", nextToken: "page-2" },

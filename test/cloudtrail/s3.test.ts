@@ -129,6 +129,16 @@ describe("listS3Objects", () => {
     expect(await list(`s3://${bucket}/nothing-here/`)).toEqual([]);
   });
 
+  it("skips the other services' logs a shared log bucket keeps under AWSLogs/", async () => {
+    const logs = [1, 2].map(logKey);
+    const otherServices = [
+      "AWSLogs/111122223333/Config/us-east-1/2026/1/5/ConfigHistory/111122223333_Config_us-east-1_ConfigHistory_x.json.gz",
+      "AWSLogs/111122223333/vpcflowlogs/us-east-1/2026/01/05/111122223333_vpcflowlogs_us-east-1_fl-0a1b_20260105T0210Z_ab12.log.gz",
+    ];
+    for (const key of [...logs, ...otherServices]) await put(key, "{}");
+    expect(await list(`s3://${bucket}/AWSLogs/111122223333/`)).toEqual(logs);
+  });
+
   it("fails with the URL when the bucket does not exist", async () => {
     await expect(list("s3://no-such-bucket-agenttrail-test/")).rejects.toThrow(
       /s3:\/\/no-such-bucket-agenttrail-test\/: not listable: NoSuchBucket/,
