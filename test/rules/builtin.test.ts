@@ -87,6 +87,34 @@ describe("built-in rules", () => {
   });
 });
 
+describe("rules/fixtures/README.md", () => {
+  it("gives every fixture's provenance, and those it calls real are invictus-ir records, unchanged", () => {
+    const fixturesDir = join(RULES_DIR, "fixtures");
+    const readme = readFileSync(join(fixturesDir, "README.md"), "utf8");
+    // "| <rule> | match | `<file>` | <provenance>: <what it is> |" → "<rule>/match/<file>" → provenance
+    const provenance = new Map<string, string>();
+    for (const [, rule, kind, file, from] of readme.matchAll(
+      /^\| ([a-z0-9-]+) \| (match|nomatch) \| `([^`]+)` \| ([^|:]+):/gm,
+    ))
+      provenance.set(`${rule}/${kind}/${file}`, from);
+    const onDisk = readdirSync(fixturesDir, { recursive: true, encoding: "utf8" })
+      .filter((path) => path.endsWith(".json"))
+      .map((path) => path.split(/[\\/]/).join("/"));
+    expect([...provenance.keys()].sort()).toEqual(onDisk.sort());
+
+    const corpus = new Map<string, unknown>();
+    for (const file of readdirSync(INVICTUS_DIR).filter((f) => f.endsWith(".json")))
+      for (const r of JSON.parse(readFileSync(join(INVICTUS_DIR, file), "utf8")).Records)
+        corpus.set(r.eventID, r);
+    const real = [...provenance].filter(([, from]) => from === "real").map(([path]) => path);
+    expect(real.length).toBeGreaterThan(0);
+    for (const path of real) {
+      const records = JSON.parse(readFileSync(join(fixturesDir, path), "utf8")) as { eventID: string }[];
+      for (const r of records) expect(r, `${path} ${r.eventID}`).toEqual(corpus.get(r.eventID));
+    }
+  });
+});
+
 describe("built-in rules on the invictus-ir attack simulation (real trail files, no AI involved)", () => {
   it("raise cloudtrail-tampering for the successful DeleteTrail, log-reducing PutEventSelectors and DeleteFlowLogs, and no AI rule", async () => {
     const config = defaultConfig;

@@ -345,6 +345,17 @@ export function storeContract(
           { minute: 7, count: 1, values: ["new"] },
         ]);
       });
+
+      it("keeps the id of the batch that restarted an expired bucket: its retry adds nothing", async () => {
+        await store.addToWindows([{ key: "w", minute: 7, count: 4 }], 60, "batch-10");
+        move(60);
+        const restart = [{ key: "w", minute: 7, count: 1, values: ["new"] }];
+        await store.addToWindows(restart, 60, "batch-11");
+        await store.addToWindows(restart, 60, "batch-11");
+        expect((await store.readWindows(["w"], 0, 10)).get("w")).toEqual([
+          { minute: 7, count: 1, values: ["new"] },
+        ]);
+      });
     });
   });
 }
