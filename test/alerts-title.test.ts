@@ -108,6 +108,38 @@ describe("alertTitle", () => {
     );
   });
 
+  it("puts the article a noun is spoken with, and gives uncountable nouns no plural", () => {
+    const inRegion = (action: string, n: number) =>
+      title(
+        {},
+        Array.from({ length: n }, () => ({
+          action,
+          service: "ec2.amazonaws.com",
+          facts: { "action.target": "ec2:us-east-1" },
+        })),
+      );
+    expect(inRegion("TerminateInstances", 1)).toBe(
+      "AI agent (via aws-mcp) terminated an instance in us-east-1 as dev-alice",
+    );
+    expect(inRegion("DeleteFlowLogs", 1)).toBe("AI agent (via aws-mcp) deleted a flow log in us-east-1 as dev-alice");
+    expect(inRegion("CreateEgressOnlyInternetGateway", 1)).toBe(
+      "AI agent (via aws-mcp) created an egress only internet gateway in us-east-1 as dev-alice",
+    );
+    // The SSM agent's heartbeat: "15 instance informations" was the old reading.
+    expect(inRegion("UpdateInstanceInformation", 15)).toBe(
+      "AI agent (via aws-mcp) updated instance information 15 times in us-east-1 as dev-alice",
+    );
+    expect(inRegion("UpdateInstanceInformation", 1)).toBe(
+      "AI agent (via aws-mcp) updated instance information in us-east-1 as dev-alice",
+    );
+    // Acronyms are spelled out: "an SAML provider", "a DB instance"; "user" starts with a "yoo".
+    const untargeted = (action: string) =>
+      title({}, [{ action, service: "iam.amazonaws.com", facts: { "action.target": undefined } }]);
+    expect(untargeted("CreateSAMLProvider")).toBe("AI agent (via aws-mcp) created an SAML provider as dev-alice");
+    expect(untargeted("DeleteDBInstance")).toBe("AI agent (via aws-mcp) deleted a DB instance as dev-alice");
+    expect(untargeted("CreateUser")).toBe("AI agent (via aws-mcp) created a user as dev-alice");
+  });
+
   it("reads failed calls as attempts, with the error", () => {
     expect(
       title({}, [

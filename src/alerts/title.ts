@@ -134,6 +134,28 @@ function plural(word: string, n: number): string {
   return `${word}s`;
 }
 
+/** Nouns that take no plural: "updated instance information 15 times", not "15 instance informations". */
+const UNCOUNTABLE = /(^|\s)(information|data|metadata)$/;
+
+/** The indefinite article as the noun is spoken: "an instance", "an IAM role", "a user", "an S3 bucket". */
+function article(noun: string): string {
+  const first = noun.split(" ")[0];
+  // Acronyms are spelled out: letters whose names begin with a vowel sound.
+  if (/^[A-Z0-9]{2,}$/.test(first)) return /^[AEFHILMNORSX8]/.test(first) ? "an" : "a";
+  return /^[aeiou]/.test(first) && !/^(us|uni|eu|one)/.test(first) ? "an" : "a";
+}
+
+/** `count` of `noun`: "a flow log", "an instance", "3 instances", "instance information 15 times". */
+function counted(noun: string, count: number): string {
+  if (UNCOUNTABLE.test(noun)) return count === 1 ? noun : `${noun} ${count} times`;
+  return count === 1 ? `${article(noun)} ${noun}` : `${count} ${plural(noun, count)}`;
+}
+
+/** `count` of `noun` as a number, for things counted inside a container: "1 object", "3 objects". */
+function numbered(noun: string, count: number): string {
+  return UNCOUNTABLE.test(noun) ? counted(noun, count) : `${count} ${plural(noun, count)}`;
+}
+
 function readableWord(word: string): string {
   if (ACRONYMS.has(word.toLowerCase())) return word.toUpperCase();
   return /^[A-Z0-9]{2,}$/.test(word) ? word : word.toLowerCase();
@@ -332,12 +354,12 @@ export function callsPhrase(events: AuditEvent[], count: number, attempt: boolea
     const parts = cachedActionParts(action);
     if (parts) {
       const verb = tried(parts.verb, parts.infinitive);
-      if (regional) return `${verb} ${count === 1 ? "a" : count} ${plural(parts.noun, count)} in ${where}`;
+      if (regional) return `${verb} ${counted(parts.noun, count)} in ${where}`;
       if (parts.contained) {
-        const what = `${verb} ${count} ${plural(parts.noun, count)}`;
+        const what = `${verb} ${numbered(parts.noun, count)}`;
         return where ? `${what} in ${where}` : what;
       }
-      if (!where) return `${verb} ${count === 1 ? "a" : count} ${plural(parts.noun, count)}`;
+      if (!where) return `${verb} ${counted(parts.noun, count)}`;
       const itself = namesItself(events[0], parts.noun, names[0]);
       if (count === 1 && names.length === 1) {
         return itself
@@ -345,8 +367,8 @@ export function callsPhrase(events: AuditEvent[], count: number, attempt: boolea
           : `${verb} ${parts.noun} ${parts.preposition} ${where}`;
       }
       return itself
-        ? `${verb} ${count} ${plural(parts.noun, count)} (${where})`
-        : `${verb} ${count} ${plural(parts.noun, count)} ${parts.preposition} ${where}`;
+        ? `${verb} ${numbered(parts.noun, count)} (${where})`
+        : `${verb} ${numbered(parts.noun, count)} ${parts.preposition} ${where}`;
     }
     const call = `${tried("called", "call")} ${cleanText(action, MAX_NAME)}${count > 1 ? ` ${count} times` : ""}`;
     return where ? `${call} ${regional ? "in" : "on"} ${where}` : call;
