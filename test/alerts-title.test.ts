@@ -121,7 +121,9 @@ describe("alertTitle", () => {
     expect(inRegion("TerminateInstances", 1)).toBe(
       "AI agent (via aws-mcp) terminated an instance in us-east-1 as dev-alice",
     );
-    expect(inRegion("DeleteFlowLogs", 1)).toBe("AI agent (via aws-mcp) deleted a flow log in us-east-1 as dev-alice");
+    expect(inRegion("DeleteFlowLogs", 1)).toBe(
+      "AI agent (via aws-mcp) deleted a flow log in us-east-1 as dev-alice",
+    );
     expect(inRegion("CreateEgressOnlyInternetGateway", 1)).toBe(
       "AI agent (via aws-mcp) created an egress only internet gateway in us-east-1 as dev-alice",
     );
@@ -135,7 +137,9 @@ describe("alertTitle", () => {
     // Acronyms are spelled out: "an SAML provider", "a DB instance"; "user" starts with a "yoo".
     const untargeted = (action: string) =>
       title({}, [{ action, service: "iam.amazonaws.com", facts: { "action.target": undefined } }]);
-    expect(untargeted("CreateSAMLProvider")).toBe("AI agent (via aws-mcp) created an SAML provider as dev-alice");
+    expect(untargeted("CreateSAMLProvider")).toBe(
+      "AI agent (via aws-mcp) created an SAML provider as dev-alice",
+    );
     expect(untargeted("DeleteDBInstance")).toBe("AI agent (via aws-mcp) deleted a DB instance as dev-alice");
     expect(untargeted("CreateUser")).toBe("AI agent (via aws-mcp) created a user as dev-alice");
   });
