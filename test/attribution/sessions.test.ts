@@ -569,6 +569,23 @@ describe("GetSessionToken credentials", () => {
     expect((await store.getSessions([agentUserArn])).get(agentUserArn) ?? []).toEqual([]);
   });
 
+  it("counts a call waiting for its GetSessionToken among the unresolved, as a role session's is", async () => {
+    const waitsForGst = gstCall("2026-05-08T09:20:00Z");
+    const waitsForAssumeRole = agentCall("2026-05-08T09:21:00Z");
+    const waitsForFederationToken = call(
+      "ListBuckets",
+      "2026-05-08T09:22:00Z",
+      federatedUser(alice, "agent", "ASIAFEDAGENT00000001", "2026-05-08T09:05:00Z"),
+      { source: "s3.amazonaws.com" },
+    );
+    const calls = { source: "calls", records: [waitsForGst, waitsForAssumeRole, waitsForFederationToken] };
+    const unresolved = await replayBatches([calls]);
+    expect(unresolved.results[0].stats.parked).toBe(3);
+    expect(unresolved.summary.records.unresolvedSessions).toBe(3);
+    const resolved = await replayBatches([calls, { source: "sts", records: [agentGst] }]);
+    expect(resolved.summary.records.unresolvedSessions).toBe(2);
+  });
+
   it("carries it through a role assumed with the GetSessionToken credentials", async () => {
     const assumed = assumeRole(
       "2026-05-08T09:07:00Z",
