@@ -73,6 +73,9 @@ export function awsEventSource(prefix: string): string {
   return `${prefix}.amazonaws.com`;
 }
 
+/** DynamoDB's eventSource: enrichment reads its batch and transaction writes (destructive, target). */
+export const DYNAMODB_EVENT_SOURCE = awsEventSource("dynamodb");
+
 /**
  * An event's identity: eventID scoped by the receiving account (aws-formats.md §4.6). The dedup key of
  * replay and Lambda, and what names the events a batch fed to correlation windows.

@@ -63,6 +63,7 @@ export interface RunSummary {
     skipped: number;
     events: number;
     reattributed: number;
+    /** Events still waiting for the STS call that issued their credentials: not in the input (yet). */
     unresolvedSessions: number;
   };
   byKind: Record<ActorKind, number>;
@@ -276,7 +277,8 @@ export class RunCollector implements Sink {
         skipped: this.totals.skipped,
         events: tally.events,
         reattributed: this.totals.reattributed,
-        unresolvedSessions: tally.unresolved,
+        // Whatever credentials they used: a role or federated session, an IAM user's temporary key.
+        unresolvedSessions: this.held.size,
       },
       byKind: { ...tally.byKind },
       aiPrincipals: tally.aiPrincipals(),
@@ -434,25 +436,16 @@ class SummaryText {
   }
 }
 
-function hasSignal(evidence: readonly Evidence[], signal: string): boolean {
-  for (const ev of evidence) if (ev.signal === signal) return true;
-  return false;
-}
-
 /** The summary's counts, added one event at a time in any order. */
 class SummaryTally {
   byKind: Record<ActorKind, number> = { ai: 0, human: 0, service: 0, unknown: 0 };
   first = Number.POSITIVE_INFINITY;
   last = Number.NEGATIVE_INFINITY;
   events = 0;
-  unresolved = 0;
   /** AI principals by cleaned account#principal (distinct raw values may clean alike, and then merge). */
   private ai = new Map<string, AiPrincipalAcc>();
   /** The same accumulators by raw account, then raw principal: cleaning once per distinct pair. */
   private aiByRaw = new Map<string, Map<string, AiPrincipalAcc>>();
-  /** The last verdict looked at: verdicts are shared per session, and a session's calls come together. */
-  private lastActor: Actor | undefined;
-  private lastActorWaits = false;
 
   constructor(private readonly text: SummaryText) {}
 
@@ -464,15 +457,6 @@ class SummaryTally {
     if (t < this.first) this.first = t;
     if (t > this.last) this.last = t;
     if (actor.kind === "ai") this.addAi(e, seq);
-    else if (this.waitsForIssuance(actor)) this.unresolved++;
-  }
-
-  private waitsForIssuance(actor: Actor): boolean {
-    if (actor !== this.lastActor) {
-      this.lastActor = actor;
-      this.lastActorWaits = hasSignal(actor.evidence, "sessionIssuanceNotSeen");
-    }
-    return this.lastActorWaits;
   }
 
   private addAi(e: CountedEvent, seq: number): void {
@@ -543,7 +527,6 @@ class SummaryTally {
     out.first = this.first;
     out.last = this.last;
     out.events = this.events;
-    out.unresolved = this.unresolved;
     const copies = new Map<AiPrincipalAcc, AiPrincipalAcc>();
     for (const [key, p] of this.ai) {
       const c: AiPrincipalAcc = {
@@ -744,7 +727,7 @@ export function renderSummary(s: RunSummary, alerts: Alert[], source: SummarySou
   );
   if (r.unresolvedSessions) {
     out.push(
-      `  ${r.unresolvedSessions} call(s) used role sessions whose issuing STS call was not in the input`,
+      `  ${r.unresolvedSessions} call(s) used temporary credentials whose issuing STS call was not in the input`,
     );
   }
   if (s.aiPrincipals.length) {

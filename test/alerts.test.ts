@@ -544,6 +544,12 @@ describe("renderAlertText / alertMessageAttributes", () => {
     expect(attack?.slice("ATT&CK: ".length).split(", ")).toEqual(
       many.slice(0, 20).map((t) => t.slice("attack.".length).toUpperCase()),
     );
+    // ...each cleaned and capped as that attribute carries it.
+    const hostileLine = renderAlertText({
+      ...plain,
+      tags: [`attack.t1562\r\nFAKE\u001b[2J${"x".repeat(200)}`],
+    });
+    expect(hostileLine).toContain(`\nATT&CK: t1562 FAKE${"x".repeat(82)}…\n`);
   });
 
   it("lists a numbered runbook one step per line", async () => {

@@ -89,12 +89,15 @@ export function renderAlertText(alert: Alert): string {
   return out.join("\n");
 }
 
-/** `attack.defense-evasion`, `attack.t1562.008` → "defense-evasion, T1562.008"; other tags are left to the JSON. */
+/**
+ * `attack.defense-evasion`, `attack.t1562.008` → "defense-evasion, T1562.008"; other tags are left to
+ * the JSON. The tags are cleaned already (cleanedTags).
+ */
 function attackTags(tags: readonly string[]): string {
   return tags
     .filter((t) => /^attack\./i.test(t))
     .map((t) => {
-      const name = cleanText(t.slice("attack.".length), 80);
+      const name = t.slice("attack.".length);
       return /^t\d{4}(\.\d{3})?$/i.test(name) ? name.toUpperCase() : name;
     })
     .join(", ");

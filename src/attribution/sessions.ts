@@ -34,7 +34,7 @@ const ISSUING_APIS = new Map<string, IssuingApi>([
   ["AssumeRole", { defaultSeconds: 3600, callersOwn: false }],
   ["AssumeRoleWithSAML", { defaultSeconds: 3600, callersOwn: false }],
   ["AssumeRoleWithWebIdentity", { defaultSeconds: 3600, callersOwn: false }],
-  ["GetFederationToken", { defaultSeconds: 3600, callersOwn: false }],
+  ["GetFederationToken", { defaultSeconds: 43_200, callersOwn: false }],
   ["GetSessionToken", { defaultSeconds: 43_200, callersOwn: true }],
 ]);
 

@@ -39,10 +39,11 @@ export async function lookupCommand(args: string[]): Promise<number> {
       throw new UsageError(`--attribute must be ${(err as Error).message.replace(/^expected /, "")}`);
     }
   }
-  const setup = await setupRun(values, { command: "lookup", unit: "page" });
-  const client = new CloudTrailClient(values.region ? { region: values.region } : {});
   const maxPages =
     values["max-pages"] === undefined ? undefined : positiveInteger(values["max-pages"], "--max-pages");
+  // After every usage check: a usage mistake is said before a configuration error.
+  const setup = await setupRun(values, { command: "lookup", unit: "page" });
+  const client = new CloudTrailClient(values.region ? { region: values.region } : {});
   // Pages are not files: the lookup has a progress line of its own.
   const onProgress = lookupProgressLine();
   // A page that cannot be read ends the lookup: reported like an unreadable file, the pages read stand.

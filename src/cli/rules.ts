@@ -11,6 +11,10 @@ import { parseOrUsage, UsageError } from "./options.ts";
 
 export async function rulesCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
+  // Every mistake in what was asked for is said before the configuration is read: fixing a config
+  // error first would only lead to the usage error.
+  if (sub !== "test" && sub !== "lint")
+    throw new UsageError(`rules needs test or lint, not ${sub ?? "nothing"}`);
   const { values, positionals } = parseOrUsage(() =>
     parseArgs({
       args: rest,
@@ -18,34 +22,31 @@ export async function rulesCommand(args: string[]): Promise<number> {
       allowPositionals: true,
     }),
   );
+  const builtin = !values["no-builtin-rules"];
+  if (sub === "lint" && !builtin && positionals.length === 0)
+    throw new UsageError("rules lint --no-builtin-rules needs a rule directory to lint");
+  if (sub === "test" && !builtin)
+    throw new UsageError(
+      "rules test takes no --no-builtin-rules: it tests the directories given (the built-in pack when none is)",
+    );
   // The rules as a run with this configuration has them (the defaults without --config).
   const config = await readConfigFile(values.config);
   if (sub === "lint") {
     // The rules a run with `--rules DIR...` loads: duplicate ids across the sets, and the config's
     // tuning (disabled ids, exceptions), are checked against what will run.
-    const builtin = !values["no-builtin-rules"];
-    if (!builtin && positionals.length === 0)
-      throw new UsageError("rules lint --no-builtin-rules needs a rule directory to lint");
     const paths = runRulePaths({ builtin, extraDirs: positionals });
     const report = await lintRules(paths, { tuning: config.rules });
     process.stdout.write(`${formatLintReport(report)}\n`);
     return report.ok ? 0 : 1;
   }
-  if (sub === "test") {
-    if (values["no-builtin-rules"])
-      throw new UsageError(
-        "rules test takes no --no-builtin-rules: it tests the directories given (the built-in pack when none is)",
-      );
-    let ok = true;
-    // Each directory on its own; none given: the built-in pack, checked as a run checks it.
-    const dirs = positionals.length ? positionals : runRulePaths({ builtin: true, extraDirs: [] });
-    const scenarios = scenarioRunner(config);
-    for (const dir of dirs) {
-      const report = await runRuleFixtures(dir, scenarios, { tuning: config.rules });
-      process.stdout.write(`${formatFixtureReport(report)}\n`);
-      ok &&= report.ok;
-    }
-    return ok ? 0 : 1;
+  let ok = true;
+  // Each directory on its own; none given: the built-in pack, checked as a run checks it.
+  const dirs = positionals.length ? positionals : runRulePaths({ builtin: true, extraDirs: [] });
+  const scenarios = scenarioRunner(config);
+  for (const dir of dirs) {
+    const report = await runRuleFixtures(dir, scenarios, { tuning: config.rules });
+    process.stdout.write(`${formatFixtureReport(report)}\n`);
+    ok &&= report.ok;
   }
-  throw new UsageError(`rules needs test or lint, not ${sub ?? "nothing"}`);
+  return ok ? 0 : 1;
 }

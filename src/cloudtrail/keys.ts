@@ -2,7 +2,7 @@
 const SKIPPED_SEGMENT = /(^|[/\\])CloudTrail-(Digest|Insight)([/\\]|$)/;
 
 /** `…/CloudTrail-Digest/…` and `…/CloudTrail-Insight/…`, in S3 keys and local paths alike. */
-export function isDigestOrInsightPath(path: string): boolean {
+function isDigestOrInsightPath(path: string): boolean {
   return SKIPPED_SEGMENT.test(path);
 }
 

@@ -169,10 +169,13 @@ type MessageContents =
   | { kind: "record"; record: QueuedRecord }
   | { kind: "ignored"; reason: string };
 
-/** The trail files a notification names (`what`), or that it names none. */
+/**
+ * The trail files a notification names (`what`), or that it names none. Duplicates are dropped where
+ * the files leave this module (triggerOf, parseSqs): an SNS event's messages are merged first.
+ */
 function namedObjects(objects: S3ObjectRef[], what: string): MessageContents {
   if (objects.length === 0) return { kind: "ignored", reason: `${what} names no CloudTrail log file` };
-  return { kind: "objects", objects: dedupe(objects) };
+  return { kind: "objects", objects };
 }
 
 /**
@@ -246,6 +249,7 @@ function parseSqs(event: z.infer<typeof sqsEvent>): Trigger {
     }
     if (contents.kind === "ignored")
       return { messageId, kind: "ignored", reason: `${what}: ${contents.reason}` };
+    if (contents.kind === "objects") return { messageId, kind: "objects", objects: dedupe(contents.objects) };
     return { messageId, ...contents };
   });
   return { kind: "sqs", messages };
@@ -304,8 +308,7 @@ function contentsOfSnsEvent(event: z.infer<typeof snsLambdaEvent>): MessageConte
   const contents = event.Records.map(({ Sns }) => contentsOfSnsMessage(Sns.Message, Sns.MessageId, 1));
   const objects = contents.flatMap((c) => (c.kind === "objects" ? c.objects : []));
   const records = contents.filter((c) => c.kind === "record");
-  if (records.length === 0)
-    return objects.length > 0 ? { kind: "objects", objects: dedupe(objects) } : contents[0];
+  if (records.length === 0) return objects.length > 0 ? { kind: "objects", objects } : contents[0];
   // Lambda hands an SNS subscription one message per invocation; an event is one batch, as directly.
   if (records.length > 1 || objects.length > 0) {
     throw new Error(
@@ -329,7 +332,7 @@ function triggerOf(read: () => MessageContents): Trigger {
   }
   switch (contents.kind) {
     case "objects":
-      return { kind: "s3-objects", objects: contents.objects };
+      return { kind: "s3-objects", objects: dedupe(contents.objects) };
     case "record":
       return {
         kind: "cloudtrail-records",

@@ -5,7 +5,7 @@
  * Some calls are destructive only with certain parameters (a lifecycle rule that expires objects within
  * days, versioning suspended, deletion protection turned off); those carry a predicate.
  */
-import { awsEventSource } from "../event.ts";
+import { DYNAMODB_EVENT_SOURCE } from "../event.ts";
 import { asArray, isObject, type Params, scalarNumber, scalarText } from "../json-values.ts";
 import { CallTable } from "./call-table.ts";
 
@@ -42,7 +42,6 @@ const DYNAMODB_BATCH_WRITES = ["BatchWriteItem", "TransactWriteItems"];
 const DYNAMODB_PARTIQL = ["ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"];
 add("dynamodb", "delete", DYNAMODB_BATCH_WRITES, writesDelete);
 add("dynamodb", "delete", DYNAMODB_PARTIQL, partiqlDeletes);
-const DYNAMODB = awsEventSource("dynamodb");
 const DYNAMODB_ITEM_WRITES: ReadonlySet<string> = new Set([...DYNAMODB_BATCH_WRITES, ...DYNAMODB_PARTIQL]);
 /**
  * Whether the call is a DynamoDB batch, transaction or PartiQL write, which deletes items only among
@@ -50,7 +49,7 @@ const DYNAMODB_ITEM_WRITES: ReadonlySet<string> = new Set([...DYNAMODB_BATCH_WRI
  * ExecuteStatement) are not.
  */
 export function isDynamoDbItemWrite(service: string, action: string): boolean {
-  return service === DYNAMODB && DYNAMODB_ITEM_WRITES.has(action);
+  return service === DYNAMODB_EVENT_SOURCE && DYNAMODB_ITEM_WRITES.has(action);
 }
 add("dynamodb", "disable", ["UpdateContinuousBackups"], (p) => pitrDisabled(p));
 add("dynamodb", "disable", ["UpdateTable"], (p) => p.deletionProtectionEnabled === false);

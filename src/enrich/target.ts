@@ -5,7 +5,7 @@
  * EC2 resources, whose ids are random and numerous, by region.
  * Format: `<service prefix>:<name>`, e.g. `s3:prod-reports`, `dynamodb:orders`, `ec2:us-east-1`.
  */
-import { awsEventSource } from "../event.ts";
+import { awsEventSource, DYNAMODB_EVENT_SOURCE } from "../event.ts";
 import { asArray, isObject } from "../json-values.ts";
 
 /** requestParameters keys that name the target group, most specific container first. */
@@ -71,8 +71,6 @@ const NAME_KEYS = [
 /** Parameter name → rank in NAME_KEYS: records have few parameters, so scanning theirs is cheaper. */
 const NAME_RANK = new Map<string, number>(NAME_KEYS.map((k, i) => [k, i]));
 
-const DYNAMODB = awsEventSource("dynamodb");
-
 /** Services whose resources are grouped per region rather than by name. */
 const REGIONAL_GROUPS = new Set([awsEventSource("ec2")]);
 
@@ -110,7 +108,7 @@ export function actionTarget(input: TargetInput): string | undefined {
       const table = /:table\/([^/]+)/.exec(params.backupArn);
       if (table) return `${prefix}:${table[1]}`;
     }
-    if (input.service === DYNAMODB) {
+    if (input.service === DYNAMODB_EVENT_SOURCE) {
       const tables = requestTables(params.requestItems);
       if (tables) return `${prefix}:${tables}`;
     }

@@ -15,10 +15,15 @@ type RuleException = Config["rules"]["exceptions"][number];
 /** The selection name inside the one-selection detection an exception compiles to. */
 const SELECTION = "exception";
 
+/**
+ * @param inScope when given, the only rule ids considered: the others' entries are skipped, not
+ * reported (see tuneRules), while every problem still names its exception by its index in the config.
+ */
 export function withExceptions(
   rules: readonly CompiledRule[],
   exceptions: readonly RuleException[],
   ctx: CompileContext,
+  inScope?: ReadonlySet<string>,
 ): { rules: CompiledRule[]; problems: RuleProblem[]; narrowed: string[][] } {
   const problems: RuleProblem[] = [];
   // Per exception that narrows at least one rule, the ids it narrows (what is in force: tuning.ts).
@@ -28,6 +33,8 @@ export function withExceptions(
   for (const r of rules) if (!byId.has(r.meta.id)) byId.set(r.meta.id, r);
   const excluded = new Map<string, EventPredicate[]>();
   exceptions.forEach((exception, i) => {
+    const ids = inScope ? exception.rules.filter((id) => inScope.has(id)) : exception.rules;
+    if (!ids.length) return;
     const file = `config rules.exceptions[${i}]`;
     let test: EventPredicate;
     try {
@@ -37,7 +44,7 @@ export function withExceptions(
       return;
     }
     const narrows: string[] = [];
-    for (const id of exception.rules) {
+    for (const id of ids) {
       const rule = byId.get(id);
       if (!rule) {
         problems.push({ file, ruleId: id, reason: "no loaded rule has this id" });

@@ -32,7 +32,7 @@ export interface LinkedRules {
   detections: CompiledDetectionRule[];
   correlations: LinkedCorrelation[];
   problems: RuleProblem[];
-  /** Rules turned off by `disabled` (those that run on only to feed a correlation included). */
+  /** Rules `off` lists as named by `disabled` (those that run on only to feed a correlation included). */
   disabled: number;
   /** Rules in `rules` that were not disabled: the others, `feedingOnly`, run on only to feed one. */
   enabled: number;
@@ -73,11 +73,10 @@ export function linkRules(
   }
   const unique = [...byId.values()];
   const disabled = new Set(options.disabled);
-  let turnedOff = 0;
   for (const id of disabled) {
-    if (byId.has(id)) turnedOff++;
     // A typo or a rule that moved: a rule the user meant to silence runs on.
-    else problems.push({ file: DISABLED_SOURCE, ruleId: id, reason: "no loaded rule has this id" });
+    if (!byId.has(id))
+      problems.push({ file: DISABLED_SOURCE, ruleId: id, reason: "no loaded rule has this id" });
   }
   const byName = new Map<string, CompiledRule>();
   for (const r of unique) if (r.name !== undefined && !byName.has(r.name)) byName.set(r.name, r);
@@ -174,7 +173,8 @@ export function linkRules(
     detections,
     correlations,
     problems,
-    disabled: turnedOff,
+    // Those turned off by id (not a base rule that fed only disabled correlations).
+    disabled: off.filter((o) => disabled.has(o.rule.meta.id)).length,
     enabled: rules.length - feedingOnly.length,
     feedingOnly,
     off,

@@ -24,29 +24,26 @@ export interface TunedRules {
   problems: RuleProblem[];
 }
 
-export function tuneRules(rules: readonly CompiledRule[], tuning: Config["rules"]): TunedRules {
-  const narrowed = withExceptions(rules, tuning.exceptions, { placeholders: tuning.placeholders });
-  const linked = linkRules(narrowed.rules, { disabled: tuning.disabled });
+/**
+ * @param inScope when given, tuning entries naming rules outside it are left out, not reported:
+ * `rules test DIR` tests one directory, and entries naming rules elsewhere (the built-in pack, another
+ * directory) are for `rules lint --config`, which checks them against the rules a run loads.
+ */
+export function tuneRules(
+  rules: readonly CompiledRule[],
+  tuning: Config["rules"],
+  inScope?: ReadonlySet<string>,
+): TunedRules {
+  // The exceptions are filtered where they are numbered, so a problem names its index in the config.
+  const narrowed = withExceptions(rules, tuning.exceptions, { placeholders: tuning.placeholders }, inScope);
+  const disabled = inScope ? tuning.disabled.filter((id) => inScope.has(id)) : tuning.disabled;
+  const linked = linkRules(narrowed.rules, { disabled });
   const running = new Set(linked.rules.map((r) => r.meta.id));
   return {
     linked,
     exceptions: narrowed.narrowed.filter((ids) => ids.some((id) => running.has(id))).length,
     problems: [...narrowed.problems, ...linked.problems],
   };
-}
-
-/**
- * The part of a configuration's tuning about the rules with the given ids: `rules test DIR` tests one
- * directory, and entries naming rules elsewhere (the built-in pack, another directory) are for
- * `rules lint --config`, which checks them against the rules a run loads.
- */
-function tuningFor(tuning: Config["rules"], ids: ReadonlySet<string>): Config["rules"] {
-  const exceptions: Config["rules"]["exceptions"] = [];
-  for (const e of tuning.exceptions) {
-    const rules = e.rules.filter((id) => ids.has(id));
-    if (rules.length) exceptions.push({ ...e, rules });
-  }
-  return { ...tuning, disabled: tuning.disabled.filter((id) => ids.has(id)), exceptions };
 }
 
 export interface TunedRuleLoad {
@@ -59,7 +56,7 @@ export interface TunedRuleLoad {
 
 /**
  * The rules under `paths` (see loadRules), with the placeholders and tuning of `tuning`. With
- * `onlyLoadedRules`, tuning entries naming rules not loaded here are left out (tuningFor), not reported.
+ * `onlyLoadedRules`, tuning entries naming rules not loaded here are left out (see tuneRules), not reported.
  */
 export async function loadTunedRules(
   paths: readonly string[],
@@ -67,9 +64,7 @@ export async function loadTunedRules(
   options: { onlyLoadedRules?: boolean } = {},
 ): Promise<TunedRuleLoad> {
   const loaded = await loadRules(paths, { placeholders: tuning.placeholders });
-  const applied = options.onlyLoadedRules
-    ? tuningFor(tuning, new Set(loaded.rules.map((r) => r.meta.id)))
-    : tuning;
-  const tuned = tuneRules(loaded.rules, applied);
+  const inScope = options.onlyLoadedRules ? new Set(loaded.rules.map((r) => r.meta.id)) : undefined;
+  const tuned = tuneRules(loaded.rules, tuning, inScope);
   return { loaded, tuned, errors: [...loaded.errors, ...tuned.problems] };
 }

@@ -92,6 +92,11 @@ function messageText(alert: Alert, extra: Record<string, unknown>, structure: Me
   return JSON.stringify({ default: text, email: text, sqs: json, lambda: json, https: json, http: json });
 }
 
+/** MessageStructure as Publish takes it: "json", or left out for a plain string message. */
+function publishStructure(structure: MessageStructure): { MessageStructure?: "json" } {
+  return structure === "json" ? { MessageStructure: "json" } : {};
+}
+
 export interface AlertMessageOptions {
   /** The size limit (message, subject and attributes); SNS's by default. */
   maxBytes?: number;
@@ -154,8 +159,6 @@ export class SnsAlertSink implements Sink {
   private readonly fifo: boolean;
   private readonly updates: Config["alerts"]["updates"];
   private readonly structure: MessageStructure;
-  /** MessageStructure as Publish takes it: "json", or left out for a plain string message. */
-  private readonly structureField: { MessageStructure?: "json" };
 
   constructor(
     private readonly client: SNSClient,
@@ -165,7 +168,6 @@ export class SnsAlertSink implements Sink {
     // Defaults from the config schema: one place says what they are.
     this.updates = options.updates ?? defaultConfig.alerts.updates;
     this.structure = options.messageStructure ?? defaultConfig.alerts.messageStructure;
-    this.structureField = this.structure === "json" ? { MessageStructure: "json" } : {};
   }
 
   /** The alerts of a batch this sink sends, per the update policy. */
@@ -210,7 +212,7 @@ export class SnsAlertSink implements Sink {
             TopicArn: this.options.topicArn,
             Subject: m.subject,
             Message: m.message,
-            ...this.structureField,
+            ...publishStructure(this.structure),
             MessageAttributes: m.attributes,
             ...this.fifoFields(m.alert),
           }),
@@ -233,7 +235,7 @@ export class SnsAlertSink implements Sink {
         Id: `a${i}`,
         Subject: m.subject,
         Message: m.message,
-        ...this.structureField,
+        ...publishStructure(this.structure),
         MessageAttributes: m.attributes,
         ...this.fifoFields(m.alert),
       },

@@ -13,6 +13,8 @@ import {
   ACCOUNT,
   assumeRole,
   call,
+  federatedUser,
+  getFederationToken,
   getSessionToken,
   iamUser,
   roleSession,
@@ -174,6 +176,27 @@ describe("joining calls to issuances", () => {
     const { byId } = await replayBatches(one(issued, within, after));
     expect(verdictOf(byId, within.eventID as string).kind).toBe("ai");
     expect(verdictOf(byId, after.eventID as string).kind).toBe("human");
+  });
+
+  it("gives GetFederationToken credentials STS's default lifetime, 12 hours, when the record has none", async () => {
+    const tokenCall = getFederationToken("2026-05-08T09:05:00Z", alice, "agent", "ASIAFEDAGENT00000001", {
+      tags: { AccessType: "AI" },
+    });
+    // Neither durationSeconds nor the expiration recorded (a trimmed export): only the default is left.
+    const issuance = structuredClone(tokenCall) as {
+      responseElements: { credentials: Record<string, unknown> };
+    };
+    delete issuance.responseElements.credentials.expiration;
+    // Without a key, a call joins by the federated-user ARN, and only within the credentials' lifetime.
+    const asAgent = (time: string) =>
+      call("ListBuckets", time, federatedUser(alice, "agent", "", "2026-05-08T09:05:00Z"), {
+        source: "s3.amazonaws.com",
+      });
+    const twoHoursOn = asAgent("2026-05-08T11:05:00Z");
+    const pastLifetime = asAgent("2026-05-08T21:11:00Z"); // 12 h and the 5 min of skew tolerated, and 1 min
+    const { byId } = await replayBatches(one(issuance, twoHoursOn, pastLifetime));
+    expect(verdictOf(byId, twoHoursOn.eventID as string)).toMatchObject({ kind: "ai", confidence: "high" });
+    expect(verdictOf(byId, pastLifetime.eventID as string).kind).toBe("human");
   });
 
   it("does not join a different access key on the same session ARN", async () => {
@@ -544,6 +567,23 @@ describe("GetSessionToken credentials", () => {
     const { byId, store } = await replayBatches(one(hidden, c));
     expect(verdictOf(byId, c.eventID as string).kind).toBe("human");
     expect((await store.getSessions([agentUserArn])).get(agentUserArn) ?? []).toEqual([]);
+  });
+
+  it("counts a call waiting for its GetSessionToken among the unresolved, as a role session's is", async () => {
+    const waitsForGst = gstCall("2026-05-08T09:20:00Z");
+    const waitsForAssumeRole = agentCall("2026-05-08T09:21:00Z");
+    const waitsForFederationToken = call(
+      "ListBuckets",
+      "2026-05-08T09:22:00Z",
+      federatedUser(alice, "agent", "ASIAFEDAGENT00000001", "2026-05-08T09:05:00Z"),
+      { source: "s3.amazonaws.com" },
+    );
+    const calls = { source: "calls", records: [waitsForGst, waitsForAssumeRole, waitsForFederationToken] };
+    const unresolved = await replayBatches([calls]);
+    expect(unresolved.results[0].stats.parked).toBe(3);
+    expect(unresolved.summary.records.unresolvedSessions).toBe(3);
+    const resolved = await replayBatches([calls, { source: "sts", records: [agentGst] }]);
+    expect(resolved.summary.records.unresolvedSessions).toBe(2);
   });
 
   it("carries it through a role assumed with the GetSessionToken credentials", async () => {

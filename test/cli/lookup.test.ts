@@ -122,6 +122,10 @@ describe("agenttrail lookup", () => {
     await expect(lookupCommand(["--max-pages", "abc"])).rejects.toThrow(
       /--max-pages must be a positive integer/,
     );
+    // Said before the configuration is read, which would stop the command first.
+    await expect(
+      lookupCommand(["--max-pages", "0", "--config", join(tmpdir(), "agenttrail-no-such-config.yaml")]),
+    ).rejects.toThrow(UsageError);
     expect(cloudtrail.commandCalls(LookupEventsCommand)).toHaveLength(0);
   });
 });

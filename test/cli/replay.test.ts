@@ -280,6 +280,25 @@ describe("agenttrail rules", () => {
     expect(lint.stdout).toBe("");
   });
 
+  it("says a usage mistake before reading the configuration, which would stop it first", () => {
+    const missing = join(tmpdir(), "agenttrail-no-such-config.yaml");
+    for (const [args, usage] of [
+      [["rules", "bogus"], "rules needs test or lint, not bogus"],
+      [["rules", "lint", "--bogus"], "Unknown option '--bogus'"],
+      [["rules", "test", "--no-builtin-rules"], "rules test takes no --no-builtin-rules"],
+      [["rules", "lint", "--no-builtin-rules"], "rules lint --no-builtin-rules needs a rule directory"],
+    ] as const) {
+      const r = agenttrail([...args, "--config", missing]);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^agenttrail: ${usage}`));
+      expect(r.stderr).not.toContain(missing);
+    }
+    // The configuration is read all the same, once the command is right.
+    const r = agenttrail(["rules", "lint", "--config", missing]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(missing);
+  });
+
   it("tests the built-in rules' fixtures and lints rule directories", () => {
     const t = agenttrail(["rules", "test"]);
     expect(t.status, t.stdout + t.stderr).toBe(0);

@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { describeEmptyDirectories, inDeliveryOrder, localInputs } from "../../src/cloudtrail/inputs.ts";
-import { isDigestOrInsightPath } from "../../src/cloudtrail/keys.ts";
 
 const noStdin = async () => new Uint8Array();
 
@@ -65,7 +64,7 @@ describe("localInputs", () => {
   });
 });
 
-describe("inDeliveryOrder / isDigestOrInsightPath", () => {
+describe("inDeliveryOrder", () => {
   it("orders by the delivery time in CloudTrail file names, keeping others first in their order", () => {
     expect(
       inDeliveryOrder([
@@ -80,13 +79,5 @@ describe("inDeliveryOrder / isDigestOrInsightPath", () => {
       "a_CloudTrail_eu-west-1_20260508T0900Z_y.json.gz",
       "b_CloudTrail_us-east-1_20260508T1000Z_x.json.gz",
     ]);
-  });
-
-  it("recognises digest and insight deliveries by path segment, not suffix", () => {
-    expect(isDigestOrInsightPath("AWSLogs/o-abc/1/CloudTrail-Digest/us-east-1/2026/x.json.gz")).toBe(true);
-    expect(isDigestOrInsightPath("AWSLogs/1/CloudTrail-Insight/us-east-1/x.json.gz")).toBe(true);
-    expect(isDigestOrInsightPath("AWSLogs/1/CloudTrail/us-east-1/1_CloudTrail_us-east-1_x.json.gz")).toBe(
-      false,
-    );
   });
 });

@@ -123,6 +123,22 @@ describe("rules.disabled", () => {
     ]);
   });
 
+  it("counts as disabled only rules linking kept: a refused correlation is a problem, not turned off", () => {
+    const broken = S3_BURST.split("---\n")[1]
+      .replace("id: s3-burst", "id: broken-burst")
+      .replace("rules: [s3_call]", "rules: [no_such_rule]");
+    const linked = linkedWithout(`${RULES}---\n${broken}`, ["broken-burst", "bucket-deleted"]);
+    expect(linked.problems).toEqual([
+      {
+        file: "inline.yml#4",
+        ruleId: "broken-burst",
+        reason: 'correlation refers to unknown rule "no_such_rule"',
+      },
+    ]);
+    expect(linked.off.map((o) => o.rule.meta.id)).toEqual(["bucket-deleted"]);
+    expect(linked.disabled).toBe(1);
+  });
+
   it("switches off a SigmaHQ rule loaded with --rules, and says so in the counts", async () => {
     const assumeRoleMisuse = "905d389b-b853-46d0-9d3d-dea0d3a3cd49";
     const roleCall = event({

@@ -338,4 +338,26 @@ describe("runRuleFixtures", () => {
       reason: "expected admin-call to hit, it did not",
     });
   });
+
+  it("names a tuning problem by its index in the configuration, not among the entries about this directory", async () => {
+    const dir = await fixtureDir({
+      "trail.yml": RULE,
+      "fixtures/trail-deleted/match/delete.json": [record({ eventName: "DeleteTrail" })],
+      "fixtures/trail-deleted/nomatch/stop.json": [record({ eventName: "StopLogging" })],
+    });
+    const report = await runRuleFixtures(dir, scenarios, {
+      tuning: parseConfig({
+        rules: {
+          exceptions: [
+            // About a rule elsewhere: left to rules lint, but still exception 0 of the file.
+            { rules: ["elsewhere"], match: { eventName: "x" }, reason: "another directory's rule" },
+            { rules: ["trail-deleted"], match: { "eventName|nosuchmodifier": "x" }, reason: "broken" },
+          ],
+        },
+      }).rules,
+    });
+    expect(report.loadErrors).toEqual([
+      { file: "config rules.exceptions[1]", reason: expect.stringMatching(/^match: .*nosuchmodifier/) },
+    ]);
+  });
 });

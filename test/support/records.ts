@@ -240,6 +240,71 @@ export function getSessionToken(
   });
 }
 
+/**
+ * A federated user's identity on the calls made with GetFederationToken credentials (aws-formats.md
+ * §2.3): the federated-user ARN, the issuing IAM user as sessionIssuer.
+ */
+export function federatedUser(
+  issuer: Identity,
+  name: string,
+  accessKeyId: string,
+  creationDate: string,
+): Identity {
+  return {
+    type: "FederatedUser",
+    principalId: `${ACCOUNT}:${name}`,
+    arn: `arn:aws:sts::${ACCOUNT}:federated-user/${name}`,
+    accountId: ACCOUNT,
+    accessKeyId,
+    sessionContext: {
+      sessionIssuer: {
+        type: issuer.type,
+        principalId: issuer.principalId,
+        arn: issuer.arn,
+        accountId: issuer.accountId,
+        userName: issuer.userName,
+      },
+      webIdFederationData: {},
+      attributes: { creationDate, mfaAuthenticated: "false" },
+    },
+  };
+}
+
+export interface GetFederationTokenOptions {
+  /** requestParameters.durationSeconds; absent: STS's default 43200 s applies. */
+  durationSeconds?: number;
+  tags?: Record<string, string>;
+}
+
+/** A successful sts:GetFederationToken (aws-formats.md §2.3 shape). */
+export function getFederationToken(
+  time: string,
+  caller: Identity,
+  name: string,
+  accessKeyId: string,
+  o: GetFederationTokenOptions = {},
+) {
+  const req: Record<string, unknown> = { name, policy: '{"Version":"2012-10-17","Statement":[]}' };
+  if (o.durationSeconds !== undefined) req.durationSeconds = o.durationSeconds;
+  if (o.tags) req.tags = Object.entries(o.tags).map(([key, value]) => ({ key, value }));
+  return call("GetFederationToken", time, caller, {
+    source: "sts.amazonaws.com",
+    requestParameters: req,
+    responseElements: {
+      credentials: {
+        accessKeyId,
+        sessionToken: `IQoJb3JpZ2luX2VjEXAMPLE${accessKeyId}`,
+        expiration: expirationAfter(time, o.durationSeconds ?? 43_200),
+      },
+      federatedUser: {
+        arn: `arn:aws:sts::${ACCOUNT}:federated-user/${name}`,
+        federatedUserId: `${ACCOUNT}:${name}`,
+      },
+      packedPolicySize: 4,
+    },
+  });
+}
+
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /** `May 8, 2026, 10:05:00 AM`: the human format STS writes into credentials.expiration. */
