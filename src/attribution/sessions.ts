@@ -38,6 +38,9 @@ const ISSUING_APIS = new Map<string, IssuingApi>([
   ["GetSessionToken", { defaultSeconds: 43_200, callersOwn: true }],
 ]);
 
+/** The longest lifetime STS gives temporary credentials the root user asks for. */
+const ROOT_SESSION_MAX_SECONDS = 3600;
+
 function joinsByKeyOnly(r: SessionRecord): boolean {
   return ISSUING_APIS.get(r.api)?.callersOwn === true;
 }
@@ -117,7 +120,9 @@ export function issuanceOf(event: AuditEvent, m: AgentMatchers): SessionRecord |
   // Without its key, an issuance that joins by key only could never be joined.
   if (!accessKeyId && api.callersOwn) return undefined;
   const issuedAt = event.time.getTime();
-  const duration = typeof req?.durationSeconds === "number" ? req.durationSeconds : api.defaultSeconds;
+  const asked = typeof req?.durationSeconds === "number" ? req.durationSeconds : api.defaultSeconds;
+  // STS gives the root user's GetSessionToken / GetFederationToken credentials an hour at most.
+  const duration = event.principal.type === "Root" ? Math.min(asked, ROOT_SESSION_MAX_SECONDS) : asked;
   const expiresAt = parseExpiration(creds?.expiration)?.getTime() ?? issuedAt + duration * 1000;
   const caller = event.principal;
   const record: SessionRecord = {

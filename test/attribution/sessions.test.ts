@@ -460,6 +460,22 @@ describe("GetSessionToken credentials", () => {
     expect(fromDefault.expiresAt).toBe(Date.parse("2026-05-08T21:05:00Z"));
   });
 
+  it("gives the root user's credentials an hour at most when the record has no expiration", async () => {
+    const rootArn = `arn:aws:iam::${ACCOUNT}:root`;
+    const expiryOf = async (durationSeconds: number | undefined) => {
+      const gst = getSessionToken("2026-05-08T09:05:00Z", rootUser("AKIAROOT000000000001"), GST_KEY, {
+        durationSeconds,
+      }) as { responseElements: { credentials: Record<string, unknown> } };
+      delete gst.responseElements.credentials.expiration;
+      const { store } = await replayBatches(one(gst));
+      return (await store.getSessions([rootArn])).get(rootArn)?.[0]?.expiresAt;
+    };
+    // STS's 12-hour default and a longer request both give root one hour; a shorter one stands.
+    expect(await expiryOf(undefined)).toBe(Date.parse("2026-05-08T10:05:00Z"));
+    expect(await expiryOf(43_200)).toBe(Date.parse("2026-05-08T10:05:00Z"));
+    expect(await expiryOf(900)).toBe(Date.parse("2026-05-08T09:20:00Z"));
+  });
+
   it("carries the issuing call's AI evidence to the calls made with its key, in one batch or across batches", async () => {
     const c = gstCall("2026-05-08T09:20:00Z");
     const same = await replayBatches(one(agentGst, c));
