@@ -73,18 +73,11 @@ function plainActor(
 ): Actor {
   const evidence = principalFacts(type, channel);
   evidence.push(...(chain?.facts ?? []));
+  // The issuing STS call has not been seen (yet): the verdict is decided again when it arrives.
+  if (chain?.missing) evidence.push({ signal: "sessionIssuanceNotSeen", value: chain.missing });
   if (type === "AssumedRole") {
-    if (chain?.missing) {
-      // The issuing STS call has not been seen (yet): a person is likelier than an agent, not certain.
-      return actor(
-        "human",
-        "low",
-        channel,
-        [...evidence, { signal: "sessionIssuanceNotSeen", value: chain.missing }],
-        session,
-      );
-    }
-    return actor("human", chain?.session ? "medium" : "low", channel, evidence, session);
+    // Without the issuing call, a person is likelier than an agent, not certain.
+    return actor("human", chain?.session && !chain.missing ? "medium" : "low", channel, evidence, session);
   }
   if (HUMAN_TYPES.has(type)) {
     const confidence: Confidence = channel === "console" || type === "Root" ? "high" : "medium";

@@ -498,6 +498,11 @@ describe("GetSessionToken credentials", () => {
     ]);
     expect(reversed.results[0].stats.parked).toBe(1);
     expect(reversed.results[0].events[0].actor.kind).toBe("human");
+    // The waiting verdict says what it waits for, as a role session's does.
+    expect(reversed.results[0].events[0].actor.evidence).toContainEqual({
+      signal: "sessionIssuanceNotSeen",
+      value: agentUserArn,
+    });
     expect(reversed.results[1].reattributed.map((e) => e.id)).toEqual([c.eventID]);
     carriesAgentMarker(verdictOf(reversed.byId, c.eventID as string));
     expect((await reversed.store.parked([agentUserArn])).size).toBe(0);
