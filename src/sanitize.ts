@@ -253,9 +253,12 @@ const ASSIGNMENT = new RegExp(
   "gi",
 );
 // HTTP headers whose whole value is a credential, to the end of the line or the quoted string: every
-// cookie of "Cookie: a=1; b=2", an opaque "Authorization: Bearer …" (its scheme is kept).
+// cookie of "Cookie: a=1; b=2", an opaque "Authorization: Bearer …" (its scheme is kept). A quoted
+// parameter or cookie value ('response="…"', 'sid="…"') is part of the value: a quote right after "="
+// opens one when its closing quote is followed by a separator, the end, or a closing single quote
+// (not by the next key of a JSON blob, as in '"Basic dXNlcg==","Host"').
 const CREDENTIAL_HEADER =
-  /((?<![\w-])(?:(?:proxy-)?authorization["']?\s*:\s*["']?(?:(?:bearer|basic|digest|negotiate|ntlm|token|aws4-hmac-sha256)\s+)?|(?:set-)?cookie["']?\s*:\s*["']?))[^\r\n"']+/gi;
+  /((?<![\w-])(?:(?:proxy-)?authorization["']?\s*:\s*["']?(?:(?:bearer|basic|digest|negotiate|ntlm|token|aws4-hmac-sha256)\s+)?|(?:set-)?cookie["']?\s*:\s*["']?))[^\r\n"']+(?:(?<==)"[^\r\n"]*"(?=[\s,;']|$)[^\r\n"']*)*/gi;
 
 // One scan that every pattern above needs to match somewhere: most strings pass it and are left alone.
 // Kept in step with them: each alternative written here is the cheapest part of one of them; then

@@ -462,6 +462,12 @@ describe("secrets under user-chosen names and in free text", () => {
       ["Cookie: session=abc123; csrf=xyz789\nnext line", "xyz789", "next line"],
       // (No "token" in it: the header gets past the pre-scan on the word "auth" alone.)
       ['{"Authorization":"Bearer opaque-value-123","Host":"api"}', "opaque-value", '"Host":"api"'],
+      ["Proxy-Authorization: Basic dXNlcjpwYXNz\nnext line", "dXNlcjpwYXNz", "next line"],
+      // Quoted parameters and cookie values are part of the value; a quote that ends the string is not.
+      ['Authorization: Digest username="bob", response="6629fae4939"', "6629fae", "Digest"],
+      ['Set-Cookie: sid="abc123xyz"; Path=/\nnext line', "abc123xyz", "next line"],
+      ["curl -H 'Cookie: sid=\"abc123xyz\"; b=2' https://api", "abc123xyz", "' https://api"],
+      ['{"Authorization":"Basic dXNlcjpwYXNzd29yZA==","Host":"api"}', "dXNlcj", '"Host":"api"'],
       // An assignment inside the value of one that is not a secret's.
       ["bypass=https://host/?password=inner123&mode=x", "inner123", "mode=x"],
     ];
