@@ -28,7 +28,6 @@ async function replay(
   positionals: string[],
   readAhead: ReadAheadWorker,
 ): Promise<number> {
-  const setup = await setupRun(values, { command: "replay", unit: "file" });
   const s3Args = positionals.filter((p) => p.startsWith("s3://"));
   // A path that is not there is a mistake in what was asked for, like an empty directory below.
   const local = await localInputs(
@@ -40,6 +39,8 @@ async function replay(
   // A directory with nothing to read is a wrong path: a summary without it would read as "no AI
   // activity there".
   if (local.empty.length) throw new UsageError(describeEmptyDirectories(local.empty));
+  // After the paths, as every command's usage checks: a wrong path is said before a configuration error.
+  const setup = await setupRun(values, { command: "replay", unit: "file" });
   setup.collector.fileSkipped(local.skipped);
   const reportListing = (url: string, err: unknown) => setup.collector.fileFailed(url, err);
   // Local inputs first, then each S3 prefix: one run, one read-ahead, the sinks closed once.

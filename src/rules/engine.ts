@@ -128,7 +128,10 @@ export class RuleEngine implements Detector {
    * batches running at the same time (Lambda invocations) see each other's; a batch retried after a
    * failed publish feeds the same events, so it has the same id, and the store adds only to the
    * buckets this id has not added to (a first run may have stopped half-way). The id names the events
-   * alone, not the increments they make: a retry under changed rules still counts each event once.
+   * that fed, not the increments they make: a retry under rules that count the same events otherwise
+   * (a correlation added) still counts each once; one under rules that make more of the batch's events
+   * feed is a new id, and the events fed before are counted again. Naming every event would close
+   * that, at a key per event of every batch, for a deploy between a failed publish and its retry.
    */
   private async addOnce(increments: WindowIncrement[], fed: AuditEvent[], store: Store): Promise<void> {
     const ids = new Array<string>(fed.length);

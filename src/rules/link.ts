@@ -34,17 +34,15 @@ export interface LinkedRules {
   problems: RuleProblem[];
   /** Rules `off` lists as named by `disabled` (those that run on only to feed a correlation included). */
   disabled: number;
-  /** Rules in `rules` that were not disabled: the others, `feedingOnly`, run on only to feed one. */
+  /**
+   * Rules in `rules` that were not disabled: the others are disabled detection rules an enabled
+   * correlation reads, kept (alert: false) to feed it.
+   */
   enabled: number;
   /**
-   * Disabled detection rules kept in `rules` (alert: false) because an enabled correlation reads
-   * them: they run, but only to feed it.
-   */
-  feedingOnly: CompiledDetectionRule[];
-  /**
    * Every rule the tuning turned off, as given, with why: disabled by id (left out of `rules`, or kept
-   * in it as `feedingOnly`), or a base rule that fed only disabled correlations (so `rules test` can
-   * say why a rule with fixtures is not run).
+   * in it only to feed a correlation), or a base rule that fed only disabled correlations (so
+   * `rules test` can say why a rule with fixtures is not run).
    */
   off: { rule: CompiledRule; reason: string }[];
 }
@@ -143,24 +141,23 @@ export function linkRules(
   const detections: CompiledDetectionRule[] = [];
   const rules: CompiledRule[] = [];
   const linkedBase = new Map<CompiledDetectionRule, CompiledDetectionRule>();
-  const feedingOnly: CompiledDetectionRule[] = [];
+  let feedingOnly = 0;
   for (const r of unique) {
     if (dropped.has(r)) continue;
     if (r.kind === "detection") {
       const generates = referenced.get(r);
       let alert = r.policy.alert ?? (generates === undefined ? true : generates);
-      const turnedOffById = disabled.has(r.meta.id);
-      if (turnedOffById) {
+      if (disabled.has(r.meta.id)) {
         off.push({ rule: r, reason: DISABLED_REASON });
         if (!fed.has(r)) continue;
         alert = false;
+        feedingOnly++;
       } else if (!alert && referenced.has(r) && !fed.has(r)) {
         off.push({ rule: r, reason: "feeds only correlations the configuration turns off" });
         continue;
       }
       const linked = alert === r.meta.alert ? r : { ...r, meta: { ...r.meta, alert } };
       linkedBase.set(r, linked);
-      if (turnedOffById) feedingOnly.push(linked);
       detections.push(linked);
       rules.push(linked);
     } else {
@@ -175,8 +172,7 @@ export function linkRules(
     problems,
     // Those turned off by id (not a base rule that fed only disabled correlations).
     disabled: off.filter((o) => disabled.has(o.rule.meta.id)).length,
-    enabled: rules.length - feedingOnly.length,
-    feedingOnly,
+    enabled: rules.length - feedingOnly,
     off,
   };
 }

@@ -174,6 +174,17 @@ describe("agenttrail replay", () => {
     expect(missing.status).toBe(2);
     // The path and the reason, not a stack trace.
     expect(missing.stderr).toBe(`agenttrail: ${join(dir, "no-such-dir")}: no such file or directory\n`);
+    // A wrong path is said before the configuration is read, which would stop the run first.
+    const noConfig = join(dir, "no-such-config.yaml");
+    for (const [path, said] of [
+      [join(dir, "no-such-dir"), `agenttrail: ${join(dir, "no-such-dir")}: no such file or directory`],
+      [bare, `agenttrail: no CloudTrail log files in ${bare};`],
+    ]) {
+      const r = agenttrail(["replay", path, "--config", noConfig]);
+      expect(r.status).toBe(2);
+      expect(r.stderr.startsWith(said), r.stderr).toBe(true);
+      expect(r.stderr).not.toContain(noConfig);
+    }
   });
 
   it("reads standard input", () => {

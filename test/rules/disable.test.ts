@@ -86,7 +86,7 @@ describe("rules.disabled", () => {
     ]);
   });
 
-  it("lists as feeding only the disabled rules an enabled correlation still reads, as they run", () => {
+  it("runs on only the disabled rules an enabled correlation still reads, as linked, and lists every rule turned off", () => {
     const callOf = (id: string, source: string) =>
       `${ruleHead(id)}detection:\n  s:\n    eventSource: ${source}\n  condition: s\n`;
     const burstOver = (id: string, base: string) =>
@@ -102,10 +102,12 @@ describe("rules.disabled", () => {
     ].join("---\n");
     const linked = linkedWithout(text, ["s3-call", "bucket-deleted", "iam-call", "iam-burst"]);
     expect(linked.problems).toEqual([]);
-    expect(linked.feedingOnly.map((r) => r.meta.id)).toEqual(["s3-call"]);
-    // The rule as it runs: in `rules`, alerting settled off.
-    expect(linked.rules).toContain(linked.feedingOnly[0]);
-    expect(linked.feedingOnly[0].meta.alert).toBe(false);
+    // Of the disabled rules, only s3-call runs, as it is linked: in `rules`, alerting settled off.
+    const off = new Set(linked.off.map((o) => o.rule.meta.id));
+    const feedingOnly = linked.rules.filter((r) => off.has(r.meta.id));
+    expect(feedingOnly.map((r) => r.meta.id)).toEqual(["s3-call"]);
+    expect(feedingOnly[0].meta.alert).toBe(false);
+    expect(linked.enabled).toBe(linked.rules.length - 1);
     // Turned off all the same: listed with the rules left out (correlations first), with why.
     expect(linked.off.map((o) => [o.rule.meta.id, o.reason])).toEqual([
       ["iam-burst", "turned off by the configuration (rules.disabled)"],
