@@ -179,14 +179,11 @@ describe("joining calls to issuances", () => {
   });
 
   it("gives GetFederationToken credentials STS's default lifetime, 12 hours, when the record has none", async () => {
-    const tokenCall = getFederationToken("2026-05-08T09:05:00Z", alice, "agent", "ASIAFEDAGENT00000001", {
-      tags: { AccessType: "AI" },
-    });
     // Neither durationSeconds nor the expiration recorded (a trimmed export): only the default is left.
-    const issuance = structuredClone(tokenCall) as {
-      responseElements: { credentials: Record<string, unknown> };
-    };
-    delete issuance.responseElements.credentials.expiration;
+    const issuance = getFederationToken("2026-05-08T09:05:00Z", alice, "agent", "ASIAFEDAGENT00000001", {
+      tags: { AccessType: "AI" },
+      hideExpiration: true,
+    });
     // Without a key, a call joins by the federated-user ARN, and only within the credentials' lifetime.
     const asAgent = (time: string) =>
       call("ListBuckets", time, federatedUser(alice, "agent", "", "2026-05-08T09:05:00Z"), {
@@ -421,9 +418,10 @@ describe("GetSessionToken credentials", () => {
   const agentUser = iamUser("ci-agent");
   const agentUserArn = `arn:aws:iam::${ACCOUNT}:user/ci-agent`;
   const GST_KEY = "ASIAGSTAGENT00000001";
+  const AGENT_USER_AGENT = "claude-code/2.1.284 aws-sdk-js/3.614.0";
   /** An agent (claude-code user agent) gets temporary credentials for its IAM user... */
   const agentGst = getSessionToken("2026-05-08T09:05:00Z", agentUser, GST_KEY, {
-    userAgent: "claude-code/2.1.284 aws-sdk-js/3.614.0",
+    userAgent: AGENT_USER_AGENT,
   });
   /** ...and another process (a plain aws-cli, no AI marker) uses them. */
   const gstCall = (time: string, key = GST_KEY) =>
@@ -453,8 +451,10 @@ describe("GetSessionToken credentials", () => {
     });
     expect(JSON.stringify(record)).not.toContain("IQoJb3JpZ2lu");
     // requestParameters null and no expiration: STS's default lifetime, 43200 s.
-    const bare = structuredClone(agentGst) as { responseElements: { credentials: Record<string, unknown> } };
-    delete bare.responseElements.credentials.expiration;
+    const bare = getSessionToken("2026-05-08T09:05:00Z", agentUser, GST_KEY, {
+      userAgent: AGENT_USER_AGENT,
+      hideExpiration: true,
+    });
     const learned = await replayBatches(one(bare));
     const [fromDefault] = (await learned.store.getSessions([agentUserArn])).get(agentUserArn) ?? [];
     expect(fromDefault.expiresAt).toBe(Date.parse("2026-05-08T21:05:00Z"));
@@ -465,8 +465,8 @@ describe("GetSessionToken credentials", () => {
     const expiryOf = async (durationSeconds: number | undefined) => {
       const gst = getSessionToken("2026-05-08T09:05:00Z", rootUser("AKIAROOT000000000001"), GST_KEY, {
         durationSeconds,
-      }) as { responseElements: { credentials: Record<string, unknown> } };
-      delete gst.responseElements.credentials.expiration;
+        hideExpiration: true,
+      });
       const { store } = await replayBatches(one(gst));
       return (await store.getSessions([rootArn])).get(rootArn)?.[0]?.expiresAt;
     };
@@ -512,7 +512,7 @@ describe("GetSessionToken credentials", () => {
     const shortLived = getSessionToken("2026-05-08T09:05:00Z", agentUser, GST_KEY, {
       durationSeconds: 900,
       serialNumber: `arn:aws:iam::${ACCOUNT}:mfa/ci-agent`,
-      userAgent: "claude-code/2.1.284 aws-sdk-js/3.614.0",
+      userAgent: AGENT_USER_AGENT,
     });
     const within = gstCall("2026-05-08T09:10:00Z");
     const longTermKey = call("ListBuckets", "2026-05-08T09:10:01Z", agentUser, {
@@ -582,7 +582,7 @@ describe("GetSessionToken credentials", () => {
     // An export that drops the issued key: nothing to join by, so nothing is learned.
     const hidden = getSessionToken("2026-05-08T09:05:00Z", agentUser, GST_KEY, {
       hideKey: true,
-      userAgent: "claude-code/2.1.284 aws-sdk-js/3.614.0",
+      userAgent: AGENT_USER_AGENT,
     });
     const c = gstCall("2026-05-08T09:10:00Z");
     const { byId, store } = await replayBatches(one(hidden, c));
