@@ -34,6 +34,13 @@ const agentCall = (time: string, key = AGENT_KEY, name = "ListBuckets") =>
     source: "s3.amazonaws.com",
   });
 
+const FEDERATED_KEY = "ASIAFEDAGENT00000001";
+/** A call with the credentials dev-alice's GetFederationToken issued to "agent" ("" key: a trimmed export). */
+const federatedCall = (time: string, key = FEDERATED_KEY) =>
+  call("ListBuckets", time, federatedUser(alice, "agent", key, "2026-05-08T09:05:00Z"), {
+    source: "s3.amazonaws.com",
+  });
+
 /** dev-alice assumes the same role under her own session name, and uses it. */
 const humanIssued = assumeRole(
   "2026-05-08T09:06:10Z",
@@ -180,17 +187,13 @@ describe("joining calls to issuances", () => {
 
   it("gives GetFederationToken credentials STS's default lifetime, 12 hours, when the record has none", async () => {
     // Neither durationSeconds nor the expiration recorded (a trimmed export): only the default is left.
-    const issuance = getFederationToken("2026-05-08T09:05:00Z", alice, "agent", "ASIAFEDAGENT00000001", {
+    const issuance = getFederationToken("2026-05-08T09:05:00Z", alice, "agent", FEDERATED_KEY, {
       tags: { AccessType: "AI" },
       hideExpiration: true,
     });
     // Without a key, a call joins by the federated-user ARN, and only within the credentials' lifetime.
-    const asAgent = (time: string) =>
-      call("ListBuckets", time, federatedUser(alice, "agent", "", "2026-05-08T09:05:00Z"), {
-        source: "s3.amazonaws.com",
-      });
-    const twoHoursOn = asAgent("2026-05-08T11:05:00Z");
-    const pastLifetime = asAgent("2026-05-08T21:11:00Z"); // 12 h and the 5 min of skew tolerated, and 1 min
+    const twoHoursOn = federatedCall("2026-05-08T11:05:00Z", "");
+    const pastLifetime = federatedCall("2026-05-08T21:11:00Z", ""); // 12 h and the 5 min of skew tolerated, and 1 min
     const { byId } = await replayBatches(one(issuance, twoHoursOn, pastLifetime));
     expect(verdictOf(byId, twoHoursOn.eventID as string)).toMatchObject({ kind: "ai", confidence: "high" });
     expect(verdictOf(byId, pastLifetime.eventID as string).kind).toBe("human");
@@ -593,12 +596,7 @@ describe("GetSessionToken credentials", () => {
   it("counts a call waiting for its GetSessionToken among the unresolved, as a role session's is", async () => {
     const waitsForGst = gstCall("2026-05-08T09:20:00Z");
     const waitsForAssumeRole = agentCall("2026-05-08T09:21:00Z");
-    const waitsForFederationToken = call(
-      "ListBuckets",
-      "2026-05-08T09:22:00Z",
-      federatedUser(alice, "agent", "ASIAFEDAGENT00000001", "2026-05-08T09:05:00Z"),
-      { source: "s3.amazonaws.com" },
-    );
+    const waitsForFederationToken = federatedCall("2026-05-08T09:22:00Z");
     const calls = { source: "calls", records: [waitsForGst, waitsForAssumeRole, waitsForFederationToken] };
     const unresolved = await replayBatches([calls]);
     expect(unresolved.results[0].stats.parked).toBe(3);
