@@ -4,14 +4,13 @@ import { describe, expect, it } from "vitest";
 import { issuedTags, matchIssuance, SessionResolver } from "../../src/attribution/sessions.ts";
 import { agentMatchers } from "../../src/attribution/signals.ts";
 import { parseConfig } from "../../src/config.ts";
-import type { AuditEvent } from "../../src/event.ts";
-import { normaliseRecord } from "../../src/normalise.ts";
 import { encodeParkedEvent } from "../../src/state/dynamo.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
 import type { SessionRecord } from "../../src/state/store.ts";
 import {
   ACCOUNT,
   assumeRole,
+  auditEvents,
   call,
   federatedUser,
   getFederationToken,
@@ -644,12 +643,6 @@ describe("GetSessionToken credentials", () => {
       }
     }
     const store = new ReadsRecorded();
-    const events = (...records: Record<string, unknown>[]): AuditEvent[] =>
-      records.map((r, index) => {
-        const n = normaliseRecord(r, { source: "test", index });
-        if (!n.ok) throw new Error(n.reason);
-        return n.event;
-      });
     const resolver = new SessionResolver(store, agentMatchers(parseConfig({})));
     const consoleCredentials = call(
       "ListBuckets",
@@ -676,17 +669,17 @@ describe("GetSessionToken credentials", () => {
     );
     const noKey = call("ListBuckets", "2026-05-08T09:10:01Z", { ...agentUser, accessKeyId: "" });
     const untouched = await resolver.resolveAll(
-      events(
+      auditEvents([
         call("ListBuckets", "2026-05-08T09:10:02Z", agentUser),
         consoleCredentials,
         consoleUserAgent,
         forService,
         noKey,
-      ),
+      ]),
     );
     expect(untouched).toEqual([undefined, undefined, undefined, undefined, undefined]);
     expect(store.reads).toEqual([]);
-    const [temporary] = await resolver.resolveAll(events(gstCall("2026-05-08T09:10:03Z")));
+    const [temporary] = await resolver.resolveAll(auditEvents([gstCall("2026-05-08T09:10:03Z")]));
     expect(store.reads).toEqual([[agentUserArn]]);
     expect(temporary?.missing).toBe(agentUserArn);
   });

@@ -3,6 +3,8 @@
  * fields a test varies as parameters. Everything else is as AWS writes it.
  */
 import { createHash } from "node:crypto";
+import type { AuditEvent } from "../../src/event.ts";
+import { normaliseRecord } from "../../src/normalise.ts";
 
 export const ACCOUNT = "111122223333";
 
@@ -320,4 +322,13 @@ export function expirationAfter(time: string, seconds: number): string {
   const hh = h % 12 === 0 ? 12 : h % 12;
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}, ${d.getUTCFullYear()}, ${hh}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${h < 12 ? "AM" : "PM"}`;
+}
+
+/** `records` as the pipeline's events (origin `test`, by position); fails loudly on one it refuses. */
+export function auditEvents(records: Record<string, unknown>[]): AuditEvent[] {
+  return records.map((record, index) => {
+    const n = normaliseRecord(record, { source: "test", index });
+    if (!n.ok) throw new Error(`test record does not normalise: ${n.reason}`);
+    return n.event;
+  });
 }
