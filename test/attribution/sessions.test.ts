@@ -476,6 +476,18 @@ describe("GetSessionToken credentials", () => {
     expect(await expiryOf(undefined)).toBe(Date.parse("2026-05-08T10:05:00Z"));
     expect(await expiryOf(43_200)).toBe(Date.parse("2026-05-08T10:05:00Z"));
     expect(await expiryOf(900)).toBe(Date.parse("2026-05-08T09:20:00Z"));
+    // The same hour for GetFederationToken credentials root asks for (STS's default there is 12 h too).
+    const federatedArn = `arn:aws:sts::${ACCOUNT}:federated-user/agent`;
+    const rootsToken = getFederationToken(
+      "2026-05-08T09:05:00Z",
+      rootUser("AKIAROOT000000000001"),
+      "agent",
+      FEDERATED_KEY,
+      { hideExpiration: true },
+    );
+    const { store } = await replayBatches(one(rootsToken));
+    const [federated] = (await store.getSessions([federatedArn])).get(federatedArn) ?? [];
+    expect(federated?.expiresAt).toBe(Date.parse("2026-05-08T10:05:00Z"));
   });
 
   it("carries the issuing call's AI evidence to the calls made with its key, in one batch or across batches", async () => {
