@@ -5,7 +5,7 @@ import { destructiveActions } from "../src/enrich/destructive.ts";
 import { enrichEvents, FACT_NAMES, isAccessDenied } from "../src/enrich.ts";
 import type { AuditEvent } from "../src/event.ts";
 import { normaliseRecord } from "../src/normalise.ts";
-import { ACCOUNT, call, iamUser } from "./support/records.ts";
+import { ACCOUNT, auditEvents, call, iamUser } from "./support/records.ts";
 
 /** Panther rule test cases (real-shaped CloudTrail records with an expected verdict). */
 interface PantherCase {
@@ -44,14 +44,8 @@ function pantherRecord(ruleId: string, testName: string): Record<string, unknown
   return c.event;
 }
 
-function toEvent(record: Record<string, unknown>, index = 0): AuditEvent {
-  const n = normaliseRecord(record, { source: "enrich.test", index });
-  if (!n.ok) throw new Error(`record did not normalise: ${n.reason}`);
-  return n.event;
-}
-
 function enrich(records: Record<string, unknown>[], config = defaultConfig): AuditEvent[] {
-  const events = records.map((r, i) => toEvent(r, i));
+  const events = auditEvents(records);
   enrichEvents(events, config);
   return events;
 }

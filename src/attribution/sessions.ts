@@ -13,8 +13,8 @@ import { parseCreationDate, parseExpiration } from "../cloudtrail/records.ts";
 import { type AuditEvent, awsEventSource, type Evidence } from "../event.ts";
 import { asObject, scalarText } from "../json-values.ts";
 import type { SessionRecord, Store } from "../state/store.ts";
-import { channelOf, userAgentChannel } from "./markers.ts";
-import { type AgentMatchers, agentTagMatches, recordAiSignals } from "./signals.ts";
+import { channelOf } from "./markers.ts";
+import { type AgentMatchers, agentTagMatches, classifyUserAgent, recordAiSignals } from "./signals.ts";
 import type { SharedVerdict } from "./verdict.ts";
 
 const STS = awsEventSource("sts");
@@ -66,8 +66,9 @@ function usableKey(value: unknown): string | undefined {
  * issued: a role or federation session, or an IAM user's or root's ASIA key (GetSessionToken).
  * Long-term AKIA keys have no issuance to look up; nor do console sign-in credentials (also ASIA).
  * Most calls are an IAM user's with an AKIA key: they leave at the key's prefix, unparsed.
+ * The user agent's channel comes from the classification the verdict reads too (cached per agent).
  */
-export function sessionKeyOf(event: AuditEvent): string | undefined {
+export function sessionKeyOf(event: AuditEvent, m: AgentMatchers): string | undefined {
   const p = event.principal;
   if (!p.arn) return undefined;
   if (p.type === "AssumedRole" || p.type === "FederatedUser") return p.arn;
@@ -77,8 +78,8 @@ export function sessionKeyOf(event: AuditEvent): string | undefined {
     // user's behalf (invokedBy: mostly the console's backend, "AWS Internal") are the service's
     // whatever the chain says, and would wait the same way.
     if (p.invokedBy) return undefined;
-    if (channelOf(userAgentChannel(event.userAgent), event.eventType, event.raw) === "console")
-      return undefined;
+    const fromUserAgent = classifyUserAgent(event.userAgent, m).channel;
+    if (channelOf(fromUserAgent, event.eventType, event.raw) === "console") return undefined;
     return p.arn;
   }
   return undefined;
@@ -144,7 +145,7 @@ export function issuanceOf(event: AuditEvent, m: AgentMatchers): SessionRecord |
   if (typeof sessionName === "string") record.sessionName = sessionName;
   const sourceIdentity = req?.sourceIdentity ?? resp.sourceIdentity;
   if (typeof sourceIdentity === "string") record.sourceIdentity = sourceIdentity;
-  const parentKey = sessionKeyOf(event);
+  const parentKey = sessionKeyOf(event, m);
   if (parentKey) {
     record.parentKey = parentKey;
     if (caller.accessKeyId) record.parentAccessKeyId = caller.accessKeyId;
@@ -274,7 +275,7 @@ export class SessionResolver {
     const keys: (string | undefined)[] = new Array(events.length);
     let pending: number[] = [];
     for (let i = 0; i < events.length; i++) {
-      keys[i] = sessionKeyOf(events[i]);
+      keys[i] = sessionKeyOf(events[i], this.m);
       if (keys[i] !== undefined) pending.push(i);
     }
     for (let round = 0; round <= MAX_CHAIN_DEPTH && pending.length; round++) {

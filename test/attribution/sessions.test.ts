@@ -4,14 +4,13 @@ import { describe, expect, it } from "vitest";
 import { issuedTags, matchIssuance, SessionResolver } from "../../src/attribution/sessions.ts";
 import { agentMatchers } from "../../src/attribution/signals.ts";
 import { parseConfig } from "../../src/config.ts";
-import type { AuditEvent } from "../../src/event.ts";
-import { normaliseRecord } from "../../src/normalise.ts";
 import { encodeParkedEvent } from "../../src/state/dynamo.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
 import type { SessionRecord } from "../../src/state/store.ts";
 import {
   ACCOUNT,
   assumeRole,
+  auditEvents,
   call,
   federatedUser,
   getFederationToken,
@@ -31,6 +30,13 @@ const issued = assumeRole("2026-05-08T09:05:00Z", alice, "agent-runner", "claude
 });
 const agentCall = (time: string, key = AGENT_KEY, name = "ListBuckets") =>
   call(name, time, roleSession("agent-runner", "claude-task-42", key, "2026-05-08T09:05:00Z"), {
+    source: "s3.amazonaws.com",
+  });
+
+const FEDERATED_KEY = "ASIAFEDAGENT00000001";
+/** A call with the credentials dev-alice's GetFederationToken issued to "agent" ("" key: a trimmed export). */
+const federatedCall = (time: string, key = FEDERATED_KEY) =>
+  call("ListBuckets", time, federatedUser(alice, "agent", key, "2026-05-08T09:05:00Z"), {
     source: "s3.amazonaws.com",
   });
 
@@ -179,21 +185,14 @@ describe("joining calls to issuances", () => {
   });
 
   it("gives GetFederationToken credentials STS's default lifetime, 12 hours, when the record has none", async () => {
-    const tokenCall = getFederationToken("2026-05-08T09:05:00Z", alice, "agent", "ASIAFEDAGENT00000001", {
-      tags: { AccessType: "AI" },
-    });
     // Neither durationSeconds nor the expiration recorded (a trimmed export): only the default is left.
-    const issuance = structuredClone(tokenCall) as {
-      responseElements: { credentials: Record<string, unknown> };
-    };
-    delete issuance.responseElements.credentials.expiration;
+    const issuance = getFederationToken("2026-05-08T09:05:00Z", alice, "agent", FEDERATED_KEY, {
+      tags: { AccessType: "AI" },
+      hideExpiration: true,
+    });
     // Without a key, a call joins by the federated-user ARN, and only within the credentials' lifetime.
-    const asAgent = (time: string) =>
-      call("ListBuckets", time, federatedUser(alice, "agent", "", "2026-05-08T09:05:00Z"), {
-        source: "s3.amazonaws.com",
-      });
-    const twoHoursOn = asAgent("2026-05-08T11:05:00Z");
-    const pastLifetime = asAgent("2026-05-08T21:11:00Z"); // 12 h and the 5 min of skew tolerated, and 1 min
+    const twoHoursOn = federatedCall("2026-05-08T11:05:00Z", "");
+    const pastLifetime = federatedCall("2026-05-08T21:11:00Z", ""); // 12 h and the 5 min of skew tolerated, and 1 min
     const { byId } = await replayBatches(one(issuance, twoHoursOn, pastLifetime));
     expect(verdictOf(byId, twoHoursOn.eventID as string)).toMatchObject({ kind: "ai", confidence: "high" });
     expect(verdictOf(byId, pastLifetime.eventID as string).kind).toBe("human");
@@ -421,9 +420,10 @@ describe("GetSessionToken credentials", () => {
   const agentUser = iamUser("ci-agent");
   const agentUserArn = `arn:aws:iam::${ACCOUNT}:user/ci-agent`;
   const GST_KEY = "ASIAGSTAGENT00000001";
+  const AGENT_USER_AGENT = "claude-code/2.1.284 aws-sdk-js/3.614.0";
   /** An agent (claude-code user agent) gets temporary credentials for its IAM user... */
   const agentGst = getSessionToken("2026-05-08T09:05:00Z", agentUser, GST_KEY, {
-    userAgent: "claude-code/2.1.284 aws-sdk-js/3.614.0",
+    userAgent: AGENT_USER_AGENT,
   });
   /** ...and another process (a plain aws-cli, no AI marker) uses them. */
   const gstCall = (time: string, key = GST_KEY) =>
@@ -453,8 +453,10 @@ describe("GetSessionToken credentials", () => {
     });
     expect(JSON.stringify(record)).not.toContain("IQoJb3JpZ2lu");
     // requestParameters null and no expiration: STS's default lifetime, 43200 s.
-    const bare = structuredClone(agentGst) as { responseElements: { credentials: Record<string, unknown> } };
-    delete bare.responseElements.credentials.expiration;
+    const bare = getSessionToken("2026-05-08T09:05:00Z", agentUser, GST_KEY, {
+      userAgent: AGENT_USER_AGENT,
+      hideExpiration: true,
+    });
     const learned = await replayBatches(one(bare));
     const [fromDefault] = (await learned.store.getSessions([agentUserArn])).get(agentUserArn) ?? [];
     expect(fromDefault.expiresAt).toBe(Date.parse("2026-05-08T21:05:00Z"));
@@ -465,8 +467,8 @@ describe("GetSessionToken credentials", () => {
     const expiryOf = async (durationSeconds: number | undefined) => {
       const gst = getSessionToken("2026-05-08T09:05:00Z", rootUser("AKIAROOT000000000001"), GST_KEY, {
         durationSeconds,
-      }) as { responseElements: { credentials: Record<string, unknown> } };
-      delete gst.responseElements.credentials.expiration;
+        hideExpiration: true,
+      });
       const { store } = await replayBatches(one(gst));
       return (await store.getSessions([rootArn])).get(rootArn)?.[0]?.expiresAt;
     };
@@ -474,6 +476,18 @@ describe("GetSessionToken credentials", () => {
     expect(await expiryOf(undefined)).toBe(Date.parse("2026-05-08T10:05:00Z"));
     expect(await expiryOf(43_200)).toBe(Date.parse("2026-05-08T10:05:00Z"));
     expect(await expiryOf(900)).toBe(Date.parse("2026-05-08T09:20:00Z"));
+    // The same hour for GetFederationToken credentials root asks for (STS's default there is 12 h too).
+    const federatedArn = `arn:aws:sts::${ACCOUNT}:federated-user/agent`;
+    const rootsToken = getFederationToken(
+      "2026-05-08T09:05:00Z",
+      rootUser("AKIAROOT000000000001"),
+      "agent",
+      FEDERATED_KEY,
+      { hideExpiration: true },
+    );
+    const { store } = await replayBatches(one(rootsToken));
+    const [federated] = (await store.getSessions([federatedArn])).get(federatedArn) ?? [];
+    expect(federated?.expiresAt).toBe(Date.parse("2026-05-08T10:05:00Z"));
   });
 
   it("carries the issuing call's AI evidence to the calls made with its key, in one batch or across batches", async () => {
@@ -512,7 +526,7 @@ describe("GetSessionToken credentials", () => {
     const shortLived = getSessionToken("2026-05-08T09:05:00Z", agentUser, GST_KEY, {
       durationSeconds: 900,
       serialNumber: `arn:aws:iam::${ACCOUNT}:mfa/ci-agent`,
-      userAgent: "claude-code/2.1.284 aws-sdk-js/3.614.0",
+      userAgent: AGENT_USER_AGENT,
     });
     const within = gstCall("2026-05-08T09:10:00Z");
     const longTermKey = call("ListBuckets", "2026-05-08T09:10:01Z", agentUser, {
@@ -582,7 +596,7 @@ describe("GetSessionToken credentials", () => {
     // An export that drops the issued key: nothing to join by, so nothing is learned.
     const hidden = getSessionToken("2026-05-08T09:05:00Z", agentUser, GST_KEY, {
       hideKey: true,
-      userAgent: "claude-code/2.1.284 aws-sdk-js/3.614.0",
+      userAgent: AGENT_USER_AGENT,
     });
     const c = gstCall("2026-05-08T09:10:00Z");
     const { byId, store } = await replayBatches(one(hidden, c));
@@ -593,12 +607,7 @@ describe("GetSessionToken credentials", () => {
   it("counts a call waiting for its GetSessionToken among the unresolved, as a role session's is", async () => {
     const waitsForGst = gstCall("2026-05-08T09:20:00Z");
     const waitsForAssumeRole = agentCall("2026-05-08T09:21:00Z");
-    const waitsForFederationToken = call(
-      "ListBuckets",
-      "2026-05-08T09:22:00Z",
-      federatedUser(alice, "agent", "ASIAFEDAGENT00000001", "2026-05-08T09:05:00Z"),
-      { source: "s3.amazonaws.com" },
-    );
+    const waitsForFederationToken = federatedCall("2026-05-08T09:22:00Z");
     const calls = { source: "calls", records: [waitsForGst, waitsForAssumeRole, waitsForFederationToken] };
     const unresolved = await replayBatches([calls]);
     expect(unresolved.results[0].stats.parked).toBe(3);
@@ -646,12 +655,6 @@ describe("GetSessionToken credentials", () => {
       }
     }
     const store = new ReadsRecorded();
-    const events = (...records: Record<string, unknown>[]): AuditEvent[] =>
-      records.map((r, index) => {
-        const n = normaliseRecord(r, { source: "test", index });
-        if (!n.ok) throw new Error(n.reason);
-        return n.event;
-      });
     const resolver = new SessionResolver(store, agentMatchers(parseConfig({})));
     const consoleCredentials = call(
       "ListBuckets",
@@ -678,17 +681,17 @@ describe("GetSessionToken credentials", () => {
     );
     const noKey = call("ListBuckets", "2026-05-08T09:10:01Z", { ...agentUser, accessKeyId: "" });
     const untouched = await resolver.resolveAll(
-      events(
+      auditEvents([
         call("ListBuckets", "2026-05-08T09:10:02Z", agentUser),
         consoleCredentials,
         consoleUserAgent,
         forService,
         noKey,
-      ),
+      ]),
     );
     expect(untouched).toEqual([undefined, undefined, undefined, undefined, undefined]);
     expect(store.reads).toEqual([]);
-    const [temporary] = await resolver.resolveAll(events(gstCall("2026-05-08T09:10:03Z")));
+    const [temporary] = await resolver.resolveAll(auditEvents([gstCall("2026-05-08T09:10:03Z")]));
     expect(store.reads).toEqual([[agentUserArn]]);
     expect(temporary?.missing).toBe(agentUserArn);
   });

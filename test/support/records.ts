@@ -3,6 +3,8 @@
  * fields a test varies as parameters. Everything else is as AWS writes it.
  */
 import { createHash } from "node:crypto";
+import type { AuditEvent } from "../../src/event.ts";
+import { normaliseRecord } from "../../src/normalise.ts";
 
 export const ACCOUNT = "111122223333";
 
@@ -114,7 +116,31 @@ export function call(
   return r;
 }
 
-export interface AssumeRoleOptions {
+/** What some exports leave out of an STS issuance's responseElements.credentials. */
+export interface CredentialOptions {
+  /** Omit credentials.accessKeyId. */
+  hideKey?: boolean;
+  /** Omit credentials.expiration: the lifetime is then durationSeconds or STS's default. */
+  hideExpiration?: boolean;
+}
+
+/**
+ * An STS issuance's responseElements.credentials: the key, a session token, and the expiration
+ * `seconds` after `time` (or `expiration` as given), less what `o` hides.
+ */
+function issuedCredentials(
+  time: string,
+  accessKeyId: string,
+  seconds: number,
+  o: CredentialOptions & { expiration?: string },
+): Record<string, unknown> {
+  const credentials: Record<string, unknown> = { sessionToken: `IQoJb3JpZ2luX2VjEXAMPLE${accessKeyId}` };
+  if (!o.hideExpiration) credentials.expiration = o.expiration ?? expirationAfter(time, seconds);
+  if (!o.hideKey) credentials.accessKeyId = accessKeyId;
+  return credentials;
+}
+
+export interface AssumeRoleOptions extends CredentialOptions {
   tags?: Record<string, string>;
   incomingTransitiveTags?: Record<string, string>;
   sourceIdentity?: string;
@@ -122,8 +148,6 @@ export interface AssumeRoleOptions {
   userAgent?: string;
   sourceIp?: string;
   account?: string;
-  /** Omit responseElements.credentials.accessKeyId as some exports do. */
-  hideKey?: boolean;
 }
 
 /** A successful sts:AssumeRole as CloudTrail logs it (IAM-CT role-chaining example shape). */
@@ -144,13 +168,8 @@ export function assumeRole(
   if (o.tags) req.tags = Object.entries(o.tags).map(([key, value]) => ({ key, value }));
   if (o.incomingTransitiveTags) req.incomingTransitiveTags = o.incomingTransitiveTags;
   if (o.sourceIdentity) req.sourceIdentity = o.sourceIdentity;
-  const credentials: Record<string, unknown> = {
-    sessionToken: `IQoJb3JpZ2luX2VjEXAMPLE${accessKeyId}`,
-    expiration: o.expiration ?? expirationAfter(time, 3600),
-  };
-  if (!o.hideKey) credentials.accessKeyId = accessKeyId;
   const resp: Record<string, unknown> = {
-    credentials,
+    credentials: issuedCredentials(time, accessKeyId, 3600, o),
     assumedRoleUser: {
       assumedRoleId: `AROAEXAMPLE:${session}`,
       arn: `arn:aws:sts::${account}:assumed-role/${role}/${session}`,
@@ -203,14 +222,12 @@ export function withTemporaryKey(
   };
 }
 
-export interface GetSessionTokenOptions {
+export interface GetSessionTokenOptions extends CredentialOptions {
   /** requestParameters.durationSeconds; absent: requestParameters is null and STS's default 43200 s applies. */
   durationSeconds?: number;
   serialNumber?: string;
   userAgent?: string;
   sourceIp?: string;
-  /** Omit responseElements.credentials.accessKeyId as some exports do. */
-  hideKey?: boolean;
 }
 
 /** A successful sts:GetSessionToken: credentials only, no assumed-role user. */
@@ -226,15 +243,10 @@ export function getSessionToken(
     if (o.durationSeconds !== undefined) req.durationSeconds = o.durationSeconds;
     if (o.serialNumber) req.serialNumber = o.serialNumber;
   }
-  const credentials: Record<string, unknown> = {
-    sessionToken: `IQoJb3JpZ2luX2VjEXAMPLE${accessKeyId}`,
-    expiration: expirationAfter(time, o.durationSeconds ?? 43_200),
-  };
-  if (!o.hideKey) credentials.accessKeyId = accessKeyId;
   return call("GetSessionToken", time, caller, {
     source: "sts.amazonaws.com",
     requestParameters: req,
-    responseElements: { credentials },
+    responseElements: { credentials: issuedCredentials(time, accessKeyId, o.durationSeconds ?? 43_200, o) },
     userAgent: o.userAgent,
     sourceIp: o.sourceIp,
   });
@@ -270,7 +282,7 @@ export function federatedUser(
   };
 }
 
-export interface GetFederationTokenOptions {
+export interface GetFederationTokenOptions extends CredentialOptions {
   /** requestParameters.durationSeconds; absent: STS's default 43200 s applies. */
   durationSeconds?: number;
   tags?: Record<string, string>;
@@ -291,11 +303,7 @@ export function getFederationToken(
     source: "sts.amazonaws.com",
     requestParameters: req,
     responseElements: {
-      credentials: {
-        accessKeyId,
-        sessionToken: `IQoJb3JpZ2luX2VjEXAMPLE${accessKeyId}`,
-        expiration: expirationAfter(time, o.durationSeconds ?? 43_200),
-      },
+      credentials: issuedCredentials(time, accessKeyId, o.durationSeconds ?? 43_200, o),
       federatedUser: {
         arn: `arn:aws:sts::${ACCOUNT}:federated-user/${name}`,
         federatedUserId: `${ACCOUNT}:${name}`,
@@ -314,4 +322,13 @@ export function expirationAfter(time: string, seconds: number): string {
   const hh = h % 12 === 0 ? 12 : h % 12;
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}, ${d.getUTCFullYear()}, ${hh}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${h < 12 ? "AM" : "PM"}`;
+}
+
+/** `records` as the pipeline's events (origin `test`, by position); fails loudly on one it refuses. */
+export function auditEvents(records: Record<string, unknown>[]): AuditEvent[] {
+  return records.map((record, index) => {
+    const n = normaliseRecord(record, { source: "test", index });
+    if (!n.ok) throw new Error(`test record does not normalise: ${n.reason}`);
+    return n.event;
+  });
 }
