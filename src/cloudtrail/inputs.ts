@@ -57,7 +57,7 @@ export async function localInputs(args: string[], stdin: () => Promise<Uint8Arra
         else found.push(path);
       }
       if (found.length === 0) empty.push({ dir: arg, passedOver: skipped.length - skippedBefore });
-      files.push(...inDeliveryOrder(found).map(fileInput));
+      for (const path of inDeliveryOrder(found)) files.push(fileInput(path));
     } else {
       files.push(fileInput(arg));
     }
@@ -94,16 +94,19 @@ function fileInput(path: string): InputFile {
   return { source: path, read: () => readFile(path) };
 }
 
-async function walk(dir: string): Promise<string[]> {
+/**
+ * The files under `dir`, in name order, with `/` between names: added to `out` one by one, never
+ * spread into a call (a copied bucket's folder holds more paths than a call's arguments can).
+ */
+async function walk(dir: string, out: string[] = []): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const out: string[] = [];
   for (const entry of entries) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await walk(path)));
-    else if (entry.isFile()) out.push(path);
+    if (entry.isDirectory()) await walk(path, out);
+    else if (entry.isFile()) out.push(path.split(sep).join("/"));
   }
-  return out.map((p) => p.split(sep).join("/"));
+  return out;
 }
 
 export async function readStream(stream: AsyncIterable<Uint8Array | string>): Promise<Uint8Array> {

@@ -1,8 +1,15 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { type Dirent, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { describeEmptyDirectories, inDeliveryOrder, localInputs } from "../../src/cloudtrail/inputs.ts";
+
+// readdir as it is, unless a test makes a folder list more files than are worth writing to disk.
+vi.mock("node:fs/promises", async (importOriginal) => {
+  const fs = await importOriginal<typeof import("node:fs/promises")>();
+  return { ...fs, readdir: vi.fn(fs.readdir) };
+});
 
 const noStdin = async () => new Uint8Array();
 
@@ -47,6 +54,38 @@ describe("localInputs", () => {
     expect(describeEmptyDirectories(empty)).toBe(
       `no CloudTrail log files in ${digests} (2 file(s) passed over: digest, Insights, other services' logs or other names), ${bare}; replay reads .json, .jsonl and .ndjson files, gzipped or not`,
     );
+  });
+
+  it("walks a folder of more files than a call's arguments hold, as a copied bucket's", async () => {
+    const root = mkdtempSync(join(tmpdir(), "agenttrail-inputs-"));
+    const day = join(root, "AWSLogs/111122223333/CloudTrail/us-east-1/2026/05/08");
+    mkdirSync(day, { recursive: true });
+    // 300,000 files in the day's folder (a stack overflow for anything that spreads them into a
+    // call), one in three not a trail file's name, listed from the end of the day to its start.
+    const count = 300_000;
+    const names = Array.from({ length: count }, (_, i) => {
+      const minute = Math.floor(((count - 1 - i) / count) * 24 * 60);
+      const hhmm = `${String(Math.floor(minute / 60)).padStart(2, "0")}${String(minute % 60).padStart(2, "0")}`;
+      return i % 3 === 0
+        ? `notes-${i}.txt`
+        : `111122223333_CloudTrail_us-east-1_20260508T${hhmm}Z_${i}.json.gz`;
+    });
+    const file = (name: string) => ({ name, isFile: () => true, isDirectory: () => false }) as Dirent;
+    const listed = vi.mocked(readdir);
+    const real = listed.getMockImplementation() as typeof readdir;
+    listed.mockImplementation((async (path: string, options: { withFileTypes: true }) =>
+      path === day ? names.map(file) : real(path, options)) as typeof readdir);
+    try {
+      const { files, skipped } = await localInputs([root], noStdin);
+      expect(files).toHaveLength(count - Math.ceil(count / 3));
+      expect(skipped).toHaveLength(Math.ceil(count / 3));
+      // In delivery order, from the start of the day to its end.
+      const times = files.map((f) => /T(\d{4})Z/.exec(f.source)?.[1] ?? "");
+      expect([times[0], times.at(-1)]).toEqual(["0000", "2359"]);
+      expect(times.filter((t, i) => i > 0 && t < times[i - 1])).toEqual([]);
+    } finally {
+      listed.mockImplementation(real);
+    }
   });
 
   it("names a path that does not exist in one line", async () => {
