@@ -101,7 +101,8 @@ function decodeText(text: string, source: string): DecodedFile {
     try {
       const value = JSON.parse(line);
       parsed++;
-      records.push(...fromDocument(value, source).records);
+      // One by one: a line can hold a whole trail file's records, more than a call's arguments.
+      for (const record of fromDocument(value, source).records) records.push(record);
     } catch (err) {
       records.push(new UnparseableRecord(`line ${i + 1}: not JSON: ${(err as Error).message}`));
     }

@@ -77,6 +77,17 @@ describe("decodeFile", () => {
     expect(records[2]).toEqual(trailRecords[1]);
   });
 
+  it("reads JSON Lines whose lines are whole trail files, however many records a line holds", () => {
+    // Trail files compacted one a line (`jq -c`), the first of more records than a call's arguments
+    // hold: they are records to read, not a line reported as not JSON.
+    const many = Array.from({ length: 200_000 }, (_, i) => ({ eventID: `e${i}` }));
+    const text = `${JSON.stringify({ Records: many })}\n${JSON.stringify({ Records: trailRecords.slice(0, 2) })}\n`;
+    const records = decodeFile(Buffer.from(text), "trails.jsonl").records;
+    expect(records).toHaveLength(many.length + 2);
+    expect(records.at(-3)).toEqual(many.at(-1));
+    expect(records.slice(-2)).toEqual(trailRecords.slice(0, 2));
+  });
+
   it("reads non-ASCII text as UTF-8, with or without a BOM", () => {
     const record = {
       ...trailRecords[0],
