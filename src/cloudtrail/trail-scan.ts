@@ -132,15 +132,23 @@ function keyByKeyBuilder(keys: readonly string[]): RecordBuilder {
 }
 
 function literalBuilder(keys: readonly string[]): RecordBuilder | undefined {
+  if (!codeFromStrings) return undefined;
   const fields = keys.map((key, k) => `${JSON.stringify(key)}: value(slots[at + ${k}])`);
   try {
     return new Function("value", "slots", "at", `return {${fields.join(", ")}};`) as RecordBuilder;
   } catch (err) {
     // Code generation disallowed (EvalError). Anything else is a fault of the code made here.
-    if (err instanceof EvalError) return undefined;
-    throw err;
+    if (!(err instanceof EvalError)) throw err;
+    codeFromStrings = false;
+    return undefined;
   }
 }
+
+/**
+ * Whether code can be made from strings: false once the runtime refused (the process's setting), so
+ * that no later shape tries again (a refused compile counts against no MAX_COMPILES_PER_FILE).
+ */
+let codeFromStrings = true;
 
 const MAX_LITERAL_KEYS = 64;
 /** New builders compiled per file: a real trail file has a handful of shapes (invictus: about 5). */

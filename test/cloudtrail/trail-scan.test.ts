@@ -148,16 +148,25 @@ describe("scanTrailFile + recordsOfScan", () => {
     expect(Object.keys(records[0]).slice(0, 2)).toEqual(["0", "10"]);
   });
 
-  it("builds records key by key where node may not make code from strings", () => {
-    const text = JSON.stringify({ Records: [{ eventName: "A", n: 1 }, { eventName: "B", n: 2 }, 3] });
+  it("builds records key by key where node may not make code from strings, and tries to once", () => {
+    // Two files, each of more shapes than a file may compile: a refused compile must not be tried
+    // again for every shape of every file.
+    const records: unknown[] = [{ eventName: "A", n: 1 }, { eventName: "B", n: 2 }, 3];
+    for (let i = 0; i < 40; i++) records.push({ eventName: "C", [`k${i}`]: i });
+    const text = JSON.stringify({ Records: records });
     const script = [
+      "let compiles = 0;",
+      "globalThis.Function = new Proxy(Function, { construct: (f, args) => (compiles++, Reflect.construct(f, args)) });",
       'const { recordsOfScan } = await import("./src/cloudtrail/trail-scan.ts");',
       'const { scanTrailFile } = await import("./src/cloudtrail/trail-scanner.mjs");',
-      "process.stdout.write(JSON.stringify(recordsOfScan(scanTrailFile(Buffer.from(process.argv[1])))));",
+      "const read = () => recordsOfScan(scanTrailFile(Buffer.from(process.argv[1])));",
+      "process.stdout.write(JSON.stringify({ files: [read(), read()], compiles }));",
     ].join("\n");
     const flags = ["--disallow-code-generation-from-strings", "--import", "tsx", "--input-type=module"];
     const out = execFileSync(process.execPath, [...flags, "-e", script, text], { encoding: "utf8" });
-    expect(JSON.parse(out)).toStrictEqual(JSON.parse(text).Records);
+    const { files, compiles } = JSON.parse(out);
+    expect(files).toStrictEqual([records, records]);
+    expect(compiles).toBe(1);
   });
 
   it("takes the last of repeated keys, where the first one stood, as JSON.parse does", () => {
