@@ -69,8 +69,11 @@ describe("a replay with the read-ahead thread scanning its files", async () => {
 });
 
 describe("runFiles reading ahead", () => {
-  /** 20 one-record files; later ones are read faster, so their reads end before the earlier ones'. */
-  function inputs(bytesEach = 0, count = 20) {
+  /**
+   * `count` one-record files of `bytesEach` bytes; the first 20 are read slower the earlier they come
+   * (their reads end before the earlier ones'), the others at once (no timer), as from memory.
+   */
+  function inputs({ bytesEach = 0, count = 20 } = {}) {
     const reads = { now: 0, mostAtOnce: 0, started: 0 };
     const sources = Array.from({ length: count }, (_, i) => `f${String(i).padStart(2, "0")}.json`);
     const files: InputFile[] = sources.map((source, i) => ({
@@ -79,7 +82,6 @@ describe("runFiles reading ahead", () => {
         reads.started++;
         reads.now++;
         reads.mostAtOnce = Math.max(reads.mostAtOnce, reads.now);
-        // Files past the twentieth are read at once (no timer), as from memory.
         if (i < 20) await new Promise((r) => setTimeout(r, (20 - i) * 2));
         reads.now--;
         const record = {
@@ -96,8 +98,13 @@ describe("runFiles reading ahead", () => {
     return { sources, files, reads };
   }
 
-  async function run(files: InputFile[], limits?: ReadAheadLimits) {
-    const ran: { source: string; readsStarted: number }[] = [];
+  /**
+   * The files run in turn: the sources in the order they ran, and per file run how many files past
+   * it had been asked for when it ran (`ahead`).
+   */
+  async function run({ files, reads }: ReturnType<typeof inputs>, limits?: ReadAheadLimits) {
+    const ran: string[] = [];
+    const ahead: number[] = [];
     const collector = new RunCollector();
     const readAhead = new ReadAheadWorker();
     try {
@@ -108,62 +115,52 @@ describe("runFiles reading ahead", () => {
           config: parseConfig({}),
           collector,
           readAheadLimits: limits,
-          onFile: (_, source) => ran.push({ source, readsStarted: started() }),
+          onFile: (done, source) => {
+            ran.push(source);
+            ahead.push(reads.started - done);
+          },
         },
         readAhead,
       );
     } finally {
       await readAhead.close();
     }
-    return { ran, collector };
+    return { ran, ahead, collector };
   }
-  let started = () => 0;
-
-  /** Per file run: how many files past it had been asked for when it ran. */
-  const aheadOf = (ran: { readsStarted: number }[]) => ran.map((r, k) => r.readsStarted - (k + 1));
 
   it("reads several files at once and still runs them in the order given, whichever read ends first", async () => {
-    const { sources, files, reads } = inputs();
-    started = () => reads.started;
-    const { ran, collector } = await run(files, { files: 8, bytes: READ_AHEAD.bytes });
-    expect(ran.map((r) => r.source)).toEqual(sources);
+    const input = inputs();
+    const { ran, ahead, collector } = await run(input, { files: 8, bytes: READ_AHEAD.bytes });
+    expect(ran).toEqual(input.sources);
     expect(collector.summary().records.events).toBe(20);
-    expect(reads.mostAtOnce).toBeGreaterThan(1);
-    expect(reads.mostAtOnce).toBeLessThanOrEqual(9); // the file in the pipeline and 8 ahead
-    expect(aheadOf(ran)[0]).toBe(8);
+    expect(input.reads.mostAtOnce).toBeGreaterThan(1);
+    expect(input.reads.mostAtOnce).toBeLessThanOrEqual(9); // the file in the pipeline and 8 ahead
+    expect(ahead[0]).toBe(8);
   });
 
   it("reads as many files ahead as the limit says when they are small", async () => {
-    const { files, reads } = inputs();
-    started = () => reads.started;
-    const { ran } = await run(files, { files: 4, bytes: READ_AHEAD.bytes });
-    expect(aheadOf(ran).slice(0, 10)).toEqual([4, 4, 4, 4, 4, 4, 4, 4, 4, 4]);
+    const { ahead } = await run(inputs(), { files: 4, bytes: READ_AHEAD.bytes });
+    expect(ahead.slice(0, 10)).toEqual([4, 4, 4, 4, 4, 4, 4, 4, 4, 4]);
   });
 
   it("by default reads 8 files ahead until sizes are known, then up to READ_AHEAD.files of small ones", async () => {
-    const { files, reads } = inputs(0, 60);
-    started = () => reads.started;
-    const { ran } = await run(files);
-    const ahead = aheadOf(ran);
+    const { ahead } = await run(inputs({ count: 60 }));
     expect(ahead[0]).toBe(8);
     expect(Math.max(...ahead.slice(1, 20))).toBe(READ_AHEAD.files);
     expect(READ_AHEAD.files).toBeGreaterThan(8);
   });
 
   it("reads fewer files ahead once their sizes fill the byte budget, and always one", async () => {
-    const { sources, files, reads } = inputs(10_000);
-    started = () => reads.started;
+    const input = inputs({ bytesEach: 10_000 });
     // Before any read has ended, a file counts as an eighth of the budget: 8 ahead. Once sizes are
     // known, room for two files of 10 kB (and the one being read counted as 10 kB too).
-    const { ran } = await run(files, { files: 16, bytes: 25_000 });
-    expect(ran.map((r) => r.source)).toEqual(sources);
-    expect(aheadOf(ran)[0]).toBe(8);
-    for (const ahead of aheadOf(ran).slice(10, 17)) expect(ahead).toBeLessThanOrEqual(2);
+    const { ran, ahead } = await run(input, { files: 16, bytes: 25_000 });
+    expect(ran).toEqual(input.sources);
+    expect(ahead[0]).toBe(8);
+    for (const n of ahead.slice(10, 17)) expect(n).toBeLessThanOrEqual(2);
     // A budget smaller than one file: the pipeline still gets its next file read ahead.
-    const tight = inputs(10_000);
-    started = () => tight.reads.started;
-    const one = await run(tight.files, { files: 16, bytes: 1 });
-    expect(one.ran.map((r) => r.source)).toEqual(sources);
-    expect(aheadOf(one.ran).slice(10, 19)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1]);
+    const one = await run(inputs({ bytesEach: 10_000 }), { files: 16, bytes: 1 });
+    expect(one.ran).toEqual(input.sources);
+    expect(one.ahead.slice(10, 19)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1]);
   });
 });
