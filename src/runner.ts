@@ -58,8 +58,8 @@ export interface ReadAheadLimits {
   files: number;
   /**
    * Bytes (as read, mostly gzipped) of the files ahead. A file whose read has not ended counts as
-   * the largest read so far, or an eighth of this before any has ended; one file always goes ahead,
-   * whatever its size.
+   * the largest read so far, and as no less than an eighth of this (small files read first do not
+   * let dozens of reads of unknown size start); one file always goes ahead, whatever its size.
    */
   bytes: number;
 }
@@ -76,7 +76,7 @@ interface Ahead {
 /** The files read ahead, and the bytes they hold or are taken to hold (ReadAheadLimits.bytes). */
 class AheadQueue {
   private readonly entries: Ahead[] = [];
-  /** What a file still being read counts as: the largest read so far. */
+  /** What a file still being read counts as: the largest read so far, an eighth of the budget at least. */
   private largest: number;
 
   constructor(private readonly limits: ReadAheadLimits) {

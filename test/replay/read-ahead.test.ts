@@ -70,10 +70,11 @@ describe("a replay with the read-ahead thread scanning its files", async () => {
 
 describe("runFiles reading ahead", () => {
   /**
-   * `count` one-record files of `bytesEach` bytes; the first 20 are read slower the earlier they come
-   * (their reads end before the earlier ones'), the others at once (no timer), as from memory.
+   * `count` one-record files of `bytesEach` bytes, file i read in `delay(i)` ms: by default the first
+   * 20 are read slower the earlier they come (their reads end before the earlier ones'), the others
+   * at once (no timer), as from memory.
    */
-  function inputs({ bytesEach = 0, count = 20 } = {}) {
+  function inputs({ bytesEach = 0, count = 20, delay = (i: number) => (i < 20 ? (20 - i) * 2 : 0) } = {}) {
     const reads = { now: 0, mostAtOnce: 0, started: 0 };
     const sources = Array.from({ length: count }, (_, i) => `f${String(i).padStart(2, "0")}.json`);
     const files: InputFile[] = sources.map((source, i) => ({
@@ -82,7 +83,8 @@ describe("runFiles reading ahead", () => {
         reads.started++;
         reads.now++;
         reads.mostAtOnce = Math.max(reads.mostAtOnce, reads.now);
-        if (i < 20) await new Promise((r) => setTimeout(r, (20 - i) * 2));
+        const ms = delay(i);
+        if (ms) await new Promise((r) => setTimeout(r, ms));
         reads.now--;
         const record = {
           eventID: `e${i}`,
@@ -162,5 +164,14 @@ describe("runFiles reading ahead", () => {
     const one = await run(inputs({ bytesEach: 10_000 }), { files: 16, bytes: 1 });
     expect(one.ran).toEqual(input.sources);
     expect(one.ahead.slice(10, 19)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1]);
+  });
+
+  it("counts a file still being read as at least an eighth of the budget, however small those read before", async () => {
+    // The first file is read at once and small; the others take their time. Counted as that first
+    // file's size, 16 would go ahead; counted as an eighth of the budget, 8 do.
+    const input = inputs({ delay: (i) => (i === 0 ? 0 : 20) });
+    const { ran, ahead } = await run(input, { files: 16, bytes: 8_000 });
+    expect(ran).toEqual(input.sources);
+    expect(ahead[0]).toBe(8);
   });
 });
