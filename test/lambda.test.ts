@@ -39,6 +39,7 @@ import {
   failCommand,
   resetMoto,
 } from "./support/aws.ts";
+import { jsonError } from "./support/records.ts";
 
 /** A sink that keeps what it was given; `failNext` makes the next publish reject like a throttled SNS. */
 class RecordingSink implements Sink {
@@ -110,15 +111,6 @@ function sqsEvent(bodies: { id: string; body: string }[]) {
 }
 
 /** What JSON.parse says of `text` (its wording is the runtime's). */
-function jsonError(text: string): string {
-  try {
-    JSON.parse(text);
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error("expected invalid JSON");
-}
-
 describe("handleInvocation", () => {
   it("processes each object of an S3 notification as its own batch and skips it when notified again", async () => {
     const mcp = mcpAgentFile(clock);

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseTrigger, type Trigger, TriggerError } from "../../src/cloudtrail/triggers.ts";
+import { jsonError } from "../support/records.ts";
 
 const corpus = (name: string) =>
   readFileSync(
@@ -539,14 +540,6 @@ describe("parseTrigger: what an error names", () => {
   const EVENT_ID = "6a7e8feb-b491-4cf7-a9f1-bf3703467718";
   const brokenEvent = JSON.stringify(eventBridge("AWS API Call via CloudTrail", "text"));
   /** What JSON.parse says of the text (its wording is the runtime's). */
-  const jsonError = (text: string) => {
-    try {
-      JSON.parse(text);
-    } catch (err) {
-      return (err as Error).message;
-    }
-    throw new Error("expected invalid JSON");
-  };
   const thrownBy = (event: unknown) => {
     try {
       parseTrigger(event);

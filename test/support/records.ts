@@ -332,3 +332,13 @@ export function auditEvents(records: Record<string, unknown>[]): AuditEvent[] {
     return n.event;
   });
 }
+
+/** The message JSON.parse gives for `text` (which must not be JSON): what an error naming it quotes. */
+export function jsonError(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error("expected invalid JSON");
+}
