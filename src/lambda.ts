@@ -110,8 +110,9 @@ export async function handleInvocation(event: unknown, deps: InvocationDeps): Pr
   const trigger = readTrigger(event);
 
   if (trigger.kind === "ignored") {
-    log(ignoredLine(trigger.reason));
-    return { trigger: "ignored", batches: [], ignored: trigger.reason };
+    const reason = ignoredReason(trigger.reason);
+    log(ignoredLine(reason));
+    return { trigger: "ignored", batches: [], ignored: reason };
   }
 
   const summary: InvocationSummary = { trigger: trigger.kind, batches: [] };
@@ -149,7 +150,7 @@ export async function handleInvocation(event: unknown, deps: InvocationDeps): Pr
         log(JSON.stringify({ msg: "malformed message", error: cleanText(message.error, 500) }));
         break;
       case "ignored":
-        log(ignoredLine(message.reason));
+        log(ignoredLine(ignoredReason(message.reason)));
         break;
       case "objects":
         for (const object of message.objects) {
@@ -257,9 +258,14 @@ function batchSummary(result: BatchResult): BatchSummary {
   };
 }
 
-/** The log line of an event or an SQS message with nothing to read (the reason can quote its body). */
-function ignoredLine(reason: string): string {
-  return JSON.stringify({ msg: "ignored", reason: cleanText(reason, 200) });
+/** Why an event or an SQS message had nothing to read, cleaned: the reason can quote its body (a key). */
+function ignoredReason(reason: string): string {
+  return cleanText(reason, 200);
+}
+
+/** The log line of an event or an SQS message with nothing to read, from its cleaned reason. */
+function ignoredLine(cleanedReason: string): string {
+  return JSON.stringify({ msg: "ignored", reason: cleanedReason });
 }
 
 function batchLine(batch: BatchSummary): string {

@@ -334,6 +334,12 @@ describe("handleInvocation", () => {
         snsLambdaEvent({ s3Bucket: bucket, s3ObjectKey: [digestKey] }),
         "CloudTrail delivery notification names no CloudTrail log file",
       ],
+      // The reason quotes the event: returned (to an on-success destination) as cleaned as it is logged.
+      [
+        "EventBridge event of another kind, its detail-type hostile",
+        eventBridgeEvent({ eventSource: "s3.amazonaws.com" }, "Evil\u202eType"),
+        'EventBridge detail-type "EvilType"',
+      ],
     ];
     for (const [what, event, reason] of cases) {
       logLines = [];
