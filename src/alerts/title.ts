@@ -151,7 +151,7 @@ function counted(noun: string, count: number): string {
   return count === 1 ? `${article(noun)} ${noun}` : `${count} ${plural(noun, count)}`;
 }
 
-/** `count` of `noun` as a number, for things counted inside a container: "1 object", "3 objects". */
+/** `count` of `noun` written as a number even for one ("1 object in prod-reports", "2 keys (a and b)"). */
 function numbered(noun: string, count: number): string {
   return UNCOUNTABLE.test(noun) ? counted(noun, count) : `${count} ${plural(noun, count)}`;
 }
