@@ -84,8 +84,6 @@ export class RuleEngine implements Detector {
   async detect(events: AuditEvent[], store: Store): Promise<RuleHit[]> {
     const single = new SingleHits(this.index.rules.length);
     const batches = this.plans.map((p) => new CorrelationBatch(p));
-    // The events that fed a correlation, each once: what names this batch's window write (addOnce).
-    const fed: AuditEvent[] = [];
     for (const event of events) {
       const candidates = this.index.candidatesFor(event);
       for (let k = 0; k < candidates.length; k++) {
@@ -93,7 +91,6 @@ export class RuleEngine implements Detector {
         if (!route.match(event)) continue;
         if (route.alert) single.add(route, event);
         const feeds = route.feeds;
-        if (feeds.length && fed[fed.length - 1] !== event) fed.push(event);
         for (let f = 0; f < feeds.length; f++) batches[feeds[f].plan].collect(event, feeds[f].base);
       }
     }
@@ -116,7 +113,7 @@ export class RuleEngine implements Detector {
       if (range[0] < from) from = range[0];
       if (range[1] > to) to = range[1];
     }
-    await this.addOnce(increments, fed, store);
+    await this.addOnce(increments, events, store);
     const stored: Map<string, WindowBucket[]> =
       from <= to ? await store.readWindows(keys, from, to) : new Map<string, WindowBucket[]>();
     for (const b of active) hits.push(...b.evaluate(stored));
@@ -126,16 +123,14 @@ export class RuleEngine implements Detector {
   /**
    * Adds a batch's window counts, once. They are written before the batch is published, so that
    * batches running at the same time (Lambda invocations) see each other's; a batch retried after a
-   * failed publish feeds the same events, so it has the same id, and the store adds only to the
-   * buckets this id has not added to (a first run may have stopped half-way). The id names the events
-   * that fed, not the increments they make: a retry under rules that count the same events otherwise
-   * (a correlation added) still counts each once; one under rules that make more of the batch's events
-   * feed is a new id, and the events fed before are counted again. Naming every event would close
-   * that, at a key per event of every batch, for a deploy between a failed publish and its retry.
+   * failed publish holds the same events, so it has the same id, and the store adds only to the
+   * buckets this id has not added to (a first run may have stopped half-way). The id names every
+   * event of the batch, not the ones that fed nor the increments they make: a retry under rules
+   * deployed in between (a correlation added, more of its events feeding) still counts each event once.
    */
-  private async addOnce(increments: WindowIncrement[], fed: AuditEvent[], store: Store): Promise<void> {
-    const ids = new Array<string>(fed.length);
-    for (let i = 0; i < fed.length; i++) ids[i] = eventKey(fed[i]);
+  private async addOnce(increments: WindowIncrement[], events: AuditEvent[], store: Store): Promise<void> {
+    const ids = new Array<string>(events.length);
+    for (let i = 0; i < events.length; i++) ids[i] = eventKey(events[i]);
     // 96 bits of the hash: a bucket keeps up to a thousand batch ids, each costing item size.
     const batchId = sha256Base64url(ids.join("\n")).slice(0, 16);
     await store.addToWindows(increments, this.windowTtlSeconds, batchId);

@@ -223,6 +223,39 @@ correlation:
     expect(hits.map((h) => [h.rule.id, h.count])).toEqual([["s3-burst", 3]]);
   });
 
+  it("adds a batch's counts once when changed rules make more of its events feed on the retry", async () => {
+    const { store } = clockedStore();
+    const ec2 = { eventSource: "ec2.amazonaws.com", eventName: "DescribeInstances" };
+    const batch = [
+      call("2026-11-20T10:00:10Z"),
+      call("2026-11-20T10:00:20Z"),
+      call("2026-11-20T10:00:25Z", "alice", ec2),
+    ];
+    await new RuleEngine(loadLinked(S3_BURST), defaultConfig).detect(batch, store);
+    // The redeployed rules count every call: the EC2 call now feeds too, and the S3 calls still count once.
+    const redeployed = `${S3_BURST}
+---
+${ruleHead("any-call")}name: any_call
+detection:
+  s:
+    eventSource|exists: true
+  condition: s
+---
+title: Calls
+id: calls
+correlation:
+  type: event_count
+  rules: [any_call]
+  group-by: [actor.principal]
+  timespan: 5m
+  condition: {gte: 100}
+`;
+    const engine = new RuleEngine(loadLinked(redeployed), defaultConfig);
+    expect(await engine.detect(batch, store)).toEqual([]); // 2 S3 calls, not 4: under the threshold of 3
+    const hits = await engine.detect([call("2026-11-20T10:00:30Z")], store);
+    expect(hits.map((h) => [h.rule.id, h.count])).toEqual([["s3-burst", 3]]);
+  });
+
   it("sees the counts of a batch detected at the same time (concurrent invocations)", async () => {
     const engine = new RuleEngine(loadLinked(S3_BURST), defaultConfig);
     const { store } = clockedStore();
