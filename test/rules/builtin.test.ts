@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { hitSeverity } from "../../src/alerts.ts";
 import { defaultConfig } from "../../src/config.ts";
 import { scenarioRunner } from "../../src/detection.ts";
 import { SELF_MODIFICATION_ACTIONS } from "../../src/enrich/iam.ts";
@@ -171,6 +172,23 @@ describe("built-in rules on the invictus-ir attack simulation (real trail files,
     // the attack's IAM changes on other roles are CIS policy changes, not self-modification
     expect(hits.some((h) => h.rule.id === "cis-iam-policy-changes")).toBe(true);
     expect(hits.some((h) => h.rule.id === "iam-self-modification")).toBe(false);
+  });
+});
+
+describe("cloudtrail-tampering's severity on its fixtures", () => {
+  it("reports failed attempts at levelIfFailed, an agent's too, and a successful DeleteTrail at its level", async () => {
+    const { tuned } = await loadTunedRules([RULES_DIR], defaultConfig.rules);
+    const severityOf = async (fixture: string) => {
+      const path = join(RULES_DIR, "fixtures/cloudtrail-tampering/match", fixture);
+      const { hits } = await scenarios(tuned.linked)(JSON.parse(readFileSync(path, "utf8")) as unknown[]);
+      return hits
+        .filter((h) => h.rule.id === "cloudtrail-tampering")
+        .map((h) => hitSeverity(h.rule, h.events));
+    };
+    expect(await severityOf("invictus-failed-stop-logging.json")).toEqual(["medium"]);
+    // denied and made by an agent: levelIfAi raises it, levelIfFailed caps it
+    expect(await severityOf("mcp-delete-flow-logs-denied.json")).toEqual(["medium"]);
+    expect(await severityOf("invictus-delete-trail.json")).toEqual(["high"]);
   });
 });
 
