@@ -110,7 +110,6 @@ function sqsEvent(bodies: { id: string; body: string }[]) {
   };
 }
 
-/** What JSON.parse says of `text` (its wording is the runtime's). */
 describe("handleInvocation", () => {
   it("processes each object of an S3 notification as its own batch and skips it when notified again", async () => {
     const mcp = mcpAgentFile(clock);

@@ -539,7 +539,7 @@ describe("parseTrigger: what an error names", () => {
   const SNS_ID = "95df01b4-ee98-5cb9-9903-4c221d41eb5e";
   const EVENT_ID = "6a7e8feb-b491-4cf7-a9f1-bf3703467718";
   const brokenEvent = JSON.stringify(eventBridge("AWS API Call via CloudTrail", "text"));
-  /** What JSON.parse says of the text (its wording is the runtime's). */
+  /** The message of the TriggerError parseTrigger throws for `event`. */
   const thrownBy = (event: unknown) => {
     try {
       parseTrigger(event);
