@@ -174,4 +174,22 @@ describe("runFiles reading ahead", () => {
     expect(ran).toEqual(input.sources);
     expect(ahead[0]).toBe(8);
   });
+
+  it("reports a file whose read fails by its name and runs the others, a read that throws at once too", async () => {
+    const input = inputs();
+    // One read rejects (an S3 object gone since the listing); another throws before it returns a
+    // promise (an InputFile that is not an async function): neither ends the run.
+    input.files[3].read = async () => {
+      throw new Error("NoSuchKey");
+    };
+    input.files[5].read = () => {
+      throw new Error("EACCES: permission denied");
+    };
+    const { ran, collector } = await run(input, { files: 8, bytes: READ_AHEAD.bytes });
+    expect(ran).toEqual(input.sources.filter((_, i) => i !== 3 && i !== 5));
+    expect(collector.summary().files.failed).toEqual([
+      { source: "f03.json", reason: "f03.json: NoSuchKey" },
+      { source: "f05.json", reason: "f05.json: EACCES: permission denied" },
+    ]);
+  });
 });
