@@ -79,16 +79,19 @@ class AheadQueue {
   /** What a file still being read counts as: the largest read so far, an eighth of the budget at least. */
   private largest: number;
 
-  constructor(private readonly limits: ReadAheadLimits) {
+  constructor(
+    private readonly limits: ReadAheadLimits,
+    private readonly readAhead: ReadAheadWorker,
+  ) {
     this.largest = limits.bytes / 8;
   }
 
-  push(file: InputFile, readAhead: ReadAheadWorker): void {
+  push(file: InputFile): void {
     const read = readBytes(file);
     const entry: Ahead = {
       file,
       data: read.then((bytes) =>
-        prepareFile(bytes, file.source, readAhead, { decompressed: file.decompressed }),
+        prepareFile(bytes, file.source, this.readAhead, { decompressed: file.decompressed }),
       ),
     };
     // A rejection is handled when this file's turn comes, not reported as unhandled meanwhile.
@@ -130,9 +133,9 @@ async function* decodedFiles(
   deps: RunDeps,
   readAhead: ReadAheadWorker,
 ): AsyncIterable<BatchInput> {
-  const ahead = new AheadQueue(deps.readAheadLimits ?? READ_AHEAD);
+  const ahead = new AheadQueue(deps.readAheadLimits ?? READ_AHEAD, readAhead);
   for await (const file of files) {
-    ahead.push(file, readAhead);
+    ahead.push(file);
     while (ahead.full()) {
       const first = ahead.shift() as Ahead;
       const batch = await decoded(first.file, first.data, deps);
