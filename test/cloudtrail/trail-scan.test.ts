@@ -169,6 +169,30 @@ describe("scanTrailFile + recordsOfScan", () => {
     expect(compiles).toBe(1);
   });
 
+  it("compiles at most 16 new shapes a file (MAX_COMPILES_PER_FILE), and a shape once", () => {
+    // A file of records that nearly all differ must not compile a function per record: past its
+    // first new shapes they are built key by key, and compiled in the files after it.
+    const records = Array.from({ length: 40 }, (_, i) => ({ eventName: "A", [`capped${i}`]: i }));
+    const text = JSON.stringify({ Records: records });
+    const real = globalThis.Function;
+    let compiles = 0;
+    globalThis.Function = new Proxy(real, {
+      construct: (f, args) => {
+        compiles++;
+        return Reflect.construct(f, args);
+      },
+    });
+    try {
+      const after = [1, 2, 3, 4].map(() => {
+        expect(viaScan(text)).toStrictEqual(records);
+        return compiles;
+      });
+      expect(after).toEqual([16, 32, 40, 40]);
+    } finally {
+      globalThis.Function = real;
+    }
+  });
+
   it("takes the last of repeated keys, where the first one stood, as JSON.parse does", () => {
     const [r] = expectSameAsParse('{"Records":[{"a":1,"b":2,"a":3}]}') as Record<string, unknown>[];
     expect(Object.keys(r)).toEqual(["a", "b"]);
