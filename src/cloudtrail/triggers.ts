@@ -271,9 +271,10 @@ function parseEventBridge(payload: unknown): Exclude<MessageContents, { kind: "o
 }
 
 /**
- * Classifies a Lambda event. SQS batches always give `sqs` (possibly empty): every message with what
- * it names or why it could not be read, so one bad message never hides the others. Other shapes throw
- * a TriggerError when they cannot be understood.
+ * Classifies a Lambda event. An SQS batch gives `sqs`, one entry a message: what it names or why it
+ * could not be read, so one bad message never hides the others. An event whose Records are empty is
+ * ignored; one that cannot be understood (an SQS batch whose records are not SQS messages included)
+ * throws a TriggerError.
  */
 export function parseTrigger(event: unknown): Trigger {
   if (!isObject(event)) throw new TriggerError("trigger event is not a JSON object");
