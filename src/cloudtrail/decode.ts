@@ -98,14 +98,19 @@ function decodeText(text: string, source: string): DecodedFile {
   let parsed = 0;
   for (const [i, line] of lines.entries()) {
     if (line.trim() === "") continue;
+    let value: unknown;
     try {
-      const value = JSON.parse(line);
-      parsed++;
-      // One by one: a line can hold a whole trail file's records, more than a call's arguments.
-      for (const record of fromDocument(value, source).records) records.push(record);
+      value = JSON.parse(line);
     } catch (err) {
       records.push(new UnparseableRecord(`line ${i + 1}: not JSON: ${(err as Error).message}`));
+      continue;
     }
+    parsed++;
+    // A line that is JSON but neither object nor array is a record normalise refuses, as an array's
+    // element would be (fromDocument would throw for the whole file).
+    if (value === null || typeof value !== "object") records.push(value);
+    // One by one: a line can hold a whole trail file's records, more than a call's arguments.
+    else for (const record of fromDocument(value, source).records) records.push(record);
   }
   if (parsed === 0) throw new FileError(source, `not JSON: ${wholeError.message}`);
   return { records };

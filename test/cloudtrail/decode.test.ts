@@ -77,6 +77,21 @@ describe("decodeFile", () => {
     expect(records[2]).toEqual(trailRecords[1]);
   });
 
+  it("keeps a JSON Lines line that is JSON but no object as a record normalise refuses, not as not JSON", () => {
+    const text = `${JSON.stringify(trailRecords[0])}\n42\nnull\n"text"\n`;
+    const records = decodeFile(Buffer.from(text), "scalars.jsonl").records;
+    expect(records).toEqual([trailRecords[0], 42, null, "text"]);
+    const reasons = records.slice(1).map((r, i) => {
+      const result = normaliseRecord(r, { source: "scalars.jsonl", index: i + 1 });
+      return result.ok ? "ok" : result.reason;
+    });
+    expect(reasons).toEqual([
+      "not a CloudTrail record: number",
+      "not a CloudTrail record: null",
+      "not a CloudTrail record: string",
+    ]);
+  });
+
   it("reads JSON Lines whose lines are whole trail files, however many records a line holds", () => {
     // Trail files compacted one a line (`jq -c`), the first of more records than a call's arguments
     // hold: they are records to read, not a line reported as not JSON.
