@@ -7,7 +7,8 @@
  * changes for later ones is committed after publishing too: alert suppression (a retried batch raises
  * its alerts again) and the parked entries of re-attributed events (the retry revives them again).
  * Correlation window counts are written during detection, so that batches running at once see each
- * other's; a retried batch finds its own marked and does not add them twice (RuleEngine.detect).
+ * other's; each bucket keeps the id of the batches that added to it, so a retried batch does not add
+ * them twice (RuleEngine.detect, Store.addToWindows).
  */
 import { planAlerts } from "./alerts.ts";
 import { attributeBatch } from "./attribution/attribute.ts";

@@ -322,6 +322,21 @@ describe("alertTitle", () => {
     expect(t).toBe("Rule: AI agent (via aws-mcp) called Evil Name on badname x as dev-alice");
   });
 
+  it("reads an API name that every object answers to (constructor, toString) as an unknown call", () => {
+    const named = (action: string, facts: Record<string, unknown> = {}) =>
+      title({ id: "x", title: "Rule" }, [{ action, facts: { "action.target": "s3:b", ...facts } }]);
+    for (const action of ["constructor", "toString", "hasOwnProperty", "__proto__"]) {
+      expect(named(action)).toBe(`Rule: AI agent (via aws-mcp) called ${action} on b as dev-alice`);
+      expect(named(action, { "logging.reduced": true })).toBe(
+        `Rule: AI agent (via aws-mcp) called ${action} on b as dev-alice`,
+      );
+    }
+    // A verb looked up by the name's first word.
+    expect(named("constructorBucket")).toBe(
+      "Rule: AI agent (via aws-mcp) called constructorBucket on b as dev-alice",
+    );
+  });
+
   it("falls back to the rule title for a correlation without events in this batch", () => {
     const input: TitleInput = {
       rule: makeRule({ id: "corr", title: "Burst of calls" }),

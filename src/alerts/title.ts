@@ -58,6 +58,14 @@ function listNames(names: string[], max = 2): string {
   return `${names.slice(0, max).join(", ")} and ${names.length - max} more`;
 }
 
+/**
+ * `table[name]` when the table itself holds it: API names come from the record, and "constructor" or
+ * "toString" would otherwise find Object.prototype's.
+ */
+function byName<T>(table: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
+}
+
 /** API verb → [past tense, infinitive, preposition before a target that is not the resource itself]. */
 const VERBS: Record<string, [string, string, string]> = {
   Delete: ["deleted", "delete", "from"],
@@ -184,7 +192,7 @@ export function actionParts(action: string): ActionParts | undefined {
     };
   }
   const words = splitWords(action.replace(/^Batch(?=[A-Z])/, ""));
-  const verb = VERBS[words[0] ?? ""];
+  const verb = byName(VERBS, words[0] ?? "");
   if (!verb || words.length < 2) return undefined;
   const rest = words.slice(1);
   const nounWords = [...rest.slice(0, -1), singular(rest[rest.length - 1])].map(readableWord);
@@ -336,9 +344,9 @@ export function callsPhrase(events: AuditEvent[], count: number, attempt: boolea
   const tried = (past: string, infinitive: string) => (attempt ? `tried to ${infinitive}` : past);
   if (actions.length === 1) {
     const action = actions[0];
-    const logOff = LOG_OFF_PHRASES[action];
+    const logOff = byName(LOG_OFF_PHRASES, action);
     const phrase =
-      logOff && events.every((e) => e.facts["logging.reduced"] === true) ? logOff : PHRASES[action];
+      logOff && events.every((e) => e.facts["logging.reduced"] === true) ? logOff : byName(PHRASES, action);
     if (phrase) {
       const what = tried(phrase[0], phrase[1]);
       const named = where && !NO_TARGET.has(action) ? `${what} ${where}` : what;

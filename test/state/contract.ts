@@ -356,6 +356,27 @@ export function storeContract(
           { minute: 7, count: 1, values: ["new"] },
         ]);
       });
+
+      it("adds a batch delivered twice at once once, to a new, a live and an expired bucket", async () => {
+        await store.addToWindows([{ key: "expired", minute: 7, count: 4 }], 60, "batch-12");
+        move(60);
+        await store.addToWindows([{ key: "live", minute: 7, count: 2 }], 60, "batch-13");
+        const twice = [
+          { key: "new", minute: 7, count: 1, values: ["a"] },
+          { key: "live", minute: 7, count: 1, values: ["a"] },
+          { key: "expired", minute: 7, count: 1, values: ["a"] },
+        ];
+        await Promise.all([
+          store.addToWindows(twice, 60, "batch-14"),
+          store.addToWindows(twice, 60, "batch-14"),
+        ]);
+        const read = await store.readWindows(["new", "live", "expired"], 0, 10);
+        expect(Object.fromEntries(read)).toEqual({
+          new: [{ minute: 7, count: 1, values: ["a"] }],
+          live: [{ minute: 7, count: 3, values: ["a"] }],
+          expired: [{ minute: 7, count: 1, values: ["a"] }],
+        });
+      });
     });
   });
 }
