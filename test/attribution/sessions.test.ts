@@ -616,6 +616,31 @@ describe("GetSessionToken credentials", () => {
     expect(resolved.summary.records.unresolvedSessions).toBe(2);
   });
 
+  it("says what a waiting call waits for: a role session's at low confidence, a person's at the person's", async () => {
+    const rootKey = "ASIAGSTROOT000000001";
+    const waitsForRootGst = call(
+      "DescribeVpcs",
+      "2026-05-08T09:23:00Z",
+      withTemporaryKey(rootUser("AKIAROOT000000000001"), rootKey, "2026-05-08T09:05:00Z"),
+    );
+    const waits = {
+      role: agentCall("2026-05-08T09:21:00Z"),
+      federated: federatedCall("2026-05-08T09:22:00Z"),
+      root: waitsForRootGst,
+    };
+    const { byId } = await replayBatches(one(waits.role, waits.federated, waits.root));
+    const waitingFor = (r: Record<string, unknown>) => ({
+      signal: "sessionIssuanceNotSeen",
+      value: (r.userIdentity as { arn: string }).arn,
+    });
+    const expected = { role: "low", federated: "medium", root: "high" } as const;
+    for (const [name, record] of Object.entries(waits)) {
+      const a = verdictOf(byId, record.eventID as string);
+      expect(a, name).toMatchObject({ kind: "human", confidence: expected[name as keyof typeof waits] });
+      expect(a.evidence, name).toContainEqual(waitingFor(record));
+    }
+  });
+
   it("carries it through a role assumed with the GetSessionToken credentials", async () => {
     const assumed = assumeRole(
       "2026-05-08T09:07:00Z",
