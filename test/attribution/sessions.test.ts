@@ -616,6 +616,31 @@ describe("GetSessionToken credentials", () => {
     expect(resolved.summary.records.unresolvedSessions).toBe(2);
   });
 
+  it("says what a waiting call waits for: a role session's at low confidence, a person's at the person's", async () => {
+    const rootKey = "ASIAGSTROOT000000001";
+    const waitsForRootGst = call(
+      "DescribeVpcs",
+      "2026-05-08T09:23:00Z",
+      withTemporaryKey(rootUser("AKIAROOT000000000001"), rootKey, "2026-05-08T09:05:00Z"),
+    );
+    const waits = {
+      role: agentCall("2026-05-08T09:21:00Z"),
+      federated: federatedCall("2026-05-08T09:22:00Z"),
+      root: waitsForRootGst,
+    };
+    const { byId } = await replayBatches(one(waits.role, waits.federated, waits.root));
+    const waitingFor = (r: Record<string, unknown>) => ({
+      signal: "sessionIssuanceNotSeen",
+      value: (r.userIdentity as { arn: string }).arn,
+    });
+    const expected = { role: "low", federated: "medium", root: "high" } as const;
+    for (const [name, record] of Object.entries(waits)) {
+      const a = verdictOf(byId, record.eventID as string);
+      expect(a, name).toMatchObject({ kind: "human", confidence: expected[name as keyof typeof waits] });
+      expect(a.evidence, name).toContainEqual(waitingFor(record));
+    }
+  });
+
   it("carries it through a role assumed with the GetSessionToken credentials", async () => {
     const assumed = assumeRole(
       "2026-05-08T09:07:00Z",
@@ -656,11 +681,12 @@ describe("GetSessionToken credentials", () => {
     }
     const store = new ReadsRecorded();
     const resolver = new SessionResolver(store, agentMatchers(parseConfig({})));
+    // Marked as the console's credentials, whatever the user agent (here the aws-cli's).
     const consoleCredentials = call(
       "ListBuckets",
       "2026-05-08T09:10:00Z",
       withTemporaryKey(agentUser, "ASIACONSOLE000000001", "2026-05-08T09:00:00Z"),
-      { userAgent: "AWS Internal", extra: { sessionCredentialFromConsole: "true" } },
+      { extra: { sessionCredentialFromConsole: "true" } },
     );
     const consoleUserAgent = call(
       "GetBucketAcl",
@@ -679,6 +705,19 @@ describe("GetSessionToken credentials", () => {
       ),
       { source: "health.amazonaws.com", userAgent: "AWS Internal", sourceIp: "AWS Internal" },
     );
+    // A console's backend naming only AWS's own SDK, no console, no invokedBy (invictus-ir trail: the
+    // CloudTrail console listing buckets with bert-jan's sign-in credentials).
+    const consoleBackend = call(
+      "ListBuckets",
+      "2026-05-08T09:10:00Z",
+      withTemporaryKey(agentUser, "ASIACONSOLE000000001", "2026-05-08T09:00:00Z"),
+      {
+        source: "s3.amazonaws.com",
+        userAgent:
+          "[AWSCloudTrail, aws-internal/3 aws-sdk-java/1.12.433 Linux/5.4.247-169.350.amzn2int.x86_64]",
+        sourceIp: "10.8.8.10",
+      },
+    );
     const noKey = call("ListBuckets", "2026-05-08T09:10:01Z", { ...agentUser, accessKeyId: "" });
     const untouched = await resolver.resolveAll(
       auditEvents([
@@ -686,10 +725,11 @@ describe("GetSessionToken credentials", () => {
         consoleCredentials,
         consoleUserAgent,
         forService,
+        consoleBackend,
         noKey,
       ]),
     );
-    expect(untouched).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(untouched).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
     expect(store.reads).toEqual([]);
     const [temporary] = await resolver.resolveAll(auditEvents([gstCall("2026-05-08T09:10:03Z")]));
     expect(store.reads).toEqual([[agentUserArn]]);

@@ -205,19 +205,14 @@ export function rootUser(accessKeyId: string): Identity {
  * An IAM user's (or root's) identity on calls made with temporary credentials: the user's own ARN,
  * an ASIA key, session attributes and an empty sessionIssuer (as in the invictus-ir trail).
  */
-export function withTemporaryKey(
-  caller: Identity,
-  accessKeyId: string,
-  creationDate: string,
-  mfaAuthenticated = "true",
-): Identity {
+export function withTemporaryKey(caller: Identity, accessKeyId: string, creationDate: string): Identity {
   return {
     ...caller,
     accessKeyId,
     sessionContext: {
       sessionIssuer: {},
       webIdFederationData: {},
-      attributes: { creationDate, mfaAuthenticated },
+      attributes: { creationDate, mfaAuthenticated: "true" },
     },
   };
 }
@@ -227,7 +222,6 @@ export interface GetSessionTokenOptions extends CredentialOptions {
   durationSeconds?: number;
   serialNumber?: string;
   userAgent?: string;
-  sourceIp?: string;
 }
 
 /** A successful sts:GetSessionToken: credentials only, no assumed-role user. */
@@ -248,7 +242,6 @@ export function getSessionToken(
     requestParameters: req,
     responseElements: { credentials: issuedCredentials(time, accessKeyId, o.durationSeconds ?? 43_200, o) },
     userAgent: o.userAgent,
-    sourceIp: o.sourceIp,
   });
 }
 
@@ -283,8 +276,6 @@ export function federatedUser(
 }
 
 export interface GetFederationTokenOptions extends CredentialOptions {
-  /** requestParameters.durationSeconds; absent: STS's default 43200 s applies. */
-  durationSeconds?: number;
   tags?: Record<string, string>;
 }
 
@@ -297,13 +288,13 @@ export function getFederationToken(
   o: GetFederationTokenOptions = {},
 ) {
   const req: Record<string, unknown> = { name, policy: '{"Version":"2012-10-17","Statement":[]}' };
-  if (o.durationSeconds !== undefined) req.durationSeconds = o.durationSeconds;
   if (o.tags) req.tags = Object.entries(o.tags).map(([key, value]) => ({ key, value }));
   return call("GetFederationToken", time, caller, {
     source: "sts.amazonaws.com",
     requestParameters: req,
     responseElements: {
-      credentials: issuedCredentials(time, accessKeyId, o.durationSeconds ?? 43_200, o),
+      // No durationSeconds in the request: STS's default 43200 s.
+      credentials: issuedCredentials(time, accessKeyId, 43_200, o),
       federatedUser: {
         arn: `arn:aws:sts::${ACCOUNT}:federated-user/${name}`,
         federatedUserId: `${ACCOUNT}:${name}`,
