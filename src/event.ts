@@ -78,7 +78,8 @@ export const DYNAMODB_EVENT_SOURCE = awsEventSource("dynamodb");
 
 /**
  * An event's identity: eventID scoped by the receiving account (aws-formats.md §4.6). The dedup key of
- * replay and Lambda, and what names the events a batch fed to correlation windows.
+ * replay and Lambda, and what a batch's id for its correlation window writes is hashed from (every
+ * event the engine is given, whether it fed a window or not: engine.ts addOnce).
  */
 export function eventKey(event: Pick<AuditEvent, "account" | "id">): string {
   return `evt#${event.account}#${event.id}`;
