@@ -729,6 +729,14 @@ describe("logging.reduced", () => {
     expect(
       factsOf(pantherRecord("AWS.S3.SecurityControlDisabling", "No Match - Non-S3 Event"))["logging.reduced"],
     ).toBe(false);
+    // Panther's non-S3 case has no requestParameters, so it is false whatever the service: the same
+    // body that turns logging off on S3 is none on another eventSource (the table keys by eventSource)
+    const off = {
+      bucketName: "critical-data-bucket",
+      BucketLoggingStatus: { xmlns: "http://s3.amazonaws.com/doc/2006-03-01/" },
+    };
+    expect(factsOf(record("s3.amazonaws.com", "PutBucketLogging", off))["logging.reduced"]).toBe(true);
+    expect(factsOf(record("ec2.amazonaws.com", "PutBucketLogging", off))["logging.reduced"]).toBe(false);
   });
 });
 
