@@ -44,7 +44,12 @@ export interface BatchResult {
 
 /** Runs detection over a batch's events (new and re-attributed); state lives in the store. */
 export interface Detector {
-  detect(events: AuditEvent[], store: Store): Promise<RuleHit[]>;
+  /**
+   * @param batchKeys the eventKey of each of the batch's own events: what names the batch's window
+   *   writes, so that a retry adds them once. Events detected again because their actor kind changed
+   *   are not the batch's own: a retry may no longer revive them. Defaults to the keys of `events`.
+   */
+  detect(events: AuditEvent[], store: Store, batchKeys?: readonly string[]): Promise<RuleHit[]>;
 }
 
 /** Where a processed batch goes: CloudWatch, SNS, terminal, files. Called once per batch, after processing. */

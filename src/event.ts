@@ -78,7 +78,7 @@ export const DYNAMODB_EVENT_SOURCE = awsEventSource("dynamodb");
 
 /**
  * An event's identity: eventID scoped by the receiving account (aws-formats.md §4.6). The dedup key of
- * replay and Lambda, and what a batch's correlation-window id is hashed from: all its events' keys.
+ * replay and Lambda, and what a batch's correlation-window id is hashed from: its own events' keys (Detector).
  */
 export function eventKey(event: Pick<AuditEvent, "account" | "id">): string {
   return `evt#${event.account}#${event.id}`;

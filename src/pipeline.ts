@@ -142,7 +142,7 @@ export async function processBatch(input: BatchInput, deps: PipelineDeps): Promi
   lap("attribute");
   enrichEvents(reattributed.length ? [...events, ...reattributed] : events, config);
   lap("enrich");
-  const hits = deps.detector ? await deps.detector.detect(detected, store) : [];
+  const hits = deps.detector ? await deps.detector.detect(detected, store, eventKeys) : [];
   // State is committed only after publishing: a failed publish is retried with the same alerts.
   lap("detect");
   const plan = hits.length ? await planAlerts(hits, store, config) : undefined;

@@ -81,7 +81,7 @@ export class RuleEngine implements Detector {
     this.windowTtlSeconds = (maxSpan + config.latenessMinutes) * 60;
   }
 
-  async detect(events: AuditEvent[], store: Store): Promise<RuleHit[]> {
+  async detect(events: AuditEvent[], store: Store, batchKeys?: readonly string[]): Promise<RuleHit[]> {
     const single = new SingleHits(this.index.rules.length);
     const batches = this.plans.map((p) => new CorrelationBatch(p));
     for (const event of events) {
@@ -113,7 +113,7 @@ export class RuleEngine implements Detector {
       if (range[0] < from) from = range[0];
       if (range[1] > to) to = range[1];
     }
-    await this.addOnce(increments, events, store);
+    await this.addOnce(increments, batchKeys ?? events.map(eventKey), store);
     const stored: Map<string, WindowBucket[]> =
       from <= to ? await store.readWindows(keys, from, to) : new Map<string, WindowBucket[]>();
     for (const b of active) hits.push(...b.evaluate(stored));
@@ -125,14 +125,17 @@ export class RuleEngine implements Detector {
    * batches running at the same time (Lambda invocations) see each other's; a batch retried after a
    * failed publish holds the same events, so it has the same id, and the store adds only to the
    * buckets this id has not added to (a first run may have stopped half-way). The id names every
-   * event of the batch, not the ones that fed nor the increments they make: a retry under rules
-   * deployed in between (a correlation added, more of its events feeding) still counts each event once.
+   * event of the batch (`batchKeys`, see Detector), not the ones that fed nor the increments they
+   * make: a retry under rules deployed in between (a correlation added, more of its events feeding),
+   * or one that no longer revives a parked call, still counts each event once.
    */
-  private async addOnce(increments: WindowIncrement[], events: AuditEvent[], store: Store): Promise<void> {
-    const ids = new Array<string>(events.length);
-    for (let i = 0; i < events.length; i++) ids[i] = eventKey(events[i]);
+  private async addOnce(
+    increments: WindowIncrement[],
+    batchKeys: readonly string[],
+    store: Store,
+  ): Promise<void> {
     // 96 bits of the hash: a bucket keeps up to a thousand batch ids, each costing item size.
-    const batchId = sha256Base64url(ids.join("\n")).slice(0, 16);
+    const batchId = sha256Base64url(batchKeys.join("\n")).slice(0, 16);
     await store.addToWindows(increments, this.windowTtlSeconds, batchId);
   }
 }
