@@ -8,13 +8,14 @@ import { scenarioRunner } from "../../src/detection.ts";
 import { RuleEngine } from "../../src/rules/engine.ts";
 import { formatFixtureReport, runRuleFixtures, type ScenarioRunner } from "../../src/rules/fixtures.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
-import { record, toEvent } from "./engine.helpers.ts";
+import { auditEvents } from "../support/records.ts";
+import { record } from "./engine.helpers.ts";
 
 /** Normalise + detect, without attribution: enough for rules on raw fields. */
 const scenarios: ScenarioRunner = (rules) => {
   const engine = new RuleEngine(rules, defaultConfig);
   return async (records) => {
-    const events = records.map((r, i) => toEvent(r as Record<string, unknown>, {}, i));
+    const events = auditEvents(records as Record<string, unknown>[]);
     return { hits: await engine.detect(events, new MemoryStore()), malformed: [] };
   };
 };

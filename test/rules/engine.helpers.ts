@@ -1,12 +1,12 @@
-/** Shared by the rule engine tests: real records → AuditEvents (via normaliseRecord), rules from YAML text. */
+/** Shared by the rule engine tests: real records → AuditEvents (auditEvents), rules from YAML text. */
 import { readFileSync } from "node:fs";
 import { expect } from "vitest";
 import type { Actor, AuditEvent } from "../../src/event.ts";
-import { normaliseRecord } from "../../src/normalise.ts";
 import type { CompiledDetectionRule, CompiledRule } from "../../src/rules/compile.ts";
 import { type LinkedRules, linkRules } from "../../src/rules/link.ts";
 import { type LoadOptions, type LoadResult, loadRuleSources } from "../../src/rules/load.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
+import { auditEvents } from "../support/records.ts";
 
 export interface EventOverrides {
   actor?: Partial<Actor>;
@@ -39,10 +39,8 @@ export function record(fields: Record<string, unknown> = {}): Record<string, unk
   };
 }
 
-export function toEvent(raw: Record<string, unknown>, overrides: EventOverrides = {}, index = 0): AuditEvent {
-  const result = normaliseRecord(raw, { source: "test", index });
-  if (!result.ok) throw new Error(`test record does not normalise: ${result.reason}`);
-  const event = result.event;
+export function toEvent(raw: Record<string, unknown>, overrides: EventOverrides = {}): AuditEvent {
+  const [event] = auditEvents([raw]);
   if (overrides.actor) event.actor = { ...event.actor, ...overrides.actor };
   if (overrides.facts) event.facts = { ...event.facts, ...overrides.facts };
   return event;

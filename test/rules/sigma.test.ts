@@ -14,6 +14,7 @@ import { lintRules } from "../../src/rules/lint.ts";
 import type { LoadResult } from "../../src/rules/load.ts";
 import { loadTunedRules } from "../../src/rules/tuning.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
+import { auditEvents } from "../support/records.ts";
 import { invictusRecords, toEvent } from "./engine.helpers.ts";
 
 const SIGMA_DIR = fileURLToPath(
@@ -179,7 +180,7 @@ describe("SigmaHQ CloudTrail rules", () => {
     let events = 0;
     let matches = 0;
     for (const file of readdirSync(INVICTUS_DIR).filter((f) => f.endsWith(".json"))) {
-      const batch = invictusRecords(file).map((r, i) => toEvent(r, {}, i));
+      const batch = auditEvents(invictusRecords(file));
       events += batch.length;
       const brute = new Map<string, number>();
       for (const e of batch) {
