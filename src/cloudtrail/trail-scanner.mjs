@@ -7,9 +7,10 @@
  *
  * The scan checks the JSON of everything it reads itself: the document, the records, their keys and
  * string, number and literal values. Objects and arrays it only delimits: their texts are checked by
- * JSON.parse on the main thread (recordsOfScan), which parses them anyway. Anything not taken on —
- * not valid JSON, a document that is not exactly `{"Records":[…]}`, a key `__proto__` — is left to
- * the usual decoding (decode.ts), so the records and every error message are the same either way.
+ * JSON.parse on the main thread (recordsOfScan), which parses them anyway. A file not taken on — not
+ * valid JSON, a document that is not exactly `{"Records":[…]}` — is left to the usual decoding
+ * (decode.ts), so the records and every error message are the same either way; a record with a key
+ * `__proto__` is kept whole, as one text for JSON.parse (wholeRecord).
  */
 
 /** A slot's low two bits say what its value is; the rest is an index (or which literal). */
