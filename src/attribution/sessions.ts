@@ -76,11 +76,10 @@ export function sessionKeyOf(event: AuditEvent, m: AgentMatchers): string | unde
     // The console's credentials are issued at sign-in, never by a logged STS call: looking them up
     // would only park the call for an issuance that cannot arrive. Calls an AWS service makes on the
     // user's behalf (invokedBy: mostly the console's backend, "AWS Internal") are the service's
-    // whatever the chain says, and would wait the same way; so would a console backend's calls that
-    // name no console, only AWS's own SDK (`[AWSCloudTrail, aws-internal/3 …]`).
+    // whatever the chain says, and would wait the same way.
     if (p.invokedBy) return undefined;
-    const ua = classifyUserAgent(event.userAgent, m);
-    if (ua.awsInternal || channelOf(ua.channel, event.eventType, event.raw) === "console") return undefined;
+    const fromUserAgent = classifyUserAgent(event.userAgent, m).channel;
+    if (channelOf(fromUserAgent, event.eventType, event.raw) === "console") return undefined;
     return p.arn;
   }
   return undefined;

@@ -145,22 +145,15 @@ export function recordAiSignals(
   return out ?? NO_SIGNALS;
 }
 
-/** What a user agent says: its agent marker (AI signal), its ordinary channel, and whether AWS sent it. */
+/** What a user agent says: its agent marker (AI signal) and its ordinary channel. */
 export interface UserAgentClass {
   marker: UserAgentMarker | undefined;
   channel: Channel;
-  /**
-   * AWS's own SDK (`aws-internal/3 …`, `AWS Internal`): AWS's code made the call, e.g. a console's
-   * backend (`[AWSCloudTrail, aws-internal/3 aws-sdk-java/…]`) with the user's sign-in credentials.
-   */
-  awsInternal: boolean;
 }
 
 /** Distinct user agents are few (a few hundred in a real trail): each is classified once per config. */
 const MAX_CACHED_USER_AGENTS = 10_000;
 const userAgentCache = new WeakMap<AgentMatchers, FreshStringCache<UserAgentClass>>();
-/** AWS's internal SDK in a lower-cased user agent. */
-const AWS_INTERNAL = /aws[- ]internal/;
 
 export function classifyUserAgent(userAgent: string, m: AgentMatchers): UserAgentClass {
   let cache = userAgentCache.get(m);
@@ -174,7 +167,6 @@ export function classifyUserAgent(userAgent: string, m: AgentMatchers): UserAgen
     hit = {
       marker: ua ? m.userAgentMarkers.find(({ marker }) => ua.includes(marker)) : undefined,
       channel: userAgentChannel(userAgent),
-      awsInternal: AWS_INTERNAL.test(ua),
     };
     cache.add(userAgent, hit);
   }
