@@ -490,6 +490,22 @@ describe("GetSessionToken credentials", () => {
     expect(federated?.expiresAt).toBe(Date.parse("2026-05-08T10:05:00Z"));
   });
 
+  it("carries it to a call whose user agent claims AWS's own SDK: the caller writes its user agent", async () => {
+    const claimsAws = call(
+      "ListBuckets",
+      "2026-05-08T09:20:00Z",
+      withTemporaryKey(agentUser, GST_KEY, "2026-05-08T09:05:00Z"),
+      {
+        source: "s3.amazonaws.com",
+        userAgent: "[AWSCloudTrail, aws-internal/3 aws-sdk-java/1.12.772]",
+      },
+    );
+    const { byId } = await replayBatches(one(agentGst, claimsAws));
+    const a = verdictOf(byId, claimsAws.eventID as string);
+    expect(a).toMatchObject({ kind: "ai", session: agentUserArn });
+    carriesAgentMarker(a);
+  });
+
   it("carries the issuing call's AI evidence to the calls made with its key, in one batch or across batches", async () => {
     const c = gstCall("2026-05-08T09:20:00Z");
     const same = await replayBatches(one(agentGst, c));
