@@ -98,12 +98,15 @@ export class RuleEngine implements Detector {
     const active = batches.filter((b) => !b.isEmpty);
     if (active.length === 0) return hits;
 
-    // loops, not flatMap: flatMap costs several times as much on these short arrays
+    // Indexed loops, not flatMap (several times the cost on these short arrays) nor for-of: its
+    // iterator, meeting arrays of several element kinds, deoptimised detect 28 times in a bench run.
     const increments: WindowIncrement[] = [];
     const keys: string[] = [];
     for (const b of active) {
-      for (const inc of b.increments()) increments.push(inc);
-      for (const key of b.keys()) keys.push(key);
+      const incs = b.increments();
+      for (let i = 0; i < incs.length; i++) increments.push(incs[i]);
+      const ks = b.keys();
+      for (let i = 0; i < ks.length; i++) keys.push(ks[i]);
     }
     let from = Number.POSITIVE_INFINITY;
     let to = Number.NEGATIVE_INFINITY;
