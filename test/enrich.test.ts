@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { type ConfigInput, defaultConfig, parseConfig } from "../src/config.ts";
 import { destructiveActions } from "../src/enrich/destructive.ts";
+import { loggingReductionActions, securityDisableActions } from "../src/enrich/tampering.ts";
 import { enrichEvents, FACT_NAMES, isAccessDenied } from "../src/enrich.ts";
 import type { AuditEvent } from "../src/event.ts";
 import { normaliseRecord } from "../src/normalise.ts";
@@ -791,6 +792,72 @@ describe("security.serviceDisabled / security.service", () => {
   });
 });
 
+describe("action.destructive agrees with logging.reduced and security.serviceDisabled", () => {
+  // Calls that blind the defenders are destructive exactly when tampering.ts says they blind: the two
+  // lists once drifted apart (GuardDuty features, flow logs, member accounts were tampering only).
+  const calls: Array<[string, string, string | undefined, Record<string, unknown>]> = [
+    [
+      "guardduty",
+      "UpdateDetector",
+      "disable",
+      { detectorId: "d", features: [{ name: "S3_DATA_EVENTS", status: "DISABLED" }] },
+    ],
+    [
+      "guardduty",
+      "UpdateDetector",
+      undefined,
+      { detectorId: "d", features: [{ name: "S3_DATA_EVENTS", status: "ENABLED" }] },
+    ],
+    ["guardduty", "DeleteMembers", "delete", { detectorId: "d", accountIds: ["111122223333"] }],
+    ["guardduty", "DisassociateMembers", "disable", { detectorId: "d", accountIds: ["111122223333"] }],
+    [
+      "ec2",
+      "DeleteFlowLogs",
+      "delete",
+      { DeleteFlowLogsRequest: { FlowLogId: { content: "fl-1", tag: 1 } } },
+    ],
+    [
+      "route53resolver",
+      "DisassociateResolverQueryLogConfig",
+      "disable",
+      { resolverQueryLogConfigId: "q", resourceId: "vpc-1" },
+    ],
+    [
+      "s3",
+      "PutBucketLogging",
+      "disable",
+      { bucketName: "b", BucketLoggingStatus: { xmlns: "http://s3.amazonaws.com/doc/2006-03-01/" } },
+    ],
+    [
+      "s3",
+      "PutBucketLogging",
+      undefined,
+      { bucketName: "b", BucketLoggingStatus: { LoggingEnabled: { TargetBucket: "logs" } } },
+    ],
+    [
+      "securityhub",
+      "UpdateStandardsControl",
+      "disable",
+      { standardsControlArn: "arn", controlStatus: "DISABLED" },
+    ],
+    ["cloudtrail", "UpdateTrail", "disable", { name: "t", isMultiRegionTrail: false }],
+    ["cloudtrail", "DeleteTrail", "delete", { name: "t" }],
+  ];
+  it.each(calls)("%s %s → %s", (prefix, name, kind, params) => {
+    const f = factsOf(record(`${prefix}.amazonaws.com`, name, params));
+    expect(f["action.destructiveKind"]).toBe(kind);
+    expect(f["action.destructive"]).toBe(
+      f["logging.reduced"] === true || f["security.serviceDisabled"] === true,
+    );
+  });
+
+  it("every call that can blind the defenders is listed among the destructive ones", () => {
+    const listed = new Set(destructiveActions().map((a) => `${a.service}|${a.action}`));
+    for (const { service, action } of [...loggingReductionActions(), ...securityDisableActions()])
+      expect(listed.has(`${service}|${action}`), `${service} ${action}`).toBe(true);
+  });
+});
+
 describe("error.accessDenied", () => {
   it("Panther: AccessDenied and VPC-endpoint denials; no error code is not denied", () => {
     expect(
@@ -1013,7 +1080,9 @@ describe("hostile request parameters", () => {
     const facts = factsOf(record(source, name, params));
     const absent = factsOf(record(source, name, withoutHostile(params)));
     for (const fact of FACT_NAMES) expect([fact, facts[fact]]).toEqual([fact, absent[fact]]);
-    expect(facts["action.destructive"]).toBe(false);
+    // Only the selector list with no management selector left reduces logging (and so destroys).
+    expect(facts["action.destructive"]).toBe(facts["logging.reduced"]);
+    expect(facts["logging.reduced"]).toBe(name === "PutEventSelectors");
     expect(facts["security.serviceDisabled"]).toBe(false);
   });
 });

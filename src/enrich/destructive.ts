@@ -8,6 +8,12 @@
 import { DYNAMODB_EVENT_SOURCE } from "../event.ts";
 import { asArray, isObject, type Params, scalarNumber, scalarText } from "../json-values.ts";
 import { CallTable } from "./call-table.ts";
+import {
+  loggingReduced,
+  loggingReductionActions,
+  securityDisableActions,
+  securityServiceDisabled,
+} from "./tampering.ts";
 
 export type DestructiveKind = "delete" | "terminate" | "purge" | "disable" | "expire";
 
@@ -192,19 +198,12 @@ add("acm", "delete", ["DeleteCertificate"]);
 add("wafv2", "delete", ["DeleteWebACL"]);
 add("bedrock", "delete", ["DeleteGuardrail", "DeleteModelInvocationLoggingConfiguration"]);
 
-// Audit and security services: turning them off is destruction of the defenders' view.
-add("cloudtrail", "delete", ["DeleteTrail", "DeleteEventDataStore"]);
-add("cloudtrail", "disable", ["StopLogging", "StopEventDataStoreIngestion"]);
-add("guardduty", "delete", ["DeleteDetector"]);
-add("guardduty", "disable", ["UpdateDetector"], (p) => p.enable === false);
-add("config", "delete", ["DeleteConfigurationRecorder", "DeleteDeliveryChannel"]);
-add("config", "disable", ["StopConfigurationRecorder"]);
-add("securityhub", "disable", ["DisableSecurityHub", "BatchDisableStandards"]);
-add("macie2", "disable", ["DisableMacie"]);
-add("macie2", "disable", ["UpdateMacieSession"], (p) => p.status === "PAUSED");
-add("access-analyzer", "delete", ["DeleteAnalyzer"]);
-
-/** The kind of destruction an API call performs, or undefined when it destroys nothing. */
+/**
+ * The kind of destruction an API call performs, or undefined when it destroys nothing. Turning off an
+ * audit log or a security service destroys the defenders' view: those calls are tampering.ts's
+ * (`logging.reduced`, `security.serviceDisabled`), judged there alone so that the facts never
+ * disagree; a Delete… call among them deletes, the rest disable.
+ */
 export function destructiveKind(
   service: string,
   action: string,
@@ -212,14 +211,28 @@ export function destructiveKind(
   eventTime: Date,
 ): DestructiveKind | undefined {
   const entry = TABLE.get(service, action);
-  if (!entry) return undefined;
-  if (!entry.when) return entry.kind;
-  return isObject(params) && entry.when(params, eventTime) ? entry.kind : undefined;
+  if (entry) {
+    if (!entry.when) return entry.kind;
+    return isObject(params) && entry.when(params, eventTime) ? entry.kind : undefined;
+  }
+  const blinds =
+    loggingReduced(service, action, params) || securityServiceDisabled(service, action, params) !== undefined;
+  return blinds ? defendersViewKind(action) : undefined;
 }
 
-/** The eventSource/eventName pairs in the table (for documentation and tests). */
+function defendersViewKind(action: string): DestructiveKind {
+  return action.startsWith("Delete") ? "delete" : "disable";
+}
+
+/** The eventSource/eventName pairs that can be destructive (for documentation and tests). */
 export function destructiveActions(): Array<{ service: string; action: string; kind: DestructiveKind }> {
-  return TABLE.calls().map(({ service, action, entry }) => ({ service, action, kind: entry.kind }));
+  const tabled = TABLE.calls().map(({ service, action, entry }) => ({ service, action, kind: entry.kind }));
+  const blinding = [...loggingReductionActions(), ...securityDisableActions()].map(({ service, action }) => ({
+    service,
+    action,
+    kind: defendersViewKind(action),
+  }));
+  return [...tabled, ...blinding];
 }
 
 /**
