@@ -198,6 +198,28 @@ describe("alertTitle", () => {
     );
   });
 
+  it("phrases a call by its service and name: Fraud Detector's DeleteDetector is not GuardDuty's", () => {
+    const tampering = { id: "cloudtrail-tampering", title: "Tampering" };
+    const deleteDetector = (service: string): Partial<EventSpec> => ({
+      action: "DeleteDetector",
+      service,
+      requestParameters: { detectorId: "d-1" },
+      facts: { "action.target": "d-1" },
+    });
+    expect(title(tampering, [deleteDetector("guardduty.amazonaws.com")])).toBe(
+      "AI agent (via aws-mcp) deleted GuardDuty detector d-1 as dev-alice",
+    );
+    expect(title({}, [deleteDetector("frauddetector.amazonaws.com")])).toBe(
+      "AI agent (via aws-mcp) deleted detector d-1 as dev-alice",
+    );
+    // A group of both services' calls has no one phrase.
+    const mixed = title({}, [
+      deleteDetector("guardduty.amazonaws.com"),
+      deleteDetector("frauddetector.amazonaws.com"),
+    ]);
+    expect(mixed).not.toContain("GuardDuty");
+  });
+
   it("says a DynamoDB batch or PartiQL call deleted items only when it did", () => {
     const batch = (deletes: boolean): Partial<EventSpec> => ({
       action: "BatchWriteItem",

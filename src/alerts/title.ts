@@ -4,6 +4,7 @@
  * ("tried to delete …"). Every value taken from a record passes through cleanText: titles end up in
  * e-mail subjects, chat messages and terminals.
  */
+import { CallTable } from "../enrich/call-table.ts";
 import { isDynamoDbItemWrite } from "../enrich/destructive.ts";
 import type { Actor, AuditEvent } from "../event.ts";
 import { asArray, asObject, scalarText } from "../json-values.ts";
@@ -220,8 +221,12 @@ function cachedActionParts(action: string): ActionParts | undefined {
   return parts ?? undefined;
 }
 
-/** Calls whose meaning a responder knows by a phrase, not by the API name: [past, infinitive]. */
-const PHRASES: Record<string, [string, string]> = {
+/**
+ * Calls whose meaning a responder knows by a phrase, not by the API name: [past, infinitive], by
+ * eventSource and eventName (Fraud Detector has a DeleteDetector too, and it is not GuardDuty's).
+ */
+const PHRASES = new CallTable<[string, string]>();
+PHRASES.add("cloudtrail", {
   StopLogging: ["stopped CloudTrail logging for trail", "stop CloudTrail logging for trail"],
   StartLogging: ["started CloudTrail logging for trail", "start CloudTrail logging for trail"],
   DeleteTrail: ["deleted CloudTrail trail", "delete CloudTrail trail"],
@@ -237,16 +242,28 @@ const PHRASES: Record<string, [string, string]> = {
     "stopped ingestion into event data store",
     "stop ingestion into event data store",
   ],
+});
+PHRASES.add("guardduty", {
   DeleteDetector: ["deleted GuardDuty detector", "delete GuardDuty detector"],
   UpdateDetector: ["changed GuardDuty detector", "change GuardDuty detector"],
+});
+PHRASES.add("config", {
   StopConfigurationRecorder: ["stopped AWS Config recorder", "stop AWS Config recorder"],
   DeleteConfigurationRecorder: ["deleted AWS Config recorder", "delete AWS Config recorder"],
   DeleteDeliveryChannel: ["deleted AWS Config delivery channel", "delete AWS Config delivery channel"],
+});
+PHRASES.add("securityhub", {
   DisableSecurityHub: ["disabled Security Hub", "disable Security Hub"],
   BatchDisableStandards: ["disabled Security Hub standards", "disable Security Hub standards"],
+});
+PHRASES.add("macie2", {
   DisableMacie: ["disabled Macie", "disable Macie"],
   UpdateMacieSession: ["changed the Macie session", "change the Macie session"],
+});
+PHRASES.add("access-analyzer", {
   DeleteAnalyzer: ["deleted IAM Access Analyzer", "delete IAM Access Analyzer"],
+});
+PHRASES.add("route53resolver", {
   DeleteResolverQueryLogConfig: [
     "deleted Route 53 Resolver query logging config",
     "delete Route 53 Resolver query logging config",
@@ -255,19 +272,20 @@ const PHRASES: Record<string, [string, string]> = {
     "detached Route 53 Resolver query logging from a VPC",
     "detach Route 53 Resolver query logging from a VPC",
   ],
-  ConsoleLogin: ["signed in to the console", "sign in to the console"],
-};
+});
+PHRASES.add("signin", { ConsoleLogin: ["signed in to the console", "sign in to the console"] });
 
 /**
  * Calls that can turn a log on or off, phrased as turning it off when every call of the group did
  * (`logging.reduced`); otherwise they are read from their API name like any other call.
  */
-const LOG_OFF_PHRASES: Record<string, [string, string]> = {
+const LOG_OFF_PHRASES = new CallTable<[string, string]>();
+LOG_OFF_PHRASES.add("s3", {
   PutBucketLogging: [
     "turned off S3 server access logging for bucket",
     "turn off S3 server access logging for bucket",
   ],
-};
+});
 
 /** Phrases whose target names a different thing than the phrase: no name after them. */
 const NO_TARGET = new Set([
@@ -278,6 +296,15 @@ const NO_TARGET = new Set([
   "UpdateMacieSession",
   "DisassociateResolverQueryLogConfig",
 ]);
+
+/** The phrase of a group's one call, when its events are all of one service. */
+function phraseOf(events: AuditEvent[], action: string): [string, string] | undefined {
+  const service = events[0]?.service ?? "";
+  if (!events.every((e) => e.service === service)) return undefined;
+  const logOff = LOG_OFF_PHRASES.get(service, action);
+  if (logOff && events.every((e) => e.facts["logging.reduced"] === true)) return logOff;
+  return PHRASES.get(service, action);
+}
 
 /** Whether the request names the resource by the noun (bucketName → a bucket, dBInstanceIdentifier → a DB instance). */
 function namesItself(event: AuditEvent | undefined, noun: string, target: string): boolean {
@@ -344,9 +371,7 @@ export function callsPhrase(events: AuditEvent[], count: number, attempt: boolea
   const tried = (past: string, infinitive: string) => (attempt ? `tried to ${infinitive}` : past);
   if (actions.length === 1) {
     const action = actions[0];
-    const logOff = byName(LOG_OFF_PHRASES, action);
-    const phrase =
-      logOff && events.every((e) => e.facts["logging.reduced"] === true) ? logOff : byName(PHRASES, action);
+    const phrase = phraseOf(events, action);
     if (phrase) {
       const what = tried(phrase[0], phrase[1]);
       const named = where && !NO_TARGET.has(action) ? `${what} ${where}` : what;
