@@ -1,6 +1,6 @@
 /** Raw CloudTrail record → AuditEvent, computed once; every later stage reads these fields. */
 
-import { UnparseableRecord } from "./cloudtrail/decode.ts";
+import { SkippedRecord, UnparseableRecord } from "./cloudtrail/decode.ts";
 import {
   type CloudTrailRecord,
   cloudTrailRecordSchema,
@@ -51,6 +51,7 @@ export function stripVersionSuffix(eventName: string): string {
 
 export function normaliseRecord(raw: unknown, origin: RecordOrigin): NormaliseResult {
   if (raw instanceof UnparseableRecord) return { ok: false, reason: raw.reason };
+  if (raw instanceof SkippedRecord) return { ok: false, skipped: true, reason: raw.reason };
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     return { ok: false, reason: `not a CloudTrail record: ${raw === null ? "null" : typeof raw}` };
   }

@@ -3,7 +3,8 @@
  * trail files `{"Records":[…]}`, JSON Lines of records, a single record, EventBridge envelopes
  * (`detail` is the record) alone, as an array or as lines; each gzipped or not (by magic bytes).
  * A file that is not JSON (or claims .gz and is not gzip) throws FileError; one bad line of a JSON
- * Lines file is kept as an UnparseableRecord so it is counted as malformed, not lost.
+ * Lines file is kept as an UnparseableRecord so it is counted as malformed, not lost, and a digest
+ * line as a SkippedRecord, counted as skipped.
  */
 import { gunzipSync } from "node:zlib";
 import { isObject } from "../json-values.ts";
@@ -20,6 +21,11 @@ export class FileError extends Error {
 
 /** A line of a JSON Lines file that did not parse; normalise reports it as malformed. */
 export class UnparseableRecord {
+  constructor(readonly reason: string) {}
+}
+
+/** A line of a JSON Lines file that holds no API records on purpose (a digest): counted as skipped. */
+export class SkippedRecord {
   constructor(readonly reason: string) {}
 }
 
@@ -109,8 +115,12 @@ function decodeText(text: string, source: string): DecodedFile {
     // A line that is JSON but neither object nor array is a record normalise refuses, as an array's
     // element would be (fromDocument would throw for the whole file).
     if (value === null || typeof value !== "object") records.push(value);
-    // One by one: a line can hold a whole trail file's records, more than a call's arguments.
-    else for (const record of fromDocument(value, source).records) records.push(record);
+    else {
+      const doc = fromDocument(value, source);
+      if (doc.skippedReason) records.push(new SkippedRecord(`line ${i + 1}: ${doc.skippedReason}`));
+      // One by one: a line can hold a whole trail file's records, more than a call's arguments.
+      for (const record of doc.records) records.push(record);
+    }
   }
   if (parsed === 0) throw new FileError(source, `not JSON: ${wholeError.message}`);
   return { records };

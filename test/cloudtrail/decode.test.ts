@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { decodeFile, FileError, UnparseableRecord } from "../../src/cloudtrail/decode.ts";
+import { decodeFile, FileError, SkippedRecord, UnparseableRecord } from "../../src/cloudtrail/decode.ts";
 import { decodePrepared, prepareFile, ReadAheadWorker } from "../../src/cloudtrail/read-ahead-worker.ts";
 import { normaliseRecord } from "../../src/normalise.ts";
 
@@ -101,6 +101,20 @@ describe("decodeFile", () => {
     expect(records).toHaveLength(many.length + 2);
     expect(records.at(-3)).toEqual(many.at(-1));
     expect(records.slice(-2)).toEqual(trailRecords.slice(0, 2));
+  });
+
+  it("counts a digest line of a JSON Lines file as skipped, not dropped unseen", () => {
+    const digest = { awsAccountId: "1", digestStartTime: "2026-05-08T11:00:00Z", logFiles: [] };
+    const text = `${JSON.stringify(trailRecords[0])}\n${JSON.stringify(digest)}\n${JSON.stringify(trailRecords[1])}\n`;
+    const records = decodeFile(Buffer.from(text), "mixed.jsonl").records;
+    expect(records).toHaveLength(3);
+    expect(records[1]).toBeInstanceOf(SkippedRecord);
+    expect(normaliseRecord(records[1], { source: "mixed.jsonl", index: 1 })).toEqual({
+      ok: false,
+      skipped: true,
+      reason: "line 2: CloudTrail digest file",
+    });
+    expect(records[2]).toEqual(trailRecords[1]);
   });
 
   it("reads non-ASCII text as UTF-8, with or without a BOM", () => {
