@@ -63,26 +63,34 @@ function usableKey(value: unknown): string | undefined {
 
 /**
  * The session an event's caller used, when it used temporary credentials an STS call may have
- * issued: a role or federation session, or an IAM user's or root's ASIA key (GetSessionToken).
- * Long-term AKIA keys have no issuance to look up; nor do console sign-in credentials (also ASIA).
+ * issued: a role or federation session, or an IAM user's or root's ASIA key (GetSessionToken, or a
+ * console sign-in: see issuanceLogged). Long-term AKIA keys have no issuance to look up.
  * Most calls are an IAM user's with an AKIA key: they leave at the key's prefix, unparsed.
- * The user agent's channel comes from the classification the verdict reads too (cached per agent).
  */
-export function sessionKeyOf(event: AuditEvent, m: AgentMatchers): string | undefined {
+export function sessionKeyOf(event: AuditEvent): string | undefined {
   const p = event.principal;
   if (!p.arn) return undefined;
   if (p.type === "AssumedRole" || p.type === "FederatedUser") return p.arn;
   if (hasOwnCredentials(p.type) && p.accessKeyId?.startsWith("ASIA")) {
-    // The console's credentials are issued at sign-in, never by a logged STS call: looking them up
-    // would only park the call for an issuance that cannot arrive. Calls an AWS service makes on the
-    // user's behalf (invokedBy: mostly the console's backend, "AWS Internal") are the service's
-    // whatever the chain says, and would wait the same way.
-    if (p.invokedBy) return undefined;
-    const fromUserAgent = classifyUserAgent(event.userAgent, m).channel;
-    if (channelOf(fromUserAgent, event.eventType, event.raw) === "console") return undefined;
-    return p.arn;
+    // Calls an AWS service makes on the user's behalf (invokedBy: mostly the console's backend, "AWS
+    // Internal") are the service's whatever the chain says.
+    return p.invokedBy ? undefined : p.arn;
   }
   return undefined;
+}
+
+/**
+ * Whether a logged STS call issued the credentials of a call with a session key (sessionKeyOf). Not
+ * for an IAM user's or root's console session: its ASIA key is issued at sign-in, and a call waiting
+ * for that issuance would wait in vain. The user agent, the caller's to write, only decides this
+ * wait: the issuance is still looked up, and when found its AI evidence is the call's, whatever
+ * browser the call claims to come from. The user agent's channel comes from the classification the
+ * verdict reads too (cached per agent).
+ */
+export function issuanceLogged(event: AuditEvent, m: AgentMatchers): boolean {
+  if (!hasOwnCredentials(event.principal.type)) return true;
+  const fromUserAgent = classifyUserAgent(event.userAgent, m).channel;
+  return channelOf(fromUserAgent, event.eventType, event.raw) !== "console";
 }
 
 /**
@@ -145,10 +153,11 @@ export function issuanceOf(event: AuditEvent, m: AgentMatchers): SessionRecord |
   if (typeof sessionName === "string") record.sessionName = sessionName;
   const sourceIdentity = req?.sourceIdentity ?? resp.sourceIdentity;
   if (typeof sourceIdentity === "string") record.sourceIdentity = sourceIdentity;
-  const parentKey = sessionKeyOf(event, m);
+  const parentKey = sessionKeyOf(event);
   if (parentKey) {
     record.parentKey = parentKey;
     if (caller.accessKeyId) record.parentAccessKeyId = caller.accessKeyId;
+    if (!issuanceLogged(event, m)) record.parentIssuanceUnlogged = true;
   }
   return record;
 }
@@ -232,6 +241,12 @@ export interface ChainResolution {
 /** A chain resolution shares these when it found nothing: resolutions are read-only. */
 const NO_EVIDENCE: readonly Evidence[] = Object.freeze([]);
 
+/** The resolution of a call whose issuance is not found and is not waited for (issuanceLogged). */
+const NOTHING_FOUND: ChainResolution = Object.freeze({
+  aiEvidence: NO_EVIDENCE as Evidence[],
+  facts: NO_EVIDENCE as Evidence[],
+});
+
 /** Evidence a session's chain carries to a call, marked with the child session it came through. */
 function carried(e: Evidence, viaArn: string | undefined): Evidence {
   return viaArn === undefined ? e : { ...e, via: viaArn };
@@ -275,7 +290,7 @@ export class SessionResolver {
     const keys: (string | undefined)[] = new Array(events.length);
     let pending: number[] = [];
     for (let i = 0; i < events.length; i++) {
-      keys[i] = sessionKeyOf(events[i], this.m);
+      keys[i] = sessionKeyOf(events[i]);
       if (keys[i] !== undefined) pending.push(i);
     }
     for (let round = 0; round <= MAX_CHAIN_DEPTH && pending.length; round++) {
@@ -325,8 +340,10 @@ export class SessionResolver {
       event.time.getTime(),
       this.creationDateOf(event),
     );
-    if (!session)
+    if (!session) {
+      if (!issuanceLogged(event, this.m)) return NOTHING_FOUND;
       return { aiEvidence: NO_EVIDENCE as Evidence[], facts: NO_EVIDENCE as Evidence[], missing: key };
+    }
     let chain = this.fromIssuance.get(session);
     if (!chain) {
       const walked = this.walk(session);
@@ -391,7 +408,7 @@ export class SessionResolver {
       if (known === undefined) return { fetch: session.parentKey };
       const parent = matchIssuance(known, session.parentAccessKeyId, session.issuedAt, undefined);
       if (!parent) {
-        res.missing = session.parentKey;
+        if (!session.parentIssuanceUnlogged) res.missing = session.parentKey;
         return res;
       }
       childArn = session.arn;

@@ -32,6 +32,11 @@ export interface SessionRecord {
   /** The caller of the issuing call, for role chaining: its session key when it used a session. */
   parentKey?: string;
   parentAccessKeyId?: string;
+  /**
+   * The caller used console sign-in credentials (see issuanceLogged): no logged call issued them, so
+   * a chain through this session does not wait for the parent's issuance when it is not found.
+   */
+  parentIssuanceUnlogged?: boolean;
   /** Who made the issuing call (ARN or name), for evidence. */
   issuerPrincipal?: string;
   /** The issuing call's own AI signals (MCP, user agent, configured identity), inherited by the session. */

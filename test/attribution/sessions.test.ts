@@ -506,6 +506,51 @@ describe("GetSessionToken credentials", () => {
     carriesAgentMarker(a);
   });
 
+  it("carries it to a call whose user agent claims the console, and such a call never waits", async () => {
+    const claimsConsole = (time: string) =>
+      call("ListBuckets", time, withTemporaryKey(agentUser, GST_KEY, "2026-05-08T09:05:00Z"), {
+        source: "s3.amazonaws.com",
+        userAgent: "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:102.0) Gecko/20100101 Firefox/102.0",
+      });
+    const spoofed = claimsConsole("2026-05-08T09:20:00Z");
+    const { byId } = await replayBatches(one(agentGst, spoofed));
+    const a = verdictOf(byId, spoofed.eventID as string);
+    expect(a).toMatchObject({ kind: "ai", session: agentUserArn });
+    carriesAgentMarker(a);
+    // Without the issuance (a real console session's is never logged): decided as before, not parked.
+    const alone = claimsConsole("2026-05-08T09:21:00Z");
+    const unseen = await replayBatches(one(alone));
+    expect(unseen.results[0].stats.parked).toBe(0);
+    const human = verdictOf(unseen.byId, alone.eventID as string);
+    expect(human).toMatchObject({ kind: "human", via: "console" });
+    expect(human.evidence.map((e) => e.signal)).not.toContain("sessionIssuanceNotSeen");
+  });
+
+  it("a role assumed from a console session (switch role) does not wait for the console's issuance", async () => {
+    const switchRole = assumeRole(
+      "2026-05-08T09:10:00Z",
+      withTemporaryKey(agentUser, "ASIACONSOLE000000001", "2026-05-08T09:00:00Z"),
+      "admin",
+      "ci-agent",
+      "ASIASWITCHED00000001",
+      { userAgent: "signin.amazonaws.com" },
+    );
+    const inRole = call(
+      "ListBuckets",
+      "2026-05-08T09:11:00Z",
+      roleSession("admin", "ci-agent", "ASIASWITCHED00000001", "2026-05-08T09:10:00Z"),
+      { source: "s3.amazonaws.com", userAgent: "[S3Console/0.4, aws-internal/3 aws-sdk-java/1.12.488]" },
+    );
+    const { store, results, byId } = await replayBatches(one(switchRole, inRole));
+    const roleArn = `arn:aws:sts::${ACCOUNT}:assumed-role/admin/ci-agent`;
+    const [issued] = (await store.getSessions([roleArn])).get(roleArn) ?? [];
+    expect(issued).toMatchObject({ parentKey: agentUserArn, parentIssuanceUnlogged: true });
+    expect(results[0].stats.parked).toBe(0);
+    const a = verdictOf(byId, inRole.eventID as string);
+    expect(a.evidence.map((e) => e.signal)).toContain("sessionIssuedBy");
+    expect(a.evidence.map((e) => e.signal)).not.toContain("sessionIssuanceNotSeen");
+  });
+
   it("carries the issuing call's AI evidence to the calls made with its key, in one batch or across batches", async () => {
     const c = gstCall("2026-05-08T09:20:00Z");
     const same = await replayBatches(one(agentGst, c));
@@ -686,7 +731,7 @@ describe("GetSessionToken credentials", () => {
     );
   });
 
-  it("reads the store only for temporary keys outside the console and AWS services' calls", async () => {
+  it("reads the store only for temporary keys outside AWS services' calls; a console call does not wait", async () => {
     /** A MemoryStore that records which session keys were read. */
     class ReadsRecorded extends MemoryStore {
       readonly reads: string[][] = [];
@@ -722,16 +767,18 @@ describe("GetSessionToken credentials", () => {
     );
     const noKey = call("ListBuckets", "2026-05-08T09:10:01Z", { ...agentUser, accessKeyId: "" });
     const untouched = await resolver.resolveAll(
-      auditEvents([
-        call("ListBuckets", "2026-05-08T09:10:02Z", agentUser),
-        consoleCredentials,
-        consoleUserAgent,
-        forService,
-        noKey,
-      ]),
+      auditEvents([call("ListBuckets", "2026-05-08T09:10:02Z", agentUser), forService, noKey]),
     );
-    expect(untouched).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(untouched).toEqual([undefined, undefined, undefined]);
     expect(store.reads).toEqual([]);
+    // Console sign-in credentials: looked up (a user agent does not say what the key is), not waited for.
+    const consoleCalls = await resolver.resolveAll(auditEvents([consoleCredentials, consoleUserAgent]));
+    expect(store.reads).toEqual([[agentUserArn]]);
+    for (const chain of consoleCalls) {
+      expect(chain?.missing).toBeUndefined();
+      expect(chain?.session).toBeUndefined();
+    }
+    // The same key outside the console: the miss already read is the answer, and this call waits.
     const [temporary] = await resolver.resolveAll(auditEvents([gstCall("2026-05-08T09:10:03Z")]));
     expect(store.reads).toEqual([[agentUserArn]]);
     expect(temporary?.missing).toBe(agentUserArn);
