@@ -248,10 +248,14 @@ const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s/@]+@/gi;
 // '"MasterUserPassword":"…"', "x-api-key: …", "SENTRY_DSN=…". isSecretAssignmentName then judges the name.
 // Not "secretsmanager:GetSecretValue" (the name must end in the word), nor the "secret:" of a Secrets
 // Manager ARN (a name never starts after ":").
+// It ends where the value starts: a value is read (ASSIGNED_VALUE) only after a secret's name, so a
+// text of many non-secret assignments ("bypass=bypass=…") is read once, not once per assignment.
 const ASSIGNMENT = new RegExp(
-  `(?<![\\w.:-])([\\w.-]*?(?:${FREE_TEXT_SECRET_ENDS})s?)(["']?\\s*[=:]\\s*["']?)[^\\s&,;"']+`,
+  `(?<![\\w.:-])([\\w.-]*?(?:${FREE_TEXT_SECRET_ENDS})s?)(["']?\\s*[=:]\\s*["']?)(?=[^\\s&,;"'])`,
   "gi",
 );
+/** The value of an assignment, read from where ASSIGNMENT ended. */
+const ASSIGNED_VALUE = /[^\s&,;"']+/y;
 // HTTP headers whose whole value is a credential, to the end of the line or the quoted string: every
 // cookie of "Cookie: a=1; b=2", an opaque "Authorization: Bearer …" (its scheme is kept). A quoted
 // parameter or cookie value ('response="…"', 'sid="…"') is part of the value: a quote right after "="
@@ -274,16 +278,16 @@ function redactAssignments(text: string): string {
   let out = "";
   let copiedTo = 0;
   ASSIGNMENT.lastIndex = 0;
+  // Past a name that is not a secret's ("bypass="), the search goes on in its value, which may hold
+  // an assignment of its own.
   for (let match = ASSIGNMENT.exec(text); match; match = ASSIGNMENT.exec(text)) {
     const name = match[1] as string;
-    const operator = match[2] as string;
-    if (isSecretAssignmentName(name)) {
-      out += text.slice(copiedTo, match.index) + name + operator + REDACTED;
-      copiedTo = match.index + match[0].length;
-    } else {
-      // Not a secret's name ("bypass="): its value is read again, as it may hold an assignment of its own.
-      ASSIGNMENT.lastIndex = match.index + name.length + operator.length;
-    }
+    if (!isSecretAssignmentName(name)) continue;
+    ASSIGNED_VALUE.lastIndex = ASSIGNMENT.lastIndex;
+    ASSIGNED_VALUE.exec(text);
+    out += text.slice(copiedTo, match.index) + name + (match[2] as string) + REDACTED;
+    copiedTo = ASSIGNED_VALUE.lastIndex;
+    ASSIGNMENT.lastIndex = copiedTo;
   }
   return copiedTo === 0 ? text : out + text.slice(copiedTo);
 }
