@@ -851,10 +851,11 @@ describe("action.destructive agrees with logging.reduced and security.serviceDis
     );
   });
 
-  it("every call that can blind the defenders is listed among the destructive ones", () => {
-    const listed = new Set(destructiveActions().map((a) => `${a.service}|${a.action}`));
+  it("no call that can blind the defenders is also in the destructive table (judged in one place)", () => {
+    const listed = destructiveActions().map((a) => `${a.service}|${a.action}`);
+    expect(listed.length).toBe(new Set(listed).size);
     for (const { service, action } of [...loggingReductionActions(), ...securityDisableActions()])
-      expect(listed.has(`${service}|${action}`), `${service} ${action}`).toBe(true);
+      expect(listed, `${service} ${action}`).toContain(`${service}|${action}`);
   });
 });
 

@@ -82,7 +82,6 @@ add("ec2", "delete", [
   "DeleteCustomerGateway",
   "DeleteVpnConnection",
   "DeleteVpnGateway",
-  "DeleteFlowLogs",
   "DeleteFleets",
   "ReleaseAddress",
 ]);
