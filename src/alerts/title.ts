@@ -60,42 +60,39 @@ function listNames(names: string[], max = 2): string {
 }
 
 /**
- * `table[name]` when the table itself holds it: API names come from the record, and "constructor" or
- * "toString" would otherwise find Object.prototype's.
+ * API verb → [past tense, infinitive, preposition before a target that is not the resource itself].
+ * A Map: API names come from the record, and an object would answer "constructor" or "toString".
  */
-function byName<T>(table: Readonly<Record<string, T>>, name: string): T | undefined {
-  return Object.hasOwn(table, name) ? table[name] : undefined;
-}
-
-/** API verb → [past tense, infinitive, preposition before a target that is not the resource itself]. */
-const VERBS: Record<string, [string, string, string]> = {
-  Delete: ["deleted", "delete", "from"],
-  Terminate: ["terminated", "terminate", "in"],
-  Purge: ["purged", "purge", "in"],
-  Disable: ["disabled", "disable", "for"],
-  Stop: ["stopped", "stop", "for"],
-  Remove: ["removed", "remove", "from"],
-  Deregister: ["deregistered", "deregister", "from"],
-  Detach: ["detached", "detach", "from"],
-  Attach: ["attached", "attach", "to"],
-  Put: ["set", "set", "on"],
-  Update: ["updated", "update", "of"],
-  Create: ["created", "create", "for"],
-  Modify: ["modified", "modify", "of"],
-  Revoke: ["revoked", "revoke", "from"],
-  Authorize: ["authorized", "authorize", "on"],
-  Cancel: ["cancelled", "cancel", "for"],
-  Reset: ["reset", "reset", "of"],
-  Disassociate: ["disassociated", "disassociate", "from"],
-  Associate: ["associated", "associate", "with"],
-  Deactivate: ["deactivated", "deactivate", "for"],
-  Suspend: ["suspended", "suspend", "for"],
-  Upload: ["uploaded", "upload", "to"],
-  Tag: ["tagged", "tag", "on"],
-  Untag: ["untagged", "untag", "on"],
-  Enable: ["enabled", "enable", "for"],
-  Replace: ["replaced", "replace", "in"],
-};
+const VERBS = new Map<string, [string, string, string]>(
+  Object.entries({
+    Delete: ["deleted", "delete", "from"],
+    Terminate: ["terminated", "terminate", "in"],
+    Purge: ["purged", "purge", "in"],
+    Disable: ["disabled", "disable", "for"],
+    Stop: ["stopped", "stop", "for"],
+    Remove: ["removed", "remove", "from"],
+    Deregister: ["deregistered", "deregister", "from"],
+    Detach: ["detached", "detach", "from"],
+    Attach: ["attached", "attach", "to"],
+    Put: ["set", "set", "on"],
+    Update: ["updated", "update", "of"],
+    Create: ["created", "create", "for"],
+    Modify: ["modified", "modify", "of"],
+    Revoke: ["revoked", "revoke", "from"],
+    Authorize: ["authorized", "authorize", "on"],
+    Cancel: ["cancelled", "cancel", "for"],
+    Reset: ["reset", "reset", "of"],
+    Disassociate: ["disassociated", "disassociate", "from"],
+    Associate: ["associated", "associate", "with"],
+    Deactivate: ["deactivated", "deactivate", "for"],
+    Suspend: ["suspended", "suspend", "for"],
+    Upload: ["uploaded", "upload", "to"],
+    Tag: ["tagged", "tag", "on"],
+    Untag: ["untagged", "untag", "on"],
+    Enable: ["enabled", "enable", "for"],
+    Replace: ["replaced", "replace", "in"],
+  }),
+);
 
 /** Words CloudTrail spells in CamelCase that a reader knows in capitals. */
 const ACRONYMS = new Set([
@@ -193,7 +190,7 @@ export function actionParts(action: string): ActionParts | undefined {
     };
   }
   const words = splitWords(action.replace(/^Batch(?=[A-Z])/, ""));
-  const verb = byName(VERBS, words[0] ?? "");
+  const verb = VERBS.get(words[0] ?? "");
   if (!verb || words.length < 2) return undefined;
   const rest = words.slice(1);
   const nounWords = [...rest.slice(0, -1), singular(rest[rest.length - 1])].map(readableWord);
@@ -222,10 +219,16 @@ function cachedActionParts(action: string): ActionParts | undefined {
 }
 
 /**
- * Calls whose meaning a responder knows by a phrase, not by the API name: [past, infinitive], by
- * eventSource and eventName (Fraud Detector has a DeleteDetector too, and it is not GuardDuty's).
+ * A call's phrase: [past, infinitive, and `false` when the call's target names a different thing than
+ * the phrase, so no name follows it].
  */
-const PHRASES = new CallTable<[string, string]>();
+type Phrase = [past: string, infinitive: string, namesTarget?: false];
+
+/**
+ * Calls whose meaning a responder knows by a phrase, not by the API name, by eventSource and
+ * eventName (Fraud Detector has a DeleteDetector too, and it is not GuardDuty's).
+ */
+const PHRASES = new CallTable<Phrase>();
 PHRASES.add("cloudtrail", {
   StopLogging: ["stopped CloudTrail logging for trail", "stop CloudTrail logging for trail"],
   StartLogging: ["started CloudTrail logging for trail", "start CloudTrail logging for trail"],
@@ -253,12 +256,12 @@ PHRASES.add("config", {
   DeleteDeliveryChannel: ["deleted AWS Config delivery channel", "delete AWS Config delivery channel"],
 });
 PHRASES.add("securityhub", {
-  DisableSecurityHub: ["disabled Security Hub", "disable Security Hub"],
-  BatchDisableStandards: ["disabled Security Hub standards", "disable Security Hub standards"],
+  DisableSecurityHub: ["disabled Security Hub", "disable Security Hub", false],
+  BatchDisableStandards: ["disabled Security Hub standards", "disable Security Hub standards", false],
 });
 PHRASES.add("macie2", {
-  DisableMacie: ["disabled Macie", "disable Macie"],
-  UpdateMacieSession: ["changed the Macie session", "change the Macie session"],
+  DisableMacie: ["disabled Macie", "disable Macie", false],
+  UpdateMacieSession: ["changed the Macie session", "change the Macie session", false],
 });
 PHRASES.add("access-analyzer", {
   DeleteAnalyzer: ["deleted IAM Access Analyzer", "delete IAM Access Analyzer"],
@@ -271,15 +274,16 @@ PHRASES.add("route53resolver", {
   DisassociateResolverQueryLogConfig: [
     "detached Route 53 Resolver query logging from a VPC",
     "detach Route 53 Resolver query logging from a VPC",
+    false,
   ],
 });
-PHRASES.add("signin", { ConsoleLogin: ["signed in to the console", "sign in to the console"] });
+PHRASES.add("signin", { ConsoleLogin: ["signed in to the console", "sign in to the console", false] });
 
 /**
  * Calls that can turn a log on or off, phrased as turning it off when every call of the group did
  * (`logging.reduced`); otherwise they are read from their API name like any other call.
  */
-const LOG_OFF_PHRASES = new CallTable<[string, string]>();
+const LOG_OFF_PHRASES = new CallTable<Phrase>();
 LOG_OFF_PHRASES.add("s3", {
   PutBucketLogging: [
     "turned off S3 server access logging for bucket",
@@ -287,18 +291,8 @@ LOG_OFF_PHRASES.add("s3", {
   ],
 });
 
-/** Phrases whose target names a different thing than the phrase: no name after them. */
-const NO_TARGET = new Set([
-  "ConsoleLogin",
-  "DisableSecurityHub",
-  "BatchDisableStandards",
-  "DisableMacie",
-  "UpdateMacieSession",
-  "DisassociateResolverQueryLogConfig",
-]);
-
 /** The phrase of a group's one call, when its events are all of one service. */
-function phraseOf(events: AuditEvent[], action: string): [string, string] | undefined {
+function phraseOf(events: AuditEvent[], action: string): Phrase | undefined {
   const service = events[0]?.service ?? "";
   if (!events.every((e) => e.service === service)) return undefined;
   const logOff = LOG_OFF_PHRASES.get(service, action);
@@ -374,7 +368,7 @@ export function callsPhrase(events: AuditEvent[], count: number, attempt: boolea
     const phrase = phraseOf(events, action);
     if (phrase) {
       const what = tried(phrase[0], phrase[1]);
-      const named = where && !NO_TARGET.has(action) ? `${what} ${where}` : what;
+      const named = where && phrase[2] !== false ? `${what} ${where}` : what;
       return count > 1 ? `${named} (${count} times)` : named;
     }
     // DynamoDB batch, transaction and PartiQL calls are named for how they write, not what they did.

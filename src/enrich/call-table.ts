@@ -1,7 +1,7 @@
 /**
  * API calls by eventSource and eventName, each with an entry: how enrichment knows a call (destructive
- * calls, log reductions, security services turned off). Keyed by name, not a pattern; built once at
- * module load, looked up per event.
+ * calls, log reductions, security services turned off) and how alert titles phrase one. Keyed by name,
+ * not a pattern; built once at module load, looked up per event.
  */
 import { awsEventSource } from "../event.ts";
 
