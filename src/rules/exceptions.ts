@@ -16,14 +16,15 @@ type RuleException = Config["rules"]["exceptions"][number];
 const SELECTION = "exception";
 
 /**
- * @param inScope when given, the only rule ids considered: the others' entries are skipped, not
- * reported (see tuneRules), while every problem still names its exception by its index in the config.
+ * @param options.onlyLoadedRules only the ids of `rules` are considered: an exception's other ids are
+ * skipped, not reported, and so is an exception naming none of `rules` (see tuneRules), while every
+ * problem still names its exception by its index in the config.
  */
 export function withExceptions(
   rules: readonly CompiledRule[],
   exceptions: readonly RuleException[],
   ctx: CompileContext,
-  inScope?: ReadonlySet<string>,
+  options: { onlyLoadedRules?: boolean } = {},
 ): { rules: CompiledRule[]; problems: RuleProblem[]; narrowed: string[][] } {
   const problems: RuleProblem[] = [];
   // Per exception that narrows at least one rule, the ids it narrows (what is in force: tuning.ts).
@@ -33,7 +34,7 @@ export function withExceptions(
   for (const r of rules) if (!byId.has(r.meta.id)) byId.set(r.meta.id, r);
   const excluded = new Map<string, EventPredicate[]>();
   exceptions.forEach((exception, i) => {
-    const ids = inScope ? exception.rules.filter((id) => inScope.has(id)) : exception.rules;
+    const ids = options.onlyLoadedRules ? exception.rules.filter((id) => byId.has(id)) : exception.rules;
     if (!ids.length) return;
     const file = `config rules.exceptions[${i}]`;
     let test: EventPredicate;

@@ -51,9 +51,13 @@ export interface LinkedRules {
 const DISABLED_SOURCE = "config rules.disabled";
 const DISABLED_REASON = "turned off by the configuration (rules.disabled)";
 
+/**
+ * @param options.onlyLoadedRules ids in `disabled` naming none of `input` are left out, not reported
+ * (see tuneRules).
+ */
 export function linkRules(
   input: readonly CompiledRule[],
-  options: { disabled?: readonly string[] } = {},
+  options: { disabled?: readonly string[]; onlyLoadedRules?: boolean } = {},
 ): LinkedRules {
   const problems: RuleProblem[] = [];
   const byId = new Map<string, CompiledRule>();
@@ -73,7 +77,7 @@ export function linkRules(
   const disabled = new Set(options.disabled);
   for (const id of disabled) {
     // A typo or a rule that moved: a rule the user meant to silence runs on.
-    if (!byId.has(id))
+    if (!byId.has(id) && !options.onlyLoadedRules)
       problems.push({ file: DISABLED_SOURCE, ruleId: id, reason: "no loaded rule has this id" });
   }
   const byName = new Map<string, CompiledRule>();

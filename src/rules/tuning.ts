@@ -25,19 +25,18 @@ export interface TunedRules {
 }
 
 /**
- * @param inScope when given, tuning entries naming rules outside it are left out, not reported:
+ * @param options.onlyLoadedRules tuning entries naming none of `rules` are left out, not reported:
  * `rules test DIR` tests one directory, and entries naming rules elsewhere (the built-in pack, another
  * directory) are for `rules lint --config`, which checks them against the rules a run loads.
  */
 export function tuneRules(
   rules: readonly CompiledRule[],
   tuning: Config["rules"],
-  inScope?: ReadonlySet<string>,
+  options: { onlyLoadedRules?: boolean } = {},
 ): TunedRules {
   // The exceptions are filtered where they are numbered, so a problem names its index in the config.
-  const narrowed = withExceptions(rules, tuning.exceptions, { placeholders: tuning.placeholders }, inScope);
-  const disabled = inScope ? tuning.disabled.filter((id) => inScope.has(id)) : tuning.disabled;
-  const linked = linkRules(narrowed.rules, { disabled });
+  const narrowed = withExceptions(rules, tuning.exceptions, { placeholders: tuning.placeholders }, options);
+  const linked = linkRules(narrowed.rules, { ...options, disabled: tuning.disabled });
   const running = new Set(linked.rules.map((r) => r.meta.id));
   return {
     linked,
@@ -64,7 +63,6 @@ export async function loadTunedRules(
   options: { onlyLoadedRules?: boolean } = {},
 ): Promise<TunedRuleLoad> {
   const loaded = await loadRules(paths, { placeholders: tuning.placeholders });
-  const inScope = options.onlyLoadedRules ? new Set(loaded.rules.map((r) => r.meta.id)) : undefined;
-  const tuned = tuneRules(loaded.rules, tuning, inScope);
+  const tuned = tuneRules(loaded.rules, tuning, options);
   return { loaded, tuned, errors: [...loaded.errors, ...tuned.problems] };
 }
