@@ -350,8 +350,13 @@ describe("runRuleFixtures", () => {
       tuning: parseConfig({
         rules: {
           exceptions: [
-            // About a rule elsewhere: left to rules lint, but still exception 0 of the file.
-            { rules: ["elsewhere"], match: { eventName: "x" }, reason: "another directory's rule" },
+            // About a rule elsewhere: left to rules lint (its broken match too), but still exception 0
+            // of the file.
+            {
+              rules: ["elsewhere"],
+              match: { "eventName|nosuchmodifier": "x" },
+              reason: "another directory's rule",
+            },
             { rules: ["trail-deleted"], match: { "eventName|nosuchmodifier": "x" }, reason: "broken" },
           ],
         },
