@@ -11,8 +11,9 @@ import { type LoadResult, loadRules } from "./load.ts";
 
 export interface TunedRules {
   /**
-   * The rules linked as they run (disabled ones out, or only feeding): what the engine takes; its
-   * `enabled` and `disabled` count the rules that run and those turned off.
+   * The rules linked as they run (disabled ones out, or only feeding): what the engine takes. Its
+   * `enabled` counts the rules that run and are not disabled, its `disabled` the rules turned off by id
+   * (`rules.disabled`): a base rule left out because it fed only disabled correlations is in neither.
    */
   linked: LinkedRules;
   /** Exceptions in force: those that narrow a rule that still runs. */
