@@ -87,6 +87,8 @@ export function linkRules(
   const referenced = new Map<CompiledDetectionRule, boolean>(); // → some referencing correlation generates
   const dropped = new Set<CompiledRule>();
   const off: LinkedRules["off"] = [];
+  // Those turned off by id (not a base rule that fed only disabled correlations).
+  let turnedOff = 0;
   // Base rules of the enabled correlations (`referenced` holds those of the disabled ones too).
   const fed = new Set<CompiledDetectionRule>();
   for (const r of unique) {
@@ -136,6 +138,7 @@ export function linkRules(
     if (disabled.has(r.meta.id)) {
       dropped.add(r);
       off.push({ rule: r, reason: DISABLED_REASON });
+      turnedOff++;
       continue;
     }
     correlations.push({ rule: r, bases });
@@ -153,6 +156,7 @@ export function linkRules(
       let alert = r.policy.alert ?? (generates === undefined ? true : generates);
       if (disabled.has(r.meta.id)) {
         off.push({ rule: r, reason: DISABLED_REASON });
+        turnedOff++;
         if (!fed.has(r)) continue;
         alert = false;
         feedingOnly++;
@@ -174,8 +178,7 @@ export function linkRules(
     detections,
     correlations,
     problems,
-    // Those turned off by id (not a base rule that fed only disabled correlations).
-    disabled: off.filter((o) => disabled.has(o.rule.meta.id)).length,
+    disabled: turnedOff,
     enabled: rules.length - feedingOnly,
     off,
   };
