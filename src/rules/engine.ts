@@ -102,19 +102,18 @@ export class RuleEngine implements Detector {
     // iterator, meeting arrays of several element kinds, deoptimised detect 28 times in a bench run.
     const increments: WindowIncrement[] = [];
     const keys: string[] = [];
+    let from = Number.POSITIVE_INFINITY;
+    let to = Number.NEGATIVE_INFINITY;
     for (const b of active) {
       const incs = b.increments();
       for (let i = 0; i < incs.length; i++) increments.push(incs[i]);
       const ks = b.keys();
       for (let i = 0; i < ks.length; i++) keys.push(ks[i]);
-    }
-    let from = Number.POSITIVE_INFINITY;
-    let to = Number.NEGATIVE_INFINITY;
-    for (const b of active) {
       const range = b.readRange();
-      if (!range) continue;
-      if (range[0] < from) from = range[0];
-      if (range[1] > to) to = range[1];
+      if (range) {
+        if (range[0] < from) from = range[0];
+        if (range[1] > to) to = range[1];
+      }
     }
     await this.addOnce(increments, batchKeys ?? events.map(eventKey), store);
     const stored: Map<string, WindowBucket[]> =
