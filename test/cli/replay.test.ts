@@ -275,34 +275,40 @@ describe("agenttrail rules", () => {
     }
   });
 
+  /** What rules test says to --no-builtin-rules, with or without a directory. */
+  const TEST_NO_BUILTIN =
+    "agenttrail: rules test takes no --no-builtin-rules: it tests the directories given (the built-in pack when none is)\n";
+
   it("rules test refuses --no-builtin-rules with one line naming it, with or without a directory", () => {
     // It tests the directories given, so the option would either do nothing or leave no rule to test.
-    for (const dirs of [[], ["rules/"]]) {
-      const r = agenttrail(["rules", "test", "--no-builtin-rules", ...dirs]);
-      expect(r.status, r.stderr).toBe(2);
-      expect(r.stderr).toBe(
-        "agenttrail: rules test takes no --no-builtin-rules: it tests the directories given (the built-in pack when none is)\n",
-      );
-      expect(r.stdout).toBe("");
-    }
-    const lint = agenttrail(["rules", "lint", "--no-builtin-rules"]);
-    expect(lint.status).toBe(2);
-    expect(lint.stderr).toBe("agenttrail: rules lint --no-builtin-rules needs a rule directory to lint\n");
-    expect(lint.stdout).toBe("");
+    // Without a directory (and rules lint without one) it is checked in the test below, with --config.
+    const r = agenttrail(["rules", "test", "--no-builtin-rules", "rules/"]);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toBe(TEST_NO_BUILTIN);
+    expect(r.stdout).toBe("");
   });
 
   it("says a usage mistake before reading the configuration, which would stop it first", () => {
     const missing = join(tmpdir(), "agenttrail-no-such-config.yaml");
-    for (const [args, usage] of [
-      [["rules", "bogus"], "rules needs test or lint, not bogus"],
-      [["rules", "lint", "--bogus"], "Unknown option '--bogus'"],
-      [["rules", "test", "--no-builtin-rules"], "rules test takes no --no-builtin-rules"],
-      [["rules", "lint", "--no-builtin-rules"], "rules lint --no-builtin-rules needs a rule directory"],
+    // The whole of stderr, and an empty stdout, where a case gives its full message.
+    for (const [args, usage, full] of [
+      [["rules", "bogus"], "rules needs test or lint, not bogus", undefined],
+      [["rules", "lint", "--bogus"], "Unknown option '--bogus'", undefined],
+      [["rules", "test", "--no-builtin-rules"], "rules test takes no --no-builtin-rules", TEST_NO_BUILTIN],
+      [
+        ["rules", "lint", "--no-builtin-rules"],
+        "rules lint --no-builtin-rules needs a rule directory",
+        "agenttrail: rules lint --no-builtin-rules needs a rule directory to lint\n",
+      ],
     ] as const) {
       const r = agenttrail([...args, "--config", missing]);
       expect(r.status, r.stderr).toBe(2);
       expect(r.stderr).toMatch(new RegExp(`^agenttrail: ${usage}`));
       expect(r.stderr).not.toContain(missing);
+      if (full !== undefined) {
+        expect(r.stderr).toBe(full);
+        expect(r.stdout).toBe("");
+      }
     }
     // The configuration is read all the same, once the command is right.
     const r = agenttrail(["rules", "lint", "--config", missing]);
