@@ -97,7 +97,8 @@ function decodeText(text: string, source: string): DecodedFile {
     wholeError = err as Error;
   }
   if (wholeError === undefined) return fromDocument(whole, source);
-  // Not one JSON document: JSON Lines, if at least one line is an object.
+  // Not one JSON document: JSON Lines, if there are two lines or more and at least one parses as JSON
+  // (of any kind: a scalar line is kept as a record normalise refuses; see below).
   const lines = trimmed.split(/\r?\n/);
   if (lines.length < 2) throw new FileError(source, `not JSON: ${wholeError.message}`);
   const records: unknown[] = [];
