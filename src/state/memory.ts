@@ -106,7 +106,8 @@ export class MemoryStore implements Store {
 
   /**
    * A changed bucket is a new object: buckets readWindows handed out stay as they were read. A batch's
-   * id stays with each bucket it added to for the bucket's life, so a repeated call adds nothing there.
+   * id stays with each bucket it added to for the bucket's life (up to MAX_BUCKET_BATCH_IDS ids a
+   * bucket; see there), so a repeated call adds nothing there.
    */
   async addToWindows(increments: WindowIncrement[], ttlSeconds: number, batchId: string): Promise<void> {
     const now = this.now();

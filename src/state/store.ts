@@ -109,9 +109,10 @@ export interface Store {
   markSeen(keys: string[], ttlSeconds: number): Promise<void>;
 
   /**
-   * Adds each increment to its bucket (key and minute), once per `batchId`: a batch that calls again
-   * with the same id, retried after a crash or a failed write or running twice at once, adds only to
-   * the buckets it has not added to yet.
+   * Adds each increment to its bucket (key and minute), once per `batchId` (up to
+   * MAX_BUCKET_BATCH_IDS ids a bucket; see there): a batch that calls again with the same id, retried
+   * after a crash or a failed write or running twice at once, adds only to the buckets it has not
+   * added to yet.
    */
   addToWindows(increments: WindowIncrement[], ttlSeconds: number, batchId: string): Promise<void>;
   /** Buckets of each key with fromMinute <= minute <= toMinute. */
