@@ -295,9 +295,7 @@ export class DynamoStore implements Store {
       for (const v of inc.values ?? []) m.values.add(v);
     }
     const { exp, ttl } = this.expiry(ttlSeconds);
-    await forEachLimit([...merged.values()], this.concurrency, (m) =>
-      this.addToBucket(m, [...m.values].slice(0, MAX_BUCKET_VALUES), batchId, exp, ttl),
-    );
+    await forEachLimit([...merged.values()], this.concurrency, (m) => this.addToBucket(m, batchId, exp, ttl));
   }
 
   /**
@@ -308,13 +306,13 @@ export class DynamoStore implements Store {
    * MAX_BUCKET_BATCH_IDS, where the bucket, not the item size limit, gives way.
    */
   private async addToBucket(
-    bucket: { key: string; minute: number; count: number },
-    values: string[],
+    bucket: { key: string; minute: number; count: number; values: Set<string> },
     batchId: string,
     exp: number,
     ttl: number,
   ): Promise<void> {
     const { key, minute, count } = bucket;
+    const values = [...bucket.values].slice(0, MAX_BUCKET_VALUES);
     const Key = { pk: pkOf("win", key), sk: padMinute(minute) };
     const now = this.now();
     const liveAndNew = "(attribute_not_exists(pk) OR #exp > :now) AND NOT contains(#b, :id)";
