@@ -425,10 +425,11 @@ describe("GetSessionToken credentials", () => {
   const agentGst = getSessionToken("2026-05-08T09:05:00Z", agentUser, GST_KEY, {
     userAgent: AGENT_USER_AGENT,
   });
-  /** ...and another process (a plain aws-cli, no AI marker) uses them. */
-  const gstCall = (time: string, key = GST_KEY) =>
+  /** ...and another process (a plain aws-cli unless `userAgent` says otherwise, no AI marker) uses them. */
+  const gstCall = (time: string, key = GST_KEY, userAgent?: string) =>
     call("ListBuckets", time, withTemporaryKey(agentUser, key, "2026-05-08T09:05:00Z"), {
       source: "s3.amazonaws.com",
+      userAgent,
     });
   const carriesAgentMarker = (a: { evidence: unknown[] }) =>
     expect(a.evidence).toContainEqual(
@@ -491,14 +492,10 @@ describe("GetSessionToken credentials", () => {
   });
 
   it("carries it to a call whose user agent claims AWS's own SDK: the caller writes its user agent", async () => {
-    const claimsAws = call(
-      "ListBuckets",
+    const claimsAws = gstCall(
       "2026-05-08T09:20:00Z",
-      withTemporaryKey(agentUser, GST_KEY, "2026-05-08T09:05:00Z"),
-      {
-        source: "s3.amazonaws.com",
-        userAgent: "[AWSCloudTrail, aws-internal/3 aws-sdk-java/1.12.772]",
-      },
+      GST_KEY,
+      "[AWSCloudTrail, aws-internal/3 aws-sdk-java/1.12.772]",
     );
     const { byId } = await replayBatches(one(agentGst, claimsAws));
     const a = verdictOf(byId, claimsAws.eventID as string);
@@ -508,10 +505,11 @@ describe("GetSessionToken credentials", () => {
 
   it("carries it to a call whose user agent claims the console, and such a call never waits", async () => {
     const claimsConsole = (time: string) =>
-      call("ListBuckets", time, withTemporaryKey(agentUser, GST_KEY, "2026-05-08T09:05:00Z"), {
-        source: "s3.amazonaws.com",
-        userAgent: "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:102.0) Gecko/20100101 Firefox/102.0",
-      });
+      gstCall(
+        time,
+        GST_KEY,
+        "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:102.0) Gecko/20100101 Firefox/102.0",
+      );
     const spoofed = claimsConsole("2026-05-08T09:20:00Z");
     const { byId } = await replayBatches(one(agentGst, spoofed));
     const a = verdictOf(byId, spoofed.eventID as string);
