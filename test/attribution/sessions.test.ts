@@ -6,7 +6,7 @@ import { agentMatchers } from "../../src/attribution/signals.ts";
 import { parseConfig } from "../../src/config.ts";
 import { encodeParkedEvent } from "../../src/state/dynamo.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
-import type { SessionRecord } from "../../src/state/store.ts";
+import type { SessionRecord, Store } from "../../src/state/store.ts";
 import {
   ACCOUNT,
   assumeRole,
@@ -431,6 +431,8 @@ describe("GetSessionToken credentials", () => {
       source: "s3.amazonaws.com",
       userAgent,
     });
+  /** The issuances `store` holds under `arn` (none: empty). */
+  const sessionsOf = async (store: Store, arn: string) => (await store.getSessions([arn])).get(arn) ?? [];
   const carriesAgentMarker = (a: { evidence: unknown[] }) =>
     expect(a.evidence).toContainEqual(
       expect.objectContaining({
@@ -442,7 +444,7 @@ describe("GetSessionToken credentials", () => {
 
   it("learns the issuance under the caller's ARN with the issued key, and no session token", async () => {
     const { store } = await replayBatches(one(agentGst));
-    const [record] = (await store.getSessions([agentUserArn])).get(agentUserArn) ?? [];
+    const [record] = await sessionsOf(store, agentUserArn);
     expect(record).toMatchObject({
       api: "GetSessionToken",
       arn: agentUserArn,
@@ -459,7 +461,7 @@ describe("GetSessionToken credentials", () => {
       hideExpiration: true,
     });
     const learned = await replayBatches(one(bare));
-    const [fromDefault] = (await learned.store.getSessions([agentUserArn])).get(agentUserArn) ?? [];
+    const [fromDefault] = await sessionsOf(learned.store, agentUserArn);
     expect(fromDefault.expiresAt).toBe(Date.parse("2026-05-08T21:05:00Z"));
   });
 
@@ -471,7 +473,7 @@ describe("GetSessionToken credentials", () => {
         hideExpiration: true,
       });
       const { store } = await replayBatches(one(gst));
-      return (await store.getSessions([rootArn])).get(rootArn)?.[0]?.expiresAt;
+      return (await sessionsOf(store, rootArn))[0]?.expiresAt;
     };
     // STS's 12-hour default and a longer request both give root one hour; a shorter one stands.
     expect(await expiryOf(undefined)).toBe(Date.parse("2026-05-08T10:05:00Z"));
@@ -487,7 +489,7 @@ describe("GetSessionToken credentials", () => {
       { hideExpiration: true },
     );
     const { store } = await replayBatches(one(rootsToken));
-    const [federated] = (await store.getSessions([federatedArn])).get(federatedArn) ?? [];
+    const [federated] = await sessionsOf(store, federatedArn);
     expect(federated?.expiresAt).toBe(Date.parse("2026-05-08T10:05:00Z"));
   });
 
@@ -541,7 +543,7 @@ describe("GetSessionToken credentials", () => {
     );
     const { store, results, byId } = await replayBatches(one(switchRole, inRole));
     const roleArn = `arn:aws:sts::${ACCOUNT}:assumed-role/admin/ci-agent`;
-    const [issued] = (await store.getSessions([roleArn])).get(roleArn) ?? [];
+    const [issued] = await sessionsOf(store, roleArn);
     expect(issued).toMatchObject({ parentKey: agentUserArn, parentIssuanceUnlogged: true });
     expect(results[0].stats.parked).toBe(0);
     const a = verdictOf(byId, inRole.eventID as string);
@@ -660,7 +662,7 @@ describe("GetSessionToken credentials", () => {
     const c = gstCall("2026-05-08T09:10:00Z");
     const { byId, store } = await replayBatches(one(hidden, c));
     expect(verdictOf(byId, c.eventID as string).kind).toBe("human");
-    expect((await store.getSessions([agentUserArn])).get(agentUserArn) ?? []).toEqual([]);
+    expect(await sessionsOf(store, agentUserArn)).toEqual([]);
   });
 
   it("counts a call waiting for its GetSessionToken among the unresolved, as a role session's is", async () => {
