@@ -431,6 +431,10 @@ describe("GetSessionToken credentials", () => {
       source: "s3.amazonaws.com",
       userAgent,
     });
+  /** The root user with its long-term key, and with the temporary key its GetSessionToken issued. */
+  const rootCaller = rootUser("AKIAROOT000000000001");
+  const ROOT_GST_KEY = "ASIAGSTROOT000000001";
+  const rootWithGstKey = withTemporaryKey(rootCaller, ROOT_GST_KEY, "2026-05-08T09:05:00Z");
   /** The issuances `store` holds under `arn` (none: empty). */
   const sessionsOf = async (store: Store, arn: string) => (await store.getSessions([arn])).get(arn) ?? [];
   const carriesAgentMarker = (a: { evidence: unknown[] }) =>
@@ -468,7 +472,7 @@ describe("GetSessionToken credentials", () => {
   it("gives the root user's credentials an hour at most when the record has no expiration", async () => {
     const rootArn = `arn:aws:iam::${ACCOUNT}:root`;
     const expiryOf = async (durationSeconds: number | undefined) => {
-      const gst = getSessionToken("2026-05-08T09:05:00Z", rootUser("AKIAROOT000000000001"), GST_KEY, {
+      const gst = getSessionToken("2026-05-08T09:05:00Z", rootCaller, GST_KEY, {
         durationSeconds,
         hideExpiration: true,
       });
@@ -481,13 +485,9 @@ describe("GetSessionToken credentials", () => {
     expect(await expiryOf(900)).toBe(Date.parse("2026-05-08T09:20:00Z"));
     // The same hour for GetFederationToken credentials root asks for (STS's default there is 12 h too).
     const federatedArn = `arn:aws:sts::${ACCOUNT}:federated-user/agent`;
-    const rootsToken = getFederationToken(
-      "2026-05-08T09:05:00Z",
-      rootUser("AKIAROOT000000000001"),
-      "agent",
-      FEDERATED_KEY,
-      { hideExpiration: true },
-    );
+    const rootsToken = getFederationToken("2026-05-08T09:05:00Z", rootCaller, "agent", FEDERATED_KEY, {
+      hideExpiration: true,
+    });
     const { store } = await replayBatches(one(rootsToken));
     const [federated] = await sessionsOf(store, federatedArn);
     expect(federated?.expiresAt).toBe(Date.parse("2026-05-08T10:05:00Z"));
@@ -611,16 +611,8 @@ describe("GetSessionToken credentials", () => {
       "2026-05-08T09:30:00Z",
       withTemporaryKey(alice, "ASIAGSTALICE00000001", "2026-05-08T09:05:00Z"),
     );
-    const rootGst = getSessionToken(
-      "2026-05-08T09:05:00Z",
-      rootUser("AKIAROOT000000000001"),
-      "ASIAGSTROOT000000001",
-    );
-    const rootCall = call(
-      "DescribeVpcs",
-      "2026-05-08T09:31:00Z",
-      withTemporaryKey(rootUser("AKIAROOT000000000001"), "ASIAGSTROOT000000001", "2026-05-08T09:05:00Z"),
-    );
+    const rootGst = getSessionToken("2026-05-08T09:05:00Z", rootCaller, ROOT_GST_KEY);
+    const rootCall = call("DescribeVpcs", "2026-05-08T09:31:00Z", rootWithGstKey);
     const { byId } = await replayBatches(one(alicesGst, alicesCall, rootGst, rootCall));
     expect(verdictOf(byId, alicesCall.eventID as string)).toMatchObject({
       kind: "human",
@@ -678,12 +670,7 @@ describe("GetSessionToken credentials", () => {
   });
 
   it("says what a waiting call waits for: a role session's at low confidence, a person's at the person's", async () => {
-    const rootKey = "ASIAGSTROOT000000001";
-    const waitsForRootGst = call(
-      "DescribeVpcs",
-      "2026-05-08T09:23:00Z",
-      withTemporaryKey(rootUser("AKIAROOT000000000001"), rootKey, "2026-05-08T09:05:00Z"),
-    );
+    const waitsForRootGst = call("DescribeVpcs", "2026-05-08T09:23:00Z", rootWithGstKey);
     const waits = {
       role: agentCall("2026-05-08T09:21:00Z"),
       federated: federatedCall("2026-05-08T09:22:00Z"),
