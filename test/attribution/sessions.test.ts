@@ -253,14 +253,15 @@ describe("role chaining and source identity", () => {
     "writer",
     "ASIAAGENTCHAIN000001",
   );
-  const chainedCall = call(
-    "PutObject",
-    "2026-05-08T09:09:00Z",
-    roleSession("reports-writer", "writer", "ASIAAGENTCHAIN000001", "2026-05-08T09:07:30Z"),
-    {
-      source: "s3.amazonaws.com",
-    },
-  );
+  /** A PutObject made in the chained session, logged by `source` (absent: call()'s default, EC2). */
+  const chainedCallFrom = (source?: string) =>
+    call(
+      "PutObject",
+      "2026-05-08T09:09:00Z",
+      roleSession("reports-writer", "writer", "ASIAAGENTCHAIN000001", "2026-05-08T09:07:30Z"),
+      { source },
+    );
+  const chainedCall = chainedCallFrom("s3.amazonaws.com");
 
   it("makes a session issued to an AI session AI, naming the parent", async () => {
     const { byId } = await replayBatches(one(issued, chain, chainedCall));
@@ -298,11 +299,7 @@ describe("role chaining and source identity", () => {
     const root = assumeRole("2026-05-08T09:05:00Z", alice, "agent-runner", "claude-task-42", AGENT_KEY, {
       sourceIdentity: "agent:copilot",
     });
-    const c = call(
-      "PutObject",
-      "2026-05-08T09:09:00Z",
-      roleSession("reports-writer", "writer", "ASIAAGENTCHAIN000001", "2026-05-08T09:07:30Z"),
-    );
+    const c = chainedCallFrom();
     const { byId } = await replayBatches(one(root, chain, c), {
       agents: { sourceIdentityPatterns: ["agent:*"] },
     });
