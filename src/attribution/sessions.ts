@@ -87,7 +87,7 @@ export function sessionKeyOf(event: AuditEvent): string | undefined {
  * browser the call claims to come from. The user agent's channel comes from the classification the
  * verdict reads too (cached per agent).
  */
-export function issuanceLogged(event: AuditEvent, m: AgentMatchers): boolean {
+function issuanceLogged(event: AuditEvent, m: AgentMatchers): boolean {
   if (!hasOwnCredentials(event.principal.type)) return true;
   const fromUserAgent = classifyUserAgent(event.userAgent, m).channel;
   return channelOf(fromUserAgent, event.eventType, event.raw) !== "console";
