@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { decodeFile } from "../src/cloudtrail/decode.ts";
 import { parseExpiration } from "../src/cloudtrail/records.ts";
 import { normaliseRecord, stripVersionSuffix } from "../src/normalise.ts";
+import { auditEvents } from "./support/records.ts";
 
 const origin = { source: "test", index: 0 };
 const PANTHER = "test/fixtures/corpus/panther-analysis/cases.jsonl";
@@ -70,19 +71,15 @@ describe("normaliseRecord", () => {
   });
 
   /** The event of a GetObject record with only the fields normaliseRecord requires, and `extra`. */
-  const eventOf = (extra: Record<string, unknown>) => {
-    const n = normaliseRecord(
+  const eventOf = (extra: Record<string, unknown>) =>
+    auditEvents([
       {
         eventTime: "2026-01-01T00:00:00Z",
         eventSource: "s3.amazonaws.com",
         eventName: "GetObject",
         ...extra,
       },
-      origin,
-    );
-    if (!n.ok) throw new Error(n.reason);
-    return n.event;
-  };
+    ])[0];
 
   it("gives every principal the same fields, in one order, whatever the record held", () => {
     // Later stages read principals at every call: one layout keeps those reads on one kind of object.
