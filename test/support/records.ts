@@ -218,7 +218,10 @@ export function withTemporaryKey(caller: Identity, accessKeyId: string, creation
 }
 
 export interface GetSessionTokenOptions extends CredentialOptions {
-  /** requestParameters.durationSeconds; absent: requestParameters is null and STS's default 43200 s applies. */
+  /**
+   * requestParameters.durationSeconds; absent: STS's default 43200 s applies (and requestParameters is
+   * null unless serialNumber is given).
+   */
   durationSeconds?: number;
   serialNumber?: string;
   userAgent?: string;
