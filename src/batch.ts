@@ -52,12 +52,13 @@ export interface Detector {
   detect(events: AuditEvent[], store: Store, batchKeys?: readonly string[]): Promise<RuleHit[]>;
 }
 
-/** Where a processed batch goes: CloudWatch, SNS, terminal, files. Called once per batch, after processing. */
+/** A re-attributed event whose actor kind changed, with `from` the kind it was parked (and counted) under. */
 export interface KindChange {
   event: AuditEvent;
   from: ActorKind;
 }
 
+/** Where a processed batch goes: CloudWatch, SNS, terminal, files. Called once per batch, after processing. */
 export interface Sink {
   publish(result: BatchResult): Promise<void>;
   /** Called once at the end of a run (CLI) to flush files. */
