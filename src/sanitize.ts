@@ -238,11 +238,15 @@ const TOKEN_IN_QUERY = /((?:x-amz-security-token|x-amz-signature)["']?\s*[=:]\s*
 const SESSION_TOKEN_BLOB = /\b(?:IQoJb3JpZ2lu|AgoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9+/=]{20,}/g;
 
 // Credentials recognisable by their shape, wherever they sit (an agent pasting a key into a variable,
-// a tag, a description): PEM private keys, GitHub/Slack/OpenAI/Anthropic tokens, JWTs.
+// a tag, a description): PEM private keys, GitHub/Slack/OpenAI/Anthropic tokens, JWTs. A JWT's first
+// part does not run on past "-eyJ", where the next try starts: in a long run of "eyJ-" every try read
+// to the run's end (quadratic). A header holding "-eyJ" by chance is redacted from there on.
 const CREDENTIAL_SHAPES =
-  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)|\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|xox[abposr]-[A-Za-z0-9-]{10,}|sk-(?:ant-|proj-)?[A-Za-z0-9_-]{32,}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})/g;
-// The password of a URL's user info: "postgres://app:s3cret@db:5432" keeps user and host.
-const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s/@]+@/gi;
+  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)|\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|xox[abposr]-[A-Za-z0-9-]{10,}|sk-(?:ant-|proj-)?[A-Za-z0-9_-]{32,}|eyJ(?:[A-Za-z0-9_]|-(?!eyJ)){8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})/g;
+// The password of a URL's user info: "postgres://app:s3cret@db:5432" keeps scheme, user and host.
+// Found by its "://", whatever comes before: a pattern that read the scheme first tried it again from
+// every word boundary of a long run of scheme characters ("x.pass" repeated), quadratic in its length.
+const URL_PASSWORD = /(:\/\/[^\s:/@]*:)[^\s/@]+@/g;
 // An assignment to a name that may end in a secret part or word, in a command line, a connection
 // string, an environment file or a JSON blob: "--password=…", "DB_PASSWORD=…", "aws_secret_access_key = …",
 // '"MasterUserPassword":"…"', "x-api-key: …", "SENTRY_DSN=…". isSecretAssignmentName then judges the name.

@@ -470,6 +470,17 @@ describe("secrets under user-chosen names and in free text", () => {
       ['{"Authorization":"Basic dXNlcjpwYXNzd29yZA==","Host":"api"}', "dXNlcj", '"Host":"api"'],
       // An assignment inside the value of one that is not a secret's.
       ["bypass=https://host/?password=inner123&mode=x", "inner123", "mode=x"],
+      // A URL's password whatever is glued before its scheme, a JWT glued after a hyphen.
+      ["1postgres://app:hunter2@db", "hunter2", "1postgres://app:"],
+      ["id-eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZ2VudCJ9.c2lnbmF0dXJlMTIz", "eyJzdWIi", "id-"],
+      // Past long runs that each pattern reads from many starts (the input of its worst case), the
+      // credential at the end is still found.
+      [`${"x.pass".repeat(5000)} postgres://app:hunter2@db`, "hunter2", "postgres://app:"],
+      [
+        `${"eyJ-".repeat(5000)} eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZ2VudCJ9.c2lnbmF0dXJlMTIz`,
+        "eyJzdWIi",
+        "eyJ-eyJ-",
+      ],
     ];
     expectRedacted(cases);
     // A Secrets Manager ARN names a secret; it is not one.
