@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { asObject } from "./json-values.ts";
+import { describeIssues } from "./schema-issues.ts";
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "expected HH:MM (24h)");
 const weekday = z.enum(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]);
@@ -111,11 +112,7 @@ export class ConfigError extends Error {}
 export function parseConfig(input: unknown, origin = "config"): Config {
   const result = configSchema.safeParse(input ?? {});
   if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => {
-    const where = i.path.length ? i.path.join(".") : "(root)";
-    return `${where}: ${i.message}`;
-  });
-  throw new ConfigError(`${origin}: invalid configuration: ${problems.join("; ")}`);
+  throw new ConfigError(`${origin}: invalid configuration: ${describeIssues(result.error)}`);
 }
 
 export const defaultConfig: Config = parseConfig({});

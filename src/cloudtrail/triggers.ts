@@ -9,6 +9,7 @@
 
 import { z } from "zod";
 import { isObject } from "../json-values.ts";
+import { describeIssues } from "../schema-issues.ts";
 import { isCloudTrailLogKey } from "./keys.ts";
 
 export interface S3ObjectRef {
@@ -114,11 +115,9 @@ const eventBridgeEvent = z.object({
 
 // ---- decoding ---------------------------------------------------------------------------------------
 
-function describeIssues(err: z.ZodError): string {
-  return err.issues
-    .slice(0, 3)
-    .map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
-    .join("; ");
+/** A malformed event can have an issue per field: its first three name it. */
+function firstIssues(error: z.ZodError): string {
+  return describeIssues(error, { max: 3 });
 }
 
 function parseJson(text: string, what: string): unknown {
@@ -194,14 +193,14 @@ function contentsOfMessage(payload: unknown, depth = 0): MessageContents {
   if ("detail-type" in payload) return parseEventBridge(payload);
   if ("Records" in payload) {
     const parsed = s3Notification.safeParse(payload);
-    if (!parsed.success) throw new Error(`not an S3 event notification: ${describeIssues(parsed.error)}`);
+    if (!parsed.success) throw new Error(`not an S3 event notification: ${firstIssues(parsed.error)}`);
     return namedObjects(objectsOfS3Notification(parsed.data), "S3 notification");
   }
   if (s3TestEvent.safeParse(payload).success) return { kind: "ignored", reason: "s3:TestEvent" };
   if ("s3Bucket" in payload) {
     const parsed = cloudTrailNotification.safeParse(payload);
     if (!parsed.success)
-      throw new Error(`not a CloudTrail delivery notification: ${describeIssues(parsed.error)}`);
+      throw new Error(`not a CloudTrail delivery notification: ${firstIssues(parsed.error)}`);
     const keys = Array.isArray(parsed.data.s3ObjectKey) ? parsed.data.s3ObjectKey : [parsed.data.s3ObjectKey];
     return namedObjects(
       keys.filter(isCloudTrailLogKey).map((key) => ({ bucket: parsed.data.s3Bucket, key })),
@@ -210,7 +209,7 @@ function contentsOfMessage(payload: unknown, depth = 0): MessageContents {
   }
   if ("Type" in payload) {
     const parsed = snsEnvelope.safeParse(payload);
-    if (!parsed.success) throw new Error(`not an SNS notification: ${describeIssues(parsed.error)}`);
+    if (!parsed.success) throw new Error(`not an SNS notification: ${firstIssues(parsed.error)}`);
     const type = parsed.data.Type;
     // SubscriptionConfirmation / UnsubscribeConfirmation carry nothing to read
     if (type !== "Notification")
@@ -258,7 +257,7 @@ function parseSqs(event: z.infer<typeof sqsEvent>): Trigger {
 /** An EventBridge event, direct or inside an SQS body or SNS message: its record, or why it holds none. */
 function parseEventBridge(payload: unknown): Exclude<MessageContents, { kind: "objects" }> {
   const parsed = eventBridgeEvent.safeParse(payload);
-  if (!parsed.success) throw new Error(`malformed EventBridge event: ${describeIssues(parsed.error)}`);
+  if (!parsed.success) throw new Error(`malformed EventBridge event: ${firstIssues(parsed.error)}`);
   const event = parsed.data;
   const detailType = event["detail-type"];
   if (!CLOUDTRAIL_DETAIL_TYPES.has(detailType)) {
@@ -284,12 +283,12 @@ export function parseTrigger(event: unknown): Trigger {
     if (first === undefined) return { kind: "ignored", reason: "event has no Records" };
     if (isObject(first) && (first.eventSource === "aws:sqs" || "receiptHandle" in first || "body" in first)) {
       const parsed = sqsEvent.safeParse(event);
-      if (!parsed.success) throw new TriggerError(`malformed SQS event: ${describeIssues(parsed.error)}`);
+      if (!parsed.success) throw new TriggerError(`malformed SQS event: ${firstIssues(parsed.error)}`);
       return parseSqs(parsed.data);
     }
     if (isObject(first) && (first.EventSource === "aws:sns" || "Sns" in first)) {
       const parsed = snsLambdaEvent.safeParse(event);
-      if (!parsed.success) throw new TriggerError(`malformed SNS event: ${describeIssues(parsed.error)}`);
+      if (!parsed.success) throw new TriggerError(`malformed SNS event: ${firstIssues(parsed.error)}`);
       return triggerOf(() => contentsOfSnsEvent(parsed.data));
     }
   }

@@ -4,6 +4,7 @@
  */
 import type { z } from "zod";
 import { isObject } from "../json-values.ts";
+import { describeIssues } from "../schema-issues.ts";
 import { compileDetection, type IndexRequirements } from "./detection.ts";
 import { RuleCompileError, unsupported } from "./errors.ts";
 import { compileField, type FieldAccessor } from "./fields.ts";
@@ -14,7 +15,6 @@ import {
   type ConditionOperator,
   type CorrelationDoc,
   correlationSchema,
-  describeIssues,
   type SigmaRuleDoc,
   sigmaRuleSchema,
   timespanMinutes,
@@ -110,7 +110,8 @@ function baseMeta(doc: SigmaRuleDoc | CorrelationDoc, file: string, groupBy: str
 
 function validate<T>(schema: z.ZodType<T>, doc: unknown): T {
   const r = schema.safeParse(doc);
-  if (!r.success) throw new RuleCompileError(`invalid rule: ${describeIssues(r.error)}`);
+  if (!r.success)
+    throw new RuleCompileError(`invalid rule: ${describeIssues(r.error, { root: "(document)" })}`);
   return r.data;
 }
 

@@ -125,10 +125,3 @@ export type CorrelationDoc = z.infer<typeof correlationSchema>;
 export function timespanMinutes(span: string): number {
   return Math.max(1, Math.ceil(parseDuration(span, "timespan") / 60));
 }
-
-/** zod issues as one readable line. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((i) => `${i.path.length ? i.path.join(".") : "(document)"}: ${i.message}`)
-    .join("; ");
-}

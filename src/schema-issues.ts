@@ -1,0 +1,13 @@
+/** zod errors in the messages of whatever validates input with a schema: config, rules, triggers. */
+import type { z } from "zod";
+
+/**
+ * A zod error as one line, "path: message; …". `root` names the path of an issue about the whole
+ * document; `max` keeps the first issues only (a malformed event can have one per field).
+ */
+export function describeIssues(error: z.ZodError, options: { root?: string; max?: number } = {}): string {
+  const issues = options.max === undefined ? error.issues : error.issues.slice(0, options.max);
+  return issues
+    .map((i) => `${i.path.length ? i.path.map(String).join(".") : (options.root ?? "(root)")}: ${i.message}`)
+    .join("; ");
+}
