@@ -3,7 +3,8 @@
  * replay pipeline (normalise, attribute, enrich, every built-in rule plus the SigmaHQ CloudTrail
  * rules, alerts, run collector), in one process over the same deterministic gzipped corpus, plus
  * peak RSS. Prints the figures and the ratio b/a: the median of each run's own ratio, (a) and (b)
- * measured back to back, so that the machine's speed drifting between runs cancels out.
+ * measured back to back, so that the machine's speed drifting between runs cancels out, each from a
+ * collected heap (run node with --expose-gc, as `npm run bench` does).
  *   --records N (default 200000)  --per-file N (default 1000)  --no-rules  --rules DIR (extra)
  *   --stages (also print milliseconds per pipeline stage; "waiting": the main thread waiting for the
  *   read-ahead worker's next file, and taking in its message)  --runs N (default 3: medians of N
@@ -116,14 +117,23 @@ async function pipeline(): Promise<{
 // Runs alternate (a) and (b) and medians are reported: one run swings by ±15% on a shared machine.
 // (a) gets a warm-up run; (b) does not, its first run is one of the measured ones.
 const runs = Math.max(1, Number(values.runs));
+/**
+ * Each measurement starts from a collected heap: otherwise a floor run paid for the garbage the
+ * pipeline run before it left (its run state, up to a few hundred MiB), by a few per cent and unevenly.
+ */
+const collect = globalThis.gc ?? (() => {});
+if (!globalThis.gc)
+  console.log("(node without --expose-gc: measurements start from whatever heap the previous one left)");
 floor(); // warm-up: JIT, zlib
 const floors: { records: number; ms: number }[] = [];
 const pipelines: Awaited<ReturnType<typeof pipeline>>[] = [];
 let rssAfterFloor = 0;
 let rssAfterPipeline = 0;
 for (let run = 0; run < runs; run++) {
+  collect();
   floors.push(floor());
   if (run === 0) rssAfterFloor = peakRss();
+  collect();
   pipelines.push(await pipeline());
   if (run === 0) rssAfterPipeline = peakRss();
 }
