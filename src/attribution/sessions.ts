@@ -13,8 +13,13 @@ import { parseCreationDate, parseExpiration } from "../cloudtrail/records.ts";
 import { type AuditEvent, awsEventSource, type Evidence } from "../event.ts";
 import { asObject, scalarText } from "../json-values.ts";
 import type { SessionRecord, Store } from "../state/store.ts";
-import { channelOf } from "./markers.ts";
-import { type AgentMatchers, agentTagMatches, classifyUserAgent, recordAiSignals } from "./signals.ts";
+import {
+  type AgentMatchers,
+  agentTagMatches,
+  classifyUserAgent,
+  eventChannel,
+  recordAiSignals,
+} from "./signals.ts";
 import type { SharedVerdict } from "./verdict.ts";
 
 const STS = awsEventSource("sts");
@@ -46,14 +51,14 @@ function joinsByKeyOnly(r: SessionRecord): boolean {
 }
 
 /** Principals whose temporary credentials are their own (GetSessionToken), under their own ARN. */
-function hasOwnCredentials(type: string | undefined): boolean {
+function hasOwnCredentials(type: string): boolean {
   return type === "IAMUser" || type === "Root";
 }
 
 /** Clock skew tolerated between an issuance's times and the calls made with it. */
 const SKEW_MS = 5 * 60_000;
 /** Role chains longer than this are not followed (and cycles stop here). */
-export const MAX_CHAIN_DEPTH = 8;
+const MAX_CHAIN_DEPTH = 8;
 
 const ACCESS_KEY = /^[A-Z0-9]{16,128}$/;
 
@@ -67,7 +72,7 @@ function usableKey(value: unknown): string | undefined {
  * console sign-in: see issuanceLogged). Long-term AKIA keys have no issuance to look up.
  * Most calls are an IAM user's with an AKIA key: they leave at the key's prefix, unparsed.
  */
-export function sessionKeyOf(event: AuditEvent): string | undefined {
+function sessionKeyOf(event: AuditEvent): string | undefined {
   const p = event.principal;
   if (!p.arn) return undefined;
   if (p.type === "AssumedRole" || p.type === "FederatedUser") return p.arn;
@@ -84,13 +89,11 @@ export function sessionKeyOf(event: AuditEvent): string | undefined {
  * for an IAM user's or root's console session: its ASIA key is issued at sign-in, and a call waiting
  * for that issuance would wait in vain. The user agent, the caller's to write, only decides this
  * wait: the issuance is still looked up, and when found its AI evidence is the call's, whatever
- * browser the call claims to come from. The user agent's channel comes from the classification the
- * verdict reads too (cached per agent).
+ * browser the call claims to come from.
  */
 function issuanceLogged(event: AuditEvent, m: AgentMatchers): boolean {
   if (!hasOwnCredentials(event.principal.type)) return true;
-  const fromUserAgent = classifyUserAgent(event.userAgent, m).channel;
-  return channelOf(fromUserAgent, event.eventType, event.raw) !== "console";
+  return eventChannel(event, classifyUserAgent(event.userAgent, m)) !== "console";
 }
 
 /**
@@ -342,7 +345,7 @@ export class SessionResolver {
     );
     if (!session) {
       if (!issuanceLogged(event, this.m)) return NOTHING_FOUND;
-      return { aiEvidence: NO_EVIDENCE as Evidence[], facts: NO_EVIDENCE as Evidence[], missing: key };
+      return { ...NOTHING_FOUND, missing: key };
     }
     let chain = this.fromIssuance.get(session);
     if (!chain) {

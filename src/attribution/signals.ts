@@ -10,6 +10,7 @@ import {
   type AgentChannel,
   BUILTIN_USER_AGENT_MARKERS,
   type Channel,
+  channelOf,
   isManagedMcpPrincipal,
   isManagedMcpSource,
   type UserAgentMarker,
@@ -149,6 +150,17 @@ export function recordAiSignals(
 export interface UserAgentClass {
   marker: UserAgentMarker | undefined;
   channel: Channel;
+}
+
+/**
+ * The channel of an event's call: console when its record says so (channelOf), else its user agent's.
+ * One place for the verdict and for the session lookup's wait (issuanceLogged), so they agree.
+ */
+export function eventChannel(
+  event: Pick<AuditEvent, "eventType" | "raw">,
+  userAgent: UserAgentClass,
+): Channel {
+  return channelOf(userAgent.channel, event.eventType, event.raw);
 }
 
 /** Distinct user agents are few (a few hundred in a real trail): each is classified once per config. */

@@ -5,9 +5,15 @@
  * and the same known sessions always give the same Actor, whatever order files arrived in.
  */
 import type { Actor, AuditEvent, Confidence, Evidence } from "../event.ts";
-import { channelOf } from "./markers.ts";
 import type { ChainResolution } from "./sessions.ts";
-import { type AiSignal, NO_SIGNALS, serviceSignal, strongest, type UserAgentClass } from "./signals.ts";
+import {
+  type AiSignal,
+  eventChannel,
+  NO_SIGNALS,
+  serviceSignal,
+  strongest,
+  type UserAgentClass,
+} from "./signals.ts";
 
 /** Identities a person signs in as. Role sessions are people too unless a workload holds them. */
 const HUMAN_TYPES = new Set([
@@ -28,7 +34,7 @@ export function decideActor(
 ): Actor {
   const p = event.principal;
   const session = sessionOf(event);
-  const channel = channelOf(userAgent.channel, event.eventType, event.raw);
+  const channel = eventChannel(event, userAgent);
   const service = serviceSignal(event);
   const chainAi = chain?.aiEvidence ?? [];
 
