@@ -45,16 +45,9 @@ export async function runFiles(
   await runRecordBatches(decodedFiles(files, deps, readAhead), deps);
 }
 
-/**
- * How far the read-ahead goes: files being read and prepared ahead of the one in the pipeline. More
- * than a few: the worker's pace per file varies (its own garbage collection, the main thread's
- * collector taking its core), the pipeline's pace varies with the alerts a file raises, and S3
- * reads wait on the network; a deep queue lets the worker run ahead while the pipeline is slow and
- * feeds the pipeline while the worker is (32 files against 8: the main thread's waits about a
- * quarter shorter in `npm run bench`). Bounded by the bytes read too, since a prepared file is held
- * with its bytes as read and its texts: trail files run from kilobytes to tens of megabytes.
- */
+/** How far the read-ahead goes. */
 export interface ReadAheadLimits {
+  /** Files being read and prepared ahead of the one in the pipeline. */
   files: number;
   /**
    * Bytes (as read, mostly gzipped) of the files ahead. A file whose read has not ended counts as
@@ -64,6 +57,14 @@ export interface ReadAheadLimits {
   bytes: number;
 }
 
+/**
+ * Files ahead: more than a few, since the worker's pace per file varies (its own garbage collection,
+ * the main thread's collector taking its core), the pipeline's pace varies with the alerts a file
+ * raises, and S3 reads wait on the network; a deep queue lets the worker run ahead while the pipeline
+ * is slow and feeds the pipeline while the worker is (32 files against 8: the main thread's waits
+ * about a quarter shorter in `npm run bench`). Bounded by the bytes read too, since a prepared file is
+ * held with its bytes as read and its texts: trail files run from kilobytes to tens of megabytes.
+ */
 export const READ_AHEAD: ReadAheadLimits = { files: 32, bytes: 16 * 1024 * 1024 };
 
 interface Ahead {

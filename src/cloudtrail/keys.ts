@@ -1,10 +1,8 @@
-/** Which trail paths hold API records: Digest and Insight deliveries share the `.json.gz` suffix, not the path. */
+/**
+ * `…/CloudTrail-Digest/…` and `…/CloudTrail-Insight/…`, in S3 keys and local paths alike: Digest and
+ * Insight deliveries share the `.json.gz` suffix with API records, not the path.
+ */
 const SKIPPED_SEGMENT = /(^|[/\\])CloudTrail-(Digest|Insight)([/\\]|$)/;
-
-/** `…/CloudTrail-Digest/…` and `…/CloudTrail-Insight/…`, in S3 keys and local paths alike. */
-function isDigestOrInsightPath(path: string): boolean {
-  return SKIPPED_SEGMENT.test(path);
-}
 
 /**
  * Another service's log in a shared log bucket, by AWS's layout: `AWSLogs/[o-org/]<account>/<service>/…`
@@ -15,15 +13,11 @@ function isDigestOrInsightPath(path: string): boolean {
 const OTHER_SERVICE_LOG =
   /(^|[/\\])AWSLogs[/\\](?:(?:o-[a-z0-9]+[/\\])?\d{12}[/\\](?!CloudTrail[/\\])|aws-account-id=)/;
 
-function isOtherServiceLogPath(path: string): boolean {
-  return OTHER_SERVICE_LOG.test(path);
-}
-
 /**
  * True for keys and paths that hold CloudTrail log files: not folder markers, not Digest or Insight
  * files, and not the other services' logs a shared bucket keeps under `AWSLogs/` (a notification on the
  * bucket, a listing of it and a copy of it name those too).
  */
 export function isCloudTrailLogKey(key: string): boolean {
-  return key !== "" && !key.endsWith("/") && !isDigestOrInsightPath(key) && !isOtherServiceLogPath(key);
+  return key !== "" && !key.endsWith("/") && !SKIPPED_SEGMENT.test(key) && !OTHER_SERVICE_LOG.test(key);
 }
