@@ -6,8 +6,8 @@ import type { z } from "zod";
  * document; `max` keeps the first issues only (a malformed event can have one per field).
  */
 export function describeIssues(error: z.ZodError, options: { root?: string; max?: number } = {}): string {
-  const issues = options.max === undefined ? error.issues : error.issues.slice(0, options.max);
-  return issues
+  return error.issues
+    .slice(0, options.max)
     .map((i) => `${i.path.length ? i.path.map(String).join(".") : (options.root ?? "(root)")}: ${i.message}`)
     .join("; ");
 }

@@ -194,6 +194,17 @@ export class SnsAlertSink implements Sink {
     for (const batch of batchMessages(messages)) await this.publishBatch(batch);
   }
 
+  /** What a Publish call and a PublishBatch entry both carry for one alert. */
+  private messageFields(m: AlertMessage & { alert: Alert }) {
+    return {
+      Subject: m.subject,
+      Message: m.message,
+      ...publishStructure(this.structure),
+      MessageAttributes: m.attributes,
+      ...this.fifoFields(m.alert),
+    };
+  }
+
   private fifoFields(alert: Alert): { MessageGroupId?: string; MessageDeduplicationId?: string } {
     if (!this.fifo) return {};
     // Same alert and count → same dedup id: SNS drops a retried duplicate within 5 minutes.
@@ -210,11 +221,7 @@ export class SnsAlertSink implements Sink {
         this.client.send(
           new PublishCommand({
             TopicArn: this.options.topicArn,
-            Subject: m.subject,
-            Message: m.message,
-            ...publishStructure(this.structure),
-            MessageAttributes: m.attributes,
-            ...this.fifoFields(m.alert),
+            ...this.messageFields(m),
           }),
         ),
       this.options.retry,
@@ -233,11 +240,7 @@ export class SnsAlertSink implements Sink {
       alertId: m.alert.id,
       request: {
         Id: `a${i}`,
-        Subject: m.subject,
-        Message: m.message,
-        ...publishStructure(this.structure),
-        MessageAttributes: m.attributes,
-        ...this.fifoFields(m.alert),
+        ...this.messageFields(m),
       },
     }));
     await retryLeftovers(
