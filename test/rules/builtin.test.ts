@@ -18,6 +18,7 @@ import { loadRules } from "../../src/rules/load.ts";
 import { loadTunedRules } from "../../src/rules/tuning.ts";
 import type { RuleHit } from "../../src/rules/types.ts";
 import { MemoryStore } from "../../src/state/memory.ts";
+import { invictusRecords } from "./engine.helpers.ts";
 
 const RULES_DIR = fileURLToPath(new URL("../../rules", import.meta.url));
 const INVICTUS_DIR = fileURLToPath(
@@ -105,8 +106,7 @@ describe("rules/fixtures/README.md", () => {
 
     const corpus = new Map<string, unknown>();
     for (const file of readdirSync(INVICTUS_DIR).filter((f) => f.endsWith(".json")))
-      for (const r of JSON.parse(readFileSync(join(INVICTUS_DIR, file), "utf8")).Records)
-        corpus.set(r.eventID, r);
+      for (const r of invictusRecords(file)) corpus.set(String(r.eventID), r);
     const real = [...provenance].filter(([, from]) => from === "real").map(([path]) => path);
     expect(real.length).toBeGreaterThan(0);
     for (const path of real) {
@@ -123,9 +123,7 @@ describe("built-in rules on the invictus-ir attack simulation (real trail files,
     const files = readdirSync(INVICTUS_DIR)
       .filter((f) => f.endsWith(".json"))
       .sort();
-    const records = files.map(
-      (f) => (JSON.parse(readFileSync(join(INVICTUS_DIR, f), "utf8")) as { Records: unknown[] }).Records,
-    );
+    const records = files.map(invictusRecords);
     const last = Math.max(
       ...records.flat().map((r) => Date.parse(String((r as { eventTime: string }).eventTime))),
     );
