@@ -124,6 +124,10 @@ describe("alertTitle", () => {
     expect(inRegion("DeleteFlowLogs", 1)).toBe(
       "AI agent (via aws-mcp) deleted a flow log in us-east-1 as dev-alice",
     );
+    // NAT is said as a word: "a NAT gateway".
+    expect(inRegion("DeleteNatGateway", 1)).toBe(
+      "AI agent (via aws-mcp) deleted a NAT gateway in us-east-1 as dev-alice",
+    );
     expect(inRegion("CreateEgressOnlyInternetGateway", 1)).toBe(
       "AI agent (via aws-mcp) created an egress only internet gateway in us-east-1 as dev-alice",
     );

@@ -143,11 +143,15 @@ function plural(word: string, n: number): string {
 /** Nouns that take no plural: "updated instance information 15 times", not "15 instance informations". */
 const UNCOUNTABLE = /(^|\s)(information|data|metadata)$/;
 
+/** Acronyms read as a word, not letter by letter: "a NAT gateway". */
+const SPOKEN_AS_WORDS = new Set(["NAT"]);
+
 /** The indefinite article as the noun is spoken: "an instance", "an IAM role", "a user", "an S3 bucket". */
 function article(noun: string): string {
   const first = noun.split(" ")[0];
-  // Acronyms are spelled out: letters whose names begin with a vowel sound.
-  if (/^[A-Z0-9]{2,}$/.test(first)) return /^[AEFHILMNORSX8]/.test(first) ? "an" : "a";
+  // Other acronyms are spelled out: letters whose names begin with a vowel sound.
+  if (/^[A-Z0-9]{2,}$/.test(first) && !SPOKEN_AS_WORDS.has(first))
+    return /^[AEFHILMNORSX8]/.test(first) ? "an" : "a";
   return /^[aeiou]/.test(first) && !/^(us|uni|eu|one)/.test(first) ? "an" : "a";
 }
 
