@@ -118,26 +118,21 @@ describe("alertTitle", () => {
           facts: { "action.target": "ec2:us-east-1" },
         })),
       );
-    expect(inRegion("TerminateInstances", 1)).toBe(
-      "AI agent (via aws-mcp) terminated an instance in us-east-1 as dev-alice",
-    );
-    expect(inRegion("DeleteFlowLogs", 1)).toBe(
-      "AI agent (via aws-mcp) deleted a flow log in us-east-1 as dev-alice",
-    );
-    // NAT is said as a word: "a NAT gateway".
-    expect(inRegion("DeleteNatGateway", 1)).toBe(
-      "AI agent (via aws-mcp) deleted a NAT gateway in us-east-1 as dev-alice",
-    );
-    expect(inRegion("CreateEgressOnlyInternetGateway", 1)).toBe(
-      "AI agent (via aws-mcp) created an egress only internet gateway in us-east-1 as dev-alice",
-    );
-    // The SSM agent's heartbeat: "15 instance informations" was the old reading.
-    expect(inRegion("UpdateInstanceInformation", 15)).toBe(
-      "AI agent (via aws-mcp) updated instance information 15 times in us-east-1 as dev-alice",
-    );
-    expect(inRegion("UpdateInstanceInformation", 1)).toBe(
-      "AI agent (via aws-mcp) updated instance information in us-east-1 as dev-alice",
-    );
+    const inRegionCases: Array<[action: string, count: number, phrase: string]> = [
+      ["TerminateInstances", 1, "terminated an instance"],
+      ["DeleteFlowLogs", 1, "deleted a flow log"],
+      // NAT is said as a word: "a NAT gateway".
+      ["DeleteNatGateway", 1, "deleted a NAT gateway"],
+      ["CreateEgressOnlyInternetGateway", 1, "created an egress only internet gateway"],
+      // The SSM agent's heartbeat: "15 instance informations" was the old reading.
+      ["UpdateInstanceInformation", 15, "updated instance information 15 times"],
+      ["UpdateInstanceInformation", 1, "updated instance information"],
+    ];
+    for (const [action, count, phrase] of inRegionCases) {
+      expect(inRegion(action, count), `${action} ×${count}`).toBe(
+        `AI agent (via aws-mcp) ${phrase} in us-east-1 as dev-alice`,
+      );
+    }
     // Acronyms are spelled out: "an SAML provider", "a DB instance"; "user" starts with a "yoo".
     const untargeted = (action: string) =>
       title({}, [{ action, service: "iam.amazonaws.com", facts: { "action.target": undefined } }]);
