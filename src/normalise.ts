@@ -197,9 +197,27 @@ function principal(type: string, display: string): Principal {
   };
 }
 
+/**
+ * Principals by the userIdentity object they were read from. A replay's decoder hands out one object
+ * for all the records of a run with the same userIdentity (trail-scan.ts shares repeated values), so
+ * nearly every record finds its principal here rather than building one: a principal depends on
+ * nothing else, and nothing changes it, so events share it. An object parsed per record (JSON.parse)
+ * is looked up once and its entry goes with it.
+ */
+const principalsByIdentity = new WeakMap<object, Principal>();
+
 function principalOf(r: CloudTrailRecord): Principal {
   const ui = r.userIdentity;
   if (!ui) return NO_PRINCIPAL;
+  const known = principalsByIdentity.get(ui);
+  if (known) return known;
+  // Frozen, as it may be shared: a stage that changed it would change other events' principal.
+  const p = Object.freeze(principalOfIdentity(ui));
+  principalsByIdentity.set(ui, p);
+  return p;
+}
+
+function principalOfIdentity(ui: NonNullable<CloudTrailRecord["userIdentity"]>): Principal {
   const issuer = ui.sessionContext?.sessionIssuer ?? undefined;
   const p = principal(ui.type ?? "", "");
   if (ui.arn) p.arn = ui.arn;

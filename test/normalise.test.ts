@@ -109,6 +109,39 @@ describe("normaliseRecord", () => {
     expect(empty).not.toBe(a);
   });
 
+  it("gives records that share one userIdentity object (as a replay's decoder hands them out) one frozen principal", () => {
+    const userIdentity = {
+      type: "AssumedRole",
+      arn: "arn:aws:sts::111122223333:assumed-role/dev/alice",
+      accountId: "111122223333",
+    };
+    const [a, b] = auditEvents([
+      {
+        eventTime: "2026-01-01T00:00:00Z",
+        eventSource: "s3.amazonaws.com",
+        eventName: "GetObject",
+        userIdentity,
+      },
+      {
+        eventTime: "2026-01-01T00:00:01Z",
+        eventSource: "s3.amazonaws.com",
+        eventName: "PutObject",
+        userIdentity,
+      },
+    ]);
+    expect(a.principal).toMatchObject({
+      roleName: "dev",
+      sessionName: "alice",
+      display: "assumed-role/dev/alice",
+    });
+    expect(b.principal).toBe(a.principal);
+    expect(Object.isFrozen(a.principal)).toBe(true);
+    // An equal identity in an object of its own (JSON.parse makes one per record): an equal principal.
+    const c = eventOf({ userIdentity: { ...userIdentity } }).principal;
+    expect(c).toEqual(a.principal);
+    expect(c).not.toBe(a.principal);
+  });
+
   it("gives a failed call's event the same fields, in one order, as a successful one's", () => {
     const keysOf = (extra: Record<string, unknown>): string[] => Object.keys(eventOf(extra));
     const ok = keysOf({});
