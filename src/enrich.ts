@@ -71,6 +71,7 @@ class EventFacts {
   #target: string | undefined | typeof PENDING = PENDING;
   #iam: SelfModification | undefined | typeof PENDING = PENDING;
   #disabled: string | undefined | typeof PENDING = PENDING;
+  #loggingOff: boolean | typeof PENDING = PENDING;
 
   constructor(event: AuditEvent, context: BatchContext) {
     this.#event = event;
@@ -85,7 +86,13 @@ class EventFacts {
   #destructiveKind(): DestructiveKind | undefined {
     if (this.#destructive === PENDING) {
       const e = this.#event;
-      this.#destructive = destructiveKind(e.service, e.action, e.raw.requestParameters, e.time);
+      this.#destructive = destructiveKind(
+        e.service,
+        e.action,
+        e.raw.requestParameters,
+        e.time,
+        () => this.#loggingReduced() || this.#disabledService() !== undefined,
+      );
     }
     return this.#destructive;
   }
@@ -93,6 +100,14 @@ class EventFacts {
   #selfModification(): SelfModification | undefined {
     if (this.#iam === PENDING) this.#iam = selfModification(this.#event, this.#context.attachments);
     return this.#iam;
+  }
+
+  #loggingReduced(): boolean {
+    if (this.#loggingOff === PENDING) {
+      const e = this.#event;
+      this.#loggingOff = loggingReduced(e.service, e.action, e.raw.requestParameters);
+    }
+    return this.#loggingOff;
   }
 
   #disabledService(): string | undefined {
@@ -149,8 +164,7 @@ class EventFacts {
   }
 
   get "logging.reduced"(): boolean {
-    const e = this.#event;
-    return loggingReduced(e.service, e.action, e.raw.requestParameters);
+    return this.#loggingReduced();
   }
 
   get "security.serviceDisabled"(): boolean {

@@ -202,21 +202,23 @@ add("bedrock", "delete", ["DeleteGuardrail", "DeleteModelInvocationLoggingConfig
  * audit log or a security service destroys the defenders' view: those calls are tampering.ts's
  * (`logging.reduced`, `security.serviceDisabled`), judged there alone so that the facts never
  * disagree; a Delete… call among them deletes, the rest disable.
+ * @param blindsDefenders whether the call turns off a log or a security service, asked only of a
+ *   call outside the table: an event's facts pass the answers they keep, so neither is judged twice.
  */
 export function destructiveKind(
   service: string,
   action: string,
   params: unknown,
   eventTime: Date,
+  blindsDefenders: () => boolean = () =>
+    loggingReduced(service, action, params) || securityServiceDisabled(service, action, params) !== undefined,
 ): DestructiveKind | undefined {
   const entry = TABLE.get(service, action);
   if (entry) {
     if (!entry.when) return entry.kind;
     return isObject(params) && entry.when(params, eventTime) ? entry.kind : undefined;
   }
-  const blinds =
-    loggingReduced(service, action, params) || securityServiceDisabled(service, action, params) !== undefined;
-  return blinds ? defendersViewKind(action) : undefined;
+  return blindsDefenders() ? defendersViewKind(action) : undefined;
 }
 
 function defendersViewKind(action: string): DestructiveKind {

@@ -75,11 +75,11 @@ export function linkRules(
   }
   const unique = [...byId.values()];
   const disabled = new Set(options.disabled);
-  for (const id of disabled) {
-    // A typo or a rule that moved: a rule the user meant to silence runs on.
-    if (!byId.has(id) && !options.onlyLoadedRules)
-      problems.push({ file: DISABLED_SOURCE, ruleId: id, reason: "no loaded rule has this id" });
-  }
+  // A typo or a rule that moved: a rule the user meant to silence runs on.
+  if (!options.onlyLoadedRules)
+    for (const id of disabled)
+      if (!byId.has(id))
+        problems.push({ file: DISABLED_SOURCE, ruleId: id, reason: "no loaded rule has this id" });
   const byName = new Map<string, CompiledRule>();
   for (const r of unique) if (r.name !== undefined && !byName.has(r.name)) byName.set(r.name, r);
 

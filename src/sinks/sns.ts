@@ -92,11 +92,6 @@ function messageText(alert: Alert, extra: Record<string, unknown>, structure: Me
   return JSON.stringify({ default: text, email: text, sqs: json, lambda: json, https: json, http: json });
 }
 
-/** MessageStructure as Publish takes it: "json", or left out for a plain string message. */
-function publishStructure(structure: MessageStructure): { MessageStructure?: "json" } {
-  return structure === "json" ? { MessageStructure: "json" } : {};
-}
-
 export interface AlertMessageOptions {
   /** The size limit (message, subject and attributes); SNS's by default. */
   maxBytes?: number;
@@ -159,6 +154,8 @@ export class SnsAlertSink implements Sink {
   private readonly fifo: boolean;
   private readonly updates: Config["alerts"]["updates"];
   private readonly structure: MessageStructure;
+  /** MessageStructure as Publish takes it: "json", or left out for a plain string message. */
+  private readonly structureField: { MessageStructure?: "json" };
 
   constructor(
     private readonly client: SNSClient,
@@ -168,6 +165,7 @@ export class SnsAlertSink implements Sink {
     // Defaults from the config schema: one place says what they are.
     this.updates = options.updates ?? defaultConfig.alerts.updates;
     this.structure = options.messageStructure ?? defaultConfig.alerts.messageStructure;
+    this.structureField = this.structure === "json" ? { MessageStructure: "json" } : {};
   }
 
   /** The alerts of a batch this sink sends, per the update policy. */
@@ -199,7 +197,7 @@ export class SnsAlertSink implements Sink {
     return {
       Subject: m.subject,
       Message: m.message,
-      ...publishStructure(this.structure),
+      ...this.structureField,
       MessageAttributes: m.attributes,
       ...this.fifoFields(m.alert),
     };
