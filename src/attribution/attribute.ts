@@ -12,8 +12,8 @@ import type { Config } from "../config.ts";
 import type { ActorKind, AuditEvent } from "../event.ts";
 import { normaliseRecord } from "../normalise.ts";
 import type { ParkedEvent, SessionRecord, Store } from "../state/store.ts";
-import { issuanceOf, SessionResolver } from "./sessions.ts";
-import { agentMatchers, classifyUserAgent, recordAiSignals } from "./signals.ts";
+import { type ChainResolution, issuanceOf, SessionResolver } from "./sessions.ts";
+import { type AgentMatchers, agentMatchers, classifyUserAgent, recordAiSignals } from "./signals.ts";
 import { decideActor, workloadOf } from "./verdict.ts";
 
 export interface AttributionResult {
@@ -47,11 +47,7 @@ export async function attributeBatch(
   const resolver = new SessionResolver(store, m);
   const marginSeconds = config.parkHours * 3600 + config.latenessMinutes * 60;
 
-  const sessions: SessionRecord[] = [];
-  for (const e of events) {
-    const s = issuanceOf(e, m);
-    if (s) sessions.push(s);
-  }
+  const sessions = issuancesOf(events, m);
   resolver.remember(sessions);
   if (sessions.length) {
     const latestExpiry = Math.max(...sessions.map((s) => s.expiresAt));
@@ -62,25 +58,10 @@ export async function attributeBatch(
   const revived = await reviveParked(store, [...new Set(sessions.map((s) => s.key))]);
   const all = revived.length ? [...events, ...revived.map((r) => r.event)] : events;
   const chains = await resolver.resolveAll(all);
-  for (let i = 0; i < all.length; i++) {
-    const e = all[i];
-    const userAgent = classifyUserAgent(e.userAgent, m);
-    e.actor = decideActor(e, recordAiSignals(e, m, userAgent), chains[i], userAgent);
-  }
+  decideActors(all, chains, m);
 
-  const toPark: ParkedEvent[] = [];
-  const waiting: AuditEvent[] = [];
+  const { toPark, waiting } = waitingForSessions(events, chains);
   const toUnpark: { waitingFor: string; eventId: string }[] = [];
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i];
-    const missing = chains[i]?.missing;
-    // Workload credentials (EC2 instance profiles, Lambda) are issued by AWS itself: the issuing call
-    // cannot change their verdict, so they never wait (a parked record is a store write).
-    if (missing && !workloadOf(e)) {
-      toPark.push(parkedEntry(e, missing));
-      waiting.push(e);
-    }
-  }
   const reattributed: AuditEvent[] = [];
   const changedKind: KindChange[] = [];
   for (let r = 0; r < revived.length; r++) {
@@ -111,6 +92,55 @@ export async function attributeBatch(
       if (toUnpark.length) await store.unpark(toUnpark);
     },
   };
+}
+
+/*
+ * The loops over a batch's events are functions of their own, not part of the async attributeBatch:
+ * V8 optimises each with what it inlines, and recompiling one after a deoptimisation does not
+ * recompile the others, nor attributeBatch's async state machine.
+ */
+
+/** The sessions a batch's STS calls issued. */
+function issuancesOf(events: readonly AuditEvent[], m: AgentMatchers): SessionRecord[] {
+  const sessions: SessionRecord[] = [];
+  for (let i = 0; i < events.length; i++) {
+    const s = issuanceOf(events[i], m);
+    if (s) sessions.push(s);
+  }
+  return sessions;
+}
+
+/** Sets each event's actor from its signals and resolved credential chain (`chains[i]` is `events[i]`'s). */
+function decideActors(
+  events: readonly AuditEvent[],
+  chains: readonly (ChainResolution | undefined)[],
+  m: AgentMatchers,
+): void {
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    const userAgent = classifyUserAgent(e.userAgent, m);
+    e.actor = decideActor(e, recordAiSignals(e, m, userAgent), chains[i], userAgent);
+  }
+}
+
+/** The events whose chain names a session not seen yet, and their parked entries. */
+function waitingForSessions(
+  events: readonly AuditEvent[],
+  chains: readonly (ChainResolution | undefined)[],
+): { toPark: ParkedEvent[]; waiting: AuditEvent[] } {
+  const toPark: ParkedEvent[] = [];
+  const waiting: AuditEvent[] = [];
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    const missing = chains[i]?.missing;
+    // Workload credentials (EC2 instance profiles, Lambda) are issued by AWS itself: the issuing call
+    // cannot change their verdict, so they never wait (a parked record is a store write).
+    if (missing && !workloadOf(e)) {
+      toPark.push(parkedEntry(e, missing));
+      waiting.push(e);
+    }
+  }
+  return { toPark, waiting };
 }
 
 function parkedEntry(event: AuditEvent, waitingFor: string): ParkedEvent {

@@ -12,4 +12,9 @@ export class EventTimeClock {
   observe(eventTimeMs: number): void {
     if (eventTimeMs > this.latest) this.latest = eventTimeMs;
   }
+
+  /** Observes the time of each event of a batch. */
+  observeEvents(events: readonly { time: Date }[]): void {
+    for (let i = 0; i < events.length; i++) this.observe(events[i].time.getTime());
+  }
 }
