@@ -193,6 +193,11 @@ export class RunCollector implements Sink {
   }
 
   async publish(result: BatchResult): Promise<void> {
+    this.take(result);
+  }
+
+  /** publish's work, sync: V8 optimises its loops without an async function around them. */
+  private take(result: BatchResult): void {
     const s = result.stats;
     this.totals.files++;
     this.totals.read += s.records;

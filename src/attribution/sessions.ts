@@ -255,6 +255,16 @@ function carried(e: Evidence, viaArn: string | undefined): Evidence {
   return viaArn === undefined ? e : { ...e, via: viaArn };
 }
 
+/** Fills `keys` with each event's session key (see sessionKeyOf); returns the positions that have one. */
+function withSessionKeys(events: readonly AuditEvent[], keys: (string | undefined)[]): number[] {
+  const pending: number[] = [];
+  for (let i = 0; i < events.length; i++) {
+    keys[i] = sessionKeyOf(events[i]);
+    if (keys[i] !== undefined) pending.push(i);
+  }
+  return pending;
+}
+
 /**
  * Resolves chains for many events with batched store reads: every round fetches all keys the
  * previous round found missing from the cache, so a batch costs one read per chain depth.
@@ -291,25 +301,37 @@ export class SessionResolver {
     const out: (ChainResolution | undefined)[] = new Array(events.length).fill(undefined);
     // Each event's session key, worked out once: resolve() is asked again in every round.
     const keys: (string | undefined)[] = new Array(events.length);
-    let pending: number[] = [];
-    for (let i = 0; i < events.length; i++) {
-      keys[i] = sessionKeyOf(events[i]);
-      if (keys[i] !== undefined) pending.push(i);
-    }
+    let pending = withSessionKeys(events, keys);
     for (let round = 0; round <= MAX_CHAIN_DEPTH && pending.length; round++) {
       const toFetch = new Set<string>();
-      const retry: number[] = [];
-      for (const i of pending) {
-        const r = this.resolve(events[i], keys[i] as string);
-        if ("fetch" in r) {
-          toFetch.add(r.fetch);
-          retry.push(i);
-        } else out[i] = r;
-      }
+      pending = this.resolveRound(events, keys, pending, out, toFetch);
       if (toFetch.size) await this.fetch([...toFetch]);
-      pending = retry;
     }
     return out;
+  }
+
+  /**
+   * One round of resolveAll: resolves the `pending` events (positions) it can into `out`, adds the
+   * keys still to fetch to `toFetch`, and returns the positions to try again. Sync, apart from the
+   * async resolveAll, so that V8 optimises the loop on its own (see matchEvents in rules/engine.ts).
+   */
+  private resolveRound(
+    events: readonly AuditEvent[],
+    keys: readonly (string | undefined)[],
+    pending: readonly number[],
+    out: (ChainResolution | undefined)[],
+    toFetch: Set<string>,
+  ): number[] {
+    const retry: number[] = [];
+    for (let p = 0; p < pending.length; p++) {
+      const i = pending[p];
+      const r = this.resolve(events[i], keys[i] as string);
+      if ("fetch" in r) {
+        toFetch.add(r.fetch);
+        retry.push(i);
+      } else out[i] = r;
+    }
+    return retry;
   }
 
   private async fetch(keys: string[]): Promise<void> {

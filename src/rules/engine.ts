@@ -89,23 +89,7 @@ export class RuleEngine implements Detector {
     const active = batches.filter((b) => !b.isEmpty);
     if (active.length === 0) return hits;
 
-    // Indexed loops, not flatMap (several times the cost on these short arrays) nor for-of: its
-    // iterator, meeting arrays of several element kinds, deoptimised detect 28 times in a bench run.
-    const increments: WindowIncrement[] = [];
-    const keys: string[] = [];
-    let from = Number.POSITIVE_INFINITY;
-    let to = Number.NEGATIVE_INFINITY;
-    for (const b of active) {
-      const incs = b.increments();
-      for (let i = 0; i < incs.length; i++) increments.push(incs[i]);
-      const ks = b.keys();
-      for (let i = 0; i < ks.length; i++) keys.push(ks[i]);
-      const range = b.readRange();
-      if (range) {
-        if (range[0] < from) from = range[0];
-        if (range[1] > to) to = range[1];
-      }
-    }
+    const { increments, keys, from, to } = windowWork(active);
     await this.addOnce(increments, batchKeys ?? events.map(eventKey), store);
     const stored: Map<string, WindowBucket[]> =
       from <= to ? await store.readWindows(keys, from, to) : new Map<string, WindowBucket[]>();
@@ -156,6 +140,37 @@ function matchEvents(
       for (let f = 0; f < feeds.length; f++) batches[feeds[f].plan].collect(event, feeds[f].base);
     }
   }
+}
+
+/**
+ * What the active correlations of a batch write and read: their window increments, the window keys
+ * and the minutes to read. Indexed loops, not flatMap (several times the cost on these short arrays)
+ * nor for-of: its iterator, meeting arrays of several element kinds, deoptimised 28 times in a bench
+ * run; and out of the async detect (see matchEvents).
+ */
+function windowWork(active: readonly CorrelationBatch[]): {
+  increments: WindowIncrement[];
+  keys: string[];
+  from: number;
+  to: number;
+} {
+  const increments: WindowIncrement[] = [];
+  const keys: string[] = [];
+  let from = Number.POSITIVE_INFINITY;
+  let to = Number.NEGATIVE_INFINITY;
+  for (let a = 0; a < active.length; a++) {
+    const b = active[a];
+    const incs = b.increments();
+    for (let i = 0; i < incs.length; i++) increments.push(incs[i]);
+    const ks = b.keys();
+    for (let i = 0; i < ks.length; i++) keys.push(ks[i]);
+    const range = b.readRange();
+    if (range) {
+      if (range[0] < from) from = range[0];
+      if (range[1] > to) to = range[1];
+    }
+  }
+  return { increments, keys, from, to };
 }
 
 /** One batch's single-event hits, per rule and alert group; builds strings only for a new group. */
