@@ -119,6 +119,7 @@ function normaliseBatch(
   return { candidates, candidateKeys, malformed };
 }
 
+/** Adds each event's actor kind to `byKind`. */
 function countKinds(events: readonly AuditEvent[], byKind: BatchStats["byKind"]): void {
   for (let i = 0; i < events.length; i++) byKind[events[i].actor.kind]++;
 }

@@ -94,11 +94,8 @@ export async function attributeBatch(
   };
 }
 
-/*
- * The loops over a batch's events are functions of their own, not part of the async attributeBatch:
- * V8 optimises each with what it inlines, and recompiling one after a deoptimisation does not
- * recompile the others, nor attributeBatch's async state machine.
- */
+// The loops over a batch's events below are functions of their own, not part of the async
+// attributeBatch: see matchEvents in rules/engine.ts.
 
 /** The sessions a batch's STS calls issued. */
 function issuancesOf(events: readonly AuditEvent[], m: AgentMatchers): SessionRecord[] {

@@ -9,12 +9,11 @@ export class EventTimeClock {
 
   readonly now = (): number => this.latest;
 
-  observe(eventTimeMs: number): void {
-    if (eventTimeMs > this.latest) this.latest = eventTimeMs;
-  }
-
-  /** Observes the time of each event of a batch. */
+  /** Moves the clock on to the latest time of a batch's events (never back). */
   observeEvents(events: readonly { time: Date }[]): void {
-    for (let i = 0; i < events.length; i++) this.observe(events[i].time.getTime());
+    for (let i = 0; i < events.length; i++) {
+      const t = events[i].time.getTime();
+      if (t > this.latest) this.latest = t;
+    }
   }
 }

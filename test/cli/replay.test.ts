@@ -279,7 +279,7 @@ describe("agenttrail rules", () => {
   const TEST_NO_BUILTIN =
     "agenttrail: rules test takes no --no-builtin-rules: it tests the directories given (the built-in pack when none is)\n";
 
-  it("rules test refuses --no-builtin-rules with one line naming it, with or without a directory", () => {
+  it("rules test refuses --no-builtin-rules with one line naming it, given a directory", () => {
     // It tests the directories given, so the option would either do nothing or leave no rule to test.
     // Without a directory (and rules lint without one) it is checked in the test below, with --config.
     const r = agenttrail(["rules", "test", "--no-builtin-rules", "rules/"]);
