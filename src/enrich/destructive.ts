@@ -8,12 +8,7 @@
 import { DYNAMODB_EVENT_SOURCE } from "../event.ts";
 import { asArray, isObject, type Params, scalarNumber, scalarText } from "../json-values.ts";
 import { CallTable } from "./call-table.ts";
-import {
-  loggingReduced,
-  loggingReductionActions,
-  securityDisableActions,
-  securityServiceDisabled,
-} from "./tampering.ts";
+import { loggingReductionActions, securityDisableActions } from "./tampering.ts";
 
 export type DestructiveKind = "delete" | "terminate" | "purge" | "disable" | "expire";
 
@@ -202,16 +197,16 @@ add("bedrock", "delete", ["DeleteGuardrail", "DeleteModelInvocationLoggingConfig
  * audit log or a security service destroys the defenders' view: those calls are tampering.ts's
  * (`logging.reduced`, `security.serviceDisabled`), judged there alone so that the facts never
  * disagree; a Delete… call among them deletes, the rest disable.
- * @param blindsDefenders whether the call turns off a log or a security service, asked only of a
- *   call outside the table: an event's facts pass the answers they keep, so neither is judged twice.
+ * @param blindsDefenders whether the call turns off a log or a security service (tampering.ts's
+ *   verdicts), asked only of a call outside the table: an event's facts pass the answers they keep, so
+ *   neither is judged twice.
  */
 export function destructiveKind(
   service: string,
   action: string,
   params: unknown,
   eventTime: Date,
-  blindsDefenders: () => boolean = () =>
-    loggingReduced(service, action, params) || securityServiceDisabled(service, action, params) !== undefined,
+  blindsDefenders: () => boolean,
 ): DestructiveKind | undefined {
   const entry = TABLE.get(service, action);
   if (entry) {
