@@ -24,6 +24,16 @@ function burstFiles() {
 }
 
 describe("replay store clock", () => {
+  it("moves on to the latest event time of a batch, whatever its order, and never back", () => {
+    const clock = new EventTimeClock();
+    const at = (iso: string) => ({ time: new Date(iso) });
+    clock.observeEvents([at("2026-05-09T02:03:00Z"), at("2026-05-09T02:01:00Z")]);
+    expect(clock.now()).toBe(Date.parse("2026-05-09T02:03:00Z"));
+    // A later file's events may all be older (files arrive out of order): expiries must not move back.
+    clock.observeEvents([at("2026-05-09T01:00:00Z")]);
+    expect(clock.now()).toBe(Date.parse("2026-05-09T02:03:00Z"));
+  });
+
   it("keeps correlation windows across files however long the replay takes, with the event-time clock", async () => {
     const { detector } = await buildDetector(defaultConfig, { builtin: true, extraDirs: [] });
     const [first, second] = burstFiles();
